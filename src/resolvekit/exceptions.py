@@ -1,0 +1,215 @@
+"""Errors raised by resolvekit.
+
+Every error derives from one root, so ``except resolvekit.ResolvekitError`` catches them all::
+
+    ResolvekitError
+    ├── UserError                      the developer used the API wrong (actionable message)
+    ├── InvalidMessage                 a customer message was rejected (empty, too long); nothing stored
+    ├── ToolSignal                     raised *on purpose* by a tool
+    │   ├── ToolRefusal                business rule says no ("order already shipped")
+    │   └── RetryableToolError         transient failure; the engine may retry
+    ├── ToolError                      a tool call failed (typed ``kind``); playbooks may catch it
+    ├── PlaybookError
+    │   ├── ReplayDivergence           replay asked for a different step than the journal holds
+    │   ├── CorrectionAfterWrite       a slot correction would rewrite a step after a completed write
+    │   └── UnconfirmedWrite           a confirm-required write without a recorded customer yes
+    ├── ModelError
+    │   ├── ModelHTTPError             the model server answered with an HTTP error
+    │   ├── ModelTimeout               the model did not answer in time
+    │   ├── UnexpectedModelBehavior    the model's output could not be used
+    │   └── ModelRequestsBlocked       real model requests are disabled (tests)
+    ├── StoreError
+    │   ├── CorruptStore               a stored conversation could not be read
+    │   └── ConcurrentUpdate           another writer saved the conversation first
+    └── KnowledgeError                 the knowledge index could not be built, loaded or queried
+
+Signals a tool raises on purpose are separate from developer mistakes and from run failures:
+the engine turns signals and failures into a :class:`ToolError` the playbook can branch on, and
+never crashes a customer's turn because of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+__all__ = [
+    "ConcurrentUpdate",
+    "CorrectionAfterWrite",
+    "CorruptStore",
+    "InvalidMessage",
+    "KnowledgeError",
+    "ModelError",
+    "ModelHTTPError",
+    "ModelRequestsBlocked",
+    "ModelTimeout",
+    "PlaybookError",
+    "ReplayDivergence",
+    "ResolvekitError",
+    "RetryableToolError",
+    "StoreError",
+    "ToolError",
+    "ToolErrorKind",
+    "ToolRefusal",
+    "ToolSignal",
+    "UnconfirmedWrite",
+    "UnexpectedModelBehavior",
+    "UserError",
+]
+
+
+class ResolvekitError(Exception):
+    """Root of every error resolvekit raises."""
+
+
+class UserError(ResolvekitError):
+    """The API was used in a way that cannot work; the message says how to fix it."""
+
+
+class InvalidMessage(ResolvekitError):
+    """A customer message was rejected before anything was stored.
+
+    Attributes:
+        reason: ``"empty"`` or ``"too_long"``.
+    """
+
+    def __init__(self, reason: Literal["empty", "too_long"], detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
+class ToolSignal(ResolvekitError):
+    """Base for exceptions a tool raises on purpose."""
+
+
+class ToolRefusal(ToolSignal):
+    """Raised by a tool when a business rule forbids the action (not a failure of the system)."""
+
+
+class RetryableToolError(ToolSignal):
+    """Raised by a tool for a transient failure; reads and idempotent writes are retried."""
+
+
+ToolErrorKind = Literal[
+    "invalid_arguments", "timeout", "refused", "exception", "unconfirmed", "unknown_outcome"
+]
+
+
+class ToolError(ResolvekitError):
+    """A tool call failed. Raised by ``ctx.call``; ``ctx.try_call`` returns it instead.
+
+    Attributes:
+        tool: the tool's name.
+        kind: what went wrong: ``invalid_arguments`` (rejected before the call), ``timeout``,
+            ``refused`` (the tool raised :class:`ToolRefusal`), ``exception`` (any other error),
+            ``unconfirmed`` (a confirm-required write without a customer yes) or
+            ``unknown_outcome`` (a write was interrupted and cannot be safely repeated).
+        message: a human-readable explanation, safe to show to an agent or log.
+    """
+
+    def __init__(self, tool: str, kind: ToolErrorKind, message: str) -> None:
+        self.tool = tool
+        self.kind: ToolErrorKind = kind
+        self.message = message
+        super().__init__(f"Tool {tool!r} failed ({kind}): {message}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tool": self.tool, "kind": self.kind, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ToolError:
+        return cls(data["tool"], data["kind"], data["message"])
+
+
+class PlaybookError(ResolvekitError):
+    """Base for failures of a playbook's durable execution."""
+
+
+class ReplayDivergence(PlaybookError):
+    """On replay, the playbook asked for a different step than the journal recorded.
+
+    This happens when playbook code changed under a running conversation. The engine never
+    silently re-executes: the conversation is handed to a human with this error attached.
+
+    Attributes:
+        step: index of the diverging journal step.
+        expected: the step the journal holds (kind, key, args).
+        got: the step the playbook asked for.
+    """
+
+    def __init__(self, step: int, expected: str, got: str) -> None:
+        self.step = step
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"Replay diverged at step {step}: the journal holds {expected}, "
+            f"but the playbook asked for {got}"
+        )
+
+
+class CorrectionAfterWrite(PlaybookError):
+    """A slot correction would change a step at or before a write that already ran."""
+
+    def __init__(self, slot: str, step: int, tool: str) -> None:
+        self.slot = slot
+        self.step = step
+        self.tool = tool
+        super().__init__(
+            f"Cannot apply the correction to {slot!r}: write {tool!r} already ran at step {step}"
+        )
+
+
+class UnconfirmedWrite(PlaybookError):
+    """A confirm-required write was attempted without a recorded customer yes."""
+
+    def __init__(self, tool: str) -> None:
+        self.tool = tool
+        super().__init__(
+            f"Tool {tool!r} requires the customer's explicit confirmation: "
+            f"call `await ctx.confirm(...)` and get a yes before calling it"
+        )
+
+
+class ModelError(ResolvekitError):
+    """Base for failures of the reasoning model."""
+
+
+class ModelHTTPError(ModelError):
+    """The model server answered with an HTTP error status."""
+
+    def __init__(self, status: int, body: Any, model: str = "") -> None:
+        self.status = status
+        self.body = body
+        self.model = model
+        super().__init__(f"Model {model or 'request'} failed with HTTP {status}: {body!r}"[:500])
+
+
+class ModelTimeout(ModelError):
+    """The model did not answer within the request timeout (after retries)."""
+
+
+class UnexpectedModelBehavior(ModelError):
+    """The model's answer could not be turned into a valid decision."""
+
+    def __init__(self, message: str, body: Any = None) -> None:
+        self.body = body
+        super().__init__(message)
+
+
+class ModelRequestsBlocked(ModelError):
+    """A real model request was attempted while ``ALLOW_MODEL_REQUESTS`` is false."""
+
+
+class StoreError(ResolvekitError):
+    """Base for session store failures."""
+
+
+class CorruptStore(StoreError):
+    """A stored record could not be decoded. The raw record is kept, never overwritten."""
+
+
+class ConcurrentUpdate(StoreError):
+    """Another writer saved the conversation after it was loaded (optimistic concurrency)."""
+
+
+class KnowledgeError(ResolvekitError):
+    """The knowledge index could not be built, loaded or queried."""

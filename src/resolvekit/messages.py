@@ -1,0 +1,199 @@
+"""Provider-neutral vocabulary: transcript messages, model decisions, usage.
+
+A model sees a :class:`ModelRequest` (see :mod:`resolvekit.models`) and answers with exactly one
+:data:`Decision` from a closed set. Decisions are pydantic models because they come from outside
+(an LLM's function call, a test double): the engine validates them before acting.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+__all__ = [
+    "AnswerFromKnowledge",
+    "AskClarification",
+    "CallTool",
+    "Citation",
+    "Confirm",
+    "Decision",
+    "Escalate",
+    "FillSlots",
+    "Message",
+    "Reply",
+    "Role",
+    "StartIntent",
+    "Usage",
+    "decision_adapter",
+]
+
+Role = Literal["customer", "agent", "tool", "system", "human_agent"]
+
+
+@dataclass(kw_only=True)
+class Message:
+    """One line of a conversation's transcript."""
+
+    role: Role
+    """Who said it. ``human_agent`` is a person who took over after a handoff."""
+    text: str
+    """What was said (for ``tool`` messages: the JSON result)."""
+    channel: str = "chat"
+    """The channel it arrived on or was sent to: ``chat``, ``voice``, ``email``..."""
+    at: float = field(default_factory=time.time)
+    """Unix time."""
+    tool_call: dict[str, Any] | None = None
+    """For ``tool`` messages in free mode: ``{"name": ..., "args": ...}``."""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "role": self.role,
+            "text": self.text,
+            "channel": self.channel,
+            "at": self.at,
+        }
+        if self.tool_call is not None:
+            data["tool_call"] = self.tool_call
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            role=data["role"],
+            text=data["text"],
+            channel=data.get("channel", "chat"),
+            at=data.get("at", 0.0),
+            tool_call=data.get("tool_call"),
+        )
+
+
+class _Decision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StartIntent(_Decision):
+    """Start (or switch to) the playbook of an intent, with any slot values already given."""
+
+    kind: Literal["start_intent"] = "start_intent"
+    intent: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+
+
+class FillSlots(_Decision):
+    """Values for the question the agent is waiting on, and/or corrections of earlier slots."""
+
+    kind: Literal["fill_slots"] = "fill_slots"
+    slots: dict[str, Any]
+
+
+class Confirm(_Decision):
+    """The customer's answer to a yes/no confirmation."""
+
+    kind: Literal["confirm"] = "confirm"
+    answer: Literal["yes", "no", "unsure"]
+
+
+class AnswerFromKnowledge(_Decision):
+    """Answer a question from the knowledge index."""
+
+    kind: Literal["answer_from_knowledge"] = "answer_from_knowledge"
+    query: str
+
+
+class AskClarification(_Decision):
+    """Ask the customer what they mean, optionally offering the closest intents."""
+
+    kind: Literal["ask_clarification"] = "ask_clarification"
+    text: str
+    options: list[str] = Field(default_factory=list)
+
+
+class CallTool(_Decision):
+    """Call one of the agent's tools (free agentic mode only)."""
+
+    kind: Literal["call_tool"] = "call_tool"
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Escalate(_Decision):
+    """Hand the conversation to a human."""
+
+    kind: Literal["escalate"] = "escalate"
+    reason: str
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+
+
+class Citation(BaseModel):
+    """Where a piece of an answer comes from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    title: str = ""
+    source: str = ""
+    heading: str = ""
+    chunk_id: str = ""
+
+
+class Reply(_Decision):
+    """Say something to the customer (small talk, a grounded answer, a summary)."""
+
+    kind: Literal["reply"] = "reply"
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    close: bool = False
+    """True when the conversation is over (the customer said goodbye)."""
+
+
+Decision = Annotated[
+    StartIntent
+    | FillSlots
+    | Confirm
+    | AnswerFromKnowledge
+    | AskClarification
+    | CallTool
+    | Escalate
+    | Reply,
+    Field(discriminator="kind"),
+]
+"""The closed set of decisions a model can return."""
+
+decision_adapter: TypeAdapter[Decision] = TypeAdapter(Decision)
+"""Validates a decision from plain JSON (``{"kind": "start_intent", ...}``)."""
+
+
+@dataclass(kw_only=True)
+class Usage:
+    """Tokens and cost spent on model requests."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    """In the currency of the configured price table (USD by default)."""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Usage) -> None:
+        self.requests += other.requests
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost += other.cost
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": self.cost,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Usage:
+        return cls(**data)

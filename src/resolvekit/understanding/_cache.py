@@ -1,0 +1,315 @@
+"""A content-addressed disk cache of embeddings, so the same text is never embedded twice.
+
+Layout: one directory per embedder under the cache root, named from ``embedder.name``::
+
+    <root>/embeddings/<slug>-<sha8(name)>/
+        name.txt                     the embedder name, for people
+        <shard-id>.npz               keys: (n, 32) uint8 sha256 digests, vectors: (n, dim) float32
+
+Shards are append-only and written atomically (temporary file + :func:`os.replace`), so a reader
+never sees half a shard and concurrent processes never clobber each other (each writes its own
+shard ids). Small shards are merged into one when there are many of them, which keeps the number
+of files small when a running agent embeds one message at a time. Looking up 20k texts costs one
+sha256 per text and a dictionary probe; vectors are gathered with one fancy index per shard.
+
+A shard that cannot be read (truncated, not a zip, wrong shapes, another dimension) is logged as a
+warning and deleted, and its texts are embedded again on the next miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..exceptions import UserError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .embedders import Embedder
+
+__all__ = ["CachedEmbedder", "EmbeddingStore", "cache_root", "text_key"]
+
+logger = logging.getLogger("resolvekit.understanding.cache")
+
+_KEY_BYTES = 32
+_SMALL_SHARD_ROWS = 4096
+"""Shards with fewer rows than this are merged together once there are too many of them."""
+_MAX_SMALL_SHARDS = 8
+
+
+def cache_root() -> Path:
+    """The root of resolvekit's on-disk caches.
+
+    ``$RESOLVEKIT_CACHE_DIR`` when set, else ``~/.cache/resolvekit``. Embeddings live in its
+    ``embeddings/`` folder.
+    """
+    env = os.environ.get("RESOLVEKIT_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "resolvekit"
+
+
+def text_key(text: str) -> bytes:
+    """The cache key of one text: its sha256 digest (the embedder is the directory)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _embedder_dir(root: Path, name: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60].strip("._") or "embedder"
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return root / f"{slug}-{digest}"
+
+
+@dataclass(kw_only=True)
+class _Shard:
+    path: Path
+    """The shard's ``.npz`` file."""
+    keys: npt.NDArray[np.uint8]
+    """``(n, 32)`` text digests."""
+    vectors: npt.NDArray[np.float32]
+    """The shard's rows, in key order."""
+
+
+@dataclass(kw_only=True)
+class EmbeddingStore:
+    """The append-only shards of one embedder's vectors, indexed in memory by text digest.
+
+    Not usually used directly: :class:`CachedEmbedder` wraps an embedder with one.
+    """
+
+    directory: Path
+    """Folder holding this embedder's shards."""
+    name: str
+    """The embedder's name, written to ``name.txt``."""
+    dim: int | None = None
+    """Vector length; learnt from the first shard read or written."""
+    _index: dict[bytes, tuple[int, int]] = field(default_factory=dict)
+    _shards: list[_Shard] = field(default_factory=list)
+    _seen: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def refresh(self) -> None:
+        """Read shards written since the last refresh (by this or another process)."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.npz")):
+            if path.name in self._seen:
+                continue
+            self._seen.add(path.name)
+            self._load_shard(path)
+
+    def _load_shard(self, path: Path) -> None:
+        try:
+            # Open the file ourselves: np.load(path) leaks the handle when the zip is bad.
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+                keys = np.asarray(data["keys"])
+                vectors = np.asarray(data["vectors"])
+        except FileNotFoundError:
+            return  # merged away by another process between listing and reading
+        except Exception as exc:  # any decoding failure means the file is unusable
+            self._discard(path, f"unreadable ({type(exc).__name__}: {exc})")
+            return
+        problem = self._check(keys, vectors)
+        if problem:
+            self._discard(path, problem)
+            return
+        if self.dim is None:
+            self.dim = int(vectors.shape[1])
+        shard_no = len(self._shards)
+        self._shards.append(_Shard(path=path, keys=keys, vectors=vectors))
+        for row, key in enumerate(keys):
+            self._index[key.tobytes()] = (shard_no, row)
+
+    def _check(self, keys: npt.NDArray[np.generic], vectors: npt.NDArray[np.generic]) -> str:
+        if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != _KEY_BYTES:
+            return f"bad key array {keys.dtype}{keys.shape}"
+        if vectors.ndim != 2 or vectors.shape[0] != keys.shape[0] or vectors.dtype != np.float32:
+            return f"bad vector array {vectors.dtype}{vectors.shape} for {keys.shape[0]} keys"
+        if self.dim is not None and vectors.shape[1] != self.dim:
+            return f"dimension {vectors.shape[1]} differs from {self.dim}"
+        if not np.isfinite(vectors).all():
+            return "non-finite values"
+        return ""
+
+    def _discard(self, path: Path, why: str) -> None:
+        logger.warning(
+            "Ignoring corrupt embedding cache shard %s: %s; it will be rebuilt", path, why
+        )
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    def lookup(self, keys: Sequence[bytes]) -> tuple[npt.NDArray[np.float32] | None, list[int]]:
+        """Find cached vectors.
+
+        Args:
+            keys: text digests from :func:`text_key`.
+
+        Returns:
+            ``(vectors, missing)``: a ``(len(keys), dim)`` matrix whose rows at the positions in
+            ``missing`` are zero (``None`` when nothing is known yet), and the positions of the keys
+            not in the cache.
+        """
+        with self._lock:
+            self.refresh()
+            located = [self._index.get(k) for k in keys]
+            missing = [i for i, loc in enumerate(located) if loc is None]
+            if len(missing) == len(keys) or self.dim is None:
+                return None, missing
+            out = np.zeros((len(keys), self.dim), dtype=np.float32)
+            by_shard: dict[int, tuple[list[int], list[int]]] = {}
+            for position, loc in enumerate(located):
+                if loc is not None:
+                    targets, rows = by_shard.setdefault(loc[0], ([], []))
+                    targets.append(position)
+                    rows.append(loc[1])
+            for shard_no, (targets, rows) in by_shard.items():
+                out[targets] = self._shards[shard_no].vectors[rows]
+            return out, missing
+
+    def add(self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32]) -> None:
+        """Persist new vectors as one shard (atomic) and index them."""
+        if len(keys) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), _KEY_BYTES)
+        with self._lock:
+            if self.dim is not None and vectors.shape[1] != self.dim:
+                logger.warning(
+                    "Embedding cache %s holds %d-d vectors but %s now returns %d-d ones; "
+                    "dropping the old shards",
+                    self.directory,
+                    self.dim,
+                    self.name,
+                    vectors.shape[1],
+                )
+                for shard in self._shards:
+                    shard.path.unlink(missing_ok=True)
+                self._index.clear()
+                self._shards.clear()
+            self.dim = int(vectors.shape[1])
+            path = self._write(key_array, vectors)
+            self._seen.add(path.name)
+            shard_no = len(self._shards)
+            self._shards.append(_Shard(path=path, keys=key_array, vectors=vectors))
+            for row, key in enumerate(keys):
+                self._index[key] = (shard_no, row)
+            self._maybe_compact()
+
+    def _write(self, keys: npt.NDArray[np.uint8], vectors: npt.NDArray[np.float32]) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name_file = self.directory / "name.txt"
+        if not name_file.exists():
+            name_file.write_text(self.name + "\n", encoding="utf-8")
+        shard_id = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        final = self.directory / f"{shard_id}.npz"
+        tmp = self.directory / f".tmp-{shard_id}.npz"
+        with tmp.open("wb") as handle:
+            np.savez(handle, keys=keys, vectors=vectors)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+        return final
+
+    def _maybe_compact(self) -> None:
+        small = [s for s in self._shards if s.vectors.shape[0] < _SMALL_SHARD_ROWS]
+        if len(small) <= _MAX_SMALL_SHARDS:
+            return
+        keys = np.concatenate([s.keys for s in small])
+        vectors = np.concatenate([s.vectors for s in small])
+        merged = self._write(keys, vectors)
+        self._seen.add(merged.name)
+        for shard in small:
+            shard.path.unlink(missing_ok=True)
+        self._shards = [s for s in self._shards if s.vectors.shape[0] >= _SMALL_SHARD_ROWS]
+        self._shards.append(_Shard(path=merged, keys=keys, vectors=vectors))
+        self._index.clear()
+        for shard_no, shard in enumerate(self._shards):
+            for row, key in enumerate(shard.keys):
+                self._index[key.tobytes()] = (shard_no, row)
+
+
+class CachedEmbedder:
+    """Wraps any :class:`~resolvekit.understanding.embedders.Embedder` with a disk cache.
+
+    Texts are keyed by ``sha256(text)`` inside a folder named after ``inner.name``, so a changed
+    model never serves stale vectors. Duplicate texts in one call are embedded once.
+
+    Args:
+        inner: the embedder that computes missing vectors.
+        cache_dir: folder holding per-embedder caches; default ``cache_root() / "embeddings"``.
+
+    Attributes:
+        hits: texts served from the cache so far.
+        misses: texts the inner embedder had to compute so far.
+    """
+
+    def __init__(self, inner: Embedder, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        if isinstance(inner, CachedEmbedder):
+            raise UserError("The embedder is already cached; do not wrap a CachedEmbedder again")
+        self.inner = inner
+        root = Path(cache_dir) if cache_dir is not None else cache_root() / "embeddings"
+        self.store = EmbeddingStore(directory=_embedder_dir(root, inner.name), name=inner.name)
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def name(self) -> str:
+        """The inner embedder's name: cached vectors are identical to computed ones."""
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        """The inner embedder's vector length."""
+        return self.inner.dim
+
+    @property
+    def directory(self) -> Path:
+        """The folder holding this embedder's shards."""
+        return self.store.directory
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed ``texts``, computing only those never seen before.
+
+        Raises:
+            UserError: ``texts`` is a single string or holds a non-string.
+        """
+        from .embedders import check_texts
+
+        check_texts(texts)
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        found, missing = self.store.lookup(keys)
+        self.hits += len(texts) - len(missing)
+        if not missing:
+            assert found is not None
+            return found
+        first: dict[bytes, int] = {}
+        for position in missing:
+            first.setdefault(keys[position], position)
+        unique = list(first.values())
+        computed = np.asarray(self.inner.embed([texts[i] for i in unique]), dtype=np.float32)
+        self.misses += len(unique)
+        self.store.add([keys[i] for i in unique], computed)
+        if found is not None and found.shape[1] != computed.shape[1]:
+            return self.embed(texts)  # the model changed dimension: add() dropped the old shards
+        out = found if found is not None else np.zeros((len(texts), computed.shape[1]), np.float32)
+        row_of = {keys[i]: row for row, i in enumerate(unique)}
+        out[missing] = computed[[row_of[keys[i]] for i in missing]]
+        return out

@@ -1,3 +1,197 @@
-"""resolvekit: agentic customer-service resolution (work in progress: see the issues)."""
+"""resolvekit: agentic customer-service resolution.
+
+Understand the intent, act on the systems that hold the truth through durable playbooks, confirm,
+and escalate to a human with the whole context only when judgement is needed::
+
+    import resolvekit as rk
+
+    agent = rk.Agent(name="Acme support", model="local", store="sqlite:///support.db")
+
+Names are imported lazily so ``import resolvekit`` stays fast; heavy optional dependencies
+(sentence-transformers, torch, openai) load only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # engine
+    "Agent": "agent",
+    "Phrases": "agent",
+    "TurnResult": "_loop",
+    "TraceEvent": "_loop",
+    "Outcome": "_loop",
+    "Intent": "intents",
+    "Slot": "intents",
+    "Context": "playbooks",
+    "PlaybookOutcome": "playbooks",
+    "KnowledgeAnswer": "playbooks",
+    "tool": "tools",
+    "Tool": "tools",
+    "RetryPolicy": "tools",
+    # escalation
+    "EscalationPolicy": "escalation",
+    "Handoff": "escalation",
+    "HandoffTarget": "escalation",
+    "CallbackTarget": "escalation",
+    "JSONLQueue": "escalation",
+    # decisions and messages
+    "Message": "messages",
+    "StartIntent": "messages",
+    "FillSlots": "messages",
+    "Confirm": "messages",
+    "AnswerFromKnowledge": "messages",
+    "AskClarification": "messages",
+    "CallTool": "messages",
+    "Escalate": "messages",
+    "Reply": "messages",
+    "Citation": "messages",
+    "Usage": "messages",
+    # models
+    "Model": "models",
+    "ModelRequest": "models",
+    "ModelResponse": "models",
+    "infer_model": "models",
+    "FunctionModel": "models.function",
+    "ScriptedModel": "models.scripted",
+    # sessions
+    "Store": "sessions",
+    "Conversation": "sessions",
+    "MemoryStore": "sessions.memory",
+    "SQLiteStore": "sessions.sqlite",
+    # errors
+    "ResolvekitError": "exceptions",
+    "UserError": "exceptions",
+    "InvalidMessage": "exceptions",
+    "ToolError": "exceptions",
+    "ToolRefusal": "exceptions",
+    "RetryableToolError": "exceptions",
+    "ReplayDivergence": "exceptions",
+    "CorrectionAfterWrite": "exceptions",
+    "UnconfirmedWrite": "exceptions",
+    "ModelError": "exceptions",
+    "ModelHTTPError": "exceptions",
+    "ModelTimeout": "exceptions",
+    "UnexpectedModelBehavior": "exceptions",
+    "CorruptStore": "exceptions",
+    "ConcurrentUpdate": "exceptions",
+}
+
+__all__ = [
+    "Agent",
+    "AnswerFromKnowledge",
+    "AskClarification",
+    "CallTool",
+    "CallbackTarget",
+    "Citation",
+    "ConcurrentUpdate",
+    "Confirm",
+    "Context",
+    "Conversation",
+    "CorrectionAfterWrite",
+    "CorruptStore",
+    "Escalate",
+    "EscalationPolicy",
+    "FillSlots",
+    "FunctionModel",
+    "Handoff",
+    "HandoffTarget",
+    "Intent",
+    "InvalidMessage",
+    "JSONLQueue",
+    "KnowledgeAnswer",
+    "MemoryStore",
+    "Message",
+    "Model",
+    "ModelError",
+    "ModelHTTPError",
+    "ModelRequest",
+    "ModelResponse",
+    "ModelTimeout",
+    "Outcome",
+    "Phrases",
+    "PlaybookOutcome",
+    "ReplayDivergence",
+    "Reply",
+    "ResolvekitError",
+    "RetryPolicy",
+    "RetryableToolError",
+    "SQLiteStore",
+    "ScriptedModel",
+    "Slot",
+    "StartIntent",
+    "Store",
+    "Tool",
+    "ToolError",
+    "ToolRefusal",
+    "TraceEvent",
+    "TurnResult",
+    "UnconfirmedWrite",
+    "UnexpectedModelBehavior",
+    "Usage",
+    "UserError",
+    "infer_model",
+    "tool",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'resolvekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])
+
+
+if TYPE_CHECKING:
+    from ._loop import Outcome, TraceEvent, TurnResult
+    from .agent import Agent, Phrases
+    from .escalation import CallbackTarget, EscalationPolicy, Handoff, HandoffTarget, JSONLQueue
+    from .exceptions import (
+        ConcurrentUpdate,
+        CorrectionAfterWrite,
+        CorruptStore,
+        InvalidMessage,
+        ModelError,
+        ModelHTTPError,
+        ModelTimeout,
+        ReplayDivergence,
+        ResolvekitError,
+        RetryableToolError,
+        ToolError,
+        ToolRefusal,
+        UnconfirmedWrite,
+        UnexpectedModelBehavior,
+        UserError,
+    )
+    from .intents import Intent, Slot
+    from .messages import (
+        AnswerFromKnowledge,
+        AskClarification,
+        CallTool,
+        Citation,
+        Confirm,
+        Escalate,
+        FillSlots,
+        Message,
+        Reply,
+        StartIntent,
+        Usage,
+    )
+    from .models import Model, ModelRequest, ModelResponse, infer_model
+    from .models.function import FunctionModel
+    from .models.scripted import ScriptedModel
+    from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+    from .sessions import Conversation, Store
+    from .sessions.memory import MemoryStore
+    from .sessions.sqlite import SQLiteStore
+    from .tools import RetryPolicy, Tool, tool

@@ -160,6 +160,8 @@ class ModelRequest:
     known: dict[str, Any] = field(default_factory=dict)
     """Facts the customer gave earlier (this or a previous conversation, any channel)."""
     pending: Pending | None = None
+    offered: list[str] = field(default_factory=list)
+    """Intents offered in the agent's last clarification, in order ("the second one")."""
     history: list[str] = field(default_factory=list)
     """Summaries of the customer's earlier conversations, newest last."""
     query: str = ""
@@ -204,6 +206,10 @@ class Model(ABC):
     """Base class of every model. Subclasses implement :meth:`request`."""
 
     name: str = "model"
+    capabilities: frozenset[str] = frozenset()
+    """Tasks beyond ``turn`` this model performs well: ``"answer"`` (grounded generation from
+    passages) and ``"summarize"`` (handoff summaries). Without them the engine answers
+    extractively and summarises deterministically."""
 
     @abstractmethod
     async def request(self, request: ModelRequest) -> ModelResponse:

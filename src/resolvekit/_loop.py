@@ -1,0 +1,802 @@
+"""The turn state machine (internal). :class:`resolvekit.Agent` builds one :class:`Turn` per message.
+
+One turn: record the message; if a human has the conversation, stay quiet; else ask the model for
+one decision from the allowed set (re-asking once when the decision is invalid), let the
+escalation policy veto, then act: start or continue a playbook (collect slots, replay the journal,
+suspend on questions), answer from knowledge, clarify, run a tool (free mode, bounded), escalate
+or reply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import secrets
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Literal, assert_never
+
+from pydantic import ValidationError
+
+from .escalation import ActionRecord, Handoff, PolicyInput, redact
+from .exceptions import (
+    ModelError,
+    ModelRequestsBlocked,
+    PlaybookError,
+    ResolvekitError,
+    ToolError,
+    UserError,
+)
+from .intents import Intent, slot_error_message
+from .messages import (
+    AnswerFromKnowledge,
+    AskClarification,
+    CallTool,
+    Citation,
+    Confirm,
+    Escalate,
+    FillSlots,
+    Message,
+    Reply,
+    StartIntent,
+    Usage,
+)
+from .models import DecisionKind, ModelRequest, ModelResponse, Pending, SlotSpec
+from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome, _Hooks, _spec, _Suspend
+from .sessions import Conversation, PendingState, PlaybookRun, Step
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+__all__ = ["Outcome", "TraceEvent", "Turn", "TurnResult"]
+
+log = logging.getLogger("resolvekit")
+
+Outcome = Literal["resolved", "answered", "awaiting_customer", "escalated", "refused", "replied"]
+
+_FREE_RUN = "_free"
+_OPEN: frozenset[DecisionKind] = frozenset(
+    {"start_intent", "answer_from_knowledge", "ask_clarification", "escalate", "reply"}
+)
+_WAITING_VALUE = _OPEN | {"fill_slots"}
+_WAITING_YES_NO = _OPEN | {"fill_slots", "confirm"}
+
+
+@dataclasses.dataclass(kw_only=True)
+class TraceEvent:
+    """One step of a turn, for debugging, audits and evals."""
+
+    kind: str
+    """``model``, ``invalid_decision``, ``slot``, ``tool``, ``ask``, ``confirm``, ``playbook``,
+    ``knowledge``, ``rewind``, ``escalation``..."""
+    data: dict[str, Any]
+    at: float = dataclasses.field(default_factory=time.time)
+
+
+@dataclasses.dataclass(kw_only=True)
+class TurnResult:
+    """What :meth:`Agent.handle` returns for one customer message."""
+
+    reply: str
+    """What to send the customer."""
+    outcome: Outcome
+    confidence: float | None
+    """The model's confidence in this turn's decision, if it reported one."""
+    handoff: Handoff | None
+    """The handoff packet when the conversation is (now) with a human."""
+    trace: list[TraceEvent]
+    conversation_id: str
+    intent: str | None = None
+    """The intent the turn worked on."""
+    slots: dict[str, Any] = dataclasses.field(default_factory=dict)
+    citations: list[Citation] = dataclasses.field(default_factory=list)
+    pending: str | None = None
+    """What the agent now waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm``, ``resume``."""
+    usage: Usage = dataclasses.field(default_factory=Usage)
+    error: BaseException | None = None
+    """The engine error behind an escalation (a replay divergence, a crashed playbook...)."""
+
+
+class Turn:
+    """Handles one customer message against one loaded conversation."""
+
+    def __init__(self, agent: Agent[Any], conversation: Conversation, deps: Any) -> None:
+        self.agent = agent
+        self.conv = conversation
+        self.deps = deps
+        self.trace: list[TraceEvent] = []
+        self.replies: list[str] = []
+        self.outcome: Outcome = "replied"
+        self.confidence: float | None = None
+        self.citations: list[Citation] = []
+        self.usage = Usage()
+        self.handoff: Handoff | None = None
+        self.error: BaseException | None = None
+        self.intent: str | None = None
+        self.steps = 0
+        self.response: ModelResponse | None = None
+        self.escalated_now = False
+        """True when this turn handed the conversation over (the handoff must be delivered)."""
+
+    # -- entry -------------------------------------------------------------------------------
+
+    async def run(self, text: str) -> TurnResult:
+        conv = self.conv
+        conv.transcript.append(Message(role="customer", text=text, channel=conv.channel))
+        if conv.status == "handed_off":
+            self._say(self.agent.phrases.with_human)
+            self.outcome = "escalated"
+            self.handoff = Handoff.model_validate(conv.handoff) if conv.handoff else None
+        else:
+            try:
+                await self._decide(self._request())
+            except ModelRequestsBlocked:
+                raise
+            except ModelError as exc:
+                self.error = exc
+                await self._escalate(f"the model failed: {exc}", "high")
+            except ResolvekitError as exc:
+                if self.agent.raise_errors:
+                    raise
+                self.error = exc
+                await self._escalate(f"engine error: {exc}", "high")
+        return self._result()
+
+    def _result(self) -> TurnResult:
+        reply = "\n".join(r for r in self.replies if r)
+        self.conv.transcript.append(Message(role="agent", text=reply, channel=self.conv.channel))
+        self.conv.usage.add(self.usage)
+        run = self.conv.active_run
+        return TurnResult(
+            reply=reply,
+            outcome=self.outcome,
+            confidence=self.confidence,
+            handoff=self.handoff,
+            trace=self.trace,
+            conversation_id=self.conv.id,
+            intent=self.intent or (run.intent if run else None),
+            slots=dict(run.slots) if run else {},
+            citations=self.citations,
+            pending=self.conv.pending.kind if self.conv.pending else None,
+            usage=self.usage,
+            error=self.error,
+        )
+
+    # -- asking the model --------------------------------------------------------------------
+
+    def _request(self, **changes: Any) -> ModelRequest:
+        conv, agent = self.conv, self.agent
+        pending = conv.pending
+        allowed = _OPEN
+        model_pending: Pending | None = None
+        run = conv.active_run
+        if pending is not None:
+            allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
+            model_pending = Pending(
+                kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
+                question=pending.question,
+                slot=self._pending_spec(pending),
+                intent=run.intent if run else None,
+            )
+        elif run is not None:
+            allowed = _WAITING_VALUE
+        if agent.free_mode and agent.tools:
+            allowed = allowed | {"call_tool"}
+        request = ModelRequest(
+            task="turn",
+            allowed=allowed,
+            messages=list(conv.transcript),
+            instructions=agent.instructions,
+            intents=agent.intent_specs,
+            tools=[t.spec() for t in agent.tools.values()] if agent.free_mode else [],
+            active_intent=run.intent if run else None,
+            slots=dict(run.slots) if run else {},
+            known=dict(conv.facts),
+            pending=model_pending,
+            history=list(conv.history),
+            offered=list(conv.offered),
+        )
+        return dataclasses.replace(request, **changes) if changes else request
+
+    def _pending_spec(self, pending: PendingState) -> SlotSpec | None:
+        if pending.kind == "slot":
+            run = self.conv.run(pending.run_id)
+            if run is not None and pending.slot:
+                return self.agent.intent_spec(run.intent).slot(pending.slot)
+        if pending.kind == "ask":
+            run = self.conv.run(pending.run_id)
+            if run is not None and pending.step is not None:
+                step = run.journal[pending.step]
+                return _spec(step.args["name"], step.args["schema"], step.key)
+        return None
+
+    async def _ask_model(self, request: ModelRequest) -> ModelResponse | None:
+        """One decision, validated; one re-ask with the error; None if still invalid."""
+        for attempt in range(2):
+            started = time.perf_counter()
+            response = await self.agent.model.request(request)
+            self.usage.add(response.usage)
+            problem = self._invalid(response, request)
+            self.trace.append(
+                TraceEvent(
+                    kind="model",
+                    data={
+                        "decision": response.decision.model_dump(),
+                        "confidence": response.confidence,
+                        "alternatives": response.alternatives,
+                        "ms": round((time.perf_counter() - started) * 1000, 3),
+                        "invalid": problem,
+                        "attempt": attempt,
+                    },
+                )
+            )
+            if problem is None:
+                return response
+            request = dataclasses.replace(request, retry_error=problem)
+        return None
+
+    def _invalid(self, response: ModelResponse, request: ModelRequest) -> str | None:
+        decision = response.decision
+        if decision.kind not in request.allowed:
+            return (
+                f"decision {decision.kind!r} is not allowed now; "
+                f"choose one of {sorted(request.allowed)}"
+            )
+        agent, run, pending = self.agent, self.conv.active_run, self.conv.pending
+        match decision:
+            case StartIntent(intent=name, slots=slots):
+                if name not in agent.intents:
+                    return f"unknown intent {name!r}; known intents: {sorted(agent.intents)}"
+                unknown = set(slots) - set(agent.intents[name].model_fields)
+                if unknown:
+                    return f"intent {name!r} has no slots {sorted(unknown)}"
+            case FillSlots(slots=slots):
+                names = set(agent.intents[run.intent].model_fields) if run else set()
+                if pending is not None and pending.kind == "ask" and pending.slot:
+                    names.add(pending.slot)
+                if not slots or set(slots) - names:
+                    return f"fill_slots must give values for {sorted(names)}, got {sorted(slots)}"
+            case Confirm():
+                if pending is None or pending.kind not in ("confirm", "tool_confirm", "resume"):
+                    return "no yes/no question is pending"
+            case CallTool(tool=name, args=args):
+                tool = agent.tools.get(name)
+                if tool is None:
+                    return f"unknown tool {name!r}; tools: {sorted(agent.tools)}"
+                try:
+                    tool.validate_args(args)
+                except ToolError as exc:
+                    return exc.message
+            case AnswerFromKnowledge() | AskClarification() | Escalate() | Reply():
+                pass
+            case _:
+                assert_never(decision)
+        return None
+
+    # -- deciding ----------------------------------------------------------------------------
+
+    async def _decide(self, request: ModelRequest) -> None:
+        response = await self._ask_model(request)
+        if response is None:
+            await self._clarify(self.agent.phrases.not_understood, [])
+            return
+        self.response = response
+        self.confidence = response.confidence
+        decision = response.decision
+        run = self.conv.active_run
+        observed = PolicyInput(
+            intent=decision.intent
+            if isinstance(decision, StartIntent)
+            else (run.intent if run else None),
+            confidence=response.confidence,
+            clarifications=self.conv.counters.get("clarifications", 0),
+            tool_failures=self.conv.counters.get("tool_failures", 0),
+            human_request=response.signals.human_request,
+            sentiment=response.signals.sentiment,
+            text=request.text,
+        )
+        veto = self.agent.escalation.check(observed)
+        if veto is not None:
+            await self._escalate(*veto)
+            return
+        await self._act(decision, response)
+
+    async def _act(self, decision: Any, response: ModelResponse) -> None:
+        match decision:
+            case StartIntent(intent=name, slots=slots):
+                floor = self.agent.escalation.confidence_floor
+                if response.confidence is not None and response.confidence < floor:
+                    options = [name, *(a for a, _ in response.alternatives if a != name)][:3]
+                    await self._clarify(self.agent.phrases.which_intent, options)
+                    return
+                await self._start(name, slots)
+            case FillSlots(slots=slots):
+                self.conv.counters["clarifications"] = 0
+                await self._fill(slots)
+            case Confirm(answer=answer):
+                await self._confirm(answer)
+            case AnswerFromKnowledge(query=query):
+                await self._answer(query)
+            case AskClarification(text=text, options=options):
+                await self._clarify(text, options)
+            case CallTool(tool=name, args=args):
+                await self._free_call(name, args)
+            case Escalate(reason=reason, priority=priority):
+                await self._escalate(reason, priority)
+            case Reply(text=text, citations=citations, close=close):
+                self._say(text)
+                self.citations.extend(citations)
+                self.outcome = "replied"
+                if close:
+                    self._close()
+            case _:
+                assert_never(decision)
+
+    # -- intents and slots -------------------------------------------------------------------
+
+    async def _start(self, name: str, slots: dict[str, Any]) -> None:
+        conv = self.conv
+        conv.counters["clarifications"] = 0
+        conv.offered = []
+        self.intent = name
+        active = conv.active_run
+        if active is not None and active.intent == name:
+            await self._fill(slots)
+            return
+        if active is not None:
+            active.status = "suspended"
+            conv.pending = None
+            self._trace("playbook", event="suspended", intent=active.intent, run=active.id)
+        run = PlaybookRun(id=uuid.uuid4().hex[:12], intent=name)
+        conv.runs.append(run)
+        self._trace("playbook", event="start", intent=name, run=run.id)
+        intent_cls = self.agent.intents[name]
+        values = dict(slots)
+        for slot in intent_cls.model_fields:
+            if slot not in values and slot in conv.facts and intent_cls.slot_info(slot).remember:
+                values[slot] = conv.facts[slot]
+                self._trace("slot", event="reused", slot=slot, value=conv.facts[slot])
+        errors = self._set_slots(run, intent_cls, values)
+        await self._advance(run, errors)
+
+    def _set_slots(
+        self, run: PlaybookRun, intent_cls: type[Intent], values: dict[str, Any]
+    ) -> dict[str, str]:
+        """Validate and store slot values; return ``{slot: customer-facing error}``."""
+        errors: dict[str, str] = {}
+        for slot, raw in values.items():
+            try:
+                value = intent_cls.validate_slot(slot, raw)
+            except ValueError as exc:
+                errors[slot] = str(exc)
+                self._trace("slot", event="invalid", slot=slot, value=raw, error=str(exc))
+                continue
+            stored = _jsonable(value)
+            run.slots[slot] = stored
+            if intent_cls.slot_info(slot).remember:
+                self.conv.facts[slot] = stored
+            self._trace("slot", event="set", slot=slot, value=stored)
+        return errors
+
+    async def _fill(self, values: dict[str, Any]) -> None:
+        conv = self.conv
+        pending = conv.pending
+        run = conv.active_run
+        if run is None:  # guarded by _invalid; kept for type narrowing
+            await self._clarify(self.agent.phrases.not_understood, [])
+            return
+        self.intent = run.intent
+        values = dict(values)
+        if pending is not None and pending.kind == "ask" and pending.slot in values:
+            step = run.journal[pending.step or 0]
+            step.status, step.result = "done", _jsonable(values.pop(pending.slot or ""))
+            conv.pending = None
+            self._trace("ask", event="answered", step=step.index, value=step.result)
+        intent_cls = self.agent.intents[run.intent]
+        before = dict(run.slots)
+        errors = self._set_slots(run, intent_cls, values)
+        corrected = [
+            s for s in values if s in before and s in run.slots and before[s] != run.slots[s]
+        ]
+        if pending is not None and pending.kind == "slot" and pending.slot in run.slots:
+            conv.pending = None
+        await self._advance(run, errors, rewind=corrected[0] if corrected else None)
+
+    async def _advance(
+        self, run: PlaybookRun, errors: dict[str, str] | None = None, rewind: str | None = None
+    ) -> None:
+        """Ask for the next missing slot, or run the playbook."""
+        errors = errors or {}
+        intent_cls = self.agent.intents[run.intent]
+        spec = self.agent.intent_spec(run.intent)
+        for slot in intent_cls.required_slots():
+            if slot not in run.slots:
+                question = (spec.slot(slot) or SlotSpec(name=slot)).ask
+                self._ask_slot(
+                    run, slot, f"{errors[slot]} {question}" if slot in errors else question
+                )
+                return
+        try:
+            intent = intent_cls.model_validate(run.slots)
+        except ValidationError as exc:
+            slot = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
+            if slot in run.slots:
+                run.slots.pop(slot)
+                question = (spec.slot(slot) or SlotSpec(name=slot)).ask
+                self._ask_slot(run, slot, f"{slot_error_message(slot, exc)} {question}")
+                return
+            raise UserError(f"Intent {run.intent} does not validate: {exc}") from exc
+        run.status = "waiting"
+        await self._execute(run, intent, rewind)
+
+    def _ask_slot(self, run: PlaybookRun, slot: str, question: str) -> None:
+        run.status = "collecting"
+        self.conv.pending = PendingState(kind="slot", question=question, run_id=run.id, slot=slot)
+        self._say(question)
+        self.outcome = "awaiting_customer"
+
+    # -- running playbooks -------------------------------------------------------------------
+
+    def _hooks(self) -> _Hooks:
+        async def checkpoint() -> None:
+            await self.agent.store.save(self.conv)
+
+        async def knowledge(query: str, k: int) -> KnowledgeAnswer:
+            return await self.agent.answer_from_knowledge(query, k)
+
+        return _Hooks(
+            checkpoint=checkpoint,
+            tools=self.agent.tools,
+            knowledge=knowledge if self.agent.knowledge is not None else None,
+            trace=self._on_trace,
+        )
+
+    def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "tool" and data.get("status") != "done":
+            self.conv.bump("tool_failures")
+        self.trace.append(TraceEvent(kind=kind, data=data))
+
+    async def _execute(self, run: PlaybookRun, intent: Intent, rewind: str | None) -> None:
+        playbook = self.agent.playbooks[run.intent]
+        ctx: Context[Any] = Context(
+            conversation=self.conv, run=run, deps=self.deps, hooks=self._hooks(), rewind=rewind
+        )
+        self._trace(
+            "playbook",
+            event="replay" if run.journal else "run",
+            intent=run.intent,
+            steps=len(run.journal),
+        )
+        try:
+            outcome = await playbook(ctx, intent)
+        except _Suspend as signal:
+            self.replies.extend(ctx.outbox)
+            self.conv.pending = signal.pending
+            question = signal.pending.question
+            self._say(f"{signal.error} {question}" if signal.error else question)
+            self.outcome = "awaiting_customer"
+            return
+        except ToolError as exc:
+            self.replies.extend(ctx.outbox)
+            await self._fail(run, exc, f"{exc.tool} failed ({exc.kind}): {exc.message}")
+            return
+        except PlaybookError as exc:
+            self.replies.extend(ctx.outbox)
+            if self.agent.raise_errors:
+                raise
+            await self._fail(run, exc, str(exc))
+            return
+        except Exception as exc:  # a playbook bug must not crash the customer's turn
+            self.replies.extend(ctx.outbox)
+            log.exception("playbook %s crashed", run.intent)
+            if self.agent.raise_errors:
+                raise
+            await self._fail(
+                run, exc, f"playbook {run.intent} crashed: {type(exc).__name__}: {exc}"
+            )
+            return
+        self.replies.extend(ctx.outbox)
+        self.conv.pending = None
+        if outcome is None:
+            outcome = PlaybookOutcome(kind="resolved", summary=f"{run.intent} completed")
+        if not isinstance(outcome, PlaybookOutcome):
+            raise UserError(
+                f"Playbook {run.intent} returned {type(outcome).__name__}; return "
+                f"ctx.resolve(...), ctx.escalate(...) or ctx.refuse(...)"
+            )
+        run.summary = outcome.summary
+        self._trace("playbook", event=outcome.kind, intent=run.intent, summary=outcome.summary)
+        if outcome.kind == "escalated":
+            run.status = "escalated"
+            await self._escalate(outcome.summary, outcome.priority, reply=outcome.reply)
+            return
+        run.status = outcome.kind
+        self.outcome = outcome.kind
+        self.conv.counters["tool_failures"] = 0
+        self._say(outcome.reply or outcome.summary)
+        self._offer_resume()
+
+    async def _fail(self, run: PlaybookRun, exc: BaseException, reason: str) -> None:
+        run.status = "failed"
+        self.error = exc
+        await self._escalate(reason, "high")
+
+    def _offer_resume(self) -> None:
+        suspended = self.conv.suspended_runs
+        if not suspended:
+            return
+        last = suspended[-1]
+        question = self.agent.phrases.resume.format(intent=_humanize(last.intent))
+        self.conv.pending = PendingState(kind="resume", question=question, run_id=last.id)
+        self._say(question)
+
+    async def _confirm(self, answer: Literal["yes", "no", "unsure"]) -> None:
+        conv = self.conv
+        pending = conv.pending
+        assert pending is not None  # guarded by _invalid
+        if answer == "unsure":
+            pending.attempts += 1
+            if pending.attempts > self.agent.escalation.max_clarifications:
+                await self._escalate("the customer could not confirm", "normal")
+                return
+            self._say(self.agent.phrases.yes_or_no.format(question=pending.question))
+            self.outcome = "awaiting_customer"
+            return
+        conv.counters["clarifications"] = 0
+        yes = answer == "yes"
+        run = conv.run(pending.run_id)
+        self._trace("confirm", kind=pending.kind, question=pending.question, answer=answer)
+        if pending.kind == "resume":
+            conv.pending = None
+            if run is None:
+                return
+            if yes:
+                run.status = "waiting"
+                self.intent = run.intent
+                await self._advance(run)
+            else:
+                run.status = "cancelled"
+                self._say(self.agent.phrases.dropped)
+                self.outcome = "replied"
+                self._offer_resume()
+            return
+        if pending.kind == "tool_confirm":
+            conv.pending = None
+            free = self._free_run()
+            step = free.journal[pending.step or 0]
+            step.status, step.result = "done", yes
+            if yes and pending.tool:
+                await self._free_call(pending.tool["name"], pending.tool["args"], confirmed=True)
+            else:
+                self._say(self.agent.phrases.not_done)
+                self.outcome = "replied"
+            return
+        if run is None or pending.step is None:
+            return
+        step = run.journal[pending.step]
+        step.status, step.result = "done", yes
+        conv.pending = None
+        self.intent = run.intent
+        await self._advance(run)
+
+    # -- knowledge, clarification, free mode -------------------------------------------------
+
+    async def _answer(self, query: str) -> None:
+        answer = await self.agent.answer_from_knowledge(query, 3)
+        self._trace("knowledge", query=query, answerable=answer.answerable, score=answer.score)
+        if not answer.answerable:
+            await self._clarify(self.agent.phrases.no_answer, [])
+            return
+        self.conv.counters["clarifications"] = 0
+        self._say(answer.text)
+        self.citations.extend(answer.citations)
+        self.outcome = "answered"
+        if self.conv.pending is not None:
+            self._say(self.agent.phrases.back_to.format(question=self.conv.pending.question))
+
+    async def _clarify(self, text: str, options: list[str]) -> None:
+        count = self.conv.bump("clarifications")
+        if count > self.agent.escalation.max_clarifications:
+            await self._escalate(f"still unclear after {count - 1} clarifications", "normal")
+            return
+        self.conv.offered = list(options)
+        if options:
+            shown = [_humanize(o) for o in options]
+            listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+            text = f"{text} {self.agent.phrases.did_you_mean.format(options=listed)}"
+        self._say(text)
+        self.outcome = "awaiting_customer"
+
+    def _free_run(self) -> PlaybookRun:
+        run = self.conv.run(_FREE_RUN)
+        if run is None:
+            run = PlaybookRun(id=_FREE_RUN, intent=_FREE_RUN, status="free")
+            self.conv.runs.append(run)
+        return run
+
+    async def _free_call(self, name: str, args: dict[str, Any], *, confirmed: bool = False) -> None:
+        """Free agentic mode: run a tool the model chose, then let the model decide again."""
+        self.steps += 1
+        if self.steps > self.agent.max_steps:
+            await self._escalate(f"step budget of {self.agent.max_steps} tool calls exhausted")
+            return
+        tool = self.agent.tools[name]
+        run = self._free_run()
+        if tool.confirm and not confirmed:
+            question = self.agent.phrases.confirm_tool.format(
+                action=tool.description or name, args=_render_args(args)
+            )
+            step = Step(index=len(run.journal), kind="confirm", key=question, status="pending")
+            run.journal.append(step)
+            self.conv.pending = PendingState(
+                kind="tool_confirm",
+                question=question,
+                run_id=run.id,
+                step=step.index,
+                tool={"name": name, "args": args},
+            )
+            self._say(question)
+            self.outcome = "awaiting_customer"
+            return
+        ctx: Context[Any] = Context(
+            conversation=self.conv, run=run, deps=self.deps, hooks=self._hooks()
+        )
+        ctx._cursor = len(run.journal)  # free mode appends; it never replays
+        result = await ctx.try_call(tool, **args)
+        shown = result.to_json() if isinstance(result, ToolError) else tool.dump_result(result)
+        self.conv.transcript.append(
+            Message(
+                role="tool",
+                text=json.dumps(shown, default=str),
+                channel=self.conv.channel,
+                tool_call={"name": name, "args": args},
+            )
+        )
+        await self._decide(self._request())
+
+    # -- escalation and closing --------------------------------------------------------------
+
+    async def _escalate(
+        self, reason: str, priority: str = "normal", *, reply: str | None = None
+    ) -> None:
+        conv = self.conv
+        pending = conv.pending
+        run = conv.active_run
+        if run is not None:
+            run.status = "escalated"
+        handoff = build_handoff(
+            conv,
+            reason=reason,
+            priority=priority,
+            confidence=self.confidence,
+            intent=run.intent if run else self.intent,
+            slots=dict(run.slots) if run else {},
+            pending_action=pending.question if pending else None,
+            error=f"{type(self.error).__name__}: {self.error}" if self.error else None,
+        )
+        conv.status = "handed_off"
+        conv.handoff = handoff.model_dump(mode="json")
+        conv.resume_token = handoff.resume_token
+        conv.pending = None
+        self.handoff = handoff
+        self.escalated_now = True
+        self.outcome = "escalated"
+        self._trace("escalation", reason=reason, priority=priority)
+        self._say(reply or self.agent.phrases.handoff)
+
+    def _close(self) -> None:
+        conv = self.conv
+        for run in conv.runs:
+            if run.active or run.status == "suspended":
+                run.status = "cancelled"
+        conv.pending = None
+        conv.status = "closed"
+        conv.summary = summarize(conv)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _say(self, text: str) -> None:
+        if text:
+            self.replies.append(text)
+
+    def _trace(self, kind: str, /, **data: Any) -> None:
+        self.trace.append(TraceEvent(kind=kind, data=data))
+
+
+def build_handoff(
+    conv: Conversation,
+    *,
+    reason: str,
+    priority: Any,
+    confidence: float | None,
+    intent: str | None,
+    slots: dict[str, Any],
+    pending_action: str | None,
+    error: str | None,
+) -> Handoff:
+    """The packet a human receives: everything so the customer never repeats themselves."""
+    actions = [
+        ActionRecord(
+            tool=step.key,
+            args=step.args,
+            status=step.status,
+            result=step.result,
+            error=step.error,
+            effect=step.effect,
+            intent=None if run.intent == _FREE_RUN else run.intent,
+        )
+        for run in conv.runs
+        for step in run.journal
+        if step.kind == "call"
+    ]
+    knowledge = [s.key for run in conv.runs for s in run.journal if s.kind == "search"]
+    transcript = [
+        {"role": m.role, "text": redact(m.text), "channel": m.channel, "at": m.at}
+        for m in conv.transcript
+        if m.role != "tool"
+    ]
+    done = [a for a in actions if a.status == "done" and a.effect == "write"]
+    summary = summarize(conv) + f" Handed over because: {reason}."
+    if pending_action:
+        next_step = f"The agent was waiting for the customer's answer to: {pending_action!r}."
+    elif done:
+        next_step = "Check the completed changes above and follow up on the reason for handoff."
+    else:
+        next_step = "No change was made; take the request from the summary above."
+    return Handoff(
+        conversation_id=conv.id,
+        customer_id=conv.customer_id,
+        channel=conv.channel,
+        reason=reason,
+        priority=priority,
+        confidence=confidence,
+        intent=intent,
+        slots=slots,
+        facts=dict(conv.facts),
+        actions=actions,
+        pending_action=pending_action,
+        knowledge=knowledge,
+        transcript=transcript,
+        summary=summary,
+        suggested_next_step=next_step,
+        error=error,
+        resume_token=secrets.token_urlsafe(16),
+    )
+
+
+def summarize(conv: Conversation) -> str:
+    """A deterministic one-paragraph summary of what the customer wanted and what was done."""
+    parts = []
+    for run in conv.runs:
+        if run.intent == _FREE_RUN:
+            calls = [s.key for s in run.journal if s.kind == "call"]
+            if calls:
+                parts.append(f"tools used directly: {', '.join(calls)}")
+            continue
+        slots = ", ".join(f"{k}={v}" for k, v in run.slots.items())
+        line = f"{_humanize(run.intent)} ({slots})" if slots else _humanize(run.intent)
+        line += f": {run.status}"
+        if run.summary:
+            line += f" - {run.summary}"
+        parts.append(line)
+    customer_lines = sum(1 for m in conv.transcript if m.role == "customer")
+    head = f"Customer {conv.customer_id} on {conv.channel}, {customer_lines} message(s)."
+    return head + (" " + "; ".join(parts) + "." if parts else " No request identified.")
+
+
+def _humanize(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append(" ")
+        out.append(ch.lower() if ch.isupper() else ch)
+    return "".join(out).replace("_", " ").strip()
+
+
+def _render_args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in args.items())
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,325 @@
+"""The Agent: intents, tools and playbooks wired to a model, a store and an escalation policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
+
+from ._loop import Turn, TurnResult, summarize
+from .escalation import EscalationPolicy, HandoffTarget
+from .exceptions import InvalidMessage, UserError
+from .intents import Intent
+from .models import IntentSpec, Model, infer_model
+from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+from .sessions import Conversation, Store, open_store
+from .tools import Effect, RetryPolicy, Tool, tool
+
+__all__ = ["Agent", "Phrases"]
+
+log = logging.getLogger("resolvekit")
+
+DepsT = TypeVar("DepsT")
+IntentT = TypeVar("IntentT", bound=Intent)
+Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
+
+
+@dataclass(kw_only=True)
+class Phrases:
+    """What the engine itself says. Override for tone or language."""
+
+    handoff: str = (
+        "I'm passing this to a colleague who can help. They'll see everything we discussed, "
+        "so you won't need to repeat yourself."
+    )
+    with_human: str = "Thanks, I've added that for the colleague who is looking at your request."
+    not_understood: str = "Sorry, I didn't quite get that. Could you say it another way?"
+    which_intent: str = "I want to make sure I help with the right thing."
+    did_you_mean: str = "Did you mean {options}?"
+    no_answer: str = "I couldn't find a reliable answer to that. Could you tell me a bit more about what you need?"
+    back_to: str = "Now, back to your request: {question}"
+    resume: str = "Shall we go back to your earlier request ({intent})?"
+    dropped: str = "OK, I've dropped that request."
+    yes_or_no: str = "Just to be sure, please answer yes or no: {question}"
+    confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"
+    not_done: str = "OK, I haven't done that. Is there anything else I can help with?"
+
+
+class Agent(Generic[DepsT]):
+    """A customer-service agent that resolves requests.
+
+    Args:
+        name: shown in traces and handoffs.
+        model: a :class:`~resolvekit.models.Model` or a name: ``"local"`` (offline, default),
+            ``"test"`` (offline, deterministic, no model download), ``"openai:<model>"``.
+        store: where conversations live: a :class:`~resolvekit.sessions.Store` or a URL,
+            ``"sqlite:///support.db"`` (default ``sqlite:///resolvekit.db``) or ``"memory://"``.
+        instructions: the agent's policy text, given to LLM models.
+        knowledge: a knowledge base (``resolvekit.knowledge.KnowledgeBase``) for answers and
+            ``ctx.search``.
+        escalation: when to hand over to a human.
+        handoff: where handoffs are delivered (one target or a list).
+        deps: default dependencies given to playbooks and tools as ``ctx.deps``.
+        free_mode: let the model call tools directly (bounded by ``max_steps`` per turn);
+            confirmations and argument validation are still enforced by the engine.
+        max_steps: tool calls allowed per turn in free mode.
+        idle_timeout: seconds after which an idle open conversation is closed and the next
+            message starts a new one (the old one becomes history).
+        max_message_chars: longer messages are rejected with :class:`InvalidMessage`.
+        raise_errors: re-raise engine errors (replay divergence, crashed playbooks) instead of
+            escalating; for development and tests.
+        phrases: the engine's own wording.
+    """
+
+    def __init__(
+        self,
+        name: str = "Support",
+        *,
+        model: Model | str | None = "local",
+        store: Store | str | None = None,
+        instructions: str = "",
+        knowledge: Any = None,
+        escalation: EscalationPolicy | None = None,
+        handoff: HandoffTarget | list[HandoffTarget] | None = None,
+        deps: DepsT | None = None,
+        free_mode: bool = False,
+        max_steps: int = 6,
+        idle_timeout: float = 24 * 3600,
+        max_message_chars: int = 4000,
+        raise_errors: bool = False,
+        phrases: Phrases | None = None,
+    ) -> None:
+        self.name = name
+        self._model_arg = model
+        self._store_arg = store
+        self.instructions = instructions
+        self.knowledge = knowledge
+        self.escalation = escalation or EscalationPolicy()
+        if handoff is None:
+            self.handoff_targets: list[HandoffTarget] = []
+        elif isinstance(handoff, list):
+            self.handoff_targets = handoff
+        else:
+            self.handoff_targets = [handoff]
+        self.deps = deps
+        self.free_mode = free_mode
+        self.max_steps = max_steps
+        self.idle_timeout = idle_timeout
+        self.max_message_chars = max_message_chars
+        self.raise_errors = raise_errors
+        self.phrases = phrases or Phrases()
+        self.tools: dict[str, Tool[Any]] = {}
+        self.intents: dict[str, type[Intent]] = {}
+        self.playbooks: dict[str, Playbook] = {}
+        self._specs: dict[str, IntentSpec] = {}
+
+    # -- registration ------------------------------------------------------------------------
+
+    @cached_property
+    def model(self) -> Model:
+        """The resolved model (built on first use)."""
+        return infer_model(self._model_arg)
+
+    @cached_property
+    def store(self) -> Store:
+        """The conversation store (opened on first use)."""
+        return open_store(self._store_arg)
+
+    @overload
+    def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
+
+    @overload
+    def tool(
+        self,
+        *,
+        effect: Effect = "read",
+        confirm: bool = False,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy | None = None,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+
+    def tool(
+        self, function: Callable[..., Any] | None = None, /, **options: Any
+    ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
+        """Register a tool; same options as :func:`resolvekit.tool`."""
+
+        def register(func: Callable[..., Any]) -> Tool[Any]:
+            return self.add_tool(tool(func, **options) if not isinstance(func, Tool) else func)
+
+        return register(function) if function is not None else register
+
+    def add_tool(self, new: Tool[Any]) -> Tool[Any]:
+        """Register an already built :class:`Tool`.
+
+        Raises:
+            UserError: another tool has the same name.
+        """
+        if new.name in self.tools and self.tools[new.name] is not new:
+            raise UserError(f"Agent {self.name!r} already has a tool named {new.name!r}")
+        self.tools[new.name] = new
+        return new
+
+    def playbook(
+        self, intent: type[IntentT]
+    ) -> Callable[[Callable[[Context[Any], IntentT], Awaitable[Any]]], Playbook]:
+        """Register the playbook that resolves ``intent``.
+
+        Raises:
+            UserError: ``intent`` is not an Intent subclass, or it already has a playbook.
+        """
+        if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
+            raise UserError(f"@agent.playbook takes an Intent subclass, not {intent!r}")
+        name = intent.intent_name
+
+        def register(function: Callable[[Context[Any], IntentT], Awaitable[Any]]) -> Playbook:
+            if not asyncio.iscoroutinefunction(function):
+                raise UserError(f"Playbook for {name} must be an async function")
+            if name in self.playbooks:
+                raise UserError(f"Intent {name} already has a playbook")
+            self.intents[name] = intent
+            self.playbooks[name] = function
+            self._specs.pop(name, None)
+            self.__dict__.pop("intent_specs", None)
+            return function
+
+        return register
+
+    def intent_spec(self, name: str) -> IntentSpec:
+        """The model-facing description of one registered intent."""
+        spec = self._specs.get(name)
+        if spec is None:
+            spec = self._specs[name] = self.intents[name].spec()
+        return spec
+
+    @cached_property
+    def intent_specs(self) -> list[IntentSpec]:
+        """Model-facing descriptions of every registered intent."""
+        return [self.intent_spec(name) for name in self.intents]
+
+    # -- handling messages -------------------------------------------------------------------
+
+    async def handle(
+        self,
+        customer_id: str,
+        text: str,
+        *,
+        channel: str = "chat",
+        deps: DepsT | None = None,
+    ) -> TurnResult:
+        """Handle one customer message and return the reply with its outcome.
+
+        The customer's open conversation continues whatever the channel. Messages for one
+        customer are handled one at a time.
+
+        Raises:
+            InvalidMessage: the message is empty or longer than ``max_message_chars``; nothing
+                is stored.
+            CorruptStore: the customer's stored conversation cannot be read.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidMessage("empty", "The message is empty")
+        if len(text) > self.max_message_chars:
+            raise InvalidMessage(
+                "too_long",
+                f"The message has {len(text)} characters; the limit is {self.max_message_chars}",
+            )
+        if not customer_id:
+            raise UserError("customer_id must be a non-empty string")
+        if not self.intents and not self.free_mode and self.knowledge is None:
+            raise UserError(
+                f"Agent {self.name!r} has no playbooks, no knowledge and free_mode is off: "
+                f"register at least one @agent.playbook"
+            )
+        store = self.store
+        async with store.lock(customer_id):
+            conversation = await self._conversation_for(customer_id, channel)
+            turn = Turn(self, conversation, deps if deps is not None else self.deps)
+            try:
+                result = await turn.run(text.strip())
+            finally:
+                # Whatever happened, the customer's words are kept.
+                await store.save(conversation)
+        if turn.escalated_now:
+            await self._deliver(result)
+        return result
+
+    def handle_sync(
+        self, customer_id: str, text: str, *, channel: str = "chat", deps: DepsT | None = None
+    ) -> TurnResult:
+        """:meth:`handle` for scripts (runs its own event loop)."""
+        return asyncio.run(self.handle(customer_id, text, channel=channel, deps=deps))
+
+    async def _conversation_for(self, customer_id: str, channel: str) -> Conversation:
+        store = self.store
+        conversation = await store.open_conversation(customer_id)
+        if (
+            conversation is not None
+            and conversation.status == "open"
+            and time.time() - conversation.updated_at > self.idle_timeout
+        ):
+            conversation.status = "closed"
+            conversation.summary = summarize(conversation)
+            await store.save(conversation)
+            conversation = None
+        if conversation is None:
+            conversation = Conversation.new(customer_id, channel)
+            earlier = await store.history(customer_id)
+            conversation.history = [c.summary for c in reversed(earlier) if c.summary]
+        conversation.channel = channel
+        return conversation
+
+    async def _deliver(self, result: TurnResult) -> None:
+        assert result.handoff is not None
+        for target in self.handoff_targets:
+            try:
+                await target.deliver(result.handoff)
+            except Exception:  # a broken queue must not lose the customer's turn
+                log.exception("handoff delivery to %r failed", target)
+
+    # -- humans and knowledge ----------------------------------------------------------------
+
+    async def resume(self, token: str, *, note: str | None = None) -> Conversation:
+        """Give a handed-off conversation back to the agent (a human's resume token).
+
+        Args:
+            token: the handoff's ``resume_token``.
+            note: what the human did or decided; kept in the transcript and facts.
+
+        Raises:
+            UserError: the token is unknown or already used.
+        """
+        conversation = await self.store.find_by_resume_token(token)
+        if conversation is None or conversation.status != "handed_off":
+            raise UserError("Unknown or already used resume token")
+        async with self.store.lock(conversation.customer_id):
+            conversation.status = "open"
+            conversation.resume_token = None
+            conversation.handoff = None
+            conversation.counters = {}
+            if note:
+                from .messages import Message
+
+                conversation.transcript.append(
+                    Message(role="human_agent", text=note, channel=conversation.channel)
+                )
+                conversation.facts["human_note"] = note
+            await self.store.save(conversation)
+        return conversation
+
+    async def conversation(self, customer_id: str) -> Conversation | None:
+        """The customer's open (or handed-off) conversation, for inspection."""
+        return await self.store.open_conversation(customer_id)
+
+    async def answer_from_knowledge(self, query: str, k: int = 3) -> KnowledgeAnswer:
+        """Answer ``query`` from the knowledge base (not answerable when there is none)."""
+        if self.knowledge is None:
+            return KnowledgeAnswer(query=query, text="", answerable=False)
+        from .knowledge import answer_for_agent
+
+        return await answer_for_agent(self.knowledge, query, k=k, model=self.model)

@@ -1,0 +1,191 @@
+"""Escalation: when to hand over to a human, and the packet the human receives.
+
+The :class:`EscalationPolicy` is consulted on every turn; a :class:`Handoff` carries the whole
+context (intent, slots, every action with its result, the pending action, the transcript, a
+summary) so the customer never repeats themselves. It is delivered to one or more
+:class:`HandoffTarget`\\ s and carries a resume token a human uses to give the conversation back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "ActionRecord",
+    "CallbackTarget",
+    "EscalationPolicy",
+    "Handoff",
+    "HandoffTarget",
+    "JSONLQueue",
+    "PolicyInput",
+    "redact",
+]
+
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class PolicyInput:
+    """What the policy sees on each turn."""
+
+    intent: str | None
+    confidence: float | None
+    clarifications: int
+    tool_failures: int
+    human_request: bool
+    sentiment: float | None
+    text: str
+
+
+@dataclass(kw_only=True)
+class EscalationPolicy:
+    """When the agent stops trying and hands over to a human."""
+
+    confidence_floor: float = 0.35
+    """Below this, an intent decision is not acted on: the agent asks what the customer means."""
+    max_clarifications: int = 2
+    """Escalate when the agent would ask for clarification more often than this."""
+    max_tool_failures: int = 2
+    """Escalate when tool calls failed this many times in the conversation."""
+    honour_human_request: bool = True
+    """Escalate at once when the customer asks for a person."""
+    sentiment_floor: float | None = -0.6
+    """Escalate when the customer's sentiment drops below this (None: ignore sentiment)."""
+    always_human: frozenset[str] = frozenset()
+    """Intents that always go to a human (e.g. legal complaints, bereavement)."""
+    rule: Callable[[PolicyInput], str | None] | None = None
+    """Your own check: return a reason to escalate, or None."""
+
+    def check(self, observed: PolicyInput) -> tuple[str, Priority] | None:
+        """Return ``(reason, priority)`` when the conversation should go to a human now."""
+        if observed.human_request and self.honour_human_request:
+            return "customer asked for a human", "normal"
+        if observed.intent is not None and observed.intent in self.always_human:
+            return f"intent {observed.intent} always needs a human", "normal"
+        if (
+            self.sentiment_floor is not None
+            and observed.sentiment is not None
+            and observed.sentiment < self.sentiment_floor
+        ):
+            return "customer is upset", "high"
+        if observed.tool_failures >= self.max_tool_failures:
+            return f"{observed.tool_failures} tool failures", "high"
+        if observed.clarifications > self.max_clarifications:
+            return "the agent could not understand the request", "normal"
+        if self.rule is not None:
+            reason = self.rule(observed)
+            if reason:
+                return reason, "normal"
+        return None
+
+
+class ActionRecord(BaseModel):
+    """One tool call the agent made, as the human sees it."""
+
+    tool: str
+    args: dict[str, Any]
+    status: Literal["done", "error", "started", "pending"]
+    result: Any = None
+    error: dict[str, Any] | None = None
+    effect: str | None = None
+    intent: str | None = None
+
+
+class Handoff(BaseModel):
+    """Everything a human needs to take over without asking the customer again.
+
+    ``Handoff.model_json_schema()`` gives the packet's JSON Schema for ticketing integrations.
+    """
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    reason: str
+    priority: Priority = "normal"
+    confidence: float | None = None
+    intent: str | None = None
+    slots: dict[str, Any] = Field(default_factory=dict)
+    facts: dict[str, Any] = Field(default_factory=dict)
+    actions: list[ActionRecord] = Field(default_factory=list)
+    """Every tool call in this conversation with its result, oldest first."""
+    pending_action: str | None = None
+    """What the agent was waiting on when it handed over."""
+    knowledge: list[str] = Field(default_factory=list)
+    """Knowledge queries consulted."""
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
+    """Redacted transcript: ``{"role", "text", "channel", "at"}``."""
+    summary: str = ""
+    suggested_next_step: str = ""
+    error: str | None = None
+    """The engine error behind the handoff, if any (e.g. a replay divergence)."""
+    resume_token: str
+    created_at: float = Field(default_factory=time.time)
+
+
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+
+
+def redact(text: str) -> str:
+    """Mask payment card numbers and the local part of emails (the default transcript redactor)."""
+    text = _CARD.sub(lambda m: "[card ****" + re.sub(r"\D", "", m.group())[-4:] + "]", text)
+    return _EMAIL.sub(r"\1***\2", text)
+
+
+@runtime_checkable
+class HandoffTarget(Protocol):
+    """Where handoffs go (a ticketing system, a queue, a webhook...)."""
+
+    async def deliver(self, handoff: Handoff) -> None: ...
+
+
+@dataclass
+class CallbackTarget:
+    """Deliver each handoff to a Python callable (sync or async)."""
+
+    callback: Callable[[Handoff], Awaitable[None] | None]
+
+    async def deliver(self, handoff: Handoff) -> None:
+        result = self.callback(handoff)
+        if inspect.isawaitable(result):
+            await result
+
+
+@dataclass
+class JSONLQueue:
+    """Append each handoff as one JSON line to a file (a simple, durable work queue)."""
+
+    path: Path | str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    async def deliver(self, handoff: Handoff) -> None:
+        line = json.dumps(handoff.model_dump(mode="json")) + "\n"
+        await asyncio.to_thread(self._append, line)
+
+    def _append(self, line: str) -> None:
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, path.open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+    def read(self) -> list[Handoff]:
+        """All handoffs in the queue, oldest first."""
+        path = Path(self.path)
+        if not path.exists():
+            return []
+        return [
+            Handoff.model_validate_json(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]

@@ -1,0 +1,436 @@
+"""Durable playbooks by deterministic replay.
+
+A playbook is a plain ``async def playbook(ctx, intent)``. Every effectful ``ctx.*`` call is
+recorded in the run's journal. When the playbook needs the customer (``ctx.ask``,
+``ctx.confirm``) it is *suspended*: the question goes out and nothing blocks. On the next message
+the engine re-runs the playbook from the top; each ``ctx.*`` call at step *n* returns the recorded
+result instead of executing again, until the new frontier. A write therefore runs exactly once
+across turns, process restarts and store reloads, and the journal is the audit log.
+
+A write is journaled *ahead* of the call (status ``started``) with a deterministic idempotency
+key, so a crash between the call and the commit is recovered: an idempotent tool is called again
+with the same key; any other is reported as ``unknown_outcome`` and never repeated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+
+from pydantic import TypeAdapter, ValidationError
+
+from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
+from .intents import slot_error_message
+from .messages import Citation
+from .models import SlotSpec
+from .sessions import Conversation, PendingState, PlaybookRun, Step
+
+if TYPE_CHECKING:
+    from .tools import Tool
+
+__all__ = [
+    "Context",
+    "KnowledgeAnswer",
+    "PlaybookOutcome",
+]
+
+DepsT = TypeVar("DepsT")
+T = TypeVar("T")
+R = TypeVar("R")
+
+Priority = Literal["low", "normal", "high", "urgent"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class PlaybookOutcome:
+    """What a playbook returns: build it with ``ctx.resolve/escalate/refuse``."""
+
+    kind: Literal["resolved", "escalated", "refused"]
+    summary: str
+    """For the journal, the handoff and evals ("Order W1234567 cancelled")."""
+    reply: str | None = None
+    """What to tell the customer; the summary when None."""
+    priority: Priority = "normal"
+
+
+@dataclass(kw_only=True)
+class KnowledgeAnswer:
+    """The result of ``ctx.search``: a grounded answer, or a reasoned "I don't know"."""
+
+    query: str
+    text: str
+    answerable: bool
+    score: float = 0.0
+    citations: list[Citation] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "text": self.text,
+            "answerable": self.answerable,
+            "score": self.score,
+            "citations": [c.model_dump() for c in self.citations],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KnowledgeAnswer:
+        return cls(
+            query=data["query"],
+            text=data["text"],
+            answerable=data["answerable"],
+            score=data.get("score", 0.0),
+            citations=[Citation(**c) for c in data.get("citations", [])],
+        )
+
+
+KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
+
+
+class _Suspend(BaseException):
+    """Internal: the playbook needs the customer. BaseException so ``except Exception`` in
+    playbook code cannot swallow it."""
+
+    def __init__(self, pending: PendingState, spec: SlotSpec | None, error: str | None) -> None:
+        self.pending = pending
+        self.spec = spec
+        self.error = error
+        super().__init__(pending.question)
+
+
+@dataclass(kw_only=True)
+class _Hooks:
+    """What the engine lends a context."""
+
+    checkpoint: Callable[[], Awaitable[None]]
+    """Persist the conversation now (used around writes)."""
+    tools: Mapping[str, Tool[Any]]
+    knowledge: KnowledgeFn | None
+    trace: Callable[[str, dict[str, Any]], None]
+
+
+class Context(Generic[DepsT]):
+    """What a playbook (and a tool that asks for it) can see and do.
+
+    Attributes:
+        customer_id: who the agent is talking to.
+        conversation_id: the conversation, stable across channels.
+        channel: where the current message arrived.
+        deps: the application's dependencies (``Agent(deps=...)`` or ``handle(deps=...)``).
+        intent: the name of the running intent, if any.
+    """
+
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        run: PlaybookRun,
+        deps: DepsT,
+        hooks: _Hooks,
+        rewind: str | None = None,
+    ) -> None:
+        self.customer_id = conversation.customer_id
+        self.conversation_id = conversation.id
+        self.channel = conversation.channel
+        self.deps = deps
+        self.intent = run.intent
+        self._conversation = conversation
+        self._run = run
+        self._hooks = hooks
+        self._cursor = 0
+        self._rewind = rewind
+        """When set (to the corrected slot's name), a mismatch truncates the journal instead of
+        raising :class:`ReplayDivergence`."""
+        self.outbox: list[str] = []
+        """Messages said at the live frontier of this execution (replayed ones are not resent)."""
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """Facts known in this conversation (slot values, ``ctx.remember``-ed values)."""
+        return dict(self._conversation.facts)
+
+    @property
+    def replaying(self) -> bool:
+        """True while steps are being served from the journal."""
+        return self._cursor < len(self._run.journal)
+
+    # -- journal machinery -------------------------------------------------------------------
+
+    def _next(self, kind: str, key: str, args: dict[str, Any]) -> Step | None:
+        """The recorded step at the cursor if it matches, None at the live frontier."""
+        index = self._cursor
+        self._cursor += 1
+        journal = self._run.journal
+        if index >= len(journal):
+            return None
+        step = journal[index]
+        if (step.kind, step.key, _canon(step.args)) == (kind, key, _canon(args)):
+            return step
+        got = _describe(kind, key, args)
+        if self._rewind is None:
+            raise ReplayDivergence(index, _describe(step.kind, step.key, step.args), got)
+        # A slot correction changed what the playbook does from here: drop the rest of the
+        # journal, unless a write already ran at or after this point.
+        for later in journal[index:]:
+            if later.kind == "call" and later.effect == "write" and later.status != "error":
+                raise CorrectionAfterWrite(self._rewind, later.index, later.key)
+        self._run.superseded.extend(journal[index:])
+        del journal[index:]
+        self._hooks.trace("rewind", {"step": index, "now": got})
+        return None
+
+    def _append(self, step: Step) -> Step:
+        self._run.journal.append(step)
+        return step
+
+    # -- effects -----------------------------------------------------------------------------
+
+    async def call(self, tool: Tool[R], /, **args: Any) -> R:
+        """Call a tool through the journal; returns its (typed) result.
+
+        Raises:
+            ToolError: the tool failed (timeout, refusal, exception, invalid arguments); the
+                playbook may catch it and branch on ``error.kind``.
+            UnconfirmedWrite: a ``confirm=True`` write without a customer yes since the last one.
+        """
+        outcome = await self._call(tool, args)
+        if isinstance(outcome, ToolError):
+            raise outcome
+        return cast(R, outcome)
+
+    async def try_call(self, tool: Tool[R], /, **args: Any) -> R | ToolError:
+        """Like :meth:`call`, but a failure is returned as a :class:`ToolError` value."""
+        return cast("R | ToolError", await self._call(tool, args))
+
+    async def _call(self, tool: Tool[Any], args: dict[str, Any]) -> Any:
+        try:
+            json_args = tool.validate_args(args)
+        except ToolError as error:
+            json_args, invalid = _jsonable(args), error
+        else:
+            invalid = None
+        step = self._next("call", tool.name, json_args)
+        if step is not None:
+            return await self._replay_call(tool, step)
+        index = self._cursor - 1
+        if invalid is not None:
+            self._append(self._error_step(index, tool, json_args, invalid))
+            self._hooks.trace("tool", {"tool": tool.name, "status": "error", **invalid.to_json()})
+            return invalid
+        if tool.confirm:
+            self._require_confirmation(tool, index)
+        step = self._append(
+            Step(
+                index=index,
+                kind="call",
+                key=tool.name,
+                args=json_args,
+                status="started",
+                effect=tool.effect,
+                idempotency_key=f"{self.conversation_id}:{self._run.id}:{index}",
+            )
+        )
+        if tool.effect == "write":
+            await self._hooks.checkpoint()  # journaled ahead of the call
+        return await self._execute(tool, step)
+
+    async def _execute(self, tool: Tool[Any], step: Step) -> Any:
+        try:
+            result = await tool.invoke(self, step.args, step.idempotency_key)
+        except ToolError as error:
+            step.status, step.error = "error", error.to_json()
+            self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
+            if tool.effect == "write":
+                await self._hooks.checkpoint()
+            return error
+        step.status, step.result = "done", result
+        self._hooks.trace(
+            "tool", {"tool": tool.name, "args": step.args, "status": "done", "result": result}
+        )
+        if tool.effect == "write":
+            await self._hooks.checkpoint()
+        return tool.load_result(result)
+
+    async def _replay_call(self, tool: Tool[Any], step: Step) -> Any:
+        if step.status == "done":
+            return tool.load_result(step.result)
+        if step.status == "error":
+            return ToolError.from_json(step.error or {})
+        # "started": the process died between journaling the write and recording its result.
+        if tool.idempotent:
+            self._hooks.trace("recover", {"tool": tool.name, "key": step.idempotency_key})
+            return await self._execute(tool, step)
+        error = ToolError(
+            tool.name,
+            "unknown_outcome",
+            "the call was interrupted and the tool takes no idempotency key, so it is not "
+            "repeated; a human must check whether it took effect",
+        )
+        step.status, step.error = "error", error.to_json()
+        return error
+
+    def _error_step(
+        self, index: int, tool: Tool[Any], args: dict[str, Any], error: ToolError
+    ) -> Step:
+        return Step(
+            index=index,
+            kind="call",
+            key=tool.name,
+            args=args,
+            status="error",
+            error=error.to_json(),
+            effect=tool.effect,
+        )
+
+    def _require_confirmation(self, tool: Tool[Any], index: int) -> None:
+        """The nearest earlier confirmation must be a yes not yet used by another such write."""
+        for step in reversed(self._run.journal[:index]):
+            if step.kind == "confirm":
+                if step.status == "done" and step.result is True:
+                    return
+                break
+            if step.kind == "call" and step.status != "error":
+                other = self._hooks.tools.get(step.key)
+                if other is not None and other.confirm:
+                    break
+        raise UnconfirmedWrite(tool.name)
+
+    @overload
+    async def ask(self, question: str, /, *, name: str = ...) -> str: ...
+
+    @overload
+    async def ask(self, question: str, /, type: type[T], *, name: str = ...) -> T: ...
+
+    async def ask(self, question: str, /, type: Any = str, *, name: str = "answer") -> Any:
+        """Ask the customer a question; returns the answer converted to ``type``.
+
+        The playbook is suspended until the customer answers; an answer that does not validate
+        is asked again with the reason.
+        """
+        adapter: TypeAdapter[Any] = TypeAdapter(type)
+        schema = adapter.json_schema()
+        args = {"name": name, "schema": schema}
+        step = self._next("ask", question, args)
+        if step is None:
+            step = self._append(
+                Step(index=self._cursor - 1, kind="ask", key=question, args=args, status="pending")
+            )
+        elif step.status == "done":
+            try:
+                return adapter.validate_python(step.result)
+            except ValidationError as exc:
+                step.status, step.result = "pending", None
+                self._suspend(
+                    "ask",
+                    question,
+                    step,
+                    _spec(name, schema, question),
+                    slot_error_message(name, exc),
+                )
+        self._suspend("ask", question, step, _spec(name, schema, question), None)
+
+    async def confirm(self, text: str, /) -> bool:
+        """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
+        step = self._next("confirm", text, {})
+        if step is None:
+            step = self._append(
+                Step(index=self._cursor - 1, kind="confirm", key=text, status="pending")
+            )
+        elif step.status == "done":
+            return bool(step.result)
+        self._suspend("confirm", text, step, None, None)
+
+    def _suspend(
+        self,
+        kind: Literal["ask", "confirm"],
+        question: str,
+        step: Step,
+        spec: SlotSpec | None,
+        error: str | None,
+    ) -> Any:
+        pending = PendingState(
+            kind=kind,
+            question=question,
+            run_id=self._run.id,
+            step=step.index,
+            slot=spec.name if spec else None,
+        )
+        raise _Suspend(pending, spec, error)
+
+    async def search(self, query: str, /, *, k: int = 3) -> KnowledgeAnswer:
+        """Look up the knowledge index; the answer is journaled so replays see the same one."""
+        step = self._next("search", query, {"k": k})
+        if step is not None:
+            return KnowledgeAnswer.from_json(step.result)
+        if self._hooks.knowledge is None:
+            answer = KnowledgeAnswer(query=query, text="", answerable=False)
+        else:
+            answer = await self._hooks.knowledge(query, k)
+        self._append(
+            Step(
+                index=self._cursor - 1,
+                kind="search",
+                key=query,
+                args={"k": k},
+                result=answer.to_json(),
+            )
+        )
+        self._hooks.trace("knowledge", {"query": query, "answerable": answer.answerable})
+        return answer
+
+    def say(self, text: str, /) -> None:
+        """Tell the customer something now (sent once, never again on replay)."""
+        if self._next("say", text, {}) is None:
+            self._append(Step(index=self._cursor - 1, kind="say", key=text))
+            self.outbox.append(text)
+
+    def remember(self, key: str, value: Any, /) -> None:
+        """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""
+        value = _jsonable(value)
+        if self._next("remember", key, {"value": value}) is None:
+            self._append(
+                Step(index=self._cursor - 1, kind="remember", key=key, args={"value": value})
+            )
+        self._conversation.facts[key] = value
+
+    # -- outcomes ----------------------------------------------------------------------------
+
+    def resolve(self, summary: str, /, *, reply: str | None = None) -> PlaybookOutcome:
+        """The customer's need is met."""
+        return PlaybookOutcome(kind="resolved", summary=summary, reply=reply)
+
+    def escalate(
+        self, reason: str, /, *, priority: Priority = "normal", reply: str | None = None
+    ) -> PlaybookOutcome:
+        """Hand the conversation to a human, with everything done so far."""
+        return PlaybookOutcome(kind="escalated", summary=reason, reply=reply, priority=priority)
+
+    def refuse(self, reason: str, /, *, reply: str | None = None) -> PlaybookOutcome:
+        """Decline the request (e.g. against policy) without changing anything."""
+        return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
+
+
+def _spec(name: str, schema: dict[str, Any], question: str) -> SlotSpec:
+    from .intents import _choices_from_schema, _kind_from_schema
+
+    return SlotSpec(
+        name=name,
+        json_schema=schema,
+        kind=_kind_from_schema(name, schema),
+        ask=question,
+        choices=_choices_from_schema(schema),
+    )
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _describe(kind: str, key: str, args: dict[str, Any]) -> str:
+    shown = json.dumps(args, sort_keys=True, default=str)
+    return f"{kind} {key!r} {shown[:200]}"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

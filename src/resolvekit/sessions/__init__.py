@@ -1,0 +1,330 @@
+"""Conversations and where they are kept.
+
+A :class:`Conversation` holds everything needed to continue talking to a customer on any channel
+and in any process: the transcript, the playbook runs with their journals, what the agent is
+waiting for, facts the customer gave, and the handoff if a human took over. It serialises to plain
+JSON. A :class:`Store` keeps conversations keyed by customer; :func:`open_store` builds one from a
+URL (``"memory://"``, ``"sqlite:///path/to.db"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from ..exceptions import UserError
+from ..messages import Message, Usage
+
+__all__ = [
+    "Conversation",
+    "PendingState",
+    "PlaybookRun",
+    "Step",
+    "Store",
+    "open_store",
+]
+
+StepKind = Literal["call", "ask", "confirm", "search", "say", "remember"]
+StepStatus = Literal["pending", "started", "done", "error"]
+RunStatus = Literal[
+    "collecting",
+    "waiting",
+    "suspended",
+    "resolved",
+    "escalated",
+    "refused",
+    "cancelled",
+    "failed",
+    "free",
+]
+"""``free`` marks the journal of tool calls made in free agentic mode (never replayed)."""
+
+
+@dataclass(kw_only=True)
+class Step:
+    """One journaled ``ctx.*`` call of a playbook run."""
+
+    index: int
+    kind: StepKind
+    key: str
+    """Tool name, question text, search query, fact name..."""
+    args: dict[str, Any] = field(default_factory=dict)
+    status: StepStatus = "done"
+    """``pending``: waiting for the customer; ``started``: a write begun but not known to have
+    finished (journaled ahead of the call); ``done``; ``error``."""
+    result: Any = None
+    error: dict[str, Any] | None = None
+    effect: str | None = None
+    idempotency_key: str | None = None
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "key": self.key,
+            "args": self.args,
+            "status": self.status,
+            "result": self.result,
+            "error": self.error,
+            "effect": self.effect,
+            "idempotency_key": self.idempotency_key,
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Step:
+        return cls(**data)
+
+
+@dataclass(kw_only=True)
+class PlaybookRun:
+    """One execution of an intent's playbook, possibly across many customer turns."""
+
+    id: str
+    intent: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    """Slot values collected so far (JSON-compatible)."""
+    status: RunStatus = "collecting"
+    journal: list[Step] = field(default_factory=list)
+    superseded: list[Step] = field(default_factory=list)
+    """Steps discarded by a slot correction, kept for the audit trail."""
+    summary: str = ""
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("collecting", "waiting")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "intent": self.intent,
+            "slots": self.slots,
+            "status": self.status,
+            "journal": [s.to_json() for s in self.journal],
+            "superseded": [s.to_json() for s in self.superseded],
+            "summary": self.summary,
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlaybookRun:
+        return cls(
+            id=data["id"],
+            intent=data["intent"],
+            slots=data.get("slots", {}),
+            status=data.get("status", "collecting"),
+            journal=[Step.from_json(s) for s in data.get("journal", [])],
+            superseded=[Step.from_json(s) for s in data.get("superseded", [])],
+            summary=data.get("summary", ""),
+            started_at=data.get("started_at", 0.0),
+        )
+
+
+@dataclass(kw_only=True)
+class PendingState:
+    """What the agent asked and is waiting for."""
+
+    kind: Literal["slot", "ask", "confirm", "tool_confirm", "resume"]
+    question: str
+    run_id: str | None = None
+    slot: str | None = None
+    """For ``slot``: the slot name; for ``ask``: the answer's name."""
+    step: int | None = None
+    """For ``ask``/``confirm``: the journal step waiting for the answer."""
+    tool: dict[str, Any] | None = None
+    """For ``tool_confirm`` (free mode): ``{"name": ..., "args": ...}``."""
+    attempts: int = 0
+    """How many times the question was re-asked after an unusable answer."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "question": self.question,
+            "run_id": self.run_id,
+            "slot": self.slot,
+            "step": self.step,
+            "tool": self.tool,
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PendingState:
+        return cls(**data)
+
+
+@dataclass(kw_only=True)
+class Conversation:
+    """A customer's conversation, across channels and turns."""
+
+    id: str
+    customer_id: str
+    status: Literal["open", "handed_off", "closed"] = "open"
+    channel: str = "chat"
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    transcript: list[Message] = field(default_factory=list)
+    runs: list[PlaybookRun] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Values the customer gave (slot values, remembered facts), reusable by later intents."""
+    pending: PendingState | None = None
+    counters: dict[str, int] = field(default_factory=dict)
+    """``clarifications``, ``tool_failures``, ``fallbacks``... for the escalation policy."""
+    offered: list[str] = field(default_factory=list)
+    """Intents offered in the last clarification ("did you mean A or B?")."""
+    handoff: dict[str, Any] | None = None
+    resume_token: str | None = None
+    summary: str = ""
+    history: list[str] = field(default_factory=list)
+    """Summaries of the customer's earlier (closed) conversations, newest last."""
+    usage: Usage = field(default_factory=Usage)
+    version: int = 0
+    """Incremented by every save; a store refuses a save from a stale copy."""
+
+    @classmethod
+    def new(cls, customer_id: str, channel: str) -> Conversation:
+        return cls(id=uuid.uuid4().hex, customer_id=customer_id, channel=channel)
+
+    def run(self, run_id: str | None) -> PlaybookRun | None:
+        return next((r for r in self.runs if r.id == run_id), None)
+
+    @property
+    def active_run(self) -> PlaybookRun | None:
+        """The run the agent is working on (collecting slots or waiting on the customer)."""
+        for run in reversed(self.runs):
+            if run.active:
+                return run
+        return None
+
+    @property
+    def suspended_runs(self) -> list[PlaybookRun]:
+        return [r for r in self.runs if r.status == "suspended"]
+
+    def bump(self, counter: str) -> int:
+        self.counters[counter] = self.counters.get(counter, 0) + 1
+        return self.counters[counter]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "channel": self.channel,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "transcript": [m.to_json() for m in self.transcript],
+            "runs": [r.to_json() for r in self.runs],
+            "facts": self.facts,
+            "pending": self.pending.to_json() if self.pending else None,
+            "counters": self.counters,
+            "offered": self.offered,
+            "handoff": self.handoff,
+            "resume_token": self.resume_token,
+            "summary": self.summary,
+            "history": self.history,
+            "usage": self.usage.to_json(),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
+        pending = data.get("pending")
+        return cls(
+            id=data["id"],
+            customer_id=data["customer_id"],
+            status=data.get("status", "open"),
+            channel=data.get("channel", "chat"),
+            created_at=data.get("created_at", 0.0),
+            updated_at=data.get("updated_at", 0.0),
+            transcript=[Message.from_json(m) for m in data.get("transcript", [])],
+            runs=[PlaybookRun.from_json(r) for r in data.get("runs", [])],
+            facts=data.get("facts", {}),
+            pending=PendingState.from_json(pending) if pending else None,
+            counters=data.get("counters", {}),
+            offered=data.get("offered", []),
+            handoff=data.get("handoff"),
+            resume_token=data.get("resume_token"),
+            summary=data.get("summary", ""),
+            history=data.get("history", []),
+            usage=Usage.from_json(data.get("usage", {})),
+            version=data.get("version", 0),
+        )
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where conversations live. Implementations: memory and SQLite."""
+
+    async def open_conversation(self, customer_id: str) -> Conversation | None:
+        """The customer's open or handed-off conversation, if any (whatever the channel)."""
+        ...
+
+    async def get(self, conversation_id: str) -> Conversation | None: ...
+
+    async def find_by_resume_token(self, token: str) -> Conversation | None: ...
+
+    async def save(self, conversation: Conversation) -> None:
+        """Persist; bumps ``conversation.version``.
+
+        Raises:
+            ConcurrentUpdate: the stored version is newer than the one loaded.
+        """
+        ...
+
+    async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
+        """The customer's closed conversations, newest first."""
+        ...
+
+    def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Serialise turns of one customer within this process."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _Locks:
+    """Per-key asyncio locks that disappear when nobody holds or waits for them."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        async with lock:
+            yield
+
+
+def open_store(url: str | Store | None) -> Store:
+    """Build a store from a URL: ``memory://`` or ``sqlite:///relative.db`` / ``sqlite:////abs.db``.
+
+    Raises:
+        UserError: an unknown scheme.
+    """
+    if url is None:
+        url = "sqlite:///resolvekit.db"
+    if not isinstance(url, str):
+        if isinstance(url, Store):
+            return url
+        raise UserError(f"store must be a Store or a URL, not {type(url).__name__}")
+    if url in ("memory", "memory://", ":memory:"):
+        from .memory import MemoryStore
+
+        return MemoryStore()
+    if url.startswith("sqlite://"):
+        from .sqlite import SQLiteStore
+
+        path = url.removeprefix("sqlite://")
+        path = path[1:] if path.startswith("/") else path
+        return SQLiteStore(path or "resolvekit.db")
+    raise UserError(f"Unknown store URL {url!r}: use 'memory://' or 'sqlite:///path/to/file.db'")

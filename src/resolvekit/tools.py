@@ -1,0 +1,352 @@
+"""Tools: typed Python functions the agent can call on the systems that hold the truth.
+
+``@tool`` (or ``@agent.tool``) turns a sync or async function into a :class:`Tool`: a JSON Schema
+from its signature and docstring, arguments validated before every call, a declared effect
+(``read`` or ``write``), an optional customer confirmation, a timeout and a retry policy::
+
+    @agent.tool(effect="write", confirm=True)
+    def cancel_order(ctx: rk.Context, order_id: str, reason: Literal["no longer needed"]) -> Order:
+        \"\"\"Cancel a pending order.
+
+        Args:
+            order_id: the order to cancel, e.g. W1234567.
+            reason: why the customer cancels.
+        \"\"\"
+
+A parameter named ``idempotency_key`` is filled by the engine with a deterministic key
+(conversation + journal step) and is not shown to models; a write that declares it may be
+retried and recovered after a crash without running twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints, overload
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+
+from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
+from .models import ToolSpec
+
+if TYPE_CHECKING:
+    from .playbooks import Context
+
+__all__ = ["Effect", "RetryPolicy", "Tool", "tool"]
+
+R = TypeVar("R")
+Effect = Literal["read", "write"]
+IDEMPOTENCY_PARAM = "idempotency_key"
+
+
+@dataclass(kw_only=True, frozen=True)
+class RetryPolicy:
+    """How a failing tool call is retried (jittered exponential backoff)."""
+
+    attempts: int = 3
+    """Total attempts, the first included."""
+    initial: float = 0.2
+    """Seconds before the first retry."""
+    max_wait: float = 2.0
+    """Longest wait between attempts, in seconds."""
+    retry_on: tuple[type[BaseException], ...] = (
+        RetryableToolError,
+        TimeoutError,
+        ConnectionError,
+    )
+    """Exception types worth another attempt; anything else fails at once."""
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(kw_only=True)
+class Tool(Generic[R]):
+    """A callable the engine can validate, journal, time out and retry. Build it with :func:`tool`."""
+
+    name: str
+    description: str
+    function: Callable[..., R | Awaitable[R]]
+    effect: Effect
+    confirm: bool
+    """A write that needs the customer's explicit yes in the journal before it runs."""
+    timeout: float | None
+    retry: RetryPolicy
+    takes_ctx: bool
+    idempotent: bool
+    """True when the function accepts ``idempotency_key``."""
+    args_model: type[BaseModel]
+    result_adapter: TypeAdapter[Any]
+    _schema: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON Schema of the arguments (without ``ctx`` and ``idempotency_key``)."""
+        if not self._schema:
+            self._schema = self.args_model.model_json_schema()
+        return self._schema
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(
+            name=self.name,
+            description=self.description,
+            parameters=self.parameters,
+            effect=self.effect,
+            confirm=self.confirm,
+        )
+
+    def validate_args(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Validate and convert arguments; return them as JSON-compatible data.
+
+        Raises:
+            ToolError: kind ``invalid_arguments``, with every problem listed.
+        """
+        try:
+            model = self.args_model.model_validate(args)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ToolError(self.name, "invalid_arguments", problems) from exc
+        return model.model_dump(mode="json")
+
+    def dump_result(self, value: Any) -> Any:
+        return self.result_adapter.dump_python(value, mode="json")
+
+    def load_result(self, data: Any) -> Any:
+        return self.result_adapter.validate_python(data)
+
+    async def invoke(
+        self, ctx: Context[Any] | None, args: dict[str, Any], idempotency_key: str | None
+    ) -> Any:
+        """Run the tool with validated ``args``: timeout, retries, errors made typed.
+
+        Returns:
+            The result as JSON-compatible data (what the journal stores).
+
+        Raises:
+            ToolError: any failure, with its kind.
+        """
+        model = self.args_model.model_validate(args)
+        kwargs = {name: getattr(model, name) for name in type(model).model_fields}
+        if self.idempotent:
+            kwargs[IDEMPOTENCY_PARAM] = idempotency_key
+        call = (
+            functools.partial(self.function, ctx, **kwargs)
+            if self.takes_ctx
+            else (functools.partial(self.function, **kwargs))
+        )
+        retry = self.retry if (self.effect == "read" or self.idempotent) else NO_RETRY
+
+        async def attempt() -> Any:
+            if inspect.iscoroutinefunction(self.function):
+                coro = call()
+            else:
+                coro = asyncio.to_thread(call)
+            if self.timeout is None:
+                return await coro
+            async with asyncio.timeout(self.timeout):
+                return await coro
+
+        from ._retry import retry_async
+
+        try:
+            result = await retry_async(
+                attempt,
+                attempts=retry.attempts,
+                retry_on=lambda exc: isinstance(exc, retry.retry_on),
+                initial=retry.initial,
+                max_wait=retry.max_wait,
+            )
+        except TimeoutError as exc:
+            raise ToolError(self.name, "timeout", f"no answer after {self.timeout:g}s") from exc
+        except ToolRefusal as exc:
+            raise ToolError(self.name, "refused", str(exc)) from exc
+        except ToolError:
+            raise
+        except Exception as exc:  # a tool's failure must never crash the customer's turn
+            raise ToolError(self.name, "exception", f"{type(exc).__name__}: {exc}") from exc
+        try:
+            return self.dump_result(result)
+        except Exception as exc:
+            raise ToolError(
+                self.name, "exception", f"result does not match the declared return type: {exc}"
+            ) from exc
+
+    def __call__(self, *args: Any, **kwargs: Any) -> R | Awaitable[R]:
+        """Call the underlying function directly (tests, scripts): no journal, no checks."""
+        return self.function(*args, **kwargs)
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Tool[Any]: ...
+
+
+@overload
+def tool(
+    *,
+    effect: Effect = "read",
+    confirm: bool = False,
+    timeout: float | None = 30.0,
+    retry: RetryPolicy | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    effect: Effect = "read",
+    confirm: bool = False,
+    timeout: float | None = 30.0,
+    retry: RetryPolicy | None = None,
+    name: str | None = None,
+    description: str | None = None,
+) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
+    """Make a :class:`Tool` from a typed function (usable bare: ``@tool``).
+
+    Args:
+        effect: ``"read"`` (no side effects; retried) or ``"write"``.
+        confirm: the write needs the customer's explicit yes, recorded in the journal.
+        timeout: seconds per attempt; None for no limit.
+        retry: the retry policy for reads and idempotent writes (default: 3 attempts).
+        name: the tool's name; the function's name by default.
+        description: for models; the docstring's first paragraph by default.
+
+    Raises:
+        UserError: a parameter or the return value has no type hint, ``confirm`` on a read,
+            or an unknown effect.
+    """
+
+    def build(func: Callable[..., Any]) -> Tool[Any]:
+        return _build_tool(
+            func,
+            effect=effect,
+            confirm=confirm,
+            timeout=timeout,
+            retry=retry,
+            name=name,
+            description=description,
+        )
+
+    return build(function) if function is not None else build
+
+
+def _build_tool(
+    func: Callable[..., Any],
+    *,
+    effect: Effect,
+    confirm: bool,
+    timeout: float | None,
+    retry: RetryPolicy | None,
+    name: str | None,
+    description: str | None,
+) -> Tool[Any]:
+    tool_name = name or func.__name__
+    if effect not in ("read", "write"):
+        raise UserError(f"Tool {tool_name!r}: effect must be 'read' or 'write', not {effect!r}")
+    if confirm and effect != "write":
+        raise UserError(f"Tool {tool_name!r}: confirm=True only makes sense for effect='write'")
+    try:
+        hints = get_type_hints(func, include_extras=True)
+    except Exception as exc:
+        raise UserError(f"Tool {tool_name!r}: cannot resolve its type hints: {exc}") from exc
+    signature = inspect.signature(func)
+    doc_summary, param_docs = _parse_docstring(inspect.getdoc(func) or "")
+    fields: dict[str, Any] = {}
+    takes_ctx = False
+    idempotent = False
+    for index, (param_name, param) in enumerate(signature.parameters.items()):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise UserError(f"Tool {tool_name!r}: *args/**kwargs are not supported")
+        if index == 0 and _is_context(param_name, hints.get(param_name)):
+            takes_ctx = True
+            continue
+        if param_name == IDEMPOTENCY_PARAM:
+            idempotent = True
+            continue
+        if param_name not in hints:
+            raise UserError(
+                f"Tool {tool_name!r}: parameter {param_name!r} has no type hint; "
+                f"annotate it so its JSON Schema can be built"
+            )
+        from pydantic import Field
+
+        default = ... if param.default is param.empty else param.default
+        fields[param_name] = (
+            hints[param_name],
+            Field(default, description=param_docs.get(param_name)),
+        )
+    if "return" not in hints:
+        raise UserError(
+            f"Tool {tool_name!r} has no return type hint; annotate it (use -> None if it "
+            f"returns nothing) so results can be journaled and replayed"
+        )
+    args_model = create_model(  # type: ignore[call-overload]
+        _model_name(tool_name), __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return Tool(
+        name=tool_name,
+        description=description or doc_summary,
+        function=func,
+        effect=effect,
+        confirm=confirm,
+        timeout=timeout,
+        retry=retry or RetryPolicy(),
+        takes_ctx=takes_ctx,
+        idempotent=idempotent,
+        args_model=args_model,
+        result_adapter=TypeAdapter(hints["return"]),
+    )
+
+
+def _is_context(param_name: str, hint: Any) -> bool:
+    from .playbooks import Context
+
+    origin = getattr(hint, "__origin__", hint)
+    return (isinstance(origin, type) and issubclass(origin, Context)) or (
+        hint is None and param_name == "ctx"
+    )
+
+
+def _model_name(tool_name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^0-9a-zA-Z]+", tool_name)) + "Args"
+
+
+_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):\s*$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its summary and per-argument descriptions."""
+    summary_lines: list[str] = []
+    params: dict[str, str] = {}
+    section: str | None = None
+    current: str | None = None
+    for raw in doc.splitlines():
+        line = raw.strip()
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1)
+            current = None
+            continue
+        if section is None:
+            if not line and summary_lines:
+                section = "_after_summary"
+            elif line:
+                summary_lines.append(line)
+            continue
+        if section in ("Args", "Arguments", "Parameters") and line:
+            match = re.match(r"^(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
+            if (match and raw.startswith(("    ", "\t")) and not raw.startswith(("        ",))) or (match and current is None):
+                current = match.group(1)
+                params[current] = match.group(2)
+            elif current:
+                params[current] = f"{params[current]} {line}".strip()
+    return " ".join(summary_lines), params

@@ -1,0 +1,216 @@
+"""A scripted OpenAI-compatible HTTP server for tests (stdlib only, no network beyond 127.0.0.1).
+
+It speaks ``POST /v1/chat/completions`` (JSON, non-streaming): each request pops the next scripted
+:class:`Scripted` response (status, headers, body, delay) and is recorded in :attr:`requests`.
+The real ``openai.AsyncOpenAI`` client talks to it over HTTP, so retries, timeouts, headers and
+error bodies are exercised end to end.
+
+    with FakeOpenAIServer() as server:
+        server.push(tool_call("reply", {"text": "hi"}))
+        model = OpenAIModel("gpt-4.1-mini", base_url=server.url, api_key="test")
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = [
+    "FakeOpenAIServer",
+    "Recorded",
+    "Scripted",
+    "completion",
+    "error",
+    "logprob_tokens",
+    "tool_call",
+]
+
+
+@dataclass(kw_only=True)
+class Scripted:
+    """One scripted HTTP response."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds to wait before answering (to provoke client timeouts)."""
+
+
+@dataclass(kw_only=True)
+class Recorded:
+    """One request the server received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class FakeOpenAIServer:
+    """Threaded HTTP server on a random free port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.queue: deque[Scripted] = deque()
+        self.requests: list[Recorded] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def push(self, *responses: Scripted | dict[str, Any]) -> None:
+        """Queue responses; a dict is a 200 JSON body."""
+        for response in responses:
+            self.queue.append(
+                response if isinstance(response, Scripted) else Scripted(body=response)
+            )
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.requests]
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()  # wake handlers sleeping on a delay
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                raw = self.rfile.read(length)
+                with server._lock:
+                    server.requests.append(
+                        Recorded(
+                            path=self.path,
+                            headers={k.lower(): v for k, v in self.headers.items()},
+                            body=json.loads(raw or b"{}"),
+                        )
+                    )
+                    scripted = (
+                        server.queue.popleft()
+                        if server.queue
+                        else Scripted(status=418, body={"error": {"message": "script exhausted"}})
+                    )
+                if self.path.rstrip("/") != "/v1/chat/completions":
+                    scripted = Scripted(status=404, body={"error": {"message": "not found"}})
+                if scripted.delay and server._stop.wait(scripted.delay):
+                    return
+                payload = json.dumps(scripted.body).encode()
+                try:
+                    self.send_response(scripted.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    for key, value in scripted.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def logprob_tokens(*pairs: tuple[str, float]) -> dict[str, Any]:
+    """A ``logprobs`` member from ``(token, logprob)`` pairs."""
+    return {
+        "content": [
+            {"token": t, "logprob": lp, "bytes": list(t.encode()), "top_logprobs": []}
+            for t, lp in pairs
+        ],
+        "refusal": None,
+    }
+
+
+def completion(
+    message: dict[str, Any],
+    *,
+    finish_reason: str = "stop",
+    logprobs: dict[str, Any] | None = None,
+    prompt_tokens: int = 100,
+    completion_tokens: int = 20,
+    model: str = "gpt-4.1-mini-2025-04-14",
+    usage: bool = True,
+) -> dict[str, Any]:
+    """A Chat Completions response body around one assistant ``message``."""
+    body: dict[str, Any] = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, **message},
+                "finish_reason": finish_reason,
+                "logprobs": logprobs,
+            }
+        ],
+    }
+    if usage:
+        body["usage"] = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+    return body
+
+
+def tool_call(
+    name: str,
+    arguments: dict[str, Any] | str,
+    *,
+    extra_calls: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A response calling function ``name`` (``arguments`` as an object or a raw string)."""
+    calls = [(name, arguments), *extra_calls]
+    return completion(
+        {
+            "tool_calls": [
+                {
+                    "id": f"call_{i}",
+                    "type": "function",
+                    "function": {
+                        "name": n,
+                        "arguments": a if isinstance(a, str) else json.dumps(a),
+                    },
+                }
+                for i, (n, a) in enumerate(calls)
+            ]
+        },
+        finish_reason="tool_calls",
+        **kwargs,
+    )
+
+
+def error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, **kw: Any
+) -> Scripted:
+    """An OpenAI-style error response."""
+    return Scripted(
+        status=status,
+        body={"error": {"message": message, "type": "invalid_request_error", **kw}},
+        headers=headers or {},
+    )

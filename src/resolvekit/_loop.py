@@ -117,6 +117,8 @@ class Turn:
         self.steps = 0
         self.response: ModelResponse | None = None
         self.escalated_now = False
+        self.current_run: PlaybookRun | None = None
+        """The playbook run this turn worked on."""
         """True when this turn handed the conversation over (the handoff must be delivered)."""
 
     # -- entry -------------------------------------------------------------------------------
@@ -130,6 +132,8 @@ class Turn:
             self.handoff = Handoff.model_validate(conv.handoff) if conv.handoff else None
         else:
             try:
+                if await self._recover():
+                    return self._result()
                 await self._decide(self._request())
             except ModelRequestsBlocked:
                 raise
@@ -143,11 +147,25 @@ class Turn:
                 await self._escalate(f"engine error: {exc}", "high")
         return self._result()
 
+    async def _recover(self) -> bool:
+        """Finish a run a crash interrupted (running, with no question pending).
+
+        Returns:
+            True when the recovered run now needs the customer or a human, so the new message
+            is not interpreted this turn.
+        """
+        run = self.conv.active_run
+        if run is None or run.status != "waiting" or self.conv.pending is not None:
+            return False
+        self._trace("playbook", event="recover", intent=run.intent, run=run.id)
+        await self._advance(run)
+        return self.outcome in ("escalated", "awaiting_customer")
+
     def _result(self) -> TurnResult:
         reply = "\n".join(r for r in self.replies if r)
         self.conv.transcript.append(Message(role="agent", text=reply, channel=self.conv.channel))
         self.conv.usage.add(self.usage)
-        run = self.conv.active_run
+        run = self.current_run or self.conv.active_run
         return TurnResult(
             reply=reply,
             outcome=self.outcome,
@@ -408,6 +426,7 @@ class Turn:
     ) -> None:
         """Ask for the next missing slot, or run the playbook."""
         errors = errors or {}
+        self.current_run = run
         intent_cls = self.agent.intents[run.intent]
         spec = self.agent.intent_spec(run.intent)
         for slot in intent_cls.required_slots():
@@ -513,7 +532,8 @@ class Turn:
             return
         run.status = outcome.kind
         self.outcome = outcome.kind
-        self.conv.counters["tool_failures"] = 0
+        if outcome.kind == "resolved":
+            self.conv.counters["tool_failures"] = 0
         self._say(outcome.reply or outcome.summary)
         self._offer_resume()
 
@@ -625,7 +645,7 @@ class Turn:
         run = self._free_run()
         if tool.confirm and not confirmed:
             question = self.agent.phrases.confirm_tool.format(
-                action=tool.description or name, args=_render_args(args)
+                action=(tool.description or name).rstrip("."), args=_render_args(args)
             )
             step = Step(index=len(run.journal), kind="confirm", key=question, status="pending")
             run.journal.append(step)
@@ -662,9 +682,10 @@ class Turn:
     ) -> None:
         conv = self.conv
         pending = conv.pending
-        run = conv.active_run
-        if run is not None:
-            run.status = "escalated"
+        active = conv.active_run
+        if active is not None:
+            active.status = "escalated"
+        run = active or self.current_run
         handoff = build_handoff(
             conv,
             reason=reason,

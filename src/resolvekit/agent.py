@@ -15,7 +15,7 @@ from .escalation import EscalationPolicy, HandoffTarget
 from .exceptions import InvalidMessage, UserError
 from .intents import Intent
 from .models import IntentSpec, Model, infer_model
-from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .sessions import Conversation, Store, open_store
 from .tools import Effect, RetryPolicy, Tool, tool
 
@@ -59,8 +59,8 @@ class Agent(Generic[DepsT]):
         store: where conversations live: a :class:`~resolvekit.sessions.Store` or a URL,
             ``"sqlite:///support.db"`` (default ``sqlite:///resolvekit.db``) or ``"memory://"``.
         instructions: the agent's policy text, given to LLM models.
-        knowledge: a knowledge base (``resolvekit.knowledge.KnowledgeBase``) for answers and
-            ``ctx.search``.
+        knowledge: where answers and ``ctx.search`` come from: any object with
+            ``async answer(query, k) -> KnowledgeAnswer``.
         escalation: when to hand over to a human.
         handoff: where handoffs are delivered (one target or a list).
         deps: default dependencies given to playbooks and tools as ``ctx.deps``.
@@ -82,7 +82,7 @@ class Agent(Generic[DepsT]):
         model: Model | str | None = "local",
         store: Store | str | None = None,
         instructions: str = "",
-        knowledge: Any = None,
+        knowledge: KnowledgeSource | None = None,
         escalation: EscalationPolicy | None = None,
         handoff: HandoffTarget | list[HandoffTarget] | None = None,
         deps: DepsT | None = None,
@@ -317,9 +317,7 @@ class Agent(Generic[DepsT]):
         return await self.store.open_conversation(customer_id)
 
     async def answer_from_knowledge(self, query: str, k: int = 3) -> KnowledgeAnswer:
-        """Answer ``query`` from the knowledge base (not answerable when there is none)."""
+        """Answer ``query`` from the knowledge source (not answerable when there is none)."""
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
-        from .knowledge import answer_for_agent
-
-        return await answer_for_agent(self.knowledge, query, k=k, model=self.model)
+        return await self.knowledge.answer(query, k)

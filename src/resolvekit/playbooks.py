@@ -17,7 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    cast,
+    overload,
+    runtime_checkable,
+)
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -33,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Context",
     "KnowledgeAnswer",
+    "KnowledgeSource",
     "PlaybookOutcome",
 ]
 
@@ -86,6 +97,15 @@ class KnowledgeAnswer:
 
 
 KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
+
+
+@runtime_checkable
+class KnowledgeSource(Protocol):
+    """Anything that answers questions for the agent (a knowledge base, a search service)."""
+
+    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable."""
+        ...
 
 
 class _Suspend(BaseException):

@@ -24,6 +24,7 @@ import asyncio
 import functools
 import inspect
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints, overload
@@ -254,10 +255,7 @@ def _build_tool(
         raise UserError(f"Tool {tool_name!r}: effect must be 'read' or 'write', not {effect!r}")
     if confirm and effect != "write":
         raise UserError(f"Tool {tool_name!r}: confirm=True only makes sense for effect='write'")
-    try:
-        hints = get_type_hints(func, include_extras=True)
-    except Exception as exc:
-        raise UserError(f"Tool {tool_name!r}: cannot resolve its type hints: {exc}") from exc
+    hints = _type_hints(func, tool_name)
     signature = inspect.signature(func)
     doc_summary, param_docs = _parse_docstring(inspect.getdoc(func) or "")
     fields: dict[str, Any] = {}
@@ -305,6 +303,25 @@ def _build_tool(
         args_model=args_model,
         result_adapter=TypeAdapter(hints["return"]),
     )
+
+
+def _type_hints(func: Callable[..., Any], tool_name: str) -> dict[str, Any]:
+    """Resolve annotations, including names local to the function that defined the tool."""
+    try:
+        return get_type_hints(func, include_extras=True)
+    except NameError:
+        pass
+    localns: dict[str, Any] = {}
+    frame = sys._getframe(1)
+    for _ in range(8):  # the decorator's caller is a few frames up
+        if frame.f_back is None:
+            break
+        frame = frame.f_back
+        localns = {**frame.f_locals, **localns}
+    try:
+        return get_type_hints(func, localns=localns, include_extras=True)
+    except Exception as exc:
+        raise UserError(f"Tool {tool_name!r}: cannot resolve its type hints: {exc}") from exc
 
 
 def _is_context(param_name: str, hint: Any) -> bool:

@@ -1,0 +1,90 @@
+"""A tiny order-support domain shared by the engine tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+import resolvekit as rk
+
+Reason = Literal["no longer needed", "ordered by mistake"]
+
+
+class Order(BaseModel):
+    id: str
+    status: str
+    items: list[str] = []
+
+
+@dataclass
+class Backend:
+    """The system that holds the truth; counts every write."""
+
+    orders: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            "W1234567": {"id": "W1234567", "status": "pending", "items": ["lamp"]},
+            "W7654321": {"id": "W7654321", "status": "pending", "items": ["desk"]},
+            "W5555555": {"id": "W5555555", "status": "delivered", "items": ["chair"]},
+        }
+    )
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    seen_keys: set[str] = field(default_factory=set)
+
+
+class CancelOrder(rk.Intent):
+    """Customer wants to cancel an order that has not shipped."""
+
+    examples = ["cancel my order", "I don't want order W1234567 anymore"]
+    order_id: str = rk.Slot(pattern=r"#?W\d{7}", ask="What is the order number?")
+    reason: Reason = rk.Slot(ask="Why do you want to cancel?")
+
+
+class OrderStatus(rk.Intent):
+    """Customer asks where an order is."""
+
+    examples = ["where is my order", "track my package"]
+    order_id: str = rk.Slot(pattern=r"#?W\d{7}", ask="Which order?")
+
+
+def build_agent(backend: Backend, model: rk.Model, **options: Any) -> rk.Agent[Backend]:
+    """The cancel/status agent from the issue, wired to ``backend``."""
+    options.setdefault("store", "memory://")
+    agent: rk.Agent[Backend] = rk.Agent(name="Acme", model=model, deps=backend, **options)
+
+    @agent.tool(effect="read")
+    def get_order(ctx: rk.Context[Backend], order_id: str) -> Order:
+        """Look up an order.
+
+        Args:
+            order_id: the order number, e.g. W1234567.
+        """
+        data = ctx.deps.orders.get(order_id)
+        if data is None:
+            raise rk.ToolRefusal(f"no order {order_id}")
+        return Order(**data)
+
+    @agent.tool(effect="write", confirm=True)
+    def cancel_order(ctx: rk.Context[Backend], order_id: str, reason: Reason) -> Order:
+        """Cancel a pending order."""
+        ctx.deps.writes.append(("cancel", order_id))
+        ctx.deps.orders[order_id]["status"] = "cancelled"
+        return Order(**ctx.deps.orders[order_id])
+
+    @agent.playbook(CancelOrder)
+    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+        order = await ctx.call(get_order, order_id=intent.order_id)
+        if order.status != "pending":
+            return ctx.escalate("order already shipped", priority="normal")
+        if not await ctx.confirm(f"Cancel order {order.id}?"):
+            return ctx.resolve("customer kept the order")
+        await ctx.call(cancel_order, order_id=order.id, reason=intent.reason)
+        return ctx.resolve(f"Order {order.id} cancelled")
+
+    @agent.playbook(OrderStatus)
+    async def status(ctx: rk.Context[Backend], intent: OrderStatus) -> rk.PlaybookOutcome:
+        order = await ctx.call(get_order, order_id=intent.order_id)
+        return ctx.resolve(f"Order {order.id} is {order.status}")
+
+    return agent

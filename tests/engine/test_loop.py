@@ -1,0 +1,263 @@
+"""The turn loop: decision validation, clarification, escalation policy and handoffs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import resolvekit as rk
+from resolvekit.models import ModelRequest, ModelResponse, Signals
+
+from .shop import Backend, build_agent
+
+
+async def test_unknown_intent_is_sent_back_to_the_model_once_with_the_error() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelSubscription"),
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+        ]
+    )
+    result = await build_agent(Backend(), model).handle("c", "where is W1234567")
+    assert result.reply == "Order W1234567 is pending"
+    retry = model.requests[1].retry_error
+    assert retry is not None and "unknown intent 'CancelSubscription'" in retry
+    invalid = [e.data for e in result.trace if e.kind == "model" and e.data["invalid"]]
+    assert len(invalid) == 1
+
+
+async def test_twice_invalid_decision_falls_back_to_clarification_then_escalation() -> None:
+    bad = rk.CallTool(tool="get_order", args={})  # free mode is off: not allowed
+    model = rk.ScriptedModel([bad] * 6)
+    agent = build_agent(Backend(), model)
+    replies = [(await agent.handle("c", f"gibberish {i}")) for i in range(3)]
+    assert [r.outcome for r in replies] == ["awaiting_customer", "awaiting_customer", "escalated"]
+    assert replies[0].reply == "Sorry, I didn't quite get that. Could you say it another way?"
+    assert replies[2].handoff is not None
+    assert replies[2].handoff.reason == "still unclear after 2 clarifications"
+
+
+async def test_unknown_slot_names_and_fill_without_active_intent_are_invalid() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="OrderStatus", slots={"color": "red"}),
+            rk.FillSlots(slots={"order_id": "W1234567"}),
+        ]
+    )
+    result = await build_agent(Backend(), model).handle("c", "hm")
+    assert [e.data["invalid"] for e in result.trace if e.kind == "model"] == [
+        "intent 'OrderStatus' has no slots ['color']",
+        "decision 'fill_slots' is not allowed now; choose one of "
+        "['answer_from_knowledge', 'ask_clarification', 'escalate', 'reply', 'start_intent']",
+    ]
+    assert result.outcome == "awaiting_customer"
+
+
+async def test_low_confidence_intent_asks_which_of_the_nearest_intents() -> None:
+    def unsure(request: ModelRequest) -> ModelResponse:
+        return ModelResponse(
+            decision=rk.StartIntent(intent="CancelOrder"),
+            confidence=0.2,
+            alternatives=[("CancelOrder", 0.2), ("OrderStatus", 0.18)],
+        )
+
+    agent = build_agent(Backend(), rk.FunctionModel(unsure))
+    result = await agent.handle("c", "my order thing")
+    assert result.outcome == "awaiting_customer"
+    assert result.reply == (
+        "I want to make sure I help with the right thing. Did you mean cancel order or order status?"
+    )
+    assert result.confidence == 0.2
+    conversation = await agent.conversation("c")
+    assert conversation is not None and conversation.offered == ["CancelOrder", "OrderStatus"]
+
+
+@pytest.mark.parametrize(
+    ("signals", "policy", "reason"),
+    [
+        (Signals(human_request=True), rk.EscalationPolicy(), "customer asked for a human"),
+        (Signals(sentiment=-0.9), rk.EscalationPolicy(), "customer is upset"),
+        (Signals(), rk.EscalationPolicy(always_human=frozenset({"CancelOrder"})),
+         "intent CancelOrder always needs a human"),
+        (Signals(), rk.EscalationPolicy(rule=lambda seen: "VIP" if "VIP" in seen.text else None),
+         "VIP"),
+    ],
+)
+async def test_escalation_policy_vetoes_the_decision(
+    signals: Signals, policy: rk.EscalationPolicy, reason: str
+) -> None:
+    backend = Backend()
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        return ModelResponse(
+            decision=rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            confidence=0.9,
+            signals=signals,
+        )
+
+    agent = build_agent(backend, rk.FunctionModel(decide), escalation=policy)
+    result = await agent.handle("c", "VIP here: cancel W1234567, get me a human")
+    assert result.outcome == "escalated"
+    assert result.handoff is not None and result.handoff.reason == reason
+    assert backend.writes == []
+
+
+async def test_repeated_tool_failures_escalate_on_the_next_turn() -> None:
+    class Lookup(rk.Intent):
+        """Look up, tolerating failures."""
+
+    model = rk.ScriptedModel([rk.StartIntent(intent="Lookup"), rk.StartIntent(intent="Lookup")])
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_tool_failures=2))
+
+    @agent.tool(retry=rk.RetryPolicy(attempts=1))
+    def down() -> str:
+        raise ConnectionError("backend down")
+
+    @agent.playbook(Lookup)
+    async def lookup(ctx: rk.Context[Backend], intent: Lookup) -> rk.PlaybookOutcome:
+        await ctx.try_call(down)
+        await ctx.try_call(down)
+        return ctx.refuse("could not look it up", reply="Sorry, our systems are down.")
+
+    assert (await agent.handle("c", "look up")).outcome == "refused"
+    second = await agent.handle("c", "again please")
+    assert second.outcome == "escalated"
+    assert second.handoff is not None and second.handoff.reason == "2 tool failures"
+    assert second.handoff.priority == "high"
+
+
+async def test_handoff_packet_has_the_whole_context_and_is_delivered(tmp_path: Path) -> None:
+    delivered: list[rk.Handoff] = []
+    queue = rk.JSONLQueue(tmp_path / "handoffs.jsonl")
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder",
+                slots={"order_id": "W5555555", "reason": "no longer needed"},
+            )
+        ]
+    )
+    agent = build_agent(
+        Backend(), model, handoff=[rk.CallbackTarget(delivered.append), queue]
+    )
+    result = await agent.handle("c-9", "cancel W5555555, my card 4111 1111 1111 1111 a@b.com")
+    handoff = result.handoff
+    assert handoff is not None
+    assert result.reply.startswith("I'm passing this to a colleague")
+    assert (handoff.reason, handoff.intent, handoff.customer_id) == (
+        "order already shipped",
+        "CancelOrder",
+        "c-9",
+    )
+    assert handoff.slots == {"order_id": "W5555555", "reason": "no longer needed"}
+    assert [(a.tool, a.status, a.result["status"]) for a in handoff.actions] == [
+        ("get_order", "done", "delivered")
+    ]
+    customer_line = handoff.transcript[0]["text"]
+    assert "[card ****1111]" in customer_line and "a***@b.com" in customer_line
+    assert "4111 1111" not in customer_line
+    assert "cancel order (order_id=W5555555, reason=no longer needed)" in handoff.summary
+    assert handoff.resume_token
+    assert delivered == [handoff]
+    assert queue.read() == [handoff]
+    schema = rk.Handoff.model_json_schema()
+    assert {"reason", "actions", "transcript", "resume_token"} <= set(schema["properties"])
+    json.dumps(schema)
+
+
+async def test_messages_during_handoff_are_kept_and_resume_gives_control_back() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.Escalate(reason="customer wants a manager"),
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    escalated = await agent.handle("c", "manager now")
+    assert escalated.handoff is not None
+    waiting = await agent.handle("c", "hello??")
+    assert waiting.outcome == "escalated"
+    assert waiting.reply.startswith("Thanks, I've added that")
+    assert model.remaining == 1  # the model was not consulted while a human has it
+    conversation = await agent.resume(escalated.handoff.resume_token, note="Apologised; fine now")
+    assert conversation.status == "open"
+    assert conversation.transcript[-1].role == "human_agent"
+    back = await agent.handle("c", "where is W1234567?")
+    assert back.reply == "Order W1234567 is pending"
+    with pytest.raises(rk.UserError, match="resume token"):
+        await agent.resume(escalated.handoff.resume_token)
+
+
+async def test_a_broken_handoff_target_does_not_lose_the_turn() -> None:
+    def broken(handoff: rk.Handoff) -> None:
+        raise RuntimeError("ticketing down")
+
+    agent = build_agent(
+        Backend(),
+        rk.ScriptedModel([rk.Escalate(reason="x")]),
+        handoff=rk.CallbackTarget(broken),
+    )
+    result = await agent.handle("c", "human")
+    assert result.outcome == "escalated"
+    conversation = await agent.conversation("c")
+    assert conversation is not None and conversation.status == "handed_off"
+
+
+async def test_model_failure_escalates_with_the_error() -> None:
+    def failing(request: ModelRequest) -> ModelResponse:
+        raise rk.ModelTimeout("no answer in 30s")
+
+    result = await build_agent(Backend(), rk.FunctionModel(failing)).handle("c", "hi")
+    assert result.outcome == "escalated"
+    assert isinstance(result.error, rk.ModelTimeout)
+
+
+async def test_knowledge_answer_and_unanswerable_question() -> None:
+    class Knowledge:
+        async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+            if "return" in query:
+                return rk.KnowledgeAnswer(
+                    query=query,
+                    text="You can return items within 30 days.",
+                    answerable=True,
+                    score=0.9,
+                    citations=[rk.Citation(doc_id="returns", title="Returns")],
+                )
+            return rk.KnowledgeAnswer(query=query, text="", answerable=False)
+
+    model = rk.ScriptedModel(
+        [
+            rk.AnswerFromKnowledge(query="return window"),
+            rk.AnswerFromKnowledge(query="meaning of life"),
+        ]
+    )
+    agent = build_agent(Backend(), model, knowledge=Knowledge())
+    answered = await agent.handle("c", "how long do I have to return?")
+    assert (answered.outcome, answered.reply) == (
+        "answered",
+        "You can return items within 30 days.",
+    )
+    assert answered.citations[0].doc_id == "returns"
+    unknown = await agent.handle("c", "what is the meaning of life?")
+    assert unknown.outcome == "awaiting_customer"
+    assert unknown.reply.startswith("I couldn't find a reliable answer")
+
+
+async def test_reply_with_close_ends_the_conversation_and_it_becomes_history() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+            rk.Reply(text="Goodbye!", close=True),
+            rk.Reply(text="Hello again"),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    first = await agent.handle("c", "where is W1234567")
+    await agent.handle("c", "thanks, bye")
+    again = await agent.handle("c", "hi")
+    assert again.conversation_id != first.conversation_id
+    history = model.requests[-1].history
+    assert len(history) == 1
+    assert "order status (order_id=W1234567): resolved" in history[0]

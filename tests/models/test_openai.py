@@ -580,7 +580,7 @@ async def test_grounded_answer_with_citations(server: FakeOpenAIServer, model: O
 async def test_markers_in_text_count_as_citations(
     server: FakeOpenAIServer, model: OpenAIModel
 ) -> None:
-    server.push(json_answer(answer="Free over $50 [2]; refunds in a week [1].", citations=[]))
+    server.push(json_answer(answer="Free over $50 [2]; refunds in a week [1, 2].", citations=[]))
     decision = (await model.request(answer_request())).decision
     assert isinstance(decision, Reply)
     assert [c.doc_id for c in decision.citations] == ["refunds", "shipping"]

@@ -100,6 +100,7 @@ def test_context_blocks_wrap_all_untrusted_content() -> None:
         ),
         passages=[Passage(text="Policy text", citation=Citation(doc_id="d", title="Returns"))],
         retry_error="unknown intent 'Foo'",
+        offered=["CancelOrder", "OrderStatus"],
         messages=[Message(role="customer", text="hi")],
     )
     system = build_messages(request, rules="RULES", budget=PromptBudget(max_history=3))[0]
@@ -117,6 +118,7 @@ def test_context_blocks_wrap_all_untrusted_content() -> None:
     assert "waiting for a missing detail (slot 'order_id')" in content
     assert "<question>\nWhich order?\n</question>" in content
     assert '<passage id="1" title="Returns">\nPolicy text\n</passage>' in content
+    assert "e.g. 'the second one'):\n1. CancelOrder\n2. OrderStatus" in content
     assert (
         "## Correction\nYour previous decision was rejected by the system: unknown intent 'Foo'"
         in content

@@ -22,7 +22,7 @@ from ._prompt import wrap
 __all__ = ["JsonTask", "ParsedJson", "answer_task", "summary_task"]
 
 _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-_MARKER_RE = re.compile(r"\[(\d+)\]")
+_MARKER_RE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
 @dataclass(kw_only=True)
@@ -87,8 +87,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
 ANSWER_RULES = """\
 You answer a customer's question for a customer-service agent, using ONLY the retrieved \
 passages in the context, never outside knowledge (policies, prices and dates change).
-- Cite each passage you use by its number in square brackets, like [1] or [2][3], right after \
-the sentence it supports.
+- Cite each passage you use by its number in square brackets, like [1] or [2, 3], right after \
+the sentence it supports, and list the numbers in "citations".
 - If the passages do not answer the question, set "answerable" to false and write a short, \
 honest reply that says so and asks what else would help; cite nothing.
 - "confidence" is your probability, from 0 to 1, that the answer is correct and fully \
@@ -121,7 +121,8 @@ def answer_task(request: ModelRequest) -> JsonTask:
         answer = data["answer"].strip()
         if not answer:
             raise InvalidCall('"answer" must not be empty')
-        cited = {int(n) for n in _MARKER_RE.findall(answer)} | set(data["citations"])
+        markers = {int(n) for group in _MARKER_RE.findall(answer) for n in group.split(",")}
+        cited = markers | set(data["citations"])
         bad = sorted(i for i in cited if not 1 <= i <= len(passages))
         if bad:
             raise InvalidCall(

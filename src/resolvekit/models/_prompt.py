@@ -226,6 +226,12 @@ def _context(request: ModelRequest, budget: PromptBudget) -> list[str]:
         if pending.slot is not None:
             line += f" (slot {pending.slot.name!r})"
         parts.append(line + ". The question asked was:\n" + wrap("question", pending.question))
+    if request.offered:
+        options = "\n".join(f"{n}. {name}" for n, name in enumerate(request.offered, start=1))
+        parts.append(
+            "The agent's last question offered these options, in this order (the customer may "
+            "pick one by position, e.g. 'the second one'):\n" + options
+        )
     if request.passages:
         parts.append(
             "Retrieved knowledge passages:\n"

@@ -58,7 +58,9 @@ def test_unknown_model_name_suggests_the_closest() -> None:
         rk.infer_model("opneai:gpt-4.1")
 
 
-@pytest.mark.parametrize(("text", "reason"), [("", "empty"), ("   ", "empty"), ("x" * 5000, "too_long")])
+@pytest.mark.parametrize(
+    ("text", "reason"), [("", "empty"), ("   ", "empty"), ("x" * 5000, "too_long")]
+)
 async def test_empty_or_oversized_messages_are_rejected_and_nothing_is_stored(
     text: str, reason: str
 ) -> None:
@@ -122,7 +124,11 @@ def test_intent_spec_describes_slots_for_models() -> None:
         note: str = ""
 
     spec = Book.spec()
-    assert (spec.name, spec.description, spec.examples) == ("Book", "Book a table.", ["book a table"])
+    assert (spec.name, spec.description, spec.examples) == (
+        "Book",
+        "Book a table.",
+        ["book a table"],
+    )
     slots = {s.name: s for s in spec.slots}
     assert (slots["party"].kind, slots["party"].ask, slots["party"].required) == (
         "integer",
@@ -144,8 +150,9 @@ async def test_scripted_model_errors_on_unexpected_and_unused_steps() -> None:
     assert (await model.request(request)).decision == rk.Reply(text="one")
     with pytest.raises(rk.UnexpectedModelBehavior, match="no step left for request #2"):
         await model.request(request)
-    with pytest.raises(rk.UnexpectedModelBehavior, match="1 unused step"), rk.ScriptedModel(
-        [rk.Reply(text="never asked")]
+    with (
+        pytest.raises(rk.UnexpectedModelBehavior, match="1 unused step"),
+        rk.ScriptedModel([rk.Reply(text="never asked")]),
     ):
         pass
 

@@ -1,4 +1,4 @@
-"""The turn state machine (internal). :class:`resolvekit.Agent` builds one :class:`Turn` per message.
+"""The turn state machine (internal): :class:`resolvekit.Agent` builds a :class:`Turn` per message.
 
 One turn: record the message; if a human has the conversation, stay quiet; else ask the model for
 one decision from the allowed set (re-asking once when the decision is invalid), let the
@@ -59,8 +59,9 @@ _FREE_RUN = "_free"
 _OPEN: frozenset[DecisionKind] = frozenset(
     {"start_intent", "answer_from_knowledge", "ask_clarification", "escalate", "reply"}
 )
-_WAITING_VALUE = _OPEN | {"fill_slots"}
-_WAITING_YES_NO = _OPEN | {"fill_slots", "confirm"}
+_WAITING_VALUE: frozenset[DecisionKind] = _OPEN | frozenset({"fill_slots"})
+_WAITING_YES_NO: frozenset[DecisionKind] = _WAITING_VALUE | frozenset({"confirm"})
+_FREE: frozenset[DecisionKind] = frozenset({"call_tool"})
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -92,7 +93,7 @@ class TurnResult:
     slots: dict[str, Any] = dataclasses.field(default_factory=dict)
     citations: list[Citation] = dataclasses.field(default_factory=list)
     pending: str | None = None
-    """What the agent now waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm``, ``resume``."""
+    """What the agent waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm`` or ``resume``."""
     usage: Usage = dataclasses.field(default_factory=Usage)
     error: BaseException | None = None
     """The engine error behind an escalation (a replay divergence, a crashed playbook...)."""
@@ -200,7 +201,7 @@ class Turn:
         elif run is not None:
             allowed = _WAITING_VALUE
         if agent.free_mode and agent.tools:
-            allowed = allowed | {"call_tool"}
+            allowed = allowed | _FREE
         request = ModelRequest(
             task="turn",
             allowed=allowed,

@@ -17,7 +17,7 @@ from .intents import Intent
 from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .sessions import Conversation, Store, open_store
-from .tools import Effect, RetryPolicy, Tool, tool
+from .tools import Effect, RetryPolicy, Tool, _build_tool
 
 __all__ = ["Agent", "Phrases"]
 
@@ -40,7 +40,10 @@ class Phrases:
     not_understood: str = "Sorry, I didn't quite get that. Could you say it another way?"
     which_intent: str = "I want to make sure I help with the right thing."
     did_you_mean: str = "Did you mean {options}?"
-    no_answer: str = "I couldn't find a reliable answer to that. Could you tell me a bit more about what you need?"
+    no_answer: str = (
+        "I couldn't find a reliable answer to that. "
+        "Could you tell me a bit more about what you need?"
+    )
     back_to: str = "Now, back to your request: {question}"
     resume: str = "Shall we go back to your earlier request ({intent})?"
     dropped: str = "OK, I've dropped that request."
@@ -135,6 +138,7 @@ class Agent(Generic[DepsT]):
     @overload
     def tool(
         self,
+        /,
         *,
         effect: Effect = "read",
         confirm: bool = False,
@@ -145,12 +149,33 @@ class Agent(Generic[DepsT]):
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
     def tool(
-        self, function: Callable[..., Any] | None = None, /, **options: Any
+        self,
+        function: Callable[..., Any] | None = None,
+        /,
+        *,
+        effect: Effect = "read",
+        confirm: bool = False,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy | None = None,
+        name: str | None = None,
+        description: str | None = None,
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
         """Register a tool; same options as :func:`resolvekit.tool`."""
 
         def register(func: Callable[..., Any]) -> Tool[Any]:
-            return self.add_tool(tool(func, **options) if not isinstance(func, Tool) else func)
+            if isinstance(func, Tool):
+                return self.add_tool(func)
+            return self.add_tool(
+                _build_tool(
+                    func,
+                    effect=effect,
+                    confirm=confirm,
+                    timeout=timeout,
+                    retry=retry,
+                    name=name,
+                    description=description,
+                )
+            )
 
         return register(function) if function is not None else register
 

@@ -4,14 +4,14 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
 
     ResolvekitError
     ├── UserError                      the developer used the API wrong (actionable message)
-    ├── InvalidMessage                 a customer message was rejected (empty, too long); nothing stored
+    ├── InvalidMessage                 a customer message was rejected; nothing was stored
     ├── ToolSignal                     raised *on purpose* by a tool
     │   ├── ToolRefusal                business rule says no ("order already shipped")
     │   └── RetryableToolError         transient failure; the engine may retry
     ├── ToolError                      a tool call failed (typed ``kind``); playbooks may catch it
     ├── PlaybookError
     │   ├── ReplayDivergence           replay asked for a different step than the journal holds
-    │   ├── CorrectionAfterWrite       a slot correction would rewrite a step after a completed write
+    │   ├── CorrectionAfterWrite       a correction would rewrite history after a completed write
     │   └── UnconfirmedWrite           a confirm-required write without a recorded customer yes
     ├── ModelError
     │   ├── ModelHTTPError             the model server answered with an HTTP error

@@ -22,6 +22,7 @@ from typing import (
     Any,
     Generic,
     Literal,
+    NoReturn,
     Protocol,
     TypeVar,
     cast,
@@ -224,12 +225,11 @@ class Context(Generic[DepsT]):
         return cast("R | ToolError", await self._call(tool, args))
 
     async def _call(self, tool: Tool[Any], args: dict[str, Any]) -> Any:
+        invalid: ToolError | None = None
         try:
             json_args = tool.validate_args(args)
         except ToolError as error:
             json_args, invalid = _jsonable(args), error
-        else:
-            invalid = None
         step = self._next("call", tool.name, json_args)
         if step is not None:
             return await self._replay_call(tool, step)
@@ -368,7 +368,7 @@ class Context(Generic[DepsT]):
         step: Step,
         spec: SlotSpec | None,
         error: str | None,
-    ) -> Any:
+    ) -> NoReturn:
         pending = PendingState(
             kind=kind,
             question=question,

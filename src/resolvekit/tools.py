@@ -25,7 +25,7 @@ import functools
 import inspect
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints, overload
 
@@ -67,11 +67,12 @@ NO_RETRY = RetryPolicy(attempts=1)
 
 @dataclass(kw_only=True)
 class Tool(Generic[R]):
-    """A callable the engine can validate, journal, time out and retry. Build it with :func:`tool`."""
+    """A function the engine validates, journals, times out and retries; see :func:`tool`."""
 
     name: str
     description: str
-    function: Callable[..., R | Awaitable[R]]
+    function: Callable[..., Any]
+    """The wrapped function (sync or async)."""
     effect: Effect
     confirm: bool
     """A write that needs the customer's explicit yes in the journal before it runs."""
@@ -145,10 +146,8 @@ class Tool(Generic[R]):
         retry = self.retry if (self.effect == "read" or self.idempotent) else NO_RETRY
 
         async def attempt() -> Any:
-            if inspect.iscoroutinefunction(self.function):
-                coro = call()
-            else:
-                coro = asyncio.to_thread(call)
+            is_async = inspect.iscoroutinefunction(self.function)
+            coro = call() if is_async else asyncio.to_thread(call)
             if self.timeout is None:
                 return await coro
             async with asyncio.timeout(self.timeout):
@@ -179,7 +178,7 @@ class Tool(Generic[R]):
                 self.name, "exception", f"result does not match the declared return type: {exc}"
             ) from exc
 
-    def __call__(self, *args: Any, **kwargs: Any) -> R | Awaitable[R]:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (tests, scripts): no journal, no checks."""
         return self.function(*args, **kwargs)
 
@@ -287,7 +286,7 @@ def _build_tool(
             f"Tool {tool_name!r} has no return type hint; annotate it (use -> None if it "
             f"returns nothing) so results can be journaled and replayed"
         )
-    args_model = create_model(  # type: ignore[call-overload]
+    args_model = create_model(
         _model_name(tool_name), __config__=ConfigDict(extra="forbid"), **fields
     )
     return Tool(
@@ -361,7 +360,9 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
             continue
         if section in ("Args", "Arguments", "Parameters") and line:
             match = re.match(r"^(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
-            if (match and raw.startswith(("    ", "\t")) and not raw.startswith(("        ",))) or (match and current is None):
+            if (match and raw.startswith(("    ", "\t")) and not raw.startswith(("        ",))) or (
+                match and current is None
+            ):
                 current = match.group(1)
                 params[current] = match.group(2)
             elif current:

@@ -67,7 +67,8 @@ async def test_low_confidence_intent_asks_which_of_the_nearest_intents() -> None
     result = await agent.handle("c", "my order thing")
     assert result.outcome == "awaiting_customer"
     assert result.reply == (
-        "I want to make sure I help with the right thing. Did you mean cancel order or order status?"
+        "I want to make sure I help with the right thing. "
+        "Did you mean cancel order or order status?"
     )
     assert result.confidence == 0.2
     conversation = await agent.conversation("c")
@@ -79,10 +80,16 @@ async def test_low_confidence_intent_asks_which_of_the_nearest_intents() -> None
     [
         (Signals(human_request=True), rk.EscalationPolicy(), "customer asked for a human"),
         (Signals(sentiment=-0.9), rk.EscalationPolicy(), "customer is upset"),
-        (Signals(), rk.EscalationPolicy(always_human=frozenset({"CancelOrder"})),
-         "intent CancelOrder always needs a human"),
-        (Signals(), rk.EscalationPolicy(rule=lambda seen: "VIP" if "VIP" in seen.text else None),
-         "VIP"),
+        (
+            Signals(),
+            rk.EscalationPolicy(always_human=frozenset({"CancelOrder"})),
+            "intent CancelOrder always needs a human",
+        ),
+        (
+            Signals(),
+            rk.EscalationPolicy(rule=lambda seen: "VIP" if "VIP" in seen.text else None),
+            "VIP",
+        ),
     ],
 )
 async def test_escalation_policy_vetoes_the_decision(
@@ -139,9 +146,7 @@ async def test_handoff_packet_has_the_whole_context_and_is_delivered(tmp_path: P
             )
         ]
     )
-    agent = build_agent(
-        Backend(), model, handoff=[rk.CallbackTarget(delivered.append), queue]
-    )
+    agent = build_agent(Backend(), model, handoff=[rk.CallbackTarget(delivered.append), queue])
     result = await agent.handle("c-9", "cancel W5555555, my card 4111 1111 1111 1111 a@b.com")
     handoff = result.handoff
     assert handoff is not None

@@ -292,7 +292,9 @@ async def test_replay_divergence_names_the_step_and_hands_over() -> None:
     assert isinstance(result.error, rk.ReplayDivergence)
     assert result.error.step == 0
     assert "W1234567" in result.error.expected and "W7654321" in result.error.got
-    assert result.handoff is not None and "Replay diverged at step 0" in (result.handoff.error or "")
+    assert result.handoff is not None and "Replay diverged at step 0" in (
+        result.handoff.error or ""
+    )
     assert backend.writes == []
 
 
@@ -302,7 +304,8 @@ async def test_replay_divergence_raises_with_raise_errors() -> None:
         rk.ScriptedModel(
             [
                 rk.StartIntent(
-                    intent="CancelOrder", slots={"order_id": "W1234567", "reason": "no longer needed"}
+                    intent="CancelOrder",
+                    slots={"order_id": "W1234567", "reason": "no longer needed"},
                 ),
                 rk.Confirm(answer="yes"),
             ]
@@ -394,7 +397,10 @@ async def test_crash_between_call_and_commit_recovers_idempotent_write_without_d
     db, effects = tmp_path / "crash.db", []
     await _crash_during_charge(db, idempotent=True, effects=effects)
     revived = _payment_agent(
-        db, idempotent=True, crash=[False], effects=effects,
+        db,
+        idempotent=True,
+        crash=[False],
+        effects=effects,
         script=[rk.Reply(text="Anything else?")],
     )
     result = await revived.handle("c", "hello? did it work?")

@@ -60,7 +60,10 @@ def test_arguments_are_validated_before_the_call() -> None:
     ("build", "message"),
     [
         (lambda: rk.tool(lambda x: x), "has no type hint"),
-        (lambda: rk.tool(effect="read", confirm=True)(_typed), "only makes sense for effect='write'"),
+        (
+            lambda: rk.tool(effect="read", confirm=True)(_typed),
+            "only makes sense for effect='write'",
+        ),
         (lambda: rk.tool(effect="delete")(_typed), "effect must be 'read' or 'write'"),  # type: ignore[arg-type]
     ],
 )
@@ -74,7 +77,7 @@ def _typed(x: int) -> int:
 
 
 def test_tool_without_return_annotation_is_rejected() -> None:
-    def no_return(x: int):  # type: ignore[no-untyped-def]  # noqa: ANN202
+    def no_return(x: int):  # type: ignore[no-untyped-def]
         return x
 
     with pytest.raises(rk.UserError, match="no return type hint"):
@@ -291,7 +294,9 @@ async def test_free_mode_runs_tools_in_a_bounded_loop_then_replies() -> None:
     steps = [
         rk.CallTool(tool="get_order", args={"order_id": "W1234567"}),
         lambda request: rk.Reply(text=f"Your order is {request.messages[-1].text}"),
-        rk.CallTool(tool="cancel_order", args={"order_id": "W1234567", "reason": "no longer needed"}),
+        rk.CallTool(
+            tool="cancel_order", args={"order_id": "W1234567", "reason": "no longer needed"}
+        ),
         rk.Confirm(answer="yes"),
         rk.Reply(text="Cancelled."),
     ]

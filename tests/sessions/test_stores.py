@@ -95,9 +95,7 @@ async def test_concurrent_messages_for_one_customer_are_serialised(store: rk.Sto
         return rk.Reply(text=f"got {request.text}")
 
     agent = build_agent(Backend(), rk.FunctionModel(slow), store=store)
-    first, second = await asyncio.gather(
-        agent.handle("c-1", "one"), agent.handle("c-1", "two")
-    )
+    first, second = await asyncio.gather(agent.handle("c-1", "one"), agent.handle("c-1", "two"))
     assert max(overlaps) == 1
     assert first.conversation_id == second.conversation_id
     conversation = await store.get(first.conversation_id)
@@ -172,7 +170,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_sqlite_uses_wal(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # noqa: SLF001
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_open_store_urls(tmp_path: Path) -> None:

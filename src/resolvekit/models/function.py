@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from ..messages import Decision, decision_adapter
+from ..messages import decision_adapter
 from . import Model, ModelRequest, ModelResponse
 
 __all__ = ["FunctionModel"]
 
-DecisionFunction = Callable[
-    [ModelRequest],
-    "ModelResponse | Decision | dict[str, Any] | Awaitable[ModelResponse | Decision | dict[str, Any]]",
-]
+DecisionFunction = Callable[[ModelRequest], Any]
+"""``function(request)`` returning a ModelResponse, a decision or a dict (or awaiting one)."""
 
 
 class FunctionModel(Model):

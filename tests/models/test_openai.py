@@ -167,6 +167,18 @@ async def test_env_key_and_base_url_reach_the_server(
     assert server.requests[0].body["model"] == "gpt-4.1-mini"
 
 
+async def test_aclose_closes_the_built_client_and_the_model_stays_usable(
+    server: FakeOpenAIServer, model: OpenAIModel
+) -> None:
+    server.push(tool_call("reply", {"text": "one"}), tool_call("reply", {"text": "two"}))
+    await model.request(turn())
+    first = model._client()
+    await model.aclose()
+    assert first.is_closed()
+    assert (await model.request(turn())).decision == Reply(text="two")
+    assert model._client() is not first
+
+
 async def test_missing_api_key_is_a_user_error_at_first_request() -> None:
     model = OpenAIModel("gpt-4.1-mini")  # constructing needs no key: the client is lazy
     with pytest.raises(UserError, match="OPENAI_API_KEY"):
@@ -527,6 +539,16 @@ async def test_price_table_lookup(server: FakeOpenAIServer) -> None:
         )
     assert (await custom.request(turn())).usage.cost == pytest.approx(20 / 1e6)
     assert (await unknown.request(turn())).usage.cost == 0.0
+
+
+def test_dated_model_names_use_the_longest_matching_price() -> None:
+    from resolvekit.models._pricing import DEFAULT_PRICES, price_for
+
+    assert price_for("gpt-4.1-mini-2025-04-14", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4.1-mini"]
+    assert price_for("gpt-4o-2024-08-06", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4o"]
+    assert price_for("gpt-4o-mini", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4o-mini"]
+    assert price_for("gpt-4.10", DEFAULT_PRICES) is None  # a prefix must end at a "-"
+    assert price_for("llama3", DEFAULT_PRICES) is None
 
 
 async def test_missing_usage_counts_the_request(

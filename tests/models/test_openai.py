@@ -186,7 +186,10 @@ async def test_missing_api_key_is_a_user_error_at_first_request() -> None:
 
 
 def test_import_resolvekit_does_not_import_openai() -> None:
-    code = "import sys, resolvekit, resolvekit.models; print('openai' in sys.modules)"
+    code = (
+        "import sys, resolvekit, resolvekit.models as m; "
+        "model = m.infer_model('openai:gpt-4.1-mini'); print('openai' in sys.modules)"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env

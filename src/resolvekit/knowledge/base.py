@@ -1,0 +1,383 @@
+"""KnowledgeBase: ingest, index, search, answer, persist."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..exceptions import UserError
+from ..understanding.embedders import Embedder
+from ._embedding import default_embedder
+from .answers import Answer, Hit, calibrate_threshold, extract_answer
+from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
+from .documents import Document, load_documents
+from .errors import KnowledgeError
+from .health import GapLog, StaleDocument, stale_documents
+from .index import Filters, Fusion, HybridIndex
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ..models import Model
+
+__all__ = ["DEFAULT_FUSION", "IndexReport", "KnowledgeBase", "default_threshold"]
+
+DEFAULT_FUSION = Fusion(method="weighted", dense=1.0, dense_field=0.0, lexical=0.0)
+"""Chosen on the tuning half of StackFAQ by ``tools/bench/bench_knowledge.py``."""
+
+_THRESHOLDS = {
+    "sentence-transformers/all-MiniLM-L6-v2": 0.5,
+    "hashing": 0.3,
+}
+
+
+def default_threshold(embedder_name: str) -> float:
+    """The calibrated answerability threshold for an embedder with :data:`DEFAULT_FUSION`."""
+    if embedder_name.startswith("hashing-"):
+        return _THRESHOLDS["hashing"]
+    return _THRESHOLDS.get(embedder_name, _THRESHOLDS["sentence-transformers/all-MiniLM-L6-v2"])
+
+
+@dataclass(kw_only=True)
+class IndexReport:
+    """What an (incremental) indexing run did."""
+
+    documents: int
+    chunks: int
+    embedded: int
+    """Texts sent to the embedder (new or changed chunk bodies and FAQ questions)."""
+    reused: int
+    """Texts whose vectors were reused by content hash."""
+
+
+class KnowledgeBase:
+    """Documents indexed for hybrid search and grounded, cited answers.
+
+    Example:
+        >>> from resolvekit.understanding.embedders import HashingEmbedder
+        >>> kb = KnowledgeBase(embedder=HashingEmbedder())
+        >>> _ = kb.add([{"question": "How long do refunds take?", "answer": "5 business days."}])
+        >>> kb.search("refund time", k=1)[0].text
+        '5 business days.'
+    """
+
+    def __init__(
+        self,
+        *,
+        embedder: Embedder | None = None,
+        fusion: Fusion | None = None,
+        threshold: float | None = None,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        overlap: int = DEFAULT_OVERLAP,
+        stale_factor: float = 0.8,
+        clock: Callable[[], date] = date.today,
+    ) -> None:
+        """Create an empty knowledge base.
+
+        Args:
+            embedder: any :class:`~resolvekit.understanding.embedders.Embedder`; default: the
+                library's sentence-transformer (all-MiniLM-L6-v2), loaded on first use.
+            fusion: how dense and lexical scores combine (default :data:`DEFAULT_FUSION`).
+            threshold: answerability threshold (default: calibrated for the embedder).
+            max_chars: chunk size bound.
+            overlap: characters shared by consecutive chunks of one section.
+            stale_factor: score multiplier for chunks past their ``review_by`` date.
+            clock: today's date (injectable for tests).
+        """
+        if not 0 < stale_factor <= 1:
+            raise UserError(f"stale_factor must be in (0, 1], not {stale_factor}")
+        self._embedder = embedder
+        self.fusion = fusion or DEFAULT_FUSION
+        self._threshold = threshold
+        self.max_chars = max_chars
+        self.overlap = overlap
+        self.stale_factor = stale_factor
+        self.clock = clock
+        self.gaps = GapLog()
+        self.path: Path | None = None
+        """The directory this base was loaded from or last saved to."""
+        self._documents: dict[str, Document] = {}
+        self._hashes: list[str] = []
+        self._index = HybridIndex.build([], _empty(0), _empty(0))
+        self._dim: int | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def threshold(self) -> float:
+        if self._threshold is None:
+            return default_threshold(self.embedder.name)
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self._threshold = float(value)
+
+    @property
+    def documents(self) -> list[Document]:
+        return list(self._documents.values())
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return list(self._index.chunks)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def add(self, source: Any, *, metadata: Mapping[str, Any] | None = None) -> IndexReport:
+        """Add documents (replacing any with the same id); see :func:`load_documents`."""
+        documents = dict(self._documents)
+        for document in load_documents(source, metadata=metadata):
+            documents[document.id] = document
+        return self._reindex(documents)
+
+    def sync(self, source: Any, *, metadata: Mapping[str, Any] | None = None) -> IndexReport:
+        """Make ``source`` the whole content: new and changed chunks are embedded, unchanged
+        ones keep their vectors, documents absent from ``source`` are removed."""
+        return self._reindex({d.id: d for d in load_documents(source, metadata=metadata)})
+
+    def remove(self, *doc_ids: str) -> IndexReport:
+        """Remove documents by id (unknown ids raise :class:`UserError`)."""
+        unknown = [d for d in doc_ids if d not in self._documents]
+        if unknown:
+            raise UserError(f"No such documents: {unknown}")
+        return self._reindex({k: v for k, v in self._documents.items() if k not in doc_ids})
+
+    def _known_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+        known = {h: self._index.vectors[i] for i, h in enumerate(self._hashes)}
+        for row, vector in zip(self._index.field_rows, self._index.field_vectors, strict=True):
+            question = self._index.chunks[int(row)].question or ""
+            known[content_hash(question)] = vector
+        return known
+
+    def _reindex(self, documents: dict[str, Document]) -> IndexReport:
+        chunks = chunk_documents(
+            list(documents.values()), max_chars=self.max_chars, overlap=self.overlap
+        )
+        known = self._known_vectors()
+        texts = [c.body for c in chunks] + [c.question for c in chunks if c.question]
+        hashes = [content_hash(t) for t in texts]
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
+        if missing:
+            vectors = self.embedder.embed(list(missing.values()))
+            dim = self.embedder.dim
+            if vectors.shape != (len(missing), dim):
+                raise KnowledgeError(
+                    f"Embedder {self.embedder.name!r} returned shape {vectors.shape}, "
+                    f"expected {(len(missing), dim)}"
+                )
+            known.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+        dim = self._vector_dim(known)
+        body = [known[h] for h in hashes[: len(chunks)]]
+        field = [known[h] for h in hashes[len(chunks) :]]
+        self._index = HybridIndex.build(
+            chunks,
+            np.stack(body) if body else _empty(dim),
+            np.stack(field) if field else _empty(dim),
+        )
+        self._hashes = hashes[: len(chunks)]
+        self._documents = documents
+        return IndexReport(
+            documents=len(documents),
+            chunks=len(chunks),
+            embedded=len(missing),
+            reused=len(set(hashes)) - len(missing),
+        )
+
+    def _vector_dim(self, known: Mapping[str, npt.NDArray[np.float32]]) -> int:
+        if known:
+            return int(next(iter(known.values())).shape[0])
+        return self._dim if self._dim is not None else self.embedder.dim
+
+    # -- search -----------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        *,
+        distinct: bool = True,
+        query_vector: npt.NDArray[np.float32] | None = None,
+        log_gaps: bool = True,
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first.
+
+        Args:
+            query: the question.
+            k: how many hits.
+            filters: metadata filters (see :data:`~resolvekit.knowledge.index.Filters`);
+                agent-only content is hidden unless ``{"audience": "agent"}``.
+            distinct: at most one passage per document.
+            query_vector: the query's embedding, if already computed.
+            log_gaps: log the query as a knowledge gap when its best score is below the
+                answerability threshold.
+
+        Raises:
+            UserError: ``query`` is not a string or ``k`` is negative.
+        """
+        if not isinstance(query, str):
+            raise UserError(f"query must be a string, not {type(query).__name__}")
+        if k < 0:
+            raise UserError(f"k must be >= 0, not {k}")
+        if not query.strip() or len(self._index) == 0:
+            return []
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
+        ranking = self._index.rank(
+            np.asarray(query_vector, dtype=np.float32),
+            query,
+            k=k,
+            fusion=self.fusion,
+            filters=filters,
+            distinct=distinct,
+            stale_factor=self.stale_factor,
+            today=self.clock(),
+        )
+        hits = [
+            Hit(
+                chunk=self._index.chunks[int(row)],
+                score=float(score),
+                dense=float(dense),
+                lexical=float(lexical),
+                stale=bool(stale),
+            )
+            for row, score, dense, lexical, stale in zip(
+                ranking.rows,
+                ranking.scores,
+                ranking.dense,
+                ranking.lexical,
+                ranking.stale,
+                strict=True,
+            )
+        ]
+        if log_gaps and (not hits or hits[0].score < self.threshold):
+            self.gaps.record(query, hits[0].score if hits else 0.0, "low_score")
+        return hits
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def answer(
+        self, query: str, model: Model | None = None, *, k: int = 5, filters: Filters | None = None
+    ) -> Answer:
+        """Answer ``query`` from the knowledge base (sync).
+
+        With ``model=None`` (or a model that cannot generate text, ``model.can_generate`` False)
+        the answer is extractive. With an LLM it is generated and grounded: this runs the event
+        loop, so inside async code use :meth:`aanswer`.
+
+        Raises:
+            UserError: an LLM was given while an event loop is running.
+        """
+        if model is None or not getattr(model, "can_generate", True):
+            return self._extractive(query, k=k, filters=filters)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.aanswer(query, model, k=k, filters=filters))
+        raise UserError("KnowledgeBase.answer() with an LLM inside async code: use `await aanswer`")
+
+    async def aanswer(
+        self, query: str, model: Model | None = None, *, k: int = 5, filters: Filters | None = None
+    ) -> Answer:
+        """Answer ``query``; with an LLM, generated from the retrieved passages and grounded."""
+        if model is None or not getattr(model, "can_generate", True):
+            return self._extractive(query, k=k, filters=filters)
+        from ._generate import generate_answer
+
+        answer = self._extractive(query, k=k, filters=filters)
+        if not answer.answerable:
+            return answer
+        return await generate_answer(model, query, answer)
+
+    def _extractive(self, query: str, *, k: int, filters: Filters | None) -> Answer:
+        hits = self.search(query, k=k, filters=filters, log_gaps=False)
+        score = hits[0].score if hits else 0.0
+        if not hits or score < self.threshold:
+            self.gaps.record(query, score, "unanswered")
+            return Answer(query=query, text="", answerability=score, answerable=False, hits=hits)
+        bm25 = self._index.bm25
+        idf = bm25.idf
+
+        def weight(term: str) -> float:
+            row = bm25.vocabulary.get(term)
+            return float(idf[row]) if row is not None else 0.0
+
+        return Answer(
+            query=query,
+            text=extract_answer(query, hits[0], weight=weight),
+            citations=[hits[0].citation],
+            answerability=score,
+            answerable=True,
+            hits=hits,
+            mode="extractive",
+        )
+
+    def calibrate(
+        self,
+        examples: Iterable[tuple[str, str | None]],
+        *,
+        target_precision: float = 0.9,
+    ) -> float:
+        """Set :attr:`threshold` from labelled questions and return it.
+
+        Args:
+            examples: ``(question, expected doc_id)`` pairs; ``None`` for a question the
+                knowledge base should *not* answer.
+            target_precision: the share of answered questions whose best hit must be right.
+        """
+        scores: list[float] = []
+        correct: list[bool] = []
+        for question, expected in examples:
+            hits = self.search(question, k=1, log_gaps=False)
+            scores.append(hits[0].score if hits else 0.0)
+            correct.append(bool(hits) and expected is not None and hits[0].doc_id == expected)
+        if not scores:
+            raise UserError("calibrate() needs at least one example")
+        self.threshold = calibrate_threshold(scores, correct, target_precision=target_precision)
+        return self.threshold
+
+    # -- health and persistence -----------------------------------------------------------
+
+    def stale(self, today: date | None = None) -> list[StaleDocument]:
+        """Documents past their ``review_by`` date."""
+        return stale_documents(self._index.chunks, today or self.clock())
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to directory ``path`` (replaced atomically); gaps go to a sidecar."""
+        from ._store import save
+
+        save(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> KnowledgeBase:
+        """Load an index saved by :meth:`save`.
+
+        Args:
+            path: the index directory.
+            embedder: the embedder to query with; default: recreated from the stored name.
+
+        Raises:
+            CorruptIndex: missing or unreadable files.
+            IndexMismatch: ``embedder`` differs from the one the index was built with, or the
+                index format is from another version.
+        """
+        from ._store import load
+
+        return load(cls, Path(path), embedder)
+
+
+def _empty(dim: int) -> npt.NDArray[np.float32]:
+    return np.zeros((0, dim), dtype=np.float32)

@@ -1,0 +1,316 @@
+"""The hybrid index: exact dense cosine + BM25 over chunks, fused into one score.
+
+Every chunk has a *body* (its context line + text) and, for FAQ entries, a *field*: the entry's
+question. Four signals are computed for every chunk, each in a fixed range so that scores mean
+the same thing from one query to the next (which the answerability threshold relies on):
+
+- ``dense``: the better of cosine(query, body) and cosine(query, question) ("best of two");
+- ``dense_field``: cosine(query, question) (the body's cosine for chunks without a question);
+- ``lexical``: BM25 of the body divided by :meth:`BM25Index.max_score` (in [0, 1]);
+- ``lexical_field``: the same over the question (the body's value for chunks without one).
+
+:class:`Fusion` combines them: ``weighted`` (the default; a weighted sum, weights chosen on a
+held-out split by ``tools/bench/bench_knowledge.py``) or ``rrf`` (reciprocal rank fusion of the
+``dense`` and ``lexical`` rankings). Stale chunks (past ``review_by``) are multiplied by
+``stale_factor``; metadata filters mask chunks out before ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..exceptions import UserError
+from .bm25 import BM25Index
+from .chunking import Chunk
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = ["Filters", "Fusion", "HybridIndex", "Ranking"]
+
+Filters = Mapping[str, str | Sequence[str]]
+"""Metadata filters: ``{"product": "payments", "locale": ["en", "en-GB"], "audience": ...}``.
+
+A chunk passes a filter when its value is one of the allowed values, or when it has no value for
+that key (general content applies everywhere). ``audience`` is special: ``"customer"`` (the
+default when absent) hides ``agent``-only content; ``"agent"`` sees everything.
+"""
+
+FLOAT = np.float32
+
+
+@dataclass(kw_only=True, frozen=True)
+class Fusion:
+    """How the signals combine into one score (see the module docstring)."""
+
+    method: Literal["weighted", "rrf"] = "weighted"
+    dense: float = 1.0
+    """Weight of the best-of-two dense cosine."""
+    dense_field: float = 0.0
+    lexical: float = 0.0
+    lexical_field: float = 0.0
+    rrf_k: int = 60
+    """RRF constant (``1 / (rrf_k + rank)``); ``rrf`` only."""
+
+    def __post_init__(self) -> None:
+        if self.method not in ("weighted", "rrf"):
+            raise UserError(f"Fusion.method must be 'weighted' or 'rrf', not {self.method!r}")
+        weights = (self.dense, self.dense_field, self.lexical, self.lexical_field)
+        if any(w < 0 for w in weights) or not any(weights):
+            raise UserError("Fusion weights must be non-negative and not all zero")
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "dense": self.dense,
+            "dense_field": self.dense_field,
+            "lexical": self.lexical,
+            "lexical_field": self.lexical_field,
+            "rrf_k": self.rrf_k,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Fusion:
+        method = data.get("method", "weighted")
+        if method not in ("weighted", "rrf"):
+            raise ValueError(f"unknown fusion method {method!r}")
+        return cls(
+            method=method,
+            dense=float(str(data.get("dense", 1.0))),
+            dense_field=float(str(data.get("dense_field", 0.0))),
+            lexical=float(str(data.get("lexical", 0.0))),
+            lexical_field=float(str(data.get("lexical_field", 0.0))),
+            rrf_k=int(str(data.get("rrf_k", 60))),
+        )
+
+
+@dataclass(kw_only=True)
+class Ranking:
+    """Ranked chunk rows for one query, with each row's signals."""
+
+    rows: npt.NDArray[np.int64]
+    """Chunk rows, best first."""
+    scores: npt.NDArray[np.float32]
+    """Fused scores (after stale down-weighting) of ``rows``."""
+    dense: npt.NDArray[np.float32]
+    lexical: npt.NDArray[np.float32]
+    stale: npt.NDArray[np.bool_]
+
+
+@dataclass(kw_only=True, eq=False)
+class HybridIndex:
+    """Arrays for dense + lexical search over a fixed list of chunks. Rebuilt when chunks change."""
+
+    chunks: list[Chunk]
+    vectors: npt.NDArray[np.float32]
+    """``(n_chunks, dim)`` unit rows: the embedded bodies."""
+    field_rows: npt.NDArray[np.int64]
+    """Chunk row of each question vector."""
+    field_vectors: npt.NDArray[np.float32]
+    bm25: BM25Index
+    """Over chunk bodies."""
+    field_bm25: BM25Index
+    """Over questions, one document per entry of :attr:`field_rows`."""
+    _doc_codes: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _review_by: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _columns: dict[str, tuple[dict[str, int], npt.NDArray[np.int32]]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        n = len(self.chunks)
+        if self.vectors.shape[0] != n or self.bm25.n_docs != n:
+            raise ValueError("vectors, BM25 and chunks disagree on the number of chunks")
+        if self.field_vectors.shape[0] != len(self.field_rows) != self.field_bm25.n_docs:
+            raise ValueError("field vectors, field BM25 and field rows disagree")
+        doc_index: dict[str, int] = {}
+        self._doc_codes = np.fromiter(
+            (doc_index.setdefault(c.doc_id, len(doc_index)) for c in self.chunks),
+            dtype=np.int64,
+            count=n,
+        )
+        self._review_by = np.fromiter(
+            (c.review_by.toordinal() if c.review_by else 0 for c in self.chunks),
+            dtype=np.int64,
+            count=n,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        chunks: list[Chunk],
+        vectors: npt.NDArray[np.float32],
+        field_vectors: npt.NDArray[np.float32],
+    ) -> HybridIndex:
+        """Index ``chunks``; ``field_vectors`` holds one row per chunk with a question, in order."""
+        field_rows = np.array([i for i, c in enumerate(chunks) if c.question], dtype=np.int64)
+        return cls(
+            chunks=chunks,
+            vectors=np.ascontiguousarray(vectors, dtype=FLOAT),
+            field_rows=field_rows,
+            field_vectors=np.ascontiguousarray(field_vectors, dtype=FLOAT),
+            bm25=BM25Index.build([c.body for c in chunks]),
+            field_bm25=BM25Index.build([chunks[int(i)].question or "" for i in field_rows]),
+        )
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def signals(
+        self, query_vector: npt.NDArray[np.float32], query: str
+    ) -> dict[str, npt.NDArray[np.float32]]:
+        """The four per-chunk signals of the module docstring, each of shape ``(n_chunks,)``."""
+        dense_body = self.vectors @ query_vector.astype(FLOAT, copy=False)
+        dense_field = dense_body.copy()
+        if len(self.field_rows):
+            dense_field[self.field_rows] = self.field_vectors @ query_vector
+        lexical = self.bm25.scores(query)
+        top = self.bm25.max_score(query)
+        if top > 0:
+            lexical *= FLOAT(1.0 / top)
+        lexical_field = lexical.copy()
+        if len(self.field_rows):
+            field_scores = self.field_bm25.scores(query)
+            field_top = self.field_bm25.max_score(query)
+            lexical_field[self.field_rows] = field_scores / field_top if field_top > 0 else 0.0
+        return {
+            "dense": np.maximum(dense_body, dense_field),
+            "dense_field": dense_field,
+            "lexical": lexical,
+            "lexical_field": lexical_field,
+        }
+
+    def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
+        """Rows allowed by ``filters`` (None when everything is allowed)."""
+        filters = dict(filters or {})
+        audience = filters.pop("audience", "customer")
+        if audience not in ("customer", "agent"):
+            raise UserError(f"audience filter must be 'customer' or 'agent', not {audience!r}")
+        result: npt.NDArray[np.bool_] | None = None
+        if audience == "customer":
+            codes, column = self._column("audience")
+            agent_code = codes.get("agent")
+            if agent_code is not None:
+                result = column != agent_code
+        for key, wanted in filters.items():
+            allowed = [wanted] if isinstance(wanted, str) else list(wanted)
+            codes, column = self._column(key)
+            # Code 0 means "no value": general content that passes every filter.
+            allowed_codes = [0] + [codes[v] for v in allowed if v in codes]
+            passed = np.isin(column, np.array(allowed_codes, dtype=np.int32))
+            result = passed if result is None else result & passed
+        return result
+
+    def _column(self, key: str) -> tuple[dict[str, int], npt.NDArray[np.int32]]:
+        if key not in self._columns:
+            codes: dict[str, int] = {}
+            column = np.fromiter(
+                (
+                    codes.setdefault(value, len(codes) + 1)
+                    if (value := c.metadata.get(key)) is not None
+                    else 0
+                    for c in self.chunks
+                ),
+                dtype=np.int32,
+                count=len(self.chunks),
+            )
+            self._columns[key] = (codes, column)
+        return self._columns[key]
+
+    def rank(
+        self,
+        query_vector: npt.NDArray[np.float32],
+        query: str,
+        *,
+        k: int,
+        fusion: Fusion,
+        filters: Filters | None = None,
+        distinct: bool = True,
+        stale_factor: float = 1.0,
+        today: date | None = None,
+    ) -> Ranking:
+        """The ``k`` best chunk rows for a query (at most one per document when ``distinct``)."""
+        n = len(self.chunks)
+        empty = np.zeros(0, dtype=FLOAT)
+        if n == 0 or k <= 0:
+            return Ranking(
+                rows=np.zeros(0, dtype=np.int64),
+                scores=empty,
+                dense=empty,
+                lexical=empty,
+                stale=np.zeros(0, dtype=bool),
+            )
+        signals = self.signals(query_vector, query)
+        allowed = self.mask(filters)
+        if fusion.method == "weighted":
+            fused = signals["dense"] * FLOAT(fusion.dense)
+            for name in ("dense_field", "lexical", "lexical_field"):
+                weight = getattr(fusion, name)
+                if weight:
+                    fused += signals[name] * FLOAT(weight)
+        else:
+            fused = self._rrf(signals, fusion, depth=max(100, 4 * k), allowed=allowed)
+        today_ordinal = (today or date.today()).toordinal()
+        stale = (self._review_by > 0) & (self._review_by < today_ordinal)
+        if stale_factor != 1.0 and stale.any():
+            # Subtracting a share of |score| demotes negative scores too (multiplying would not).
+            fused[stale] -= FLOAT(1.0 - stale_factor) * np.abs(fused[stale])
+        if allowed is not None:
+            fused[~allowed] = -np.inf
+        rows = self._top(fused, k, distinct)
+        rows = rows[np.isfinite(fused[rows])]
+        return Ranking(
+            rows=rows,
+            scores=fused[rows],
+            dense=signals["dense"][rows],
+            lexical=signals["lexical"][rows],
+            stale=stale[rows],
+        )
+
+    def _rrf(
+        self,
+        signals: dict[str, npt.NDArray[np.float32]],
+        fusion: Fusion,
+        depth: int,
+        allowed: npt.NDArray[np.bool_] | None,
+    ) -> npt.NDArray[np.float32]:
+        fused = np.zeros(len(self.chunks), dtype=FLOAT)
+        for name in ("dense", "dense_field", "lexical", "lexical_field"):
+            weight = getattr(fusion, name)
+            if not weight:
+                continue
+            signal = signals[name]
+            if allowed is not None:
+                signal = np.where(allowed, signal, -np.inf).astype(FLOAT)
+            top = _top_rows(signal, depth)
+            fused[top] += FLOAT(weight) / (fusion.rrf_k + np.arange(1, len(top) + 1, dtype=FLOAT))
+        return fused
+
+    def _top(
+        self, scores: npt.NDArray[np.float32], k: int, distinct: bool
+    ) -> npt.NDArray[np.int64]:
+        if not distinct:
+            return _top_rows(scores, k)
+        depth = 4 * k
+        while True:
+            rows = _top_rows(scores, depth)
+            _, first = np.unique(self._doc_codes[rows], return_index=True)
+            kept = rows[np.sort(first)]
+            if len(kept) >= k or depth >= len(scores):
+                return kept[:k]
+            depth *= 4
+
+
+def _top_rows(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
+    """Rows of the ``k`` highest scores, best first (ties broken by row order)."""
+    n = len(scores)
+    if k >= n:
+        return np.argsort(-scores, kind="stable").astype(np.int64)
+    part = np.argpartition(-scores, k)[:k]
+    order = np.lexsort((part, -scores[part]))
+    return part[order].astype(np.int64)

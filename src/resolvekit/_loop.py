@@ -28,7 +28,7 @@ from .exceptions import (
     ToolError,
     UserError,
 )
-from .intents import Intent, slot_error_message
+from .intents import Intent, humanize, slot_error_message
 from .messages import (
     AnswerFromKnowledge,
     AskClarification,
@@ -548,7 +548,7 @@ class Turn:
         if not suspended:
             return
         last = suspended[-1]
-        question = self.agent.phrases.resume.format(intent=_humanize(last.intent))
+        question = self.agent.phrases.resume.format(intent=humanize(last.intent))
         self.conv.pending = PendingState(kind="resume", question=question, run_id=last.id)
         self._say(question)
 
@@ -623,7 +623,7 @@ class Turn:
             return
         self.conv.offered = list(options)
         if options:
-            shown = [_humanize(o) for o in options]
+            shown = [humanize(o) for o in options]
             listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
             text = f"{text} {self.agent.phrases.did_you_mean.format(options=listed)}"
         self._say(text)
@@ -797,7 +797,7 @@ def summarize(conv: Conversation) -> str:
                 parts.append(f"tools used directly: {', '.join(calls)}")
             continue
         slots = ", ".join(f"{k}={v}" for k, v in run.slots.items())
-        line = f"{_humanize(run.intent)} ({slots})" if slots else _humanize(run.intent)
+        line = f"{humanize(run.intent)} ({slots})" if slots else humanize(run.intent)
         line += f": {run.status}"
         if run.summary:
             line += f" - {run.summary}"
@@ -805,15 +805,6 @@ def summarize(conv: Conversation) -> str:
     customer_lines = sum(1 for m in conv.transcript if m.role == "customer")
     head = f"Customer {conv.customer_id} on {conv.channel}, {customer_lines} message(s)."
     return head + (" " + "; ".join(parts) + "." if parts else " No request identified.")
-
-
-def _humanize(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append(" ")
-        out.append(ch.lower() if ch.isupper() else ch)
-    return "".join(out).replace("_", " ").strip()
 
 
 def _render_args(args: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from pydantic_core import PydanticUndefined
 from .exceptions import UserError
 from .models import IntentSpec, SlotKind, SlotSpec
 
-__all__ = ["Intent", "Slot", "SlotInfo", "slot_error_message"]
+__all__ = ["Intent", "Slot", "SlotInfo", "humanize", "slot_error_message"]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -336,3 +336,13 @@ def _kind_from_schema(name: str, schema: dict[str, Any]) -> SlotKind:
     if schema.get("format") in ("date", "date-time"):
         return "date"
     return _infer_kind(name, str, SlotInfo(pattern=schema.get("pattern")), [])
+
+
+def humanize(name: str) -> str:
+    """``"CancelOrder"`` -> ``"cancel order"``; ``"order_id"`` -> ``"order id"``."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append(" ")
+        out.append(ch.lower() if ch.isupper() else ch)
+    return "".join(out).replace("_", " ").strip()

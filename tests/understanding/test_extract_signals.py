@@ -1,0 +1,278 @@
+"""Dialogue signals: yes/no, human requests, small talk, sentiment, corrections."""
+
+from __future__ import annotations
+
+import pytest
+
+from resolvekit.exceptions import UserError
+from resolvekit.understanding.extract import (
+    classify_yes_no,
+    detect_correction,
+    detect_human_request,
+    detect_small_talk,
+    sentiment,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", "yes"),
+        ("Yes please", "yes"),
+        ("yeah go ahead", "yes"),
+        ("sure", "yes"),
+        ("ok do it", "yes"),
+        ("Yesss!", "yes"),
+        ("y", "yes"),
+        ("👍", "yes"),
+        ("that's correct", "yes"),
+        ("absolutely", "yes"),
+        ("no problem", "yes"),
+        ("why not", "yes"),
+        ("sounds good", "yes"),
+        ("wait, yes", "yes"),  # a pause before a decision
+        ("hmm ok", "yes"),
+        ("Sure, go ahead and cancel it", "yes"),
+        ("yes, and can you also check my other order?", "yes"),  # strong yes + question
+        ("nope", "no"),
+        ("no thanks", "no"),
+        ("No.", "no"),
+        ("nooo", "no"),
+        ("n", "no"),
+        ("don't", "no"),
+        ("please don't do that", "no"),
+        ("not now", "no"),
+        ("no, keep it", "no"),
+        ("absolutely not", "no"),
+        ("that's not right", "no"),
+        ("not correct", "no"),
+        ("never mind", "no"),
+        ("yes, but not now", "no"),  # the last decision wins
+        ("👎", "no"),
+        ("not sure", "unsure"),
+        ("I'm not sure", "unsure"),
+        ("I guess", "unsure"),
+        ("I guess so", "unsure"),
+        ("maybe", "unsure"),
+        ("wait", "unsure"),
+        ("hold on", "unsure"),
+        ("hmm let me think", "unsure"),
+        ("I have no idea", "unsure"),
+        ("yes, wait", "unsure"),  # a pause after the yes
+        ("I don't know", "unsure"),
+    ],
+)
+def test_yes_no(text: str, expected: str) -> None:
+    assert classify_yes_no(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "actually what's my order status?",
+        "I want to cancel my order",
+        "where is my package",
+        "ok, what is my balance?",  # a weak yes followed by a question
+        "sure, but when will it arrive?",
+        "I would like to know where my package is, yes",  # cue buried in a longer request
+        "hi",
+        "right now I am at home and my order is missing",
+        "🙂",
+    ],
+)
+def test_not_a_yes_no_answer(text: str) -> None:
+    assert classify_yes_no(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "talk to a human",
+        "I want to talk to a human",
+        "Can I speak to a real person?",
+        "I want a real person",
+        "operator",
+        "human!",
+        "agent please",
+        "REPRESENTATIVE",
+        "speak to someone",
+        "let me speak to your manager",
+        "connect me with a live agent",
+        "transfer me",
+        "escalate this",
+        "get me a person",
+        "I don't want a bot, get me a person",
+        "this is useless, I need a human",
+        "put me through to customer service",
+    ],
+)
+def test_human_request(text: str) -> None:
+    assert detect_human_request(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "I don't need a human",
+        "no need for an agent, thanks",
+        "I do not want to talk to a person",
+        "are you a real person?",
+        "is this a human?",
+        "am I talking to a bot?",
+        "someone stole my card",
+        "my order is late",
+        "the person at the door said it was delivered",
+        "don't transfer me",
+        "cancel my order without escalating",
+    ],
+)
+def test_not_a_human_request(text: str) -> None:
+    assert detect_human_request(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hi", "greeting"),
+        ("Hello!", "greeting"),
+        ("hey there", "greeting"),
+        ("Good morning :)", "greeting"),
+        ("how are you?", "greeting"),
+        ("thanks!", "thanks"),
+        ("thank you so much for your help!", "thanks"),
+        ("ok thanks", "thanks"),
+        ("much appreciated", "thanks"),
+        ("cheers", "thanks"),
+        ("bye", "goodbye"),
+        ("bye, thanks", "goodbye"),
+        ("thanks, that's all", "goodbye"),
+        ("have a nice day", "goodbye"),
+        ("Thanks! Bye 👋", "goodbye"),
+    ],
+)
+def test_small_talk(text: str, expected: str) -> None:
+    assert detect_small_talk(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ok",
+        "yes",
+        "hi, I want to cancel my order",
+        "thanks, but that didn't help",
+        "hello, where is my order?",
+        "thank you, can you also refund it?",
+        "bye bye money, this is a scam",
+        "hi " * 30,
+    ],
+)
+def test_not_small_talk(text: str) -> None:
+    assert detect_small_talk(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high"),
+    [
+        ("", 0.0, 0.0),
+        ("where is my order", 0.0, 0.0),
+        ("This is terrible", -1.0, -0.4),
+        ("I am extremely frustrated and angry", -1.0, -0.7),
+        ("worst service ever, a total scam", -1.0, -0.7),
+        ("great, thanks", 0.5, 1.0),
+        ("not bad", 0.01, 0.5),  # negated negative: mildly positive
+        ("not good", -0.5, -0.01),  # negated positive: mildly negative
+        ("the service was good but the delivery was awful", -1.0, -0.3),
+    ],
+)
+def test_sentiment_ranges(text: str, low: float, high: float) -> None:
+    assert low <= sentiment(text) <= high
+
+
+def test_sentiment_caps_and_exclamations_intensify() -> None:
+    plain = sentiment("this is terrible")
+    caps = sentiment("this is TERRIBLE")
+    bangs = sentiment("this is terrible!!!")
+    assert caps < plain
+    assert bangs < plain
+
+
+def test_shouting_alone_is_negative() -> None:
+    assert sentiment("WHERE IS MY ORDER") < sentiment("where is my order") == 0.0
+
+
+def test_intensifiers_and_softeners() -> None:
+    assert sentiment("very bad") < sentiment("bad") < sentiment("a bit bad") < 0
+
+
+def test_sentiment_is_bounded_on_long_rants() -> None:
+    assert sentiment("terrible awful horrible " * 1000) == pytest.approx(-1.0, abs=1e-3)
+    assert -1.0 <= sentiment("!!!" * 3000) <= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no, the other order",
+        "actually it's W7654321",
+        "Actually, W7654321",
+        "sorry, I meant the blue one",
+        "I meant March 5",
+        "wrong one",
+        "that's the wrong order",
+        "that's not right",
+        "not that one",
+        "oops, typo: it's 19122",
+        "scratch that",
+        "it should be 3, not 2",
+        "change it to the red one",
+        "no, it is W7654321",
+        "the other one",
+        "I'd like an exchange instead",
+        "my mistake, it's Rossi",
+    ],
+)
+def test_correction(text: str) -> None:
+    assert detect_correction(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "actually what's my order status?",
+        "sorry for the delay",
+        "I want to return it",
+        "I mean it",
+        "no",
+        "yes please",
+        "no, it's fine",
+        "can I return the other items too?",
+        "thanks",
+    ],
+)
+def test_not_a_correction(text: str) -> None:
+    assert detect_correction(text) is False
+
+
+@pytest.mark.parametrize(
+    "fn", [classify_yes_no, detect_human_request, detect_small_talk, sentiment, detect_correction]
+)
+@pytest.mark.parametrize("bad", [None, 3, b"yes"])
+def test_signals_reject_non_strings(fn: object, bad: object) -> None:
+    with pytest.raises(UserError, match="str"):
+        fn(bad)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "fn", [classify_yes_no, detect_human_request, detect_small_talk, sentiment, detect_correction]
+)
+@pytest.mark.parametrize(
+    "text", ["😀" * 100, "yes " * 5000, "no" * 5000, "a" * 10_000, "\x00\x01", "İİİ yes"]
+)
+def test_signals_survive_odd_text(fn: object, text: str) -> None:
+    fn(text)  # type: ignore[operator]

@@ -19,7 +19,7 @@ EXPECTED_EXPORTS = {
     "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots", "FunctionModel", "Handoff",
     "HandoffTarget", "Intent", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "MemoryStore",
     "Message", "Model", "ModelError", "ModelHTTPError", "ModelRequest", "ModelResponse",
-    "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "ReplayDivergence", "Reply",
+    "ModelTimeout", "ModelConnectionError", "Outcome", "Phrases", "PlaybookOutcome", "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
     "Slot", "StartIntent", "Store", "Tool", "ToolError", "ToolRefusal", "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",

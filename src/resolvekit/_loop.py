@@ -696,6 +696,7 @@ class Turn:
             slots=dict(run.slots) if run else {},
             pending_action=pending.question if pending else None,
             error=f"{type(self.error).__name__}: {self.error}" if self.error else None,
+            summary=await self._model_summary(reason),
         )
         conv.status = "handed_off"
         conv.handoff = handoff.model_dump(mode="json")
@@ -706,6 +707,24 @@ class Turn:
         self.outcome = "escalated"
         self._trace("escalation", reason=reason, priority=priority)
         self._say(reply or self.agent.phrases.handoff)
+
+    async def _model_summary(self, reason: str) -> str | None:
+        """A handoff summary written by the model, when it is an LLM that can (else None)."""
+        model = self.agent.model
+        if "summarize" not in model.capabilities or isinstance(self.error, ModelError):
+            return None
+        request = self._request(
+            task="summarize", allowed=frozenset({"reply"}), pending=None, retry_error=None
+        )
+        try:
+            response = await model.request(request)
+        except ModelError as exc:
+            self._trace("model", task="summarize", error=str(exc))
+            return None
+        self.usage.add(response.usage)
+        if not isinstance(response.decision, Reply) or not response.decision.text.strip():
+            return None
+        return f"{response.decision.text.strip()} Handed over because: {reason}."
 
     def _close(self) -> None:
         conv = self.conv
@@ -736,6 +755,7 @@ def build_handoff(
     slots: dict[str, Any],
     pending_action: str | None,
     error: str | None,
+    summary: str | None = None,
 ) -> Handoff:
     """The packet a human receives: everything so the customer never repeats themselves."""
     actions = [
@@ -759,7 +779,7 @@ def build_handoff(
         if m.role != "tool"
     ]
     done = [a for a in actions if a.status == "done" and a.effect == "write"]
-    summary = summarize(conv) + f" Handed over because: {reason}."
+    summary = summary or summarize(conv) + f" Handed over because: {reason}."
     if pending_action:
         next_step = f"The agent was waiting for the customer's answer to: {pending_action!r}."
     elif done:

@@ -16,6 +16,7 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
     ├── ModelError
     │   ├── ModelHTTPError             the model server answered with an HTTP error
     │   ├── ModelTimeout               the model did not answer in time
+    │   ├── ModelConnectionError       the model server could not be reached
     │   ├── UnexpectedModelBehavior    the model's output could not be used
     │   └── ModelRequestsBlocked       real model requests are disabled (tests)
     ├── StoreError
@@ -38,6 +39,7 @@ __all__ = [
     "CorruptStore",
     "InvalidMessage",
     "KnowledgeError",
+    "ModelConnectionError",
     "ModelError",
     "ModelHTTPError",
     "ModelRequestsBlocked",
@@ -185,6 +187,10 @@ class ModelHTTPError(ModelError):
 
 class ModelTimeout(ModelError):
     """The model did not answer within the request timeout (after retries)."""
+
+
+class ModelConnectionError(ModelError):
+    """The model server could not be reached (after retries)."""
 
 
 class UnexpectedModelBehavior(ModelError):

@@ -266,3 +266,20 @@ async def test_reply_with_close_ends_the_conversation_and_it_becomes_history() -
     history = model.requests[-1].history
     assert len(history) == 1
     assert "order status (order_id=W1234567): resolved" in history[0]
+
+
+async def test_llm_models_write_the_handoff_summary() -> None:
+    class Summarizer(rk.FunctionModel):
+        capabilities = frozenset({"summarize"})
+
+    def decide(request: ModelRequest) -> rk.Escalate | rk.Reply:
+        if request.task == "summarize":
+            assert [m.text for m in request.messages] == ["refund me twice"]
+            return rk.Reply(text="Customer wants a double refund.")
+        return rk.Escalate(reason="needs approval")
+
+    result = await build_agent(Backend(), Summarizer(decide)).handle("c", "refund me twice")
+    assert result.handoff is not None
+    assert result.handoff.summary == (
+        "Customer wants a double refund. Handed over because: needs approval."
+    )

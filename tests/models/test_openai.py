@@ -24,7 +24,7 @@ from _openai_server import (
 
 import resolvekit.models as models
 from resolvekit.exceptions import (
-    ModelError,
+    ModelConnectionError,
     ModelHTTPError,
     ModelRequestsBlocked,
     ModelTimeout,
@@ -506,7 +506,7 @@ async def test_unreachable_server_is_a_model_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     model = OpenAIModel("m", base_url=f"http://127.0.0.1:{port}/v1", settings=fast(max_retries=1))
-    with pytest.raises(ModelError, match="Could not reach") as info:
+    with pytest.raises(ModelConnectionError, match="Could not reach") as info:
         await model.request(turn())
     assert not isinstance(info.value, ModelHTTPError | ModelTimeout)
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._retry import retry_async
 from ..exceptions import (
-    ModelError,
+    ModelConnectionError,
     ModelHTTPError,
     ModelTimeout,
     UnexpectedModelBehavior,
@@ -120,6 +120,8 @@ class OpenAIModel(Model):
         'qwen2.5-7b-instruct'
     """
 
+    capabilities = frozenset({"answer", "summarize"})
+
     def __init__(
         self,
         model: str | None = None,
@@ -168,7 +170,7 @@ class OpenAIModel(Model):
             ModelRequestsBlocked: ``resolvekit.models.ALLOW_MODEL_REQUESTS`` is false.
             ModelHTTPError: the server answered with an error (after retries for 429/5xx).
             ModelTimeout: no answer within ``settings.timeout`` (after retries).
-            ModelError: the server could not be reached (after retries).
+            ModelConnectionError: the server could not be reached (after retries).
             UnexpectedModelBehavior: the model's output stayed invalid after one correction.
             UserError: nothing can be offered (``request.allowed`` is empty or unusable).
         """
@@ -392,7 +394,7 @@ class OpenAIModel(Model):
         except openai.APIStatusError as exc:
             raise ModelHTTPError(exc.status_code, exc.body, self.model) from None
         except openai.APIConnectionError as exc:
-            raise ModelError(
+            raise ModelConnectionError(
                 f"Could not reach the model server {self.base_url or 'api.openai.com'} "
                 f"for {self.model!r} ({attempts} attempt(s)): {exc}"
             ) from exc

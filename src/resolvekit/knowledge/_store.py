@@ -134,7 +134,8 @@ def _save_bm25(index: BM25Index, path: Path) -> None:
 
 
 def _load_bm25(path: Path) -> BM25Index:
-    with np.load(path, allow_pickle=False) as data:
+    # Open the file ourselves: np.load leaks the handle when the zip is broken.
+    with path.open("rb") as stream, np.load(stream, allow_pickle=False) as data:
         arrays: dict[str, Any] = {key: data[key] for key in data.files}
     text = arrays.pop("terms").tobytes().decode()
     arrays["terms"] = text.split("\n") if text else []
@@ -175,8 +176,10 @@ def save(kb: KnowledgeBase, path: Path) -> None:
         tmp / "chunks.jsonl",
         [chunk_to_json(c, h) for c, h in zip(index.chunks, kb._hashes, strict=True)],
     )
-    np.save(tmp / "vectors.npy", index.vectors)
-    np.save(tmp / "field_vectors.npy", index.field_vectors)
+    dim = int(manifest["dim"])
+    empty = np.zeros((0, dim), dtype=np.float32)
+    np.save(tmp / "vectors.npy", index.vectors if len(index) else empty)
+    np.save(tmp / "field_vectors.npy", index.field_vectors if len(index.field_rows) else empty)
     _save_bm25(index.bm25, tmp / "bm25.npz")
     _save_bm25(index.field_bm25, tmp / "field_bm25.npz")
     # The manifest goes last: a directory without one is recognisably incomplete.

@@ -135,6 +135,7 @@ def extract_answer(
 
 
 _MARKER = re.compile(r"\[(\s*\d+\s*(?:,\s*\d+\s*)*)\]")
+_TRAILING = re.compile(r"([.!?])((?:\s*\[\s*\d+\s*(?:,\s*\d+\s*)*\])+)")
 
 
 @dataclass(kw_only=True)
@@ -150,13 +151,9 @@ class Grounded:
 
 def ground(text: str, n_passages: int) -> Grounded:
     """Keep the sentences of ``text`` that cite one of ``n_passages`` passages (see module doc)."""
-    sentences: list[str] = []
-    for sentence in split_sentences(text):
-        # A marker split off after the full stop ("... 5 days. [1]") belongs to the sentence before.
-        if sentences and not _MARKER.sub("", sentence).strip(" .;,"):
-            sentences[-1] += " " + sentence
-        else:
-            sentences.append(sentence)
+    # A marker written after the full stop ("... 5 days. [1]") belongs to the sentence before it.
+    text = _TRAILING.sub(lambda m: " " + m.group(2).strip() + m.group(1), text)
+    sentences = split_sentences(text)
     order: dict[int, int] = {}
     kept: list[str] = []
     dropped: list[str] = []
@@ -168,7 +165,7 @@ def ground(text: str, n_passages: int) -> Grounded:
             if 1 <= int(n) <= n_passages
         ]
         if not valid:
-            dropped.append(_MARKER.sub("", sentence).strip())
+            dropped.append(_tidy(_MARKER.sub("", sentence)))
             continue
         for index in valid:
             order.setdefault(index, len(order))
@@ -178,8 +175,13 @@ def ground(text: str, n_passages: int) -> Grounded:
             mine = sorted({order[i] + 1 for i in numbers if 0 <= i < n_passages})
             return "[" + ", ".join(map(str, mine)) + "]" if mine else ""
 
-        kept.append(re.sub(r"\s+([.!?])", r"\1", _MARKER.sub(renumber, sentence)).strip())
+        kept.append(_tidy(_MARKER.sub(renumber, sentence)))
     return Grounded(text=" ".join(kept), cited=list(order), dropped=dropped)
+
+
+def _tidy(sentence: str) -> str:
+    """Remove the space a deleted marker leaves before punctuation."""
+    return re.sub(r"\s+([.!?,;:])", r"\1", sentence).strip()
 
 
 def calibrate_threshold(

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import CountingEmbedder
+
+from resolvekit.exceptions import UnexpectedModelBehavior, UserError
+from resolvekit.knowledge import Document, KnowledgeBase, calibrate_threshold
+from resolvekit.knowledge.answers import Hit, extract_answer, ground
+from resolvekit.knowledge.chunking import Chunk
+from resolvekit.messages import Citation, Escalate, Reply
+from resolvekit.models import ModelRequest
+from resolvekit.models.function import FunctionModel
+
+
+@pytest.fixture
+def kb(corpus: Path, embedder: CountingEmbedder) -> KnowledgeBase:
+    base = KnowledgeBase(embedder=embedder, threshold=0.3)
+    base.add(corpus)
+    return base
+
+
+def test_extractive_answer_is_the_best_passage_with_its_citation(kb: KnowledgeBase) -> None:
+    answer = kb.answer("How long do card refunds take to appear on my statement?")
+    assert answer.answerable and answer.mode == "extractive"
+    assert answer.text == "Card refunds take 5 to 10 business days to appear on your statement."
+    assert answer.citations == [answer.hits[0].citation]
+    assert answer.citations[0].heading == "Refund policy > Timing"
+    assert answer.answerability == pytest.approx(answer.hits[0].score)
+
+
+def test_long_passages_are_cut_to_the_best_sentence_window() -> None:
+    filler = " ".join(f"Unrelated sentence {i} about store layouts." for i in range(30))
+    text = f"{filler} Gift cards never expire and can be used online. {filler}"
+    hit = Hit(chunk=Chunk(id="c", doc_id="d", text=text), score=1.0)
+    span = extract_answer("do gift cards expire", hit, max_chars=120)
+    assert "Gift cards never expire" in span
+    assert len(span) <= 120
+    assert extract_answer("anything", Hit(chunk=Chunk(id="c", doc_id="d", text="Short."), score=1))
+
+
+def test_below_threshold_the_answer_declines_and_logs_a_gap(kb: KnowledgeBase) -> None:
+    answer = kb.answer("What is the airspeed velocity of an unladen swallow?")
+    assert not answer.answerable
+    assert answer.text == "" and answer.citations == [] and answer.mode == "none"
+    assert answer.answerability < kb.threshold
+    (gap,) = kb.gaps.gaps()
+    assert gap.query == "what is the airspeed velocity of an unladen swallow"
+    assert gap.reasons == {"unanswered": 1}
+
+
+def test_threshold_controls_answerability(corpus: Path, embedder: CountingEmbedder) -> None:
+    strict = KnowledgeBase(embedder=embedder, threshold=0.99)
+    strict.add(corpus)
+    assert not strict.answer("How long do card refunds take?").answerable
+    lenient = KnowledgeBase(embedder=embedder, threshold=-1.0)
+    lenient.add(corpus)
+    assert lenient.answer("How long do card refunds take?").answerable
+
+
+def _llm(text: str, citations: list[Citation] | None = None) -> FunctionModel:
+    return FunctionModel(lambda request: Reply(text=text, citations=citations or []))
+
+
+async def test_generated_answer_keeps_only_sentences_citing_retrieved_passages(
+    kb: KnowledgeBase,
+) -> None:
+    model = _llm(
+        "Card refunds take 5 to 10 business days [1]. We also sell unicorns. "
+        "Shipping is always free [9].",
+        citations=[Citation(doc_id="made-up-doc", chunk_id="made-up#c0")],
+    )
+    answer = await kb.aanswer("How long do card refunds take?", model, k=3)
+    assert answer.mode == "generated" and answer.answerable
+    assert answer.text == "Card refunds take 5 to 10 business days [1]."
+    assert answer.citations == [answer.hits[0].citation]
+    assert answer.dropped == ["We also sell unicorns.", "Shipping is always free."]
+    assert [c.doc_id for c in answer.rejected_citations] == ["made-up-doc"]
+    (request,) = model.requests
+    assert request.task == "answer" and request.allowed == frozenset({"reply"})
+    assert request.query == "How long do card refunds take?"
+    assert [p.citation for p in request.passages] == [h.citation for h in answer.hits]
+    assert "[1]" in request.instructions
+
+
+async def test_markers_are_renumbered_to_index_the_answer_citations(kb: KnowledgeBase) -> None:
+    model = _llm("Second passage says this [2]. Both agree. [1, 2]")
+    answer = await kb.aanswer("How long do card refunds take?", model, k=3)
+    assert answer.text == "Second passage says this [1]. Both agree [1, 2]."
+    assert answer.citations == [answer.hits[1].citation, answer.hits[0].citation]
+
+
+async def test_reply_without_valid_markers_falls_back_to_the_extractive_answer(
+    kb: KnowledgeBase,
+) -> None:
+    answer = await kb.aanswer("How long do card refunds take?", _llm("It takes a while [9]."))
+    assert answer.mode == "extractive"
+    assert answer.text.startswith("Card refunds take 5 to 10")
+    assert answer.dropped == ["It takes a while."]
+
+
+async def test_unanswerable_questions_never_reach_the_llm(kb: KnowledgeBase) -> None:
+    model = _llm("Made up [1].")
+    answer = await kb.aanswer("unladen swallow airspeed", model)
+    assert not answer.answerable and model.requests == []
+
+
+async def test_a_model_that_does_not_reply_is_an_error(kb: KnowledgeBase) -> None:
+    model = FunctionModel(lambda request: Escalate(reason="no"))
+    with pytest.raises(UnexpectedModelBehavior, match="escalate"):
+        await kb.aanswer("How long do card refunds take?", model)
+
+
+async def test_sync_answer_with_an_llm_inside_a_loop_points_to_aanswer(kb: KnowledgeBase) -> None:
+    with pytest.raises(UserError, match="aanswer"):
+        kb.answer("How long do card refunds take?", _llm("x [1]."))
+
+
+def test_sync_answer_runs_the_llm_outside_a_loop(kb: KnowledgeBase) -> None:
+    answer = kb.answer("How long do card refunds take?", _llm("Five to ten days [1]."))
+    assert answer.mode == "generated" and answer.text == "Five to ten days [1]."
+
+
+def test_models_that_cannot_generate_get_extractive_answers(kb: KnowledgeBase) -> None:
+    def refuse(request: ModelRequest) -> Reply:
+        raise AssertionError("must not be called")
+
+    model = FunctionModel(refuse)
+    model.can_generate = False  # type: ignore[attr-defined]
+    assert kb.answer("How long do card refunds take?", model).mode == "extractive"
+
+
+def test_ground_handles_marker_lists_and_split_off_markers() -> None:
+    grounded = ground("Alpha holds [2]. Beta too. [1, 2] Gamma [3, 7].", 3)
+    assert grounded.text == "Alpha holds [1]. Beta too [1, 2]. Gamma [3]."
+    assert grounded.cited == [1, 0, 2]
+    assert ground("Nothing cited here.", 3).cited == []
+
+
+def test_calibrate_threshold_picks_the_lowest_threshold_reaching_the_precision() -> None:
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    correct = [True, True, False, True, False, False]
+    assert calibrate_threshold(scores, correct, target_precision=1.0) == 0.8
+    assert calibrate_threshold(scores, correct, target_precision=0.75) == 0.6
+    assert calibrate_threshold(scores, [False] * 6, target_precision=0.5) > 0.9
+    with pytest.raises(ValueError, match="non-empty"):
+        calibrate_threshold([], [])
+
+
+def test_kb_calibrate_sets_the_threshold_from_labelled_questions(
+    embedder: CountingEmbedder,
+) -> None:
+    kb = KnowledgeBase(embedder=embedder)
+    kb.add(
+        [
+            Document(id="refunds", text="Card refunds take 5 to 10 business days."),
+            Document(id="password", text="Reset your password from the sign-in page."),
+        ]
+    )
+    threshold = kb.calibrate(
+        [
+            ("how long do card refunds take", "refunds"),
+            ("reset my password", "password"),
+            ("what colour is the sky on mars", None),
+        ],
+        target_precision=1.0,
+    )
+    assert kb.threshold == threshold
+    assert kb.answer("how long do card refunds take").answerable
+    assert not kb.answer("what colour is the sky on mars").answerable

@@ -224,6 +224,7 @@ def test_postal_code_by_name_on_id_kind() -> None:
         ("last_name", "my last name is Rossi", "Rossi"),
         ("first_name", "Yusuf Rossi, zip 19122", "Yusuf"),
         ("customer_first_name", "My name's DeShawn Smith", "DeShawn"),
+        ("last_name", "I am an interesting guy called Noah Patel, living in 10108", "Patel"),
     ],
 )
 def test_names(slot_name: str, text: str, expected: str) -> None:
@@ -241,6 +242,8 @@ def test_names(slot_name: str, text: str, expected: str) -> None:
         ("first_name", "my last name is Rossi"),
         ("first_name", "cancel my order please, it is late"),
         ("name", "yes"),
+        ("first_name", "I called yesterday about it"),
+        ("first_name", "i called yesterday"),
     ],
 )
 def test_not_names(slot_name: str, text: str) -> None:
@@ -255,7 +258,14 @@ def test_username_is_not_a_person_name() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("yes please", True), ("nope", False), ("sure, go ahead", True), ("not now", False)],
+    [
+        ("yes please", True),
+        ("nope", False),
+        ("sure, go ahead", True),
+        ("not now", False),
+        ("true", True),
+        ("false", False),
+    ],
 )
 def test_booleans(text: str, expected: bool) -> None:
     found = extract_value(text, SlotSpec(name="gift_wrap", kind="boolean"))

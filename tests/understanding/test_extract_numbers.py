@@ -128,6 +128,19 @@ def test_money(text: str, value: str, unit: str | None) -> None:
     assert found.unit == unit
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I paid 49.99 for 2 items", "49.99"),  # cents look like money, "2 items" is a count
+        ("3 pairs at 20", "20.00"),
+    ],
+)
+def test_bare_money_prefers_amounts_over_counts(text: str, expected: str) -> None:
+    found = extract_value(text, MONEY)
+    assert found is not None
+    assert found.value == expected
+
+
 def test_currency_beats_a_bare_number() -> None:
     found = extract_value("refund 2 items, $30 total", MONEY)
     assert found is not None

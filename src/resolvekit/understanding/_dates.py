@@ -12,7 +12,7 @@ Rules (documented because every one of them is a choice):
   about nine months after it: recent past ("I ordered on December 20", said in March) or the
   future ("reschedule to September 10", said in March, is this coming September).
 - ``the 5th`` / ``on the 5th``: that day of the month closest to today (previous, this or next
-  month).
+  month); ``the 21st of this / next / last month`` says which.
 - ``today``, ``tonight``, ``tomorrow``, ``the day after tomorrow``, ``yesterday``,
   ``the day before yesterday``; ``in 3 days``, ``in a week``, ``in two months``,
   ``3 days from now``, ``2 weeks ago``; ``next week`` (today + 7 days), ``next month`` (same day
@@ -102,7 +102,9 @@ _ISO = re.compile(r"(?<![\w/.-])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\w/]|[.-]\d
 _NUMERIC = re.compile(r"(?<![\w/.-])(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?![\w/]|[.-]\d)")
 _MONTH_DAY = re.compile(rf"(?<![a-z])({_MONTH_RE})\.?\s(?:the\s)?{_DAY}(?![a-z\d]){_YEAR}")
 _DAY_MONTH = re.compile(rf"(?<![\w])(?:the\s)?{_DAY}\s(?:of\s)?({_MONTH_RE})(?![a-z])\.?{_YEAR}")
-_DAY_OF_MONTH = re.compile(r"(?<![a-z])(?:on\s)?the\s(\d{1,2})(st|nd|rd|th)(?![\w])")
+_DAY_OF_MONTH = re.compile(
+    r"(?<![a-z])(?:on\s)?the\s(\d{1,2})(?:st|nd|rd|th)(?![\w])(?:\sof\s(this|next|last)\smonth\b)?"
+)
 _NOT_A_DAY_AFTER = re.compile(r"\s(?:one|item|order|option|choice|product|package|time)s?\b")
 
 _WEEKDAYS = {
@@ -221,11 +223,13 @@ def _regex_dates(text: str, folded: str, today: date) -> list[Extraction]:
         if _NOT_A_DAY_AFTER.match(folded, m.end()):
             continue
         day = int(m[1])
+        first = today.replace(day=1)
+        if m[2] is not None:
+            month = _add_months(first, {"this": 0, "next": 1, "last": -1}[m[2]])
+            add(m.start(), m.end(), _safe_date(month.year, month.month, day), 0.9)
+            continue
         value = _closest(
-            [
-                _safe_date(d.year, d.month, day)
-                for d in (_add_months(today.replace(day=1), k) for k in (-1, 0, 1))
-            ],
+            [_safe_date(d.year, d.month, day) for d in (_add_months(first, k) for k in (-1, 0, 1))],
             today,
         )
         add(m.start(), m.end(), value, 0.7)

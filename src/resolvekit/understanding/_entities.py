@@ -14,7 +14,8 @@ Normalisation:
   survive: US ``19122`` / ``19122-1234``, UK ``SW1A 1AA``, Canada ``K1A 0B1`` (upper-cased, one
   space), or 4–6 digits elsewhere (lower score);
 - person names (text slots named ``name``, ``first_name``, ``last_name``, ``full_name``...):
-  after "my name is", "I'm", "I am", "this is", "call me", or a bare answer of one to three
+  after "my name is", "I'm", "I am", "this is", "call me", "called"/"named" (followed by a
+  capitalised word), or a bare answer of one to three
   words; words written all in lower or upper case are title-cased ("yusuf" -> "Yusuf"), particles
   inside a name stay lower case ("van", "de"). "I'm", "I am", "this is" and "it's" only count
   at the start of the message (after a greeting), and in a message that uses capitals the name
@@ -208,7 +209,8 @@ def name_part(slot_name: str) -> NamePart | None:
 
 _NAME_CUE = re.compile(
     r"\b(?:(?P<part>first|last|given|family|sur)\s?name(?:\s(?:is|'s))?"
-    r"|my name(?:\s(?:is|'s))?|name's|name is|call me|(?P<weak>i'm|i am|this is|it's|it is))\s+"
+    r"|my name(?:\s(?:is|'s))?|name's|name is|call me|(?P<named>called|named|i go by)"
+    r"|(?P<weak>i'm|i am|this is|it's|it is))\s+"
 )
 _OPENING = re.compile(r"[\W_]*(?:(?:hi|hello|hey|yes|yeah|sure|ok|okay|oh|well|so|sorry)\b[\W_]*)*")
 _NAME_WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
@@ -235,7 +237,10 @@ def extract_names(text: str, folded: str, part: NamePart) -> list[Extraction]:
         weak = cue.group("weak") is not None
         if weak and not _OPENING.fullmatch(folded, 0, cue.start()):
             continue  # "it is late" in the middle of a message is not an introduction
-        words = _name_words(text, cue.end(), need_capital=weak and cased)
+        named = cue.group("named") is not None
+        if named and not cased:
+            continue  # "i called yesterday": without capitals "called" says nothing
+        words = _name_words(text, cue.end(), need_capital=(weak or named) and cased)
         if not words:
             continue
         score = 0.9 if cue.group("weak") is None else 0.8

@@ -304,10 +304,24 @@ def _money_value(value: Decimal) -> str:
     return str(value)
 
 
+_COUNTED = re.compile(r"\s(?:items?|pieces?|units?|pairs?|of\b|x\b|times?\b|days?\b|orders?\b)")
+
+
+def _bare_money_score(folded: str, nm: NumberMatch) -> float:
+    """A number without currency: cents (``49.99``) look like money, counts (``2 items``) don't."""
+    if _COUNTED.match(folded, nm.end):
+        return 0.4
+    if nm.words:
+        return 0.6
+    exponent = nm.value.as_tuple().exponent
+    return 0.7 if exponent == -2 else 0.6
+
+
 def extract_money(text: str, folded: str, numbers: list[NumberMatch]) -> list[Extraction]:
     """Money candidates: ``"$12.50"``, ``"12 dollars"``, ``"€5"``, ``"USD 20"``, ``"50 cents"``.
 
-    A bare number (no currency) is a weaker candidate, so "25" answers "how much?".
+    A bare number (no currency) is a weaker candidate, so "25" answers "how much?": 0.7 with two
+    decimals, 0.6 otherwise, 0.4 when it counts something ("2 items").
     """
     out = []
     for nm in numbers:
@@ -336,7 +350,7 @@ def extract_money(text: str, folded: str, numbers: list[NumberMatch]) -> list[Ex
         if score == 0.0:
             if nm.pronoun_risk:
                 continue
-            score = 0.6 if nm.words else 0.65
+            score = _bare_money_score(folded, nm)
         out.append(
             Extraction(
                 value=_money_value(value),

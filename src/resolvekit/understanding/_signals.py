@@ -64,7 +64,7 @@ _YES_NO = lexicon(
             "weak",
             "yes",
             "ok,okay,okey,okie,alright,all right,sure,fine,right,great,perfect,cool,good,"
-            "please,sounds great,nice,awesome,right away",
+            "please,sounds great,nice,awesome,right away,true,that's true",
         ),
         **_cues(
             "strong",
@@ -74,7 +74,7 @@ _YES_NO = lexicon(
             "i changed my mind,changed my mind,rather not,i'd rather not,i would rather not,"
             "no way,absolutely not,definitely not,of course not,certainly not,not at all,"
             "wrong,incorrect,that's wrong,that's not right,that is not right,not correct,"
-            "hold off,no no,no need,not today,i don't want to,i do not want to,i don't",
+            "hold off,no no,no need,not today,i don't want to,i do not want to,i don't,false",
         ),
         **_cues(
             "hedge",

@@ -223,13 +223,16 @@ def _regex_dates(text: str, folded: str, today: date) -> list[Extraction]:
         if _NOT_A_DAY_AFTER.match(folded, m.end()):
             continue
         day = int(m[1])
-        first = today.replace(day=1)
+        month_start = today.replace(day=1)
         if m[2] is not None:
-            month = _add_months(first, {"this": 0, "next": 1, "last": -1}[m[2]])
-            add(m.start(), m.end(), _safe_date(month.year, month.month, day), 0.9)
+            target = _add_months(month_start, {"this": 0, "next": 1, "last": -1}[m[2]])
+            add(m.start(), m.end(), _safe_date(target.year, target.month, day), 0.9)
             continue
         value = _closest(
-            [_safe_date(d.year, d.month, day) for d in (_add_months(first, k) for k in (-1, 0, 1))],
+            [
+                _safe_date(d.year, d.month, day)
+                for d in (_add_months(month_start, k) for k in (-1, 0, 1))
+            ],
             today,
         )
         add(m.start(), m.end(), value, 0.7)

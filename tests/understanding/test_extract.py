@@ -226,3 +226,29 @@ def test_candidates_are_ranked_best_first() -> None:
     found = extract_candidates("order 12345678 or W1234567", SlotSpec(name="ref", kind="id"))
     assert [c.value for c in found] == ["W1234567", "12345678"]
     assert found[0].score >= found[1].score
+
+
+@pytest.mark.parametrize("offset", [500, 505, 510, 511, 512, 880, 890, 1_000])
+def test_pattern_match_across_a_scan_window_edge_is_found_whole(offset: int) -> None:
+    text = "x" * offset + " W1234567 " + "y" * 600
+    variable = SlotSpec(name="order_id", kind="id", pattern=r"W\d{3,7}")
+    found = extract_candidates(text, variable)
+    assert [c.value for c in found] == ["W1234567"]
+    assert found[0].span == (offset + 1, offset + 9)
+
+
+def test_later_mention_wins_equal_scores() -> None:
+    found = extract_value("cancel, no wait, return", ACTION)
+    assert found is not None
+    assert found.value == "return"
+
+
+def test_prefer_wins_a_near_tie_but_not_a_clear_gap() -> None:
+    # A bare 5-digit number: zip (0.9) vs id (0.7); prefer cannot bridge 0.2.
+    ref = SlotSpec(name="ref", kind="id")
+    assert list(extract_slots("19122", [ZIP, ref], prefer="ref")) == ["zip"]
+    # Two date slots reading the same words tie: the pending one takes them.
+    start = SlotSpec(name="start", kind="date")
+    end = SlotSpec(name="end", kind="date")
+    found = extract_slots("tomorrow", [start, end], today=TODAY, prefer="end")
+    assert list(found) == ["end"]

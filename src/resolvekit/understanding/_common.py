@@ -215,11 +215,6 @@ def lexicon(entries: Mapping[str, T]) -> dict[tuple[str, ...], T]:
     return {tuple(phrase.split()): value for phrase, value in entries.items()}
 
 
-def any_token(tokens: list[Token], words: frozenset[str]) -> bool:
-    """True when any token's text is in ``words``."""
-    return any(t.text in words for t in tokens)
-
-
 def coerce_str(value: Any) -> str:
     """``str(value)`` for values given by developers (choices may be ints in a JSON enum)."""
     return value if isinstance(value, str) else str(value)

@@ -60,7 +60,9 @@ def test_threshold_controls_answerability(corpus: Path, embedder: CountingEmbedd
 
 
 def _llm(text: str, citations: list[Citation] | None = None) -> FunctionModel:
-    return FunctionModel(lambda request: Reply(text=text, citations=citations or []))
+    model = FunctionModel(lambda request: Reply(text=text, citations=citations or []))
+    model.capabilities = frozenset({"answer"})
+    return model
 
 
 async def test_generated_answer_keeps_only_sentences_citing_retrieved_passages(
@@ -91,13 +93,14 @@ async def test_markers_are_renumbered_to_index_the_answer_citations(kb: Knowledg
     assert answer.citations == [answer.hits[1].citation, answer.hits[0].citation]
 
 
-async def test_reply_without_valid_markers_falls_back_to_the_extractive_answer(
+async def test_reply_without_valid_markers_is_not_answerable_and_logged(
     kb: KnowledgeBase,
 ) -> None:
     answer = await kb.aanswer("How long do card refunds take?", _llm("It takes a while [9]."))
-    assert answer.mode == "extractive"
-    assert answer.text.startswith("Card refunds take 5 to 10")
+    assert not answer.answerable and answer.mode == "none"
+    assert answer.text == "" and answer.citations == []
     assert answer.dropped == ["It takes a while."]
+    assert [g.reasons for g in kb.gaps.gaps()] == [{"unanswered": 1}]
 
 
 async def test_unanswerable_questions_never_reach_the_llm(kb: KnowledgeBase) -> None:
@@ -108,6 +111,7 @@ async def test_unanswerable_questions_never_reach_the_llm(kb: KnowledgeBase) -> 
 
 async def test_a_model_that_does_not_reply_is_an_error(kb: KnowledgeBase) -> None:
     model = FunctionModel(lambda request: Escalate(reason="no"))
+    model.capabilities = frozenset({"answer"})
     with pytest.raises(UnexpectedModelBehavior, match="escalate"):
         await kb.aanswer("How long do card refunds take?", model)
 
@@ -122,13 +126,16 @@ def test_sync_answer_runs_the_llm_outside_a_loop(kb: KnowledgeBase) -> None:
     assert answer.mode == "generated" and answer.text == "Five to ten days [1]."
 
 
-def test_models_that_cannot_generate_get_extractive_answers(kb: KnowledgeBase) -> None:
+async def test_models_without_the_answer_capability_get_extractive_answers(
+    kb: KnowledgeBase,
+) -> None:
     def refuse(request: ModelRequest) -> Reply:
         raise AssertionError("must not be called")
 
     model = FunctionModel(refuse)
-    model.can_generate = False  # type: ignore[attr-defined]
+    assert "answer" not in model.capabilities
     assert kb.answer("How long do card refunds take?", model).mode == "extractive"
+    assert (await kb.aanswer("How long do card refunds take?", model)).mode == "extractive"
 
 
 def test_ground_handles_marker_lists_and_split_off_markers() -> None:

@@ -20,8 +20,9 @@ async def generate_answer(model: Model, query: str, extractive: Answer) -> Answe
     """Turn an answerable extractive :class:`Answer` into a grounded generated one.
 
     The model receives ``extractive.hits`` as passages 1..n. Its reply is grounded with
-    :func:`~resolvekit.knowledge.answers.ground`; if no sentence survives, or the model does not
-    reply, the extractive answer is returned (with the dropped sentences recorded).
+    :func:`~resolvekit.knowledge.answers.ground`; if no sentence survives (the model found the
+    passages insufficient, or cited nothing retrieved) the answer is not answerable: no text,
+    the dropped sentences recorded.
 
     Raises:
         UnexpectedModelBehavior: the model answered with a decision other than ``reply``.
@@ -47,7 +48,15 @@ async def generate_answer(model: Model, query: str, extractive: Answer) -> Answe
     rejected = [c for c in decision.citations if not any(_same_passage(c, p) for p in retrieved)]
     grounded = ground(decision.text, len(hits))
     if not grounded.cited:
-        return replace(extractive, dropped=grounded.dropped, rejected_citations=rejected)
+        return replace(
+            extractive,
+            text="",
+            citations=[],
+            answerable=False,
+            mode="none",
+            dropped=grounded.dropped,
+            rejected_citations=rejected,
+        )
     return replace(
         extractive,
         text=grounded.text,

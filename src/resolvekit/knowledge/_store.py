@@ -31,7 +31,6 @@ import numpy as np
 
 from ..exceptions import UserError
 from ..understanding.embedders import Embedder
-from ._embedding import embedder_for_name
 from .bm25 import BM25Index
 from .chunking import Chunk
 from .documents import Document
@@ -157,11 +156,12 @@ def save(kb: KnowledgeBase, path: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
+    dim = int(index.vectors.shape[1]) if len(index) else kb._dim or kb.embedder.dim
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "embedder": kb.embedder.name,
-        "dim": int(index.vectors.shape[1]) if len(index) else kb.embedder.dim,
+        "embedder": kb.embedder_name,
+        "dim": dim,
         "documents": len(kb._documents),
         "chunks": len(index),
         "fusion": kb.fusion.to_json(),
@@ -176,7 +176,6 @@ def save(kb: KnowledgeBase, path: Path) -> None:
         tmp / "chunks.jsonl",
         [chunk_to_json(c, h) for c, h in zip(index.chunks, kb._hashes, strict=True)],
     )
-    dim = int(manifest["dim"])
     empty = np.zeros((0, dim), dtype=np.float32)
     np.save(tmp / "vectors.npy", index.vectors if len(index) else empty)
     np.save(tmp / "field_vectors.npy", index.field_vectors if len(index.field_rows) else empty)
@@ -245,8 +244,6 @@ def load(cls: type[KnowledgeBase], path: Path, embedder: Embedder | None) -> Kno
     stored_name = str(manifest.get("embedder"))
     if embedder is not None and embedder.name != stored_name:
         raise IndexMismatch(path, expected=embedder.name, found=stored_name, what="embedder")
-    if embedder is None:
-        embedder = embedder_for_name(stored_name)
     try:
         documents = [document_from_json(row) for row in _read_jsonl(path / "documents.jsonl")]
         pairs = [chunk_from_json(row) for row in _read_jsonl(path / "chunks.jsonl")]
@@ -292,8 +289,9 @@ def load(cls: type[KnowledgeBase], path: Path, embedder: Embedder | None) -> Kno
         UnicodeDecodeError,
     ) as exc:
         raise CorruptIndex(path, f"{type(exc).__name__}: {exc}") from None
-    if embedder.dim != dim:
+    if embedder is not None and embedder.dim != dim:
         raise IndexMismatch(path, expected=str(embedder.dim), found=str(dim), what="vector size")
+    kb._embedder_name = stored_name
     kb._documents = {d.id: d for d in documents}
     kb._hashes = [h for _, h in pairs]
     kb._index = index

@@ -8,7 +8,11 @@ cite them with *citation markers*: ``[n]`` (or ``[n, m]``) right after the claim
 passage number. Grounding keeps only sentences that carry at least one marker pointing at a
 retrieved passage; markers to anything else are removed, sentences left without a valid marker are
 dropped, and the kept markers are renumbered to index :attr:`Answer.citations` (``[1]`` is
-``citations[0]``). If nothing survives, the answer falls back to the extractive one.
+``citations[0]``). If nothing survives, the answer is not answerable (the model found the passages
+insufficient, or cited nothing it was given): the agent clarifies or escalates.
+
+A model is treated as an LLM when ``"answer" in model.capabilities``; others (no model, the
+offline ``LocalModel``, test doubles without the capability) get extractive answers.
 
 **Answerability** is the fused score of the best hit. Below the threshold the answer is
 ``answerable=False`` with no text: the agent clarifies or escalates rather than guess.

@@ -13,11 +13,11 @@ import numpy as np
 
 from ..exceptions import UserError
 from ..understanding.embedders import Embedder
-from ._embedding import default_embedder
+from ._embedding import default_embedder, embedder_for_name
 from .answers import Answer, Hit, calibrate_threshold, extract_answer
 from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
 from .documents import Document, load_documents
-from .errors import KnowledgeError
+from .errors import IndexMismatch, KnowledgeError
 from .health import GapLog, StaleDocument, stale_documents
 from .index import Filters, Fusion, HybridIndex
 
@@ -32,7 +32,7 @@ DEFAULT_FUSION = Fusion(method="weighted", dense=1.0, dense_field=0.0, lexical=0
 """Chosen on the tuning half of StackFAQ by ``tools/bench/bench_knowledge.py``."""
 
 _THRESHOLDS = {
-    "sentence-transformers/all-MiniLM-L6-v2": 0.5,
+    "st:all-MiniLM-L6-v2": 0.5,
     "hashing": 0.3,
 }
 
@@ -41,7 +41,7 @@ def default_threshold(embedder_name: str) -> float:
     """The calibrated answerability threshold for an embedder with :data:`DEFAULT_FUSION`."""
     if embedder_name.startswith("hashing-"):
         return _THRESHOLDS["hashing"]
-    return _THRESHOLDS.get(embedder_name, _THRESHOLDS["sentence-transformers/all-MiniLM-L6-v2"])
+    return _THRESHOLDS.get(embedder_name, _THRESHOLDS["st:all-MiniLM-L6-v2"])
 
 
 @dataclass(kw_only=True)
@@ -102,6 +102,8 @@ class KnowledgeBase:
         self.gaps = GapLog()
         self.path: Path | None = None
         """The directory this base was loaded from or last saved to."""
+        self._embedder_name: str | None = None
+        """Set by :meth:`load`: the stored embedder, recreated on first use."""
         self._documents: dict[str, Document] = {}
         self._hashes: list[str] = []
         self._index = HybridIndex.build([], _empty(0), _empty(0))
@@ -109,14 +111,34 @@ class KnowledgeBase:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder (created on first use when none was given)."""
         if self._embedder is None:
-            self._embedder = default_embedder()
+            if self._embedder_name is None:
+                self._embedder = default_embedder()
+            else:
+                embedder = embedder_for_name(self._embedder_name)
+                if self._dim is not None and embedder.dim != self._dim:
+                    raise IndexMismatch(
+                        self.path or "(memory)",
+                        expected=str(embedder.dim),
+                        found=str(self._dim),
+                        what="vector size",
+                    )
+                self._embedder = embedder
         return self._embedder
 
     @property
+    def embedder_name(self) -> str:
+        """The embedder's name, without creating it."""
+        if self._embedder is None and self._embedder_name is not None:
+            return self._embedder_name
+        return self.embedder.name
+
+    @property
     def threshold(self) -> float:
+        """Answerability threshold: explicit, loaded, or calibrated for the embedder."""
         if self._threshold is None:
-            return default_threshold(self.embedder.name)
+            return default_threshold(self.embedder_name)
         return self._threshold
 
     @threshold.setter
@@ -189,6 +211,7 @@ class KnowledgeBase:
         )
         self._hashes = hashes[: len(chunks)]
         self._documents = documents
+        self._dim = dim
         return IndexReport(
             documents=len(documents),
             chunks=len(chunks),
@@ -274,14 +297,14 @@ class KnowledgeBase:
     ) -> Answer:
         """Answer ``query`` from the knowledge base (sync).
 
-        With ``model=None`` (or a model that cannot generate text, ``model.can_generate`` False)
-        the answer is extractive. With an LLM it is generated and grounded: this runs the event
-        loop, so inside async code use :meth:`aanswer`.
+        With ``model=None``, or a model without the ``"answer"`` capability (no LLM), the answer
+        is extractive. With an LLM it is generated and grounded: this runs the event loop, so
+        inside async code use :meth:`aanswer`.
 
         Raises:
             UserError: an LLM was given while an event loop is running.
         """
-        if model is None or not getattr(model, "can_generate", True):
+        if model is None or "answer" not in model.capabilities:
             return self._extractive(query, k=k, filters=filters)
         try:
             asyncio.get_running_loop()
@@ -292,15 +315,22 @@ class KnowledgeBase:
     async def aanswer(
         self, query: str, model: Model | None = None, *, k: int = 5, filters: Filters | None = None
     ) -> Answer:
-        """Answer ``query``; with an LLM, generated from the retrieved passages and grounded."""
-        if model is None or not getattr(model, "can_generate", True):
+        """Answer ``query``; with an LLM, generated from the retrieved passages and grounded.
+
+        When grounding leaves no cited sentence (the model found the passages insufficient),
+        the answer is not answerable and the query is logged as a gap.
+        """
+        if model is None or "answer" not in model.capabilities:
             return self._extractive(query, k=k, filters=filters)
         from ._generate import generate_answer
 
         answer = self._extractive(query, k=k, filters=filters)
         if not answer.answerable:
             return answer
-        return await generate_answer(model, query, answer)
+        generated = await generate_answer(model, query, answer)
+        if not generated.answerable:
+            self.gaps.record(query, generated.answerability, "unanswered")
+        return generated
 
     def _extractive(self, query: str, *, k: int, filters: Filters | None) -> Answer:
         hits = self.search(query, k=k, filters=filters, log_gaps=False)
@@ -367,7 +397,8 @@ class KnowledgeBase:
 
         Args:
             path: the index directory.
-            embedder: the embedder to query with; default: recreated from the stored name.
+            embedder: the embedder to query with; default: recreated from the stored name on
+                first use (so stats and health reports never load a model).
 
         Raises:
             CorruptIndex: missing or unreadable files.

@@ -1,0 +1,61 @@
+"""The ``resolvekit`` command.
+
+Each command family registers its subcommands with one ``_add_<family>_commands(subparsers)``
+call; a subcommand stores its handler as ``handler`` (``(argparse.Namespace) -> int``) and
+:func:`main` dispatches to it, turning any :class:`~resolvekit.exceptions.ResolvekitError` into a
+one-line ``error: ...`` message and exit status 1.
+
+Heavy modules are imported inside handlers so ``resolvekit --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .exceptions import ResolvekitError
+
+__all__ = ["build_parser", "main"]
+
+
+def _add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .knowledge._cli import add_index_commands
+
+    add_index_commands(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command family registered."""
+    parser = argparse.ArgumentParser(
+        prog="resolvekit",
+        description="Agentic customer-service resolution: knowledge index, agents, evals.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_index_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # A family without a subcommand ("resolvekit index") prints that family's help.
+        (getattr(args, "family_parser", None) or parser).print_help(sys.stderr)
+        return 2
+    try:
+        status: int = handler(args)
+    except ResolvekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,855 @@
+"""Per-turn engine overhead: resolvekit against openai-agents and pydantic-ai, instant fake models.
+
+Every agent gets the same two read tools (``get_order``, ``get_shipping``, both async and instant)
+and a fake model that answers at once, so the wall time of a turn is the framework's own
+overhead. The scenarios:
+
+- ``rk free``: ``free_mode=True``; the model calls ``get_order``, then ``get_shipping``, then
+  replies (three model steps in one turn) -- the same work the peers do.
+- ``rk playbook``: the model starts an intent with its one slot (one model step); the playbook
+  makes two ``ctx.call`` and resolves (two journaled tool steps).
+- both again on a SQLite store in a temporary directory (durable: every turn is persisted).
+- ``openai-agents``: ``Runner.run`` with a fake ``agents.models.interface.Model``, tracing off.
+- ``pydantic-ai``: ``pydantic_ai.Agent`` with ``FunctionModel``.
+- ``openai-agents + SQLiteSession``: the peer's own durable history, next to rk's SQLite rows.
+
+Two shapes of traffic: *short* (every turn from a new customer; each framework starts from an
+empty conversation) and *long* (each customer talks for ``--long-turns`` turns, so transcripts
+and journals grow; peers carry their history the way their docs show: ``to_input_list()`` and
+``message_history``). Variants run interleaved in rounds so the noise of a shared machine spreads
+evenly over them. Then ``import resolvekit`` is timed in fresh interpreters against ``import
+pydantic``.
+
+Run from the repository root::
+
+    .venv/bin/python tools/bench/bench_turn.py            # about 1-2 minutes on 2 cores
+    .venv/bin/python tools/bench/bench_turn.py --turns 90 --rounds 1 --long-turns 10  # quick
+    .venv/bin/python tools/bench/bench_turn.py --profile  # + cProfile of rk's turns
+
+The peers are optional: install them with ``pip install -e '.[bench]'``; a missing one is skipped
+with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import itertools
+import json
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+import resolvekit as rk  # noqa: E402
+
+ORDER = {"id": "W1234567", "status": "shipped", "items": ["lamp"]}
+SHIPPING = {"carrier": "UPS", "eta": "2026-05-12", "tracking": "1Z999"}
+REPLY = "Your order W1234567 shipped with UPS and arrives on 2026-05-12."
+
+Turn = Callable[[str, str], Awaitable[None]]
+"""``turn(conversation_key, text)`` handles one customer message."""
+
+
+@dataclass(kw_only=True)
+class Variant:
+    """One framework configuration being timed."""
+
+    name: str
+    make_turn: Callable[[], Turn]
+    """Builds a fresh agent and returns its per-turn coroutine function."""
+    group: str
+    """``memory`` (in-process state) or ``durable`` (persisted per turn)."""
+    times: dict[str, list[float]] = field(default_factory=dict)
+    """Per-turn seconds for each traffic shape (``short``, ``long``)."""
+    by_position: list[list[float]] = field(default_factory=list)
+    """Long traffic only: seconds of the n-th turn of each conversation."""
+
+
+# -- resolvekit -------------------------------------------------------------------------------
+
+
+async def _get_order(order_id: str) -> dict[str, Any]:
+    """Look up an order.
+
+    Args:
+        order_id: the order number, e.g. W1234567.
+    """
+    return dict(ORDER, id=order_id)
+
+
+async def _get_shipping(order_id: str) -> dict[str, Any]:
+    """Look up an order's shipment.
+
+    Args:
+        order_id: the order number, e.g. W1234567.
+    """
+    return dict(SHIPPING)
+
+
+def _tool_results_this_turn(messages: list[rk.Message]) -> int:
+    count = 0
+    for message in reversed(messages):
+        if message.role == "customer":
+            break
+        if message.role == "tool":
+            count += 1
+    return count
+
+
+def _store_url(store: Any) -> Any:
+    """``memory://``, ``indexed`` (a new what-if store), a store object, or a directory
+    (a new SQLite file in it: one per agent, so variants never share conversations)."""
+    if isinstance(store, Path):
+        return f"sqlite:///{store / f'rk-{next(_DB_NUMBERS)}.db'}"
+    if store == "indexed":
+        return IndexedMemoryStore()
+    return store
+
+
+_DB_NUMBERS = itertools.count()
+
+
+class IndexedMemoryStore:
+    """What-if (``--what-if``): ``MemoryStore`` with a per-customer index.
+
+    The shipped ``MemoryStore`` decodes every stored conversation on each ``open_conversation``
+    and ``history`` call (and the stored row again on each ``save``, to read its version), so a
+    turn costs O(all conversations in the store). This sketch keeps the same isolated-JSON rows
+    plus ``customer -> ids`` and ``id -> (status, updated_at, version)``, and decodes only the
+    row it returns. It exists to measure the suggested fix, not to be used.
+    """
+
+    def __init__(self) -> None:
+        from resolvekit.sessions import _Locks
+
+        self._rows: dict[str, str] = {}
+        self._meta: dict[str, tuple[str, float, int]] = {}
+        self._by_customer: dict[str, list[str]] = {}
+        self._locks = _Locks()
+
+    def _load(self, conversation_id: str) -> rk.Conversation:
+        return rk.Conversation.from_json(json.loads(self._rows[conversation_id]))
+
+    def _ids(self, customer_id: str, closed: bool) -> list[str]:
+        ids = [
+            i
+            for i in self._by_customer.get(customer_id, [])
+            if (self._meta[i][0] == "closed") == closed
+        ]
+        return sorted(ids, key=lambda i: self._meta[i][1], reverse=True)
+
+    async def open_conversation(self, customer_id: str) -> rk.Conversation | None:
+        ids = self._ids(customer_id, closed=False)
+        return self._load(ids[0]) if ids else None
+
+    async def get(self, conversation_id: str) -> rk.Conversation | None:
+        return self._load(conversation_id) if conversation_id in self._rows else None
+
+    async def find_by_resume_token(self, token: str) -> rk.Conversation | None:
+        for conversation_id in self._rows:
+            conversation = self._load(conversation_id)
+            if conversation.resume_token == token:
+                return conversation
+        return None
+
+    async def save(self, conversation: rk.Conversation) -> None:
+        meta = self._meta.get(conversation.id)
+        if meta is not None and meta[2] != conversation.version:
+            raise rk.ConcurrentUpdate(f"Conversation {conversation.id} was saved by someone else")
+        if meta is None:
+            self._by_customer.setdefault(conversation.customer_id, []).append(conversation.id)
+        conversation.version += 1
+        conversation.updated_at = time.time()
+        self._rows[conversation.id] = json.dumps(conversation.to_json())
+        self._meta[conversation.id] = (
+            conversation.status,
+            conversation.updated_at,
+            conversation.version,
+        )
+
+    async def history(self, customer_id: str, limit: int = 5) -> list[rk.Conversation]:
+        return [self._load(i) for i in self._ids(customer_id, closed=True)[:limit]]
+
+    def lock(self, customer_id: str) -> Any:
+        return self._locks.hold(customer_id)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _fast_retry(fn: Callable[[], Awaitable[Any]], **options: Any) -> Any:
+    """What-if: call once directly; build the tenacity machinery only after a failure."""
+    from resolvekit import _retry
+
+    try:
+        return await fn()
+    except BaseException as exc:
+        if options["attempts"] <= 1 or not options["retry_on"](exc):
+            raise
+    wait = _retry.backoff_delay(
+        1,
+        initial=options.get("initial", 0.5),
+        max_wait=options.get("max_wait", 20.0),
+        jitter=options.get("jitter", 0.5),
+    )
+    await asyncio.sleep(wait)
+    return await _SHIPPED_RETRY(fn, **dict(options, attempts=options["attempts"] - 1))
+
+
+def _shipped_retry() -> Any:
+    from resolvekit import _retry
+
+    return _retry.retry_async
+
+
+_SHIPPED_RETRY = _shipped_retry()
+
+
+def rk_free(store: Any, *, fast_retry: bool = False) -> Callable[[], Turn]:
+    """resolvekit free mode: call_tool a, call_tool b, reply.
+
+    Args:
+        store: ``"memory://"``, ``"indexed"`` (what-if store), a store, or a directory for a
+            new SQLite file.
+        fast_retry: what-if: tools skip tenacity unless they fail (patched for this turn only).
+    """
+
+    def make() -> Turn:
+        def decide(request: rk.ModelRequest) -> Any:
+            done = _tool_results_this_turn(request.messages)
+            if done == 0:
+                return rk.CallTool(tool="get_order", args={"order_id": "W1234567"})
+            if done == 1:
+                return rk.CallTool(tool="get_shipping", args={"order_id": "W1234567"})
+            return rk.Reply(text=REPLY)
+
+        model = rk.FunctionModel(decide)
+        agent: rk.Agent[None] = rk.Agent(
+            name="bench", model=model, store=_store_url(store), free_mode=True
+        )
+        agent.tool(name="get_order")(_get_order)
+        agent.tool(name="get_shipping")(_get_shipping)
+
+        async def turn(customer: str, text: str) -> None:
+            if fast_retry:
+                from resolvekit import _retry
+
+                _retry.retry_async = _fast_retry
+                try:
+                    result = await agent.handle(customer, text)
+                finally:
+                    _retry.retry_async = _SHIPPED_RETRY
+            else:
+                result = await agent.handle(customer, text)
+            model.requests.clear()  # the test double keeps every request; not engine state
+            if result.reply != REPLY:
+                raise AssertionError(f"rk free: unexpected turn {result.outcome}: {result.reply}")
+
+        return turn
+
+    return make
+
+
+class TrackOrder(rk.Intent):
+    """Customer asks where an order is."""
+
+    order_id: str = rk.Slot(pattern=r"W\d{7}", ask="Which order?")
+
+
+def rk_playbook(store: Any) -> Callable[[], Turn]:
+    """resolvekit playbook mode: start_intent with its slot; two ctx.call; resolve."""
+
+    def make() -> Turn:
+        model = rk.FunctionModel(
+            lambda request: rk.StartIntent(intent="TrackOrder", slots={"order_id": "W1234567"})
+        )
+        agent: rk.Agent[None] = rk.Agent(name="bench", model=model, store=_store_url(store))
+        get_order = agent.tool(name="get_order")(_get_order)
+        get_shipping = agent.tool(name="get_shipping")(_get_shipping)
+
+        @agent.playbook(TrackOrder)
+        async def track(ctx: rk.Context[None], intent: TrackOrder) -> rk.PlaybookOutcome:
+            order = await ctx.call(get_order, order_id=intent.order_id)
+            ship = await ctx.call(get_shipping, order_id=intent.order_id)
+            return ctx.resolve(
+                f"Your order {order['id']} shipped with {ship['carrier']} "
+                f"and arrives on {ship['eta']}."
+            )
+
+        async def turn(customer: str, text: str) -> None:
+            result = await agent.handle(customer, text)
+            model.requests.clear()
+            if result.outcome != "resolved" or result.reply != REPLY:
+                raise AssertionError(f"rk playbook: unexpected {result.outcome}: {result.reply}")
+
+        return turn
+
+    return make
+
+
+# -- openai-agents ----------------------------------------------------------------------------
+
+
+def peer_openai_agents(durable_dir: Path | None) -> Callable[[], Turn]:
+    """openai-agents: a fake Model returning function_call, function_call, message."""
+    import agents
+    from agents.items import ModelResponse
+    from agents.models.interface import Model
+    from agents.usage import Usage
+    from openai.types.responses import (
+        ResponseFunctionToolCall,
+        ResponseOutputMessage,
+        ResponseOutputText,
+    )
+
+    agents.set_tracing_disabled(True)
+
+    @agents.function_tool
+    async def get_order(order_id: str) -> dict[str, Any]:
+        """Look up an order.
+
+        Args:
+            order_id: the order number, e.g. W1234567.
+        """
+        return dict(ORDER, id=order_id)
+
+    @agents.function_tool
+    async def get_shipping(order_id: str) -> dict[str, Any]:
+        """Look up an order's shipment.
+
+        Args:
+            order_id: the order number, e.g. W1234567.
+        """
+        return dict(SHIPPING)
+
+    class FakeModel(Model):
+        """Answers at once: two function calls, then the final text."""
+
+        def __init__(self) -> None:
+            self.calls = itertools.count()
+
+        async def get_response(
+            self, system_instructions: Any, input: Any, *a: Any, **k: Any
+        ) -> Any:
+            done = 0
+            items = [input] if isinstance(input, str) else input
+            for item in reversed(items):
+                if isinstance(item, str) or item.get("role") == "user":
+                    break
+                if item.get("type") == "function_call_output":
+                    done += 1
+            call_id = f"call_{next(self.calls)}"
+            output: list[Any]
+            if done < 2:
+                output = [
+                    ResponseFunctionToolCall(
+                        id=f"fc_{call_id}",
+                        call_id=call_id,
+                        name="get_order" if done == 0 else "get_shipping",
+                        arguments=json.dumps({"order_id": "W1234567"}),
+                        type="function_call",
+                        status="completed",
+                    )
+                ]
+            else:
+                output = [
+                    ResponseOutputMessage(
+                        id=f"msg_{call_id}",
+                        type="message",
+                        role="assistant",
+                        status="completed",
+                        content=[
+                            ResponseOutputText(
+                                text=REPLY, type="output_text", annotations=[], logprobs=[]
+                            )
+                        ],
+                    )
+                ]
+            return ModelResponse(output=output, usage=Usage(), response_id=None)
+
+        def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError("the benchmark does not stream")
+
+    def make() -> Turn:
+        agent = agents.Agent(
+            name="bench",
+            instructions="Help with orders.",
+            model=FakeModel(),
+            tools=[get_order, get_shipping],
+        )
+        histories: dict[str, list[Any]] = {}
+        db = str(durable_dir / f"oa-{next(_DB_NUMBERS)}.db") if durable_dir else None
+
+        async def turn(customer: str, text: str) -> None:
+            if db is not None:
+                session = agents.SQLiteSession(customer, db)
+                result = await agents.Runner.run(agent, text, session=session)
+                session.close()
+            else:
+                previous = histories.get(customer, [])
+                run_input = [*previous, {"role": "user", "content": text}]
+                result = await agents.Runner.run(agent, run_input)
+                histories[customer] = result.to_input_list()
+            if result.final_output != REPLY:
+                raise AssertionError(f"openai-agents: unexpected {result.final_output!r}")
+
+        return turn
+
+    return make
+
+
+# -- pydantic-ai ------------------------------------------------------------------------------
+
+
+def peer_pydantic_ai() -> Callable[[], Turn]:
+    """pydantic-ai: FunctionModel returning ToolCallPart, ToolCallPart, TextPart."""
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import (
+        ModelMessage,
+        ModelRequest,
+        ModelResponse,
+        TextPart,
+        ToolCallPart,
+        ToolReturnPart,
+        UserPromptPart,
+    )
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    def decide(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        done = 0
+        for message in reversed(messages):
+            if not isinstance(message, ModelRequest):
+                continue
+            if any(isinstance(p, UserPromptPart) for p in message.parts):
+                break
+            done += sum(isinstance(p, ToolReturnPart) for p in message.parts)
+        if done == 0:
+            return ModelResponse(parts=[ToolCallPart("get_order", {"order_id": "W1234567"})])
+        if done == 1:
+            return ModelResponse(parts=[ToolCallPart("get_shipping", {"order_id": "W1234567"})])
+        return ModelResponse(parts=[TextPart(REPLY)])
+
+    def make() -> Turn:
+        agent = Agent(FunctionModel(decide), instructions="Help with orders.")
+
+        @agent.tool_plain
+        async def get_order(order_id: str) -> dict[str, Any]:
+            """Look up an order.
+
+            Args:
+                order_id: the order number, e.g. W1234567.
+            """
+            return dict(ORDER, id=order_id)
+
+        @agent.tool_plain
+        async def get_shipping(order_id: str) -> dict[str, Any]:
+            """Look up an order's shipment.
+
+            Args:
+                order_id: the order number, e.g. W1234567.
+            """
+            return dict(SHIPPING)
+
+        histories: dict[str, list[ModelMessage]] = {}
+
+        async def turn(customer: str, text: str) -> None:
+            result = await agent.run(text, message_history=histories.get(customer))
+            histories[customer] = result.all_messages()
+            if result.output != REPLY:
+                raise AssertionError(f"pydantic-ai: unexpected {result.output!r}")
+
+        return turn
+
+    return make
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+def build_variants(tmp: Path, skip: list[str], what_if: bool) -> list[Variant]:
+    variants = [
+        Variant(name="rk free", make_turn=rk_free("memory://"), group="memory"),
+        Variant(name="rk playbook", make_turn=rk_playbook("memory://"), group="memory"),
+        Variant(name="rk free sqlite", make_turn=rk_free(tmp), group="durable"),
+        Variant(name="rk playbook sqlite", make_turn=rk_playbook(tmp), group="durable"),
+    ]
+    if what_if:
+        variants += [
+            Variant(name="rk free idx-mem*", make_turn=rk_free("indexed"), group="what-if"),
+            Variant(name="rk playbook idx-mem*", make_turn=rk_playbook("indexed"), group="what-if"),
+            Variant(
+                name="rk free idx+fastretry*",
+                make_turn=rk_free("indexed", fast_retry=True),
+                group="what-if",
+            ),
+        ]
+    try:
+        import agents  # noqa: F401
+    except ImportError:
+        skip.append("openai-agents (pip install openai-agents, or -e '.[bench]')")
+    else:
+        variants.append(
+            Variant(name="openai-agents", make_turn=peer_openai_agents(None), group="memory")
+        )
+        variants.append(
+            Variant(name="openai-agents sqlite", make_turn=peer_openai_agents(tmp), group="durable")
+        )
+    try:
+        import pydantic_ai  # noqa: F401
+    except ImportError:
+        skip.append("pydantic-ai (pip install pydantic-ai-slim, or -e '.[bench]')")
+    else:
+        variants.append(Variant(name="pydantic-ai", make_turn=peer_pydantic_ai(), group="memory"))
+    return variants
+
+
+async def _timed(turn: Turn, customer: str, text: str) -> float:
+    started = time.perf_counter()
+    await turn(customer, text)
+    return time.perf_counter() - started
+
+
+async def run_short(variants: list[Variant], turns: int, rounds: int, warmup: int) -> None:
+    """Every turn from a new customer, on one long-lived agent per variant."""
+    live = {v.name: v.make_turn() for v in variants}
+    for v in variants:
+        for i in range(warmup):
+            await live[v.name](f"warm-{i}", "where is my order W1234567?")
+        v.times["short"] = []
+    per_round = max(1, turns // rounds)
+    for r in range(rounds):
+        for v in variants:
+            gc.collect()
+            turn = live[v.name]
+            for i in range(per_round):
+                seconds = await _timed(turn, f"s{r}-{i}", "where is my order W1234567?")
+                v.times["short"].append(seconds)
+
+
+async def run_long(variants: list[Variant], conversations: int, length: int, warmup: int) -> None:
+    """``conversations`` customers per variant, each talking for ``length`` turns."""
+    live = {v.name: v.make_turn() for v in variants}
+    for v in variants:
+        for i in range(warmup):
+            await live[v.name](f"warm-{i}", "where is my order W1234567?")
+        v.times["long"] = []
+        v.by_position = [[] for _ in range(length)]
+    for c in range(conversations):
+        for v in variants:
+            gc.collect()
+            turn = live[v.name]
+            for n in range(length):
+                seconds = await _timed(turn, f"long-{c}", f"and order W1234567 now? ({n})")
+                v.times["long"].append(seconds)
+                v.by_position[n].append(seconds)
+
+
+def _ms(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        statistics.fmean(values) * 1000,
+        statistics.median(values) * 1000,
+        p95 * 1000,
+    )
+
+
+def report(variants: list[Variant], shape: str, lines: list[str]) -> None:
+    base_names = ["rk free", "rk playbook"]
+    bases = {v.name: statistics.fmean(v.times[shape]) for v in variants if v.name in base_names}
+    header = (
+        f"| {'variant':<22} | {'turns':>5} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} "
+        f"| {'÷ rk free':>9} | {'÷ rk playbook':>13} |"
+    )
+    lines += [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
+    for v in variants:
+        values = v.times.get(shape, [])
+        if not values:
+            continue
+        mean, p50, p95 = _ms(values)
+        ratios = [
+            f"{statistics.fmean(values) / bases[b]:.2f}" if b in bases else "-" for b in base_names
+        ]
+        lines.append(
+            f"| {v.name:<22} | {len(values):>5} | {mean:>8.3f} | {p50:>7.3f} | {p95:>7.3f} "
+            f"| {ratios[0]:>9} | {ratios[1]:>13} |"
+        )
+
+
+def verdict(variants: list[Variant], shape: str, lines: list[str]) -> None:
+    """The issue's target: resolvekit's turn costs at most a tenth of each peer's."""
+    by_name = {v.name: v for v in variants if v.times.get(shape)}
+    peers = [n for n in ("openai-agents", "pydantic-ai") if n in by_name]
+    if not peers:
+        lines.append("\n(no peer installed: nothing to compare against)")
+        return
+    lines.append("")
+    for rk_name in [v.name for v in variants if v.name.startswith("rk ")]:
+        if "sqlite" in rk_name:
+            continue
+        if rk_name not in by_name:
+            continue
+        ours = by_name[rk_name].times[shape]
+        parts = []
+        for peer in peers:
+            theirs = by_name[peer].times[shape]
+            mean_ratio = statistics.fmean(theirs) / statistics.fmean(ours)
+            p50_ratio = statistics.median(theirs) / statistics.median(ours)
+            parts.append(f"{peer} is {mean_ratio:.1f}x (mean) / {p50_ratio:.1f}x (p50)")
+        met = all(
+            statistics.fmean(by_name[p].times[shape]) >= 10 * statistics.fmean(ours) for p in peers
+        )
+        lines.append(f"- {rk_name}: {'; '.join(parts)} -> target 10x {'met' if met else 'NOT met'}")
+
+
+async def micro(lines: list[str], repeats: int = 3000) -> None:
+    """Per-call costs of pieces of a turn, to size the suggested fixes."""
+    from resolvekit._retry import retry_async
+
+    async def instant() -> int:
+        return 1
+
+    def instant_sync() -> int:
+        return 1
+
+    async def per_call(make: Callable[[], Awaitable[Any]]) -> float:
+        started = time.perf_counter()
+        for _ in range(repeats):
+            await make()
+        return (time.perf_counter() - started) / repeats * 1e6
+
+    direct = await per_call(instant)
+    retried = await per_call(
+        lambda: retry_async(instant, attempts=3, retry_on=lambda e: True, initial=0.2, max_wait=2.0)
+    )
+    threaded = await per_call(lambda: asyncio.to_thread(instant_sync))
+    lines += [
+        "| piece                                           | µs per call |",
+        "|-------------------------------------------------|-------------|",
+        f"| await tool()                                    | {direct:>11.1f} |",
+        f"| _retry.retry_async(tool, attempts=3) (tenacity) | {retried:>11.1f} |",
+        f"| asyncio.to_thread(sync_tool) (sync tools)       | {threaded:>11.1f} |",
+    ]
+    # What persisting a grown conversation costs: rk saves and loads the whole row every turn.
+    store = IndexedMemoryStore()
+    turn = rk_free(store)()
+    store_turns = 50
+    for n in range(store_turns):
+        await turn("grow", f"order W1234567 ({n})")
+    raw = store._rows[store._by_customer["grow"][0]]
+    conversation = rk.Conversation.from_json(json.loads(raw))
+    started = time.perf_counter()
+    for _ in range(200):
+        json.dumps(conversation.to_json())
+    dump = (time.perf_counter() - started) / 200 * 1e6
+    started = time.perf_counter()
+    for _ in range(200):
+        rk.Conversation.from_json(json.loads(raw))
+    load = (time.perf_counter() - started) / 200 * 1e6
+    lines += [
+        f"| save: json.dumps(to_json()), {store_turns}-turn free conv ({len(raw) // 1024} KiB) "
+        f"| {dump:>11.1f} |",
+        f"| load: from_json(json.loads()), same             | {load:>11.1f} |",
+    ]
+
+
+def report_growth(variants: list[Variant], lines: list[str]) -> None:
+    """How the cost of a turn grows with the conversation (long traffic)."""
+    length = len(variants[0].by_position) if variants else 0
+    if not length:
+        return
+    picks = sorted({0, 1, length // 2, length - 1})
+    header = "| variant                | " + " | ".join(f"turn {p + 1:>2} ms" for p in picks) + " |"
+    lines += [header, "|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|"]
+    for v in variants:
+        cells = [f"{statistics.median(v.by_position[p]) * 1000:>10.3f}" for p in picks]
+        lines.append(f"| {v.name:<22} | " + " | ".join(cells) + " |")
+
+
+def report_short_drift(variants: list[Variant], lines: list[str]) -> None:
+    """Short traffic piles customers into one store: does a turn slow down as it fills?"""
+    lines.append("| variant                | first 10% p50 ms | last 10% p50 ms |")
+    lines.append("|------------------------|------------------|-----------------|")
+    for v in variants:
+        values = v.times.get("short", [])
+        tenth = max(1, len(values) // 10)
+        first = statistics.median(values[:tenth]) * 1000
+        last = statistics.median(values[-tenth:]) * 1000
+        lines.append(f"| {v.name:<22} | {first:>16.3f} | {last:>15.3f} |")
+
+
+# -- imports ----------------------------------------------------------------------------------
+
+IMPORTS = {
+    "import pydantic (baseline)": "import pydantic",
+    "import resolvekit": "import resolvekit",
+    "import resolvekit; resolvekit.Agent": "import resolvekit; resolvekit.Agent",
+    "import agents (openai-agents)": "import agents",
+    "import pydantic_ai": "import pydantic_ai",
+}
+
+
+def time_import(statement: str, repeats: int) -> float | None:
+    """Median seconds of ``statement`` in fresh interpreters (startup excluded)."""
+    code = (
+        "import time, sys; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
+        f"{statement}; print(time.perf_counter() - t)"
+    )
+    samples = []
+    for _ in range(repeats):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "src")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
+        samples.append(float(done.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def report_imports(repeats: int, lines: list[str]) -> None:
+    baseline = time_import(IMPORTS["import pydantic (baseline)"], repeats)
+    lines.append("| statement                            | median ms | ÷ import pydantic |")
+    lines.append("|--------------------------------------|-----------|-------------------|")
+    for label, statement in IMPORTS.items():
+        seconds = baseline if statement == "import pydantic" else time_import(statement, repeats)
+        if seconds is None:
+            lines.append(f"| {label:<36} | {'n/a':>9} | {'not installed':>17} |")
+            continue
+        ratio = f"{seconds / baseline:.2f}" if baseline else "-"
+        lines.append(f"| {label:<36} | {seconds * 1000:>9.1f} | {ratio:>17} |")
+
+
+# -- profiling --------------------------------------------------------------------------------
+
+
+async def profile(turns: int, lines: list[str], tmp: Path) -> None:
+    """cProfile of rk's short turns: as shipped, on SQLite, and on the what-if indexed store
+    (the engine alone); the heaviest resolvekit functions, then the heaviest by own time."""
+    for name, make in [
+        ("rk free (memory://)", rk_free("memory://")),
+        ("rk free sqlite", rk_free(tmp)),
+        ("rk free idx-mem*", rk_free("indexed")),
+        ("rk playbook idx-mem*", rk_playbook("indexed")),
+    ]:
+        turn = make()
+        for i in range(20):
+            await turn(f"warm-{i}", "where is my order W1234567?")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(turns):
+            await turn(f"p-{i}", "where is my order W1234567?")
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(r"resolvekit", 20)
+        stats.sort_stats("tottime").print_stats(15)
+        lines += [f"### cProfile: {name}, {turns} short turns", "```", out.getvalue(), "```"]
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=360, help="short turns per variant")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (short)")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed turns per variant")
+    parser.add_argument("--long-turns", type=int, default=50, help="turns per long conversation")
+    parser.add_argument(
+        "--conversations", type=int, default=6, help="long conversations per variant"
+    )
+    parser.add_argument("--import-repeats", type=int, default=5)
+    parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
+    parser.add_argument("--profile", action="store_true", help="cProfile rk's turns too")
+    parser.add_argument("--profile-turns", type=int, default=300)
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also time suggested fixes: an indexed memory store (rows marked *) and micro costs",
+    )
+    args = parser.parse_args(argv)
+
+    skipped: list[str] = []
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        variants = build_variants(tmp, skipped, args.what_if)
+        if args.only:
+            variants = [v for v in variants if v.name in args.only]
+        for message in skipped:
+            print(f"skipped: {message} is not installed", file=sys.stderr)
+        started = time.perf_counter()
+        asyncio.run(run_short(variants, args.turns, args.rounds, args.warmup))
+        asyncio.run(run_long(variants, args.conversations, args.long_turns, args.warmup))
+        elapsed = time.perf_counter() - started
+        versions = _versions()
+        lines += [
+            "## Per-turn overhead, instant fake model, two async read tools",
+            f"python {platform.python_version()} on {platform.machine()}, "
+            f"{_cores()} cores; {versions}; timing took {elapsed:.0f}s",
+            "",
+            f"### Short: a new customer every turn ({args.turns} turns, {args.rounds} rounds)",
+            "",
+        ]
+        report(variants, "short", lines)
+        verdict(variants, "short", lines)
+        lines += ["", "Store filling up (short traffic, same agent):", ""]
+        report_short_drift(variants, lines)
+        lines += [
+            "",
+            f"### Long: {args.conversations} customers x {args.long_turns} turns each",
+            "",
+        ]
+        report(variants, "long", lines)
+        verdict(variants, "long", lines)
+        lines += ["", "Median ms of the n-th turn of a conversation:", ""]
+        report_growth(variants, lines)
+        lines += ["", f"### Import time (fresh interpreter, median of {args.import_repeats})", ""]
+        report_imports(args.import_repeats, lines)
+        if args.what_if:
+            lines += ["", "### What-if: micro costs inside one rk turn", ""]
+            asyncio.run(micro(lines))
+        if args.profile:
+            lines.append("")
+            asyncio.run(profile(args.profile_turns, lines, tmp))
+    print("\n".join(lines))
+    return 0
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("pydantic", "openai-agents", "pydantic-ai-slim"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Calibration and scoring helpers for the intent classifier (numpy only).
+
+- :func:`softmax` and :func:`fit_temperature`: temperature scaling fitted by minimising the
+  negative log-likelihood of held-out logits.
+- :func:`expected_calibration_error`: ECE with equal-width bins.
+- :func:`auroc`: area under the ROC curve from two score samples (ties count one half).
+- :func:`choose_threshold`: the out-of-scope threshold that maximises in-scope accuracy plus
+  out-of-scope recall on held-out data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..exceptions import UserError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = [
+    "ThresholdChoice",
+    "auroc",
+    "choose_threshold",
+    "expected_calibration_error",
+    "fit_temperature",
+    "log_softmax",
+    "softmax",
+]
+
+
+def log_softmax(
+    logits: npt.NDArray[np.floating], temperature: float = 1.0
+) -> npt.NDArray[np.float64]:
+    """Row-wise log-softmax of ``logits / temperature``."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    out: npt.NDArray[np.float64] = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return out
+
+
+def softmax(logits: npt.NDArray[np.floating], temperature: float = 1.0) -> npt.NDArray[np.float64]:
+    """Row-wise softmax of ``logits / temperature``."""
+    out: npt.NDArray[np.float64] = np.exp(log_softmax(logits, temperature))
+    return out
+
+
+def fit_temperature(
+    logits: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.integer],
+    *,
+    bounds: tuple[float, float] = (0.01, 100.0),
+) -> float:
+    """The temperature ``T`` minimising the NLL of ``softmax(logits / T)`` on held-out labels.
+
+    The NLL is unimodal in ``log T`` for fixed logits, so a golden-section search over
+    ``log T`` within ``bounds`` finds it to about four significant digits.
+
+    Args:
+        logits: ``(n, classes)`` held-out scores.
+        labels: ``(n,)`` true class indices.
+        bounds: smallest and largest temperature considered.
+
+    Raises:
+        UserError: shapes disagree or there is no data.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],) or logits.shape[0] == 0:
+        raise UserError(f"fit_temperature needs (n, k) logits and (n,) labels, got {logits.shape}")
+    rows = np.arange(len(labels))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(logits, math.exp(log_t))[rows, labels].mean())
+
+    lo, hi = math.log(bounds[0]), math.log(bounds[1])
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = nll(b)
+    return math.exp((lo + hi) / 2)
+
+
+def expected_calibration_error(
+    confidences: npt.ArrayLike, correct: npt.ArrayLike, *, n_bins: int = 15
+) -> float:
+    """Expected calibration error over ``n_bins`` equal-width confidence bins.
+
+    Bin ``b`` holds confidences in ``((b-1)/n_bins, b/n_bins]`` (a confidence of 0 goes in the
+    first bin). ECE is the average over bins of ``|accuracy - mean confidence|`` weighted by the
+    fraction of predictions in the bin.
+
+    Args:
+        confidences: the confidence of each prediction, in ``[0, 1]``.
+        correct: whether each prediction was right (bools or 0/1).
+        n_bins: number of bins (15 is the usual choice).
+
+    Raises:
+        UserError: lengths differ, no predictions, confidences outside ``[0, 1]``, or
+            ``n_bins < 1``.
+    """
+    conf = np.asarray(confidences, dtype=np.float64)
+    hit = np.asarray(correct, dtype=np.float64)
+    if conf.ndim != 1 or conf.shape != hit.shape or conf.size == 0:
+        raise UserError(
+            "expected_calibration_error needs two 1-d arrays of the same non-zero length"
+        )
+    if n_bins < 1:
+        raise UserError(f"n_bins must be >= 1, got {n_bins}")
+    if np.any((conf < 0) | (conf > 1)) or not np.all(np.isfinite(conf)):
+        raise UserError("confidences must lie in [0, 1]")
+    bins = np.clip(np.ceil(conf * n_bins).astype(int) - 1, 0, n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if mask.any():
+            total += mask.mean() * abs(hit[mask].mean() - conf[mask].mean())
+    return float(total)
+
+
+def auroc(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float:
+    """Probability that a random positive scores above a random negative (ties count 1/2).
+
+    Raises:
+        UserError: either sample is empty.
+    """
+    pos = np.asarray(positive, dtype=np.float64).ravel()
+    neg = np.asarray(negative, dtype=np.float64).ravel()
+    if pos.size == 0 or neg.size == 0:
+        raise UserError("auroc needs at least one positive and one negative score")
+    scores = np.concatenate([pos, neg])
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_scores = scores[order]
+    # Average ranks over ties (1-based ranks).
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(scores)]])
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2
+    rank_sum = ranks[: pos.size].sum()
+    return float((rank_sum - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+
+
+@dataclass(kw_only=True, frozen=True)
+class ThresholdChoice:
+    """An out-of-scope threshold and how it did on the data it was chosen on."""
+
+    threshold: float
+    """Messages scoring below this are out of scope."""
+    in_scope_accuracy: float
+    """Fraction of in-scope messages accepted *and* labelled correctly."""
+    oos_recall: float
+    """Fraction of out-of-scope messages rejected."""
+
+
+def choose_threshold(
+    in_scores: npt.ArrayLike,
+    in_correct: npt.ArrayLike,
+    oos_scores: npt.ArrayLike,
+    *,
+    oos_weight: float = 1.0,
+) -> ThresholdChoice:
+    """Pick the threshold maximising ``in_scope_accuracy + oos_weight * oos_recall``.
+
+    A message is in scope when its score is ``>= threshold``. In-scope accuracy counts an in-scope
+    message as right only when it is accepted and its label is right, so the rule trades wrong
+    rejections against missed out-of-scope messages. Candidates are midpoints between consecutive
+    distinct scores (and the extremes); among equally good thresholds the middle one of the best
+    run is taken, which generalises better than an edge.
+
+    Args:
+        in_scores: scores of held-out in-scope messages.
+        in_correct: whether the classifier's label was right for each of them.
+        oos_scores: scores of held-out out-of-scope messages.
+        oos_weight: how much one unit of OOS recall is worth against in-scope accuracy.
+
+    Raises:
+        UserError: no in-scope or no out-of-scope scores.
+    """
+    ins = np.asarray(in_scores, dtype=np.float64).ravel()
+    ok = np.asarray(in_correct, dtype=bool).ravel()
+    oos = np.asarray(oos_scores, dtype=np.float64).ravel()
+    if ins.size == 0 or oos.size == 0 or ins.shape != ok.shape:
+        raise UserError("choose_threshold needs in-scope scores (with correctness) and OOS scores")
+    values = np.unique(np.concatenate([ins, oos]))
+    candidates = np.concatenate(
+        [[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]]
+    )
+    ins_ok_sorted = np.sort(ins[ok])
+    oos_sorted = np.sort(oos)
+    accepted_ok = ins_ok_sorted.size - np.searchsorted(ins_ok_sorted, candidates, side="left")
+    rejected_oos = np.searchsorted(oos_sorted, candidates, side="left")
+    acc = accepted_ok / ins.size
+    recall = rejected_oos / oos.size
+    objective = acc + oos_weight * recall
+    best = np.flatnonzero(np.isclose(objective, objective.max(), rtol=0, atol=1e-12))
+    # The middle of the first run of best candidates.
+    gaps = np.flatnonzero(np.diff(best) > 1)
+    run_end = int(best[gaps[0]]) if gaps.size else int(best[-1])
+    pick = (best[0] + run_end) // 2
+    return ThresholdChoice(
+        threshold=float(candidates[pick]),
+        in_scope_accuracy=float(acc[pick]),
+        oos_recall=float(recall[pick]),
+    )

@@ -1,0 +1,219 @@
+"""Fitting machinery behind :class:`~resolvekit.understanding.classifier.IntentClassifier`.
+
+:class:`Model` holds the fitted heads, the temperature and the standardisation of the in-scope
+score; :func:`cross_validate` produces the held-out predictions that calibrate it when the caller
+gives no validation data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._calibration import log_softmax
+from ._heads import CentroidHead, NeighbourHead, folds
+from ._linear import SoftmaxRegression
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = ["CrossValidation", "HeldOut", "Model", "cross_validate", "fit_model"]
+
+_ABSENT = -1e9
+"""Logit of a class the fold's model never saw (its probability underflows to zero)."""
+_LARGE_DATA = 2000
+"""Above this many examples, cross-validation uses 3 folds instead of 5."""
+
+
+@dataclass(kw_only=True)
+class HeldOut:
+    """Raw outputs of a model on some messages (and their true classes when known)."""
+
+    logits: npt.NDArray[np.float64]
+    """``(n, classes)`` combined logits before temperature; the out-of-scope class is last."""
+    y: npt.NDArray[np.intp] | None
+    """True intent of each row, when these are labelled in-scope messages."""
+    similarity: npt.NDArray[np.float64]
+    """``(n,)`` cosine similarity to the nearest in-scope training example."""
+    energy: npt.NDArray[np.float64]
+    """``(n,)`` log-sum-exp of the linear head's in-scope logits (zeros without one)."""
+
+    @classmethod
+    def take(
+        cls, raw: HeldOut, rows: npt.NDArray[np.intp], y: npt.NDArray[np.intp] | None
+    ) -> HeldOut:
+        """The given rows of ``raw``, labelled ``y``."""
+        return cls(
+            logits=raw.logits[rows], y=y, similarity=raw.similarity[rows], energy=raw.energy[rows]
+        )
+
+    @classmethod
+    def concat(cls, parts: list[HeldOut]) -> HeldOut | None:
+        """Stack several held-out sets; ``None`` when there are none."""
+        if not parts:
+            return None
+        ys = [p.y for p in parts]
+        return cls(
+            logits=np.concatenate([p.logits for p in parts]),
+            y=None
+            if any(y is None for y in ys)
+            else np.concatenate([y for y in ys if y is not None]),
+            similarity=np.concatenate([p.similarity for p in parts]),
+            energy=np.concatenate([p.energy for p in parts]),
+        )
+
+
+@dataclass(kw_only=True)
+class Model:
+    """Fitted heads plus calibration state."""
+
+    method: str
+    n_classes: int
+    """In-scope intents; an out-of-scope class, when trained, has index ``n_classes``."""
+    knn: NeighbourHead
+    linear: SoftmaxRegression | None = None
+    centroid: CentroidHead | None = None
+    temperature: float = 1.0
+    mean: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
+    scale: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
+    """Per score part, ``1/std`` on held-out in-scope data (0 drops a constant part)."""
+
+    def raw(self, x: npt.NDArray[np.float32]) -> HeldOut:
+        """Logits and score ingredients for ``x``."""
+        sims = self.knn.similarities(x)
+        knn_logits = self.knn.logits_from(sims)
+        lin = self.linear.logits(x) if self.linear is not None else None
+        if self.method == "linear":
+            assert lin is not None
+            logits = lin
+        elif self.method == "knn":
+            logits = knn_logits
+        elif self.method == "centroid":
+            assert self.centroid is not None
+            logits = self.centroid.logits(x)
+        else:
+            assert lin is not None
+            logits = log_softmax(lin) + log_softmax(knn_logits)
+        if lin is not None:
+            top = lin[:, : self.n_classes].max(axis=1, keepdims=True)
+            energy = (
+                top + np.log(np.exp(lin[:, : self.n_classes] - top).sum(axis=1, keepdims=True))
+            )[:, 0]
+        else:
+            energy = np.zeros(len(x))
+        return HeldOut(
+            logits=logits, y=None, similarity=sims[:, : self.n_classes].max(axis=1), energy=energy
+        )
+
+    def score_parts(self, held: HeldOut, n_in: int) -> npt.NDArray[np.float64]:
+        """``(n, 3)``: log calibrated top in-scope probability, nearest similarity, energy."""
+        logp = log_softmax(held.logits, self.temperature)[:, :n_in].max(axis=1)
+        return np.stack([logp, held.similarity, held.energy], axis=1)
+
+    def fit_standardisation(self, parts: npt.NDArray[np.float64]) -> None:
+        """Centre and scale each part on held-out in-scope messages."""
+        self.mean = parts.mean(axis=0)
+        std = parts.std(axis=0)
+        self.scale = np.where(std > 1e-9, 1.0 / np.maximum(std, 1e-9), 0.0)
+
+    def combine(self, parts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The in-scope score: the sum of the standardised parts."""
+        out: npt.NDArray[np.float64] = ((parts - self.mean) * self.scale).sum(axis=1)
+        return out
+
+
+def fit_model(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.intp],
+    n_classes: int,
+    oos: npt.NDArray[np.float32],
+    settings: dict[str, object],
+) -> Model:
+    """Fit the heads the method needs on ``x``/``y`` plus ``oos`` as an extra class."""
+    method = str(settings["method"])
+    neighbours = settings["neighbours"]
+    c = settings["c"]
+    assert isinstance(neighbours, int)
+    assert isinstance(c, float | int)
+    if len(oos):
+        x_all = np.concatenate([x, oos])
+        y_all = np.concatenate([y, np.full(len(oos), n_classes, dtype=np.intp)])
+        total = n_classes + 1
+    else:
+        x_all, y_all, total = x, y, n_classes
+    model = Model(
+        method=method, n_classes=n_classes, knn=NeighbourHead(k=neighbours).fit(x_all, y_all, total)
+    )
+    if method in ("auto", "ensemble", "linear"):
+        model.linear = SoftmaxRegression(l2=1.0 / (float(c) * len(y_all))).fit(x_all, y_all, total)
+    if method == "centroid":
+        model.centroid = CentroidHead().fit(x_all, y_all, total)
+    return model
+
+
+@dataclass(kw_only=True)
+class CrossValidation:
+    """Held-out predictions gathered over the folds."""
+
+    in_scope: HeldOut | None
+    """Held-out examples of intents their fold trained on (labelled)."""
+    out_of_scope: HeldOut | None
+    """Examples of intents their fold held out entirely, plus held-out ``oos`` messages."""
+
+
+def cross_validate(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.intp],
+    n_classes: int,
+    oos: npt.NDArray[np.float32],
+    settings: dict[str, object],
+    rng: np.random.Generator,
+) -> CrossValidation:
+    """Out-of-fold predictions holding out examples and whole intents.
+
+    Fold ``f`` trains on the examples outside example-fold ``f`` whose intent is not in
+    intent-group ``f``. Its held-out in-scope set is example-fold ``f`` restricted to intents the
+    fold trained on; its pseudo out-of-scope set is every example of intent-group ``f`` (each intent
+    is in exactly one group), examples whose intent had no training example in the fold, and
+    oos-fold ``f``. With fewer than three intents no intent is held out.
+    """
+    n_folds = 5 if len(y) <= _LARGE_DATA else 3
+    example_folds = folds(y, n_folds, rng)
+    oos_fold = rng.permutation(len(oos)) % n_folds
+    groups: list[npt.NDArray[np.intp]] = [np.zeros(0, np.intp)] * n_folds
+    if n_classes >= 3:
+        order = rng.permutation(n_classes)
+        groups = [order[f::n_folds] for f in range(n_folds)]
+    total = n_classes + (1 if len(oos) else 0)
+    held_in: list[HeldOut] = []
+    held_oos: list[HeldOut] = []
+    for f in range(n_folds):
+        in_fold = np.zeros(len(y), bool)
+        in_fold[example_folds[f]] = True
+        held_class = np.isin(y, groups[f])
+        train = ~in_fold & ~held_class
+        trained = np.unique(y[train])
+        if len(trained) < 2:
+            continue
+        local = np.full(n_classes, -1, dtype=np.intp)
+        local[trained] = np.arange(len(trained))
+        model = fit_model(x[train], local[y[train]], len(trained), oos[oos_fold != f], settings)
+        columns = np.concatenate([trained, [n_classes]]) if len(oos) else trained
+        if len(oos) and not (oos_fold != f).any():
+            columns = trained
+        known = in_fold & (local[y] >= 0)
+        unknown = held_class | (in_fold & (local[y] < 0))
+        pieces = [x[known], x[unknown], oos[oos_fold == f]]
+        raw = model.raw(np.concatenate(pieces))
+        wide = np.full((len(raw.logits), total), _ABSENT)
+        wide[:, columns] = raw.logits
+        raw.logits = wide
+        n_known = int(known.sum())
+        held_in.append(HeldOut.take(raw, np.arange(n_known), y[known]))
+        held_oos.append(HeldOut.take(raw, np.arange(n_known, len(wide)), None))
+    return CrossValidation(
+        in_scope=HeldOut.concat(held_in),
+        out_of_scope=HeldOut.concat([h for h in held_oos if len(h.logits)]),
+    )

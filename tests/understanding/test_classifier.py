@@ -1,0 +1,235 @@
+"""The intent classifier and its calibration helpers, on the deterministic hashing embedder."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from resolvekit.exceptions import UserError
+from resolvekit.understanding._calibration import (
+    auroc,
+    choose_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    softmax,
+)
+from resolvekit.understanding._linear import SoftmaxRegression
+from resolvekit.understanding.classifier import IntentClassifier
+from resolvekit.understanding.embedders import HashingEmbedder
+
+INTENTS = {
+    "order_status": ["where is my order", "track my package", "has my order shipped yet",
+                     "when will my parcel arrive", "order status please", "where's my delivery"],
+    "cancel_order": ["cancel my order", "i want to cancel the order", "please cancel the purchase",
+                     "stop my order before it ships", "cancel it now", "cancellation of my order"],
+    "reset_password": ["reset my password", "forgot my password", "can't log in, password wrong",
+                       "change my password", "send a password reset link", "password not working"],
+    "refund": ["i want a refund", "give me my money back", "refund my purchase",
+               "how do refunds work", "refund status", "when do i get my refund"],
+    "update_address": ["change my address", "update my shipping address", "i moved, new address",
+                       "wrong address on file", "edit delivery address", "new home address"],
+}  # fmt: skip
+TEXTS = [t for examples in INTENTS.values() for t in examples]
+LABELS = [label for label, examples in INTENTS.items() for _ in examples]
+
+
+def classifier(**kwargs: object) -> IntentClassifier:
+    return IntentClassifier(HashingEmbedder(256), **kwargs)  # type: ignore[arg-type]
+
+
+# --- calibration helpers (hand-computed values) --------------------------------------------------
+
+
+def test_ece_matches_hand_computation() -> None:
+    # Bins of width 1/15: 0.9 -> bin 13, 0.6 -> bin 8, 0.2 -> bin 2.
+    # ECE = 2/4*|0.5-0.9| + 1/4*|1-0.6| + 1/4*|0-0.2| = 0.2 + 0.1 + 0.05
+    assert expected_calibration_error([0.9, 0.9, 0.6, 0.2], [1, 0, 1, 0]) == pytest.approx(0.35)
+    assert expected_calibration_error([1.0, 1.0], [True, True]) == pytest.approx(0.0)
+    # Bins are right-closed: 1/3 and 0.3 share (0.2, 0.4] with 3 bins; mean conf 0.31667, acc 0.5.
+    assert expected_calibration_error([1 / 3, 0.3], [1, 0], n_bins=3) == pytest.approx(
+        abs(0.5 - (1 / 3 + 0.3) / 2)
+    )
+    assert expected_calibration_error([0.0], [0]) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("conf", "correct", "kwargs"),
+    [([], [], {}), ([0.5], [1, 0], {}), ([1.5], [1], {}), ([0.5], [1], {"n_bins": 0})],
+)
+def test_ece_rejects_bad_input(
+    conf: list[float], correct: list[int], kwargs: dict[str, int]
+) -> None:
+    with pytest.raises(UserError):
+        expected_calibration_error(conf, correct, **kwargs)
+
+
+def test_auroc_hand_values_and_ties() -> None:
+    # Pairs: 3>1, 3>2, 2>1, 2=2 (half) -> 3.5 / 4.
+    assert auroc([3, 2], [1, 2]) == pytest.approx(0.875)
+    assert auroc([5, 6], [1, 2]) == pytest.approx(1.0)
+    assert auroc([1], [1]) == pytest.approx(0.5)
+    with pytest.raises(UserError):
+        auroc([], [1])
+
+
+def test_choose_threshold_maximises_accuracy_plus_recall() -> None:
+    # Threshold in (0.4, 0.7): accuracy 3/4 + recall 1 = 1.75, better than any other cut.
+    choice = choose_threshold([0.9, 0.8, 0.7, 0.3], [True, True, True, True], [0.1, 0.2, 0.4])
+    assert 0.4 < choice.threshold < 0.7
+    assert choice.in_scope_accuracy == pytest.approx(0.75)
+    assert choice.oos_recall == pytest.approx(1.0)
+    # A wrongly labelled in-scope message is worth nothing whether accepted or not.
+    wrong = choose_threshold([0.9, 0.3], [True, False], [0.5])
+    assert 0.5 < wrong.threshold < 0.9
+    with pytest.raises(UserError):
+        choose_threshold([0.5], [True], [])
+
+
+def test_fit_temperature_recovers_the_generating_temperature() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 6)) * 3
+    probs = softmax(logits, 2.0)
+    labels = np.array([rng.choice(6, p=p) for p in probs])
+    fitted = fit_temperature(logits, labels)
+    assert fitted == pytest.approx(2.0, rel=0.1)
+    # Scaling the logits scales the temperature: calibration is monotone in the logits.
+    assert fit_temperature(logits * 3, labels) == pytest.approx(3 * fitted, rel=1e-3)
+    # Temperature never changes a row's label, and a hotter softmax is never more confident.
+    assert np.array_equal(softmax(logits, fitted).argmax(axis=1), logits.argmax(axis=1))
+    confidences = [softmax(logits, t).max(axis=1) for t in (0.5, 1.0, fitted, 4.0)]
+    assert all(np.all(a >= b) for a, b in itertools.pairwise(confidences))
+    with pytest.raises(UserError):
+        fit_temperature(np.zeros((2, 3)), np.zeros(3, dtype=int))
+
+
+def test_softmax_regression_separates_and_matches_closed_form_gradient() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(3, 5))
+    y = np.repeat(np.arange(3), 40)
+    x = centres[y] + 0.1 * rng.normal(size=(120, 5))
+    model = SoftmaxRegression(l2=1e-3).fit(x, y, 3)
+    assert (model.logits(x).argmax(axis=1) == y).mean() == 1.0
+    # At the optimum the penalised gradient vanishes: X^T (P - Y) / n + l2 W = 0.
+    p = softmax(model.logits(x))
+    onehot = np.eye(3)[y]
+    assert model.weights is not None
+    grad = x.T @ (p - onehot) / len(y) + 1e-3 * model.weights
+    assert np.abs(grad).max() < 1e-4
+
+
+# --- the classifier ------------------------------------------------------------------------
+
+
+def test_fit_predict_ranking_and_confidence() -> None:
+    clf = classifier(top_k=3).fit(TEXTS, LABELS)
+    assert clf.classes == sorted(INTENTS)
+    preds = clf.predict(["where is my parcel", "i forgot my password", "please cancel my order"])
+    assert [p.label for p in preds] == ["order_status", "reset_password", "cancel_order"]
+    for pred in preds:
+        assert len(pred.ranking) == 3
+        probs = [r.probability for r in pred.ranking]
+        assert probs == sorted(probs, reverse=True)
+        assert pred.confidence == probs[0]
+        assert 0 < sum(probs) <= 1 + 1e-9
+        assert len({r.label for r in pred.ranking}) == 3
+    assert clf.predict_one("track my package").label == "order_status"
+    assert clf.predict([]) == []
+    assert clf.report is not None
+    assert clf.report.threshold_source == "cross-validation"
+    assert math.isfinite(clf.threshold)
+    assert clf.report.temperature == clf.temperature > 0
+
+
+@pytest.mark.parametrize("method", ["auto", "ensemble", "linear", "knn", "centroid"])
+def test_every_method_classifies(method: str) -> None:
+    clf = classifier(method=method).fit(TEXTS, LABELS)
+    assert clf.predict_one("update my shipping address please").label == "update_address"
+    assert clf.predict_one("refund my money").label == "refund"
+
+
+def test_out_of_scope_messages_score_below_in_scope_ones() -> None:
+    clf = classifier().fit(TEXTS, LABELS)
+    inside = clf.predict(["where is my order", "i want a refund", "reset my password"])
+    outside = clf.predict(["zebra quantum violin", "photosynthesis lecture notes"])
+    assert all(p.in_scope for p in inside)
+    assert not any(p.in_scope for p in outside)
+    assert min(p.score for p in inside) > max(p.score for p in outside)
+
+
+def test_threshold_is_chosen_on_validation_data_when_given() -> None:
+    val_texts = [
+        *("where is my package now", "cancel the order please", "refund please"),
+        *("what is the capital of peru", "play some jazz music", "how tall is everest"),
+    ]
+    val_labels = ["order_status", "cancel_order", "refund", None, None, None]
+    clf = classifier().fit(TEXTS, LABELS, val_texts=val_texts, val_labels=val_labels)
+    assert clf.report is not None
+    assert clf.report.threshold_source == "validation"
+    # Recompute the rule on the validation scores by hand: it must give the same threshold.
+    probs, score = clf.scores(clf.embedder.embed(val_texts))
+    in_rows = [0, 1, 2]
+    correct = [clf.classes[int(probs[r].argmax())] == val_labels[r] for r in in_rows]
+    expected = choose_threshold(score[in_rows], correct, score[3:])
+    assert clf.threshold == pytest.approx(expected.threshold)
+    assert clf.report.heldout_oos_recall == pytest.approx(expected.oos_recall)
+
+
+def test_explicit_oos_class_takes_probability_mass() -> None:
+    oos = [
+        *("what's the weather tomorrow", "tell me a joke", "who won the football match"),
+        *("weather forecast for the weekend", "sing me a song", "football results today"),
+    ]
+    clf = classifier().fit(TEXTS, LABELS, oos_texts=oos)
+    assert "oos" not in clf.classes and len(clf.classes) == len(INTENTS)
+    weather = clf.predict_one("what will the weather be tomorrow")
+    assert not weather.in_scope
+    assert sum(r.probability for r in weather.ranking) < 0.5
+    assert clf.predict_one("where is my order").in_scope
+
+
+def test_no_threshold_without_any_held_out_out_of_scope_data() -> None:
+    clf = classifier().fit(["cancel my order", "reset my password"], ["cancel", "reset"])
+    assert clf.report is not None
+    assert clf.report.threshold_source == "none"
+    assert clf.threshold == -math.inf
+    assert clf.predict_one("banana").in_scope
+    clf.threshold = 100.0
+    assert not clf.predict_one("cancel my order").in_scope
+
+
+def test_fit_is_deterministic_for_a_seed() -> None:
+    a = classifier(seed=3).fit(TEXTS, LABELS)
+    b = classifier(seed=3).fit(TEXTS, LABELS)
+    assert a.threshold == b.threshold
+    assert a.temperature == b.temperature
+
+
+@pytest.mark.parametrize(
+    ("texts", "labels", "match"),
+    [
+        ([], [], "no examples"),
+        (["a", "b"], ["x", "x"], "at least two intents"),
+        (["a", "b"], ["x"], "2 texts but 1 labels"),
+        (["a", "b"], ["x", ""], "non-empty strings"),
+    ],
+)
+def test_fit_rejects_bad_training_data(texts: list[str], labels: list[str], match: str) -> None:
+    with pytest.raises(UserError, match=match):
+        classifier().fit(texts, labels)
+
+
+def test_bad_usage_errors() -> None:
+    with pytest.raises(UserError, match="not fitted"):
+        classifier().predict_one("hello")
+    with pytest.raises(UserError, match="Unknown method"):
+        classifier(method="forest")
+    with pytest.raises(UserError, match="absent from training"):
+        classifier().fit(TEXTS, LABELS, val_texts=["x"], val_labels=["nonexistent"])
+    with pytest.raises(UserError, match="val_labels"):
+        classifier().fit(TEXTS, LABELS, val_texts=["x", "y"], val_labels=["refund"])
+    clf = classifier().fit(TEXTS, LABELS)
+    with pytest.raises(UserError, match="list of texts"):
+        clf.predict("where is my order")  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""Backend state helpers: snapshots as plain data, merging expectations, diffs, text matching."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["DiffEntry", "diff_states", "merge_state", "normalize_text", "says", "to_data"]
+
+
+def to_data(value: Any) -> Any:
+    """A JSON-compatible copy of ``value``: dataclasses, pydantic models, sets and enums included.
+
+    Mapping keys become strings; sets become sorted lists; anything else unknown becomes its
+    ``repr`` so that two snapshots can always be compared.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, BaseModel):
+        return to_data(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_data(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        items = [to_data(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if isinstance(value, list | tuple):
+        return [to_data(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return to_data(value.value)
+    return repr(value)
+
+
+def merge_state(base: Any, patch: Any) -> Any:
+    """``patch`` laid over ``base``: mappings merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = merge_state(base[key], value) if key in base else to_data(value)
+        return merged
+    return to_data(patch)
+
+
+class DiffEntry(BaseModel):
+    """One place where the end state differs from what was expected."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    """Dotted path (``orders.W1234567.status``; list items as ``items[2]``); ``""`` is the root."""
+    expected: Any
+    actual: Any
+    kind: Literal["changed", "missing", "unexpected"]
+    """``changed``, ``missing`` (expected but absent) or ``unexpected`` (present, not expected)."""
+
+
+def diff_states(expected: Any, actual: Any, path: str = "") -> list[DiffEntry]:
+    """Every difference between two plain-data states, deepest paths first found first."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        entries: list[DiffEntry] = []
+        for key in expected:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                entries.append(
+                    DiffEntry(path=sub, expected=expected[key], actual=None, kind="missing")
+                )
+            else:
+                entries.extend(diff_states(expected[key], actual[key], sub))
+        for key in actual:
+            if key not in expected:
+                sub = f"{path}.{key}" if path else str(key)
+                entries.append(
+                    DiffEntry(path=sub, expected=None, actual=actual[key], kind="unexpected")
+                )
+        return entries
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        entries = []
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            entries.extend(diff_states(want, got, f"{path}[{index}]"))
+        return entries
+    if expected == actual:
+        return []
+    return [DiffEntry(path=path, expected=expected, actual=actual, kind="changed")]
+
+
+_NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w)")
+_PUNCT = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)")
+
+
+def _number(match: re.Match[str]) -> str:
+    whole, _, fraction = match.group(0).replace(",", "").partition(".")
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def normalize_text(text: str) -> str:
+    """Lower case, numbers in one form (``1,250.00`` -> ``1250``), punctuation dropped.
+
+    Example:
+        >>> normalize_text("Refund of $1,250.00 -- issued!")
+        'refund of 1250 issued'
+    """
+    text = _NUMBER.sub(_number, text.lower())
+    text = _PUNCT.sub(" ", text)
+    return " ".join(text.replace("_", " ").split())
+
+
+def says(haystack: str, fact: str) -> bool:
+    """True when ``fact`` appears in ``haystack`` as whole words, after normalisation."""
+    wanted = normalize_text(fact)
+    if not wanted:
+        return True
+    return f" {wanted} " in f" {normalize_text(haystack)} "

@@ -1,0 +1,151 @@
+"""``resolvekit eval <suite>`` and ``resolvekit eval compare A.json B.json``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..exceptions import UserError
+
+__all__ = ["add_eval_commands", "main"]
+
+_DESCRIPTION = """\
+Run an eval suite: every scenario TRIALS times against the suite's agent (and the do_nothing
+and gold baselines), scored resolved / escalated_correctly / refused_correctly / deflected /
+escalated_wrongly / failed.
+
+SUITE is 'demo', a .py file, a folder holding a suite.py, or a module path; it must expose a
+Suite (see docs/evals.md).
+
+  resolvekit eval demo --trials 3 --html report.html
+  resolvekit eval compare main.json branch.json --max-drop 0.02
+"""
+
+
+def add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``eval`` (run a suite) and ``eval compare`` (gate on regressions)."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="run an eval suite, or compare two reports",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _configure(parser)
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("suite", metavar="SUITE", help="suite to run, or 'compare'")
+    parser.add_argument(
+        "reports", nargs="*", metavar="REPORT", help="with 'compare': the two JSON reports"
+    )
+    parser.add_argument("--trials", type=int, default=3, help="trials per scenario (default 3)")
+    parser.add_argument("--concurrency", type=int, default=8, help="conversations at once")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per conversation")
+    parser.add_argument("--seed", type=int, default=0, help="seed of customers and bootstrap")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for results.jsonl (resumable), report.json and report.html",
+    )
+    parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
+    parser.add_argument("--html", type=Path, help="write the HTML report here")
+    parser.add_argument("--json", type=Path, help="write the JSON report here")
+    parser.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the do_nothing and gold baselines (default: yes)",
+    )
+    parser.add_argument("--model", help="model for the agent: local, test, openai:<model>...")
+    parser.add_argument("--user-model", help="model for LLM-driven simulated customers")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--max-drop",
+        type=float,
+        default=0.02,
+        help="with 'compare': largest tolerated drop of a rate (default 0.02 = 2 points)",
+    )
+    parser.set_defaults(handler=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    if args.suite == "compare":
+        return _compare(args)
+    if args.reports:
+        raise UserError(f"Unexpected arguments after the suite: {' '.join(args.reports)}")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .report import build_report, print_scorecard, write_html, write_json
+    from .runner import RunOptions, run_suite
+    from .suite import load_suite
+
+    suite = load_suite(args.suite)
+    out: Path | None = args.out
+    if out is not None and args.fresh and out.exists():
+        shutil.rmtree(out)
+    options = RunOptions(
+        trials=args.trials,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        seed=args.seed,
+        model=args.model,
+        user_model=args.user_model,
+        baselines=args.baselines,
+        out_dir=out,
+        progress=False if args.no_progress else None,
+    )
+    run = asyncio.run(run_suite(suite, options))
+    report = build_report(run)
+    print_scorecard(report)
+    json_path = args.json or (out / "report.json" if out is not None else None)
+    html_path = args.html or (out / "report.html" if out is not None else None)
+    if json_path is not None:
+        print(f"JSON report: {write_json(report, json_path)}")
+    if html_path is not None:
+        print(f"HTML report: {write_html(report, html_path)}")
+    gold = report.agents.get("gold")
+    if gold is not None and gold.metrics.success_rate < 1.0:
+        print(
+            "warning: the gold replay misses some expectations; check those scenarios",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare_reports, print_comparison
+    from .report import load_report
+
+    if len(args.reports) != 2:
+        raise UserError("eval compare takes exactly two JSON reports: BEFORE AFTER")
+    if args.max_drop < 0:
+        raise UserError("--max-drop must not be negative")
+    before, after = (load_report(p) for p in args.reports)
+    comparison = compare_reports(before, after, max_drop=args.max_drop)
+    print_comparison(comparison)
+    return comparison.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m resolvekit.evals ...``: the ``eval`` command on its own."""
+    from ..exceptions import ResolvekitError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m resolvekit.evals",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _configure(parser)
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except ResolvekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return status

@@ -1,0 +1,140 @@
+"""What the runner keeps of each conversation: one JSON line per (agent, scenario, trial)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._state import DiffEntry
+from .errors import ReportError
+
+__all__ = [
+    "ConversationRecord",
+    "ToolCallRecord",
+    "TurnRecord",
+    "Verdict",
+    "append_record",
+    "read_records",
+]
+
+Verdict = Literal[
+    "resolved",
+    "escalated_correctly",
+    "refused_correctly",
+    "deflected",
+    "escalated_wrongly",
+    "failed",
+]
+"""The one class each conversation is scored into (see docs/evals.md for the decision table)."""
+
+
+class TurnRecord(BaseModel):
+    """One message of the transcript."""
+
+    role: Literal["customer", "agent"]
+    text: str
+    outcome: str | None = None
+    """For agent turns: the turn's outcome."""
+    ms: float | None = None
+    """For agent turns: how long ``agent.handle`` took."""
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call the agent made (from the turn traces), or a gold reference action."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    status: str = "done"
+    result: Any = None
+    error: Any = None
+
+
+class ConversationRecord(BaseModel):
+    """Everything about one scored conversation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    agent: str
+    """Which agent played: ``agent``, or a baseline (``do_nothing``, ``gold``)."""
+    scenario: str
+    trial: int
+    seed: int
+    tags: list[str] = Field(default_factory=list)
+    intent: str
+    expected: str
+    verdict: Verdict
+    reason: str
+    """Why the verdict (the decision-table row that fired)."""
+    turns: list[TurnRecord] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    escalated: bool = False
+    handoff_reason: str | None = None
+    final_outcome: str | None = None
+    stop_reason: str = ""
+    changed: bool = False
+    """The backend state differs from the initial state."""
+    state_ok: bool = True
+    """The end-state check passed (diff empty and predicate true)."""
+    diff: list[DiffEntry] = Field(default_factory=list)
+    """Expected vs actual end state, where they differ."""
+    check_message: str | None = None
+    facts_missing: list[str] = Field(default_factory=list)
+    forbidden_called: list[str] = Field(default_factory=list)
+    customer_turns: int = 0
+    repeated_questions: int = 0
+    """Agent questions asked again word for word."""
+    repeated_info: int = 0
+    """Times the customer had to give information it had already given."""
+    latencies_ms: list[float] = Field(default_factory=list)
+    usage: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.agent, self.scenario, self.trial)
+
+    @property
+    def success(self) -> bool:
+        """The conversation met its expectation (what pass^k counts)."""
+        return self.verdict in ("resolved", "escalated_correctly", "refused_correctly")
+
+
+def append_record(path: Path, record: ConversationRecord) -> None:
+    """Append one record as a JSON line (flushed, so an interrupted run loses nothing done)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(record.model_dump_json() + "\n")
+        handle.flush()
+
+
+def read_records(path: Path, *, repair: bool = False) -> list[ConversationRecord]:
+    """Read a results file; a torn last line (an interrupted write) is ignored.
+
+    Args:
+        path: the JSONL file (missing: no records).
+        repair: rewrite the file without a torn last line, so appending can continue.
+
+    Raises:
+        ReportError: a line other than the last is not a valid record.
+    """
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(ConversationRecord.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            if number == len(lines):
+                if repair:
+                    kept = "".join(line + "\n" for line in lines[:-1])
+                    path.write_text(kept, encoding="utf-8")
+                break
+            raise ReportError(f"{path}:{number}: not a conversation record: {exc}") from exc
+    return records

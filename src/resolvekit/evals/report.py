@@ -1,0 +1,234 @@
+"""Reports: a JSON document (what ``compare`` reads), a terminal scorecard and an HTML page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import ReportError
+from .metrics import VERDICTS, Metrics, compute_metrics
+from .records import ConversationRecord
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .runner import SuiteRun
+
+__all__ = [
+    "AgentReport",
+    "ConversationSummary",
+    "Report",
+    "build_report",
+    "load_report",
+    "print_scorecard",
+    "write_html",
+    "write_json",
+]
+
+REPORT_VERSION = 1
+_SHORT = {
+    "resolved": "res",
+    "escalated_correctly": "esc ok",
+    "refused_correctly": "ref ok",
+    "deflected": "defl",
+    "escalated_wrongly": "esc bad",
+    "failed": "fail",
+}
+
+
+class ConversationSummary(BaseModel):
+    """One conversation in one line."""
+
+    scenario: str
+    trial: int
+    intent: str
+    verdict: str
+    reason: str
+
+
+class AgentReport(BaseModel):
+    """One agent's metrics and conversations."""
+
+    label: str
+    metrics: Metrics
+    conversations: list[ConversationSummary]
+
+
+class Report(BaseModel):
+    """A suite run: every agent's metrics, and the full record of each agent failure."""
+
+    report_version: int = REPORT_VERSION
+    suite: str
+    description: str = ""
+    created: str
+    model: str
+    trials: int
+    seed: int
+    elapsed_s: float
+    agents: dict[str, AgentReport]
+    """``agent`` first, then the baselines that ran (``do_nothing``, ``gold``)."""
+    failures: list[ConversationRecord] = Field(default_factory=list)
+    """The agent's conversations that did not meet their expectation, with transcripts."""
+
+    @property
+    def agent(self) -> AgentReport:
+        return self.agents["agent"]
+
+
+def build_report(run: SuiteRun) -> Report:
+    """Aggregate a run into a :class:`Report`."""
+    agents = {
+        label: AgentReport(
+            label=label,
+            metrics=compute_metrics(records, seed=run.options.seed),
+            conversations=[
+                ConversationSummary(
+                    scenario=r.scenario,
+                    trial=r.trial,
+                    intent=r.intent,
+                    verdict=r.verdict,
+                    reason=r.reason,
+                )
+                for r in records
+            ],
+        )
+        for label, records in run.records.items()
+    }
+    return Report(
+        suite=run.suite.name,
+        description=run.suite.description,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        model=run.model_name,
+        trials=run.options.trials,
+        seed=run.options.seed,
+        elapsed_s=round(run.elapsed_s, 3),
+        agents=agents,
+        failures=[r for r in run.records.get("agent", []) if not r.success],
+    )
+
+
+def write_json(report: Report, path: str | Path) -> Path:
+    """Write the report as JSON; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
+def load_report(path: str | Path) -> Report:
+    """Read a JSON report.
+
+    Raises:
+        ReportError: the file is missing or is not a resolvekit eval report.
+    """
+    path = Path(path)
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(f"No report at {path}") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path} is not a JSON report: {exc}") from exc
+    try:
+        report = Report.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(f"{path} is not a resolvekit eval report:\n{exc}") from exc
+    if "agent" not in report.agents:
+        raise ReportError(f"{path} has no results for the agent")
+    return report
+
+
+def write_html(report: Report, path: str | Path) -> Path:
+    """Write the self-contained HTML report; returns the path."""
+    from ._html import render_html
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(report), encoding="utf-8")
+    return path
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def print_scorecard(report: Report, console: Console | None = None) -> None:
+    """Print the scorecard: one column per agent, then the agent's per-intent breakdown."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    labels = list(report.agents)
+    table = Table(
+        title=f"resolvekit eval · {report.suite} · model {report.model} · "
+        f"{report.trials} trial(s) · {report.elapsed_s:.2f}s"
+    )
+    table.add_column("metric")
+    for label in labels:
+        table.add_column(label, justify="right")
+    metrics = [report.agents[label].metrics for label in labels]
+    rows: list[tuple[str, list[str]]] = [
+        ("conversations", [str(m.conversations) for m in metrics]),
+        ("resolution rate", [_pct(m.resolution_rate) for m in metrics]),
+        ("success (pass^1)", [_pct(m.success_rate) for m in metrics]),
+        ("deflection rate", [_pct(m.deflection_rate) for m in metrics]),
+        ("failure rate", [_pct(m.failure_rate) for m in metrics]),
+        ("escalation precision", [_pct(m.escalation_precision) for m in metrics]),
+        ("escalation recall", [_pct(m.escalation_recall) for m in metrics]),
+        ("containment", [_pct(m.containment) for m in metrics]),
+    ]
+    for k in range(1, max((len(m.pass_k) for m in metrics), default=0) + 1):
+        rows.append(
+            (
+                f"pass^{k} [95% CI]",
+                [
+                    f"{_pct(p.value)} [{p.low * 100:.0f}–{p.high * 100:.0f}]"
+                    if (p := next((p for p in m.pass_k if p.k == k), None)) is not None
+                    else "–"
+                    for m in metrics
+                ],
+            )
+        )
+    for verdict in VERDICTS:
+        rows.append((f"  {verdict}", [str(m.verdicts.get(verdict, 0)) for m in metrics]))
+    rows += [
+        ("customer turns (mean)", [f"{m.effort.customer_turns_mean:.1f}" for m in metrics]),
+        ("questions asked twice", [str(m.effort.repeated_questions) for m in metrics]),
+        ("info repeated", [str(m.effort.repeated_info) for m in metrics]),
+        ("latency p50 / p95 ms", [_latency(m) for m in metrics]),
+        ("tokens", [_tokens(m) for m in metrics]),
+        ("cost", [f"{m.usage.get('cost', 0.0):.4f}" for m in metrics]),
+    ]
+    for name, values in rows:
+        table.add_row(name, *values)
+    console.print(table)
+    intents = Table(title="agent by intent")
+    for column in ("intent", "n", "resolution", "success", *_SHORT.values()):
+        intents.add_column(column, justify="left" if column == "intent" else "right")
+    for intent, part in report.agent.metrics.by_intent.items():
+        intents.add_row(
+            intent,
+            str(part.conversations),
+            _pct(part.resolution_rate),
+            _pct(part.success_rate),
+            *(str(part.verdicts.get(v, 0)) for v in VERDICTS),
+        )
+    console.print(intents)
+    for record in report.failures:
+        console.print(
+            f"[red]✗[/red] {record.scenario} #{record.trial}: {record.verdict} — {record.reason}"
+        )
+
+
+def _latency(metrics: Metrics) -> str:
+    if metrics.latency_ms_p50 is None or metrics.latency_ms_p95 is None:
+        return "–"
+    return f"{metrics.latency_ms_p50:.1f} / {metrics.latency_ms_p95:.1f}"
+
+
+def _tokens(metrics: Metrics) -> str:
+    total = metrics.usage.get("prompt_tokens", 0.0) + metrics.usage.get("completion_tokens", 0.0)
+    return f"{total:.0f}"

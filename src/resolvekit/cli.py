@@ -25,6 +25,12 @@ def _add_index_commands(subparsers: argparse._SubParsersAction[argparse.Argument
     add_index_commands(subparsers)
 
 
+def _add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .evals.cli import add_eval_commands
+
+    add_eval_commands(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -33,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_index_commands(subparsers)
+    _add_eval_commands(subparsers)
     return parser
 
 

@@ -167,8 +167,8 @@ class GoalUser(SimulatedUser):
     Behaviour per agent turn:
 
     1. The agent escalated, or finished (an outcome in ``end_on`` with nothing pending): end.
-    2. A yes/no question: "yes" when the question mentions every phrase of ``agree_to``, else
-       "no".
+    2. A yes/no question: "yes" when the agent's message mentions every phrase of ``agree_to``,
+       else "no".
     3. A question matching a fact (by the fact's name and keywords): answer with its value. A
        fact asked for again is answered again and counted as repeated information.
     4. An open prompt ("how can I help?", "could you tell me more?", a statement): volunteer the
@@ -261,7 +261,7 @@ class _GoalSession(UserSession):
         """The reply and whether it moved the conversation forward."""
         question = _last_question(turn.text)
         if question is not None and _is_yes_no(question, turn.pending):
-            agree = all(says(question, phrase) for phrase in self.config.agree_to)
+            agree = all(says(turn.text, phrase) for phrase in self.config.agree_to)
             return self.rng.choice(_YES if agree else _NO), True
         if question is not None:
             name = self._match(question)

@@ -45,7 +45,9 @@ CARD = SlotSpec(name="method", kind="choice", choices=["card", "gift card", "pay
         (ACTION, "not cancel, return", "return"),
         (REASON, "I don't need it anymore", "no longer needed"),
         (REASON, "it's no longer needed", "no longer needed"),
-        (REASON, "I ordered it by mistake", None),  # words differ from the phrase; no invention
+        (REASON, "I ordered it by mistake", "ordered by mistake"),  # the phrase's words, in order
+        (REASON, "I ordered a big heavy lamp by mistake", None),  # too far apart
+        (REASON, "I ordered it, then by mistake", None),  # not in one clause
         (REASON, "ordered by mistake", "ordered by mistake"),
         (REASON, "i found a better price elsewhere", "found a better price"),
         (CARD, "gift card", "gift card"),  # the longer choice wins over its part

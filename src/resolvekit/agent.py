@@ -350,9 +350,10 @@ class Agent(Generic[DepsT]):
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
-        aanswer = getattr(self.knowledge, "aanswer", None)
-        if aanswer is not None:  # a resolvekit.knowledge.KnowledgeBase
-            found = await aanswer(query, self.model, k=k)
+        from .knowledge import KnowledgeBase
+
+        if isinstance(self.knowledge, KnowledgeBase):
+            found = await self.knowledge.aanswer(query, self.model, k=k)
             return KnowledgeAnswer(
                 query=query,
                 text=found.text,

@@ -120,6 +120,13 @@ def _store_url(store: Any) -> Any:
         return f"sqlite:///{store / f'rk-{next(_DB_NUMBERS)}.db'}"
     if store == "indexed":
         return IndexedMemoryStore()
+    if isinstance(store, tuple) and store[0] == "sqlite-full":
+        # What-if: fsync every commit, like SQLite's default (and openai-agents' SQLiteSession).
+        from resolvekit.sessions.sqlite import SQLiteStore
+
+        sqlite_store = SQLiteStore(store[1] / f"rk-{next(_DB_NUMBERS)}.db")
+        sqlite_store._db.execute("PRAGMA synchronous=FULL")
+        return sqlite_store
     return store
 
 
@@ -499,6 +506,11 @@ def build_variants(tmp: Path, skip: list[str], what_if: bool) -> list[Variant]:
                 make_turn=rk_free("indexed", fast_retry=True),
                 group="what-if",
             ),
+            Variant(
+                name="rk free sqlite-fsync*",
+                make_turn=rk_free(("sqlite-full", tmp)),
+                group="what-if",
+            ),
         ]
     try:
         import agents  # noqa: F401
@@ -806,6 +818,7 @@ def main(argv: list[str] | None = None) -> int:
             variants = [v for v in variants if v.name in args.only]
         for message in skipped:
             print(f"skipped: {message} is not installed", file=sys.stderr)
+        load_before = _load()
         started = time.perf_counter()
         asyncio.run(run_short(variants, args.turns, args.rounds, args.warmup))
         asyncio.run(run_long(variants, args.conversations, args.long_turns, args.warmup))
@@ -814,7 +827,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += [
             "## Per-turn overhead, instant fake model, two async read tools",
             f"python {platform.python_version()} on {platform.machine()}, "
-            f"{_cores()} cores; {versions}; timing took {elapsed:.0f}s",
+            f"{_cores()} cores; {versions}; timing took {elapsed:.0f}s; "
+            f"load average {load_before} before, {_load()} after (other work shares the cores)",
             "",
             f"### Short: a new customer every turn ({args.turns} turns, {args.rounds} rounds)",
             "",
@@ -842,6 +856,12 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(profile(args.profile_turns, lines, tmp))
     print("\n".join(lines))
     return 0
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
 
 
 def _cores() -> int:

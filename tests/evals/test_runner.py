@@ -15,6 +15,7 @@ from resolvekit.evals import (
     Expect,
     ForbiddenAction,
     GoalUser,
+    LLMUser,
     RunOptions,
     Scenario,
     ScenarioError,
@@ -283,3 +284,20 @@ async def test_max_turns_cuts_the_conversation() -> None:
     (record,) = await play(suite)
     assert record.customer_turns == 3 and record.stop_reason == "max turns (3) reached"
     assert record.verdict == "deflected" and record.repeated_questions == 2
+
+
+async def test_llm_customers_need_a_model_before_anything_runs() -> None:
+    scenario = Scenario(
+        id="llm",
+        user=LLMUser(persona="calm", goal="ask how long returns take"),
+        initial_state={"orders": {}, "refunds": []},
+        expect=Expect(outcome="answered", facts=["30 days"]),
+    )
+    suite = suite_of(keyword_model(), scenario)
+    with pytest.raises(ScenarioError, match="LLMUser without a model"):
+        await play(suite)
+    lines = iter(["How many days do I have to return an item?", "###STOP###"])
+    customer = rk.FunctionModel(lambda request: rk.Reply(text=next(lines)))
+    (record,) = await play(suite, user_model=customer)
+    assert record.verdict == "resolved" and record.stop_reason == "customer said stop"
+    assert record.usage["user_requests"] == 0  # FunctionModel reports no usage

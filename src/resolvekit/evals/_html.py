@@ -30,7 +30,8 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px sol
 .meta{color:#666}table{border-collapse:collapse;margin:.5rem 0}
 td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left}
-.charts{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}.chart{border:1px solid #eee;padding:.5rem}
+.charts{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}
+.chart{border:1px solid #eee;padding:.5rem}
 .chart h3{margin:.2rem 0 .4rem;font-size:1rem}
 details{border:1px solid #eee;margin:.4rem 0;padding:.3rem .6rem}
 summary{cursor:pointer;font-weight:600}.verdict{color:#fff;border-radius:3px;padding:0 .35rem}

@@ -36,7 +36,7 @@ from .scoring import (
     repeated_questions,
 )
 from .suite import Suite
-from .users import AgentTurn
+from .users import AgentTurn, LLMUser
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -169,6 +169,12 @@ class _Runner:
             if (label, scenario.id, trial) not in self.records
         ]
         for scenario in self.suite.scenarios:  # fail fast on inconsistent scenarios
+            user = scenario.user
+            if isinstance(user, LLMUser) and user.model is None and self.user_model is None:
+                raise ScenarioError(
+                    f"Scenario {scenario.id!r} has an LLMUser without a model: set its "
+                    f"`model` or give a user model (--user-model)"
+                )
             await self._expectation(scenario)
         limit = asyncio.Semaphore(self.options.concurrency)
         with _progress(len(jobs), self.options.progress, self.suite.name) as advance:

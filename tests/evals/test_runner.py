@@ -301,3 +301,11 @@ async def test_llm_customers_need_a_model_before_anything_runs() -> None:
     (record,) = await play(suite, user_model=customer)
     assert record.verdict == "resolved" and record.stop_reason == "customer said stop"
     assert record.usage["user_requests"] == 0  # FunctionModel reports no usage
+
+
+async def test_the_demo_suite_runs_on_the_offline_test_model() -> None:
+    run = await run_suite(demo, RunOptions(trials=1, progress=False, model="test"))
+    assert run.model_name == "test"
+    records = run.records["agent"]
+    assert len(records) == 8 and [r.error for r in records] == [None] * 8
+    assert {r.scenario: r.verdict for r in records}["cancel-pending"] == "resolved"

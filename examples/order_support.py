@@ -78,7 +78,7 @@ class CancelOrder(rk.Intent):
     reason: Reason = rk.Slot(
         ask="Why would you like to cancel: no longer needed, or ordered by mistake?",
         synonyms={
-            "no longer needed": ["don't need it", "do not need it", "changed my mind", "not needed"],
+            "no longer needed": ["don't need it", "do not need it", "changed my mind"],
             "ordered by mistake": ["by mistake", "by accident", "wrong item", "mistake"],
         },
     )

@@ -1,0 +1,38 @@
+"""The runnable examples work offline (on the deterministic test model)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("model", ["test", pytest.param("local", marks=pytest.mark.slow)])
+async def test_order_support_demo_resolves_and_hands_over(
+    model: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = _load("order_support")
+    example.agent.__dict__.pop("model", None)
+    example.agent._model_arg = model  # noqa: SLF001 - run the same agent on another model
+    shop = example.Shop()
+    results = await example.demo(shop)
+    outcomes = [r.outcome for r in results]
+    assert outcomes.count("resolved") == 3  # status, cancellation, address change
+    assert outcomes[-1] == "escalated"  # a shipped order needs a human
+    assert shop.orders["W1000001"]["status"] == "cancelled"
+    assert shop.orders["W2000001"]["address"] == "221B Baker Street, London NW1 6XE"
+    assert shop.orders["W1000002"]["status"] == "shipped"
+    assert "W1000001: cancelled" in capsys.readouterr().out

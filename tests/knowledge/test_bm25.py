@@ -73,3 +73,21 @@ def test_empty_corpus_and_buffer_reuse() -> None:
     buffer = np.full(3, 7.0, dtype=np.float32)
     out = index.scores(["mat"], out=buffer)
     assert out is buffer and buffer[1] == 0.0 and buffer[0] > 0
+
+
+def test_frequent_terms_use_dense_rows_with_identical_scores() -> None:
+    rng = np.random.default_rng(0)
+    # "common" is in every document: it gets a dense row; "rare" stays in postings.
+    documents = [
+        ["common"] * int(rng.integers(1, 4)) + ["rare"] * int(i % 50 == 0) + [f"w{i % 97}"]
+        for i in range(3000)
+    ]
+    index = BM25Index.from_terms(documents)
+    rows, _ = index._dense()
+    assert index.vocabulary["common"] in rows and index.vocabulary["rare"] not in rows
+    reference = np.zeros(3000, dtype=np.float32)
+    for term in ("common", "rare", "w5"):
+        t = index.vocabulary[term]
+        start, end = index.offsets[t], index.offsets[t + 1]
+        reference[index.postings[start:end]] += index.weights[start:end]
+    np.testing.assert_allclose(index.scores(["common", "rare", "w5"]), reference, rtol=1e-6)

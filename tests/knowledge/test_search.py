@@ -169,3 +169,19 @@ def test_non_distinct_search_returns_several_chunks_of_one_document(
     )
     assert len(kb.search("refund", k=3)) == 1
     assert len(kb.search("refund", k=3, distinct=False)) == 3
+
+
+@pytest.mark.parametrize("k", [1, 10, 40, 300])
+def test_fast_top_k_selection_matches_a_full_sort(k: int) -> None:
+    from resolvekit.knowledge.index import _top_rows
+
+    rng = np.random.default_rng(k)
+    scores = rng.standard_normal(50_000).astype(np.float32)
+    scores[rng.integers(0, 50_000, 5_000)] = -np.inf  # filtered rows
+    scores[:100] = scores[100]  # ties resolve by row order
+    expected = np.lexsort((np.arange(50_000), -scores))[:k]
+    np.testing.assert_array_equal(_top_rows(scores, k), expected)
+    skewed = np.zeros(50_000, dtype=np.float32)
+    skewed[-3:] = 1.0  # the sampled threshold finds fewer than k: fall back to the full array
+    assert list(_top_rows(skewed, k)[:3]) == [49_997, 49_998, 49_999][:k]
+    assert len(_top_rows(skewed, k)) == k

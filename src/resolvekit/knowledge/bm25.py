@@ -14,8 +14,9 @@ get if it contained every query term with saturated frequency; dividing by it gi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,6 +46,9 @@ class BM25Index:
     doc_lengths: npt.NDArray[np.int32]
     k1: float = 1.2
     b: float = 0.75
+    _dense_cache: tuple[dict[int, int], npt.NDArray[np.float32]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @property
     def n_docs(self) -> int:
@@ -53,23 +57,25 @@ class BM25Index:
     @classmethod
     def build(cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> BM25Index:
         """Index ``texts`` (tokenised with stop words removed and plurals folded)."""
-        return cls.from_terms([text_terms(text) for text in texts], k1=k1, b=b)
+        return cls.from_terms((text_terms(text) for text in texts), k1=k1, b=b)
 
     @classmethod
     def from_terms(
-        cls, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75
+        cls, documents: Iterable[Sequence[str]], *, k1: float = 1.2, b: float = 0.75
     ) -> BM25Index:
-        """Index pre-tokenised documents (each a sequence of terms)."""
+        """Index pre-tokenised documents (each a sequence of terms), streaming: only term ids
+        are kept, never every document's term list at once."""
         if k1 < 0 or not 0 <= b <= 1:
             raise KnowledgeError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         vocabulary: dict[str, int] = {}
-        lengths = np.fromiter((len(d) for d in documents), dtype=np.int32, count=len(documents))
-        n_docs = len(documents)
-        flat = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for d in documents for t in d),
-            dtype=np.int64,
-            count=int(lengths.sum()),
-        )
+        ids = array("q")
+        lengths_list = array("q")
+        for document in documents:
+            ids.extend(vocabulary.setdefault(t, len(vocabulary)) for t in document)
+            lengths_list.append(len(document))
+        lengths = np.frombuffer(lengths_list, dtype=np.int64).astype(np.int32)
+        n_docs = len(lengths)
+        flat = np.frombuffer(ids, dtype=np.int64)
         rows = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
         # One key per (term, document) pair; unique() sorts by term then document and counts tf.
         keys, tf = np.unique(flat * max(n_docs, 1) + rows, return_counts=True)
@@ -112,20 +118,50 @@ class BM25Index:
             query: the query text, or its terms.
             out: optional buffer to fill (avoids an allocation per query).
         """
+        return self.scores_for(self.term_ids(query), out=out)
+
+    def scores_for(
+        self, term_ids: Sequence[int], *, out: npt.NDArray[np.float32] | None = None
+    ) -> npt.NDArray[np.float32]:
+        """:meth:`scores` for term ids from :meth:`term_ids`."""
         if out is None:
             out = np.zeros(self.n_docs, dtype=np.float32)
         else:
             out.fill(0.0)
-        for term in self.term_ids(query):
+        dense_rows, dense = self._dense()
+        for term in term_ids:
+            row = dense_rows.get(term)
+            if row is not None:
+                out += dense[row]  # a frequent term: one contiguous add beats a scatter
+                continue
             start, end = self.offsets[term], self.offsets[term + 1]
             # Postings of one term are distinct rows, so fancy-index += is a correct scatter-add.
             out[self.postings[start:end]] += self.weights[start:end]
         return out
 
+    def _dense(self) -> tuple[dict[int, int], npt.NDArray[np.float32]]:
+        """Frequent terms' weights expanded to full rows, built on first use.
+
+        A term in at least 1/16 of the documents (and 1,024 of them) gets a dense row: under
+        Zipf's law these are a few dozen terms, yet they hold most postings of a typical query.
+        """
+        if self._dense_cache is None:
+            df = np.diff(self.offsets)
+            frequent = np.flatnonzero(df >= max(1024, self.n_docs // 16))
+            dense = np.zeros((len(frequent), self.n_docs), dtype=np.float32)
+            for row, term in enumerate(frequent):
+                start, end = self.offsets[term], self.offsets[term + 1]
+                dense[row, self.postings[start:end]] = self.weights[start:end]
+            self._dense_cache = ({int(t): r for r, t in enumerate(frequent)}, dense)
+        return self._dense_cache
+
     def max_score(self, query: str | Sequence[str]) -> float:
         """Upper bound of :meth:`scores` for ``query``: every term present, tf saturated."""
-        ids = self.term_ids(query)
-        return float(self.idf[ids].sum()) * (self.k1 + 1) if ids else 0.0
+        return self.max_score_for(self.term_ids(query))
+
+    def max_score_for(self, term_ids: Sequence[int]) -> float:
+        """:meth:`max_score` for term ids from :meth:`term_ids`."""
+        return float(self.idf[list(term_ids)].sum()) * (self.k1 + 1) if term_ids else 0.0
 
     def to_arrays(self) -> dict[str, Any]:
         """Arrays and parameters for persistence (see :meth:`from_arrays`)."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..exceptions import UserError
+from ._text import terms as text_terms
 from .bm25 import BM25Index
 from .chunking import Chunk
 
@@ -121,6 +122,11 @@ class HybridIndex:
     _columns: dict[str, tuple[dict[str, int], npt.NDArray[np.int32]]] = field(
         init=False, repr=False, default_factory=dict
     )
+    _stale_day: int = field(init=False, repr=False, default=-1)
+    _stale_mask: npt.NDArray[np.bool_] | None = field(init=False, repr=False, default=None)
+    _customer_mask: tuple[npt.NDArray[np.bool_] | None] | None = field(
+        init=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         n = len(self.chunks)
@@ -164,22 +170,38 @@ class HybridIndex:
     def signals(
         self, query_vector: npt.NDArray[np.float32], query: str
     ) -> dict[str, npt.NDArray[np.float32]]:
-        """The four per-chunk signals of the module docstring, each of shape ``(n_chunks,)``."""
-        dense_body = self.vectors @ query_vector.astype(FLOAT, copy=False)
-        dense_field = dense_body.copy()
-        if len(self.field_rows):
-            dense_field[self.field_rows] = self.field_vectors @ query_vector
-        lexical = self.bm25.scores(query)
-        top = self.bm25.max_score(query)
+        """The four per-chunk signals of the module docstring, each of shape ``(n_chunks,)``.
+
+        Without FAQ chunks the field signals *are* the body signals (the same arrays).
+        """
+        query_vector = query_vector.astype(FLOAT, copy=False)
+        dense_body = self.vectors @ query_vector
+        words = text_terms(query)
+        term_ids = self.bm25.term_ids(words)
+        lexical = self.bm25.scores_for(term_ids)
+        top = self.bm25.max_score_for(term_ids)
         if top > 0:
             lexical *= FLOAT(1.0 / top)
+        if not len(self.field_rows):
+            return {
+                "dense": dense_body,
+                "dense_field": dense_body,
+                "lexical": lexical,
+                "lexical_field": lexical,
+            }
+        rows = self.field_rows
+        question = self.field_vectors @ query_vector
+        dense_field = dense_body.copy()
+        dense_field[rows] = question
+        dense = dense_body.copy()
+        dense[rows] = np.maximum(dense_body[rows], question)
         lexical_field = lexical.copy()
-        if len(self.field_rows):
-            field_scores = self.field_bm25.scores(query)
-            field_top = self.field_bm25.max_score(query)
-            lexical_field[self.field_rows] = field_scores / field_top if field_top > 0 else 0.0
+        field_ids = self.field_bm25.term_ids(words)
+        field_top = self.field_bm25.max_score_for(field_ids)
+        field_scores = self.field_bm25.scores_for(field_ids)
+        lexical_field[rows] = field_scores / FLOAT(field_top) if field_top > 0 else 0.0
         return {
-            "dense": np.maximum(dense_body, dense_field),
+            "dense": dense,
             "dense_field": dense_field,
             "lexical": lexical,
             "lexical_field": lexical_field,
@@ -193,10 +215,11 @@ class HybridIndex:
             raise UserError(f"audience filter must be 'customer' or 'agent', not {audience!r}")
         result: npt.NDArray[np.bool_] | None = None
         if audience == "customer":
-            codes, column = self._column("audience")
-            agent_code = codes.get("agent")
-            if agent_code is not None:
-                result = column != agent_code
+            if self._customer_mask is None:
+                codes, column = self._column("audience")
+                agent_code = codes.get("agent")
+                self._customer_mask = (column != agent_code if agent_code is not None else None,)
+            result = self._customer_mask[0]
         for key, wanted in filters.items():
             allowed = [wanted] if isinstance(wanted, str) else list(wanted)
             codes, column = self._column(key)
@@ -248,16 +271,11 @@ class HybridIndex:
         signals = self.signals(query_vector, query)
         allowed = self.mask(filters)
         if fusion.method == "weighted":
-            fused = signals["dense"] * FLOAT(fusion.dense)
-            for name in ("dense_field", "lexical", "lexical_field"):
-                weight = getattr(fusion, name)
-                if weight:
-                    fused += signals[name] * FLOAT(weight)
+            fused = self._weighted(signals, fusion)
         else:
             fused = self._rrf(signals, fusion, depth=max(100, 4 * k), allowed=allowed)
-        today_ordinal = (today or date.today()).toordinal()
-        stale = (self._review_by > 0) & (self._review_by < today_ordinal)
-        if stale_factor != 1.0 and stale.any():
+        stale = self._stale((today or date.today()).toordinal())
+        if stale is not None and stale_factor != 1.0:
             # Subtracting a share of |score| demotes negative scores too (multiplying would not).
             fused[stale] -= FLOAT(1.0 - stale_factor) * np.abs(fused[stale])
         if allowed is not None:
@@ -269,8 +287,32 @@ class HybridIndex:
             scores=fused[rows],
             dense=signals["dense"][rows],
             lexical=signals["lexical"][rows],
-            stale=stale[rows],
+            stale=stale[rows] if stale is not None else np.zeros(len(rows), dtype=bool),
         )
+
+    def _weighted(
+        self, signals: dict[str, npt.NDArray[np.float32]], fusion: Fusion
+    ) -> npt.NDArray[np.float32]:
+        # Signals may share arrays (no FAQ chunks): add up the weights of each distinct array.
+        weights: dict[int, tuple[npt.NDArray[np.float32], float]] = {}
+        for name in ("dense", "dense_field", "lexical", "lexical_field"):
+            weight = float(getattr(fusion, name))
+            if weight:
+                array, total = weights.get(id(signals[name]), (signals[name], 0.0))
+                weights[id(array)] = (array, total + weight)
+        (first, first_weight), *rest = weights.values()
+        fused = np.multiply(first, FLOAT(first_weight))
+        for array, weight in rest:
+            fused += array * FLOAT(weight)
+        return fused
+
+    def _stale(self, today: int) -> npt.NDArray[np.bool_] | None:
+        """Rows past ``review_by`` on day ``today`` (ordinal), cached per day; None if none."""
+        if self._stale_day != today:
+            stale = (self._review_by > 0) & (self._review_by < today)
+            self._stale_mask = stale if stale.any() else None
+            self._stale_day = today
+        return self._stale_mask
 
     def _rrf(
         self,
@@ -311,6 +353,19 @@ def _top_rows(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
     n = len(scores)
     if k >= n:
         return np.argsort(-scores, kind="stable").astype(np.int64)
-    part = np.argpartition(-scores, k)[:k]
-    order = np.lexsort((part, -scores[part]))
-    return part[order].astype(np.int64)
+    candidates: npt.NDArray[np.int64] | None = None
+    if n >= 16_384 and k <= n // 64:
+        # Exact shortcut: a threshold from a strided sample keeps ~8k candidates; if at least k
+        # scores reach it, the top k are all among them. Otherwise fall back to the full array.
+        sample = scores[:: n // 4096]
+        above = min(len(sample) - 1, int(np.ceil(8 * k * len(sample) / n)))
+        threshold = np.partition(sample, len(sample) - 1 - above)[len(sample) - 1 - above]
+        found = np.flatnonzero(scores >= threshold)
+        if len(found) >= k:
+            candidates = found
+    if candidates is None:
+        candidates = np.argpartition(-scores, k)[:k]
+    elif len(candidates) > k:
+        candidates = candidates[np.argpartition(-scores[candidates], k)[:k]]
+    order = np.lexsort((candidates, -scores[candidates]))
+    return candidates[order].astype(np.int64)

@@ -450,7 +450,11 @@ def scale(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         naive_bm25(corpus_terms, terms(q))
         naive.append((time.perf_counter() - t0) * n / subset)
-    print(f"search latency over {len(queries)} queries, k=10, query embedding excluded (ms):")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"search latency over {len(queries)} queries, k=10, query embedding excluded (ms; "
+        f"load average {load}):"
+    )
     print(f"{'':<44} {'p50':>8} {'p99':>8}")
     rows = {
         "hybrid search (dense + BM25 + fusion + top-k)": timings["search"],
@@ -480,7 +484,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--naive-subset", type=int, default=5_000)
     parser.add_argument("--extra-splits", type=int, default=4, help="more seeds, for variance")
     args = parser.parse_args(argv)
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load average {load}")
     if args.only in (None, "quality"):
         quality(args)
     if args.only in (None, "scale"):

@@ -364,8 +364,13 @@ def _top_rows(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
         if len(found) >= k:
             candidates = found
     if candidates is None:
-        candidates = np.argpartition(-scores, k)[:k]
-    elif len(candidates) > k:
-        candidates = candidates[np.argpartition(-scores[candidates], k)[:k]]
+        candidates = np.arange(n, dtype=np.int64)
+    if len(candidates) > k:
+        values = scores[candidates]
+        kth = values[np.argpartition(-values, k - 1)[k - 1]]
+        # Ties at the cut go to the lowest rows (argpartition alone would pick any of them).
+        better = candidates[values > kth]
+        tied = candidates[values == kth]
+        candidates = np.concatenate([better, tied[: k - len(better)]])
     order = np.lexsort((candidates, -scores[candidates]))
     return candidates[order].astype(np.int64)

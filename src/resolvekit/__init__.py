@@ -22,9 +22,9 @@ _EXPORTS: dict[str, str] = {
     # engine
     "Agent": "agent",
     "Phrases": "agent",
-    "TurnResult": "_loop",
-    "TraceEvent": "_loop",
-    "Outcome": "_loop",
+    "TurnResult": "results",
+    "TraceEvent": "results",
+    "Outcome": "results",
     "Intent": "intents",
     "Slot": "intents",
     "Context": "playbooks",
@@ -155,7 +155,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from ._loop import Outcome, TraceEvent, TurnResult
     from .agent import Agent, Phrases
     from .escalation import CallbackTarget, EscalationPolicy, Handoff, HandoffTarget, JSONLQueue
     from .exceptions import (
@@ -194,6 +193,7 @@ if TYPE_CHECKING:
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+    from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
     from .sessions.memory import MemoryStore
     from .sessions.sqlite import SQLiteStore

@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import secrets
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from pydantic import ValidationError
 
-from .escalation import ActionRecord, Handoff, PolicyInput, redact
+from ._requests import build_request, invalid_decision
+from .escalation import Handoff, PolicyInput, build_handoff, summarize
 from .exceptions import (
     ModelError,
     ModelRequestsBlocked,
@@ -42,61 +42,17 @@ from .messages import (
     StartIntent,
     Usage,
 )
-from .models import DecisionKind, ModelRequest, ModelResponse, Pending, SlotSpec
-from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome, _Hooks, _spec, _Suspend
-from .sessions import Conversation, PendingState, PlaybookRun, Step
+from .models import ModelRequest, ModelResponse, SlotSpec
+from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome, _Hooks, _Suspend
+from .results import Outcome, TraceEvent, TurnResult
+from .sessions import FREE_RUN, Conversation, PendingState, PlaybookRun, Step
 
 if TYPE_CHECKING:
     from .agent import Agent
 
-__all__ = ["Outcome", "TraceEvent", "Turn", "TurnResult"]
+__all__ = ["Turn"]
 
 log = logging.getLogger("resolvekit")
-
-Outcome = Literal["resolved", "answered", "awaiting_customer", "escalated", "refused", "replied"]
-
-_FREE_RUN = "_free"
-_OPEN: frozenset[DecisionKind] = frozenset(
-    {"start_intent", "answer_from_knowledge", "ask_clarification", "escalate", "reply"}
-)
-_WAITING_VALUE: frozenset[DecisionKind] = _OPEN | frozenset({"fill_slots"})
-_WAITING_YES_NO: frozenset[DecisionKind] = _WAITING_VALUE | frozenset({"confirm"})
-_FREE: frozenset[DecisionKind] = frozenset({"call_tool"})
-
-
-@dataclasses.dataclass(kw_only=True)
-class TraceEvent:
-    """One step of a turn, for debugging, audits and evals."""
-
-    kind: str
-    """``model``, ``invalid_decision``, ``slot``, ``tool``, ``ask``, ``confirm``, ``playbook``,
-    ``knowledge``, ``rewind``, ``escalation``..."""
-    data: dict[str, Any]
-    at: float = dataclasses.field(default_factory=time.time)
-
-
-@dataclasses.dataclass(kw_only=True)
-class TurnResult:
-    """What :meth:`Agent.handle` returns for one customer message."""
-
-    reply: str
-    """What to send the customer."""
-    outcome: Outcome
-    confidence: float | None
-    """The model's confidence in this turn's decision, if it reported one."""
-    handoff: Handoff | None
-    """The handoff packet when the conversation is (now) with a human."""
-    trace: list[TraceEvent]
-    conversation_id: str
-    intent: str | None = None
-    """The intent the turn worked on."""
-    slots: dict[str, Any] = dataclasses.field(default_factory=dict)
-    citations: list[Citation] = dataclasses.field(default_factory=list)
-    pending: str | None = None
-    """What the agent waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm`` or ``resume``."""
-    usage: Usage = dataclasses.field(default_factory=Usage)
-    error: BaseException | None = None
-    """The engine error behind an escalation (a replay divergence, a crashed playbook...)."""
 
 
 class Turn:
@@ -135,7 +91,7 @@ class Turn:
             try:
                 if await self._recover():
                     return self._result()
-                await self._decide(self._request())
+                await self._decide(build_request(self.agent, self.conv))
             except ModelRequestsBlocked:
                 raise
             except ModelError as exc:
@@ -184,59 +140,13 @@ class Turn:
 
     # -- asking the model --------------------------------------------------------------------
 
-    def _request(self, **changes: Any) -> ModelRequest:
-        conv, agent = self.conv, self.agent
-        pending = conv.pending
-        allowed = _OPEN
-        model_pending: Pending | None = None
-        run = conv.active_run
-        if pending is not None:
-            allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
-            model_pending = Pending(
-                kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
-                question=pending.question,
-                slot=self._pending_spec(pending),
-                intent=run.intent if run else None,
-            )
-        elif run is not None:
-            allowed = _WAITING_VALUE
-        if agent.free_mode and agent.tools:
-            allowed = allowed | _FREE
-        request = ModelRequest(
-            task="turn",
-            allowed=allowed,
-            messages=list(conv.transcript),
-            instructions=agent.instructions,
-            intents=agent.intent_specs,
-            tools=[t.spec() for t in agent.tools.values()] if agent.free_mode else [],
-            active_intent=run.intent if run else None,
-            slots=dict(run.slots) if run else {},
-            known=dict(conv.facts),
-            pending=model_pending,
-            history=list(conv.history),
-            offered=list(conv.offered),
-        )
-        return dataclasses.replace(request, **changes) if changes else request
-
-    def _pending_spec(self, pending: PendingState) -> SlotSpec | None:
-        if pending.kind == "slot":
-            run = self.conv.run(pending.run_id)
-            if run is not None and pending.slot:
-                return self.agent.intent_spec(run.intent).slot(pending.slot)
-        if pending.kind == "ask":
-            run = self.conv.run(pending.run_id)
-            if run is not None and pending.step is not None:
-                step = run.journal[pending.step]
-                return _spec(step.args["name"], step.args["schema"], step.key)
-        return None
-
     async def _ask_model(self, request: ModelRequest) -> ModelResponse | None:
         """One decision, validated; one re-ask with the error; None if still invalid."""
         for attempt in range(2):
             started = time.perf_counter()
             response = await self.agent.model.request(request)
             self.usage.add(response.usage)
-            problem = self._invalid(response, request)
+            problem = invalid_decision(self.agent, self.conv, response, request)
             self.trace.append(
                 TraceEvent(
                     kind="model",
@@ -253,44 +163,6 @@ class Turn:
             if problem is None:
                 return response
             request = dataclasses.replace(request, retry_error=problem)
-        return None
-
-    def _invalid(self, response: ModelResponse, request: ModelRequest) -> str | None:
-        decision = response.decision
-        if decision.kind not in request.allowed:
-            return (
-                f"decision {decision.kind!r} is not allowed now; "
-                f"choose one of {sorted(request.allowed)}"
-            )
-        agent, run, pending = self.agent, self.conv.active_run, self.conv.pending
-        match decision:
-            case StartIntent(intent=name, slots=slots):
-                if name not in agent.intents:
-                    return f"unknown intent {name!r}; known intents: {sorted(agent.intents)}"
-                unknown = set(slots) - set(agent.intents[name].model_fields)
-                if unknown:
-                    return f"intent {name!r} has no slots {sorted(unknown)}"
-            case FillSlots(slots=slots):
-                names = set(agent.intents[run.intent].model_fields) if run else set()
-                if pending is not None and pending.kind == "ask" and pending.slot:
-                    names.add(pending.slot)
-                if not slots or set(slots) - names:
-                    return f"fill_slots must give values for {sorted(names)}, got {sorted(slots)}"
-            case Confirm():
-                if pending is None or pending.kind not in ("confirm", "tool_confirm", "resume"):
-                    return "no yes/no question is pending"
-            case CallTool(tool=name, args=args):
-                tool = agent.tools.get(name)
-                if tool is None:
-                    return f"unknown tool {name!r}; tools: {sorted(agent.tools)}"
-                try:
-                    tool.validate_args(args)
-                except ToolError as exc:
-                    return exc.message
-            case AnswerFromKnowledge() | AskClarification() | Escalate() | Reply():
-                pass
-            case _:
-                assert_never(decision)
         return None
 
     # -- deciding ----------------------------------------------------------------------------
@@ -402,7 +274,7 @@ class Turn:
         conv = self.conv
         pending = conv.pending
         run = conv.active_run
-        if run is None:  # guarded by _invalid; kept for type narrowing
+        if run is None:  # guarded by invalid_decision; kept for type narrowing
             await self._clarify(self.agent.phrases.not_understood, [])
             return
         self.intent = run.intent
@@ -555,7 +427,7 @@ class Turn:
     async def _confirm(self, answer: Literal["yes", "no", "unsure"]) -> None:
         conv = self.conv
         pending = conv.pending
-        assert pending is not None  # guarded by _invalid
+        assert pending is not None  # guarded by invalid_decision
         if answer == "unsure":
             pending.attempts += 1
             if pending.attempts > self.agent.escalation.max_clarifications:
@@ -630,9 +502,9 @@ class Turn:
         self.outcome = "awaiting_customer"
 
     def _free_run(self) -> PlaybookRun:
-        run = self.conv.run(_FREE_RUN)
+        run = self.conv.run(FREE_RUN)
         if run is None:
-            run = PlaybookRun(id=_FREE_RUN, intent=_FREE_RUN, status="free")
+            run = PlaybookRun(id=FREE_RUN, intent=FREE_RUN, status="free")
             self.conv.runs.append(run)
         return run
 
@@ -674,7 +546,7 @@ class Turn:
                 tool_call={"name": name, "args": args},
             )
         )
-        await self._decide(self._request())
+        await self._decide(build_request(self.agent, self.conv))
 
     # -- escalation and closing --------------------------------------------------------------
 
@@ -713,8 +585,13 @@ class Turn:
         model = self.agent.model
         if "summarize" not in model.capabilities or isinstance(self.error, ModelError):
             return None
-        request = self._request(
-            task="summarize", allowed=frozenset({"reply"}), pending=None, retry_error=None
+        request = build_request(
+            self.agent,
+            self.conv,
+            task="summarize",
+            allowed=frozenset({"reply"}),
+            pending=None,
+            retry_error=None,
         )
         try:
             response = await model.request(request)
@@ -743,88 +620,6 @@ class Turn:
 
     def _trace(self, kind: str, /, **data: Any) -> None:
         self.trace.append(TraceEvent(kind=kind, data=data))
-
-
-def build_handoff(
-    conv: Conversation,
-    *,
-    reason: str,
-    priority: Any,
-    confidence: float | None,
-    intent: str | None,
-    slots: dict[str, Any],
-    pending_action: str | None,
-    error: str | None,
-    summary: str | None = None,
-) -> Handoff:
-    """The packet a human receives: everything so the customer never repeats themselves."""
-    actions = [
-        ActionRecord(
-            tool=step.key,
-            args=step.args,
-            status=step.status,
-            result=step.result,
-            error=step.error,
-            effect=step.effect,
-            intent=None if run.intent == _FREE_RUN else run.intent,
-        )
-        for run in conv.runs
-        for step in run.journal
-        if step.kind == "call"
-    ]
-    knowledge = [s.key for run in conv.runs for s in run.journal if s.kind == "search"]
-    transcript = [
-        {"role": m.role, "text": redact(m.text), "channel": m.channel, "at": m.at}
-        for m in conv.transcript
-        if m.role != "tool"
-    ]
-    done = [a for a in actions if a.status == "done" and a.effect == "write"]
-    summary = summary or summarize(conv) + f" Handed over because: {reason}."
-    if pending_action:
-        next_step = f"The agent was waiting for the customer's answer to: {pending_action!r}."
-    elif done:
-        next_step = "Check the completed changes above and follow up on the reason for handoff."
-    else:
-        next_step = "No change was made; take the request from the summary above."
-    return Handoff(
-        conversation_id=conv.id,
-        customer_id=conv.customer_id,
-        channel=conv.channel,
-        reason=reason,
-        priority=priority,
-        confidence=confidence,
-        intent=intent,
-        slots=slots,
-        facts=dict(conv.facts),
-        actions=actions,
-        pending_action=pending_action,
-        knowledge=knowledge,
-        transcript=transcript,
-        summary=summary,
-        suggested_next_step=next_step,
-        error=error,
-        resume_token=secrets.token_urlsafe(16),
-    )
-
-
-def summarize(conv: Conversation) -> str:
-    """A deterministic one-paragraph summary of what the customer wanted and what was done."""
-    parts = []
-    for run in conv.runs:
-        if run.intent == _FREE_RUN:
-            calls = [s.key for s in run.journal if s.kind == "call"]
-            if calls:
-                parts.append(f"tools used directly: {', '.join(calls)}")
-            continue
-        slots = ", ".join(f"{k}={v}" for k, v in run.slots.items())
-        line = f"{humanize(run.intent)} ({slots})" if slots else humanize(run.intent)
-        line += f": {run.status}"
-        if run.summary:
-            line += f" - {run.summary}"
-        parts.append(line)
-    customer_lines = sum(1 for m in conv.transcript if m.role == "customer")
-    head = f"Customer {conv.customer_id} on {conv.channel}, {customer_lines} message(s)."
-    return head + (" " + "; ".join(parts) + "." if parts else " No request identified.")
 
 
 def _render_args(args: dict[str, Any]) -> str:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._loop import Turn, TurnResult, summarize
-from .escalation import EscalationPolicy, HandoffTarget
+from ._loop import Turn
+from .escalation import EscalationPolicy, HandoffTarget, summarize
 from .exceptions import InvalidMessage, UserError
 from .intents import Intent
 from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
+from .results import TurnResult
 from .sessions import Conversation, Store, open_store
 from .tools import Effect, RetryPolicy, Tool, _build_tool
 

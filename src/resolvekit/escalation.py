@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from .intents import humanize
+from .sessions import FREE_RUN, Conversation
+
 __all__ = [
     "ActionRecord",
     "CallbackTarget",
@@ -29,7 +33,9 @@ __all__ = [
     "HandoffTarget",
     "JSONLQueue",
     "PolicyInput",
+    "build_handoff",
     "redact",
+    "summarize",
 ]
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -189,3 +195,85 @@ class JSONLQueue:
             for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
+
+
+def build_handoff(
+    conv: Conversation,
+    *,
+    reason: str,
+    priority: Any,
+    confidence: float | None,
+    intent: str | None,
+    slots: dict[str, Any],
+    pending_action: str | None,
+    error: str | None,
+    summary: str | None = None,
+) -> Handoff:
+    """The packet a human receives: everything so the customer never repeats themselves."""
+    actions = [
+        ActionRecord(
+            tool=step.key,
+            args=step.args,
+            status=step.status,
+            result=step.result,
+            error=step.error,
+            effect=step.effect,
+            intent=None if run.intent == FREE_RUN else run.intent,
+        )
+        for run in conv.runs
+        for step in run.journal
+        if step.kind == "call"
+    ]
+    knowledge = [s.key for run in conv.runs for s in run.journal if s.kind == "search"]
+    transcript = [
+        {"role": m.role, "text": redact(m.text), "channel": m.channel, "at": m.at}
+        for m in conv.transcript
+        if m.role != "tool"
+    ]
+    done = [a for a in actions if a.status == "done" and a.effect == "write"]
+    summary = summary or summarize(conv) + f" Handed over because: {reason}."
+    if pending_action:
+        next_step = f"The agent was waiting for the customer's answer to: {pending_action!r}."
+    elif done:
+        next_step = "Check the completed changes above and follow up on the reason for handoff."
+    else:
+        next_step = "No change was made; take the request from the summary above."
+    return Handoff(
+        conversation_id=conv.id,
+        customer_id=conv.customer_id,
+        channel=conv.channel,
+        reason=reason,
+        priority=priority,
+        confidence=confidence,
+        intent=intent,
+        slots=slots,
+        facts=dict(conv.facts),
+        actions=actions,
+        pending_action=pending_action,
+        knowledge=knowledge,
+        transcript=transcript,
+        summary=summary,
+        suggested_next_step=next_step,
+        error=error,
+        resume_token=secrets.token_urlsafe(16),
+    )
+
+
+def summarize(conv: Conversation) -> str:
+    """A deterministic one-paragraph summary of what the customer wanted and what was done."""
+    parts = []
+    for run in conv.runs:
+        if run.intent == FREE_RUN:
+            calls = [s.key for s in run.journal if s.kind == "call"]
+            if calls:
+                parts.append(f"tools used directly: {', '.join(calls)}")
+            continue
+        slots = ", ".join(f"{k}={v}" for k, v in run.slots.items())
+        line = f"{humanize(run.intent)} ({slots})" if slots else humanize(run.intent)
+        line += f": {run.status}"
+        if run.summary:
+            line += f" - {run.summary}"
+        parts.append(line)
+    customer_lines = sum(1 for m in conv.transcript if m.role == "customer")
+    head = f"Customer {conv.customer_id} on {conv.channel}, {customer_lines} message(s)."
+    return head + (" " + "; ".join(parts) + "." if parts else " No request identified.")

@@ -22,6 +22,7 @@ from ..exceptions import UserError
 from ..messages import Message, Usage
 
 __all__ = [
+    "FREE_RUN",
     "Conversation",
     "PendingState",
     "PlaybookRun",
@@ -29,6 +30,9 @@ __all__ = [
     "Store",
     "open_store",
 ]
+
+FREE_RUN = "_free"
+"""Id and intent of the run that journals free-mode tool calls."""
 
 StepKind = Literal["call", "ask", "confirm", "search", "say", "remember"]
 StepStatus = Literal["pending", "started", "done", "error"]

@@ -1,0 +1,124 @@
+"""Building the model's request and checking its decision against the conversation (internal)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, assert_never
+
+from .exceptions import ToolError
+from .messages import (
+    AnswerFromKnowledge,
+    AskClarification,
+    CallTool,
+    Confirm,
+    Escalate,
+    FillSlots,
+    Reply,
+    StartIntent,
+)
+from .models import DecisionKind, ModelRequest, ModelResponse, Pending, SlotSpec
+from .playbooks import _spec
+from .sessions import Conversation, PendingState
+
+if TYPE_CHECKING:
+    from .agent import Agent
+
+__all__ = ["build_request", "invalid_decision", "pending_spec"]
+
+_OPEN: frozenset[DecisionKind] = frozenset(
+    {"start_intent", "answer_from_knowledge", "ask_clarification", "escalate", "reply"}
+)
+_WAITING_VALUE: frozenset[DecisionKind] = _OPEN | frozenset({"fill_slots"})
+_WAITING_YES_NO: frozenset[DecisionKind] = _WAITING_VALUE | frozenset({"confirm"})
+_FREE: frozenset[DecisionKind] = frozenset({"call_tool"})
+
+
+def build_request(agent: Agent[Any], conv: Conversation, **changes: Any) -> ModelRequest:
+    """The model request for this moment of the conversation (``changes`` override fields)."""
+    pending = conv.pending
+    allowed = _OPEN
+    model_pending: Pending | None = None
+    run = conv.active_run
+    if pending is not None:
+        allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
+        model_pending = Pending(
+            kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
+            question=pending.question,
+            slot=pending_spec(agent, conv, pending),
+            intent=run.intent if run else None,
+        )
+    elif run is not None:
+        allowed = _WAITING_VALUE
+    if agent.free_mode and agent.tools:
+        allowed = allowed | _FREE
+    request = ModelRequest(
+        task="turn",
+        allowed=allowed,
+        messages=list(conv.transcript),
+        instructions=agent.instructions,
+        intents=agent.intent_specs,
+        tools=[t.spec() for t in agent.tools.values()] if agent.free_mode else [],
+        active_intent=run.intent if run else None,
+        slots=dict(run.slots) if run else {},
+        known=dict(conv.facts),
+        pending=model_pending,
+        history=list(conv.history),
+        offered=list(conv.offered),
+    )
+    return dataclasses.replace(request, **changes) if changes else request
+
+
+def pending_spec(agent: Agent[Any], conv: Conversation, pending: PendingState) -> SlotSpec | None:
+    """What the pending question wants, as a slot spec for the model."""
+    if pending.kind == "slot":
+        run = conv.run(pending.run_id)
+        if run is not None and pending.slot:
+            return agent.intent_spec(run.intent).slot(pending.slot)
+    if pending.kind == "ask":
+        run = conv.run(pending.run_id)
+        if run is not None and pending.step is not None:
+            step = run.journal[pending.step]
+            return _spec(step.args["name"], step.args["schema"], step.key)
+    return None
+
+
+def invalid_decision(
+    agent: Agent[Any], conv: Conversation, response: ModelResponse, request: ModelRequest
+) -> str | None:
+    """Why the model's decision cannot be executed now, or None when it can."""
+    decision = response.decision
+    if decision.kind not in request.allowed:
+        return (
+            f"decision {decision.kind!r} is not allowed now; "
+            f"choose one of {sorted(request.allowed)}"
+        )
+    run, pending = conv.active_run, conv.pending
+    match decision:
+        case StartIntent(intent=name, slots=slots):
+            if name not in agent.intents:
+                return f"unknown intent {name!r}; known intents: {sorted(agent.intents)}"
+            unknown = set(slots) - set(agent.intents[name].model_fields)
+            if unknown:
+                return f"intent {name!r} has no slots {sorted(unknown)}"
+        case FillSlots(slots=slots):
+            names = set(agent.intents[run.intent].model_fields) if run else set()
+            if pending is not None and pending.kind == "ask" and pending.slot:
+                names.add(pending.slot)
+            if not slots or set(slots) - names:
+                return f"fill_slots must give values for {sorted(names)}, got {sorted(slots)}"
+        case Confirm():
+            if pending is None or pending.kind not in ("confirm", "tool_confirm", "resume"):
+                return "no yes/no question is pending"
+        case CallTool(tool=name, args=args):
+            tool = agent.tools.get(name)
+            if tool is None:
+                return f"unknown tool {name!r}; tools: {sorted(agent.tools)}"
+            try:
+                tool.validate_args(args)
+            except ToolError as exc:
+                return exc.message
+        case AnswerFromKnowledge() | AskClarification() | Escalate() | Reply():
+            pass
+        case _:
+            assert_never(decision)
+    return None

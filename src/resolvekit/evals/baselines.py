@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..messages import Reply
 from .errors import ScenarioError
 from .records import ToolCallRecord
-from .scenario import Scenario
+from .scenario import Scenario, ToolCall
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -37,11 +38,22 @@ def do_nothing_agent() -> Agent[Any]:
 
 
 async def replay_reference(
-    agent: Agent[Any], scenario: Scenario, deps: Any
+    agent: Agent[Any],
+    scenario: Scenario,
+    deps: Any,
+    replay: Callable[[Any, ToolCall], Any] | None = None,
 ) -> list[ToolCallRecord]:
     """Apply ``scenario.reference_actions`` to ``deps`` with ``agent``'s tools, in order.
 
     A failing reference action is recorded with its error and stops the replay.
+
+    Args:
+        agent: whose tools apply the actions.
+        scenario: the scenario whose reference actions to replay.
+        deps: the backend state to act on.
+        replay: when given, ``replay(deps, action)`` applies each action instead of the
+            agent's tools (e.g. a benchmark's own action functions); an exception it raises is
+            recorded as the action's error.
 
     Raises:
         ScenarioError: the scenario has no reference actions, or names an unknown tool or
@@ -53,6 +65,8 @@ async def replay_reference(
 
     if scenario.reference_actions is None:
         raise ScenarioError(f"Scenario {scenario.id!r} has no reference actions")
+    if replay is not None:
+        return _replay_with(replay, scenario.reference_actions, deps)
     conversation = Conversation.new(f"gold:{scenario.id}", scenario.channel)
     run = PlaybookRun(id="gold", intent=scenario.intent or "gold")
 
@@ -87,4 +101,23 @@ async def replay_reference(
             )
             break
         calls.append(ToolCallRecord(tool=tool.name, args=args, status="done", result=result))
+    return calls
+
+
+def _replay_with(
+    replay: Callable[[Any, ToolCall], Any], actions: list[ToolCall], deps: Any
+) -> list[ToolCallRecord]:
+    calls = []
+    for action in actions:
+        try:
+            result = replay(deps, action)
+        except Exception as exc:  # recorded: a failing reference action fails the gold run
+            error = {"kind": type(exc).__name__, "message": str(exc)}
+            calls.append(
+                ToolCallRecord(tool=action.tool, args=action.args, status="error", error=error)
+            )
+            break
+        calls.append(
+            ToolCallRecord(tool=action.tool, args=action.args, status="done", result=result)
+        )
     return calls

@@ -62,6 +62,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", help="model for the agent: local, test, openai:<model>...")
     parser.add_argument("--user-model", help="model for LLM-driven simulated customers")
+    parser.add_argument(
+        "--suite-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for a suite exposed as a function, e.g. --suite-arg tasks=my_tasks.json "
+        "(repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--max-drop",
@@ -85,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import RunOptions, run_suite
     from .suite import load_suite
 
-    suite = load_suite(args.suite)
+    suite = load_suite(args.suite, _suite_options(args.suite_arg))
     out: Path | None = args.out
     if out is not None and args.fresh and out.exists():
         shutil.rmtree(out)
@@ -116,6 +124,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _suite_options(pairs: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UserError(f"--suite-arg takes KEY=VALUE with KEY a name, got {pair!r}")
+        options[key.strip()] = value
+    return options
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -222,7 +222,7 @@ class _Runner:
             deps = self.suite.deps(scenario.fresh_state())
             if self._tool_agent is None:
                 self._tool_agent = self.suite.agent(self.model)
-            calls = await replay_reference(self._tool_agent, scenario, deps)
+            calls = await replay_reference(self._tool_agent, scenario, deps, self.suite.replay)
             failed = [c for c in calls if c.status != "done"]
             if failed:
                 raise ScenarioError(
@@ -274,7 +274,7 @@ class _Runner:
 
     async def _replay(self, scenario: Scenario, deps: Any, seen: _Conversation) -> None:
         agent = self.suite.agent(self.model)
-        seen.calls = await replay_reference(agent, scenario, deps)
+        seen.calls = await replay_reference(agent, scenario, deps, self.suite.replay)
         seen.escalated = scenario.expect.outcome == "escalated"
         seen.stop_reason = "gold replay"
         seen.intent = scenario.intent

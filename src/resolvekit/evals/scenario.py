@@ -28,10 +28,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from .errors import ScenarioError
-from .users import AnyUser, ScriptedUser
+from .users import AnyUser, GoalUser, LLMUser, ScriptedUser, SimulatedUser
 
 __all__ = [
     "Expect",
@@ -45,6 +52,8 @@ __all__ = [
 ExpectedOutcome = Literal["resolved", "escalated", "refused_no_change", "answered"]
 """What a correct agent does: reach the goal state, hand over to a human, decline without
 changing anything, or answer a question (no change, the facts said)."""
+
+_BUILTIN_USERS = (ScriptedUser, GoalUser, LLMUser)
 
 StateCheck = Callable[[Any, Any], bool | str]
 """``check(initial, final) -> True`` (pass), ``False`` or a message (fail); both arguments are
@@ -123,7 +132,8 @@ class Scenario(BaseModel):
     intent: str | None = None
     """The intent the customer has, for per-intent breakdowns (default: the agent's)."""
     user: AnyUser
-    """The simulated customer; a list of strings is a :class:`ScriptedUser`."""
+    """The simulated customer; a list of strings is a :class:`ScriptedUser`. Python scenarios
+    may also give an instance of any :class:`SimulatedUser` subclass."""
     initial_state: Any = None
     """The backend state at the start: a callable returning a fresh state, or plain data that
     is deep-copied for each trial."""
@@ -134,12 +144,14 @@ class Scenario(BaseModel):
     """The tool calls a perfect agent makes (gold replay); ``[]`` means "change nothing"."""
     channel: str = "chat"
 
-    @field_validator("user", mode="before")
+    @field_validator("user", mode="wrap")
     @classmethod
-    def _lines_to_script(cls, value: Any) -> Any:
+    def _lines_to_script(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if isinstance(value, list):
             return ScriptedUser(lines=value)
-        return value
+        if isinstance(value, SimulatedUser) and not isinstance(value, _BUILTIN_USERS):
+            return value  # a custom customer class (Python scenarios): kept as it is
+        return handler(value)
 
     def fresh_state(self) -> Any:
         """A new, isolated copy of the initial state for one trial."""

@@ -27,9 +27,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import UserError
 from ._state import to_data
 from .errors import ScenarioError, SuiteNotFound
-from .scenario import Scenario
+from .scenario import Scenario, ToolCall
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -63,6 +64,9 @@ class Suite:
     """Turns ``deps`` into plain data for end-state checks (default: a deep conversion of
     dataclasses, pydantic models, mappings and lists)."""
     description: str = ""
+    replay: Callable[[Any, ToolCall], Any] | None = None
+    """Applies one reference action to ``deps`` for the gold baseline and returns its result
+    (raising on failure); default: the agent's own tool of that name."""
 
     def __post_init__(self) -> None:
         if not self.scenarios:
@@ -87,11 +91,17 @@ class Suite:
         raise ScenarioError(f"Suite {self.name!r} has no scenario {scenario_id!r}")
 
 
-def load_suite(spec: str | Path) -> Suite:
+def load_suite(spec: str | Path, options: dict[str, str] | None = None) -> Suite:
     """Find a suite by name (``demo``), file path, folder (with ``suite.py``) or module path.
+
+    Args:
+        spec: what to load.
+        options: keyword arguments for a suite exposed as a function (``suite(**options)``),
+            e.g. ``{"tasks": "my_tasks.json"}`` from ``--suite-arg tasks=my_tasks.json``.
 
     Raises:
         SuiteNotFound: nothing matches, or the module exposes no ``Suite``.
+        UserError: options given to a suite that takes none, or that it rejects.
     """
     text = str(spec)
     path = Path(text)
@@ -115,7 +125,7 @@ def load_suite(spec: str | Path) -> Suite:
                 f"No suite {text!r}: give 'demo', a .py file, a folder with a suite.py "
                 f"or an importable module path"
             ) from exc
-    return _find_suite(module)
+    return _find_suite(module, options or {})
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -142,10 +152,22 @@ def _on_path(folder: Path) -> Iterator[None]:
             sys.path.remove(entry)
 
 
-def _find_suite(module: ModuleType) -> Suite:
+def _find_suite(module: ModuleType, options: dict[str, str]) -> Suite:
     found = getattr(module, "suite", None)
     if callable(found) and not isinstance(found, Suite):
-        found = found()
+        try:
+            found = found(**options)
+        except TypeError as exc:
+            if not options:
+                raise
+            raise UserError(
+                f"Suite {module.__name__} rejects the options {options}: {exc}"
+            ) from exc
+    elif options:
+        raise UserError(
+            f"Suite options {sorted(options)} given, but {module.__name__} exposes no "
+            f"suite(...) function to take them"
+        )
     if isinstance(found, Suite):
         return found
     suites = [v for v in vars(module).values() if isinstance(v, Suite)]

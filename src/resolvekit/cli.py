@@ -31,6 +31,33 @@ def _add_eval_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     add_eval_commands(subparsers)
 
 
+def _add_chat_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "chat",
+        help="talk to an agent in the terminal",
+        description="Talk to an agent in the terminal; /why shows what it decided and did.",
+    )
+    parser.add_argument("agent", help="where the agent is: path/to/file.py:agent or module:agent")
+    parser.add_argument("--customer", default="customer", help="your customer id")
+    parser.add_argument("--channel", default="chat", help="the channel to start on")
+    parser.add_argument("--model", help="run the agent on another model (e.g. test, local)")
+    parser.set_defaults(handler=_chat)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .chat import chat, load_agent
+
+    agent = load_agent(args.agent)
+    if args.model:
+        from .models import infer_model
+
+        agent.__dict__["model"] = infer_model(args.model)
+    asyncio.run(chat(agent, customer_id=args.customer, channel=args.channel))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -40,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_index_commands(subparsers)
     _add_eval_commands(subparsers)
+    _add_chat_command(subparsers)
     return parser
 
 

@@ -1,0 +1,84 @@
+"""The terminal chat: a person talks to an agent and asks /why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import resolvekit as rk
+from resolvekit.chat import chat, load_agent
+from resolvekit.cli import main
+
+from ..engine.shop import Backend, build_agent
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "order_support.py"
+
+
+def _reader(lines: list[str]) -> Iterator[str]:
+    yield from lines
+
+
+async def test_chat_shows_replies_and_explains_the_last_turn() -> None:
+    backend = Backend()
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.FillSlots(slots={"reason": "ordered by mistake"}),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(backend, model)
+    lines = iter(["cancel W1234567", "/why", "/channel voice", "by mistake", "", "never read"])
+    out: list[str] = []
+    results = await chat(agent, customer_id="c", read=lambda _: next(lines), write=out.append)
+    assert [r.reply for r in results] == ["Why do you want to cancel?", "Cancel order W1234567?"]
+    why = out[2]
+    assert "model -> start_intent" in why and "slots: order_id='W1234567'" in why
+    assert out[3] == "(now on voice)"
+    conversation = await agent.conversation("c")
+    assert conversation is not None
+    assert [m.channel for m in conversation.transcript if m.role == "customer"] == ["chat", "voice"]
+
+
+async def test_chat_explains_tool_calls_and_escalations() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder", slots={"order_id": "W5555555", "reason": "ordered by mistake"}
+            )
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    lines = iter(["cancel W5555555", "/why"])
+    out: list[str] = []
+
+    def read(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    await chat(agent, customer_id="c", read=read, write=out.append)
+    assert out[2] == "(handed over: order already shipped)"
+    assert 'tool get_order({"order_id": "W5555555"}) -> done' in out[3]
+    assert "escalation: order already shipped" in out[3]
+
+
+def test_load_agent_from_a_file_and_errors() -> None:
+    agent = load_agent(f"{EXAMPLE}:agent")
+    assert isinstance(agent, rk.Agent) and agent.name == "Shop support"
+    with pytest.raises(rk.UserError, match="is not an Agent"):
+        load_agent(f"{EXAMPLE}:Shop")
+    with pytest.raises(rk.UserError, match="Cannot import"):
+        load_agent("no.such.module:agent")
+
+
+def test_cli_chat_runs_on_the_test_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = iter(["hello", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat", f"{EXAMPLE}:agent", "--model", "test", "--customer", "c-1"]) == 0
+    assert "agent> Hello! How can I help you today?" in capsys.readouterr().out

@@ -1,0 +1,320 @@
+"""How customers describe things: items by product name and options, orders by their contents.
+
+Everything here is a deterministic score of word overlap, after normalising both sides the same
+way ("1000ml" = "1000 ml", "T-Shirt" = "t shirt" = "tshirt", "headphone" = "Headphones"):
+
+- :func:`match_items` finds the items of an order a description mentions ("the mechanical
+  keyboard and the smart thermostat"); a product name mentioned for two different variants that
+  the options do not tell apart is reported as ambiguous, so the agent asks.
+- :func:`match_orders` ranks orders by how well a description fits their items.
+- :func:`choose_variant` reads the options a customer wants ("same one but with clicky
+  switches"): every option of the current item is kept except the ones named.
+- :func:`pick_listed` understands "the second one" (or a quote) after the agent listed options,
+  through the library's extractor with ``context=``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from resolvekit.models import SlotSpec
+from resolvekit.understanding.extract import extract_value
+
+from .db import Order, OrderItem, Product, Variant
+
+__all__ = [
+    "ItemMatch",
+    "VariantChoice",
+    "choose_variant",
+    "describe_options",
+    "match_items",
+    "match_orders",
+    "mentions",
+    "normalise",
+    "pick_listed",
+    "wants_everything",
+]
+
+_SIZE_ALIASES = {
+    "xs": ("xs", "extra small"),
+    "s": ("s", "small"),
+    "m": ("m", "medium"),
+    "l": ("l", "large"),
+    "xl": ("xl", "extra large"),
+    "xxl": ("xxl", "2xl", "double extra large", "extra extra large"),
+}
+_ALL = re.compile(
+    r"\b(all of (them|it|those|these)|all the items|all items|everything|every item|the whole order"
+    r"|entire order|all \w+ items|both( of them)?)\b"
+)
+_CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price|cheaper)\b")
+_PRICIEST = re.compile(r"\b(most expensive|priciest|highest price|pricier|more expensive)\b")
+
+
+def normalise(text: str) -> str:
+    """Lower-case words and numbers, units split from digits, punctuation dropped."""
+    text = text.lower().replace("'", "").replace("’", "")
+    text = re.sub(r"(?<=\d)(?=[a-z%])|(?<=[a-z])(?=\d)", " ", text)
+    text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
+    text = re.sub(r"[^a-z0-9.%]+", " ", text)
+    return " ".join(text.split())
+
+
+def _stem(word: str) -> str:
+    if re.search(r"(ss|sh|ch|x|z)es$", word) and len(word) > 5:
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    return [_stem(w) for w in normalise(text).split()]
+
+
+def _contains(haystack: list[str], needle: list[str]) -> bool:
+    if not needle:
+        return False
+    size = len(needle)
+    return any(haystack[i : i + size] == needle for i in range(len(haystack) - size + 1))
+
+
+def _value_forms(value: str) -> list[list[str]]:
+    forms = [_words(value)]
+    alias = _SIZE_ALIASES.get(value.strip().lower())
+    if alias:
+        forms.extend(_words(a) for a in alias)
+    joined = normalise(value).replace(" ", "")
+    if " " in normalise(value) and joined.isalpha():
+        forms.append([_stem(joined)])
+    return [f for f in forms if f]
+
+
+def mentions(text: str, value: str) -> bool:
+    """Whether ``text`` names the option value or product name ``value`` (as whole words)."""
+    words = _words(text)
+    return any(_contains(words, form) for form in _value_forms(value))
+
+
+def _name_score(words: list[str], name: str) -> float:
+    """1.0 for the full product name, 0.8 for its head noun ("keyboard"), 0.4 for another word."""
+    forms = _value_forms(name)
+    if any(_contains(words, form) for form in forms):
+        return 1.0
+    parts = _words(name)
+    if parts and parts[-1] in words:
+        return 0.8
+    if any(p in words for p in parts if len(p) > 3):
+        return 0.4
+    return 0.0
+
+
+def _options_score(words: list[str], options: Mapping[str, str]) -> float:
+    if not options:
+        return 0.0
+    hits = sum(
+        1 for value in options.values() if any(_contains(words, f) for f in _value_forms(value))
+    )
+    return hits / len(options)
+
+
+def describe_options(options: Mapping[str, str]) -> str:
+    """``{"color": "blue", "size": "M"}`` -> ``"color: blue, size: M"``."""
+    return ", ".join(f"{key}: {value}" for key, value in options.items())
+
+
+def wants_everything(text: str) -> bool:
+    """ "All of them", "everything", "the whole order"."""
+    return _ALL.search(normalise(text)) is not None
+
+
+@dataclass(kw_only=True)
+class ItemMatch:
+    """The items of an order a description picks out."""
+
+    items: list[int] = field(default_factory=list)
+    """Positions in the order's item list, in order."""
+    ambiguous: list[list[int]] = field(default_factory=list)
+    """Groups of positions the description does not tell apart (ask the customer)."""
+
+
+def match_items(text: str, items: Sequence[OrderItem]) -> ItemMatch:
+    """Which of ``items`` the description mentions.
+
+    An item is picked when its product name (or head noun) is mentioned. When several items
+    share the mentioned name, the ones whose option values are named win; different variants
+    still tied are returned as an ambiguous group, identical ones (same item id) are all picked.
+    """
+    words = _words(text)
+    if wants_everything(text):
+        return ItemMatch(items=list(range(len(items))))
+    by_name: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        if _name_score(words, item.name) >= 0.8:
+            by_name.setdefault(item.name, []).append(index)
+    if not by_name:
+        # No product named: maybe only options ("the blue one", "the 1000ml one").
+        scored = [(_options_score(words, item.options), i) for i, item in enumerate(items)]
+        best = max((s for s, _ in scored), default=0.0)
+        if best <= 0:
+            return ItemMatch()
+        chosen = [i for s, i in scored if s == best]
+        return _settle(chosen, items)
+    result = ItemMatch()
+    for positions in by_name.values():
+        option_scores = [(_options_score(words, items[i].options), i) for i in positions]
+        best = max(s for s, _ in option_scores)
+        chosen = [i for s, i in option_scores if s == best]
+        settled = _settle(chosen, items)
+        result.items.extend(settled.items)
+        result.ambiguous.extend(settled.ambiguous)
+    result.items.sort()
+    return result
+
+
+def _settle(chosen: list[int], items: Sequence[OrderItem]) -> ItemMatch:
+    if len({items[i].item_id for i in chosen}) <= 1:
+        return ItemMatch(items=chosen)
+    return ItemMatch(ambiguous=[chosen])
+
+
+def match_orders(text: str, orders: Sequence[Order]) -> list[tuple[float, Order]]:
+    """Orders ranked by how well the description fits their items (best first, score > 0)."""
+    words = _words(text)
+    ranked = []
+    for order in orders:
+        score = 0.0
+        for item in order.items:
+            name = _name_score(words, item.name)
+            if name >= 0.8:
+                score += name + 0.2 * _options_score(words, item.options)
+        if score > 0:
+            ranked.append((round(score, 4), order))
+    ranked.sort(key=lambda pair: -pair[0])
+    return ranked
+
+
+@dataclass(kw_only=True)
+class VariantChoice:
+    """What a customer's wish for new options comes to."""
+
+    kind: Literal["exact", "unavailable", "unchanged", "none"]
+    """``exact``: an available variant with exactly the wanted options; ``unavailable``: no
+    available variant has them (see ``candidates``); ``unchanged``: the wish is the current item;
+    ``none``: no option value was recognised."""
+    variant: Variant | None = None
+    wanted: dict[str, str] = field(default_factory=dict)
+    """The options asked for: the current ones with the named ones replaced."""
+    named: dict[str, str] = field(default_factory=dict)
+    candidates: list[Variant] = field(default_factory=list)
+    """Available variants matching every named option (closest to the current item first)."""
+
+
+def choose_variant(
+    text: str,
+    product: Product,
+    current: Mapping[str, str],
+    *,
+    keep: Mapping[str, str] | None = None,
+) -> VariantChoice:
+    """The variant of ``product`` a customer asks for, relative to the ``current`` options.
+
+    Options the customer does not name keep their current value ("same but in blue"). When the
+    text names two values of one option ("Google Home instead of Apple HomeKit") the one that
+    differs from the current value wins. "The cheapest" / "the most expensive" pick by price
+    among the available variants that fit the named options. ``keep``: options named in earlier
+    answers, overridden by this one's.
+    """
+    words = _words(text)
+    values: dict[str, set[str]] = {}
+    for variant in product.variants.values():
+        for key, value in variant.options.items():
+            values.setdefault(key, set()).add(value)
+    named: dict[str, str] = dict(keep or {})
+    for key, choices in values.items():
+        full = [v for v in choices if _names_value(words, key, v)]
+        # The longest mention wins over one inside it ("space grey" over "grey").
+        full = [v for v in full if not any(v != o and mentions(o, v) for o in full)]
+        partial = [v for v in _partial_hits(words, key, choices) if v not in full]
+        for group in (full, partial):
+            changed = sorted(v for v in group if v != current.get(key))
+            if changed:
+                named[key] = max(changed, key=lambda v: len(normalise(v)))
+                break
+        else:
+            if full:
+                named[key] = full[0]
+    available = [v for v in product.variants.values() if v.available]
+    fitting = [v for v in available if all(v.options.get(k) == x for k, x in named.items())]
+    fitting.sort(key=lambda v: (-_agreement(v.options, current), v.price, v.item_id))
+    by_price = _CHEAPEST.search(normalise(text)) or _PRICIEST.search(normalise(text))
+    if by_price:
+        pool = [v for v in fitting if v.options != dict(current)]
+        if pool:
+            cheap = _CHEAPEST.search(normalise(text)) is not None
+            pick = min(pool, key=lambda v: v.price) if cheap else max(pool, key=lambda v: v.price)
+            return VariantChoice(kind="exact", variant=pick, wanted=dict(pick.options), named=named)
+    if not named:
+        return VariantChoice(
+            kind="none", candidates=[v for v in available if v.options != dict(current)]
+        )
+    wanted = {**current, **named}
+    if wanted == dict(current):
+        return VariantChoice(kind="unchanged", wanted=wanted, named=named)
+    exact = next((v for v in available if v.options == wanted), None)
+    if exact is not None:
+        return VariantChoice(kind="exact", variant=exact, wanted=wanted, named=named)
+    return VariantChoice(
+        kind="unavailable",
+        wanted=wanted,
+        named=named,
+        candidates=[v for v in fitting if v.options != dict(current)],
+    )
+
+
+_NONE_VALUES = frozenset({"none", "no"})
+
+
+def _names_value(words: list[str], key: str, value: str) -> bool:
+    """The value's words, or "no <option>" / "without <option>" for a "none" value."""
+    if any(_contains(words, form) for form in _value_forms(value)):
+        return normalise(value) not in _NONE_VALUES or _contains(words, _words(f"{key} none"))
+    if normalise(value) in _NONE_VALUES:
+        key_words = _words(key)
+        return _contains(words, ["no", *key_words]) or _contains(words, ["without", *key_words])
+    return False
+
+
+def _partial_hits(words: list[str], key: str, choices: set[str]) -> list[str]:
+    """Values named by a word no other value of the option has ("google" -> Google Assistant)."""
+    generic = set(_words(key)) | {"size", "type", "color", "with", "and", "the"}
+    counts: dict[str, int] = {}
+    for value in choices:
+        for word in set(_words(value)):
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(
+        value
+        for value in choices
+        if any(
+            w in words and counts[w] == 1 and len(w) > 2 and w not in generic
+            for w in set(_words(value))
+        )
+    )
+
+
+def _agreement(options: Mapping[str, str], current: Mapping[str, str]) -> int:
+    return sum(1 for key, value in current.items() if options.get(key) == value)
+
+
+def pick_listed(text: str, labels: Sequence[str]) -> int | None:
+    """The position of the listed option the customer picks ("the second one", a quote)."""
+    if not labels:
+        return None
+    spec = SlotSpec(name="choice", kind="choice", choices=list(labels))
+    found = extract_value(text, spec, context=list(labels))
+    if found is None or found.score < 0.7:
+        return None
+    return list(labels).index(str(found.value))

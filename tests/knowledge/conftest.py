@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
 import pytest
-from knowledge_samples import FAQ_CSV, FAQ_JSON, REFUNDS_MD, SHIPPING_HTML
 
-from resolvekit.understanding.embedders import HashingEmbedder
-
-
-class CountingEmbedder:
-    """HashingEmbedder that counts how many texts it embedded (to test incremental indexing)."""
-
-    def __init__(self, dim: int = 256) -> None:
-        self.inner = HashingEmbedder(dim)
-        self.calls: list[list[str]] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    @property
-    def texts(self) -> int:
-        return sum(len(call) for call in self.calls)
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        self.calls.append(list(texts))
-        return self.inner.embed(texts)
+from .samples import FAQ_CSV, FAQ_JSON, REFUNDS_MD, SHIPPING_HTML, CountingEmbedder
 
 
 @pytest.fixture

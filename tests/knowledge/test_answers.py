@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CountingEmbedder
 
 from resolvekit.exceptions import UnexpectedModelBehavior, UserError
 from resolvekit.knowledge import Document, KnowledgeBase, calibrate_threshold
@@ -12,6 +11,8 @@ from resolvekit.knowledge.chunking import Chunk
 from resolvekit.messages import Citation, Escalate, Reply
 from resolvekit.models import ModelRequest
 from resolvekit.models.function import FunctionModel
+
+from .samples import CountingEmbedder
 
 
 @pytest.fixture

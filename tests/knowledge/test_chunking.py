@@ -3,11 +3,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from knowledge_samples import REFUNDS_MD
 
 from resolvekit.exceptions import UserError
 from resolvekit.knowledge import Document, DocumentError, chunk_document
 from resolvekit.knowledge.documents import parse_markdown
+
+from .samples import REFUNDS_MD
 
 
 def _sentences(n: int, prefix: str = "Sentence") -> str:

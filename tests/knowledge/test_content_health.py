@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from conftest import CountingEmbedder
-
 from resolvekit.knowledge import Document, KnowledgeBase
 from resolvekit.knowledge.health import GapLog
+
+from .samples import CountingEmbedder
 
 
 def _kb(embedder: CountingEmbedder) -> KnowledgeBase:

@@ -4,10 +4,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from knowledge_samples import FAQ_CSV, SHIPPING_HTML
 
 from resolvekit.knowledge import Document, DocumentError, load_documents, load_file
 from resolvekit.knowledge.documents import parse_faq_csv, parse_faq_json, parse_html
+
+from .samples import FAQ_CSV, SHIPPING_HTML
 
 
 def test_folder_loads_every_supported_format_with_relative_ids(corpus: Path) -> None:

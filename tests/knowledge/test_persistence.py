@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CountingEmbedder
 
 from resolvekit.exceptions import UserError
 from resolvekit.knowledge import (
@@ -16,6 +15,8 @@ from resolvekit.knowledge import (
     KnowledgeBase,
 )
 from resolvekit.understanding.embedders import HashingEmbedder
+
+from .samples import CountingEmbedder
 
 QUESTIONS = [
     "How long do card refunds take?",

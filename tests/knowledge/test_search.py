@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import CountingEmbedder
 
 from resolvekit.exceptions import UserError
 from resolvekit.knowledge import Document, Fusion, KnowledgeBase
+
+from .samples import CountingEmbedder
 
 
 class KeywordEmbedder:

@@ -1,4 +1,13 @@
-"""Sample help-centre content shared by the knowledge tests."""
+"""Sample help-centre content and a counting embedder shared by the knowledge tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from resolvekit.understanding.embedders import HashingEmbedder
 
 REFUNDS_MD = """---
 title: Refund policy
@@ -43,3 +52,27 @@ FAQ_CSV = """question,answer,product
 How do I cancel my subscription?,Go to Settings > Plan and choose Cancel.,subscriptions
 Can I pause my subscription?,"Yes, for up to three months from Settings > Plan.",subscriptions
 """
+
+
+class CountingEmbedder:
+    """HashingEmbedder that counts how many texts it embedded (to test incremental indexing)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.inner = HashingEmbedder(dim)
+        self.calls: list[list[str]] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def texts(self) -> int:
+        return sum(len(call) for call in self.calls)
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(list(texts))
+        return self.inner.embed(texts)

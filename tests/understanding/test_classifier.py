@@ -88,6 +88,19 @@ def test_choose_threshold_maximises_accuracy_plus_recall() -> None:
         choose_threshold([0.5], [True], [])
 
 
+def test_choose_threshold_with_a_required_oos_recall() -> None:
+    ins, ok, oos = [0.9, 0.8, 0.7, 0.3], [True] * 4, [0.1, 0.2, 0.75]
+    # The sum rule accepts missing the 0.75 outlier; requiring full recall moves above it.
+    assert choose_threshold(ins, ok, oos).oos_recall == pytest.approx(2 / 3)
+    strict = choose_threshold(ins, ok, oos, min_oos_recall=1.0)
+    assert 0.75 < strict.threshold < 0.8
+    assert strict.in_scope_accuracy == pytest.approx(0.5)
+    lenient = choose_threshold(ins, ok, oos, min_oos_recall=0.0)
+    assert lenient.in_scope_accuracy == pytest.approx(1.0)
+    with pytest.raises(UserError):
+        choose_threshold(ins, ok, oos, min_oos_recall=1.5)
+
+
 def test_fit_temperature_recovers_the_generating_temperature() -> None:
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(4000, 6)) * 3

@@ -171,8 +171,13 @@ def choose_threshold(
     oos_scores: npt.ArrayLike,
     *,
     oos_weight: float = 1.0,
+    min_oos_recall: float | None = None,
 ) -> ThresholdChoice:
     """Pick the threshold maximising ``in_scope_accuracy + oos_weight * oos_recall``.
+
+    With ``min_oos_recall`` the rule is instead: the highest in-scope accuracy among thresholds
+    whose out-of-scope recall is at least ``min_oos_recall`` (an operating point set by the
+    product, e.g. "reject at least 85% of off-topic messages").
 
     A message is in scope when its score is ``>= threshold``. In-scope accuracy counts an in-scope
     message as right only when it is accepted and its label is right, so the rule trades wrong
@@ -185,6 +190,7 @@ def choose_threshold(
         in_correct: whether the classifier's label was right for each of them.
         oos_scores: scores of held-out out-of-scope messages.
         oos_weight: how much one unit of OOS recall is worth against in-scope accuracy.
+        min_oos_recall: if given, the required OOS recall in ``[0, 1]`` (overrides the sum rule).
 
     Raises:
         UserError: no in-scope or no out-of-scope scores.
@@ -204,7 +210,13 @@ def choose_threshold(
     rejected_oos = np.searchsorted(oos_sorted, candidates, side="left")
     acc = accepted_ok / ins.size
     recall = rejected_oos / oos.size
-    objective = acc + oos_weight * recall
+    if min_oos_recall is not None:
+        if not 0.0 <= min_oos_recall <= 1.0:
+            raise UserError(f"min_oos_recall must lie in [0, 1], got {min_oos_recall}")
+        # Infeasible candidates get a score below any feasible one.
+        objective = np.where(recall >= min_oos_recall - 1e-12, acc, -1.0 - (1.0 - recall))
+    else:
+        objective = acc + oos_weight * recall
     best = np.flatnonzero(np.isclose(objective, objective.max(), rtol=0, atol=1e-12))
     # The middle of the first run of best candidates.
     gaps = np.flatnonzero(np.diff(best) > 1)

@@ -118,6 +118,9 @@ class IntentClassifier:
         top_k: length of each prediction's ranking.
         neighbours: examples averaged per intent by the kNN head.
         c: inverse L2 strength of the linear head, as in scikit-learn's ``C``.
+        min_oos_recall: the threshold rule. ``None`` (default) maximises held-out in-scope
+            accuracy plus out-of-scope recall; a number in ``[0, 1]`` takes the best in-scope
+            accuracy whose held-out out-of-scope recall reaches it.
         seed: seeds the cross-validation folds.
     """
 
@@ -129,12 +132,16 @@ class IntentClassifier:
         top_k: int = 3,
         neighbours: int = 1,
         c: float = 10.0,
+        min_oos_recall: float | None = None,
         seed: int = 0,
     ) -> None:
         if method not in _METHODS:
             raise UserError(f"Unknown method {method!r}; choose one of {', '.join(_METHODS)}")
         if top_k < 1 or neighbours < 1 or c <= 0:
             raise UserError("top_k and neighbours must be >= 1 and c > 0")
+        if min_oos_recall is not None and not 0.0 <= min_oos_recall <= 1.0:
+            raise UserError(f"min_oos_recall must lie in [0, 1], got {min_oos_recall}")
+        self.min_oos_recall = min_oos_recall
         self.embedder = embedder
         self.method: Method = method
         self.top_k = top_k

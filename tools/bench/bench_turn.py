@@ -25,6 +25,8 @@ Run from the repository root::
     .venv/bin/python tools/bench/bench_turn.py            # about 1-2 minutes on 2 cores
     .venv/bin/python tools/bench/bench_turn.py --turns 90 --rounds 1 --long-turns 10  # quick
     .venv/bin/python tools/bench/bench_turn.py --profile  # + cProfile of rk's turns
+    .venv/bin/python tools/bench/bench_turn.py --what-if  # + unshipped fixes, marked *, and
+                                                          #   micro costs (docs/benchmarks.md)
 
 The peers are optional: install them with ``pip install -e '.[bench]'``; a missing one is skipped
 with a message.

@@ -141,7 +141,9 @@ def _query(args: argparse.Namespace) -> int:
     if answer.answerable:
         print(f"\n{answer.text}\n")
         for number, citation in enumerate(answer.citations, start=1):
-            where = " > ".join(p for p in (citation.title, citation.heading) if p)
+            parts = [citation.title] if citation.title else []
+            parts += [h for h in citation.heading.split(" > ") if h and h not in parts]
+            where = " > ".join(parts)
             print(f"[{number}] {citation.doc_id}  {where}  {citation.source}".rstrip())
     print("\nPassages:")
     for rank, hit in enumerate(answer.hits, start=1):

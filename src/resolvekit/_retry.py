@@ -85,42 +85,52 @@ async def retry_async(
         BaseException: the last exception, unchanged, once attempts run out or if it is not
             retryable.
     """
-    import tenacity
-
     if attempts < 1:
         raise ValueError(f"attempts must be >= 1, got {attempts}")
+    # Fast path: the first attempt runs without building a retrier (most calls succeed).
+    try:
+        return await fn()
+    except Exception as exc:
+        if attempts == 1 or not retry_on(exc):
+            raise
+        first_failure = exc
+
+    import asyncio
+
+    import tenacity
+
+    def delay_after(attempt: int, exc: BaseException | None) -> float:
+        hint = retry_after(exc) if (retry_after is not None and exc is not None) else None
+        return backoff_delay(
+            attempt, initial=initial, max_wait=max_wait, jitter=jitter, server_hint=hint
+        )
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
-        hint = retry_after(exc) if (retry_after is not None and exc is not None) else None
-        return backoff_delay(
-            state.attempt_number,
-            initial=initial,
-            max_wait=max_wait,
-            jitter=jitter,
-            server_hint=hint,
+        return delay_after(state.attempt_number + 1, exc)
+
+    def log_retry(attempt: int, exc: BaseException | None, delay: float) -> None:
+        logger.warning(
+            "%s failed (attempt %d/%d): %r; retrying in %.2fs", what, attempt, attempts, exc, delay
         )
 
-    def log_retry(state: tenacity.RetryCallState) -> None:
+    def log_state(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         delay = state.next_action.sleep if state.next_action is not None else 0.0
-        logger.warning(
-            "%s failed (attempt %d/%d): %r; retrying in %.2fs",
-            what,
-            state.attempt_number,
-            attempts,
-            exc,
-            delay,
-        )
+        log_retry(state.attempt_number + 1, exc, delay)
 
+    sleeper = sleep or asyncio.sleep
+    first_delay = delay_after(1, first_failure)
+    log_retry(1, first_failure, first_delay)
+    await sleeper(first_delay)
     options: dict[str, Any] = {}
     if sleep is not None:
         options["sleep"] = sleep
     retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(attempts),
+        stop=tenacity.stop_after_attempt(attempts - 1),
         retry=tenacity.retry_if_exception(retry_on),
         wait=wait,
-        before_sleep=log_retry,
+        before_sleep=log_state,
         reraise=True,
         **options,
     )

@@ -1,10 +1,14 @@
-"""An in-process store: conversations kept as JSON in a dict (isolated copies, like a database)."""
+"""An in-process store: conversations kept as JSON (isolated copies, like a database).
+
+Rows are indexed by customer, so a turn decodes only the conversations it returns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import time
+from dataclasses import dataclass
 
 from ..exceptions import ConcurrentUpdate
 from . import Conversation, _Locks
@@ -12,52 +16,70 @@ from . import Conversation, _Locks
 __all__ = ["MemoryStore"]
 
 
+@dataclass(kw_only=True)
+class _Row:
+    customer_id: str
+    status: str
+    updated_at: float
+    version: int
+    resume_token: str | None
+    data: str
+
+
 class MemoryStore:
     """Keeps conversations in memory; for tests, evals and single-process demos."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, str] = {}
+        self._rows: dict[str, _Row] = {}
+        self._by_customer: dict[str, list[str]] = {}
+        self._by_token: dict[str, str] = {}
         self._locks = _Locks()
 
-    def _load(self, raw: str) -> Conversation:
-        return Conversation.from_json(json.loads(raw))
+    def _customer_rows(self, customer_id: str) -> list[tuple[str, _Row]]:
+        return [(cid, self._rows[cid]) for cid in self._by_customer.get(customer_id, [])]
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
-        found = [
-            c
-            for c in map(self._load, self._rows.values())
-            if c.customer_id == customer_id and c.status != "closed"
-        ]
-        return max(found, key=lambda c: c.updated_at) if found else None
+        rows = [(cid, r) for cid, r in self._customer_rows(customer_id) if r.status != "closed"]
+        if not rows:
+            return None
+        _, row = max(rows, key=lambda item: item[1].updated_at)
+        return Conversation.from_json(json.loads(row.data))
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        raw = self._rows.get(conversation_id)
-        return self._load(raw) if raw is not None else None
+        row = self._rows.get(conversation_id)
+        return Conversation.from_json(json.loads(row.data)) if row is not None else None
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
-        for raw in self._rows.values():
-            conversation = self._load(raw)
-            if conversation.resume_token == token:
-                return conversation
-        return None
+        conversation_id = self._by_token.get(token)
+        return await self.get(conversation_id) if conversation_id is not None else None
 
     async def save(self, conversation: Conversation) -> None:
-        raw = self._rows.get(conversation.id)
-        if raw is not None and json.loads(raw)["version"] != conversation.version:
+        old = self._rows.get(conversation.id)
+        if old is not None and old.version != conversation.version:
             raise ConcurrentUpdate(
                 f"Conversation {conversation.id} was saved by someone else since it was loaded"
             )
         conversation.version += 1
         conversation.updated_at = time.time()
-        self._rows[conversation.id] = json.dumps(conversation.to_json())
+        if old is None:
+            self._by_customer.setdefault(conversation.customer_id, []).append(conversation.id)
+        elif old.resume_token is not None:
+            self._by_token.pop(old.resume_token, None)
+        if conversation.resume_token is not None:
+            self._by_token[conversation.resume_token] = conversation.id
+        self._rows[conversation.id] = _Row(
+            customer_id=conversation.customer_id,
+            status=conversation.status,
+            updated_at=conversation.updated_at,
+            version=conversation.version,
+            resume_token=conversation.resume_token,
+            data=json.dumps(conversation.to_json()),
+        )
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
-        closed = [
-            c
-            for c in map(self._load, self._rows.values())
-            if c.customer_id == customer_id and c.status == "closed"
-        ]
-        return sorted(closed, key=lambda c: c.updated_at, reverse=True)[:limit]
+        closed = [r for _, r in self._customer_rows(customer_id) if r.status == "closed"]
+        closed.sort(key=lambda r: r.updated_at, reverse=True)
+        return [Conversation.from_json(json.loads(r.data)) for r in closed[:limit]]
 
     def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold(customer_id)

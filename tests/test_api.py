@@ -17,7 +17,7 @@ EXPECTED_EXPORTS = {
     "Agent", "AnswerFromKnowledge", "AskClarification", "CallTool", "CallbackTarget", "Citation",
     "ConcurrentUpdate", "Confirm", "Context", "Conversation", "CorrectionAfterWrite",
     "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots", "FunctionModel", "Handoff",
-    "HandoffTarget", "Intent", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "MemoryStore",
+    "HandoffTarget", "Intent", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase", "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "ReplayDivergence",
     "Reply",

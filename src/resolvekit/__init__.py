@@ -58,6 +58,8 @@ _EXPORTS: dict[str, str] = {
     "infer_model": "models",
     "FunctionModel": "models.function",
     "ScriptedModel": "models.scripted",
+    # knowledge
+    "KnowledgeBase": "knowledge",
     # sessions
     "Store": "sessions",
     "Conversation": "sessions",
@@ -105,6 +107,7 @@ __all__ = [
     "InvalidMessage",
     "JSONLQueue",
     "KnowledgeAnswer",
+    "KnowledgeBase",
     "MemoryStore",
     "Message",
     "Model",
@@ -176,6 +179,7 @@ if TYPE_CHECKING:
         UserError,
     )
     from .intents import Intent, Slot
+    from .knowledge import KnowledgeBase
     from .messages import (
         AnswerFromKnowledge,
         AskClarification,

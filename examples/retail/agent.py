@@ -1,0 +1,89 @@
+"""The retail agent: τ²-bench's retail domain resolved by playbooks, offline or on an LLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import resolvekit as rk
+
+from .db import RetailDB, data_dir
+from .dialog import TRANSFER
+from .playbooks import register
+
+if TYPE_CHECKING:
+    from resolvekit.knowledge import KnowledgeBase
+
+__all__ = ["INSTRUCTIONS", "build_agent", "policy_knowledge"]
+
+INSTRUCTIONS = (
+    "You are a retail customer-service agent. Authenticate the user first (email, or first name "
+    "+ last name + zip code), help one user per conversation, get an explicit yes before any "
+    "change, cancel or modify only pending orders, return or exchange only delivered orders, "
+    "and transfer to a human only when the request is out of scope."
+)
+
+
+def policy_knowledge(
+    *, model: rk.Model | str | None, data: str | Path | None = None
+) -> KnowledgeBase:
+    """A knowledge base over ``policy.md``, embedded like the model understands text.
+
+    ``model="test"`` (or any model built on the hashing embedder) gets the hashing embedder, so
+    tests never load MiniLM; anything else gets the library's default embedder.
+    """
+    from resolvekit.knowledge import KnowledgeBase
+    from resolvekit.models.local import LocalModel
+    from resolvekit.understanding.embedders import HashingEmbedder
+
+    embedder: Any = None
+    if model == "test" or (
+        isinstance(model, LocalModel) and isinstance(model._embedder, HashingEmbedder)
+    ):
+        embedder = HashingEmbedder()
+    kb = KnowledgeBase(embedder=embedder) if embedder is not None else KnowledgeBase()
+    kb.add(data_dir(data) / "policy.md")
+    return kb
+
+
+def build_agent(
+    model: rk.Model | str | None = "local",
+    store: rk.Store | str | None = "memory://",
+    *,
+    db: RetailDB | None = None,
+    knowledge: KnowledgeBase | bool = True,
+    data: str | Path | None = None,
+    **options: Any,
+) -> rk.Agent[RetailDB]:
+    """The retail agent.
+
+    Args:
+        model: ``"local"`` (offline), ``"test"`` (offline, hashing embedder, for tests), an
+            ``"openai:<model>"`` name or any :class:`resolvekit.Model`.
+        store: where conversations live (default in memory).
+        db: the default database (``ctx.deps``); pass another per call with
+            ``agent.handle(..., deps=db)``.
+        knowledge: answer policy questions from ``policy.md`` (True), not at all (False), or
+            from the given knowledge base.
+        data: the τ²-bench retail data folder (default: :func:`examples.retail.db.data_dir`).
+        **options: any other :class:`resolvekit.Agent` argument (``escalation``, ``handoff``...).
+    """
+    kb: KnowledgeBase | None
+    if knowledge is True:
+        kb = policy_knowledge(model=model, data=data)
+    elif knowledge is False:
+        kb = None
+    else:
+        kb = knowledge
+    options.setdefault("phrases", rk.Phrases(handoff=TRANSFER))
+    agent: rk.Agent[RetailDB] = rk.Agent(
+        "Retail support",
+        model=model,
+        store=store,
+        instructions=INSTRUCTIONS,
+        knowledge=kb,
+        deps=db,
+        **options,
+    )
+    register(agent)
+    return agent

@@ -1,0 +1,439 @@
+"""The questions playbooks share: who the customer is, which order, which items, which new
+option, which payment method, which address, why.
+
+Each helper asks one thing per question, with the words ``DIALOGUE.md`` fixes for its kind, and
+returns either the answer or a :class:`resolvekit.PlaybookOutcome` (a refusal after repeated
+unusable answers) that the playbook returns as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import resolvekit as rk
+
+from . import agent_tools as t
+from .db import Address, GiftCard, Order, OrderItem, PaymentMethod, RetailDB, User, Variant
+from .matching import (
+    choose_variant,
+    describe_options,
+    match_items,
+    match_orders,
+    pick_listed,
+    wants_everything,
+)
+from .parsing import describe_method, find_order_ids, parse_address, parse_identity, parse_payment
+
+__all__ = [
+    "ANYTHING_ELSE",
+    "TRANSFER",
+    "Action",
+    "ask_address",
+    "authenticate",
+    "choose_items",
+    "choose_new_variant",
+    "choose_order",
+    "choose_payment",
+    "item_label",
+    "join",
+    "order_label",
+]
+
+Ctx = rk.Context[RetailDB]
+Outcome = rk.PlaybookOutcome
+Action = Literal["cancel", "modify", "return", "exchange", "look up"]
+
+TRANSFER = "YOU ARE BEING TRANSFERRED TO A HUMAN AGENT. PLEASE HOLD ON."
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+ATTEMPTS = 3
+
+IDENTITY_QUESTION = (
+    "Before I can help, I need to verify your identity. Could you give me the email address "
+    "on your account, or your first and last name and zip code?"
+)
+IDENTITY_RETRY = (
+    "I couldn't find an account with those details. Could you give me the email address on "
+    "your account, or your first and last name and zip code?"
+)
+IDENTITY_PARTIAL = (
+    "I need either the email address on your account, or your first name, last name and zip "
+    "code together. Could you give me those?"
+)
+
+
+def join(parts: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    parts = list(parts)
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def item_label(item: OrderItem | Variant, name: str | None = None) -> str:
+    """ "Mechanical Keyboard (switch type: linear, backlight: RGB, size: full size)"."""
+    title = name if name is not None else getattr(item, "name", "item")
+    return f"{title} ({describe_options(item.options)})"
+
+
+def order_label(order: Order) -> str:
+    return f"{order.order_id} ({join([i.name for i in order.items])}; {order.status})"
+
+
+def refuse(ctx: Ctx, reason: str, reply: str) -> Outcome:
+    return ctx.refuse(reason, reply=f"{reply} {ANYTHING_ELSE}")
+
+
+# -- who the customer is ---------------------------------------------------------------------
+
+
+async def authenticate(ctx: Ctx) -> User | Outcome:
+    """The authenticated user: remembered for the conversation, else asked and looked up.
+
+    Once a user is authenticated the conversation stays with them (one user per conversation).
+    """
+    known = await ctx.call(t.authenticated_user)
+    if known:
+        return await ctx.call(t.get_user_details, user_id=known)
+    question = IDENTITY_QUESTION
+    for _ in range(ATTEMPTS):
+        identity = parse_identity(await ctx.ask(question, name="identity"))
+        user_id: str | rk.ToolError | None = None
+        if identity.email:
+            user_id = await ctx.try_call(t.find_user_id_by_email, email=identity.email)
+        if (user_id is None or isinstance(user_id, rk.ToolError)) and identity.has_name_zip:
+            user_id = await ctx.try_call(
+                t.find_user_id_by_name_zip,
+                first_name=identity.first_name or "",
+                last_name=identity.last_name or "",
+                zip=identity.zip or "",
+            )
+        if user_id is None:
+            question = IDENTITY_PARTIAL
+            continue
+        if isinstance(user_id, rk.ToolError):
+            question = IDENTITY_RETRY
+            continue
+        ctx.remember("user_id", user_id)
+        return await ctx.call(t.get_user_details, user_id=user_id)
+    return refuse(
+        ctx,
+        "could not authenticate the customer",
+        "I'm sorry, I couldn't verify your identity, so I can't make changes to an account.",
+    )
+
+
+# -- which order -----------------------------------------------------------------------------
+
+_ALLOWED: dict[Action, tuple[str, ...]] = {
+    "cancel": ("pending",),
+    "modify": ("pending",),
+    "return": ("delivered",),
+    "exchange": ("delivered",),
+    "look up": (),
+}
+
+
+def status_problem(order: Order, action: Action) -> str | None:
+    """Why ``action`` is not possible on ``order`` in its current status (None if it is)."""
+    allowed = _ALLOWED[action]
+    if not allowed or order.status in allowed:
+        return None
+    oid, status = order.order_id, order.status
+    if status == "pending (items modified)":
+        return (
+            f"The items of order {oid} have already been modified once, so it can no longer be "
+            f"{'cancelled' if action == 'cancel' else 'changed'}."
+        )
+    if status in ("return requested", "exchange requested", "cancelled"):
+        return f"Order {oid} is already {status}, so I can't {action} it."
+    if action in ("cancel", "modify"):
+        extra = " I can help you return or exchange items instead." if status == "delivered" else ""
+        return f"Order {oid} is {status}, and only pending orders can be {action}ed.{extra}"
+    extra = " I can cancel or modify it instead." if status == "pending" else ""
+    return f"Order {oid} is {status}; only delivered orders can be {action}d.{extra}"
+
+
+async def choose_order(
+    ctx: Ctx, user: User, given: str | None, *, action: Action, verb: str
+) -> Order | Outcome:
+    """The order the customer means, by number or by what was in it, checked for ``action``."""
+    question = (
+        f"Which order would you like to {verb}? Please give me the order number (it starts "
+        f"with #W), or tell me what was in it."
+    )
+    order: Order | None = None
+    ids = find_order_ids(given) if given else []
+    orders: list[Order] | None = None
+    for _ in range(ATTEMPTS):
+        if not ids:
+            answer = await ctx.ask(question, name="order")
+            ids = find_order_ids(answer)
+            if not ids:
+                orders = orders if orders is not None else await _orders(ctx, user)
+                picked = await _order_by_description(ctx, answer, orders, action)
+                if isinstance(picked, Order):
+                    order = picked
+                    break
+                question = picked
+                continue
+        found = await ctx.try_call(t.get_order_details, order_id=ids[0])
+        if isinstance(found, rk.ToolError):
+            question = (
+                f"I can't find order {ids[0]} on your account. Which order do you mean? Please "
+                f"check the order number, or tell me what was in it."
+            )
+            ids = []
+            continue
+        order = found
+        break
+    if order is None:
+        return refuse(ctx, "could not identify the order", "I'm sorry, I couldn't find that order.")
+    problem = status_problem(order, action)
+    if problem is not None:
+        return refuse(ctx, f"order {order.order_id} is {order.status}", problem)
+    return order
+
+
+async def _orders(ctx: Ctx, user: User) -> list[Order]:
+    return [await ctx.call(t.get_order_details, order_id=oid) for oid in user.orders]
+
+
+async def _order_by_description(
+    ctx: Ctx, answer: str, orders: list[Order], action: Action
+) -> Order | str:
+    """The order a description picks, or the next question to ask."""
+    ranked = match_orders(answer, orders)
+    allowed = _ALLOWED[action]
+    eligible = [(s, o) for s, o in ranked if not allowed or o.status in allowed]
+    pool = eligible or ranked
+    if not pool:
+        listing = "; ".join(order_label(o) for o in orders)
+        return (
+            f"I couldn't find an order with that in it. Your orders are: {listing}. "
+            f"Which order do you mean? Please give me its number."
+        )
+    best = pool[0][0]
+    tied = [o for s, o in pool if s == best]
+    if len(tied) == 1:
+        return tied[0]
+    labels = [order_label(o) for o in tied]
+    listing = "; ".join(f"{n}) {label}" for n, label in enumerate(labels, 1))
+    pick = await ctx.ask(
+        f"I found {len(tied)} orders that match: {listing}. Which order do you mean?",
+        name="order",
+    )
+    ids = find_order_ids(pick)
+    for order in tied:
+        if ids and order.order_id == ids[0]:
+            return order
+    index = pick_listed(pick, labels)
+    if index is not None:
+        return tied[index]
+    narrowed = match_orders(pick, tied)
+    if narrowed and (len(narrowed) == 1 or narrowed[0][0] > narrowed[1][0]):
+        return narrowed[0][1]
+    return "Sorry, I still can't tell which order you mean. What is the order number?"
+
+
+# -- which items -----------------------------------------------------------------------------
+
+
+async def choose_items(
+    ctx: Ctx, order: Order, verb: str, *, confirm_all: bool
+) -> list[int] | Outcome:
+    """Positions of the order's items the customer wants to ``verb``.
+
+    With ``confirm_all`` the customer is asked whether those are all the items (policy: item
+    changes can be made only once per order).
+    """
+    if len(order.items) == 1:
+        return [0]
+    listing = "; ".join(item_label(i) for i in order.items)
+    question = f"Which items in order {order.order_id} would you like to {verb}? It has: {listing}."
+    chosen: list[int] = []
+    for _ in range(ATTEMPTS):
+        picked = await _pick_items(ctx, order, await ctx.ask(question, name="items"))
+        if picked:
+            chosen = picked
+            break
+        question = (
+            f"Sorry, I couldn't match that to the items of order {order.order_id}: {listing}. "
+            f"Which items would you like to {verb}?"
+        )
+    if not chosen:
+        return refuse(
+            ctx, "could not identify the items", "I'm sorry, I couldn't tell which items."
+        )
+    if confirm_all and len(chosen) < len(order.items):
+        more = await ctx.ask(
+            f"Is there anything else in order {order.order_id} you want to {verb}, or are those "
+            f"all the items? Changes can be made only once per order.",
+            name="more_items",
+        )
+        extra = await _pick_items(ctx, order, more)
+        chosen = sorted(set(chosen) | set(extra))
+    return chosen
+
+
+async def _pick_items(ctx: Ctx, order: Order, answer: str) -> list[int]:
+    found = match_items(answer, order.items)
+    chosen = list(found.items)
+    for group in found.ambiguous:
+        labels = [item_label(order.items[i]) for i in group]
+        listing = "; ".join(f"{n}) {label}" for n, label in enumerate(labels, 1))
+        pick = await ctx.ask(f"Which item do you mean: {listing}?", name="items")
+        if wants_everything(pick):
+            chosen.extend(group)
+            continue
+        index = pick_listed(pick, labels)
+        if index is None:
+            narrowed = match_items(pick, [order.items[i] for i in group])
+            chosen.extend(group[i] for i in narrowed.items)
+        else:
+            chosen.append(group[index])
+    return sorted(set(chosen))
+
+
+# -- which new option ------------------------------------------------------------------------
+
+
+async def choose_new_variant(ctx: Ctx, item: OrderItem) -> Variant | Outcome:
+    """The available variant of the item's product the customer wants instead."""
+    product = await ctx.call(t.get_product_details, product_id=item.product_id)
+    question = (
+        f"For the {item_label(item)}, which options would you like instead? Please describe "
+        f"the option values you want to change."
+    )
+    listed: list[Variant] = []
+    keep: dict[str, str] = {}
+    for _ in range(ATTEMPTS + 1):
+        answer = await ctx.ask(question, name="options")
+        if listed:
+            index = pick_listed(answer, [_variant_label(v) for v in listed])
+            if index is not None and _is_pick(answer):
+                return listed[index]
+        choice = choose_variant(answer, product, item.options, keep=keep)
+        if choice.kind == "exact" and choice.variant is not None:
+            return choice.variant
+        keep = dict(choice.named)
+        if choice.kind == "unchanged":
+            question = (
+                f"That is the {item.name} you already have ({describe_options(item.options)}). "
+                f"Which option would you like to change?"
+            )
+            continue
+        listed = (
+            choice.candidates
+            or [v for v in product.variants.values() if v.available and v.options != item.options]
+        )[:8]
+        if not listed:
+            return refuse(
+                ctx,
+                f"no other available variant of {item.name}",
+                f"I'm sorry, there is no other available option of the {item.name} right now.",
+            )
+        listing = "; ".join(f"{n}) {_variant_label(v)}" for n, v in enumerate(listed, 1))
+        if choice.kind == "unavailable":
+            question = (
+                f"Sorry, there is no available {item.name} with "
+                f"{describe_options(choice.wanted)}. Available options: {listing}. "
+                f"Which option would you prefer instead?"
+            )
+        else:
+            question = (
+                f"I didn't catch which options you want. Available options for the {item.name}: "
+                f"{listing}. Which option would you prefer?"
+            )
+    return refuse(
+        ctx, f"no matching variant of {item.name}", f"I couldn't find that {item.name} option."
+    )
+
+
+def _variant_label(variant: Variant) -> str:
+    return f"{describe_options(variant.options)} - ${variant.price:.2f}"
+
+
+def _is_pick(answer: str) -> bool:
+    import re
+
+    return (
+        re.search(r"\b(first|second|third|fourth|fifth|last|option|number|\d)\b", answer.lower())
+        is not None
+    )
+
+
+# -- which payment method --------------------------------------------------------------------
+
+
+async def choose_payment(
+    ctx: Ctx,
+    user: User,
+    allowed: Sequence[PaymentMethod],
+    *,
+    question: str,
+    original: str | None = None,
+    refused_reason: str,
+    need: float = 0.0,
+) -> str | Outcome:
+    """The id of the payment method the customer picks among ``allowed``.
+
+    A single allowed method is used without asking. Naming one of the user's other methods
+    gets ``refused_reason`` and the question again; a gift card must hold ``need``.
+    """
+    usable = [m for m in allowed if not (isinstance(m, GiftCard) and m.balance < need)]
+    if len(usable) == 1:
+        return usable[0].id
+    if not usable:
+        return refuse(
+            ctx,
+            "no payment method can cover the amount",
+            "I'm sorry, none of your payment methods can be used for this.",
+        )
+    every = list(user.payment_methods.values())
+    listing = "; ".join(describe_method(m) for m in usable)
+    ask = f"{question} Your options: {listing}."
+    for _ in range(ATTEMPTS):
+        answer = await ctx.ask(ask, name="payment")
+        method = parse_payment(answer, usable, original=original) or parse_payment(
+            answer, every, original=original
+        )
+        if method is not None and any(m.id == method.id for m in usable):
+            return method.id
+        if method is None:
+            ask = f"Sorry, which payment method do you mean? Your options: {listing}."
+        elif isinstance(method, GiftCard) and method.balance < need:
+            ask = (
+                f"Your gift card balance (${method.balance:.2f}) can't cover ${need:.2f}. "
+                f"Which other payment method would you like? Your options: {listing}."
+            )
+        else:
+            ask = f"{refused_reason} Which payment method would you like? Your options: {listing}."
+    return refuse(
+        ctx, "no acceptable payment method chosen", "I'm sorry, I couldn't settle the payment."
+    )
+
+
+# -- which address ---------------------------------------------------------------------------
+
+
+async def ask_address(ctx: Ctx, user: User, question: str) -> Address | Outcome:
+    """A full address, or the user's default address when they say so."""
+    for _ in range(ATTEMPTS):
+        answer = await ctx.ask(question, name="address")
+        lowered = answer.lower()
+        if "default" in lowered or "on file" in lowered or "profile" in lowered:
+            return user.address
+        address = parse_address(answer)
+        if address is not None:
+            return address
+        question = (
+            "Sorry, I need the full address: street, apartment or suite if any, city, state, "
+            "country and zip code, separated by commas. What is the new address?"
+        )
+    return refuse(ctx, "no usable address", "I'm sorry, I couldn't read that address.")
+
+
+def address_label(address: Address) -> str:
+    parts = [address.address1, address.address2, address.city, address.state, address.country]
+    return ", ".join(p for p in parts if p) + f" {address.zip}"

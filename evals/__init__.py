@@ -1,0 +1,1 @@
+"""Benchmark eval suites run with ``resolvekit eval evals/<suite>`` (see docs/benchmarks.md)."""

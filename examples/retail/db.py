@@ -163,7 +163,8 @@ class RetailDB(_Model):
 
     def copy(self) -> RetailDB:  # type: ignore[override]
         """An independent deep copy (actions on it never touch this one)."""
-        return self.model_copy(deep=True)
+        # A JSON round trip is about twice as fast as copy.deepcopy on these models.
+        return RetailDB.model_validate_json(self.model_dump_json())
 
     def dump(self) -> dict[str, Any]:
         """The database as JSON data, unset optional fields left out (the ``db.json`` shape)."""

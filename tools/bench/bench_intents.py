@@ -294,6 +294,15 @@ def bench_speed() -> None:
         f"{embed_single_ms:.1f} ms",
         f"{single_ms / embed_single_ms:.2f}x",
     )
+    labels = np.array(yt)
+    idx = np.concatenate([np.flatnonzero(labels == c)[:5] for c in sorted(set(yt))[:20]])
+    few_x, few_y = cached.embed([xt[i] for i in idx]), [yt[i] for i in idx]
+    fits = []
+    for _ in range(5):
+        started = time.perf_counter()
+        IntentClassifier(cached).fit_embeddings(few_x, few_y)
+        fits.append(time.perf_counter() - started)
+    _row("fit 20 intents x 5 examples (median of 5)", f"{statistics.median(fits):.3f} s", "", "")
     code = (
         "import time; t=time.perf_counter()\n"
         "from resolvekit.understanding.embedders import SentenceTransformerEmbedder\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,8 +48,8 @@ def test_copies_are_independent(db: RetailDB) -> None:
     assert lines[2] == 'orders.#W3361211.status: "pending" != "cancelled"'
 
 
-def test_load_db_reports_a_missing_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(DataMissing, match="db.json"):
+def test_load_db_reports_a_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataMissing, match=r"db\.json"):
         load_db(tmp_path)
     with pytest.raises(DataMissing, match="RESOLVEKIT_TAU2_DATA"):
         data_dir(tmp_path / "nowhere")

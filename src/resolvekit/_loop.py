@@ -74,9 +74,9 @@ class Turn:
         self.steps = 0
         self.response: ModelResponse | None = None
         self.escalated_now = False
+        """True when this turn handed the conversation over (the handoff must be delivered)."""
         self.current_run: PlaybookRun | None = None
         """The playbook run this turn worked on."""
-        """True when this turn handed the conversation over (the handoff must be delivered)."""
 
     # -- entry -------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ _AUXILIARY = re.compile(r"^(?:shall|should|do|does|did|can|could|would|will|is|a
 _BYE = "No, that's all. Thank you, bye!"
 _HUMAN = "This isn't getting anywhere. Could I talk to a human agent, please?"
 _DONT_KNOW = "I'm sorry, I don't know."
+_NO_WRITE = ("decline", "question", "transfer")
 
 
 def _last_question(text: str) -> str | None:
@@ -82,6 +83,8 @@ def classify_question(text: str, pending: str | None = None) -> QuestionKind:
         return "items"
     if "all the items" in q or ("anything else" in q and "item" in q):
         return "all_items"
+    if "which order" in q or re.search(r"\border (?:number|id)\b", q):
+        return "order"
     if re.search(r"\b(?:payment|pay|refund to|refunded to)\b", q):
         return "payment"
     if re.search(r"\b(?:instead|which options?|prefer)\b", q):
@@ -90,7 +93,7 @@ def classify_question(text: str, pending: str | None = None) -> QuestionKind:
         return "reason"
     if "address" in q:
         return "address"
-    if "order" in q and re.search(r"\b(?:number|id|which order)\b", q):
+    if "order" in q and re.search(r"\b(?:number|id)\b", q):
         return "order"
     if "anything else" in q:
         return "anything_else"
@@ -129,6 +132,8 @@ class _TaskSession(UserSession):
     said_bye: bool = False
     heard: set[str] = field(default_factory=set)
     said: set[str] = field(default_factory=set)
+    refusals: dict[int, int] = field(default_factory=dict)
+    """Refusals of each goal: the first is answered by restating the goal, the second ends it."""
 
     def __post_init__(self) -> None:
         self.done = [False] * len(self.config.goals)
@@ -170,15 +175,19 @@ class _TaskSession(UserSession):
         return next((i for i, done in enumerate(self.done) if not done), None)
 
     def _focus(self, text: str) -> int | None:
-        """The pending goal the agent is talking about (by its words), else the current one."""
+        """The pending goal the agent is talking about (by its words), else the current one.
+
+        A goal scores 2 per action verb of its kind in the agent's message and 1 per word of
+        its order (product names, the order id when known); the current goal gets a 1.5 lead.
+        """
         current = self._current()
         best, best_score = current, 0.0
         for index, goal in enumerate(self.config.goals):
             if self.done[index]:
                 continue
-            score = sum(1.0 for verb in VERBS[goal.kind] if contains(text, verb))
+            score = sum(2.0 for verb in VERBS[goal.kind] if contains(text, verb))
             score += sum(1.0 for word in goal.mentions if contains(text, word))
-            score += 0.5 if index == current else 0.0
+            score += 1.5 if index == current else 0.0
             if score > best_score:
                 best, best_score = index, score
         return best
@@ -195,8 +204,8 @@ class _TaskSession(UserSession):
         if index in self.stated and not finished:
             return goal.request, False  # restating: no progress
         self.stated.add(index)
-        if index == 0:
-            return goal.request, True
+        if index == 0 or goal.request.startswith(("I ", "I'")):
+            return (f"Also, {goal.request}" if index else goal.request), True
         return f"Also, {goal.request[0].lower()}{goal.request[1:]}", True
 
     # -- replies -----------------------------------------------------------------------------
@@ -228,13 +237,15 @@ class _TaskSession(UserSession):
             case "anything_else" | "open" | "statement":
                 return self._move_on(turn, kind)
             case "unknown":
-                return _DONT_KNOW, False
+                if goal is None:
+                    return _DONT_KNOW, False
+                return f"I'm not sure what you mean. {goal.request}", False
 
     def _confirm(self, focus: int | None, text: str) -> tuple[str, bool]:
         if focus is None:
             return "No, please don't change anything.", True
         goal = self.config.goals[focus]
-        if goal.kind in ("decline", "question", "transfer"):
+        if goal.kind in _NO_WRITE:
             if goal.kind == "decline":
                 self.done[focus] = True
             return "No, please don't do that; I'd rather keep things as they are.", True
@@ -242,6 +253,11 @@ class _TaskSession(UserSession):
         if problem is None:
             self.done[focus] = True
             return "Yes, please go ahead.", True
+        for index, other in enumerate(self.config.goals):  # another wish of the customer's?
+            pending = not self.done[index] and index != focus and other.kind not in _NO_WRITE
+            if pending and _mismatch(other, text) is None:
+                self.done[index] = True
+                return "Yes, please go ahead.", True
         return f"No, {problem}", True
 
     def _move_on(self, turn: AgentTurn, kind: QuestionKind) -> tuple[str | None, bool]:
@@ -254,6 +270,10 @@ class _TaskSession(UserSession):
             if goal.kind == "transfer" and refused:
                 self.asked_human = True
                 return "Then I'd like to talk to a human agent, please.", True
+            if refused and goal.kind not in _NO_WRITE:
+                self.refusals[index] = self.refusals.get(index, 0) + 1
+                if self.refusals[index] == 1:  # insist once, in the goal's own words
+                    return f"Let me put it another way. {goal.request}", True
             if answered or refused or (kind == "anything_else" and index in self.stated):
                 self.done[index] = finished = True
         elif kind == "statement" and turn.outcome in ("resolved", "answered", "refused"):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "SECRET",
     "address_line",
     "describe_items",
     "describe_options",
@@ -55,7 +56,7 @@ _DIRECTION_START = re.compile(
     r"try to|you are not familiar|note)\b",
     re.IGNORECASE,
 )
-_SECRET = re.compile(
+SECRET = re.compile(
     r"\b(?:do not|don't|not want to|prefer not to|won't|will not|never) "
     r"(?:want to )?(?:reveal|share|mention|say|tell)\b",
     re.IGNORECASE,
@@ -73,7 +74,8 @@ def is_stage_direction(sentence: str) -> bool:
     lamp.") and secrets ("The correct item id is ... (do not share this with the agent)") are
     stage directions; the customer's goal already reflects them (see ``goals.py``).
     """
-    return bool(_DIRECTION_START.search(sentence) or _SECRET.search(sentence))
+    outside = _PAREN.sub(lambda m: "" if SECRET.search(m.group(1)) else m.group(0), sentence)
+    return bool(_DIRECTION_START.search(outside) or SECRET.search(outside))
 
 
 def spoken_part(sentence: str) -> str:
@@ -83,7 +85,7 @@ def spoken_part(sentence: str) -> str:
         >>> spoken_part("You want to cancel the grill, but if the agent asks, you keep it.")
         'You want to cancel the grill.'
     """
-    text = _PAREN.sub(lambda m: "" if _SECRET.search(m.group(1)) else m.group(0), sentence)
+    text = _PAREN.sub(lambda m: "" if SECRET.search(m.group(1)) else m.group(0), sentence)
     text = _CONDITION_TAIL.sub("", text).strip()
     if text.count("(") > text.count(")"):  # a condition cut an aside in two
         text = text[: text.rindex("(")].strip()

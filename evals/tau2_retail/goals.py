@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .data import Action, Task
 from .english import (
+    SECRET,
     address_line,
     describe_items,
     describe_options,
@@ -60,8 +61,8 @@ VERBS: dict[GoalKind, tuple[str, ...]] = {
     "return": ("return",),
     "exchange": ("exchange",),
     "modify_items": ("modify", "change", "update"),
-    "order_address": ("address",),
-    "user_address": ("address",),
+    "order_address": ("address", "ship", "deliver", "send"),
+    "user_address": ("address", "default", "profile", "account"),
     "order_payment": ("payment",),
     "question": (),
     "transfer": (),
@@ -158,7 +159,7 @@ def derive_identity(task: Task, user: Mapping[str, Any] | None) -> Identity:
 # -- opening and questions -------------------------------------------------------------------
 
 _QUESTION = re.compile(
-    r"^(?:(?:also|finally|lastly|then|first),?\s+)?(?:you\s+)?(?:(?:also|then)\s+)?"
+    r"^(?:(?:after|once)\b[^,]*,\s*)?(?:(?:also|finally|lastly|then|first),?\s+)?(?:you\s+)?(?:(?:also|then)\s+)?"
     r"(?:(?:want|wants|would like) to (?P<verb>know|check|ask)\b|(?P<wonder>wonder)\b|"
     r"(?P<ask>ask) the agent\b)(?P<rest>.*)$",
     re.IGNORECASE,
@@ -248,7 +249,8 @@ def _order_known(order_id: str, text: str) -> bool:
     return bool(re.search(rf"(?<!\d){re.escape(digits)}(?!\d)", text))
 
 
-def _order_name(order: Mapping[str, Any], known: bool) -> str:
+def _order_name(order: Mapping[str, Any], known: bool, *, most: int = 3) -> str:
+    """``my order #W…`` when the id is known, else the order by status and (some) items."""
     if known:
         return f"my order {order['order_id']}"
     names: list[str] = []
@@ -256,9 +258,19 @@ def _order_name(order: Mapping[str, Any], known: bool) -> str:
         name = f"the {str(item['name']).lower()}"
         if name not in names:
             names.append(name)
-    shown = names[:3] + (["some other things"] if len(names) > 3 else [])
+    shown = names[:most] + (["some other things"] if len(names) > most else [])
+    if len(order["items"]) == 1:
+        shown = [f"only {shown[0]}"]
     status = {"pending": "pending ", "delivered": "delivered "}.get(str(order["status"]), "")
     return f"my {status}order with {join_words(shown)}"
+
+
+def _order_mention(order: Mapping[str, Any], known: bool) -> str:
+    """How a request names the order: by id when known, else just by its status."""
+    if known:
+        return f"my order {order['order_id']}"
+    status = {"pending": "pending ", "delivered": "delivered "}.get(str(order["status"]), "")
+    return f"my {status}order"
 
 
 def _payment_words(user: Mapping[str, Any], method_id: str) -> tuple[str, str]:
@@ -290,7 +302,7 @@ def _indices(order: Mapping[str, Any], item_ids: Sequence[str]) -> list[int]:
 def _hidden_address(task: Task) -> bool:
     for sentence in split_sentences(_scenario_text(task)):
         lowered = sentence.lower()
-        if "reveal" in lowered and ("address" in lowered or " it " in lowered):
+        if SECRET.search(sentence) and ("address" in lowered or " it " in lowered):
             return True
     return False
 
@@ -342,10 +354,11 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
         if "payment_method_id" in args
         else (None, "")
     )
+    mention = _order_mention(order, known)
     if kind == "cancel":
         return Goal(
             kind=kind,
-            request=f"I'd like to cancel {name}.",
+            request=f"I'd like to cancel {_order_name(order, known, most=2)}.",
             order=name if not known else str(order["order_id"]),
             reason=_REASONS.get(str(args.get("reason")), "It's no longer needed."),
             confirm_needs=["cancel", *([str(order["order_id"])] if known else [])],
@@ -355,7 +368,7 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
         what = "shipping address" if kind == "order_address" else "payment method"
         return Goal(
             kind=kind,
-            request=f"I'd like to change the {what} of {name}.",
+            request=f"I'd like to change the {what} of {_order_name(order, known, most=2)}.",
             order=name if not known else str(order["order_id"]),
             address=_address_answer(task, db, user, args) if kind == "order_address" else None,
             payment=payment,
@@ -379,18 +392,15 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
     if kind == "return":
         return Goal(
             kind=kind,
-            request=f"I'd like to return {items} from {name}.",
+            request=f"I'd like to return {items} from {mention}.",
             confirm_needs=["return", *sorted(chosen_names)],
             **common,
         )
-    options, values = _new_options(db, order, chosen, args["new_item_ids"])
+    options, values = _new_options(db, order, chosen, args["new_item_ids"], text)
     verb = "exchange" if kind == "exchange" else "change"
-    joiner = "for" if kind == "exchange" else "to"
     return Goal(
         kind=kind,
-        request=f"I'd like to {verb} {items} from {name} {joiner} {options}."
-        if len(chosen) == 1
-        else f"I'd like to {verb} {items} from {name}: {options}.",
+        request=f"I'd like to {verb} {items} from {mention}.",
         options=options,
         confirm_needs=[*sorted(chosen_names), *values],
         **common,
@@ -398,9 +408,15 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
 
 
 def _new_options(
-    db: Mapping[str, Any], order: Mapping[str, Any], chosen: Sequence[int], new_ids: Sequence[str]
+    db: Mapping[str, Any],
+    order: Mapping[str, Any],
+    chosen: Sequence[int],
+    new_ids: Sequence[str],
+    text: str,
 ) -> tuple[str, list[str]]:
-    """The wanted options in words, and the option values a confirmation should mention."""
+    """The wanted options in words, and the option values a confirmation should mention.
+
+    The new item's id is added only when the scenario's text states it."""
     parts: list[str] = []
     values: list[str] = []
     for index, new_id in zip(chosen, new_ids, strict=False):
@@ -409,6 +425,8 @@ def _new_options(
         changed = {k: v for k, v in variant["options"].items() if item["options"].get(k) != v}
         values.extend(str(v) for v in changed.values())
         wanted = f"one with {describe_options(changed)}" if changed else "a new one, the same"
+        if re.search(rf"(?<!\d){new_id}(?!\d)", text):
+            wanted += f" (item ID {new_id})"
         if len(chosen) > 1:
             wanted = f"for {wanted}"
         if len(chosen) == 1:

@@ -37,6 +37,7 @@ __all__ = [
     "choose_payment",
     "item_label",
     "join",
+    "opening",
     "order_label",
 ]
 
@@ -80,6 +81,11 @@ def order_label(order: Order) -> str:
     return f"{order.order_id} ({join([i.name for i in order.items])}; {order.status})"
 
 
+def opening(ctx: Ctx) -> str:
+    """The customer's message that started the running request (kept by :func:`authenticate`)."""
+    return str(ctx.facts.get("request", ""))
+
+
 def refuse(ctx: Ctx, reason: str, reply: str) -> Outcome:
     return ctx.refuse(reason, reply=f"{reply} {ANYTHING_ELSE}")
 
@@ -91,7 +97,10 @@ async def authenticate(ctx: Ctx) -> User | Outcome:
     """The authenticated user: remembered for the conversation, else asked and looked up.
 
     Once a user is authenticated the conversation stays with them (one user per conversation).
+    The request that started the playbook is kept first (see :func:`opening`), before any
+    question makes it scroll away.
     """
+    ctx.remember("request", await ctx.call(t.opening_message))
     known = await ctx.call(t.authenticated_user)
     if known:
         return await ctx.call(t.get_user_details, user_id=known)
@@ -165,7 +174,14 @@ async def choose_order(
     order: Order | None = None
     ids = find_order_ids(given) if given else []
     orders: list[Order] | None = None
-    for _ in range(ATTEMPTS):
+    if not ids:
+        # The request itself may describe the order ("return the lamp from my last order").
+        request = opening(ctx)
+        ids = find_order_ids(request)
+        if not ids and request:
+            orders = await _orders(ctx, user)
+            order = _unique_fit(request, orders, action)
+    for _ in range(ATTEMPTS if order is None else 0):
         if not ids:
             answer = await ctx.ask(question, name="order")
             ids = find_order_ids(answer)
@@ -193,6 +209,15 @@ async def choose_order(
     if problem is not None:
         return refuse(ctx, f"order {order.order_id} is {order.status}", problem)
     return order
+
+
+def _unique_fit(text: str, orders: list[Order], action: Action) -> Order | None:
+    """The one order of the right status that a description fits best, if there is one."""
+    allowed = _ALLOWED[action]
+    ranked = [(s, o) for s, o in match_orders(text, orders) if not allowed or o.status in allowed]
+    if len(ranked) == 1 or (len(ranked) > 1 and ranked[0][0] > ranked[1][0]):
+        return ranked[0][1]
+    return None
 
 
 async def _orders(ctx: Ctx, user: User) -> list[Order]:

@@ -59,6 +59,8 @@ class CancelOrder(rk.Intent):
         "I accidentally bought something twice, cancel one order",
         "how do I cancel an order",
         "cancel the whole order please",
+        "cancel the pending order with the laptop and the desk lamp, I don't need it",
+        "please cancel my order for the coffee maker, I ordered it by mistake",
     ]
     order_id: str | None = _order_slot()
     reason: Reason | None = rk.Slot(
@@ -99,6 +101,8 @@ class ModifyOrderItems(rk.Intent):
         "I just placed an order and want to change one of the products options",
         "can you upgrade an item in my order that hasn't shipped",
         "change the item I ordered to a cheaper option",
+        "I'd like to change the jacket in my pending order to one with size L and color black",
+        "for my order that hasn't shipped, switch the sneakers to size 9 in white",
     ]
     order_id: str | None = _order_slot()
 
@@ -119,6 +123,7 @@ class ModifyOrderAddress(rk.Intent):
         "redirect my package to another address before it ships",
         "I want my pending orders delivered to my new address",
         "correct the address on my recent purchase",
+        "update the shipping address of my pending order with the bookshelf",
     ]
     order_id: str | None = _order_slot()
 
@@ -162,6 +167,8 @@ class ReturnItems(rk.Intent):
         "I don't like what I received, can I get a refund",
         "send back the item and refund me",
         "I'd like to return everything I bought",
+        "I'd like to return the blender and the water bottle from my delivered order",
+        "return the headphones from the order that arrived last week and refund me",
     ]
     order_id: str | None = _order_slot()
 
@@ -185,6 +192,8 @@ class ExchangeItems(rk.Intent):
         "replace the item I got with a bigger one",
         "exchange my delivered item for another variant",
         "I want to exchange the product I bought for a different option",
+        "I received my order and want to exchange the tea kettle for the same one but in ceramic",
+        "exchange the running shoes I got for size 10 and the backpack for a black one",
     ]
     order_id: str | None = _order_slot()
 
@@ -224,6 +233,7 @@ class OrderStatus(rk.Intent):
         "show me the details of my order",
         "which items are in my order",
         "what did I buy in that order",
+        "can you tell me the tracking number of the order that was sent to my old address",
     ]
     order_id: str | None = _order_slot()
 
@@ -245,6 +255,7 @@ class ProductInfo(rk.Intent):
         "what are the prices of the smart watches",
         "is there a cheaper version of the tablet",
         "what kinds of products does your store have",
+        "how many options of the t-shirt are available in your online store now",
     ]
     product: str | None = rk.Slot(None, description="the product type the customer asks about")
 

@@ -25,6 +25,7 @@ from .dialog import (
     choose_payment,
     item_label,
     join,
+    opening,
     refuse,
 )
 from .intents import (
@@ -79,7 +80,7 @@ async def cancel_order(ctx: Ctx, intent: CancelOrder) -> Outcome:
     order = await choose_order(ctx, user, intent.order_id, action="cancel", verb="cancel")
     if isinstance(order, Outcome):
         return order
-    reason: str | None = intent.reason
+    reason: str | None = intent.reason or parse_reason(opening(ctx))
     question = REASON_QUESTION
     for _ in range(2):
         if reason is not None:
@@ -393,10 +394,11 @@ async def product_info(ctx: Ctx, intent: ProductInfo) -> Outcome:
     if isinstance(user, Outcome):
         return user
     catalogue = await ctx.call(t.list_all_product_types)
-    text = intent.product or await ctx.ask(
-        "Which product would you like to know about?", name="product"
-    )
+    text: str = intent.product or opening(ctx)
     found = _product_named(text, catalogue)
+    if found is None:
+        text = await ctx.ask("Which product would you like to know about?", name="product")
+        found = _product_named(text, catalogue)
     if found is None:
         if wants_everything(text) or "product" in text.lower():
             return ctx.resolve(

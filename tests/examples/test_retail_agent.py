@@ -293,3 +293,23 @@ async def test_asking_for_a_human_transfers(agent: rk.Agent[RetailDB]) -> None:
     turns = await talk(agent, db, ["I want to talk to a human agent right now"])
     assert turns[0].outcome == "escalated"
     assert turns[0].reply == TRANSFER
+
+
+async def test_the_request_itself_names_the_order_reason_and_product(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()
+    turns = await talk(
+        agent,
+        db,
+        [
+            "I want to cancel my pending order with the espresso machine, I don't need it anymore",
+            "Yusuf Rossi, 19122",
+        ],
+    )
+    confirm = turns[1].reply  # no order or reason question: both were in the request
+    assert "cancel order #W4776164" in confirm and "no longer needed" in confirm
+    turns = await talk(
+        agent, db, ["how many t-shirt options are available right now?", "Yusuf Rossi, 19122"]
+    )
+    assert "There are 10 available T-Shirt options" in turns[1].reply

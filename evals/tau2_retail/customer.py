@@ -292,8 +292,8 @@ class _TaskSession(UserSession):
             full_name = f"{who.first_name} {who.last_name}"
         if asks_email and tries < len(who.emails):
             return f"My email is {who.emails[tries]}.", True
-        if not asks_email and "zip" in question and "name" not in question and who.zip:
-            return f"My zip code is {who.zip}.", True
+        if not asks_email and "zip" in question and "name" not in question:
+            return (f"My zip code is {who.zip}.", True) if who.zip else (_DONT_KNOW, False)
         if full_name and who.zip:
             forgot = "I don't remember my email address. " if asks_email and not who.emails else ""
             return f"{forgot}I'm {full_name}, zip code {who.zip}.", True

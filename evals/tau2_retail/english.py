@@ -74,6 +74,9 @@ def is_stage_direction(sentence: str) -> bool:
     lamp.") and secrets ("The correct item id is ... (do not share this with the agent)") are
     stage directions; the customer's goal already reflects them (see ``goals.py``).
     """
+    asides = [m.group(1) for m in _PAREN.finditer(sentence) if SECRET.search(m.group(1))]
+    if any(re.search(r"\bthis\b", aside, re.IGNORECASE) for aside in asides):
+        return True  # "(do not share this ...)": the whole sentence is the secret
     outside = _PAREN.sub(lambda m: "" if SECRET.search(m.group(1)) else m.group(0), sentence)
     return bool(_DIRECTION_START.search(outside) or SECRET.search(outside))
 

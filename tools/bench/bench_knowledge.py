@@ -45,7 +45,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +102,12 @@ class Signals:
     """Per (query, chunk) signals of the library, and how chunks map to documents."""
 
     chunk: dict[str, npt.NDArray[np.float32]]
-    """Signal name -> ``(n_queries, n_chunks)``; ``dense_body`` is cosine(query, body) alone."""
+    """Signal name -> ``(n_queries, n_chunks)``; ``dense_body`` is cosine(query, body) alone;
+    names ending in ``_c`` are the centred variants (``Fusion.center``)."""
     starts: npt.NDArray[np.int64]
     """First chunk of each document (chunks are stored in document order)."""
+    gold: npt.NDArray[np.int64]
+    _ranks: dict[Fusion, npt.NDArray[np.float64]] = field(default_factory=dict)
 
     def docs(self, scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         """Best chunk score of each document: ``(n_queries, n_docs)``."""
@@ -113,35 +116,66 @@ class Signals:
     def fused(self, fusion: Fusion, rows: npt.NDArray[np.int64] | None = None) -> Any:
         """Document scores under ``fusion`` (weighted), fused per chunk as the library does."""
         pick = slice(None) if rows is None else rows
-        total = sum(getattr(fusion, n) * self.chunk[n][pick] for n in SIGNALS if getattr(fusion, n))
+        suffix = {"dense": "_c", "dense_field": "_c"} if fusion.center else {}
+        total = sum(
+            getattr(fusion, n) * self.chunk[n + suffix.get(n, "")][pick]
+            for n in SIGNALS
+            if getattr(fusion, n)
+        )
         return self.docs(np.asarray(total, dtype=np.float32))
+
+    def ranks(self, fusion: Fusion) -> npt.NDArray[np.float64]:
+        """Rank of the gold document for every query under ``fusion`` (cached)."""
+        if fusion not in self._ranks:
+            self._ranks[fusion] = gold_ranks(self.fused(fusion), self.gold)
+        return self._ranks[fusion]
 
 
 def compute_signals(
-    kb: KnowledgeBase, queries: Sequence[str], vectors: npt.NDArray[np.float32]
+    kb: KnowledgeBase,
+    queries: Sequence[str],
+    vectors: npt.NDArray[np.float32],
+    gold: npt.NDArray[np.int64],
 ) -> Signals:
     index = kb._index  # the benchmark looks inside to score every signal separately
     doc_of = np.array([int(c.doc_id.removeprefix("faq-")) for c in index.chunks])
     assert (np.diff(doc_of) >= 0).all(), "chunks must be in document order"
     starts = np.flatnonzero(np.r_[True, np.diff(doc_of) > 0]).astype(np.int64)
-    chunk = {n: np.zeros((len(queries), len(index)), np.float32) for n in (*SIGNALS, "dense_body")}
+    names = (*SIGNALS, "dense_body", "dense_c", "dense_field_c", "dense_body_c")
+    chunk = {n: np.zeros((len(queries), len(index)), np.float32) for n in names}
+    centering = index.centering()
     for row, (query, vector) in enumerate(zip(queries, vectors, strict=True)):
         for name, values in index.signals(vector, query).items():
             chunk[name][row] = values
+        for name, values in index.signals(vector, query, center=True).items():
+            if name.startswith("dense"):
+                chunk[name + "_c"][row] = values
         chunk["dense_body"][row] = index.vectors @ vector
-    return Signals(chunk=chunk, starts=starts)
+        chunk["dense_body_c"][row] = index.vectors @ vector
+        shift, scale = centering.query_terms(vector)
+        centering.apply(chunk["dense_body_c"][row], centering.body, shift, scale)
+    return Signals(chunk=chunk, starts=starts, gold=gold)
 
 
-def metrics(scores: npt.NDArray[np.float64], gold: npt.NDArray[np.int64]) -> tuple[float, ...]:
-    """recall@1, recall@5, MRR@10 of a (query, document) score matrix."""
+def gold_ranks(scores: npt.NDArray[np.float64], gold: npt.NDArray[np.int64]) -> Any:
+    """Rank of each query's gold document; ties count against it (pessimistic), so constant
+    scores cannot score well."""
     gold_scores = scores[np.arange(len(gold)), gold]
-    # Ties count against the gold document (pessimistic), so constant scores cannot score well.
-    rank = (scores >= gold_scores[:, None]).sum(axis=1)
+    return (scores >= gold_scores[:, None]).sum(axis=1).astype(np.float64)
+
+
+def from_ranks(rank: npt.NDArray[np.float64]) -> tuple[float, ...]:
+    """recall@1, recall@5, MRR@10 from gold ranks."""
     return (
         float((rank == 1).mean()),
         float((rank <= 5).mean()),
         float(np.where(rank <= 10, 1.0 / rank, 0.0).mean()),
     )
+
+
+def metrics(scores: npt.NDArray[np.float64], gold: npt.NDArray[np.int64]) -> tuple[float, ...]:
+    """recall@1, recall@5, MRR@10 of a (query, document) score matrix."""
+    return from_ranks(gold_ranks(scores, gold))
 
 
 def rrf(signals: Sequence[npt.NDArray[np.float64]], k: int = 60) -> npt.NDArray[np.float64]:
@@ -152,28 +186,53 @@ def rrf(signals: Sequence[npt.NDArray[np.float64]], k: int = 60) -> npt.NDArray[
     return fused
 
 
-GRID = {
+Grid = dict[str, tuple[float, ...]]
+LEXICAL_GRID: Grid = {
+    "dense_field": (0.0,),
+    "lexical": (0.0, 0.01, 0.025, 0.05, 0.1),
+    "lexical_field": (0.0,),
+}
+"""The library's protocol: centred dense (weight 1) plus one lexical weight."""
+FULL_GRID: Grid = {
     "dense_field": (0.0, 0.1, 0.25, 0.5),
     "lexical": (0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3),
     "lexical_field": (0.0, 0.025, 0.05, 0.1, 0.2),
 }
+"""The previous protocol: three weights (160 combinations), which over-fits the tune half."""
+FAMILIES: dict[str, tuple[bool, Grid]] = {
+    "raw dense": (False, {k: (0.0,) for k in FULL_GRID}),
+    "raw + 1 lexical weight": (False, LEXICAL_GRID),
+    "raw + 3 weights": (False, FULL_GRID),
+    "centred dense": (True, {k: (0.0,) for k in FULL_GRID}),
+    "centred + 1 lexical weight": (True, LEXICAL_GRID),
+    "centred + 3 weights": (True, FULL_GRID),
+}
 
 
 def tune_fusion(
-    sig: Signals, rows: npt.NDArray[np.int64], gold: npt.NDArray[np.int64]
-) -> tuple[Fusion, tuple[float, ...]]:
-    """Grid search of weights (dense fixed at 1) maximising MRR@10, then recall@1, on ``rows``."""
-    best: tuple[tuple[float, ...], Fusion, tuple[float, ...]] | None = None
-    for dense_field, lexical, lexical_field in itertools.product(*GRID.values()):
+    sig: Signals,
+    rows: npt.NDArray[np.int64],
+    *,
+    center: bool = True,
+    grid: Grid = LEXICAL_GRID,
+) -> Fusion:
+    """Grid search of weights (dense fixed at 1) maximising MRR@10, then recall@1, on ``rows``;
+    ties go to the smallest total weight."""
+    best: tuple[tuple[float, ...], Fusion] | None = None
+    for dense_field, lexical, lexical_field in itertools.product(*grid.values()):
         fusion = Fusion(
-            dense=1.0, dense_field=dense_field, lexical=lexical, lexical_field=lexical_field
+            dense=1.0,
+            dense_field=dense_field,
+            lexical=lexical,
+            lexical_field=lexical_field,
+            center=center,
         )
-        scores = metrics(sig.fused(fusion, rows), gold[rows])
+        scores = from_ranks(sig.ranks(fusion)[rows])
         key = (round(scores[2], 6), round(scores[0], 6), -(dense_field + lexical + lexical_field))
         if best is None or key > best[0]:
-            best = (key, fusion, scores)
+            best = (key, fusion)
     assert best is not None
-    return best[1], best[2]
+    return best[1]
 
 
 def split(
@@ -202,45 +261,102 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
         f"embedder {embedder.name}; build + query embedding {time.perf_counter() - started:.1f}s"
     )
     gold = np.array([g for _, g in queries], dtype=np.int64)
-    sig = compute_signals(kb, texts, vectors)
+    sig = compute_signals(kb, texts, vectors, gold)
     tune, test = split(gold, len(documents), args.seed)
-    fusion, tune_scores = tune_fusion(sig, tune, gold)
-    docs = {name: sig.docs(values[test]) for name, values in sig.chunk.items()}
+    fusion = tune_fusion(sig, tune)
+    full = tune_fusion(sig, tune, grid=FULL_GRID)
+    previous = tune_fusion(sig, tune, center=False, grid=FULL_GRID)
+    docs = {name: sig.docs(values) for name, values in sig.chunk.items()}
     methods: dict[str, Any] = {
         "BM25 (body: question + answer)": docs["lexical"],
         "BM25 (question)": docs["lexical_field"],
         "dense (body: question + answer)": docs["dense_body"],
         "dense (question)": docs["dense_field"],
         "dense best of two": docs["dense"],
+        "centred dense (body)": docs["dense_body_c"],
+        "centred dense (question)": docs["dense_field_c"],
+        "centred dense best of two": docs["dense_c"],
         "RRF(BM25 body, dense best of two)": rrf([docs["lexical"], docs["dense"]]),
-        f"fused, tuned {_fusion_label(fusion)}": sig.fused(fusion, test),
-        f"fused, library default {_fusion_label(DEFAULT_FUSION)}": sig.fused(DEFAULT_FUSION, test),
+        f"fused, tuned {_fusion_label(fusion)}": sig.fused(fusion),
+        f"fused, library default {_fusion_label(DEFAULT_FUSION)}": sig.fused(DEFAULT_FUSION),
+        f"fused, 3 weights tuned {_fusion_label(full)}": sig.fused(full),
+        f"previous: raw, 3 weights tuned {_fusion_label(previous)}": sig.fused(previous),
     }
     print(
         f"\nHeld-out half (seed {args.seed}): {len(test)} queries of {len(set(gold[test]))} "
         f"threads; weights tuned on the {len(tune)} queries of the other "
-        f"{len(set(gold[tune]))}; all {len(documents)} threads indexed"
+        f"{len(set(gold[tune]))}; all {len(documents)} threads indexed. Last column: all "
+        f"{len(gold)} queries (meaningful for untuned rows only)"
     )
-    print(f"{'method':<62} {'r@1':>6} {'r@5':>6} {'MRR@10':>7}")
+    print(f"{'method':<66} {'r@1':>6} {'r@5':>6} {'MRR@10':>7}   all: r@1 / MRR@10")
     results = {}
     for name, scores in methods.items():
-        results[name] = metrics(scores, gold[test])
-        print(f"{name:<62} {_row(results[name])}")
-    print(f"{'(tune half, tuned fusion)':<62} {_row(tune_scores)}")
-    # The same numbers through the public API (with the tuned fusion).
-    kb.fusion = fusion
+        ranks = gold_ranks(scores, gold)
+        results[name] = from_ranks(ranks[test])
+        everything = from_ranks(ranks)
+        print(f"{name:<66} {_row(results[name])}   {everything[0]:.4f} / {everything[2]:.4f}")
+    tune_scores = from_ranks(sig.ranks(fusion)[tune])
+    print(f"{'(tune half, tuned fusion)':<66} {_row(tune_scores)}")
+    # The same numbers through the public API, with the fusion the library uses by default.
+    if fusion != kb.fusion:
+        print(f"NOTE: the library default {_fusion_label(kb.fusion)} is not the tuned fusion")
     end_to_end = _search_metrics(kb, [texts[i] for i in test], vectors[test], gold[test])
-    print(f"{'(held-out, tuned fusion, through KnowledgeBase.search)':<62} {_row(end_to_end)}")
-    print("\nOther splits (each tuned on its own tune half, reported on its held-out half):")
-    print(f"{'seed':<6} {'dense best of two':>26} {'tuned fusion':>26}  weights")
-    for seed in range(args.seed + 1, args.seed + 1 + args.extra_splits):
-        tune_s, test_s = split(gold, len(documents), seed)
-        fusion_s, _ = tune_fusion(sig, tune_s, gold)
-        dense_s = metrics(sig.docs(sig.chunk["dense"][test_s]), gold[test_s])
-        fused_s = metrics(sig.fused(fusion_s, test_s), gold[test_s])
-        print(f"{seed:<6} {_row(dense_s):>26} {_row(fused_s):>26}  {_fusion_label(fusion_s)}")
+    print(f"{'(held-out, library default, through KnowledgeBase.search)':<66} {_row(end_to_end)}")
+    splits(sig, gold, len(documents), args)
     answerability(sig.fused(fusion), gold, tune, test, args.seed)
     return {"fusion": fusion, "results": results}
+
+
+def splits(
+    sig: Signals, gold: npt.NDArray[np.int64], n_docs: int, args: argparse.Namespace
+) -> None:
+    """Every protocol over ``args.splits`` random splits: mean +- standard deviation over the
+    held-out halves, and a nested check where the protocol itself is chosen on the tune half."""
+    seeds = range(args.seed, args.seed + args.splits)
+    table: dict[str, list[tuple[float, ...]]] = {name: [] for name in FAMILIES}
+    table["nested: protocol chosen by inner splits of the tune half"] = []
+    picked: Counter[str] = Counter()
+    for seed in seeds:
+        tune, test = split(gold, n_docs, seed)
+        for name, (center, grid) in FAMILIES.items():
+            fusion = tune_fusion(sig, tune, center=center, grid=grid)
+            table[name].append(from_ranks(sig.ranks(fusion)[test]))
+        inner: dict[str, list[float]] = {name: [] for name in FAMILIES}
+        tune_threads = np.unique(gold[tune])
+        for repeat in range(4):
+            half = np.random.default_rng([seed, repeat]).permutation(tune_threads)
+            inside = np.isin(gold[tune], half[: len(half) // 2])
+            fit, check = tune[inside], tune[~inside]
+            for name, (center, grid) in FAMILIES.items():
+                fusion = tune_fusion(sig, fit, center=center, grid=grid)
+                inner[name].append(from_ranks(sig.ranks(fusion)[check])[2])
+        choice = max(FAMILIES, key=lambda name: float(np.mean(inner[name])))
+        picked[choice] += 1
+        center, grid = FAMILIES[choice]
+        fusion = tune_fusion(sig, tune, center=center, grid=grid)
+        table["nested: protocol chosen by inner splits of the tune half"].append(
+            from_ranks(sig.ranks(fusion)[test])
+        )
+    print(
+        f"\n{args.splits} random splits (seeds {seeds.start}-{seeds.stop - 1}), each tuned on its "
+        f"tune half and reported on its held-out half: mean +- std over splits; 'vs raw' is the "
+        f"mean paired difference with raw / centred dense best of two (in brackets: splits "
+        f"better/worse on MRR@10)"
+    )
+    print(
+        f"{'protocol':<58} {'r@1':>15} {'MRR@10':>15} {'vs raw: r@1':>12} {'MRR@10':>14} "
+        f"{'vs centred: r@1':>16} {'MRR@10':>14}"
+    )
+    for name, values in table.items():
+        v = np.array(values)
+        line = f"{name:<58} {v[:, 0].mean():.4f}+-{v[:, 0].std():.4f} "
+        line += f"{v[:, 2].mean():.4f}+-{v[:, 2].std():.4f}"
+        for base, width in (("raw dense", 12), ("centred dense", 16)):
+            diff = v - np.array(table[base])
+            better, worse = int((diff[:, 2] > 1e-12).sum()), int((diff[:, 2] < -1e-12).sum())
+            line += f" {diff[:, 0].mean():+{width}.4f} {diff[:, 2].mean():+7.4f} ({better}/{worse})"
+        print(line)
+    print("nested choices: " + ", ".join(f"{name} x{n}" for name, n in picked.most_common()))
 
 
 def _row(values: Sequence[float]) -> str:
@@ -249,7 +365,7 @@ def _row(values: Sequence[float]) -> str:
 
 def _fusion_label(fusion: Fusion) -> str:
     parts = [f"{name}={getattr(fusion, name):g}" for name in SIGNALS if getattr(fusion, name)]
-    return "[" + ", ".join(parts) + "]"
+    return "[" + ", ".join(parts) + (", centred" if fusion.center else "") + "]"
 
 
 def _fmt(values: Sequence[float]) -> str:
@@ -450,10 +566,10 @@ def scale(args: argparse.Namespace) -> None:
         t0 = time.perf_counter()
         naive_bm25(corpus_terms, terms(q))
         naive.append((time.perf_counter() - t0) * n / subset)
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    load_average = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"search latency over {len(queries)} queries, k=10, query embedding excluded (ms; "
-        f"load average {load}):"
+        f"load average {load_average}):"
     )
     print(f"{'':<44} {'p50':>8} {'p99':>8}")
     rows = {
@@ -482,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--naive-subset", type=int, default=5_000)
-    parser.add_argument("--extra-splits", type=int, default=4, help="more seeds, for variance")
+    parser.add_argument("--splits", type=int, default=20, help="random splits for mean +- std")
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load average {load}")

@@ -9,6 +9,15 @@ the same thing from one query to the next (which the answerability threshold rel
 - ``lexical``: BM25 of the body divided by :meth:`BM25Index.max_score` (in [0, 1]);
 - ``lexical_field``: the same over the question (the body's value for chunks without one).
 
+With :attr:`Fusion.center`, the dense cosines are *centred*: measured after subtracting the mean
+of all indexed vectors (bodies and questions) from the query and every vector. Sentence
+embeddings share a large common direction (about a third of a MiniLM vector's length), which
+inflates every cosine and blurs near-duplicate documents; removing it is a parameter-free
+post-processing step (no labelled queries). The mean is shrunk towards zero for small corpora
+(``n_docs / (n_docs + CENTER_PRIOR_DOCS)``) so a knowledge base of two documents is not pushed
+to antipodes. Centred cosines come from the raw matrix-vector product with per-row constants
+(no second copy of the vectors): ``(q.d - q.m - m.d + m.m) / (|q - m| |d - m|)``.
+
 :class:`Fusion` combines them: ``weighted`` (the default; a weighted sum, weights chosen on a
 held-out split by ``tools/bench/bench_knowledge.py``) or ``rrf`` (reciprocal rank fusion of the
 ``dense`` and ``lexical`` rankings). Stale chunks (past ``review_by``) are multiplied by
@@ -32,7 +41,7 @@ from .chunking import Chunk
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["Filters", "Fusion", "HybridIndex", "Ranking"]
+__all__ = ["CENTER_PRIOR_DOCS", "Filters", "Fusion", "HybridIndex", "Ranking"]
 
 Filters = Mapping[str, str | Sequence[str]]
 """Metadata filters: ``{"product": "payments", "locale": ["en", "en-GB"], "audience": ...}``.
@@ -43,6 +52,9 @@ default when absent) hides ``agent``-only content; ``"agent"`` sees everything.
 """
 
 FLOAT = np.float32
+
+CENTER_PRIOR_DOCS = 8
+"""Shrinkage of the centring mean: it is scaled by ``n_docs / (n_docs + CENTER_PRIOR_DOCS)``."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -57,6 +69,8 @@ class Fusion:
     lexical_field: float = 0.0
     rrf_k: int = 60
     """RRF constant (``1 / (rrf_k + rank)``); ``rrf`` only."""
+    center: bool = False
+    """Centre the dense cosines on the corpus mean vector (see the module docstring)."""
 
     def __post_init__(self) -> None:
         if self.method not in ("weighted", "rrf"):
@@ -73,6 +87,7 @@ class Fusion:
             "lexical": self.lexical,
             "lexical_field": self.lexical_field,
             "rrf_k": self.rrf_k,
+            "center": self.center,
         }
 
     @classmethod
@@ -87,6 +102,8 @@ class Fusion:
             lexical=float(str(data.get("lexical", 0.0))),
             lexical_field=float(str(data.get("lexical_field", 0.0))),
             rrf_k=int(str(data.get("rrf_k", 60))),
+            # Indexes saved before centring existed keep their raw cosines.
+            center=data.get("center", False) is True,
         )
 
 
@@ -127,6 +144,7 @@ class HybridIndex:
     _customer_mask: tuple[npt.NDArray[np.bool_] | None] | None = field(
         init=False, repr=False, default=None
     )
+    _centering: _Centering | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         n = len(self.chunks)
@@ -167,15 +185,28 @@ class HybridIndex:
     def __len__(self) -> int:
         return len(self.chunks)
 
+    def centering(self) -> _Centering:
+        """The shrunk corpus mean and per-row constants for centred cosines (computed once)."""
+        if self._centering is None:
+            # Document codes are 0, 1, ... in order of first appearance.
+            n_docs = int(self._doc_codes.max()) + 1 if len(self._doc_codes) else 0
+            self._centering = _Centering.build(self.vectors, self.field_vectors, n_docs=n_docs)
+        return self._centering
+
     def signals(
-        self, query_vector: npt.NDArray[np.float32], query: str
+        self, query_vector: npt.NDArray[np.float32], query: str, *, center: bool = False
     ) -> dict[str, npt.NDArray[np.float32]]:
         """The four per-chunk signals of the module docstring, each of shape ``(n_chunks,)``.
 
-        Without FAQ chunks the field signals *are* the body signals (the same arrays).
+        Without FAQ chunks the field signals *are* the body signals (the same arrays). With
+        ``center`` the dense signals are centred cosines.
         """
         query_vector = query_vector.astype(FLOAT, copy=False)
         dense_body = self.vectors @ query_vector
+        centering = self.centering() if center else None
+        if centering is not None:
+            query_shift, query_scale = centering.query_terms(query_vector)
+            centering.apply(dense_body, centering.body, query_shift, query_scale)
         words = text_terms(query)
         term_ids = self.bm25.term_ids(words)
         lexical = self.bm25.scores_for(term_ids)
@@ -191,6 +222,8 @@ class HybridIndex:
             }
         rows = self.field_rows
         question = self.field_vectors @ query_vector
+        if centering is not None:
+            centering.apply(question, centering.field, query_shift, query_scale)
         dense_field = dense_body.copy()
         dense_field[rows] = question
         dense = dense_body.copy()
@@ -268,7 +301,7 @@ class HybridIndex:
                 lexical=empty,
                 stale=np.zeros(0, dtype=bool),
             )
-        signals = self.signals(query_vector, query)
+        signals = self.signals(query_vector, query, center=fusion.center)
         allowed = self.mask(filters)
         if fusion.method == "weighted":
             fused = self._weighted(signals, fusion)
@@ -346,6 +379,74 @@ class HybridIndex:
             if len(kept) >= k or depth >= len(scores):
                 return kept[:k]
             depth *= 4
+
+
+@dataclass(kw_only=True, frozen=True)
+class _RowTerms:
+    """Per-row constants of centred cosines for one vector matrix."""
+
+    mean_dot: npt.NDArray[np.float32]
+    """``m . d`` for every row ``d``."""
+    inverse_norm: npt.NDArray[np.float32]
+    """``1 / |d - m|`` (0 for a row equal to the mean: its centred cosine is 0)."""
+
+    @classmethod
+    def build(cls, vectors: npt.NDArray[np.float32], mean: npt.NDArray[np.float32]) -> _RowTerms:
+        mean_dot = vectors @ mean
+        squared = np.einsum("ij,ij->i", vectors, vectors) - 2 * mean_dot + float(mean @ mean)
+        norm = np.sqrt(np.maximum(squared, 0.0))
+        inverse = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 1e-6)
+        return cls(mean_dot=mean_dot.astype(FLOAT), inverse_norm=inverse.astype(FLOAT))
+
+
+@dataclass(kw_only=True, frozen=True)
+class _Centering:
+    """Centred cosines from raw dot products: ``(q.d - q.m - m.d + m.m) / (|q - m| |d - m|)``."""
+
+    mean: npt.NDArray[np.float32]
+    """The corpus mean of body and question vectors, shrunk for small corpora."""
+    body: _RowTerms
+    field: _RowTerms
+
+    @classmethod
+    def build(
+        cls,
+        vectors: npt.NDArray[np.float32],
+        field_vectors: npt.NDArray[np.float32],
+        *,
+        n_docs: int,
+    ) -> _Centering:
+        dim = vectors.shape[1]
+        count = len(vectors) + len(field_vectors)
+        total = vectors.sum(axis=0, dtype=np.float64) + field_vectors.sum(axis=0, dtype=np.float64)
+        shrink = n_docs / (n_docs + CENTER_PRIOR_DOCS)
+        mean = (total / count * shrink if count else np.zeros(dim)).astype(FLOAT)
+        return cls(
+            mean=mean,
+            body=_RowTerms.build(vectors, mean),
+            field=_RowTerms.build(field_vectors, mean),
+        )
+
+    def query_terms(self, query_vector: npt.NDArray[np.float32]) -> tuple[float, float]:
+        """``(q.m - m.m, 1 / |q - m|)`` for a query (the scale is 0 for a query equal to m)."""
+        query_dot = float(query_vector @ self.mean)
+        mean_squared = float(self.mean @ self.mean)
+        squared = float(query_vector @ query_vector) - 2 * query_dot + mean_squared
+        scale = 1.0 / np.sqrt(squared) if squared > 1e-12 else 0.0
+        return query_dot - mean_squared, float(scale)
+
+    def apply(
+        self,
+        dots: npt.NDArray[np.float32],
+        rows: _RowTerms,
+        query_shift: float,
+        query_scale: float,
+    ) -> None:
+        """Turn raw dot products ``dots`` (one per row of ``rows``) into centred cosines."""
+        dots -= FLOAT(query_shift)
+        dots -= rows.mean_dot
+        dots *= rows.inverse_norm
+        dots *= FLOAT(query_scale)
 
 
 def _top_rows(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:

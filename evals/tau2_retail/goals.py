@@ -196,7 +196,8 @@ def _question(sentence: str) -> tuple[str, bool] | None:
     text = spoken_part(sentence).rstrip(".")
     match = _QUESTION.match(text)
     if match is not None:
-        rest = match.group("rest").strip()
+        rest = strip_identity(to_first_person(match.group("rest").strip()))
+        rest = rest[:1].lower() + rest[1:] if not rest.startswith(("I ", "I'")) else rest
         if match.group("ask"):
             if rest.startswith("to "):
                 said = f"Could you please {rest[3:]}?"
@@ -206,11 +207,12 @@ def _question(sentence: str) -> tuple[str, bool] | None:
             said = f"I wonder {rest}."
         else:
             said = f"I'd like to {match.group('verb').lower()} {rest}."
-        return strip_identity(to_first_person(said)), True
+        return said, True
     clause = _CLAUSE_QUESTION.search(text)
     if clause is not None:
-        said = f"I'd also like to know {clause.group('rest').strip()}."
-        return strip_identity(to_first_person(said)), False
+        rest = strip_identity(to_first_person(clause.group("rest").strip()))
+        rest = rest[:1].lower() + rest[1:] if not rest.startswith(("I ", "I'")) else rest
+        return f"I'd also like to know {rest}.", False
     return None
 
 
@@ -340,7 +342,7 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
             kind=kind,
             request="I'd also like to update the default address on my account.",
             address=address,
-            confirm_needs=["address", str(args["address1"])],
+            confirm_needs=[str(args["address1"])],
             mentions=["default address", "profile", "account"],
         )
     order = db["orders"][args["order_id"]]
@@ -372,9 +374,7 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
             order=name if not known else str(order["order_id"]),
             address=_address_answer(task, db, user, args) if kind == "order_address" else None,
             payment=payment,
-            confirm_needs=["address", str(args["address1"])]
-            if kind == "order_address"
-            else ["payment", payment_word],
+            confirm_needs=[str(args["address1"])] if kind == "order_address" else [payment_word],
             mentions=mentions,
         )
     chosen = _indices(order, args["item_ids"])

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
 import resolvekit as rk
+from resolvekit.chat import chat
 
 Reason = Literal["no longer needed", "ordered by mistake"]
 
@@ -207,28 +207,16 @@ async def demo(shop: Shop) -> list[rk.TurnResult]:
     return results
 
 
-async def chat(shop: Shop, customer: str) -> None:
-    print("Talk to the shop agent (empty line to quit; '/why' shows the last decision).")
-    last: rk.TurnResult | None = None
-    while True:
-        line = await asyncio.to_thread(input, "you> ")
-        if not line.strip():
-            return
-        if line.strip() == "/why" and last is not None:
-            print(json.dumps([{"kind": e.kind, **e.data} for e in last.trace], default=str,
-                             indent=1))
-            continue
-        last = await agent.handle(customer, line, deps=shop)
-        print(f"agent> {last.reply}   [{last.outcome}]")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chat", action="store_true", help="talk to the agent yourself")
     parser.add_argument("--customer", default="c-1", help="who you are in --chat (c-1 or c-2)")
     args = parser.parse_args()
     shop = Shop()
-    asyncio.run(chat(shop, args.customer) if args.chat else demo(shop))
+    if args.chat:
+        asyncio.run(chat(agent, customer_id=args.customer, deps=shop))
+    else:
+        asyncio.run(demo(shop))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import resolvekit as rk
 from . import tools as actions
 from .db import Order, Product, RetailDB, User, Variant
 
-__all__ = ["AGENT_TOOLS", "authenticated_user", "opening_message"]
+__all__ = ["AGENT_TOOLS", "authenticated_user"]
 
 Ctx = rk.Context[RetailDB]
 
@@ -44,19 +44,6 @@ def authenticated_user(ctx: Ctx) -> str | None:
     """The user id authenticated in this conversation, if any (journaled, so replays agree)."""
     value = ctx.facts.get("user_id")
     return str(value) if value else None
-
-
-@rk.tool(effect="read")
-def opening_message(ctx: Ctx) -> str:
-    """The customer message that started the running request (journaled, so replays agree).
-
-    The engine does not expose the transcript to playbooks yet; this reads the conversation's
-    last customer message at the playbook's first run, which is the request itself.
-    """
-    for message in reversed(ctx._conversation.transcript):
-        if message.role == "customer":
-            return message.text
-    return ""
 
 
 @rk.tool(effect="read")

@@ -100,7 +100,7 @@ async def authenticate(ctx: Ctx) -> User | Outcome:
     The request that started the playbook is kept first (see :func:`opening`), before any
     question makes it scroll away.
     """
-    ctx.remember("request", await ctx.call(t.opening_message))
+    ctx.remember("request", ctx.request_text)
     known = await ctx.call(t.authenticated_user)
     if known:
         return await ctx.call(t.get_user_details, user_id=known)

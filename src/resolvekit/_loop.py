@@ -239,7 +239,8 @@ class Turn:
             active.status = "suspended"
             conv.pending = None
             self._trace("playbook", event="suspended", intent=active.intent, run=active.id)
-        run = PlaybookRun(id=uuid.uuid4().hex[:12], intent=name)
+        opening = next((m.text for m in reversed(conv.transcript) if m.role == "customer"), "")
+        run = PlaybookRun(id=uuid.uuid4().hex[:12], intent=name, opening=opening)
         conv.runs.append(run)
         self._trace("playbook", event="start", intent=name, run=run.id)
         intent_cls = self.agent.intents[name]

@@ -167,6 +167,15 @@ class Context(Generic[DepsT]):
         """Messages said at the live frontier of this execution (replayed ones are not resent)."""
 
     @property
+    def request_text(self) -> str:
+        """The customer's message that started this request, in their own words.
+
+        Fixed when the run starts, so replays see the same text: use it to read details the
+        customer gave up front ("the order with the blue kettle").
+        """
+        return self._run.opening
+
+    @property
     def facts(self) -> Mapping[str, Any]:
         """Facts known in this conversation (slot values, ``ctx.remember``-ed values)."""
         return dict(self._conversation.facts)

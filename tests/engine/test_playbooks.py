@@ -489,3 +489,24 @@ def test_tool_results_round_trip_to_their_declared_type() -> None:
     assert tool.load_result(tool.dump_result(Order(id="W1", status="pending"))) == Order(
         id="W1", status="pending"
     )
+
+
+async def test_request_text_is_the_message_that_started_the_run_on_every_replay() -> None:
+    class Note(rk.Intent):
+        """Take a note."""
+
+    seen: list[str] = []
+    agent = build_agent(
+        Backend(),
+        rk.ScriptedModel([rk.StartIntent(intent="Note"), rk.Confirm(answer="yes")]),
+    )
+
+    @agent.playbook(Note)
+    async def note(ctx: rk.Context[Backend], intent: Note) -> rk.PlaybookOutcome:
+        seen.append(ctx.request_text)
+        await ctx.confirm("Save it?")
+        return ctx.resolve("saved")
+
+    await agent.handle("c", "note: buy milk")
+    await agent.handle("c", "yes")
+    assert seen == ["note: buy milk", "note: buy milk"]

@@ -100,6 +100,8 @@ class PlaybookRun:
     superseded: list[Step] = field(default_factory=list)
     """Steps discarded by a slot correction, kept for the audit trail."""
     summary: str = ""
+    opening: str = ""
+    """The customer message that started the run (what the customer asked for, in their words)."""
     started_at: float = field(default_factory=time.time)
 
     @property
@@ -115,6 +117,7 @@ class PlaybookRun:
             "journal": [s.to_json() for s in self.journal],
             "superseded": [s.to_json() for s in self.superseded],
             "summary": self.summary,
+            "opening": self.opening,
             "started_at": self.started_at,
         }
 
@@ -128,6 +131,7 @@ class PlaybookRun:
             journal=[Step.from_json(s) for s in data.get("journal", [])],
             superseded=[Step.from_json(s) for s in data.get("superseded", [])],
             summary=data.get("summary", ""),
+            opening=data.get("opening", ""),
             started_at=data.get("started_at", 0.0),
         )
 

@@ -220,36 +220,50 @@ class KnowledgeBase:
         chunks = chunk_documents(
             list(documents.values()), max_chars=self.max_chars, overlap=self.overlap
         )
-        known = self._known_vectors()
-        texts = [c.body for c in chunks] + [c.question for c in chunks if c.question]
-        hashes = [content_hash(t) for t in texts]
-        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
-        if missing:
-            vectors = self.embedder.embed(list(missing.values()))
-            dim = self.embedder.dim
-            if vectors.shape != (len(missing), dim):
-                raise KnowledgeError(
-                    f"Embedder {self.embedder.name!r} returned shape {vectors.shape}, "
-                    f"expected {(len(missing), dim)}"
-                )
-            known.update(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
-        dim = self._vector_dim(known)
-        body = [known[h] for h in hashes[: len(chunks)]]
-        field = [known[h] for h in hashes[len(chunks) :]]
-        self._index = HybridIndex.build(
-            chunks,
-            np.stack(body) if body else _empty(dim),
-            np.stack(field) if field else _empty(dim),
-        )
+        hashes = [content_hash(c.body) for c in chunks]
+        hashes += [content_hash(c.question) for c in chunks if c.question]
+        # The embedder's output and the reuse table die with this call, before the BM25 build.
+        body, field, embedded = self._vectors_for(chunks, hashes)
+        dim = body.shape[1]
+        self._index = HybridIndex.build(chunks, body, field)
         self._hashes = hashes[: len(chunks)]
         self._documents = documents
         self._dim = dim
         return IndexReport(
             documents=len(documents),
             chunks=len(chunks),
-            embedded=len(missing),
-            reused=len(set(hashes)) - len(missing),
+            embedded=embedded,
+            reused=len(set(hashes)) - embedded,
         )
+
+    def _vectors_for(
+        self, chunks: list[Chunk], hashes: list[str]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], int]:
+        """Body and question vectors of ``chunks`` (reused by content hash, else embedded),
+        and how many texts were embedded."""
+        known = self._known_vectors()
+        texts = [c.body for c in chunks] + [c.question for c in chunks if c.question]
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
+        del texts
+        if missing:
+            vectors = np.asarray(self.embedder.embed(list(missing.values())), dtype=np.float32)
+            dim = self.embedder.dim
+            if vectors.shape != (len(missing), dim):
+                raise KnowledgeError(
+                    f"Embedder {self.embedder.name!r} returned shape {vectors.shape}, "
+                    f"expected {(len(missing), dim)}"
+                )
+            if not known and len(missing) == len(hashes):
+                # First build without duplicate texts: the embedder's rows are already in
+                # order (bodies, then questions), so views avoid a second copy of the vectors.
+                n = len(chunks)
+                return vectors[:n], vectors[n:], len(missing)
+            known.update(zip(missing, vectors, strict=True))
+        dim = self._vector_dim(known)
+        n = len(chunks)
+        body = np.stack([known[h] for h in hashes[:n]]) if n else _empty(dim)
+        field = np.stack([known[h] for h in hashes[n:]]) if len(hashes) > n else _empty(dim)
+        return body, field, len(missing)
 
     def _vector_dim(self, known: Mapping[str, npt.NDArray[np.float32]]) -> int:
         if known:

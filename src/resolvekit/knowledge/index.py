@@ -178,8 +178,11 @@ class HybridIndex:
             vectors=np.ascontiguousarray(vectors, dtype=FLOAT),
             field_rows=field_rows,
             field_vectors=np.ascontiguousarray(field_vectors, dtype=FLOAT),
-            bm25=BM25Index.build([c.body for c in chunks]),
-            field_bm25=BM25Index.build([chunks[int(i)].question or "" for i in field_rows]),
+            # Generators: the bodies are tokenised one at a time, never all held at once.
+            bm25=BM25Index.from_terms(text_terms(c.body) for c in chunks),
+            field_bm25=BM25Index.from_terms(
+                text_terms(chunks[int(i)].question or "") for i in field_rows
+            ),
         )
 
     def __len__(self) -> int:

@@ -186,6 +186,7 @@ class _TaskSession(UserSession):
             if self.done[index]:
                 continue
             score = sum(2.0 for verb in VERBS[goal.kind] if contains(text, verb))
+            score += 3.0 if goal.order_ref and goal.order_ref in text else 0.0
             score += sum(1.0 for word in goal.mentions if contains(text, word))
             score += 1.5 if index == current else 0.0
             if score > best_score:
@@ -227,12 +228,21 @@ class _TaskSession(UserSession):
             case "payment":
                 return _or_unknown(goal.payment if goal else None)
             case "options":
+                if goal is not None and goal.items:
+                    other = [w for w in goal.confirm_avoids if contains(turn.text, w)]
+                    if other and not any(w in goal.items for w in _named(turn.text, goal)):
+                        return (
+                            f"No, I didn't ask about the {join_words(other)}; I mean {goal.items}.",
+                            True,
+                        )
                 return _or_unknown(goal.options if goal else None)
             case "reason":
                 return _or_unknown(goal.reason if goal else None)
             case "address":
                 return _or_unknown(goal.address if goal else None)
             case "order":
+                if goal is not None and goal.order_ref and goal.order_ref in turn.text:
+                    return f"{goal.order_ref}, that's the one.", True  # recognised in a list
                 return _or_unknown(goal.order if goal else None)
             case "anything_else" | "open" | "statement":
                 return self._move_on(turn, kind)
@@ -274,13 +284,14 @@ class _TaskSession(UserSession):
                 self.refusals[index] = self.refusals.get(index, 0) + 1
                 if self.refusals[index] == 1:  # insist once, in the goal's own words
                     return f"Let me put it another way. {goal.request}", True
-            if answered or refused or (kind == "anything_else" and index in self.stated):
+            moved_on = kind == "anything_else" and index in self.stated
+            if answered or refused or (moved_on and goal.kind in ("question", "decline")):
                 self.done[index] = finished = True
         elif kind == "statement" and turn.outcome in ("resolved", "answered", "refused"):
             finished = True
         if kind == "open" and index is not None:
             finished = finished or index not in self.stated
-        return self._next_request(finished or kind == "anything_else")
+        return self._next_request(finished)
 
     def _identity(self, text: str) -> tuple[str, bool]:
         who = self.config.identity
@@ -302,6 +313,11 @@ class _TaskSession(UserSession):
         return _DONT_KNOW, False
 
 
+def _named(text: str, goal: Goal) -> list[str]:
+    """The goal's own product names that ``text`` mentions."""
+    return [w for w in goal.mentions if w not in goal.confirm_avoids and contains(text, w)]
+
+
 def _or_unknown(answer: str | None) -> tuple[str, bool]:
     return (answer, True) if answer else (_DONT_KNOW, False)
 
@@ -311,6 +327,9 @@ def _mismatch(goal: Goal, text: str) -> str | None:
     verbs = VERBS[goal.kind]
     if verbs and not any(contains(text, verb) for verb in verbs):
         return f"that's not what I asked for. {goal.request}"
+    shown = set(re.findall(r"#W\d{7}", text))
+    if goal.order_ref and shown and goal.order_ref not in shown:
+        return f"that's not the order I mean; I mean {goal.order or 'another one'}."
     wrong = [word for word in goal.confirm_avoids if contains(text, word)]
     if wrong:
         items = goal.items or "the items I mentioned"

@@ -100,6 +100,9 @@ class Goal(BaseModel):
     """Words showing the agent means something else (the order's other products)."""
     mentions: list[str] = Field(default_factory=list)
     """Words showing that the agent is talking about this goal."""
+    order_ref: str | None = None
+    """The order's id, used only to *recognise* it when the agent shows it (as a person knows
+    their order number when they see it); said only when the agent said it first."""
 
 
 class Identity(BaseModel):
@@ -363,8 +366,9 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
             request=f"I'd like to cancel {_order_name(order, known, most=2)}.",
             order=name if not known else str(order["order_id"]),
             reason=_REASONS.get(str(args.get("reason")), "It's no longer needed."),
-            confirm_needs=["cancel", *([str(order["order_id"])] if known else [])],
+            confirm_needs=["cancel"],
             mentions=mentions,
+            order_ref=str(order["order_id"]),
         )
     if kind in ("order_address", "order_payment"):
         what = "shipping address" if kind == "order_address" else "payment method"
@@ -376,6 +380,7 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
             payment=payment,
             confirm_needs=[str(args["address1"])] if kind == "order_address" else [payment_word],
             mentions=mentions,
+            order_ref=str(order["order_id"]),
         )
     chosen = _indices(order, args["item_ids"])
     items = describe_items(order["items"], chosen)
@@ -388,6 +393,7 @@ def _write_goal(task: Task, db: Mapping[str, Any], action: Action) -> Goal:
         "all_items": len(chosen) == len(order["items"]),
         "confirm_avoids": others,
         "mentions": mentions,
+        "order_ref": str(order["order_id"]),
     }
     if kind == "return":
         return Goal(

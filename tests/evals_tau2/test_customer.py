@@ -223,3 +223,39 @@ async def test_the_customer_never_says_an_id_its_scenario_does_not_state(
                 assert secret not in line, f"task {name} leaked {secret}: {line!r}"
         if name != "ex" and name != "addr":
             assert not any("#W" in line for line in said), f"task {name} named an order id"
+
+
+async def test_the_customer_recognises_its_order_when_the_agent_shows_it(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    session, _ = await _session(customers["cx"])
+    listed = "I found 2 orders: #W0000001 (Mechanical Keyboard, Desk Lamp); #W0000002 (Desk Lamp)."
+    assert await ask(session, f"{listed} Which order do you mean?") == "#W0000002, that's the one."
+    wrong = await ask(session, "Please confirm: cancel order #W0000001. Shall I proceed?")
+    assert (
+        wrong == "No, that's not the order I mean; I mean my pending order with only the desk lamp."
+    )
+    right = await ask(
+        session, "Please confirm: cancel order #W0000002 (Desk Lamp). Shall I proceed?"
+    )
+    assert right == "Yes, please go ahead."
+
+
+async def test_options_asked_for_another_item_are_corrected(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    session, _ = await _session(customers["ex"])
+    answer = await ask(
+        session, "For the Desk Lamp (color: black), which options would you like instead?"
+    )
+    assert answer == "No, I didn't ask about the desk lamp; I mean the mechanical keyboard."
+
+
+async def test_a_goal_is_not_dropped_when_the_agent_did_something_else(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    session, _ = await _session(customers["ex"])
+    answer = await ask(
+        session, "There are 3 keyboards. Anything else I can help you with?", "resolved"
+    )
+    assert answer == "I'd like to exchange the mechanical keyboard from my order #W0000001."

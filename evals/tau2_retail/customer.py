@@ -275,7 +275,11 @@ class _TaskSession(UserSession):
         finished = False
         if index is not None:
             goal = self.config.goals[index]
-            answered = goal.kind == "question" and turn.outcome in ("answered", "resolved")
+            answered = (
+                goal.kind == "question"
+                and index in self.stated  # asked already: this reply is its answer
+                and turn.outcome in ("answered", "resolved")
+            )
             refused = turn.outcome == "refused"
             if goal.kind == "transfer" and refused:
                 self.asked_human = True

@@ -259,3 +259,32 @@ async def test_a_goal_is_not_dropped_when_the_agent_did_something_else(
         session, "There are 3 keyboards. Anything else I can help you with?", "resolved"
     )
     assert answer == "I'd like to exchange the mechanical keyboard from my order #W0000001."
+
+
+async def test_a_question_is_asked_after_the_actions_before_saying_bye() -> None:
+    task = Task.model_validate(
+        {
+            **tasks()[0],
+            "id": "exq",
+            "user_scenario": {
+                "instructions": {
+                    **tasks()[0]["user_scenario"]["instructions"],
+                    "reason_for_call": "You want to exchange the mechanical keyboard in order "
+                    "#W0000001 for a clicky one. Ask the agent how much money you save.",
+                }
+            },
+        }
+    )
+    (scenario,) = tasks_to_scenarios([task], RetailDB.model_validate(database()))
+    customer: object = scenario.user
+    assert isinstance(customer, TaskCustomer)
+    session, _ = await _session(customer)
+    assert await ask(
+        session,
+        "Exchange it? Please confirm: exchange Mechanical Keyboard "
+        "#W0000001 -> switch type: clicky, backlight: none. Shall I proceed?",
+    ) == ("Yes, please go ahead.")
+    assert await ask(session, "Done. Anything else?", "resolved") == (
+        "Also, could you tell me how much money I save?"
+    )
+    assert await ask(session, "You save $10.00.", "answered") == "No, that's all. Thank you, bye!"

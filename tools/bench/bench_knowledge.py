@@ -3,11 +3,15 @@
 **Quality** (StackFAQ: 125 help-desk threads, 1,249 user paraphrases, ``*`` placeholders dropped).
 Every thread becomes one FAQ document (question + its answers) in a real ``KnowledgeBase`` with
 the default all-MiniLM-L6-v2 embedder (disk-cached). Each paraphrase must retrieve its thread.
-The FAQ ids are split 50/50 with a fixed seed: fusion weights and the answerability threshold are
-chosen on the *tune* half's paraphrases and reported on the *held-out* half (never tuned on). We
-print recall@1, recall@5 and MRR@10 for BM25 alone, dense alone (body, question, best of two),
-plain RRF, and the tuned fusion, then re-run the held-out queries end to end through
-``KnowledgeBase.search`` with the chosen fusion to check the library gives the same numbers.
+The FAQ ids are split 50/50 with a fixed seed: the lexical weight (on centred dense cosines, the
+library's protocol) and the answerability threshold are chosen on the *tune* half's paraphrases
+and reported on the *held-out* half (never tuned on). We print recall@1, recall@5 and MRR@10 for
+BM25 alone, dense alone (body, question, best of two; raw and centred), plain RRF, the tuned
+fusion, the library default and the previous three-weight protocol, then re-run the held-out
+queries end to end through ``KnowledgeBase.search`` with the library's default fusion. Then
+``--splits`` random splits (default 20) give the mean +- standard deviation of every protocol and
+its paired difference with raw and centred dense, plus a nested check in which the protocol
+itself is chosen on inner splits of the tune half.
 
 **Answerability**: a third of the threads (seeded) are removed from the index, so their
 paraphrases have no answer. The threshold is calibrated on tune queries (target precision 0.9 of
@@ -17,8 +21,9 @@ the precision of answers let through, and the share of unanswerable queries decl
 **Scale**: a synthetic corpus of ``--chunks`` (default 100,000) chunks: Zipf-distributed
 synthetic words (BM25) and random unit vectors (dense, 384 dims). Build time, index size on disk,
 memory, and search latency p50/p99 excluding the query embedding (dense + BM25 + fusion + top-k),
-with ratios against baselines measured in the same run: a per-document Python loop BM25 (on a
-subset, scaled up) and numpy brute force (matrix-vector product + full argsort).
+with and without centring on the same arrays, with ratios against baselines measured in the same
+run: a per-document Python loop BM25 (on a subset, scaled up) and numpy brute force
+(matrix-vector product + full argsort).
 
 Run from the repository root::
 

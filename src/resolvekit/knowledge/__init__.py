@@ -16,7 +16,7 @@ See ``docs/knowledge.md`` for ingestion formats, search, answers and content hea
 from __future__ import annotations
 
 from .answers import ANSWER_INSTRUCTIONS, Answer, Hit, calibrate_threshold
-from .base import DEFAULT_FUSION, IndexReport, KnowledgeBase
+from .base import DEFAULT_FUSION, IndexReport, KnowledgeBase, default_fusion
 from .bm25 import BM25Index
 from .chunking import Chunk, chunk_document, chunk_documents
 from .documents import Document, load_documents, load_file
@@ -45,6 +45,7 @@ __all__ = [
     "calibrate_threshold",
     "chunk_document",
     "chunk_documents",
+    "default_fusion",
     "load_documents",
     "load_file",
 ]

@@ -246,3 +246,27 @@ def test_bad_usage_errors() -> None:
     clf = classifier().fit(TEXTS, LABELS)
     with pytest.raises(UserError, match="list of texts"):
         clf.predict("where is my order")  # type: ignore[arg-type]
+
+
+def test_min_oos_recall_sets_the_validation_threshold() -> None:
+    # The last "out-of-scope" validation message copies a training example, so it scores like an
+    # in-scope one: the sum rule lets it through, a required recall of 1 must reject it.
+    val_texts = [
+        *("where is my package now", "cancel the order please", "refund please"),
+        *("what is the capital of peru", "play some jazz music", "track my package"),
+    ]
+    val_labels = ["order_status", "cancel_order", "refund", None, None, None]
+    default = classifier().fit(TEXTS, LABELS, val_texts=val_texts, val_labels=val_labels)
+    strict = classifier(min_oos_recall=1.0).fit(
+        TEXTS, LABELS, val_texts=val_texts, val_labels=val_labels
+    )
+    assert default.report is not None and strict.report is not None
+    assert default.report.heldout_oos_recall < 1.0
+    assert strict.report.heldout_oos_recall == 1.0
+    assert not strict.predict_one("track my package").in_scope
+    probs, score = strict.scores(strict.embedder.embed(val_texts))
+    correct = [strict.classes[int(probs[r].argmax())] == val_labels[r] for r in range(3)]
+    expected = choose_threshold(score[:3], correct, score[3:], min_oos_recall=1.0)
+    assert strict.threshold == pytest.approx(expected.threshold)
+    with pytest.raises(UserError, match="min_oos_recall"):
+        classifier(min_oos_recall=1.2)

@@ -40,7 +40,6 @@ from ..exceptions import UserError
 from ._calibration import (
     choose_threshold,
     expected_calibration_error,
-    fit_temperature,
     log_softmax,
     softmax,
 )
@@ -314,8 +313,8 @@ class IntentClassifier:
         accuracy = ece = in_acc = oos_recall = nan
         threshold = -math.inf
         if held_in is not None and held_in.y is not None and len(held_in.y):
-            model.temperature = fit_temperature(held_in.logits, held_in.y)
-            probs = softmax(held_in.logits, model.temperature)
+            model.calibrate(held_in, held_in.y)
+            probs = softmax(model.logits(held_in), model.temperature)
             n_in = len(classes)
             predicted = probs[:, :n_in].argmax(axis=1)
             correct = predicted == held_in.y
@@ -325,10 +324,13 @@ class IntentClassifier:
             parts_in = model.score_parts(held_in, n_in)
             model.fit_standardisation(parts_in)
             if held_oos is not None and len(held_oos.logits):
+                parts_oos = model.score_parts(held_oos, n_in)
+                model.fit_weights(parts_in, parts_oos)
                 choice = choose_threshold(
                     model.combine(parts_in),
                     correct,
-                    model.combine(model.score_parts(held_oos, n_in)),
+                    model.combine(parts_oos),
+                    min_oos_recall=self.min_oos_recall,
                 )
                 threshold, in_acc, oos_recall = (
                     choice.threshold,
@@ -371,9 +373,8 @@ class IntentClassifier:
         if x.ndim != 2:
             raise UserError(f"scores needs a (n, dim) matrix, got shape {x.shape}")
         raw = model.raw(x)
-        held = HeldOut(logits=raw.logits, y=None, similarity=raw.similarity, energy=raw.energy)
-        probs = np.exp(log_softmax(raw.logits, model.temperature))[:, : len(self._classes)]
-        score = model.combine(model.score_parts(held, len(self._classes)))
+        probs = np.exp(log_softmax(model.logits(raw), model.temperature))[:, : len(self._classes)]
+        score = model.combine(model.score_parts(raw, len(self._classes)))
         return probs, score
 
     def predict_embeddings(self, x: npt.NDArray[np.float32]) -> list[IntentPrediction]:

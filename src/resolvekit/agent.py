@@ -18,7 +18,7 @@ from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .results import TurnResult
 from .sessions import Conversation, Store, open_store
-from .tools import Effect, RetryPolicy, Tool, _build_tool
+from .tools import Effect, RetryPolicy, Tool, tool
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
@@ -168,20 +168,17 @@ class Agent(Generic[DepsT]):
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
         """Register a tool; same options as :func:`resolvekit.tool`."""
 
+        decorate = tool(
+            effect=effect,
+            confirm=confirm,
+            timeout=timeout,
+            retry=retry,
+            name=name,
+            description=description,
+        )
+
         def register(func: Callable[..., Any]) -> Tool[Any]:
-            if isinstance(func, Tool):
-                return self.add_tool(func)
-            return self.add_tool(
-                _build_tool(
-                    func,
-                    effect=effect,
-                    confirm=confirm,
-                    timeout=timeout,
-                    retry=retry,
-                    name=name,
-                    description=description,
-                )
-            )
+            return self.add_tool(func if isinstance(func, Tool) else decorate(func))
 
         return register(function) if function is not None else register
 

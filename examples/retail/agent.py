@@ -9,12 +9,13 @@ import resolvekit as rk
 
 from .db import RetailDB, data_dir
 from .dialog import TRANSFER
+from .model import RetailModel
 from .playbooks import register
 
 if TYPE_CHECKING:
     from resolvekit.knowledge import KnowledgeBase
 
-__all__ = ["INSTRUCTIONS", "build_agent", "policy_knowledge"]
+__all__ = ["INSTRUCTIONS", "build_agent", "policy_knowledge", "retail_model"]
 
 INSTRUCTIONS = (
     "You are a retail customer-service agent. Authenticate the user first (email, or first name "
@@ -37,13 +38,25 @@ def policy_knowledge(
     from resolvekit.understanding.embedders import HashingEmbedder
 
     embedder: Any = None
-    if model == "test" or (
-        isinstance(model, LocalModel) and isinstance(model._embedder, HashingEmbedder)
+    inner = model.inner if isinstance(model, RetailModel) else model
+    if inner == "test" or (
+        isinstance(inner, LocalModel) and isinstance(inner._embedder, HashingEmbedder)
     ):
         embedder = HashingEmbedder()
     kb = KnowledgeBase(embedder=embedder) if embedder is not None else KnowledgeBase()
     kb.add(data_dir(data) / "policy.md")
     return kb
+
+
+def retail_model(model: rk.Model | str | None) -> rk.Model:
+    """The model the agent runs on: an offline :class:`LocalModel` (``"local"``, ``"test"``)
+    gets the retail corrections of :class:`~examples.retail.model.RetailModel`; any other model
+    (an LLM) decides on its own."""
+    from resolvekit.models import infer_model
+    from resolvekit.models.local import LocalModel
+
+    resolved = infer_model(model)
+    return RetailModel(resolved) if isinstance(resolved, LocalModel) else resolved
 
 
 def build_agent(
@@ -78,7 +91,7 @@ def build_agent(
     options.setdefault("phrases", rk.Phrases(handoff=TRANSFER))
     agent: rk.Agent[RetailDB] = rk.Agent(
         "Retail support",
-        model=model,
+        model=retail_model(model),
         store=store,
         instructions=INSTRUCTIONS,
         knowledge=kb,

@@ -8,6 +8,7 @@ unusable answers) that the playbook returns as is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -17,9 +18,11 @@ from . import agent_tools as t
 from .db import Address, GiftCard, Order, OrderItem, PaymentMethod, RetailDB, User, Variant
 from .matching import (
     choose_variant,
+    declines,
     describe_options,
     match_items,
     match_orders,
+    parts_about,
     pick_listed,
     wants_everything,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "choose_payment",
     "item_label",
     "join",
+    "lookup_orders",
     "opening",
     "order_label",
 ]
@@ -211,6 +215,35 @@ async def choose_order(
     return order
 
 
+async def lookup_orders(ctx: Ctx, user: User, given: str | None) -> list[Order] | Outcome:
+    """The order a look-up is about; every order when the customer can't say which."""
+    ids = find_order_ids(given or "") or find_order_ids(opening(ctx))
+    orders = await _orders(ctx, user)
+    if ids:
+        found = [o for o in orders if o.order_id == ids[0]]
+        if found:
+            return found
+    else:
+        fit = _unique_fit(opening(ctx), orders, "look up")
+        if fit is not None:
+            return [fit]
+    if len(orders) <= 1:
+        return orders
+    answer = await ctx.ask(
+        "Which order would you like to look up? Please give me the order number (it starts "
+        "with #W), or tell me what was in it.",
+        name="order",
+    )
+    ids = find_order_ids(answer)
+    picked = [o for o in orders if ids and o.order_id == ids[0]]
+    if picked:
+        return picked
+    ranked = match_orders(answer, orders)
+    if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
+        return [ranked[0][1]]
+    return orders
+
+
 def _unique_fit(text: str, orders: list[Order], action: Action) -> Order | None:
     """The one order of the right status that a description fits best, if there is one."""
     allowed = _ALLOWED[action]
@@ -265,19 +298,23 @@ async def _order_by_description(
 
 
 async def choose_items(
-    ctx: Ctx, order: Order, verb: str, *, confirm_all: bool
+    ctx: Ctx, order: Order, verb: str, *, confirm_all: bool, hint: str = ""
 ) -> list[int] | Outcome:
     """Positions of the order's items the customer wants to ``verb``.
 
-    With ``confirm_all`` the customer is asked whether those are all the items (policy: item
-    changes can be made only once per order).
+    ``hint``: what the customer already said about it (the request); items it names without
+    ambiguity are taken without asking. With ``confirm_all`` the customer is asked whether those
+    are all the items (policy: item changes can be made only once per order).
     """
     if len(order.items) == 1:
         return [0]
     listing = "; ".join(item_label(i) for i in order.items)
     question = f"Which items in order {order.order_id} would you like to {verb}? It has: {listing}."
     chosen: list[int] = []
-    for _ in range(ATTEMPTS):
+    said = match_items(hint, order.items, names_only=True) if hint else None
+    if said is not None and said.items and not said.ambiguous:
+        chosen = said.items
+    for _ in range(0 if chosen else ATTEMPTS):
         picked = await _pick_items(ctx, order, await ctx.ask(question, name="items"))
         if picked:
             chosen = picked
@@ -296,13 +333,15 @@ async def choose_items(
             f"all the items? Changes can be made only once per order.",
             name="more_items",
         )
-        extra = await _pick_items(ctx, order, more)
+        extra = await _pick_items(ctx, order, more, names_only=declines(more))
         chosen = sorted(set(chosen) | set(extra))
     return chosen
 
 
-async def _pick_items(ctx: Ctx, order: Order, answer: str) -> list[int]:
-    found = match_items(answer, order.items)
+async def _pick_items(
+    ctx: Ctx, order: Order, answer: str, *, names_only: bool = False
+) -> list[int]:
+    found = match_items(answer, order.items, names_only=names_only)
     chosen = list(found.items)
     for group in found.ambiguous:
         labels = [item_label(order.items[i]) for i in group]
@@ -323,9 +362,40 @@ async def _pick_items(ctx: Ctx, order: Order, answer: str) -> list[int]:
 # -- which new option ------------------------------------------------------------------------
 
 
-async def choose_new_variant(ctx: Ctx, item: OrderItem) -> Variant | Outcome:
-    """The available variant of the item's product the customer wants instead."""
+def about_item(text: str, name: str, names: Sequence[str], nth: int = 0) -> str | None:
+    """The part of ``text`` about the ``nth`` chosen item called ``name`` (``names``: every
+    chosen item's name); the whole text when it names none of them, None when it names only
+    others."""
+    parts = parts_about(text, name, names)
+    if parts:
+        return parts[min(nth, len(parts) - 1)]
+    if any(parts_about(text, other, names) for other in names):
+        return None
+    return text
+
+
+async def choose_new_variant(
+    ctx: Ctx,
+    item: OrderItem,
+    *,
+    hints: Sequence[str] = (),
+    names: Sequence[str] = (),
+    nth: int = 0,
+    heard: list[str] | None = None,
+) -> Variant | Outcome:
+    """The available variant of the item's product the customer wants instead.
+
+    ``hints``: what the customer said before (the request, answers about other items); an
+    exact wish found in the part about this item is taken without asking. ``names``/``nth``:
+    the chosen items' names and which one of those called ``item.name`` this is. ``heard``
+    collects the answers, for the next items' hints.
+    """
     product = await ctx.call(t.get_product_details, product_id=item.product_id)
+    for hint in hints:
+        part = about_item(hint, item.name, names or [item.name], nth)
+        wish = choose_variant(part, product, item.options) if part else None
+        if wish is not None and wish.kind == "exact" and wish.variant is not None:
+            return wish.variant
     question = (
         f"For the {item_label(item)}, which options would you like instead? Please describe "
         f"the option values you want to change."
@@ -333,7 +403,10 @@ async def choose_new_variant(ctx: Ctx, item: OrderItem) -> Variant | Outcome:
     listed: list[Variant] = []
     keep: dict[str, str] = {}
     for _ in range(ATTEMPTS + 1):
-        answer = await ctx.ask(question, name="options")
+        said = await ctx.ask(question, name="options")
+        if heard is not None:
+            heard.append(said)
+        answer = about_item(said, item.name, names or [item.name], nth) or said
         if listed:
             index = pick_listed(answer, [_variant_label(v) for v in listed])
             if index is not None and _is_pick(answer):
@@ -341,6 +414,12 @@ async def choose_new_variant(ctx: Ctx, item: OrderItem) -> Variant | Outcome:
         choice = choose_variant(answer, product, item.options, keep=keep)
         if choice.kind == "exact" and choice.variant is not None:
             return choice.variant
+        if listed and choice.kind == "unavailable":
+            # The same wish again after the list: a listed option that has every named value.
+            named = choice.named.items()
+            fits = [v for v in listed if all(v.options.get(k) == x for k, x in named)]
+            if len(fits) == 1:
+                return fits[0]
         keep = dict(choice.named)
         if choice.kind == "unchanged":
             question = (
@@ -442,19 +521,30 @@ async def choose_payment(
 # -- which address ---------------------------------------------------------------------------
 
 
-async def ask_address(ctx: Ctx, user: User, question: str) -> Address | Outcome:
-    """A full address, or the user's default address when they say so."""
+async def ask_address(
+    ctx: Ctx, user: User, question: str, *, current: Order | None = None
+) -> Address | Outcome:
+    """A full address; the user's default address when they say so; or the address of another
+    of their orders they describe ("the same address as my order with the bicycle")."""
     for _ in range(ATTEMPTS):
         answer = await ctx.ask(question, name="address")
         lowered = answer.lower()
-        if "default" in lowered or "on file" in lowered or "profile" in lowered:
-            return user.address
         address = parse_address(answer)
         if address is not None:
             return address
+        if "order" in lowered:
+            others = [o for o in await _orders(ctx, user) if current is None or o != current]
+            ranked = match_orders(answer, others)
+            if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
+                return ranked[0][1].address
+            if len(others) == 1 and re.search(r"\bother order\b", lowered):
+                return others[0].address
+        if re.search(r"\b(default|on file|profile|account|my address)\b", lowered):
+            return user.address
         question = (
             "Sorry, I need the full address: street, apartment or suite if any, city, state, "
-            "country and zip code, separated by commas. What is the new address?"
+            "country and zip code, separated by commas (or tell me which of your orders has "
+            "the address to use). What is the new address?"
         )
     return refuse(ctx, "no usable address", "I'm sorry, I couldn't read that address.")
 

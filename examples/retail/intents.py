@@ -16,6 +16,7 @@ __all__ = [
     "ModifyOrderItems",
     "ModifyOrderPayment",
     "ModifyUserAddress",
+    "MoneyQuestion",
     "OrderStatus",
     "ProductInfo",
     "Reason",
@@ -279,6 +280,28 @@ class UserInfo(rk.Intent):
     ]
 
 
+class MoneyQuestion(rk.Intent):
+    """Customer asks how much money they get back or pay: the total of the refunds and charges
+    in this conversation, or what they paid for their orders."""
+
+    examples = [
+        "how much will I get back in total",
+        "what is the total refund amount",
+        "how much money will be refunded to me altogether",
+        "how much do I need to pay in total",
+        "what's the total I'll be charged for these changes",
+        "can you tell me the total amount I get back",
+        "how much did I pay for my order",
+        "what was the total of my last order",
+        "add up all my refunds for me",
+        "so how much is coming back to my card overall",
+        "how much money do I get back from the returns and cancellations",
+        "what is the sum of what I'll be refunded",
+        "how much do I owe you after the exchange",
+        "tell me the total price difference I pay",
+    ]
+
+
 class EndConversation(rk.Intent):
     """Customer has nothing more to ask and is ending the conversation."""
 
@@ -307,5 +330,6 @@ INTENTS: tuple[type[rk.Intent], ...] = (
     OrderStatus,
     ProductInfo,
     UserInfo,
+    MoneyQuestion,
     EndConversation,
 )

@@ -15,6 +15,7 @@ way ("1000ml" = "1000 ml", "T-Shirt" = "t shirt" = "tshirt", "headphone" = "Head
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +30,14 @@ __all__ = [
     "ItemMatch",
     "VariantChoice",
     "choose_variant",
+    "clause_for",
+    "declines",
     "describe_options",
     "match_items",
     "match_orders",
     "mentions",
     "normalise",
+    "parts_about",
     "pick_listed",
     "wants_everything",
 ]
@@ -50,6 +54,8 @@ _ALL = re.compile(
     r"\b(all of (them|it|those|these)|all the items|all items|everything|every item|the whole order"
     r"|entire order|all \w+ items|both( of them)?)\b"
 )
+_EXCEPT = re.compile(r"\b(except|but not|other than|apart from|excluding)\b")
+_DECLINE = re.compile(r"^(no|nope|nah|nothing|none|thats (all|it)|that is (all|it))\b")
 _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price|cheaper)\b")
 _PRICIEST = re.compile(r"\b(most expensive|priciest|highest price|pricier|more expensive)\b")
 
@@ -104,6 +110,9 @@ def _name_score(words: list[str], name: str) -> float:
     forms = _value_forms(name)
     if any(_contains(words, form) for form in forms):
         return 1.0
+    joined = _stem(normalise(name).replace(" ", ""))
+    if any(_stem(a + b) == joined for a, b in itertools.pairwise(words)):
+        return 1.0  # "book shelf" for "Bookshelf"
     parts = _words(name)
     if parts and parts[-1] in words:
         return 0.8
@@ -131,6 +140,61 @@ def wants_everything(text: str) -> bool:
     return _ALL.search(normalise(text)) is not None
 
 
+_VERBS = {
+    "return": ("return", "refund", "send back"),
+    "exchange": ("exchange", "swap", "replace", "trade"),
+    "modify": ("modify", "change", "switch", "update", "upgrade", "swap", "replace"),
+    "cancel": ("cancel",),
+}
+_ANY_VERB = re.compile(
+    r"\b("
+    + "|".join(sorted({v for vs in _VERBS.values() for v in vs}, key=len, reverse=True))
+    + r")\w*"
+)
+
+
+def clause_for(text: str, action: str) -> str:
+    """The part of a many-part request that is about ``action`` ("return", "exchange",
+    "modify", "cancel"): from each of its verbs to the next action verb. The whole text when
+    it has no verb of that action."""
+    plain = normalise(text)
+    verbs = _VERBS.get(action, ())
+    spans = [(m.start(), m.group(1)) for m in _ANY_VERB.finditer(plain)]
+    parts = [
+        plain[start : spans[n + 1][0] if n + 1 < len(spans) else len(plain)]
+        for n, (start, verb) in enumerate(spans)
+        if verb in verbs
+    ]
+    return " ".join(parts) if parts else plain
+
+
+def declines(text: str) -> bool:
+    """ "No", "nothing else", "that's all": the answer turns an offer down."""
+    return _DECLINE.search(normalise(text)) is not None
+
+
+def parts_about(text: str, name: str, names: Sequence[str]) -> list[str]:
+    """The parts of ``text`` about product ``name``, each from its mention to the next mention
+    of any of ``names`` ("the lamp for a black one; the t-shirt for a red one")."""
+    words = _words(text)
+    plain = normalise(text).split()
+    starts: dict[int, str] = {}
+    for each in dict.fromkeys([*names, name]):
+        for form in [*_value_forms(each), _words(each)[-1:]]:
+            size = len(form)
+            found = [i for i in range(len(words) - size + 1) if words[i : i + size] == form]
+            if found:
+                for i in found:
+                    starts.setdefault(i, each)
+                break
+    order = sorted(starts)
+    return [
+        " ".join(plain[start : next((s for s in order if s > start), len(plain))])
+        for start in order
+        if starts[start] == name
+    ]
+
+
 @dataclass(kw_only=True)
 class ItemMatch:
     """The items of an order a description picks out."""
@@ -141,38 +205,93 @@ class ItemMatch:
     """Groups of positions the description does not tell apart (ask the customer)."""
 
 
-def match_items(text: str, items: Sequence[OrderItem]) -> ItemMatch:
+def match_items(text: str, items: Sequence[OrderItem], *, names_only: bool = False) -> ItemMatch:
     """Which of ``items`` the description mentions.
 
     An item is picked when its product name (or head noun) is mentioned. When several items
     share the mentioned name, the ones whose option values are named win; different variants
     still tied are returned as an ambiguous group, identical ones (same item id) are all picked.
+    "Everything except the kettle" picks all the others. ``names_only``: never pick by option
+    values alone.
     """
     words = _words(text)
+    plain = normalise(text)
+    cut = _EXCEPT.search(plain)
+    if cut is not None and wants_everything(plain[: cut.start()]):
+        left_out = match_items(plain[cut.end() :], items, names_only=True)
+        drop = set(left_out.items) | {i for group in left_out.ambiguous for i in group}
+        return ItemMatch(items=[i for i in range(len(items)) if i not in drop])
     if wants_everything(text):
         return ItemMatch(items=list(range(len(items))))
     by_name: dict[str, list[int]] = {}
     for index, item in enumerate(items):
         if _name_score(words, item.name) >= 0.8:
             by_name.setdefault(item.name, []).append(index)
+    if not by_name and names_only:
+        return ItemMatch()
     if not by_name:
-        # No product named: maybe only options ("the blue one", "the 1000ml one").
-        scored = [(_options_score(words, item.options), i) for i, item in enumerate(items)]
+        # No product named: maybe only options ("the blue one", "the 1000ml one"). Values like
+        # "no" or "yes" say nothing on their own ("No, that's all" is not the waterproof-no boots).
+        scored = [
+            (_options_score(words, _telling(item.options)), i) for i, item in enumerate(items)
+        ]
         best = max((s for s, _ in scored), default=0.0)
         if best <= 0:
             return ItemMatch()
         chosen = [i for s, i in scored if s == best]
         return _settle(chosen, items)
     result = ItemMatch()
-    for positions in by_name.values():
-        option_scores = [(_options_score(words, items[i].options), i) for i in positions]
-        best = max(s for s, _ in option_scores)
-        chosen = [i for s, i in option_scores if s == best]
-        settled = _settle(chosen, items)
+    for name, positions in by_name.items():
+        chosen, decided = _by_options(words, name, positions, items)
+        settled = ItemMatch(items=chosen) if decided else _settle(chosen, items)
         result.items.extend(settled.items)
         result.ambiguous.extend(settled.ambiguous)
     result.items.sort()
     return result
+
+
+def _telling(options: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in options.items() if normalise(v) not in _BARE_VALUES}
+
+
+def _by_options(
+    words: list[str], name: str, positions: list[int], items: Sequence[OrderItem]
+) -> tuple[list[int], bool]:
+    """The items sharing ``name`` that the description picks by their options, and whether
+    that pick is decided (several mentions each naming its item) rather than a best guess.
+
+    Only the values that tell the items apart count. When the name is said several times ("the
+    skateboard (28 inch) and the skateboard (34 inch)") every item with a distinguishing value
+    named is picked; said once, the best-scoring one (a tie stays ambiguous).
+    """
+    if len({items[i].item_id for i in positions}) <= 1:
+        return positions, False
+    hits: dict[int, int] = {}
+    for i in positions:
+        options = items[i].options
+        telling = {
+            k: v
+            for k, v in options.items()
+            if any(items[j].options.get(k) != v for j in positions if j != i)
+        }
+        hits[i] = sum(
+            1 for value in telling.values() if any(_contains(words, f) for f in _value_forms(value))
+        )
+    named = [i for i in positions if hits[i] > 0]
+    if _occurrences(words, name) > 1 and named:
+        return named, True
+    best = max(hits.values())
+    return [i for i in positions if hits[i] == best], False
+
+
+def _occurrences(words: list[str], name: str) -> int:
+    """How many times the product name (or its head noun) is said."""
+    for form in [*_value_forms(name), _words(name)[-1:]]:
+        size = len(form)
+        count = sum(1 for i in range(len(words) - size + 1) if words[i : i + size] == form)
+        if count:
+            return count
+    return 0
 
 
 def _settle(chosen: list[int], items: Sequence[OrderItem]) -> ItemMatch:
@@ -276,16 +395,24 @@ def choose_variant(
 
 
 _NONE_VALUES = frozenset({"none", "no"})
+_BARE_VALUES = frozenset({"none", "no", "yes"})
 
 
 def _names_value(words: list[str], key: str, value: str) -> bool:
-    """The value's words, or "no <option>" / "without <option>" for a "none" value."""
-    if any(_contains(words, form) for form in _value_forms(value)):
-        return normalise(value) not in _NONE_VALUES or _contains(words, _words(f"{key} none"))
-    if normalise(value) in _NONE_VALUES:
-        key_words = _words(key)
-        return _contains(words, ["no", *key_words]) or _contains(words, ["without", *key_words])
-    return False
+    """The value's words; a bare "no", "none" or "yes" only next to its option's name.
+
+    "waterproof: no", "no waterproof", "without backlight", "not waterproof" name a "no" value;
+    "waterproof: yes" a "yes" value. A lone "no" ("No, the blue one") names nothing.
+    """
+    plain = normalise(value)
+    key_words = _words(key)
+    if plain in _NONE_VALUES:
+        forms = [[*key_words, "no"], [*key_words, "none"], ["no", *key_words]]
+        forms += [["without", *key_words], ["not", *key_words], ["non", *key_words]]
+        return any(_contains(words, form) for form in forms)
+    if plain == "yes":
+        return _contains(words, [*key_words, "yes"]) or _contains(words, ["with", *key_words])
+    return any(_contains(words, form) for form in _value_forms(value))
 
 
 def _partial_hits(words: list[str], key: str, choices: set[str]) -> list[str]:

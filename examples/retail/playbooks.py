@@ -13,6 +13,7 @@ from typing import Literal
 import resolvekit as rk
 
 from . import agent_tools as t
+from . import money
 from .db import GiftCard, Order, PaymentMethod, RetailDB, User, Variant
 from .dialog import (
     ANYTHING_ELSE,
@@ -25,6 +26,7 @@ from .dialog import (
     choose_payment,
     item_label,
     join,
+    lookup_orders,
     opening,
     refuse,
 )
@@ -36,12 +38,13 @@ from .intents import (
     ModifyOrderItems,
     ModifyOrderPayment,
     ModifyUserAddress,
+    MoneyQuestion,
     OrderStatus,
     ProductInfo,
     ReturnItems,
     UserInfo,
 )
-from .matching import describe_options, mentions, wants_everything
+from .matching import clause_for, describe_options, mentions, wants_everything
 from .parsing import describe_method, parse_reason
 
 __all__ = ["register"]
@@ -62,6 +65,10 @@ def _method(user: User, method_id: str) -> PaymentMethod:
 
 def _paid_with(order: Order) -> str:
     return order.payment_history[0].payment_method_id
+
+
+def _sentences(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
 
 
 async def _failed(ctx: Ctx, result: rk.ToolError) -> Outcome:
@@ -114,11 +121,14 @@ async def cancel_order(ctx: Ctx, intent: CancelOrder) -> Outcome:
         if isinstance(_method(user, _paid_with(order)), GiftCard)
         else "in 5 to 7 business days"
     )
+    total = money.record(ctx, f"cancel {order.order_id}", f"cancelled {order.order_id}", paid)
     return ctx.resolve(
         f"Order {order.order_id} cancelled ({reason})",
-        reply=(
+        reply=_sentences(
             f"Order {order.order_id} is cancelled. The refund of ${paid:.2f} goes to your "
-            f"{refund_to} {timing}. {ANYTHING_ELSE}"
+            f"{refund_to} {timing}.",
+            total,
+            ANYTHING_ELSE,
         ),
     )
 
@@ -134,13 +144,28 @@ async def _swap(ctx: Ctx, order_id: str | None, kind: Literal["modify", "exchang
     order = await choose_order(ctx, user, order_id, action=kind, verb=verb)
     if isinstance(order, Outcome):
         return order
-    for _ in range(2):
-        positions = await choose_items(ctx, order, verb, confirm_all=True)
+    request = opening(ctx)
+    for attempt in range(2):
+        # The request is used on the first attempt only: after a "no" everything is asked.
+        said = request if attempt == 0 else ""
+        positions = await choose_items(
+            ctx, order, verb, confirm_all=True, hint=clause_for(said, kind) if said else ""
+        )
         if isinstance(positions, Outcome):
             return positions
         new: list[Variant] = []
+        names = [order.items[p].name for p in positions]
+        heard: list[str] = []
         for position in positions:
-            variant = await choose_new_variant(ctx, order.items[position])
+            item = order.items[position]
+            variant = await choose_new_variant(
+                ctx,
+                item,
+                hints=[h for h in (said, *heard) if h],
+                names=names,
+                nth=[order.items[p].name for p in positions if p < position].count(item.name),
+                heard=heard,
+            )
             if isinstance(variant, Outcome):
                 return variant
             new.append(variant)
@@ -163,7 +188,7 @@ async def _swap(ctx: Ctx, order_id: str | None, kind: Literal["modify", "exchang
             f"{item_label(i)} -> {describe_options(v.options)} (${v.price:.2f})"
             for i, v in zip(old, new, strict=True)
         )
-        money = (
+        money_line = (
             f"You pay ${diff:.2f}"
             if diff > 0
             else f"You get ${-diff:.2f} back"
@@ -177,7 +202,7 @@ async def _swap(ctx: Ctx, order_id: str | None, kind: Literal["modify", "exchang
             else " The order's items can be modified only once."
         )
         if await ctx.confirm(
-            f"Please confirm: {verb} in order {order.order_id}: {changes}. {money} with your "
+            f"Please confirm: {verb} in order {order.order_id}: {changes}. {money_line} with your "
             f"{method}.{note} Shall I proceed?"
         ):
             tool = (
@@ -195,9 +220,16 @@ async def _swap(ctx: Ctx, order_id: str | None, kind: Literal["modify", "exchang
             if isinstance(done, rk.ToolError):
                 return await _failed(ctx, done)
             what = "exchange is requested" if kind == "exchange" else "items are modified"
+            total = money.record(
+                ctx, f"{kind} {order.order_id}", f"{verb} in {order.order_id}", -diff
+            )
             return ctx.resolve(
                 f"Order {order.order_id}: {verb} {len(new)} item(s)",
-                reply=f"Done: the {what} for order {order.order_id}. {ANYTHING_ELSE}",
+                reply=_sentences(
+                    f"Done: the {what} for order {order.order_id}. {money_line}.",
+                    total,
+                    ANYTHING_ELSE,
+                ),
             )
     return ctx.resolve("customer did not confirm the change", reply=NOT_DONE)
 
@@ -225,8 +257,10 @@ async def return_items(ctx: Ctx, intent: ReturnItems) -> Outcome:
     allowed += [
         m for m in user.payment_methods.values() if isinstance(m, GiftCard) and m.id != original
     ]
-    for _ in range(2):
-        positions = await choose_items(ctx, order, "return", confirm_all=False)
+    request = opening(ctx)
+    for attempt in range(2):
+        hint = clause_for(request, "return") if attempt == 0 and request else ""
+        positions = await choose_items(ctx, order, "return", confirm_all=False, hint=hint)
         if isinstance(positions, Outcome):
             return positions
         method_id = await choose_payment(
@@ -257,12 +291,17 @@ async def return_items(ctx: Ctx, intent: ReturnItems) -> Outcome:
             )
             if isinstance(done, rk.ToolError):
                 return await _failed(ctx, done)
+            overall = money.record(
+                ctx, f"return {order.order_id}", f"return from {order.order_id}", total
+            )
             return ctx.resolve(
                 f"Return requested for {len(items)} item(s) of {order.order_id}",
-                reply=(
+                reply=_sentences(
                     f"The return is requested for order {order.order_id}. You'll receive an "
                     f"email with instructions on how to send the items back; ${total:.2f} will "
-                    f"be refunded to your {method}. {ANYTHING_ELSE}"
+                    f"be refunded to your {method}.",
+                    overall,
+                    ANYTHING_ELSE,
                 ),
             )
     return ctx.resolve("customer did not confirm the return", reply=NOT_DONE)
@@ -283,7 +322,7 @@ async def modify_order_address(ctx: Ctx, intent: ModifyOrderAddress) -> Outcome:
     order = await choose_order(ctx, user, intent.order_id, action="modify", verb="ship elsewhere")
     if isinstance(order, Outcome):
         return order
-    address = await ask_address(ctx, user, ADDRESS_QUESTION)
+    address = await ask_address(ctx, user, ADDRESS_QUESTION, current=order)
     if isinstance(address, Outcome):
         return address
     if not await ctx.confirm(
@@ -373,20 +412,23 @@ async def order_status(ctx: Ctx, intent: OrderStatus) -> Outcome:
     user = await authenticate(ctx)
     if isinstance(user, Outcome):
         return user
-    order = await choose_order(ctx, user, intent.order_id, action="look up", verb="look up")
-    if isinstance(order, Outcome):
-        return order
-    tracking = [tid for f in order.fulfillments for tid in f.tracking_id]
-    lines = [
-        f"Order {order.order_id} is {order.status}.",
-        f"Items: {'; '.join(f'{item_label(i)} ${i.price:.2f}' for i in order.items)}.",
-        f"Shipping to {address_label(order.address)}.",
-    ]
-    if tracking:
-        lines.append(f"Tracking number: {', '.join(tracking)}.")
-    return ctx.resolve(
-        f"Order {order.order_id} details given", reply=" ".join([*lines, ANYTHING_ELSE])
-    )
+    orders = await lookup_orders(ctx, user, intent.order_id)
+    if isinstance(orders, Outcome):
+        return orders
+    if not orders:
+        return refuse(ctx, "no orders", "I'm sorry, I can't find any orders on your account.")
+    lines = [] if len(orders) == 1 else ["Here are all your orders."]
+    for order in orders:
+        tracking = [tid for f in order.fulfillments for tid in f.tracking_id]
+        lines += [
+            f"Order {order.order_id} is {order.status}.",
+            f"Items: {'; '.join(f'{item_label(i)} ${i.price:.2f}' for i in order.items)}.",
+            f"Shipping to {address_label(order.address)}.",
+        ]
+        if tracking:
+            lines.append(f"Tracking number: {', '.join(tracking)}.")
+    ids = ", ".join(o.order_id for o in orders)
+    return ctx.resolve(f"Order details given ({ids})", reply=" ".join([*lines, ANYTHING_ELSE]))
 
 
 async def product_info(ctx: Ctx, intent: ProductInfo) -> Outcome:
@@ -435,7 +477,8 @@ async def user_info(ctx: Ctx, intent: UserInfo) -> Outcome:
     ]
     methods = "; ".join(describe_method(m) for m in user.payment_methods.values())
     listing = "; ".join(
-        f"{o.order_id} ({o.status}): {join([i.name for i in o.items])}" for o in orders
+        f"{o.order_id} ({o.status}): {join([i.name for i in o.items])}, paid ${_order_paid(o):.2f}"
+        for o in orders
     )
     return ctx.resolve(
         "profile details given",
@@ -445,6 +488,32 @@ async def user_info(ctx: Ctx, intent: UserInfo) -> Outcome:
             f"Orders: {listing}. {ANYTHING_ELSE}"
         ),
     )
+
+
+async def money_question(ctx: Ctx, intent: MoneyQuestion) -> Outcome:
+    """The total of this conversation's refunds and charges, else what each order cost."""
+    entries = money.ledger(ctx)
+    if entries:
+        return ctx.resolve(
+            "money total given", reply=_sentences(money.total_sentence(entries), ANYTHING_ELSE)
+        )
+    user = await authenticate(ctx)
+    if isinstance(user, Outcome):
+        return user
+    orders = [await ctx.call(t.get_order_details, order_id=oid) for oid in user.orders]
+    listing = "; ".join(
+        f"{o.order_id} ({o.status}, {join([i.name for i in o.items])}): ${_order_paid(o):.2f}"
+        for o in orders
+    )
+    return ctx.resolve(
+        "order totals given",
+        reply=f"Nothing has been refunded or charged in this conversation yet. What you paid "
+        f"for your orders: {listing}. {ANYTHING_ELSE}",
+    )
+
+
+def _order_paid(order: Order) -> float:
+    return round(sum(p.amount for p in order.payment_history if p.transaction_type == "payment"), 2)
 
 
 async def end_conversation(ctx: Ctx, intent: EndConversation) -> Outcome:
@@ -465,4 +534,5 @@ def register(agent: rk.Agent[RetailDB]) -> None:
     agent.playbook(OrderStatus)(order_status)
     agent.playbook(ProductInfo)(product_info)
     agent.playbook(UserInfo)(user_info)
+    agent.playbook(MoneyQuestion)(money_question)
     agent.playbook(EndConversation)(end_conversation)

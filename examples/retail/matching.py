@@ -54,6 +54,16 @@ _ALL = re.compile(
     r"\b(all of (them|it|those|these)|all the items|all items|everything|every item|the whole order"
     r"|entire order|all \w+ items|both( of them)?)\b"
 )
+_UNITS = {
+    "foot": "ft",
+    "feet": "ft",
+    "inches": "inch",
+    "liter": "l",
+    "liters": "l",
+    "litre": "l",
+    "litres": "l",
+}
+"""Unit words written out, as the catalogue abbreviates them ("4 foot" = "4 ft")."""
 _EXCEPT = re.compile(r"\b(except|but not|other than|apart from|excluding)\b")
 _DECLINE = re.compile(r"^(no|nope|nah|nothing|none|thats (all|it)|that is (all|it))\b")
 _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest price|cheaper)\b")
@@ -61,12 +71,14 @@ _PRICIEST = re.compile(r"\b(most expensive|priciest|highest price|pricier|more e
 
 
 def normalise(text: str) -> str:
-    """Lower-case words and numbers, units split from digits, punctuation dropped."""
+    """Lower-case words and numbers, units split from digits and abbreviated, punctuation
+    dropped."""
     text = text.lower().replace("'", "").replace("’", "")
     text = re.sub(r"(?<=\d)(?=[a-z%])|(?<=[a-z])(?=\d)", " ", text)
     text = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", text)
     text = re.sub(r"[^a-z0-9.%]+", " ", text)
-    return " ".join(text.split())
+    words = [_UNITS.get(w, w) for w in text.split()]
+    return " ".join(words)
 
 
 def _stem(word: str) -> str:

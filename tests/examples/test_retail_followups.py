@@ -92,6 +92,13 @@ def test_joined_words_name_a_one_word_product(db: RetailDB) -> None:
     assert position in match_items("the book shelf", order.items).items
 
 
+def test_written_out_units_match_the_catalogue(db: RetailDB) -> None:
+    product = next(p for p in db.products.values() if p.name == "Bookshelf")
+    current = next(v for v in product.variants.values() if v.options["height"] != "4 ft")
+    choice = choose_variant("the same one but 4 foot tall", product, current.options)
+    assert choice.named.get("height") == "4 ft"
+
+
 def test_parts_of_one_answer_about_each_item() -> None:
     text = "the lamp for a black one; the t-shirt in red, size L; the lamp again in white"
     assert parts_about(text, "Lamp", ["Lamp", "T-Shirt"]) == [

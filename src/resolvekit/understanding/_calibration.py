@@ -53,16 +53,19 @@ def fit_temperature(
     labels: npt.NDArray[np.integer],
     *,
     bounds: tuple[float, float] = (0.01, 100.0),
+    iterations: int = 60,
 ) -> float:
     """The temperature ``T`` minimising the NLL of ``softmax(logits / T)`` on held-out labels.
 
     The NLL is unimodal in ``log T`` for fixed logits, so a golden-section search over
-    ``log T`` within ``bounds`` finds it to about four significant digits.
+    ``log T`` within ``bounds`` finds it (60 steps: to far more digits than matter).
 
     Args:
         logits: ``(n, classes)`` held-out scores.
         labels: ``(n,)`` true class indices.
         bounds: smallest and largest temperature considered.
+        iterations: golden-section steps; each shrinks the ``log T`` interval by 0.618 (20 steps
+            pin ``T`` within about 0.1%, plenty to compare candidate logits).
 
     Raises:
         UserError: shapes disagree or there is no data.
@@ -80,7 +83,7 @@ def fit_temperature(
     ratio = (math.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = nll(a), nll(b)
-    for _ in range(60):
+    for _ in range(iterations):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)

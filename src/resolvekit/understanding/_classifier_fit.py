@@ -84,6 +84,8 @@ class HeldOut:
 
 KNN_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
 """Weights of the kNN head's log-probabilities that ``method="auto"`` chooses from."""
+_SCREEN_STEPS = 20
+"""Golden-section steps of the coarse temperature fit used to compare kNN weights."""
 _SCORE_L2 = 1e-2
 """L2 strength of the logistic regression that weighs the in-scope score's parts."""
 
@@ -159,15 +161,18 @@ class Model:
             else ((1.0,) if self.method == "ensemble" else (0.0,))
         )
         rows = np.arange(len(y))
-        best = (math.inf, 0.0, 1.0)
-        for weight in candidates:
-            self.knn_weight = weight
-            logits = self.logits(held_in)
-            temperature = fit_temperature(logits, y)
-            nll = float(-log_softmax(logits, temperature)[rows, y].mean())
-            if nll < best[0] - 1e-9:
-                best = (nll, weight, temperature)
-        _, self.knn_weight, self.temperature = best
+        best = (math.inf, candidates[0])
+        if len(candidates) > 1:
+            # Compare candidates with a coarse temperature search; refine only the winner's.
+            for weight in candidates:
+                self.knn_weight = weight
+                logits = self.logits(held_in)
+                temperature = fit_temperature(logits, y, iterations=_SCREEN_STEPS)
+                nll = float(-log_softmax(logits, temperature)[rows, y].mean())
+                if nll < best[0] - 1e-9:
+                    best = (nll, weight)
+        self.knn_weight = best[1]
+        self.temperature = fit_temperature(self.logits(held_in), y)
 
     def score_parts(self, held: HeldOut, n_in: int) -> npt.NDArray[np.float64]:
         """``(n, 3)``: log calibrated top in-scope probability, nearest similarity, energy."""

@@ -68,7 +68,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="option for a suite exposed as a function, e.g. --suite-arg tasks=my_tasks.json "
-        "(repeatable)",
+        "(repeatable); any other --KEY VALUE is passed to the suite the same way",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -77,7 +77,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         default=0.02,
         help="with 'compare': largest tolerated drop of a rate (default 0.02 = 2 points)",
     )
-    parser.set_defaults(handler=_handle)
+    parser.set_defaults(handler=_handle, accepts_extra=True)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -93,11 +93,13 @@ def _run(args: argparse.Namespace) -> int:
     from .runner import RunOptions, run_suite
     from .suite import load_suite
 
-    suite = load_suite(args.suite, _suite_options(args.suite_arg))
+    options = _suite_options(args.suite_arg)
+    options.update(_suite_flags(getattr(args, "extra", [])))
+    suite = load_suite(args.suite, options)
     out: Path | None = args.out
     if out is not None and args.fresh and out.exists():
         shutil.rmtree(out)
-    options = RunOptions(
+    run_options = RunOptions(
         trials=args.trials,
         concurrency=args.concurrency,
         timeout=args.timeout,
@@ -108,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         out_dir=out,
         progress=False if args.no_progress else None,
     )
-    run = asyncio.run(run_suite(suite, options))
+    run = asyncio.run(run_suite(suite, run_options))
     report = build_report(run)
     print_scorecard(report)
     json_path = args.json or (out / "report.json" if out is not None else None)
@@ -133,6 +135,26 @@ def _suite_options(pairs: list[str]) -> dict[str, str]:
         if not sep or not key.strip().isidentifier():
             raise UserError(f"--suite-arg takes KEY=VALUE with KEY a name, got {pair!r}")
         options[key.strip()] = value
+    return options
+
+
+def _suite_flags(extra: list[str]) -> dict[str, str]:
+    """Flags the eval command does not know, passed to the suite: ``--tasks PATH`` -> tasks."""
+    options: dict[str, str] = {}
+    rest = list(extra)
+    while rest:
+        flag = rest.pop(0)
+        if not flag.startswith("--") or len(flag) < 3:
+            raise UserError(f"Unexpected argument {flag!r}")
+        key, sep, value = flag[2:].partition("=")
+        if not sep:
+            if not rest or rest[0].startswith("--"):
+                raise UserError(f"Suite option {flag} needs a value")
+            value = rest.pop(0)
+        key = key.replace("-", "_")
+        if not key.isidentifier():
+            raise UserError(f"Bad suite option {flag!r}")
+        options[key] = value
     return options
 
 

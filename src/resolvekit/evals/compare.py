@@ -129,10 +129,9 @@ def _fmt(value: float | None, metric: str) -> str:
 
 def print_comparison(comparison: Comparison, console: Console | None = None) -> None:
     """Print the deltas, regressions in red."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or _console()
     table = Table(title=f"resolvekit eval compare (max drop {comparison.max_drop:.3f})")
     for column in ("metric", "before", "after", "change", ""):
         table.add_column(column, justify="left" if column == "metric" else "right")
@@ -160,3 +159,11 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
         console.print(f"[red]Regression beyond {comparison.max_drop:.3f}: {names}[/red]")
     else:
         console.print("[green]No regression.[/green]")
+
+
+def _console() -> Console:
+    """The terminal; 120 columns when output is piped, so tables are not truncated."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=120)

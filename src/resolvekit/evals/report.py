@@ -157,10 +157,9 @@ def _pct(value: float | None) -> str:
 
 def print_scorecard(report: Report, console: Console | None = None) -> None:
     """Print the scorecard: one column per agent, then the agent's per-intent breakdown."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or _console()
     labels = list(report.agents)
     table = Table(
         title=f"resolvekit eval · {report.suite} · model {report.model} · "
@@ -232,3 +231,11 @@ def _latency(metrics: Metrics) -> str:
 def _tokens(metrics: Metrics) -> str:
     total = metrics.usage.get("prompt_tokens", 0.0) + metrics.usage.get("completion_tokens", 0.0)
     return f"{total:.0f}"
+
+
+def _console() -> Console:
+    """The terminal; 120 columns when output is piped, so tables are not truncated."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=120)

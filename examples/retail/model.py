@@ -1,10 +1,8 @@
-"""RetailModel: the offline model with two retail-specific corrections of its decisions.
+"""RetailModel: the offline model with a retail-specific correction of its decisions.
 
-LocalModel reads each turn generically. Two habits of retail customers need more:
+LocalModel reads each turn generically (and already hands the playbooks' own free-text questions
+the customer's whole message). One habit of retail customers needs more:
 
-- Answers to the playbooks' own questions are parsed by the playbooks as whole messages
-  ("#W6247578, that's the one." is an order number *and* a confirmation), so the whole message
-  is passed on instead of the one clause the generic extractor picked.
 - A request the classifier cannot place (a long story with the actual wish in it) still names
   what the customer wants done: "exchange", "return", "cancel", "the shipping address"... When
   the model would answer from the knowledge base or ask what the customer means, a clear action
@@ -20,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from resolvekit.messages import AnswerFromKnowledge, AskClarification, FillSlots, StartIntent
+from resolvekit.messages import AnswerFromKnowledge, AskClarification, StartIntent
 from resolvekit.models import Model, ModelRequest, ModelResponse
 
 from .parsing import find_order_ids
@@ -105,15 +103,6 @@ class RetailModel(Model):
         decision = response.decision
         pending = request.pending
         text = request.text
-        if (
-            pending is not None
-            and pending.kind == "ask"
-            and pending.slot is not None
-            and isinstance(decision, FillSlots)
-            and isinstance(decision.slots.get(pending.slot.name), str)
-        ):
-            slots = {**decision.slots, pending.slot.name: text.strip()}
-            return replace(response, decision=FillSlots(slots=slots))
         if pending is not None:
             return response
         names = {spec.name for spec in request.intents}

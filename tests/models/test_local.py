@@ -229,3 +229,20 @@ async def test_minilm_local_model_understands_paraphrases() -> None:
         assert response.decision.intent == intent, text
     refund = await model.request(request("I'd like to be reimbursed to my card", intents=intents))
     assert refund.decision == rk.StartIntent(intent="Refund", slots={"method": "card"})
+
+
+async def test_free_text_ask_gets_the_whole_message(model: LocalModel) -> None:
+    from resolvekit.models import SlotSpec
+
+    pending = Pending(
+        kind="ask", question="Which order?", slot=SlotSpec(name="answer", kind="text")
+    )
+    response = await model.request(
+        request(
+            "#W6247578, that's the one.",
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelOrder",
+        )
+    )
+    assert response.decision == rk.FillSlots(slots={"answer": "#W6247578, that's the one."})

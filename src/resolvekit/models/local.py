@@ -134,6 +134,13 @@ class LocalModel(Model):
             answer = classify_yes_no(text)
             if answer is not None:
                 return respond(Confirm(answer=answer))
+        if pending is not None and pending.kind == "ask" and pending.slot is not None:
+            from ..understanding.extract import is_free_text
+
+            if is_free_text(pending.slot):
+                # A playbook's own free-text question: it parses the answer itself, so it gets
+                # the customer's words whole ("#W6247578, that's the one.").
+                return respond(FillSlots(slots={pending.slot.name: text.strip()}))
         if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
             filled = self._fill(text, pending.slot, active, request)
             if filled is not None and pending.slot.name in filled:

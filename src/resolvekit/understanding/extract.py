@@ -77,6 +77,7 @@ __all__ = [
     "extract_candidates",
     "extract_slots",
     "extract_value",
+    "is_free_text",
     "sentiment",
 ]
 
@@ -185,6 +186,11 @@ def _extractor(slot: SlotSpec) -> str:
     if name_part(slot.name) is not None:
         return "name"
     return "text"
+
+
+def is_free_text(slot: SlotSpec) -> bool:
+    """True when ``slot`` takes free text (no pattern, choices or typed extractor applies)."""
+    return _extractor(_check_slot(slot)) == "text"
 
 
 def _run(

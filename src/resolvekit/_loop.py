@@ -92,8 +92,8 @@ class Turn:
                 if await self._recover():
                     return self._result()
                 await self._decide(build_request(self.agent, self.conv))
-            except ModelRequestsBlocked:
-                raise
+            except (ModelRequestsBlocked, UserError):
+                raise  # the developer's mistake: fail loudly, not as a handoff
             except ModelError as exc:
                 self.error = exc
                 await self._escalate(f"the model failed: {exc}", "high")

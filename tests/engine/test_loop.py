@@ -283,3 +283,28 @@ async def test_llm_models_write_the_handoff_summary() -> None:
     assert result.handoff.summary == (
         "Customer wants a double refund. Handed over because: needs approval."
     )
+
+
+async def test_developer_mistakes_fail_loudly_instead_of_handing_over() -> None:
+    class Sloppy(rk.Intent):
+        """A playbook that returns the wrong thing."""
+
+    agent = build_agent(Backend(), rk.ScriptedModel([rk.StartIntent(intent="Sloppy")]))
+
+    @agent.playbook(Sloppy)
+    async def sloppy(ctx: rk.Context[Backend], intent: Sloppy) -> str:
+        return "done"
+
+    with pytest.raises(rk.UserError, match="returned str; return ctx.resolve"):
+        await agent.handle("c", "go")
+    conversation = await agent.conversation("c")
+    assert conversation is not None and conversation.transcript[-1].text == "go"
+
+
+async def test_a_missing_model_dependency_is_a_user_error() -> None:
+    def missing(request: ModelRequest) -> ModelResponse:
+        raise rk.UserError("SentenceTransformerEmbedder needs sentence-transformers")
+
+    agent = build_agent(Backend(), rk.FunctionModel(missing))
+    with pytest.raises(rk.UserError, match="needs sentence-transformers"):
+        await agent.handle("c", "hi")

@@ -171,6 +171,7 @@ def _load_sentence_transformer(source: str, device: str, offline: bool) -> Any:
                     "SentenceTransformerEmbedder needs sentence-transformers: "
                     "pip install 'resolvekit[local]'"
                 ) from exc
+            _quiet_transformers()
             try:
                 model = SentenceTransformer(source, device=device)
             except OSError as exc:
@@ -179,6 +180,15 @@ def _load_sentence_transformer(source: str, device: str, offline: bool) -> Any:
                 ) from exc
             _MODELS[key] = model
         return model
+
+
+def _quiet_transformers() -> None:
+    """No weight-loading progress bars on the customer's terminal or in service logs."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
 
 
 class SentenceTransformerEmbedder:

@@ -295,7 +295,7 @@ async def test_developer_mistakes_fail_loudly_instead_of_handing_over() -> None:
     async def sloppy(ctx: rk.Context[Backend], intent: Sloppy) -> str:
         return "done"
 
-    with pytest.raises(rk.UserError, match="returned str; return ctx.resolve"):
+    with pytest.raises(rk.UserError, match=r"returned str; return ctx\.resolve"):
         await agent.handle("c", "go")
     conversation = await agent.conversation("c")
     assert conversation is not None and conversation.transcript[-1].text == "go"

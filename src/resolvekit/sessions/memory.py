@@ -6,9 +6,10 @@ Rows are indexed by customer, so a turn decodes only the conversations it return
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from dataclasses import dataclass
+
+from pydantic_core import from_json, to_json
 
 from ..exceptions import ConcurrentUpdate
 from . import Conversation, _Locks
@@ -23,7 +24,7 @@ class _Row:
     updated_at: float
     version: int
     resume_token: str | None
-    data: str
+    data: bytes
 
 
 class MemoryStore:
@@ -43,11 +44,11 @@ class MemoryStore:
         if not rows:
             return None
         _, row = max(rows, key=lambda item: item[1].updated_at)
-        return Conversation.from_json(json.loads(row.data))
+        return Conversation.from_json(from_json(row.data))
 
     async def get(self, conversation_id: str) -> Conversation | None:
         row = self._rows.get(conversation_id)
-        return Conversation.from_json(json.loads(row.data)) if row is not None else None
+        return Conversation.from_json(from_json(row.data)) if row is not None else None
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
         conversation_id = self._by_token.get(token)
@@ -73,13 +74,13 @@ class MemoryStore:
             updated_at=conversation.updated_at,
             version=conversation.version,
             resume_token=conversation.resume_token,
-            data=json.dumps(conversation.to_json()),
+            data=to_json(conversation.to_json()),
         )
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
         closed = [r for _, r in self._customer_rows(customer_id) if r.status == "closed"]
         closed.sort(key=lambda r: r.updated_at, reverse=True)
-        return [Conversation.from_json(json.loads(r.data)) for r in closed[:limit]]
+        return [Conversation.from_json(from_json(r.data)) for r in closed[:limit]]
 
     def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold(customer_id)

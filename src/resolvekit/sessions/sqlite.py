@@ -9,11 +9,12 @@ they are never overwritten.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from pydantic_core import from_json, to_json
 
 from ..exceptions import ConcurrentUpdate, CorruptStore
 from . import Conversation, _Locks
@@ -74,7 +75,7 @@ class SQLiteStore:
 
     def _decode(self, conversation_id: str, raw: str) -> Conversation:
         try:
-            return Conversation.from_json(json.loads(raw))
+            return Conversation.from_json(from_json(raw))
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptStore(
                 f"Conversation {conversation_id} in {self.path} cannot be decoded ({exc}); "
@@ -108,7 +109,7 @@ class SQLiteStore:
         expected = conversation.version
         conversation.version += 1
         conversation.updated_at = time.time()
-        data = json.dumps(conversation.to_json())
+        data = to_json(conversation.to_json()).decode()
         try:
             with self._db_lock:
                 cursor = self._db.execute(

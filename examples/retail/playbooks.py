@@ -8,7 +8,7 @@ with a clear reply. :func:`register` wires them (and the tools) onto an agent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import resolvekit as rk
 
@@ -77,6 +77,23 @@ async def _failed(ctx: Ctx, result: rk.ToolError) -> Outcome:
     )
 
 
+async def _confirmed_write(
+    ctx: Ctx, question: str, declined: str, tool: rk.Tool[Any], /, **args: Any
+) -> Any:
+    """Get the customer's explicit yes to ``question``, then run the write.
+
+    Returns:
+        The tool's result, or the Outcome to return when the customer declined or the write was
+        refused.
+    """
+    if not await ctx.confirm(question):
+        return ctx.resolve(declined, reply=NOT_DONE)
+    done = await ctx.try_call(tool, **args)
+    if isinstance(done, rk.ToolError):
+        return await _failed(ctx, done)
+    return done
+
+
 # -- cancel ----------------------------------------------------------------------------------
 
 
@@ -107,15 +124,18 @@ async def cancel_order(ctx: Ctx, intent: CancelOrder) -> Outcome:
     paid = sum(p.amount for p in order.payment_history if p.transaction_type == "payment")
     refund_to = describe_method(_method(user, _paid_with(order)))
     items = join([i.name for i in order.items])
-    if not await ctx.confirm(
+    done = await _confirmed_write(
+        ctx,
         f"Please confirm: cancel order {order.order_id} ({items}) because it was "
         f"'{reason}'. The total of ${paid:.2f} will be refunded to your {refund_to}. "
-        f"Shall I proceed?"
-    ):
-        return ctx.resolve("customer kept the order", reply=NOT_DONE)
-    done = await ctx.try_call(t.cancel_pending_order, order_id=order.order_id, reason=reason)
-    if isinstance(done, rk.ToolError):
-        return await _failed(ctx, done)
+        f"Shall I proceed?",
+        "customer kept the order",
+        t.cancel_pending_order,
+        order_id=order.order_id,
+        reason=reason,
+    )
+    if isinstance(done, Outcome):
+        return done
     timing = (
         "right away"
         if isinstance(_method(user, _paid_with(order)), GiftCard)
@@ -325,15 +345,17 @@ async def modify_order_address(ctx: Ctx, intent: ModifyOrderAddress) -> Outcome:
     address = await ask_address(ctx, user, ADDRESS_QUESTION, current=order)
     if isinstance(address, Outcome):
         return address
-    if not await ctx.confirm(
-        f"Please confirm: ship order {order.order_id} to {address_label(address)}. Shall I proceed?"
-    ):
-        return ctx.resolve("address unchanged", reply=NOT_DONE)
-    done = await ctx.try_call(
-        t.modify_pending_order_address, order_id=order.order_id, **address.model_dump()
+    done = await _confirmed_write(
+        ctx,
+        f"Please confirm: ship order {order.order_id} to {address_label(address)}. "
+        "Shall I proceed?",
+        "address unchanged",
+        t.modify_pending_order_address,
+        order_id=order.order_id,
+        **address.model_dump(),
     )
-    if isinstance(done, rk.ToolError):
-        return await _failed(ctx, done)
+    if isinstance(done, Outcome):
+        return done
     return ctx.resolve(
         f"Order {order.order_id} ships to {address_label(address)}",
         reply=(
@@ -349,13 +371,17 @@ async def modify_user_address(ctx: Ctx, intent: ModifyUserAddress) -> Outcome:
     address = await ask_address(ctx, user, ADDRESS_QUESTION)
     if isinstance(address, Outcome):
         return address
-    if not await ctx.confirm(
-        f"Please confirm: change your default address to {address_label(address)}. Shall I proceed?"
-    ):
-        return ctx.resolve("default address unchanged", reply=NOT_DONE)
-    done = await ctx.try_call(t.modify_user_address, user_id=user.user_id, **address.model_dump())
-    if isinstance(done, rk.ToolError):
-        return await _failed(ctx, done)
+    done = await _confirmed_write(
+        ctx,
+        f"Please confirm: change your default address to {address_label(address)}. "
+        "Shall I proceed?",
+        "default address unchanged",
+        t.modify_user_address,
+        user_id=user.user_id,
+        **address.model_dump(),
+    )
+    if isinstance(done, Outcome):
+        return done
     return ctx.resolve(
         f"Default address of {user.user_id} changed",
         reply=f"Done: your default address is now {address_label(address)}. {ANYTHING_ELSE}",
@@ -389,16 +415,17 @@ async def modify_order_payment(ctx: Ctx, intent: ModifyOrderPayment) -> Outcome:
     if isinstance(method_id, Outcome):
         return method_id
     new, old = describe_method(_method(user, method_id)), describe_method(_method(user, current))
-    if not await ctx.confirm(
+    done = await _confirmed_write(
+        ctx,
         f"Please confirm: pay order {order.order_id} (${total:.2f}) with your {new} instead of "
-        f"your {old}, which will be refunded. Shall I proceed?"
-    ):
-        return ctx.resolve("payment unchanged", reply=NOT_DONE)
-    done = await ctx.try_call(
-        t.modify_pending_order_payment, order_id=order.order_id, payment_method_id=method_id
+        f"your {old}, which will be refunded. Shall I proceed?",
+        "payment unchanged",
+        t.modify_pending_order_payment,
+        order_id=order.order_id,
+        payment_method_id=method_id,
     )
-    if isinstance(done, rk.ToolError):
-        return await _failed(ctx, done)
+    if isinstance(done, Outcome):
+        return done
     return ctx.resolve(
         f"Order {order.order_id} paid with {method_id}",
         reply=f"Done: order {order.order_id} is now paid with your {new}. {ANYTHING_ELSE}",

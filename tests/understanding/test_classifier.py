@@ -270,3 +270,61 @@ def test_min_oos_recall_sets_the_validation_threshold() -> None:
     assert strict.threshold == pytest.approx(expected.threshold)
     with pytest.raises(UserError, match="min_oos_recall"):
         classifier(min_oos_recall=1.2)
+
+
+# --- embedders with several blocks ----------------------------------------------------------------
+
+
+class BlockEmbedder:
+    """Two hashed blocks: ``useful`` carries the words, the other is noise or the same words."""
+
+    def __init__(self, *, second: str) -> None:
+        self.inner = HashingEmbedder(128)
+        self.second = second
+        self.name, self.dim, self.blocks = f"blocks-{second}", 256, (128, 128)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        words = self.inner.embed(texts)
+        if self.second == "noise":
+            rng = np.random.default_rng([len(t) for t in texts])
+            other = rng.normal(size=words.shape).astype(np.float32)
+            other /= np.linalg.norm(other, axis=1, keepdims=True)
+            first, second = other, words  # the words sit in the *second* block
+        else:
+            first, second = words, words
+        return np.concatenate([first, second], axis=1) / np.float32(np.sqrt(2))
+
+
+def test_block_weight_is_chosen_on_held_out_data() -> None:
+    # The intent signal lives only in the second block: auto must keep it at full weight.
+    informative = IntentClassifier(BlockEmbedder(second="noise")).fit(TEXTS * 2, LABELS * 2)
+    assert informative.report is not None
+    assert informative.report.block_weight == 1.0
+    dropped = IntentClassifier(BlockEmbedder(second="noise"), block_weight=0.0)
+    dropped.fit(TEXTS * 2, LABELS * 2)
+    assert dropped.report is not None and dropped.report.block_weight == 0.0
+    assert informative.report.heldout_accuracy > dropped.report.heldout_accuracy + 0.3
+    assert informative.predict_one("where is my parcel").label == "order_status"
+
+
+def test_blocks_that_add_nothing_keep_the_plain_embedding() -> None:
+    # Two copies of the same block: every weight gives the same cosines, so no clear gain.
+    clf = IntentClassifier(BlockEmbedder(second="same")).fit(TEXTS * 2, LABELS * 2)
+    assert clf.report is not None and clf.report.block_weight == 0.0
+
+
+def test_single_block_embedders_report_no_block_weight() -> None:
+    clf = classifier().fit(TEXTS, LABELS)
+    assert clf.report is not None and clf.report.block_weight is None
+
+
+def test_block_vectors_of_the_wrong_width_are_refused() -> None:
+    clf = IntentClassifier(BlockEmbedder(second="same"))
+    with pytest.raises(UserError, match="blocks"):
+        clf.fit_embeddings(np.ones((len(TEXTS), 128), np.float32), LABELS)
+    clf.fit(TEXTS, LABELS)
+    with pytest.raises(UserError, match="fitted on 256-dim"):
+        clf.scores(np.ones((2, 128), np.float32))
+    for bad in (-0.1, 1.5, "half"):
+        with pytest.raises(UserError, match="block_weight"):
+            IntentClassifier(HashingEmbedder(8), block_weight=bad)  # type: ignore[arg-type]

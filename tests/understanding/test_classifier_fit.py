@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from resolvekit.understanding._calibration import auroc
-from resolvekit.understanding._classifier_fit import KNN_WEIGHTS, HeldOut, Model
+from resolvekit.understanding._classifier_fit import (
+    KNN_WEIGHTS,
+    HeldOut,
+    Model,
+    clearly_better,
+    weigh_blocks,
+)
 from resolvekit.understanding._heads import NeighbourHead
 
 
@@ -78,3 +84,23 @@ def test_a_part_that_points_the_wrong_way_gets_no_weight() -> None:
     model.fit_weights(parts_in, parts_oos)
     assert model.weights[1] == 0.0
     assert model.weights[0] == pytest.approx(2.0)
+
+
+def test_a_block_weight_needs_clear_held_out_evidence() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.exponential(0.5, size=400)
+    assert clearly_better(base - 0.05, base)  # better on every message
+    noisy = base + rng.normal(0.0, 0.5, size=400)
+    assert not clearly_better(noisy - 0.01, noisy + rng.normal(0.0, 0.5, size=400))
+    assert not clearly_better(base[:1] - 1.0, base[:1])  # one message proves nothing
+    assert not clearly_better(base + 0.05, base)  # worse
+
+
+def test_weigh_blocks_scales_the_extra_block_and_renormalises() -> None:
+    x = np.array([[0.6, 0.8, 1.0, 0.0]], np.float32) / np.float32(np.sqrt(2))
+    np.testing.assert_allclose(weigh_blocks(x, (2, 2), 0.0), [[0.6, 0.8]], rtol=1e-6)
+    half = weigh_blocks(x, (2, 2), 0.5)
+    np.testing.assert_allclose(half, [[0.6, 0.8, 0.5, 0.0]] / np.sqrt(1.25), rtol=1e-6)
+    assert weigh_blocks(x, (2, 2), 1.0) is x
+    assert weigh_blocks(x, None, 0.0) is x
+    assert weigh_blocks(np.zeros((0, 4), np.float32), (2, 2), 0.0).shape == (0, 2)

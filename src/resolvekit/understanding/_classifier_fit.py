@@ -21,12 +21,16 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = [
+    "BLOCK_EVIDENCE",
+    "BLOCK_WEIGHTS",
     "KNN_WEIGHTS",
     "CrossValidation",
     "HeldOut",
     "Model",
+    "clearly_better",
     "cross_validate",
     "fit_model",
+    "weigh_blocks",
 ]
 
 _ABSENT = -1e9
@@ -80,6 +84,23 @@ class HeldOut:
             similarity=np.concatenate([p.similarity for p in parts]),
             energy=np.concatenate([p.energy for p in parts]),
         )
+
+
+BLOCK_WEIGHTS = (0.0, 0.5, 1.0)
+"""Weights of an embedder's extra blocks (e.g. a lower MiniLM layer) that the classifier
+chooses from by held-out log-likelihood; 0 drops them."""
+BLOCK_EVIDENCE = 2.0
+"""Standard errors by which a block weight's held-out log-likelihood must beat weight 0."""
+
+
+def clearly_better(nll: npt.NDArray[np.float64], baseline: npt.NDArray[np.float64]) -> bool:
+    """Whether ``nll`` beats ``baseline`` (per-row, same rows) by :data:`BLOCK_EVIDENCE` standard
+    errors of the paired difference: small held-out sets must not switch features on noise."""
+    diff = baseline - nll
+    if len(diff) < 2:
+        return False
+    se = float(diff.std(ddof=1)) / math.sqrt(len(diff))
+    return float(diff.mean()) > BLOCK_EVIDENCE * se
 
 
 KNN_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
@@ -174,6 +195,13 @@ class Model:
         self.knn_weight = best[1]
         self.temperature = fit_temperature(self.logits(held_in), y)
 
+    def heldout_nll(self, held_in: HeldOut, y: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """Calibrate on ``held_in``; the temperature-scaled negative log-likelihood of each row."""
+        self.calibrate(held_in, y)
+        logp = log_softmax(self.logits(held_in), self.temperature)
+        out: npt.NDArray[np.float64] = -logp[np.arange(len(y)), y]
+        return out
+
     def score_parts(self, held: HeldOut, n_in: int) -> npt.NDArray[np.float64]:
         """``(n, 3)``: log calibrated top in-scope probability, nearest similarity, energy."""
         logp = log_softmax(self.logits(held), self.temperature)[:, :n_in].max(axis=1)
@@ -214,6 +242,21 @@ class Model:
         """The in-scope score: the weighted sum of the standardised parts."""
         out: npt.NDArray[np.float64] = ((parts - self.mean) * self.scale) @ self.weights
         return out
+
+
+def weigh_blocks(
+    x: npt.NDArray[np.float32], sizes: tuple[int, ...] | None, weight: float
+) -> npt.NDArray[np.float32]:
+    """Scale every block after the first by ``weight`` (dropping them at 0) and re-normalise."""
+    if sizes is None or weight == 1.0:
+        return x
+    head = x[:, : sizes[0]]
+    if len(x) == 0:
+        return head if weight == 0.0 else x
+    out = head if weight == 0.0 else np.concatenate([head, weight * x[:, sizes[0] :]], axis=1)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    unit: npt.NDArray[np.float32] = (out / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 def fit_model(

@@ -41,6 +41,9 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "check_texts",
     "default_embedder",
+    "default_intent_embedder",
+    "embedding_blocks",
+    "first_block",
 ]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -199,22 +202,43 @@ class SentenceTransformerEmbedder:
     that is installed (loaded with ``HF_HUB_OFFLINE=1``, no network); other names are fetched by
     sentence-transformers as usual, and an existing folder is loaded from disk.
 
+    With ``extra_layers``, each vector is a concatenation of *blocks*: the mean-pooled, normalised
+    last layer (for all-MiniLM-L6-v2 exactly its sentence embedding), then the mean-pooled,
+    normalised output of each listed transformer layer (``0`` is the token-embedding layer). Lower
+    layers keep more of the wording, which helps tell apart intents that share a topic.
+    :attr:`blocks` gives the block lengths; :class:`~resolvekit.understanding.classifier.
+    IntentClassifier` weighs the extra blocks on held-out data, and :func:`first_block` recovers
+    the plain sentence embedding. Rows stay unit-length (each block is scaled by
+    ``1/sqrt(len(blocks))``).
+
     Args:
         model: a model name or a folder holding a saved sentence-transformers model.
         device: torch device, ``"cpu"`` by default.
         batch_size: texts per forward pass.
+        extra_layers: transformer layers whose mean-pooled output is appended as extra blocks.
     """
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 64
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        batch_size: int = 64,
+        extra_layers: Sequence[int] = (),
     ) -> None:
         if not model:
             raise UserError("SentenceTransformerEmbedder needs a model name or path")
         if batch_size < 1:
             raise UserError(f"batch_size must be >= 1, got {batch_size}")
+        layers = tuple(extra_layers)
+        if any(not isinstance(layer, int) or layer < 0 for layer in layers):
+            raise UserError(f"extra_layers must be non-negative layer numbers, got {layers}")
+        if len(set(layers)) != len(layers):
+            raise UserError(f"extra_layers repeats a layer: {layers}")
         self.model = model
         self.device = device
         self.batch_size = batch_size
+        self.extra_layers = layers
         bundled = _bundled_minilm() if model in _BUNDLED_ALIASES else None
         if bundled is not None:
             self.source, self.offline = bundled, True
@@ -227,19 +251,26 @@ class SentenceTransformerEmbedder:
         else:
             self.source, self.offline = model, False
             self._name = f"st:{model.removeprefix('sentence-transformers/')}"
-        self._dim: int | None = _KNOWN_DIMS.get(self._name.removeprefix("st:"))
+        self._width: int | None = _KNOWN_DIMS.get(self._name.removeprefix("st:"))
+        if layers:
+            self._name += "+" + "+".join(f"L{layer}" for layer in layers)
 
     @property
     def name(self) -> str:
-        """``st:<model>``; a local folder adds a hash of its path."""
+        """``st:<model>``; a local folder adds a hash of its path; ``+L<n>`` per extra layer."""
         return self._name
+
+    @property
+    def blocks(self) -> tuple[int, ...]:
+        """Lengths of the concatenated blocks (one block without ``extra_layers``)."""
+        if self._width is None:
+            self._width = int(self.load().get_sentence_embedding_dimension())
+        return (self._width,) * (1 + len(self.extra_layers))
 
     @property
     def dim(self) -> int:
         """Vector length (loads the model unless it is a known one)."""
-        if self._dim is None:
-            self._dim = int(self.load().get_sentence_embedding_dimension())
-        return self._dim
+        return sum(self.blocks)
 
     def load(self) -> Any:
         """Load (once per process) and return the underlying ``SentenceTransformer``."""
@@ -251,6 +282,8 @@ class SentenceTransformerEmbedder:
         check_texts(texts)
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.extra_layers:
+            return self._embed_layers(list(texts))
         vectors = self.load().encode(
             list(texts),
             batch_size=self.batch_size,
@@ -260,10 +293,89 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _embed_layers(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        import numpy as np
+        import torch
+
+        st = self.load()
+        encoder = st[0].auto_model
+        n_layers = int(encoder.config.num_hidden_layers)
+        if max(self.extra_layers) > n_layers:
+            raise UserError(
+                f"extra_layers {self.extra_layers} exceed the model's {n_layers} layers"
+            )
+        layers = (n_layers, *self.extra_layers)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                batch = st.tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=st.max_seq_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                hidden = encoder(**batch, output_hidden_states=True).hidden_states
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden[-1].dtype)
+                pooled = [
+                    torch.nn.functional.normalize(
+                        (hidden[layer] * mask).sum(1) / mask.sum(1).clamp(min=1.0), dim=-1
+                    )
+                    for layer in layers
+                ]
+                out[rows] = torch.cat(pooled, dim=-1).float().cpu().numpy()
+        out /= np.float32(np.sqrt(len(layers)))
+        return out
+
+
+def first_block(embedder: Embedder, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The first block of ``vectors`` (the plain sentence embedding), re-normalised.
+
+    Vectors from an embedder without :attr:`~SentenceTransformerEmbedder.blocks` are returned
+    unchanged.
+    """
+    import numpy as np
+
+    sizes = embedding_blocks(embedder)
+    if sizes is None or len(sizes) == 1:
+        return vectors
+    head = vectors[:, : sizes[0]]
+    norms = np.linalg.norm(head, axis=1, keepdims=True)
+    out: npt.NDArray[np.float32] = (head / np.maximum(norms, 1e-12)).astype(np.float32)
+    return out
+
+
+def embedding_blocks(embedder: Embedder) -> tuple[int, ...] | None:
+    """The embedder's block lengths, or ``None`` when its vectors are a single block."""
+    sizes = getattr(embedder, "blocks", None)
+    if sizes is None:
+        return None
+    sizes = tuple(int(n) for n in sizes)
+    return sizes if len(sizes) > 1 else None
+
+
+INTENT_LAYERS = (2,)
+"""Extra MiniLM layer of :func:`default_intent_embedder`: chosen on CLINC150 ``val`` and held-out
+BANKING77 *train* messages among layers 0-4 (docs/benchmarks.md)."""
+
 
 def default_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:
     """The default local embedder: all-MiniLM-L6-v2 behind the disk cache."""
     return CachedEmbedder(SentenceTransformerEmbedder(), cache_dir=cache_dir)
+
+
+def default_intent_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:
+    """The embedder :class:`~resolvekit.models.LocalModel` classifies intents with.
+
+    all-MiniLM-L6-v2's sentence embedding plus its mean-pooled layer 2 as a second block (one
+    forward pass), behind the disk cache. The classifier decides on held-out data how much weight
+    the second block gets, down to none.
+    """
+    return CachedEmbedder(
+        SentenceTransformerEmbedder(extra_layers=INTENT_LAYERS), cache_dir=cache_dir
+    )
 
 
 # --- OpenAI-compatible -----------------------------------------------------------------------

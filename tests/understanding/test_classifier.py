@@ -328,3 +328,39 @@ def test_block_vectors_of_the_wrong_width_are_refused() -> None:
     for bad in (-0.1, 1.5, "half"):
         with pytest.raises(UserError, match="block_weight"):
             IntentClassifier(HashingEmbedder(8), block_weight=bad)  # type: ignore[arg-type]
+
+
+def test_small_batches_classify_with_single_threaded_blas(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resolvekit.understanding.classifier as module
+
+    entered: list[int] = []
+
+    class Recorder:
+        def __enter__(self) -> None:
+            entered.append(1)
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(module, "blas_single_thread", Recorder)
+    clf = classifier().fit(TEXTS, LABELS)
+    entered.clear()
+    clf.predict(["where is my order"])
+    assert entered == [1]
+    clf.predict(TEXTS * 3)  # a batch keeps every BLAS thread
+    assert entered == [1]
+
+
+def test_blas_limit_applies_inside_and_is_restored() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from resolvekit.understanding._threads import blas_single_thread
+
+    def blas_threads() -> list[int]:
+        return [
+            p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"
+        ]
+
+    before = blas_threads()
+    with blas_single_thread():
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before

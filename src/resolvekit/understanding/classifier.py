@@ -41,6 +41,7 @@ How it works:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ from ._classifier_fit import (
     fit_model,
     weigh_blocks,
 )
+from ._threads import SMALL_BATCH, blas_single_thread
 from .embedders import embedding_blocks
 
 if TYPE_CHECKING:
@@ -466,9 +468,11 @@ class IntentClassifier:
                 f"scores got {x.shape[1]}-dim vectors; the classifier was fitted on "
                 f"{sum(self._blocks)}-dim ones"
             )
-        raw = model.raw(weigh_blocks(x, self._blocks, self._block_weight))
-        probs = np.exp(log_softmax(model.logits(raw), model.temperature))[:, : len(self._classes)]
-        score = model.combine(model.score_parts(raw, len(self._classes)))
+        with blas_single_thread() if len(x) <= SMALL_BATCH else contextlib.nullcontext():
+            raw = model.raw(weigh_blocks(x, self._blocks, self._block_weight))
+            logits = model.logits(raw)
+            probs = np.exp(log_softmax(logits, model.temperature))[:, : len(self._classes)]
+            score = model.combine(model.score_parts(raw, len(self._classes)))
         return probs, score
 
     def predict_embeddings(self, x: npt.NDArray[np.float32]) -> list[IntentPrediction]:

@@ -351,9 +351,14 @@ def test_small_batches_classify_with_single_threaded_blas(monkeypatch: pytest.Mo
     assert entered == [1]
 
 
-def test_blas_limit_applies_inside_and_is_restored() -> None:
+def test_blas_limit_applies_inside_and_is_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    from resolvekit.understanding._threads import blas_single_thread
+    from resolvekit.understanding import _threads
+
+    # The controller sees the BLAS libraries loaded when it is made (numpy's always is); start
+    # afresh so it covers every library this test process has loaded since.
+    monkeypatch.setattr(_threads, "_controller", None)
+    blas_single_thread = _threads.blas_single_thread
 
     def blas_threads() -> list[int]:
         return [

@@ -7,8 +7,9 @@ machine, classifying one message at a time cost ~40 ms instead of ~16 ms (embedd
 classifier ~3 ms). Small matrix products gain nothing from a second BLAS thread, so single-message
 work runs with BLAS limited to one thread and no worker ever wakes up.
 
-threadpoolctl ships with scikit-learn, which sentence-transformers requires; without it the
-limit is skipped.
+The limit covers the BLAS libraries loaded when it is first used (numpy's, the one these matrix
+products run on, is always among them). threadpoolctl ships with scikit-learn, which
+sentence-transformers requires; without it the limit is skipped.
 """
 
 from __future__ import annotations

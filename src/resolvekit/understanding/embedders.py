@@ -203,12 +203,13 @@ class SentenceTransformerEmbedder:
     sentence-transformers as usual, and an existing folder is loaded from disk.
 
     With ``extra_layers``, each vector is a concatenation of *blocks*: the mean-pooled, normalised
-    last layer (for all-MiniLM-L6-v2 exactly its sentence embedding), then the mean-pooled,
+    last layer (the sentence embedding of mean-pooling models such as all-MiniLM-L6-v2; for a
+    model that pools otherwise, e.g. on its CLS token, it differs), then the mean-pooled,
     normalised output of each listed transformer layer (``0`` is the token-embedding layer). Lower
     layers keep more of the wording, which helps tell apart intents that share a topic.
     :attr:`blocks` gives the block lengths; :class:`~resolvekit.understanding.classifier.
     IntentClassifier` weighs the extra blocks on held-out data, and :func:`first_block` recovers
-    the plain sentence embedding. Rows stay unit-length (each block is scaled by
+    the first block. Rows stay unit-length (each block is scaled by
     ``1/sqrt(len(blocks))``).
 
     Args:
@@ -331,7 +332,7 @@ class SentenceTransformerEmbedder:
 
 
 def first_block(embedder: Embedder, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """The first block of ``vectors`` (the plain sentence embedding), re-normalised.
+    """The first block of ``vectors`` (for MiniLM, its plain sentence embedding), re-normalised.
 
     Vectors from an embedder without :attr:`~SentenceTransformerEmbedder.blocks` are returned
     unchanged.

@@ -22,7 +22,7 @@ validation data.
   (uncached), and the start-up cost: a fresh process timing ``import`` + model load + first
   embedding.
 
-Run from the repository root (first run embeds ~37k sentences, about 2 min on 2 cores, then cached)::
+Run from the repository root (the first run embeds ~37k sentences, ~2 min here; then cached)::
 
     .venv/bin/python tools/bench/bench_intents.py
     .venv/bin/python tools/bench/bench_intents.py --only banking77 clinc150

@@ -244,6 +244,16 @@ def test_extra_layers_are_checked_up_front(layers: tuple[Any, ...], match: str) 
         SentenceTransformerEmbedder(extra_layers=layers)
 
 
+def test_extra_layers_need_a_transformer_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    class StaticModel:  # e.g. a static-embedding sentence-transformers model: no layers
+        pass
+
+    emb = SentenceTransformerEmbedder(extra_layers=(2,))
+    monkeypatch.setattr(emb, "load", lambda: [StaticModel()])
+    with pytest.raises(UserError, match=r"transformer-based.*StaticModel"):
+        emb.embed(["hello"])
+
+
 def test_first_block_takes_and_renormalises_the_head() -> None:
     class TwoBlocks:
         name, dim, blocks = "two", 4, (2, 2)

@@ -299,8 +299,13 @@ class SentenceTransformerEmbedder:
         import torch
 
         st = self.load()
-        encoder = st[0].auto_model
-        n_layers = int(encoder.config.num_hidden_layers)
+        encoder = getattr(st[0], "auto_model", None)
+        n_layers = getattr(getattr(encoder, "config", None), "num_hidden_layers", None)
+        if encoder is None or not isinstance(n_layers, int):
+            raise UserError(
+                f"extra_layers needs a transformer-based sentence-transformers model; "
+                f"{self.model!r} starts with {type(st[0]).__name__}"
+            )
         if max(self.extra_layers) > n_layers:
             raise UserError(
                 f"extra_layers {self.extra_layers} exceed the model's {n_layers} layers"

@@ -276,7 +276,8 @@ def test_min_oos_recall_sets_the_validation_threshold() -> None:
 
 
 class BlockEmbedder:
-    """Two hashed blocks: ``useful`` carries the words, the other is noise or the same words."""
+    """Two blocks. ``second="noise"``: noise first, the hashed words second; ``"same"``: the
+    hashed words in both."""
 
     def __init__(self, *, second: str) -> None:
         self.inner = HashingEmbedder(128)

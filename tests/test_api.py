@@ -33,8 +33,19 @@ def test_exported_members_are_pinned_and_resolve() -> None:
     assert set(rk.__all__) == EXPECTED_EXPORTS
     for name in rk.__all__:
         assert getattr(rk, name) is not None
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="'resolvekit' has no attribute 'DoesNotExist'"):
         rk.DoesNotExist  # noqa: B018
+    assert {*rk.__all__, "__version__"} <= set(dir(rk))
+
+
+def test_evals_package_exports_resolve_lazily() -> None:
+    import resolvekit.evals as evals
+
+    for name in evals.__all__:
+        assert getattr(evals, name) is not None
+    assert set(evals.__all__) <= set(dir(evals))
+    with pytest.raises(AttributeError, match=r"'resolvekit\.evals' has no attribute 'Nope'"):
+        evals.Nope  # noqa: B018
 
 
 def test_every_error_derives_from_one_root() -> None:

@@ -7,6 +7,8 @@ from typing import Literal
 
 import resolvekit as rk
 
+from .parsing import REASON_SYNONYMS
+
 __all__ = [
     "INTENTS",
     "CancelOrder",
@@ -67,18 +69,7 @@ class CancelOrder(rk.Intent):
     reason: Reason | None = rk.Slot(
         None,
         remember=False,
-        synonyms={
-            "no longer needed": [
-                "no longer need",
-                "don't need",
-                "do not need",
-                "not needed",
-                "don't want",
-                "changed my mind",
-                "no need",
-            ],
-            "ordered by mistake": ["by mistake", "by accident", "accidentally", "mistake"],
-        },
+        synonyms=REASON_SYNONYMS,
     )
 
 

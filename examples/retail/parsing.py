@@ -17,6 +17,7 @@ from .db import Address, CreditCard, GiftCard, PaymentMethod, Paypal
 from .matching import normalise, pick_listed
 
 __all__ = [
+    "REASON_SYNONYMS",
     "Identity",
     "describe_method",
     "find_order_ids",
@@ -133,30 +134,33 @@ def find_order_ids(text: str) -> list[str]:
     return [f"#W{digits}" for digits in _ORDER_ID.findall(text)]
 
 
+REASON_SYNONYMS: dict[str, list[str]] = {
+    "no longer needed": [
+        "no longer need",
+        "don't need",
+        "do not need",
+        "not needed",
+        "don't want",
+        "do not want",
+        "changed my mind",
+        "no need",
+        "not necessary",
+    ],
+    "ordered by mistake": [
+        "by mistake",
+        "by accident",
+        "accidentally",
+        "mistake",
+        "wrong order",
+    ],
+}
+"""How customers say the two cancellation reasons τ² accepts (the intent's slot uses them too)."""
+
 _REASON = SlotSpec(
     name="reason",
     kind="choice",
-    choices=["no longer needed", "ordered by mistake"],
-    synonyms={
-        "no longer needed": [
-            "no longer need",
-            "don't need",
-            "do not need",
-            "not needed",
-            "don't want",
-            "do not want",
-            "changed my mind",
-            "no need",
-            "not necessary",
-        ],
-        "ordered by mistake": [
-            "by mistake",
-            "by accident",
-            "accidentally",
-            "mistake",
-            "wrong order",
-        ],
-    },
+    choices=list(REASON_SYNONYMS),
+    synonyms=REASON_SYNONYMS,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from math import comb
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -23,14 +23,7 @@ __all__ = [
     "pass_hat_k_curve",
 ]
 
-VERDICTS: tuple[Verdict, ...] = (
-    "resolved",
-    "escalated_correctly",
-    "refused_correctly",
-    "deflected",
-    "escalated_wrongly",
-    "failed",
-)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 _RESOLVABLE = ("resolved", "answered")
 
 

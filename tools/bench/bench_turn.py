@@ -330,23 +330,9 @@ def peer_openai_agents(durable_dir: Path | None) -> Callable[[], Turn]:
 
     agents.set_tracing_disabled(True)
 
-    @agents.function_tool
-    async def get_order(order_id: str) -> dict[str, Any]:
-        """Look up an order.
-
-        Args:
-            order_id: the order number, e.g. W1234567.
-        """
-        return dict(ORDER, id=order_id)
-
-    @agents.function_tool
-    async def get_shipping(order_id: str) -> dict[str, Any]:
-        """Look up an order's shipment.
-
-        Args:
-            order_id: the order number, e.g. W1234567.
-        """
-        return dict(SHIPPING)
+    # The same functions as resolvekit's, registered under the same names.
+    get_order = agents.function_tool(_get_order, name_override="get_order")
+    get_shipping = agents.function_tool(_get_shipping, name_override="get_shipping")
 
     class FakeModel(Model):
         """Answers at once: two function calls, then the final text."""
@@ -458,23 +444,8 @@ def peer_pydantic_ai() -> Callable[[], Turn]:
     def make() -> Turn:
         agent = Agent(FunctionModel(decide), instructions="Help with orders.")
 
-        @agent.tool_plain
-        async def get_order(order_id: str) -> dict[str, Any]:
-            """Look up an order.
-
-            Args:
-                order_id: the order number, e.g. W1234567.
-            """
-            return dict(ORDER, id=order_id)
-
-        @agent.tool_plain
-        async def get_shipping(order_id: str) -> dict[str, Any]:
-            """Look up an order's shipment.
-
-            Args:
-                order_id: the order number, e.g. W1234567.
-            """
-            return dict(SHIPPING)
+        agent.tool_plain(name="get_order")(_get_order)
+        agent.tool_plain(name="get_shipping")(_get_shipping)
 
         histories: dict[str, list[ModelMessage]] = {}
 

@@ -112,34 +112,26 @@ class SQLiteStore:
         data = to_json(conversation.to_json()).decode()
         try:
             with self._db_lock:
+                # Columns after the id, in the order both statements name them.
+                row = (
+                    conversation.customer_id,
+                    conversation.status,
+                    conversation.updated_at,
+                    conversation.version,
+                    conversation.resume_token,
+                    data,
+                )
                 cursor = self._db.execute(
                     "UPDATE conversations SET customer_id=?, status=?, updated_at=?, version=?, "
                     "resume_token=?, data=? WHERE id=? AND version=?",
-                    (
-                        conversation.customer_id,
-                        conversation.status,
-                        conversation.updated_at,
-                        conversation.version,
-                        conversation.resume_token,
-                        data,
-                        conversation.id,
-                        expected,
-                    ),
+                    (*row, conversation.id, expected),
                 )
                 if cursor.rowcount == 0:
                     try:
                         self._db.execute(
                             "INSERT INTO conversations (id, customer_id, status, updated_at, "
                             "version, resume_token, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (
-                                conversation.id,
-                                conversation.customer_id,
-                                conversation.status,
-                                conversation.updated_at,
-                                conversation.version,
-                                conversation.resume_token,
-                                data,
-                            ),
+                            (conversation.id, *row),
                         )
                     except sqlite3.IntegrityError:
                         conversation.version = expected

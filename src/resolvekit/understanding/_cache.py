@@ -263,8 +263,11 @@ class CachedEmbedder:
         if isinstance(inner, CachedEmbedder):
             raise UserError("The embedder is already cached; do not wrap a CachedEmbedder again")
         self.inner = inner
-        root = Path(cache_dir) if cache_dir is not None else cache_root() / "embeddings"
-        self.store = EmbeddingStore(directory=_embedder_dir(root, inner.name), name=inner.name)
+        self._root = Path(cache_dir) if cache_dir is not None else cache_root() / "embeddings"
+        self.store = EmbeddingStore(
+            directory=_embedder_dir(self._root, inner.name), name=inner.name
+        )
+        self._first_block_store: EmbeddingStore | None = None
         self.hits = 0
         self.misses = 0
 
@@ -313,9 +316,32 @@ class CachedEmbedder:
         computed = np.asarray(self.inner.embed([texts[i] for i in unique]), dtype=np.float32)
         self.misses += len(unique)
         self.store.add([keys[i] for i in unique], computed)
+        self._share_first_block([keys[i] for i in unique], computed)
         if found is not None and found.shape[1] != computed.shape[1]:
             return self.embed(texts)  # the model changed dimension: add() dropped the old shards
         out = found if found is not None else np.zeros((len(texts), computed.shape[1]), np.float32)
         row_of = {keys[i]: row for row, i in enumerate(unique)}
         out[missing] = computed[[row_of[keys[i]] for i in missing]]
         return out
+
+    def _share_first_block(self, keys: list[bytes], computed: npt.NDArray[np.float32]) -> None:
+        """Also cache the first blocks under the plain embedder they equal.
+
+        LocalModel classifies a message with the layered intent embedder and the knowledge base
+        then searches it with the plain one; with the first block cached under the plain
+        embedder's name, that second embedding is a cache hit instead of another forward pass.
+        """
+        alias = getattr(self.inner, "first_block_name", None)
+        if not alias:
+            return
+        if self._first_block_store is None:
+            self._first_block_store = EmbeddingStore(
+                directory=_embedder_dir(self._root, alias), name=alias
+            )
+        _, missing = self._first_block_store.lookup(keys)
+        if not missing:
+            return
+        width = self.blocks[0]
+        head = computed[missing, :width]
+        head = head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12)
+        self._first_block_store.add([keys[i] for i in missing], head.astype(np.float32))

@@ -253,6 +253,8 @@ class SentenceTransformerEmbedder:
             self.source, self.offline = model, False
             self._name = f"st:{model.removeprefix('sentence-transformers/')}"
         self._width: int | None = _KNOWN_DIMS.get(self._name.removeprefix("st:"))
+        self._plain_name = self._name
+        self._first_is_plain: bool | None = None
         if layers:
             self._name += "+" + "+".join(f"L{layer}" for layer in layers)
 
@@ -260,6 +262,20 @@ class SentenceTransformerEmbedder:
     def name(self) -> str:
         """``st:<model>``; a local folder adds a hash of its path; ``+L<n>`` per extra layer."""
         return self._name
+
+    @property
+    def first_block_name(self) -> str | None:
+        """The name of the plain embedder of this model whose vectors equal the first block.
+
+        Set when there are ``extra_layers`` and the model's own pipeline is mean pooling then
+        normalisation (as for all-MiniLM-L6-v2; equal to float rounding, ~3e-8), so a cache can
+        serve the plain embedding from the first block. ``None`` otherwise (loads the model).
+        """
+        if not self.extra_layers:
+            return None
+        if self._first_is_plain is None:
+            self._first_is_plain = _mean_pooled_and_normalised(self.load())
+        return self._plain_name if self._first_is_plain else None
 
     @property
     def blocks(self) -> tuple[int, ...]:
@@ -334,6 +350,23 @@ class SentenceTransformerEmbedder:
                 out[rows] = torch.cat(pooled, dim=-1).float().cpu().numpy()
         out /= np.float32(np.sqrt(len(layers)))
         return out
+
+
+def _mean_pooled_and_normalised(st: Any) -> bool:
+    """Whether a SentenceTransformer is exactly transformer -> mean pooling -> normalise."""
+    try:
+        names = [type(module).__name__ for module in st]
+        config = st[1].get_config_dict() if len(names) == 3 else {}
+    except (TypeError, AttributeError):
+        return False
+    if names != ["Transformer", "Pooling", "Normalize"]:
+        return False
+    if "pooling_mode" in config:  # newer sentence-transformers: one mode name
+        return bool(config["pooling_mode"] == "mean")
+    others = ("cls_token", "max_tokens", "mean_sqrt_len_tokens", "weightedmean_tokens", "lasttoken")
+    return bool(config.get("pooling_mode_mean_tokens")) and not any(
+        config.get(f"pooling_mode_{mode}") for mode in others
+    )
 
 
 def first_block(embedder: Embedder, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

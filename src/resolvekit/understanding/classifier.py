@@ -322,12 +322,20 @@ class IntentClassifier:
                 continue
             if nll.mean() < best_nll.mean() and clearly_better(nll, plain):
                 best = fit
-        _, weight, model, held_in, held_oos = best
+        calibrated, weight, model, held_in, held_oos = best
         self._blocks, self._block_weight = sizes, weight
         source: Literal["validation", "cross-validation", "none"] = (
             "validation" if val_oos is not None else "cross-validation"
         )
-        self._finish(model, classes, held_in, held_oos, source, n_examples=len(labels))
+        self._finish(
+            model,
+            classes,
+            held_in,
+            held_oos,
+            source,
+            n_examples=len(labels),
+            calibrated=calibrated is not None,  # heldout_nll already calibrated it
+        )
         return self
 
     def _fit_heads(
@@ -398,12 +406,14 @@ class IntentClassifier:
         source: Literal["validation", "cross-validation", "none"],
         *,
         n_examples: int,
+        calibrated: bool = False,
     ) -> None:
         nan = float("nan")
         accuracy = ece = in_acc = oos_recall = nan
         threshold = -math.inf
         if held_in is not None and held_in.y is not None and len(held_in.y):
-            model.calibrate(held_in, held_in.y)
+            if not calibrated:
+                model.calibrate(held_in, held_in.y)
             probs = softmax(model.logits(held_in), model.temperature)
             n_in = len(classes)
             predicted = probs[:, :n_in].argmax(axis=1)

@@ -20,10 +20,11 @@ EXPECTED_EXPORTS = {
     "HandoffTarget", "Intent", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
-    "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "ReplayDivergence",
-    "Reply",
+    "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",
+    "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
-    "Slot", "StartIntent", "Store", "Tool", "ToolError", "ToolRefusal", "TraceEvent",
+    "Slot", "StartIntent", "Store", "StoreError", "Tool", "ToolError", "ToolRefusal",
+    "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
     "infer_model", "tool",
 }  # fmt: skip
@@ -57,7 +58,7 @@ def test_every_error_derives_from_one_root() -> None:
 def test_import_does_not_load_heavy_dependencies() -> None:
     code = (
         "import sys, resolvekit as rk; rk.Agent; rk.tool; rk.Intent; "
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'openai', 'sklearn') "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'openai', 'sklearn', 'psycopg') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -66,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "Conversation": "sessions",
     "MemoryStore": "sessions.memory",
     "SQLiteStore": "sessions.sqlite",
+    "PostgresStore": "sessions.postgres",
     # errors
     "ResolvekitError": "exceptions",
     "UserError": "exceptions",
@@ -83,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "UnexpectedModelBehavior": "exceptions",
     "CorruptStore": "exceptions",
     "ConcurrentUpdate": "exceptions",
+    "StoreError": "exceptions",
 }
 
 __all__ = [
@@ -121,6 +123,7 @@ __all__ = [
     "Outcome",
     "Phrases",
     "PlaybookOutcome",
+    "PostgresStore",
     "ReplayDivergence",
     "Reply",
     "ResolvekitError",
@@ -131,6 +134,7 @@ __all__ = [
     "Slot",
     "StartIntent",
     "Store",
+    "StoreError",
     "Tool",
     "ToolError",
     "ToolRefusal",
@@ -163,6 +167,7 @@ if TYPE_CHECKING:
         ReplayDivergence,
         ResolvekitError,
         RetryableToolError,
+        StoreError,
         ToolError,
         ToolRefusal,
         UnconfirmedWrite,
@@ -191,5 +196,6 @@ if TYPE_CHECKING:
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
     from .sessions.memory import MemoryStore
+    from .sessions.postgres import PostgresStore
     from .sessions.sqlite import SQLiteStore
     from .tools import RetryPolicy, Tool, tool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +13,23 @@ import resolvekit as rk
 from resolvekit.models import ModelRequest
 from resolvekit.sessions import Conversation, open_store
 from resolvekit.sessions.memory import MemoryStore
+from resolvekit.sessions.postgres import PostgresStore
 from resolvekit.sessions.sqlite import SQLiteStore
 
 from ..engine.shop import Backend, build_agent
+from .conftest import new_table
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> rk.Store:
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[rk.Store]:
     if request.param == "memory":
-        return MemoryStore()
-    return SQLiteStore(tmp_path / "s.db")
+        yield MemoryStore()
+    elif request.param == "sqlite":
+        yield SQLiteStore(tmp_path / "s.db")
+    else:
+        postgres = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
+        yield postgres
+        await postgres.close()
 
 
 async def test_round_trip_open_history_and_token(store: rk.Store) -> None:
@@ -178,5 +186,9 @@ def test_open_store_urls(tmp_path: Path) -> None:
     sqlite_store = open_store(f"sqlite:///{tmp_path}/x.db")
     assert isinstance(sqlite_store, SQLiteStore)
     assert sqlite_store.path == f"{tmp_path}/x.db"
+    postgres = open_store("postgresql://app:secret@db.internal/support")
+    assert isinstance(postgres, PostgresStore)
+    assert "secret" not in repr(postgres)  # nothing connects before the first call
+    assert isinstance(open_store("postgres://db.internal/support"), PostgresStore)
     with pytest.raises(rk.UserError, match="Unknown store URL"):
-        open_store("postgres://x")
+        open_store("mysql://x")

@@ -8,7 +8,8 @@ overhead. The scenarios:
   replies (three model steps in one turn) -- the same work the peers do.
 - ``rk playbook``: the model starts an intent with its one slot (one model step); the playbook
   makes two ``ctx.call`` and resolves (two journaled tool steps).
-- both again on a SQLite store in a temporary directory (durable: every turn is persisted).
+- both again on a SQLite store in a temporary directory (durable: every turn is persisted), and
+  on PostgreSQL (a throwaway ``pgserver`` on a Unix socket) when psycopg and pgserver are installed.
 - ``openai-agents``: ``Runner.run`` with a fake ``agents.models.interface.Model``, tracing off.
 - ``pydantic-ai``: ``pydantic_ai.Agent`` with ``FunctionModel``.
 - ``openai-agents + SQLiteSession``: the peer's own durable history, next to rk's SQLite rows.
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import io
@@ -48,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,11 @@ def _store_url(store: Any) -> Any:
         return f"sqlite:///{store / f'rk-{next(_DB_NUMBERS)}.db'}"
     if store == "indexed":
         return IndexedMemoryStore()
+    if isinstance(store, tuple) and store[0] == "postgres":
+        # A new table per agent on the bench's throwaway server, as SQLite gets a new file.
+        from resolvekit.sessions.postgres import PostgresStore
+
+        return PostgresStore(store[1], table=f"bench_{next(_DB_NUMBERS)}")
     if isinstance(store, tuple) and store[0] == "sqlite-full":
         # What-if: fsync every commit, like SQLite's default (and openai-agents' SQLiteSession).
         from resolvekit.sessions.sqlite import SQLiteStore
@@ -463,13 +470,28 @@ def peer_pydantic_ai() -> Callable[[], Turn]:
 # -- measuring --------------------------------------------------------------------------------
 
 
-def build_variants(tmp: Path, skip: list[str], what_if: bool) -> list[Variant]:
+def build_variants(
+    tmp: Path, skip: list[str], what_if: bool, postgres: str | None = None
+) -> list[Variant]:
     variants = [
         Variant(name="rk free", make_turn=rk_free("memory://"), group="memory"),
         Variant(name="rk playbook", make_turn=rk_playbook("memory://"), group="memory"),
         Variant(name="rk free sqlite", make_turn=rk_free(tmp), group="durable"),
         Variant(name="rk playbook sqlite", make_turn=rk_playbook(tmp), group="durable"),
     ]
+    if postgres is None:
+        skip.append("PostgreSQL (pip install -e '.[postgres,dev]' for psycopg and pgserver)")
+    else:
+        variants += [
+            Variant(
+                name="rk free postgres", make_turn=rk_free(("postgres", postgres)), group="durable"
+            ),
+            Variant(
+                name="rk playbook postgres",
+                make_turn=rk_playbook(("postgres", postgres)),
+                group="durable",
+            ),
+        ]
     if what_if:
         variants += [
             Variant(name="rk free idx-mem*", make_turn=rk_free("indexed"), group="what-if"),
@@ -784,9 +806,9 @@ def main(argv: list[str] | None = None) -> int:
 
     skipped: list[str] = []
     lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmpdir:
+    with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmpdir, _postgres(tmpdir) as pg:
         tmp = Path(tmpdir)
-        variants = build_variants(tmp, skipped, args.what_if)
+        variants = build_variants(tmp, skipped, args.what_if, pg)
         if args.only:
             variants = [v for v in variants if v.name in args.only]
         for message in skipped:
@@ -829,6 +851,22 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(profile(args.profile_turns, lines, tmp))
     print("\n".join(lines))
     return 0
+
+
+@contextlib.contextmanager
+def _postgres(tmpdir: str) -> Iterator[str | None]:
+    """A throwaway PostgreSQL server on a Unix socket (``pgserver``), or None if not installed."""
+    try:
+        import psycopg  # noqa: F401
+        from pgserver.postgres_server import get_server
+    except ImportError:
+        yield None
+        return
+    server = get_server(Path(tmpdir) / "pgdata", cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
 
 
 def _load() -> str:

@@ -4,7 +4,7 @@ A :class:`Conversation` holds everything needed to continue talking to a custome
 and in any process: the transcript, the playbook runs with their journals, what the agent is
 waiting for, facts the customer gave, and the handoff if a human took over. It serialises to plain
 JSON. A :class:`Store` keeps conversations keyed by customer; :func:`open_store` builds one from a
-URL (``"memory://"``, ``"sqlite:///path/to.db"``).
+URL (``"memory://"``, ``"sqlite:///path/to.db"``, ``"postgresql://host/db"``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from ..exceptions import UserError
+from pydantic_core import from_json, to_json
+
+from ..exceptions import CorruptStore, UserError
 from ..messages import Message, Usage
 
 __all__ = [
@@ -268,7 +270,7 @@ class Conversation:
 
 @runtime_checkable
 class Store(Protocol):
-    """Where conversations live. Implementations: memory and SQLite."""
+    """Where conversations live. Implementations: memory, SQLite and PostgreSQL."""
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         """The customer's open or handed-off conversation, if any (whatever the channel)."""
@@ -297,6 +299,45 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
+def decode_conversation(conversation_id: str, raw: str | bytes, *, where: str) -> Conversation:
+    """A stored row's JSON as a :class:`Conversation`.
+
+    Raises:
+        CorruptStore: the JSON cannot be decoded; names the row and ``where`` it lives.
+    """
+    try:
+        return Conversation.from_json(from_json(raw))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptStore(
+            f"Conversation {conversation_id} in {where} cannot be decoded ({exc}); "
+            f"the row is left untouched"
+        ) from exc
+
+
+ROW_COLUMNS = "customer_id, status, updated_at, version, resume_token, data"
+"""The columns of a stored conversation after its id, in the order of :func:`stamp_for_save`."""
+
+
+def stamp_for_save(conversation: Conversation) -> tuple[int, tuple[object, ...]]:
+    """Bump the conversation's version and ``updated_at`` for a save.
+
+    Returns the version the stored row must still have, and the row's values in the order of
+    :data:`ROW_COLUMNS`. A store whose save fails puts ``conversation.version`` back.
+    """
+    expected = conversation.version
+    conversation.version += 1
+    conversation.updated_at = time.time()
+    row = (
+        conversation.customer_id,
+        conversation.status,
+        conversation.updated_at,
+        conversation.version,
+        conversation.resume_token,
+        to_json(conversation.to_json()).decode(),
+    )
+    return expected, row
+
+
 class _Locks:
     """Per-key asyncio locks that disappear when nobody holds or waits for them."""
 
@@ -314,7 +355,8 @@ class _Locks:
 
 
 def open_store(url: str | Store | None) -> Store:
-    """Build a store from a URL: ``memory://`` or ``sqlite:///relative.db`` / ``sqlite:////abs.db``.
+    """Build a store from a URL: ``memory://``, ``sqlite:///relative.db`` / ``sqlite:////abs.db``,
+    or ``postgresql://user:pass@host/db`` (:class:`~resolvekit.sessions.postgres.PostgresStore`).
 
     Raises:
         UserError: an unknown scheme.
@@ -335,4 +377,11 @@ def open_store(url: str | Store | None) -> Store:
         path = url.removeprefix("sqlite://")
         path = path[1:] if path.startswith("/") else path
         return SQLiteStore(path or "resolvekit.db")
-    raise UserError(f"Unknown store URL {url!r}: use 'memory://' or 'sqlite:///path/to/file.db'")
+    if url.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise UserError(
+        f"Unknown store URL {url!r}: use 'memory://', 'sqlite:///path/to/file.db' or "
+        "'postgresql://user:password@host/database'"
+    )

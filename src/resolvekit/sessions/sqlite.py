@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
-from pydantic_core import from_json, to_json
-
 from ..exceptions import ConcurrentUpdate, CorruptStore
-from . import Conversation, _Locks
+from . import ROW_COLUMNS, Conversation, _Locks, decode_conversation, stamp_for_save
 
 __all__ = ["SQLiteStore"]
 
@@ -74,13 +71,7 @@ class SQLiteStore:
             raise CorruptStore(f"{self.path} is not a usable SQLite database: {exc}") from exc
 
     def _decode(self, conversation_id: str, raw: str) -> Conversation:
-        try:
-            return Conversation.from_json(from_json(raw))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptStore(
-                f"Conversation {conversation_id} in {self.path} cannot be decoded ({exc}); "
-                f"the row is left untouched"
-            ) from exc
+        return decode_conversation(conversation_id, raw, where=self.path)
 
     def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[str, str]]:
         try:
@@ -106,21 +97,9 @@ class SQLiteStore:
         return self._decode(*rows[0]) if rows else None
 
     async def save(self, conversation: Conversation) -> None:
-        expected = conversation.version
-        conversation.version += 1
-        conversation.updated_at = time.time()
-        data = to_json(conversation.to_json()).decode()
+        expected, row = stamp_for_save(conversation)
         try:
             with self._db_lock:
-                # Columns after the id, in the order both statements name them.
-                row = (
-                    conversation.customer_id,
-                    conversation.status,
-                    conversation.updated_at,
-                    conversation.version,
-                    conversation.resume_token,
-                    data,
-                )
                 cursor = self._db.execute(
                     "UPDATE conversations SET customer_id=?, status=?, updated_at=?, version=?, "
                     "resume_token=?, data=? WHERE id=? AND version=?",
@@ -129,8 +108,8 @@ class SQLiteStore:
                 if cursor.rowcount == 0:
                     try:
                         self._db.execute(
-                            "INSERT INTO conversations (id, customer_id, status, updated_at, "
-                            "version, resume_token, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            f"INSERT INTO conversations (id, {ROW_COLUMNS}) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (conversation.id, *row),
                         )
                     except sqlite3.IntegrityError:

@@ -1,0 +1,365 @@
+"""Conversations in PostgreSQL, for agents running on several processes or hosts.
+
+Each conversation is one row holding its JSON, as in :mod:`~resolvekit.sessions.sqlite`; a
+``version`` column gives optimistic concurrency (a stale save raises :class:`ConcurrentUpdate`).
+What SQLite cannot give across hosts, this store does: :meth:`PostgresStore.lock` serialises one
+customer's turns across *every* process using the database, with a PostgreSQL advisory lock, so
+two workers receiving the same customer's messages take turns instead of one failing. The
+version check stays as the safety net (a lock lost with its connection cannot let a stale save
+through).
+
+Rows that cannot be decoded raise :class:`CorruptStore` naming the row; they are never
+overwritten. The server being unreachable raises :class:`StoreError`.
+
+Needs ``pip install "resolvekit[postgres]"`` (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConcurrentUpdate, CorruptStore, ResolvekitError, StoreError, UserError
+from . import ROW_COLUMNS, Conversation, _Locks, decode_conversation, stamp_for_save
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresStore"]
+
+SCHEMA_VERSION = 1
+
+_TABLE = re.compile(r"[a-z_][a-z0-9_]{0,50}")
+_SCHEMA_LOCK = 0x7265736F6C7665  # one advisory key for creating tables ("resolve")
+
+
+def _lock_key(table: str, customer_id: str) -> int:
+    """A signed 64-bit advisory-lock key for one customer of one table."""
+    digest = hashlib.blake2b(f"{table}\0{customer_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class PostgresStore:
+    """Conversations in a PostgreSQL table (created if missing).
+
+    Args:
+        url: a libpq connection URL or string (``postgresql://user:pass@host:5432/db``).
+        table: the conversations table; a second table ``<table>_meta`` holds the schema
+            version. Lower-case letters, digits and underscores.
+        max_connections: connections used at once for reads and saves (one more holds the
+            customers' locks); further calls wait for a free one.
+        connect_timeout: seconds to wait for the server before raising :class:`StoreError`.
+        lock_timeout: seconds a turn waits for another process's turn of the same customer
+            before :meth:`lock` raises :class:`ConcurrentUpdate`.
+
+    Nothing connects until the first call. Connections belong to the event loop that opened
+    them; a call from a new loop (``asyncio.run`` per request) opens new ones. Use one store per
+    event loop at a time, and ``await store.close()`` (or the agent's) on shutdown.
+
+    Raises:
+        UserError: psycopg is not installed, or ``table`` is not a plain lower-case name.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        table: str = "resolvekit_conversations",
+        max_connections: int = 10,
+        connect_timeout: float = 10.0,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise UserError(
+                'PostgresStore needs psycopg 3: pip install "resolvekit[postgres]"'
+            ) from exc
+        if not _TABLE.fullmatch(table):
+            raise UserError(
+                f"table must be a plain lower-case name (letters, digits, _), got {table!r}"
+            )
+        if max_connections < 1:
+            raise UserError(f"max_connections must be at least 1, got {max_connections}")
+        self.url = url
+        self.table = table
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout
+        self.lock_timeout = lock_timeout
+        self._locks = _Locks()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots = asyncio.Semaphore(max_connections)
+        self._lock_conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock_conn_guard = asyncio.Lock()
+        self._tables_ready = False
+        self._setup = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({_redact(self.url)!r}, table={self.table!r})"
+
+    # -- connections -----------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{_redact(self.url)} (table {self.table})"
+
+    def _bind_loop(self) -> None:
+        """Connections belong to the event loop that opened them. Under a new loop (a web
+        framework calling ``asyncio.run`` per request) the old ones cannot be used: they are
+        closed at the socket and new ones are opened."""
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        self._loop = loop
+        self._drop_idle()
+        if self._lock_conn is not None:
+            self._lock_conn.pgconn.finish()
+            self._lock_conn = None
+        self._slots = asyncio.Semaphore(self.max_connections)
+        self._lock_conn_guard = asyncio.Lock()
+        self._setup = asyncio.Lock()
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        import psycopg
+
+        # libpq takes whole seconds and treats anything under 2 as 2.
+        return await psycopg.AsyncConnection.connect(
+            self.url, autocommit=True, connect_timeout=max(2, math.ceil(self.connect_timeout))
+        )
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection of this store's pool (at most ``max_connections`` at once), the tables
+        created on first use. A connection that failed is closed, not reused."""
+        self._bind_loop()
+        async with self._slots:
+            conn = self._idle.pop() if self._idle else await self._connect()
+            try:
+                if not self._tables_ready:
+                    async with self._setup:
+                        if not self._tables_ready:
+                            await self._create_tables(conn)
+                            self._tables_ready = True
+                yield conn
+            except ResolvekitError:
+                self._give_back(conn)  # our own refusal (a stale save): the connection is fine
+                raise
+            except BaseException:
+                # A failed or cancelled statement leaves the connection in an unknown state.
+                await _close_quietly(conn)
+                raise
+            self._give_back(conn)
+
+    def _give_back(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        import psycopg
+
+        idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if conn.closed or conn.broken or not idle:
+            conn.pgconn.finish()
+        else:
+            self._idle.append(conn)
+
+    async def _create_tables(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        t = self.table
+        async with conn.transaction():
+            # Two processes starting at once must not race on CREATE TABLE.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {t} ("
+                "id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, "
+                "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
+                "resume_token TEXT, data TEXT NOT NULL)"
+            )
+            await conn.execute(
+                f"CREATE INDEX IF NOT EXISTS {t}_customer ON {t} (customer_id, status, updated_at)"
+            )
+            await conn.execute(f"CREATE INDEX IF NOT EXISTS {t}_token ON {t} (resume_token)")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            cursor = await conn.execute(f"SELECT value FROM {t}_meta WHERE key = 'schema'")
+            row = await cursor.fetchone()
+            if row is None:
+                await conn.execute(
+                    f"INSERT INTO {t}_meta (key, value) VALUES ('schema', %s)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise CorruptStore(
+                    f"{self._where()} uses store schema {row[0]}, newer than this resolvekit's "
+                    f"{SCHEMA_VERSION}; upgrade resolvekit"
+                )
+
+    @contextlib.asynccontextmanager
+    async def _errors(self, doing: str) -> AsyncIterator[None]:
+        """psycopg failures as :class:`StoreError` naming the server (never the password)."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL at {self._where()}: cannot {doing}: {exc}") from exc
+
+    async def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        async with self._errors("read conversations"):
+            reused = bool(self._idle)
+            try:
+                return await self._fetch(sql, params)
+            except psycopg.OperationalError:
+                if not reused:
+                    raise
+                # Idle connections the server dropped (a restart, an idle timeout) fail on
+                # first use: a read is safe to repeat once, on a new connection.
+                self._drop_idle()
+                return await self._fetch(sql, params)
+
+    async def _fetch(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        async with self._connection() as conn:
+            cursor = await conn.execute(sql, params)
+            rows: list[tuple[Any, ...]] = await cursor.fetchall()
+            return rows
+
+    def _drop_idle(self) -> None:
+        for conn in self._idle:
+            conn.pgconn.finish()
+        self._idle = []
+
+    def _decode(self, conversation_id: str, raw: str) -> Conversation:
+        return decode_conversation(conversation_id, raw, where=self._where())
+
+    # -- the Store protocol ----------------------------------------------------------------
+
+    async def open_conversation(self, customer_id: str) -> Conversation | None:
+        rows = await self._rows(
+            f"SELECT id, data FROM {self.table} WHERE customer_id = %s AND status <> 'closed' "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (customer_id,),
+        )
+        return self._decode(*rows[0]) if rows else None
+
+    async def get(self, conversation_id: str) -> Conversation | None:
+        rows = await self._rows(
+            f"SELECT id, data FROM {self.table} WHERE id = %s", (conversation_id,)
+        )
+        return self._decode(*rows[0]) if rows else None
+
+    async def find_by_resume_token(self, token: str) -> Conversation | None:
+        rows = await self._rows(
+            f"SELECT id, data FROM {self.table} WHERE resume_token = %s", (token,)
+        )
+        return self._decode(*rows[0]) if rows else None
+
+    async def save(self, conversation: Conversation) -> None:
+        expected, row = stamp_for_save(conversation)
+        t = self.table
+        try:
+            async with self._errors("save a conversation"), self._connection() as conn:
+                cursor = await conn.execute(
+                    f"UPDATE {t} SET customer_id=%s, status=%s, updated_at=%s, version=%s, "
+                    "resume_token=%s, data=%s WHERE id=%s AND version=%s",
+                    (*row, conversation.id, expected),
+                )
+                if cursor.rowcount == 0:
+                    cursor = await conn.execute(
+                        f"INSERT INTO {t} (id, {ROW_COLUMNS}) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                        (conversation.id, *row),
+                    )
+                    if cursor.rowcount == 0:
+                        raise ConcurrentUpdate(
+                            f"Conversation {conversation.id} was saved by another writer "
+                            f"since it was loaded (version {expected})"
+                        )
+        except BaseException:
+            conversation.version = expected
+            raise
+
+    async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
+        rows = await self._rows(
+            f"SELECT id, data FROM {self.table} WHERE customer_id = %s AND status = 'closed' "
+            "ORDER BY updated_at DESC LIMIT %s",
+            (customer_id, limit),
+        )
+        return [self._decode(*row) for row in rows]
+
+    @contextlib.asynccontextmanager
+    async def lock(self, customer_id: str) -> AsyncIterator[None]:
+        """Serialise one customer's turns in this process *and* across processes.
+
+        Raises:
+            ConcurrentUpdate: another process held the customer's lock for ``lock_timeout``.
+            StoreError: the server cannot be reached.
+        """
+        async with self._locks.hold(customer_id):
+            key = _lock_key(self.table, customer_id)
+            conn = await self._take_advisory(key, customer_id)
+            try:
+                yield
+            finally:
+                await self._release_advisory(conn, key)
+
+    async def _lock_connection(self) -> psycopg.AsyncConnection[Any]:
+        self._bind_loop()
+        async with self._lock_conn_guard:
+            if self._lock_conn is None or self._lock_conn.closed or self._lock_conn.broken:
+                self._lock_conn = await self._connect()
+            return self._lock_conn
+
+    async def _take_advisory(self, key: int, customer_id: str) -> psycopg.AsyncConnection[Any]:
+        """Poll ``pg_try_advisory_lock`` so one waiting customer never blocks the others'
+        locks, which share this store's lock connection."""
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.002
+        async with self._errors("lock a customer"):
+            while True:
+                conn = await self._lock_connection()
+                cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+                row = await cursor.fetchone()
+                if row is not None and row[0]:
+                    return conn
+                if time.monotonic() >= deadline:
+                    raise ConcurrentUpdate(
+                        f"Customer {customer_id!r}: another process has been handling a turn "
+                        f"for {self.lock_timeout:g}s; try the message again later"
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+
+    async def _release_advisory(self, conn: psycopg.AsyncConnection[Any], key: int) -> None:
+        import psycopg
+
+        if conn.closed:
+            return  # the server dropped the lock with the connection
+        # A failed unlock leaves nothing held: the lock lives and dies with this connection,
+        # which is closed so the next turn opens a fresh one.
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return
+        await _close_quietly(conn)
+
+    async def close(self) -> None:
+        """Close every connection (the next call opens new ones)."""
+        for conn in [*self._idle, *([self._lock_conn] if self._lock_conn else [])]:
+            await _close_quietly(conn)
+        self._idle = []
+        self._lock_conn = None
+
+
+async def _close_quietly(conn: psycopg.AsyncConnection[Any]) -> None:
+    import psycopg
+
+    with contextlib.suppress(psycopg.Error):
+        await conn.close()

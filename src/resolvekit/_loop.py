@@ -306,7 +306,7 @@ class Turn:
         for slot in intent_cls.required_slots():
             if slot not in run.slots:
                 question = (spec.slot(slot) or SlotSpec(name=slot)).ask
-                self._ask_slot(
+                await self._ask_slot(
                     run, slot, f"{errors[slot]} {question}" if slot in errors else question
                 )
                 return
@@ -317,15 +317,31 @@ class Turn:
             if slot in run.slots:
                 run.slots.pop(slot)
                 question = (spec.slot(slot) or SlotSpec(name=slot)).ask
-                self._ask_slot(run, slot, f"{slot_error_message(slot, exc)} {question}")
+                await self._ask_slot(run, slot, f"{slot_error_message(slot, exc)} {question}")
                 return
             raise UserError(f"Intent {run.intent} does not validate: {exc}") from exc
         run.status = "waiting"
         await self._execute(run, intent, rewind)
 
-    def _ask_slot(self, run: PlaybookRun, slot: str, question: str) -> None:
+    async def _ask_slot(self, run: PlaybookRun, slot: str, question: str) -> None:
+        previous = self.conv.pending
+        attempts = 0
+        if (
+            previous is not None
+            and previous.kind == "slot"
+            and previous.slot == slot
+            and previous.run_id == run.id
+        ):
+            # The last answer did not give the slot: count it, and stop asking at some point.
+            attempts = previous.attempts + 1
+            if attempts > self.agent.escalation.max_clarifications:
+                label = slot.replace("_", " ")
+                await self._escalate(f"the customer could not give the {label}", "normal")
+                return
         run.status = "collecting"
-        self.conv.pending = PendingState(kind="slot", question=question, run_id=run.id, slot=slot)
+        self.conv.pending = PendingState(
+            kind="slot", question=question, run_id=run.id, slot=slot, attempts=attempts
+        )
         self._say(question)
         self.outcome = "awaiting_customer"
 

@@ -73,6 +73,43 @@ async def test_invalid_slot_value_is_reasked_with_a_clear_message() -> None:
     assert second.reply == "Why do you want to cancel?"
 
 
+async def test_a_slot_the_customer_cannot_give_ends_in_a_handoff_not_a_loop() -> None:
+    """Each unusable answer counts; after ``max_clarifications`` re-asks the agent escalates
+    with the run's context instead of asking forever."""
+    model = rk.ScriptedModel(
+        [rk.StartIntent(intent="CancelOrder", slots={})]
+        + [rk.FillSlots(slots={"order_id": "I don't know"}) for _ in range(3)]
+    )
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_clarifications=2))
+    assert (await agent.handle("c", "cancel my order")).reply == "What is the order number?"
+    for _ in range(2):
+        again = await agent.handle("c", "I don't know")
+        assert again.outcome == "awaiting_customer"
+        assert again.reply.endswith("What is the order number?")
+    last = await agent.handle("c", "I don't know")
+    assert last.outcome == "escalated"
+    assert last.handoff is not None
+    assert last.handoff.reason == "the customer could not give the order id"
+    assert last.handoff.intent == "CancelOrder"
+
+
+async def test_a_good_answer_after_a_bad_one_starts_the_count_again() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={}),
+            rk.FillSlots(slots={"order_id": "no idea"}),
+            rk.FillSlots(slots={"order_id": "no idea"}),
+            rk.FillSlots(slots={"order_id": "W1234567"}),
+            rk.FillSlots(slots={"reason": "meh"}),
+            rk.FillSlots(slots={"reason": "meh"}),
+        ]
+    )
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_clarifications=2))
+    for text in ("cancel", "no idea", "no idea", "W1234567", "meh"):
+        assert (await agent.handle("c", text)).outcome == "awaiting_customer"
+    assert (await agent.handle("c", "meh")).outcome == "awaiting_customer"
+
+
 async def test_invalid_choice_is_reasked_with_the_allowed_values() -> None:
     model = rk.ScriptedModel(
         [rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567", "reason": "meh"})]

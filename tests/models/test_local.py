@@ -124,6 +124,38 @@ async def test_unrecognised_answer_is_handed_to_the_engine_to_validate(model: Lo
     assert response.decision == rk.FillSlots(slots={"order_id": "the blue one"})
 
 
+@pytest.mark.parametrize("text", ["I don't know", "not sure", "I'm sorry, I don't know."])
+async def test_dont_know_to_a_slot_question_is_not_called_an_invalid_value(
+    model: LocalModel, text: str
+) -> None:
+    spec = CancelOrder.spec()
+    pending = Pending(
+        kind="slot",
+        question="That doesn't look like a valid order id. What is the order number?",
+        slot=spec.slot("order_id"),
+    )
+    response = await model.request(
+        request(text, allowed=YES_NO - {"confirm"}, pending=pending, active_intent="CancelOrder")
+    )
+    assert isinstance(response.decision, rk.AskClarification)
+    assert response.decision.text.startswith("No problem.")
+    assert response.decision.text.endswith(" What is the order number?")  # the plain question
+    assert "valid" not in response.decision.text
+
+
+async def test_dont_know_repeated_ends_in_a_handoff() -> None:
+    agent = build_agent(
+        Backend(),
+        LocalModel.for_tests(),
+        escalation=rk.EscalationPolicy(max_clarifications=2),
+    )
+    assert (await agent.handle("c", "cancel my order")).reply == "What is the order number?"
+    replies = [await agent.handle("c", "I don't know") for _ in range(3)]
+    assert [r.outcome for r in replies] == ["awaiting_customer", "awaiting_customer", "escalated"]
+    assert replies[0].reply.startswith("No problem.")
+    assert replies[2].handoff is not None and replies[2].handoff.intent == "CancelOrder"
+
+
 async def test_clear_topic_switch_while_a_question_is_pending(model: LocalModel) -> None:
     spec = CancelOrder.spec()
     pending = Pending(kind="slot", question="Why?", slot=spec.slot("reason"), intent="CancelOrder")

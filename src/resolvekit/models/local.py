@@ -44,6 +44,10 @@ __all__ = ["LocalModel"]
 
 SWITCH_CONFIDENCE = 0.6
 """How sure the classifier must be to read an answer to a pending question as a new request."""
+
+_DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
+"""Said before the question again when the customer does not know a slot's value."""
+
 MIN_SLOT_SCORE = 0.7
 """Extractions below this score are not used to prefill slots of a new intent."""
 
@@ -155,6 +159,12 @@ class LocalModel(Model):
         small_talk = detect_small_talk(text)
         if small_talk is not None:
             return respond(_SMALL_TALK[small_talk])
+        if pending is not None and pending.kind == "slot" and pending.slot is not None:
+            if classify_yes_no(text) == "unsure":
+                # "I don't know" is not a wrong value: say so kindly and offer the way out
+                # (the engine escalates if it keeps happening).
+                question = pending.slot.ask or pending.question
+                return respond(AskClarification(text=f"{_DONT_KNOW} {question}"))
         if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
             # Nothing recognisable: hand the words to the engine, which validates the value
             # and asks again with the reason if it does not fit.

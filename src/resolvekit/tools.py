@@ -164,6 +164,16 @@ class Tool(Generic[R]):
                 max_wait=retry.max_wait,
             )
         except TimeoutError as exc:
+            if self.effect == "write":
+                # The call may still land: a sync tool's thread cannot be stopped, and a
+                # cancelled request may already have reached the backend. Saying "failed"
+                # would invite a second, duplicate write.
+                raise ToolError(
+                    self.name,
+                    "unknown_outcome",
+                    f"no answer after {self.timeout:g}s; the write may still take effect, so it "
+                    "is not repeated; a human must check whether it did",
+                ) from exc
             raise ToolError(self.name, "timeout", f"no answer after {self.timeout:g}s") from exc
         except ToolRefusal as exc:
             raise ToolError(self.name, "refused", str(exc)) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Literal
 
 import pytest
@@ -111,6 +112,30 @@ async def test_timeout_becomes_a_typed_error() -> None:
         await slow.invoke(None, {}, None)
     assert info.value.kind == "timeout"
     assert "0.01s" in info.value.message
+
+
+async def test_a_write_that_times_out_has_an_unknown_outcome_not_a_failure() -> None:
+    """A sync tool's thread cannot be stopped: the write lands after the timeout. Reporting it
+    as failed would invite a human (or the playbook) to do it twice."""
+    ledger: list[str] = []
+    released = threading.Event()
+
+    @rk.tool(effect="write", timeout=0.05)
+    def refund(charge_id: str) -> str:
+        released.wait(5)
+        ledger.append(charge_id)
+        return "ok"
+
+    with pytest.raises(rk.ToolError) as info:
+        await refund.invoke(None, {"charge_id": "CH1"}, None)
+    assert info.value.kind == "unknown_outcome"
+    assert "may still take effect" in info.value.message
+    released.set()
+    for _ in range(100):
+        if ledger:
+            break
+        await asyncio.sleep(0.01)
+    assert ledger == ["CH1"]  # it did land: "unknown", not "failed", was the truth
 
 
 async def test_reads_are_retried_with_backoff_on_transient_errors() -> None:

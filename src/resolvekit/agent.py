@@ -71,7 +71,9 @@ class Agent(Generic[DepsT]):
             grounded generated ones on an LLM) or any object with
             ``async answer(query, k) -> KnowledgeAnswer``.
         escalation: when to hand over to a human.
-        handoff: where handoffs are delivered (one target or a list).
+        handoff: where handoffs are delivered (one target or a list). Left out, the first
+            handoff logs a warning that nobody is told; ``[]`` says you read
+            ``TurnResult.handoff`` yourself.
         deps: default dependencies given to playbooks and tools as ``ctx.deps``.
         free_mode: let the model call tools directly (bounded by ``max_steps`` per turn);
             confirmations and argument validation are still enforced by the engine.
@@ -108,6 +110,9 @@ class Agent(Generic[DepsT]):
         self.instructions = instructions
         self.knowledge = knowledge
         self.escalation = escalation or EscalationPolicy()
+        # None (not configured) warns on the first handoff; [] means "I read TurnResult.handoff
+        # myself" and stays quiet.
+        self._warn_no_target = handoff is None
         if handoff is None:
             self.handoff_targets: list[HandoffTarget] = []
         elif isinstance(handoff, list):
@@ -304,6 +309,16 @@ class Agent(Generic[DepsT]):
 
     async def _deliver(self, result: TurnResult) -> None:
         assert result.handoff is not None
+        if self._warn_no_target:
+            self._warn_no_target = False  # once per agent: a forgotten setting, not an event
+            log.warning(
+                "Agent %r handed conversation %s to a human (%s), but it has no handoff target, "
+                "so nobody is told: pass Agent(handoff=[rk.CallbackTarget(fn), "
+                "rk.JSONLQueue(path)]), or handoff=[] if you handle TurnResult.handoff yourself",
+                self.name,
+                result.conversation_id,
+                result.handoff.reason,
+            )
         for target in self.handoff_targets:
             try:
                 await target.deliver(result.handoff)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -208,6 +209,23 @@ async def test_a_broken_handoff_target_does_not_lose_the_turn() -> None:
     assert result.outcome == "escalated"
     conversation = await agent.conversation("c")
     assert conversation is not None and conversation.status == "handed_off"
+
+
+async def test_a_handoff_with_no_target_configured_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = rk.ScriptedModel([rk.Escalate(reason="x"), rk.Escalate(reason="y")])
+    agent = build_agent(Backend(), model)
+    with caplog.at_level(logging.WARNING, logger="resolvekit"):
+        await agent.handle("c-1", "human")
+        await agent.handle("c-2", "human")
+    warnings = [r.getMessage() for r in caplog.records if "no handoff target" in r.getMessage()]
+    assert len(warnings) == 1 and "handoff=[]" in warnings[0]
+    quiet = build_agent(Backend(), rk.ScriptedModel([rk.Escalate(reason="x")]), handoff=[])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="resolvekit"):
+        assert (await quiet.handle("c", "human")).handoff is not None
+    assert not caplog.records
 
 
 async def test_model_failure_escalates_with_the_error() -> None:

@@ -207,7 +207,10 @@ class _Runner:
     def _agent(self, label: str) -> Agent[Any]:
         if label == DO_NOTHING:
             return do_nothing_agent()
-        return self.suite.agent(self.model)
+        agent = self.suite.agent(self.model)
+        # The runner reads every handoff from TurnResult; an agent without targets is expected.
+        agent._warn_no_target = False
+        return agent
 
     async def _expectation(self, scenario: Scenario) -> tuple[Any, Any]:
         """``(initial snapshot, full expected end state or None)`` for a scenario."""

@@ -102,6 +102,7 @@ agent: rk.Agent[Shop] = rk.Agent(
     model="local",
     store="memory://",
     instructions="Help customers of the shop with their orders.",
+    deps=Shop(),  # the default backend, so `resolvekit chat examples/order_support.py` works
 )
 
 
@@ -142,8 +143,14 @@ def change_address(ctx: rk.Context[Shop], order_id: str, address: str) -> Order:
 
 
 async def _order(ctx: rk.Context[Shop], order_id: str) -> Order | None:
+    """The customer's order, or None if it is not theirs; any other failure is not "not found"
+    and goes to a human with the error."""
     found = await ctx.try_call(get_order, order_id=order_id)
-    return None if isinstance(found, rk.ToolError) else found
+    if isinstance(found, rk.ToolError):
+        if found.kind == "refused":
+            return None
+        raise found
+    return found
 
 
 @agent.playbook(OrderStatus)

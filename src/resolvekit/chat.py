@@ -83,6 +83,8 @@ async def chat(
     Returns:
         Every turn's result, in order.
     """
+    # Piped input is not echoed by the terminal: write it, so the transcript shows both sides.
+    echo = read is None and not sys.stdin.isatty()
     read = read or input
     write = write or print
     write(HELP)
@@ -92,6 +94,8 @@ async def chat(
             line = await asyncio.to_thread(read, f"you ({channel})> ")
         except EOFError:
             break
+        if echo:
+            write(line)
         line = line.strip()
         if not line or line == "/quit":
             break

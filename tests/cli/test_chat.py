@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +84,28 @@ def test_cli_chat_runs_on_the_test_model(
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat", f"{EXAMPLE}:agent", "--model", "test", "--customer", "c-1"]) == 0
     assert "agent> Hello! How can I help you today?" in capsys.readouterr().out
+
+
+def test_piped_chat_on_the_readme_example_shows_both_sides_and_real_data() -> None:
+    """The README's `resolvekit chat examples/order_support.py:agent`, with piped input: the
+    example agent carries its own backend (no deps to pass), and the customer's lines appear."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "resolvekit.cli",
+            "chat",
+            f"{EXAMPLE}:agent",
+            "--model",
+            "test",
+            "--customer",
+            "c-1",
+        ],
+        input="where is my order W1000001?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "you (chat)> where is my order W1000001?" in out
+    assert "agent> Order W1000001 (desk lamp) is pending." in out

@@ -159,12 +159,16 @@ class LocalModel(Model):
         small_talk = detect_small_talk(text)
         if small_talk is not None:
             return respond(_SMALL_TALK[small_talk])
-        if pending is not None and pending.kind == "slot" and pending.slot is not None:
-            if classify_yes_no(text) == "unsure":
-                # "I don't know" is not a wrong value: say so kindly and offer the way out
-                # (the engine escalates if it keeps happening).
-                question = pending.slot.ask or pending.question
-                return respond(AskClarification(text=f"{_DONT_KNOW} {question}"))
+        if (
+            pending is not None
+            and pending.kind == "slot"
+            and pending.slot is not None
+            and classify_yes_no(text) == "unsure"
+        ):
+            # "I don't know" is not a wrong value: say so kindly and offer the way out (the
+            # engine escalates if it keeps happening).
+            question = pending.slot.ask or pending.question
+            return respond(AskClarification(text=f"{_DONT_KNOW} {question}"))
         if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
             # Nothing recognisable: hand the words to the engine, which validates the value
             # and asks again with the reason if it does not fit.

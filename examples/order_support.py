@@ -150,7 +150,8 @@ async def _order(ctx: rk.Context[Shop], order_id: str) -> Order | None:
         if found.kind == "refused":
             return None
         raise found
-    return found
+    order: Order = found
+    return order
 
 
 @agent.playbook(OrderStatus)

@@ -309,3 +309,43 @@ async def test_the_demo_suite_runs_on_the_offline_test_model() -> None:
     records = run.records["agent"]
     assert len(records) == 8 and [r.error for r in records] == [None] * 8
     assert {r.scenario: r.verdict for r in records}["cancel-pending"] == "resolved"
+
+
+@pytest.mark.parametrize("customer_id", ["cust-7", None])
+async def test_a_scenario_can_name_the_customer_the_agent_sees(customer_id: str | None) -> None:
+    """Tools that check ownership against ``ctx.customer_id`` see the scenario's customer, in
+    the agent's conversation and in the gold replay alike."""
+    seen: list[str] = []
+
+    def make(model: rk.Model | None) -> rk.Agent[Any]:
+        steps = iter([rk.CallTool(tool="whoami", args={}), rk.Reply(text="done")])
+        agent: rk.Agent[Any] = rk.Agent(
+            model=rk.FunctionModel(lambda request: next(steps)),
+            store="memory://",
+            free_mode=True,
+            handoff=[],
+        )
+
+        @agent.tool(effect="read")
+        def whoami(ctx: rk.Context[Any]) -> str:
+            """Who is asking."""
+            seen.append(ctx.customer_id)
+            return ctx.customer_id
+
+        return agent
+
+    scenario = Scenario(
+        id="who",
+        user=["hello"],
+        customer_id=customer_id,
+        reference_actions=[ToolCall(tool="whoami", args={})],
+    )
+    suite = Suite(name="who", agent=make, scenarios=[scenario])
+    await run_suite(suite, RunOptions(trials=1, progress=False, baselines=True))
+    # The agent's conversation, and the gold replays (expected state and the gold baseline).
+    agent_ids = [c for c in seen if not c.startswith("gold:")]
+    if customer_id is None:
+        assert len(agent_ids) == 1 and agent_ids[0].startswith("eval:who:")
+        assert seen.count("gold:who") == 2
+    else:
+        assert seen == ["cust-7"] * 3

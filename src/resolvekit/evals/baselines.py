@@ -67,7 +67,7 @@ async def replay_reference(
         raise ScenarioError(f"Scenario {scenario.id!r} has no reference actions")
     if replay is not None:
         return _replay_with(replay, scenario.reference_actions, deps)
-    conversation = Conversation.new(f"gold:{scenario.id}", scenario.channel)
+    conversation = Conversation.new(scenario.customer_id or f"gold:{scenario.id}", scenario.channel)
     run = PlaybookRun(id="gold", intent=scenario.intent or "gold")
 
     async def checkpoint() -> None:

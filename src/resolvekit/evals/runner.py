@@ -290,7 +290,7 @@ class _Runner:
     ) -> None:
         agent = self._agent(label)
         session = scenario.user.start(seed=seed, model=self.user_model)
-        customer = f"eval:{scenario.id}:{seed}:{uuid.uuid4().hex[:8]}"
+        customer = scenario.customer_id or f"eval:{scenario.id}:{seed}:{uuid.uuid4().hex[:8]}"
         try:
             text = await session.opening()
             while True:

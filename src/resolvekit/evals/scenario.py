@@ -143,6 +143,11 @@ class Scenario(BaseModel):
     reference_actions: list[ToolCall] | None = None
     """The tool calls a perfect agent makes (gold replay); ``[]`` means "change nothing"."""
     channel: str = "chat"
+    customer_id: str | None = None
+    """The customer id the agent sees (``ctx.customer_id``). Default: a new unique id per
+    conversation. Set it when your tools check records against the customer, as they should;
+    every trial then uses the same id, so the suite's agent needs its own store per
+    conversation (``store="memory://"``)."""
 
     @field_validator("user", mode="wrap")
     @classmethod

@@ -325,6 +325,18 @@ class Agent(Generic[DepsT]):
             except Exception:  # a broken queue must not lose the customer's turn
                 log.exception("handoff delivery to %r failed", target)
 
+    async def warm_up(self) -> None:
+        """Load now what the first customer would otherwise wait for: LocalModel's sentence
+        model and intent classifier (several seconds on a CPU), and the knowledge base's
+        embedder. Call once at start-up, after registering intents; safe to skip."""
+        warm = getattr(self.model, "warm_up", None)
+        if warm is not None:
+            await warm(self.intent_specs)
+        from .knowledge import KnowledgeBase
+
+        if isinstance(self.knowledge, KnowledgeBase):
+            await asyncio.to_thread(self.knowledge.search, "hello", k=1, log_gaps=False)
+
     # -- humans and knowledge ----------------------------------------------------------------
 
     async def resume(self, token: str, *, note: str | None = None) -> Conversation:

@@ -31,6 +31,7 @@ Run from the repository root (the first run embeds ~37k sentences, ~2 min here; 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import subprocess
 import sys
@@ -38,7 +39,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -386,6 +387,7 @@ def bench_speed() -> None:
         fits.append(time.perf_counter() - started)
     _row("fit 20 intents x 5 examples (median of 5)", f"{statistics.median(fits):.3f} s", "", "")
     _knowledge_after_intent(xs[1200:1250])
+    _loop_stall(xt, yt, xs[1250:1290])
     code = (
         "import time; t=time.perf_counter()\n"
         "from resolvekit.understanding.embedders import SentenceTransformerEmbedder as E\n"
@@ -432,6 +434,66 @@ def _knowledge_after_intent(texts: Sequence[str]) -> None:
         f"{1000 * statistics.median(hit):.2f} ms",
         f"{1000 * statistics.median(fresh):.2f} ms",
         f"{statistics.median(hit) / statistics.median(fresh):.2f}x",
+    )
+
+
+def _loop_stall(xt: Sequence[str], yt: Sequence[str], texts: Sequence[str]) -> None:
+    """How long the event loop (every other conversation) waits while LocalModel understands a
+    message it has not seen: ``LocalModel.request`` (in a worker thread) against calling its
+    decision code on the loop, as ``request`` did before. Each side gets its own new texts."""
+    from resolvekit.messages import Message
+    from resolvekit.models import DecisionKind, IntentSpec, ModelRequest
+    from resolvekit.models.local import LocalModel
+
+    labels = np.array(yt)
+    specs = [
+        IntentSpec(name=c, examples=[xt[i] for i in np.flatnonzero(labels == c)[:5]])
+        for c in sorted(set(yt))[:20]
+    ]
+    allowed: frozenset[DecisionKind] = frozenset(
+        {"start_intent", "answer_from_knowledge", "ask_clarification", "reply"}
+    )
+
+    def request(text: str) -> ModelRequest:
+        return ModelRequest(messages=[Message(role="customer", text=text)], intents=specs,
+                            allowed=allowed)  # fmt: skip
+
+    async def beat(gaps: list[float], done: asyncio.Event) -> None:
+        """A 1 ms heartbeat standing for other conversations; records how late each beat was."""
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    async def stalls(call: Callable[[ModelRequest], Any], batch: Sequence[str]) -> list[float]:
+        worst = []
+        for text in batch:
+            gaps: list[float] = []
+            done = asyncio.Event()
+            task = asyncio.create_task(beat(gaps, done))
+            await asyncio.sleep(0.003)
+            await call(request(text))
+            done.set()
+            await task
+            worst.append(max(gaps))
+        return worst
+
+    async def on_loop(req: ModelRequest) -> Any:
+        return model._turn(req)
+
+    with tempfile.TemporaryDirectory() as folder:
+        model = LocalModel(embedder=default_intent_embedder(folder))
+        asyncio.run(model.warm_up(specs))
+        half = len(texts) // 2
+        threaded = asyncio.run(stalls(model.request, texts[:half]))
+        blocking = asyncio.run(stalls(on_loop, texts[half:]))
+    _row(
+        "event-loop stall while one new message is understood (p50 / max)",
+        f"{1000 * statistics.median(threaded):.1f} / {1000 * max(threaded):.1f} ms",
+        f"{1000 * statistics.median(blocking):.1f} / {1000 * max(blocking):.1f} ms",
+        f"{statistics.median(threaded) / statistics.median(blocking):.2f}x",
     )
 
 

@@ -366,11 +366,13 @@ class KnowledgeBase:
         When grounding leaves no cited sentence (the model found the passages insufficient),
         the answer is not answerable and the query is logged as a gap.
         """
+        # Retrieval embeds the query (CPU work): off the event loop, so other customers' turns
+        # go on meanwhile.
+        answer = await asyncio.to_thread(self._extractive, query, k=k, filters=filters)
         if model is None or "answer" not in model.capabilities:
-            return self._extractive(query, k=k, filters=filters)
+            return answer
         from ._generate import generate_answer
 
-        answer = self._extractive(query, k=k, filters=filters)
         if not answer.answerable:
             return answer
         generated = await generate_answer(model, query, answer)

@@ -18,10 +18,12 @@ It returns the same decisions as any other model; the engine does not special-ca
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..intents import humanize
 from ..messages import (
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from ..understanding.embedders import Embedder
 
 __all__ = ["LocalModel"]
+
+_T = TypeVar("_T")
 
 SWITCH_CONFIDENCE = 0.6
 """How sure the classifier must be to read an answer to a pending question as a new request."""
@@ -75,6 +79,9 @@ class LocalModel(Model):
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
         self._trained_on: str | None = None
+        # Turns run in a worker thread (embedding is CPU work that would stall the event
+        # loop); one at a time, since fitting the classifier and BLAS limits are shared state.
+        self._lock = threading.Lock()
 
     @classmethod
     def for_tests(cls) -> LocalModel:
@@ -102,7 +109,22 @@ class LocalModel(Model):
         if request.task == "summarize":
             lines = [f"{m.role}: {m.text}" for m in request.messages[-6:]]
             return ModelResponse(decision=Reply(text="\n".join(lines)), confidence=None)
-        return self._turn(request)
+        return await asyncio.to_thread(self._locked, self._turn, request)
+
+    async def warm_up(self, intents: Sequence[IntentSpec]) -> None:
+        """Load the sentence model and fit the classifier for ``intents`` now, off the event
+        loop, so the first customer does not wait for them (``Agent.warm_up`` calls this)."""
+
+        def warm() -> None:
+            if intents:
+                self._classifier_for(intents)
+            self.embedder.embed(["hello"])
+
+        await asyncio.to_thread(self._locked, warm)
+
+    def _locked(self, fn: Callable[..., _T], *args: Any) -> _T:
+        with self._lock:
+            return fn(*args)
 
     def _turn(self, request: ModelRequest) -> ModelResponse:
         from ..understanding.extract import (

@@ -148,6 +148,9 @@ _KNOWN_DIMS = {DEFAULT_MODEL: 384}
 _MODELS: dict[tuple[str, str], Any] = {}
 """Loaded SentenceTransformer objects, keyed by (model path or name, device): one per process."""
 _MODELS_LOCK = threading.Lock()
+_INFERENCE_LOCK = threading.Lock()
+"""One forward pass at a time per process: tokenizers are not safe to share across threads,
+and on CPU torch already spreads one pass over every core."""
 
 
 def _bundled_minilm() -> str | None:
@@ -299,15 +302,17 @@ class SentenceTransformerEmbedder:
         check_texts(texts)
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.extra_layers:
-            return self._embed_layers(list(texts))
-        vectors = self.load().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        model = self.load()
+        with _INFERENCE_LOCK:
+            if self.extra_layers:
+                return self._embed_layers(list(texts))
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def _embed_layers(self, texts: list[str]) -> npt.NDArray[np.float32]:

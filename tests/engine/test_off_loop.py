@@ -1,0 +1,95 @@
+"""CPU work of understanding runs off the event loop, so one customer's embedding does not
+stall every other conversation; ``Agent.warm_up`` front-loads the model and classifier."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+import resolvekit as rk
+from resolvekit.knowledge import Document, KnowledgeBase
+from resolvekit.models.local import LocalModel
+from resolvekit.understanding.embedders import HashingEmbedder
+
+from .shop import Backend, build_agent
+
+
+class LoopWatchingEmbedder:
+    """Once armed, ``embed`` returns only after the event loop has run while it waited. Were it
+    called on the loop's own thread, the loop could not run and the wait would time out."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder(256)
+        self.armed = False
+        self.started = threading.Event()
+        self.loop_ran = threading.Event()
+        self.saw_loop: list[bool] = []
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls += 1
+        if self.armed:
+            self.started.set()
+            self.saw_loop.append(self.loop_ran.wait(5))
+        return self.inner.embed(texts)
+
+
+async def _watch_loop(embedder: LoopWatchingEmbedder) -> None:
+    while not embedder.started.is_set():
+        await asyncio.sleep(0.001)
+    embedder.loop_ran.set()
+
+
+async def test_a_local_model_turn_leaves_the_event_loop_free() -> None:
+    embedder = LoopWatchingEmbedder()
+    agent = build_agent(Backend(), LocalModel(embedder=embedder))
+    await agent.warm_up()  # fits the classifier with the embedder unarmed
+    embedder.armed = True
+    watcher = asyncio.create_task(_watch_loop(embedder))
+    result = await agent.handle("c", "where is my order W1234567?")
+    await watcher
+    assert result.intent == "OrderStatus"
+    assert embedder.saw_loop and all(embedder.saw_loop)
+
+
+async def test_a_knowledge_answer_leaves_the_event_loop_free() -> None:
+    embedder = LoopWatchingEmbedder()
+    kb = KnowledgeBase(embedder=embedder, threshold=0.1)
+    kb.add([Document(id="refunds", text="# Refunds\n\nCard refunds take 5 to 10 business days.")])
+    embedder.armed = True
+    watcher = asyncio.create_task(_watch_loop(embedder))
+    answer = await kb.aanswer("How long do card refunds take?")
+    await watcher
+    assert answer.answerable and "5 to 10 business days" in answer.text
+    assert embedder.saw_loop and all(embedder.saw_loop)
+
+
+async def test_warm_up_fits_the_classifier_before_the_first_customer() -> None:
+    embedder = LoopWatchingEmbedder()
+    model = LocalModel(embedder=embedder)
+    agent = build_agent(Backend(), model)
+    await agent.warm_up()
+    fitted = model._classifier
+    assert fitted is not None and embedder.calls > 0
+    calls = embedder.calls
+    result = await agent.handle("c", "cancel order W1234567")
+    assert result.intent == "CancelOrder"
+    assert model._classifier is fitted  # not refitted: the first turn only embeds its message
+    assert embedder.calls == calls + 1
+
+
+async def test_warm_up_is_harmless_without_a_local_model() -> None:
+    agent = build_agent(Backend(), rk.ScriptedModel([]))
+    await agent.warm_up()

@@ -207,8 +207,11 @@ class Turn:
                 await self._fill(slots)
             case Confirm(answer=answer):
                 await self._confirm(answer)
-            case AnswerFromKnowledge(query=query):
-                await self._answer(query)
+            case AnswerFromKnowledge(query=query, otherwise=otherwise):
+                answered = await self._answer(query, clarify=otherwise is None)
+                if not answered and otherwise is not None:
+                    self._trace("knowledge", event="fallback", intent=otherwise.intent)
+                    await self._act(otherwise, response)
             case AskClarification(text=text, options=options):
                 await self._clarify(text, options)
             case CallTool(tool=name, args=args):
@@ -492,18 +495,28 @@ class Turn:
 
     # -- knowledge, clarification, free mode -------------------------------------------------
 
-    async def _answer(self, query: str) -> None:
+    async def _answer(self, query: str, *, clarify: bool = True) -> bool:
+        """Answer from knowledge; False (after a clarification, if ``clarify``) when it cannot."""
         answer = await self.agent.answer_from_knowledge(query, 3)
         self._trace("knowledge", query=query, answerable=answer.answerable, score=answer.score)
         if not answer.answerable:
-            await self._clarify(self.agent.phrases.no_answer, [])
-            return
+            if clarify:
+                phrases, pending = self.agent.phrases, self.conv.pending
+                text = (
+                    phrases.no_answer
+                    if pending is None
+                    else f"{phrases.no_answer_waiting} "
+                    f"{phrases.back_to.format(question=pending.question)}"
+                )
+                await self._clarify(text, [])
+            return False
         self.conv.counters["clarifications"] = 0
         self._say(answer.text)
         self.citations.extend(answer.citations)
         self.outcome = "answered"
         if self.conv.pending is not None:
             self._say(self.agent.phrases.back_to.format(question=self.conv.pending.question))
+        return True
 
     async def _clarify(self, text: str, options: list[str]) -> None:
         count = self.conv.bump("clarifications")

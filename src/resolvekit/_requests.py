@@ -94,7 +94,10 @@ def invalid_decision(
         )
     run, pending = conv.active_run, conv.pending
     match decision:
-        case StartIntent(intent=name, slots=slots):
+        case (
+            StartIntent(intent=name, slots=slots)
+            | AnswerFromKnowledge(otherwise=StartIntent(intent=name, slots=slots))
+        ):
             if name not in agent.intents:
                 return f"unknown intent {name!r}; known intents: {sorted(agent.intents)}"
             unknown = set(slots) - set(agent.intents[name].model_fields)

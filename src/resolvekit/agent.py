@@ -48,6 +48,8 @@ class Phrases:
         "I couldn't find a reliable answer to that. "
         "Could you tell me a bit more about what you need?"
     )
+    no_answer_waiting: str = "I couldn't find a reliable answer to that."
+    """Said instead of ``no_answer`` when a question of ours is still open (``back_to`` follows)."""
     back_to: str = "Now, back to your request: {question}"
     resume: str = "Shall we go back to your earlier request ({intent})?"
     dropped: str = "OK, I've dropped that request."

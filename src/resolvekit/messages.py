@@ -101,6 +101,10 @@ class AnswerFromKnowledge(_Decision):
 
     kind: Literal["answer_from_knowledge"] = "answer_from_knowledge"
     query: str
+    otherwise: StartIntent | None = None
+    """What to do when the knowledge base cannot answer: start this intent instead (a question
+    like "how long do refunds take?" is answered if the policy says; else the refund intent
+    takes it). Without it, the engine clarifies or escalates."""
 
 
 class AskClarification(_Decision):

@@ -268,6 +268,65 @@ async def test_knowledge_answer_and_unanswerable_question() -> None:
     assert unknown.reply.startswith("I couldn't find a reliable answer")
 
 
+class ReturnsKnowledge:
+    """Knows the return window, nothing else."""
+
+    async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+        if "return" in query:
+            return rk.KnowledgeAnswer(
+                query=query, text="You can return items within 30 days.", answerable=True
+            )
+        return rk.KnowledgeAnswer(query=query, text="", answerable=False)
+
+
+async def test_a_question_is_answered_from_knowledge_else_the_fallback_intent_starts() -> None:
+    start = rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"})
+    model = rk.ScriptedModel(
+        [
+            rk.AnswerFromKnowledge(query="how do returns work?", otherwise=start),
+            rk.AnswerFromKnowledge(query="what happens when I cancel?", otherwise=start),
+        ]
+    )
+    agent = build_agent(Backend(), model, knowledge=ReturnsKnowledge())
+    answered = await agent.handle("c", "how do returns work?")
+    assert (answered.outcome, answered.intent) == ("answered", None)
+    fallback = await agent.handle("c", "what happens when I cancel W1234567?")
+    assert fallback.intent == "CancelOrder"
+    assert fallback.reply == "Why do you want to cancel?"
+    assert [e.data.get("event") for e in fallback.trace if e.kind == "knowledge"] == [
+        None,
+        "fallback",
+    ]
+
+
+async def test_the_fallback_intent_is_checked_like_any_start() -> None:
+    bad = rk.AnswerFromKnowledge(query="q", otherwise=rk.StartIntent(intent="Nope", slots={}))
+    model = rk.ScriptedModel([bad, bad])
+    result = await build_agent(Backend(), model).handle("c", "q")
+    assert result.outcome == "awaiting_customer"  # two invalid decisions: a clarification
+    error = model.requests[1].retry_error
+    assert error is not None and "unknown intent 'Nope'" in error
+
+
+async def test_an_unanswerable_question_mid_flow_returns_to_the_open_question() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={}),
+            rk.AnswerFromKnowledge(query="do you take bitcoin?"),
+            rk.AnswerFromKnowledge(query="what is the return window?"),
+        ]
+    )
+    agent = build_agent(Backend(), model, knowledge=ReturnsKnowledge())
+    await agent.handle("c", "cancel my order")
+    unknown = await agent.handle("c", "do you take bitcoin?")
+    assert unknown.reply == (
+        "I couldn't find a reliable answer to that. "
+        "Now, back to your request: What is the order number?"
+    )
+    known = await agent.handle("c", "what is the return window?")
+    assert known.reply.endswith("Now, back to your request: What is the order number?")
+
+
 async def test_reply_with_close_ends_the_conversation_and_it_becomes_history() -> None:
     model = rk.ScriptedModel(
         [

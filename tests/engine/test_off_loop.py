@@ -47,8 +47,9 @@ class LoopWatchingEmbedder:
 
 
 async def _watch_loop(embedder: LoopWatchingEmbedder) -> None:
-    while not embedder.started.is_set():
-        await asyncio.sleep(0.001)
+    """Sets ``loop_ran`` from the event loop once ``embed`` has started: possible only if the
+    loop is free while ``embed`` waits."""
+    await asyncio.to_thread(embedder.started.wait, 5)
     embedder.loop_ran.set()
 
 

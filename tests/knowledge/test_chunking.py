@@ -100,3 +100,15 @@ def test_invalid_parameters_and_empty_faq_answers_are_rejected() -> None:
         chunk_document(Document(id="d", text="x"), max_chars=100, overlap=60)
     with pytest.raises(DocumentError, match="needs an answer"):
         chunk_document(Document(id="f", text=" ", format="faq", question="Q?"))
+
+
+def test_a_markdown_heading_that_is_a_question_is_indexed_as_the_question() -> None:
+    document = parse_markdown(
+        "# Plans\n\n## What plans are there?\nBasic, Pro and Team.\n\n## Prices\nFrom $9.\n",
+        id="plans.md",
+    )
+    faq, prices = chunk_document(document)[-2:]
+    assert faq.question == "What plans are there?"
+    assert faq.body == "What plans are there?\nBasic, Pro and Team."
+    assert faq.citation.heading == "Plans > What plans are there?"
+    assert prices.question is None and prices.body.startswith("Plans > Prices\n")

@@ -278,3 +278,38 @@ async def test_free_text_ask_gets_the_whole_message(model: LocalModel) -> None:
         )
     )
     assert response.decision == rk.FillSlots(slots={"answer": "#W6247578, that's the one."})
+
+
+class CancellationPolicy:
+    """A knowledge base that knows the cancellation policy and nothing else."""
+
+    async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+        if "cancel" in query:
+            text = "Pending orders can be cancelled for free."
+            return rk.KnowledgeAnswer(query=query, text=text, answerable=True)
+        return rk.KnowledgeAnswer(query=query, text="", answerable=False)
+
+
+async def test_a_question_about_an_intent_is_answered_not_acted_on() -> None:
+    """ "What happens when I cancel an order?" shares words with CancelOrder but asks for no
+    action: the policy answers it; without a policy the cancel flow takes it; a request to
+    cancel still starts the flow."""
+    question = "what happens when I cancel an order?"
+    agent = build_agent(Backend(), LocalModel.for_tests(), knowledge=CancellationPolicy())
+    answered = await agent.handle("c-1", question)
+    assert (answered.outcome, answered.intent) == ("answered", None)
+    assert answered.reply == "Pending orders can be cancelled for free."
+    request = await agent.handle("c-2", "cancel order W1234567")
+    assert request.intent == "CancelOrder"
+    without = build_agent(Backend(), LocalModel.for_tests())
+    assert (await without.handle("c-3", question)).intent == "CancelOrder"
+
+
+async def test_a_question_while_a_slot_is_pending_is_answered_then_the_slot_asked_again() -> None:
+    agent = build_agent(Backend(), LocalModel.for_tests(), knowledge=CancellationPolicy())
+    assert (await agent.handle("c", "where is my order?")).reply == "Which order?"
+    aside = await agent.handle("c", "what happens when I cancel an order?")
+    assert aside.reply == (
+        "Pending orders can be cancelled for free.\nNow, back to your request: Which order?"
+    )
+    assert (await agent.handle("c", "W1234567")).intent == "OrderStatus"

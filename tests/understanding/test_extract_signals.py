@@ -10,6 +10,7 @@ from resolvekit.understanding.extract import (
     detect_correction,
     detect_human_request,
     detect_small_talk,
+    is_information_question,
     sentiment,
 )
 
@@ -259,20 +260,64 @@ def test_not_a_correction(text: str) -> None:
     assert detect_correction(text) is False
 
 
-@pytest.mark.parametrize(
-    "fn", [classify_yes_no, detect_human_request, detect_small_talk, sentiment, detect_correction]
-)
+SIGNALS = [
+    classify_yes_no,
+    detect_human_request,
+    detect_small_talk,
+    sentiment,
+    detect_correction,
+    is_information_question,
+]
+
+
+@pytest.mark.parametrize("fn", SIGNALS)
 @pytest.mark.parametrize("bad", [None, 3, b"yes"])
 def test_signals_reject_non_strings(fn: object, bad: object) -> None:
     with pytest.raises(UserError, match="str"):
         fn(bad)  # type: ignore[operator]
 
 
-@pytest.mark.parametrize(
-    "fn", [classify_yes_no, detect_human_request, detect_small_talk, sentiment, detect_correction]
-)
+@pytest.mark.parametrize("fn", SIGNALS)
 @pytest.mark.parametrize(
     "text", ["😀" * 100, "yes " * 5000, "no" * 5000, "a" * 10_000, "\x00\x01", "İİİ yes"]
 )
 def test_signals_survive_odd_text(fn: object, text: str) -> None:
     fn(text)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long do refunds take?",
+        "what plans are there?",
+        "What happens when I cancel?",
+        "Do you ship to Canada?",
+        "Hi, how much does the pro plan cost?",
+        "Which payment methods do you accept?",
+        "what is your return policy?",
+        "Is there a fee for cancelling?",
+        "ok and when does the sale end",
+    ],
+)
+def test_information_question(text: str) -> None:
+    assert is_information_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where is my order?",  # the customer's own records
+        "what's the tracking number?",
+        "What is the status of W1234567?",
+        "How much do I get back in total?",
+        "why was I charged twice?",
+        "can you refund CH1001?",  # requests
+        "could you cancel it please",
+        "how do I cancel my subscription?",  # wants it done
+        "I want to cancel, what happens?",
+        "cancel my order",
+        "refunds",
+    ],
+)
+def test_not_an_information_question(text: str) -> None:
+    assert not is_information_question(text)

@@ -7,7 +7,8 @@ resort); consecutive pieces of one section share up to ``overlap`` characters of
 an answer spanning the cut is still found. No chunk is longer than ``max_chars``.
 
 Plain text is split by the same rules without headings; an FAQ entry's answer likewise, and every
-piece keeps the entry's question.
+piece keeps the entry's question. A markdown section whose heading is a question ("## How long do
+refunds take?") is an FAQ entry too: the heading is indexed as its question.
 """
 
 from __future__ import annotations
@@ -230,6 +231,9 @@ def chunk_document(
         sections = [((), document.text)] if document.text.strip() else []
     chunks: list[Chunk] = []
     for path, body in sections:
+        # "## How long do refunds take?" is an FAQ entry written as a section: its heading is
+        # indexed as the question, as an FAQ file's would be.
+        question = document.question or (path[-1] if path and path[-1].endswith("?") else None)
         for piece in _pack(_atoms(body, max_chars), max_chars, overlap):
             chunks.append(
                 Chunk(
@@ -239,7 +243,7 @@ def chunk_document(
                     title=document.title,
                     heading_path=path,
                     source=document.source,
-                    question=document.question,
+                    question=question,
                     owner=document.owner,
                     reviewed_at=document.reviewed_at,
                     review_by=document.review_by,

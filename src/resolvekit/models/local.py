@@ -11,7 +11,10 @@ It decides each turn from sentence embeddings and deterministic extractors:
 5. Otherwise the intent classifier: out of scope -> ``answer_from_knowledge`` (the engine
    clarifies or escalates when the knowledge base cannot answer); in scope ->
    ``start_intent`` with the slots found in the message, its calibrated confidence and the
-   runner-up intents (the engine asks "did you mean A or B?" below the confidence floor).
+   runner-up intents (the engine asks "did you mean A or B?" below the confidence floor). A
+   general information question ("how long do refunds take?") goes to the knowledge base
+   first, with that intent as the fallback (``answer_from_knowledge`` with ``otherwise``); so
+   does one asked while a slot question is pending.
 
 It returns the same decisions as any other model; the engine does not special-case it.
 """
@@ -132,6 +135,7 @@ class LocalModel(Model):
             detect_correction,
             detect_human_request,
             detect_small_talk,
+            is_information_question,
             sentiment,
         )
 
@@ -174,6 +178,10 @@ class LocalModel(Model):
             if filled is not None and pending.slot.name in filled:
                 return respond(FillSlots(slots=filled))
             switch = self._switch(text, request)
+            if is_information_question(text) and "answer_from_knowledge" in request.allowed:
+                # "How long do refunds take?" while a plan question is pending: answer it and
+                # come back to the question; only if the knowledge base cannot, switch.
+                return respond(AnswerFromKnowledge(query=text, otherwise=switch), SWITCH_CONFIDENCE)
             if switch is not None:
                 return switch_response(switch, respond)
             if filled:
@@ -215,11 +223,17 @@ class LocalModel(Model):
             )
         spec = _intent(request.intents, prediction.label)
         slots = self._prefill(text, spec) if spec else {}
-        return respond(
-            StartIntent(intent=prediction.label, slots=slots),
-            prediction.confidence,
-            prediction.ranking,
-        )
+        start = StartIntent(intent=prediction.label, slots=slots)
+        if is_information_question(text) and "answer_from_knowledge" in request.allowed:
+            # A question about how things work ("what happens when I cancel?") shares words
+            # with an intent but asks for no action: the knowledge base answers it when it
+            # can, else the intent takes it.
+            return respond(
+                AnswerFromKnowledge(query=text, otherwise=start),
+                prediction.confidence,
+                prediction.ranking,
+            )
+        return respond(start, prediction.confidence, prediction.ranking)
 
     # -- slots -------------------------------------------------------------------------------
 

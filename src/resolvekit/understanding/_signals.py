@@ -28,6 +28,7 @@ __all__ = [
     "detect_correction",
     "detect_human_request",
     "detect_small_talk",
+    "is_information_question",
     "sentiment",
     "yes_no_match",
 ]
@@ -521,3 +522,41 @@ def detect_correction(text: str) -> bool:
         or _ACTUALLY.search(folded)
         or _OTHER_START.search(folded)
     )
+
+
+_INFO_START = re.compile(
+    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|quick question|one more thing)\W+)*"
+    r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
+    r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
+    r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b)"
+)
+_OWN = re.compile(
+    # the customer's own things, requests, and ids
+    r"\b(?:my|mine|our|ours|me|please|i want|i'd like|i would like|i need|help me|i wanna)\b"
+    r"|\b(?:can|could|would|will) you\b|\S*\d{3}"
+    # "do I get back", "why was I charged": about what happened to this customer
+    r"|\b(?:do|did|was|were|am|will|have|had|should|would) i\b"
+    # "what's the tracking number?": one particular record, not a policy
+    r"|\bthe (?:\w+ )?(?:number|status|total|balance|amount|address|id|code|date)\b"
+)
+
+
+def is_information_question(text: str) -> bool:
+    """True when the message asks for general information rather than for something to be done
+    about the customer's own account: "How long do refunds take?", "What plans are there?",
+    "What happens when I cancel?", "Do you ship to Canada?".
+
+    A question about the customer's own records ("where is my order?", "what's the status of
+    W1234567?"), a request ("can you refund it?", "I'd like to cancel, how?") and "how do I
+    cancel?" (which wants the cancelling done) are not.
+
+    Raises:
+        UserError: ``text`` is not a string.
+    """
+    check_text(text)
+    folded = fold(text[:500]).strip()
+    if not _INFO_START.search(folded):
+        return False
+    if folded.startswith(("how do i", "how can i", "how to")):
+        return False
+    return not _OWN.search(folded)

@@ -65,6 +65,7 @@ from ._signals import (
     detect_correction,
     detect_human_request,
     detect_small_talk,
+    is_information_question,
     sentiment,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "extract_slots",
     "extract_value",
     "is_free_text",
+    "is_information_question",
     "sentiment",
 ]
 

@@ -7,7 +7,7 @@ import pytest
 from resolvekit.exceptions import UserError
 from resolvekit.models import SlotSpec
 from resolvekit.understanding._choices import stem
-from resolvekit.understanding.extract import extract_candidates, extract_value
+from resolvekit.understanding.extract import extract_candidates, extract_slots, extract_value
 
 ACTION = SlotSpec(
     name="action",
@@ -189,3 +189,21 @@ def test_offered_choice_maps_to_declared_choice() -> None:
 def test_context_must_be_a_sequence_of_options() -> None:
     with pytest.raises(UserError, match="context"):
         extract_value("the first", ID_SLOT, context="#W1111111")
+
+
+def test_a_near_miss_never_swallows_an_exact_choice_next_to_another_slot() -> None:
+    """ "pro monthly" is plan "pro" and period "monthly", not a typo of the synonym "per
+    month" that would cover both words and lose the period to the plan's span."""
+    plan = SlotSpec(name="plan", kind="choice", choices=["basic", "pro", "team"])
+    period = SlotSpec(
+        name="period",
+        kind="choice",
+        choices=["monthly", "annual"],
+        synonyms={"monthly": ["per month", "month to month"], "annual": ["per year"]},
+    )
+    found = extract_slots("switch me to pro monthly", [plan, period])
+    assert {k: v.value for k, v in found.items()} == {"plan": "pro", "period": "monthly"}
+    assert found["period"].score == 1.0
+    # The fuzzy match still works where nothing exact is there to explain the words.
+    typo = extract_slots("pro, pre month", [plan, period])
+    assert typo["period"].value == "monthly"

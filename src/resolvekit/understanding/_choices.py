@@ -124,7 +124,10 @@ def extract_choices(
         if len(phrase.joined) < 4:
             continue
         for i in range(limit - size + 1):
-            if (i, i + size - 1) in matched:
+            last = i + size - 1
+            # A near-miss spelling never swallows words an exact phrase already explains:
+            # "pro monthly" is "pro" + "monthly", not a typo of "per month".
+            if any(i <= a and b <= last for a, b in matched):
                 continue
             window = " ".join(words[i : i + size])
             if abs(len(window) - len(phrase.joined)) > max(2, len(phrase.joined) // 3):
@@ -136,7 +139,7 @@ def extract_choices(
             same_start = window[:1] == phrase.joined[:1]
             if ratio >= 0.9 or (ratio >= 0.8 and same_start):
                 score = 0.4 + 0.5 * ratio - (0.05 if phrase.synonym else 0.0)
-                found.append(_candidate(text, tokens, i, i + size - 1, phrase.value, score))
+                found.append(_candidate(text, tokens, i, last, phrase.value, score))
     index_of = {t.start: k for k, t in enumerate(tokens)}
     found = [c for c in found if not _negated(folded, tokens, index_of[c.span[0]])]
     found = drop_contained(found)

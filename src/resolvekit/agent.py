@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from ._loop import Turn
 from .escalation import EscalationPolicy, HandoffTarget, summarize
 from .exceptions import InvalidMessage, UserError
-from .intents import Intent
+from .intents import Intent, humanize
 from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .results import TurnResult
-from .sessions import Conversation, Store, open_store
+from .sessions import Conversation, PendingState, Store, open_store
 from .tools import Effect, RetryPolicy, Tool, tool
 
 if TYPE_CHECKING:
@@ -341,12 +341,24 @@ class Agent(Generic[DepsT]):
 
     # -- humans and knowledge ----------------------------------------------------------------
 
-    async def resume(self, token: str, *, note: str | None = None) -> Conversation:
+    async def resume(
+        self, token: str, *, note: str | None = None, continue_request: bool = True
+    ) -> Conversation:
         """Give a handed-off conversation back to the agent (a human's resume token).
+
+        When the agent was still waiting on a question of a request when it handed over (the
+        customer asked for a person in the middle of a refund, say), that request is offered
+        again: the returned conversation's ``pending.question`` ("Shall we go back to your
+        earlier request (refund charge)?") is what to show the customer, and their yes picks the
+        request up where it stopped. Requests a playbook itself escalated are not offered.
 
         Args:
             token: the handoff's ``resume_token``.
             note: what the human did or decided; kept in the transcript and facts.
+            continue_request: offer the interrupted request again (default); False drops it.
+
+        Returns:
+            The conversation as saved.
 
         Raises:
             UserError: the token is unknown or already used.
@@ -355,10 +367,18 @@ class Agent(Generic[DepsT]):
         if conversation is None or conversation.status != "handed_off":
             raise UserError("Unknown or already used resume token")
         async with self.store.lock(conversation.customer_id):
+            interrupted = (conversation.handoff or {}).get("pending_action") is not None
             conversation.status = "open"
             conversation.resume_token = None
             conversation.handoff = None
             conversation.counters = {}
+            conversation.pending = None
+            escalated = [r for r in conversation.runs if r.status == "escalated"]
+            if continue_request and interrupted and escalated:
+                run = escalated[-1]
+                run.status = "suspended"
+                question = self.phrases.resume.format(intent=humanize(run.intent))
+                conversation.pending = PendingState(kind="resume", question=question, run_id=run.id)
             if note:
                 from .messages import Message
 

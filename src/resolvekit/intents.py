@@ -160,8 +160,15 @@ class Intent(BaseModel):
         field_info = cls.model_fields[name]
         annotated = typing.Annotated[field_info.annotation, field_info]  # type: ignore[name-defined]
         adapter = _adapter(cls, name, annotated)
+        info = cls.slot_info(name)
         if isinstance(value, str):
-            value = _normalise_for_pattern(value.strip(), cls.slot_info(name).pattern)
+            value = _normalise_for_pattern(value.strip(), info.pattern)
+            if _is_email_slot(name, info) and not _EMAIL.fullmatch(value):
+                # "ann at example dot com" is not an address to send invoices to.
+                label = name.replace("_", " ")
+                raise ValueError(
+                    f"That doesn't look like a valid {label}; it should look like name@example.com."
+                )
         try:
             return adapter.validate_python(value)
         except ValidationError as exc:
@@ -257,6 +264,18 @@ def _choices(annotation: Any) -> list[str]:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return [str(m.value) for m in annotation]
     return []
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
+_EMAIL_NAME = re.compile(r"(?:^|_)email(?:_address)?$", re.IGNORECASE)
+
+
+def _is_email_slot(name: str, info: SlotInfo) -> bool:
+    """Declared ``kind="email"``, or named like one (``email``, ``billing_email``), without a
+    pattern of its own: the value must be an address."""
+    if info.pattern is not None:
+        return False
+    return info.kind == "email" if info.kind is not None else bool(_EMAIL_NAME.search(name))
 
 
 def _base_type(annotation: Any) -> Any:

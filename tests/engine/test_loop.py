@@ -196,6 +196,52 @@ async def test_messages_during_handoff_are_kept_and_resume_gives_control_back() 
         await agent.resume(escalated.handoff.resume_token)
 
 
+async def test_resume_offers_the_request_that_was_interrupted() -> None:
+    """The customer asked for a person while a cancellation waited for its yes; after the human
+    gives the conversation back, a yes picks the cancellation up where it stopped."""
+    backend = Backend()
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+            ),
+            rk.Escalate(reason="customer asked for a human"),
+            rk.Confirm(answer="yes"),  # "yes, let's go back to it"
+            rk.Confirm(answer="yes"),  # "yes, cancel it"
+        ]
+    )
+    agent = build_agent(backend, model, handoff=[])
+    asked = await agent.handle("c", "cancel W1234567, I ordered it by mistake")
+    assert asked.reply == "Cancel order W1234567?"
+    escalated = await agent.handle("c", "can I talk to a person first?")
+    assert escalated.handoff is not None and escalated.handoff.pending_action is not None
+    conversation = await agent.resume(escalated.handoff.resume_token, note="Customer verified")
+    assert conversation.pending is not None
+    assert conversation.pending.question == (
+        "Shall we go back to your earlier request (cancel order)?"
+    )
+    again = await agent.handle("c", "yes")
+    assert again.reply == "Cancel order W1234567?"
+    done = await agent.handle("c", "yes")
+    assert done.outcome == "resolved"
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_resume_can_drop_the_interrupted_request() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.Escalate(reason="customer asked for a human"),
+        ]
+    )
+    agent = build_agent(Backend(), model, handoff=[])
+    await agent.handle("c", "cancel W1234567")
+    escalated = await agent.handle("c", "human please")
+    assert escalated.handoff is not None
+    conversation = await agent.resume(escalated.handoff.resume_token, continue_request=False)
+    assert conversation.pending is None
+
+
 async def test_a_broken_handoff_target_does_not_lose_the_turn() -> None:
     def broken(handoff: rk.Handoff) -> None:
         raise RuntimeError("ticketing down")

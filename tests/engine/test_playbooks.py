@@ -547,3 +547,25 @@ async def test_request_text_is_the_message_that_started_the_run_on_every_replay(
     await agent.handle("c", "note: buy milk")
     await agent.handle("c", "yes")
     assert seen == ["note: buy milk", "note: buy milk"]
+
+
+class UpdateBillingEmail(rk.Intent):
+    """Customer wants invoices sent to another address."""
+
+    billing_email: str = rk.Slot(ask="Which address should invoices go to?")
+    contact: str = rk.Slot(kind="email", ask="Where can we reach you?")
+    email_subject: str = ""  # named like an email, but not an address
+    backup_email: str = rk.Slot(pattern=r"\S+@\S+", ask="Backup?")  # its own pattern rules
+
+
+@pytest.mark.parametrize("slot", ["billing_email", "contact"])
+def test_an_email_slot_takes_only_an_address(slot: str) -> None:
+    assert UpdateBillingEmail.validate_slot(slot, " ann@example.com ") == "ann@example.com"
+    for bad in ("ann at example dot com", "ann@example", "ann@@example.com"):
+        with pytest.raises(ValueError, match="should look like name@example.com"):
+            UpdateBillingEmail.validate_slot(slot, bad)
+
+
+def test_only_email_slots_are_held_to_an_address() -> None:
+    assert UpdateBillingEmail.validate_slot("email_subject", "Invoice March") == "Invoice March"
+    assert UpdateBillingEmail.validate_slot("backup_email", "a@b") == "a@b"

@@ -250,10 +250,28 @@ class Turn:
         values = dict(slots)
         for slot in intent_cls.model_fields:
             if slot not in values and slot in conv.facts and intent_cls.slot_info(slot).remember:
+                if self._used_up(name, slot, conv.facts[slot]):
+                    continue
                 values[slot] = conv.facts[slot]
                 self._trace("slot", event="reused", slot=slot, value=conv.facts[slot])
         errors = self._set_slots(run, intent_cls, values)
         await self._advance(run, errors)
+
+    def _used_up(self, intent: str, slot: str, value: Any) -> bool:
+        """An id (order, charge...) that a finished run of the *same* intent already used.
+
+        "I want another refund" after refunding CH1001 is about a different charge: asking is
+        right, reusing CH1001 is not. Another intent may still reuse it ("cancel it" after
+        "where is W1234567?"), and so may slots that are not ids (an email, a name).
+        """
+        spec = self.agent.intent_spec(intent).slot(slot)
+        if spec is None or spec.kind != "id":
+            return False
+        finished = ("resolved", "refused", "escalated", "cancelled", "failed")
+        return any(
+            run.intent == intent and run.status in finished and run.slots.get(slot) == value
+            for run in self.conv.runs
+        )
 
     def _set_slots(
         self, run: PlaybookRun, intent_cls: type[Intent], values: dict[str, Any]

@@ -569,3 +569,26 @@ def test_an_email_slot_takes_only_an_address(slot: str) -> None:
 def test_only_email_slots_are_held_to_an_address() -> None:
     assert UpdateBillingEmail.validate_slot("email_subject", "Invoice March") == "Invoice March"
     assert UpdateBillingEmail.validate_slot("backup_email", "a@b") == "a@b"
+
+
+async def test_an_id_a_finished_request_used_is_not_reused_for_the_same_request() -> None:
+    """"I want to cancel another order" after cancelling W1234567 asks which one; another
+    intent still reuses the id ("where is it?"), and so does the same intent while unfinished."""
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+            ),
+            rk.Confirm(answer="yes"),
+            rk.StartIntent(intent="OrderStatus", slots={}),
+            rk.StartIntent(intent="CancelOrder", slots={}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel W1234567, ordered by mistake")
+    assert (await agent.handle("c", "yes")).outcome == "resolved"
+    status = await agent.handle("c", "where is it now?")
+    assert status.slots["order_id"] == "W1234567"  # another intent: reused, not asked
+    again = await agent.handle("c", "I want to cancel another order")
+    assert again.reply == "What is the order number?"
+    assert "order_id" not in again.slots

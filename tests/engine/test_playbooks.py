@@ -562,7 +562,7 @@ class UpdateBillingEmail(rk.Intent):
 def test_an_email_slot_takes_only_an_address(slot: str) -> None:
     assert UpdateBillingEmail.validate_slot(slot, " ann@example.com ") == "ann@example.com"
     for bad in ("ann at example dot com", "ann@example", "ann@@example.com"):
-        with pytest.raises(ValueError, match="should look like name@example.com"):
+        with pytest.raises(ValueError, match=r"should look like name@example\.com"):
             UpdateBillingEmail.validate_slot(slot, bad)
 
 
@@ -572,8 +572,8 @@ def test_only_email_slots_are_held_to_an_address() -> None:
 
 
 async def test_an_id_a_finished_request_used_is_not_reused_for_the_same_request() -> None:
-    """"I want to cancel another order" after cancelling W1234567 asks which one; another
-    intent still reuses the id ("where is it?"), and so does the same intent while unfinished."""
+    """After cancelling W1234567, "I want to cancel another order" asks which one; another
+    intent still reuses the id ("where is it?")."""
     model = rk.ScriptedModel(
         [
             rk.StartIntent(

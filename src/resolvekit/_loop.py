@@ -195,12 +195,13 @@ class Turn:
 
     async def _act(self, decision: Any, response: ModelResponse) -> None:
         match decision:
-            case StartIntent(intent=name, slots=slots):
+            case StartIntent(intent=name, slots=slots, then=then):
                 floor = self.agent.escalation.confidence_floor
                 if response.confidence is not None and response.confidence < floor:
                     options = [name, *(a for a, _ in response.alternatives if a != name)][:3]
                     await self._clarify(self.agent.phrases.which_intent, options)
                     return
+                self._queue(then)
                 await self._start(name, slots)
             case FillSlots(slots=slots):
                 self.conv.counters["clarifications"] = 0
@@ -256,6 +257,24 @@ class Turn:
                 self._trace("slot", event="reused", slot=slot, value=conv.facts[slot])
         errors = self._set_slots(run, intent_cls, values)
         await self._advance(run, errors)
+
+    def _queue(self, requests: list[StartIntent]) -> None:
+        """Further requests of the message, kept as suspended runs with their slots: each is
+        offered ("Shall we go back to ...?") when the request before it is done."""
+        conv = self.conv
+        opening = next((m.text for m in reversed(conv.transcript) if m.role == "customer"), "")
+        for request in reversed(requests):  # the last suspended run is offered first
+            run = PlaybookRun(
+                id=uuid.uuid4().hex[:12],
+                intent=request.intent,
+                opening=opening,
+                status="suspended",
+                queued=True,
+            )
+            # A value that does not validate is simply asked for when the run's turn comes.
+            self._set_slots(run, self.agent.intents[request.intent], dict(request.slots))
+            conv.runs.append(run)
+            self._trace("playbook", event="queued", intent=run.intent, run=run.id)
 
     def _used_up(self, intent: str, slot: str, value: Any) -> bool:
         """An id (order, charge...) that a finished run of the *same* intent already used.
@@ -458,7 +477,8 @@ class Turn:
         if not suspended:
             return
         last = suspended[-1]
-        question = self.agent.phrases.resume.format(intent=humanize(last.intent))
+        phrase = self.agent.phrases.next_request if last.queued else self.agent.phrases.resume
+        question = phrase.format(intent=humanize(last.intent))
         self.conv.pending = PendingState(kind="resume", question=question, run_id=last.id)
         self._say(question)
 
@@ -483,7 +503,7 @@ class Turn:
             if run is None:
                 return
             if yes:
-                run.status = "waiting"
+                run.status, run.queued = "waiting", False
                 self.intent = run.intent
                 await self._advance(run)
             else:

@@ -94,15 +94,17 @@ def invalid_decision(
         )
     run, pending = conv.active_run, conv.pending
     match decision:
-        case (
-            StartIntent(intent=name, slots=slots)
-            | AnswerFromKnowledge(otherwise=StartIntent(intent=name, slots=slots))
-        ):
-            if name not in agent.intents:
-                return f"unknown intent {name!r}; known intents: {sorted(agent.intents)}"
-            unknown = set(slots) - set(agent.intents[name].model_fields)
-            if unknown:
-                return f"intent {name!r} has no slots {sorted(unknown)}"
+        case StartIntent() | AnswerFromKnowledge(otherwise=StartIntent()):
+            start = decision if isinstance(decision, StartIntent) else decision.otherwise
+            assert start is not None  # the pattern above guarantees it
+            for asked in (start, *start.then):
+                if asked.intent not in agent.intents:
+                    return (
+                        f"unknown intent {asked.intent!r}; known intents: {sorted(agent.intents)}"
+                    )
+                unknown = set(asked.slots) - set(agent.intents[asked.intent].model_fields)
+                if unknown:
+                    return f"intent {asked.intent!r} has no slots {sorted(unknown)}"
         case FillSlots(slots=slots):
             names = set(agent.intents[run.intent].model_fields) if run else set()
             if pending is not None and pending.kind == "ask" and pending.slot:

@@ -52,6 +52,7 @@ class Phrases:
     """Said instead of ``no_answer`` when a question of ours is still open (``back_to`` follows)."""
     back_to: str = "Now, back to your request: {question}"
     resume: str = "Shall we go back to your earlier request ({intent})?"
+    next_request: str = "You also asked about something else ({intent}). Shall we do that now?"
     dropped: str = "OK, I've dropped that request."
     yes_or_no: str = "Just to be sure, please answer yes or no: {question}"
     confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"

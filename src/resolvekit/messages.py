@@ -80,6 +80,9 @@ class StartIntent(_Decision):
     kind: Literal["start_intent"] = "start_intent"
     intent: str
     slots: dict[str, Any] = Field(default_factory=dict)
+    then: list[StartIntent] = Field(default_factory=list)
+    """Further requests in the same message ("cancel my subscription *and* refund CH1001"):
+    queued, each offered when the one before it is done."""
 
 
 class FillSlots(_Decision):

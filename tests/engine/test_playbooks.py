@@ -592,3 +592,40 @@ async def test_an_id_a_finished_request_used_is_not_reused_for_the_same_request(
     again = await agent.handle("c", "I want to cancel another order")
     assert again.reply == "What is the order number?"
     assert "order_id" not in again.slots
+
+
+async def test_two_requests_in_one_message_are_both_handled_in_turn() -> None:
+    backend = Backend()
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="CancelOrder", slots={"order_id": "W7654321"})],
+            ),
+            rk.Confirm(answer="yes"),  # yes, go on with the cancellation
+            rk.FillSlots(slots={"reason": "ordered by mistake"}),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(backend, model)
+    first = await agent.handle("c", "where is W1234567, and cancel W7654321 please")
+    assert first.reply == (
+        "Order W1234567 is pending\n"
+        "You also asked about something else (cancel order). Shall we do that now?"
+    )
+    second = await agent.handle("c", "yes")
+    assert second.intent == "CancelOrder" and second.slots["order_id"] == "W7654321"
+    assert second.reply == "Why do you want to cancel?"
+    await agent.handle("c", "by mistake")
+    assert (await agent.handle("c", "yes")).outcome == "resolved"
+    assert backend.writes == [("cancel", "W7654321")]
+
+
+async def test_a_queued_request_naming_an_unknown_intent_is_an_invalid_decision() -> None:
+    bad = rk.StartIntent(intent="OrderStatus", then=[rk.StartIntent(intent="Nope")])
+    model = rk.ScriptedModel([bad, bad])
+    result = await build_agent(Backend(), model).handle("c", "x")
+    error = model.requests[1].retry_error
+    assert error is not None and "unknown intent 'Nope'" in error
+    assert result.outcome == "awaiting_customer"

@@ -21,7 +21,7 @@ from examples.retail.matching import (
     match_items,
     parts_about,
 )
-from examples.retail.model import route
+from examples.retail.model import RetailModel, route
 from examples.retail.money import total_sentence
 from examples.retail.tools import apply_action
 
@@ -229,3 +229,21 @@ async def test_look_up_of_an_unknown_order_gives_every_order(agent: rk.Agent[Ret
     assert "Which order" in turns[1].reply
     for order_id in ("#W6247578", "#W4776164", "#W2378156"):
         assert order_id in turns[2].reply
+
+
+async def test_the_retail_model_keeps_a_message_with_several_requests_together() -> None:
+    """The retail playbooks read the whole message and chain its requests themselves, so the
+    generic queueing of LocalModel is turned off for them."""
+    from resolvekit.messages import Message
+    from resolvekit.models import ModelRequest
+
+    queued = rk.StartIntent(
+        intent="CancelOrder", then=[rk.StartIntent(intent="ReturnItems", slots={})]
+    )
+    model = RetailModel(rk.FunctionModel(lambda request: queued))
+    request = ModelRequest(
+        messages=[Message(role="customer", text="cancel my order and return the watch")],
+        allowed=frozenset({"start_intent"}),
+    )
+    response = await model.request(request)
+    assert response.decision == rk.StartIntent(intent="CancelOrder")

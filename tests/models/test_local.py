@@ -313,3 +313,29 @@ async def test_a_question_while_a_slot_is_pending_is_answered_then_the_slot_aske
         "Pending orders can be cancelled for free.\nNow, back to your request: Which order?"
     )
     assert (await agent.handle("c", "W1234567")).intent == "OrderStatus"
+
+
+async def test_two_requests_in_one_message_are_both_taken_in_order() -> None:
+    backend = Backend()
+    agent = build_agent(backend, LocalModel.for_tests())
+    first = await agent.handle("c", "where is my order W1234567 and cancel order W7654321")
+    assert first.intent == "OrderStatus" and first.outcome == "resolved"
+    assert first.reply.endswith(
+        "You also asked about something else (cancel order). Shall we do that now?"
+    )
+    second = await agent.handle("c", "yes")
+    assert second.intent == "CancelOrder" and second.slots["order_id"] == "W7654321"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was tracking my package and I want to cancel my order",  # context, then a request
+        "my order is late and cancel my order",
+        "cancel order W1234567 and cancel W7654321",  # one intent: its playbook's business
+    ],
+)
+async def test_one_request_with_context_is_not_split(model: LocalModel, text: str) -> None:
+    response = await model.request(request(text))
+    assert isinstance(response.decision, rk.StartIntent)
+    assert response.decision.then == []

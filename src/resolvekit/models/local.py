@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +40,7 @@ from ..messages import (
     Reply,
     StartIntent,
 )
+from ..understanding._common import word_set
 from . import IntentSpec, Model, ModelRequest, ModelResponse, Signals, SlotSpec
 
 if TYPE_CHECKING:
@@ -54,6 +56,9 @@ SWITCH_CONFIDENCE = 0.6
 
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
+
+_CLAUSES = re.compile(r"\s*(?:[;.!?]\s+|,?\s+(?:and(?:\s+also)?|also|then|plus)\s+)", re.IGNORECASE)
+"""Where one request of a message may end and another begin."""
 
 MIN_SLOT_SCORE = 0.7
 """Extractions below this score are not used to prefill slots of a new intent."""
@@ -221,6 +226,17 @@ class LocalModel(Model):
                 prediction.confidence,
                 prediction.ranking,
             )
+        several = self._several(text, request.intents)
+        if several:
+            # "Cancel my subscription and refund CH1001": the first request now, the others
+            # queued; each clause fills its own request's slots.
+            (first, _), *rest = several
+            queued = [start for start, _ in rest]
+            return respond(
+                StartIntent(intent=first.intent, slots=first.slots, then=queued),
+                min(confidence for _, confidence in several),
+                prediction.ranking,
+            )
         spec = _intent(request.intents, prediction.label)
         slots = self._prefill(text, spec) if spec else {}
         start = StartIntent(intent=prediction.label, slots=slots)
@@ -319,6 +335,29 @@ class LocalModel(Model):
             in_scope=bool(prediction.in_scope) and prediction.label != _OTHER,
         )
 
+    def _several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
+        """Two or more different requests in one message, one per clause, in the order said;
+        empty unless every one of them is a confident, in-scope intent."""
+        clauses = [c for c in _CLAUSES.split(text[:1000]) if len(c.split()) >= 2]
+        if len(clauses) < 2:
+            return []
+        # Every clause must itself ask for something: "I received my order and I want to
+        # exchange two things" is one request with its context, not two requests.
+        starters = _request_starters(intents)
+        if not all(_asks(clause, starters) for clause in clauses):
+            return []
+        found: list[tuple[StartIntent, float]] = []
+        for clause in clauses[:4]:
+            prediction = self._classify(clause, intents)
+            if not prediction.in_scope or prediction.confidence < SWITCH_CONFIDENCE:
+                return []
+            if any(prediction.label == start.intent for start, _ in found):
+                continue  # "cancel W1 and cancel W2" is one intent: its playbook handles both
+            spec = _intent(intents, prediction.label)
+            slots = self._prefill(clause, spec) if spec else {}
+            found.append((StartIntent(intent=prediction.label, slots=slots), prediction.confidence))
+        return found if len(found) >= 2 else []
+
     def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
         texts, labels = training_data(intents)
         key = hashlib.sha256(repr((texts, labels)).encode()).hexdigest()
@@ -351,6 +390,31 @@ class _Prediction:
 
 def switch_response(decision: StartIntent, respond: Callable[..., ModelResponse]) -> ModelResponse:
     return respond(decision, SWITCH_CONFIDENCE)
+
+
+_REQUEST_CUE = re.compile(
+    r"\b(?:i want|i'd like|i would like|i need|i wanna|please|can you|could you|would you|"
+    r"help me|let me|i'd also like|i also want|i also need)\b",
+    re.IGNORECASE,
+)
+_NOT_VERBS = word_set(
+    "i i'm im my me we our you your it its the a an this that there is are was were"
+)
+
+
+def _request_starters(intents: Sequence[IntentSpec]) -> frozenset[str]:
+    """First words of the intents' examples that open a request ("cancel", "refund", "where"):
+    the developer's own examples say how requests start."""
+    words = {e.split()[0].lower().strip(",.!?") for i in intents for e in i.examples if e.split()}
+    return frozenset(words - _NOT_VERBS)
+
+
+def _asks(clause: str, starters: frozenset[str]) -> bool:
+    """Whether a clause asks for something: a request phrase, or it opens like an example."""
+    if _REQUEST_CUE.search(clause):
+        return True
+    words = clause.split()
+    return bool(words) and words[0].lower().strip(",.!?") in starters
 
 
 def training_data(intents: Sequence[IntentSpec]) -> tuple[list[str], list[str]]:

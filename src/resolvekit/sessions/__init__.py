@@ -105,6 +105,8 @@ class PlaybookRun:
     opening: str = ""
     """The customer message that started the run (what the customer asked for, in their words)."""
     started_at: float = field(default_factory=time.time)
+    queued: bool = False
+    """Asked for in the same message as an earlier request and not started yet."""
 
     @property
     def active(self) -> bool:
@@ -121,6 +123,7 @@ class PlaybookRun:
             "summary": self.summary,
             "opening": self.opening,
             "started_at": self.started_at,
+            "queued": self.queued,
         }
 
     @classmethod
@@ -135,6 +138,7 @@ class PlaybookRun:
             summary=data.get("summary", ""),
             opening=data.get("opening", ""),
             started_at=data.get("started_at", 0.0),
+            queued=data.get("queued", False),
         )
 
 

@@ -205,6 +205,13 @@ class Turn:
                 await self._start(name, slots)
             case FillSlots(slots=slots):
                 self.conv.counters["clarifications"] = 0
+                pending = self.conv.pending
+                if pending is not None and pending.kind == "resume":
+                    # "Shall we go back to the plan change?" - "team": yes, with the answer.
+                    back = self.conv.run(pending.run_id)
+                    if back is not None:
+                        back.status, back.queued = "waiting", False
+                        self.conv.pending = None
                 await self._fill(slots)
             case Confirm(answer=answer):
                 await self._confirm(answer)

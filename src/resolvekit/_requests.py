@@ -41,11 +41,12 @@ def build_request(agent: Agent[Any], conv: Conversation, **changes: Any) -> Mode
     run = conv.active_run
     if pending is not None:
         allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
+        owner = run or conv.run(pending.run_id)  # a "resume" question's run is suspended
         model_pending = Pending(
             kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
             question=pending.question,
             slot=pending_spec(agent, conv, pending),
-            intent=run.intent if run else None,
+            intent=owner.intent if owner else None,
         )
     elif run is not None:
         allowed = _WAITING_VALUE
@@ -79,6 +80,13 @@ def pending_spec(agent: Agent[Any], conv: Conversation, pending: PendingState) -
         if run is not None and pending.step is not None:
             step = run.journal[pending.step]
             return _spec(step.args["name"], step.args["schema"], step.key)
+    if pending.kind == "resume":
+        # "Shall we go back to ...?" may be answered with what that request still needs.
+        run = conv.run(pending.run_id)
+        if run is not None:
+            missing = [s for s in agent.intents[run.intent].required_slots() if s not in run.slots]
+            if missing:
+                return agent.intent_spec(run.intent).slot(missing[0])
     return None
 
 
@@ -106,7 +114,9 @@ def invalid_decision(
                 if unknown:
                     return f"intent {asked.intent!r} has no slots {sorted(unknown)}"
         case FillSlots(slots=slots):
-            names = set(agent.intents[run.intent].model_fields) if run else set()
+            resuming = pending is not None and pending.kind == "resume"
+            owner = run or (conv.run(pending.run_id) if pending and resuming else None)
+            names = set(agent.intents[owner.intent].model_fields) if owner else set()
             if pending is not None and pending.kind == "ask" and pending.slot:
                 names.add(pending.slot)
             if not slots or set(slots) - names:

@@ -339,3 +339,15 @@ async def test_one_request_with_context_is_not_split(model: LocalModel, text: st
     response = await model.request(request(text))
     assert isinstance(response.decision, rk.StartIntent)
     assert response.decision.then == []
+
+
+async def test_answering_the_old_question_when_offered_to_go_back_is_a_yes() -> None:
+    agent = build_agent(Backend(), LocalModel.for_tests())
+    asked = await agent.handle("c", "cancel order W1234567")
+    assert asked.reply == "Why do you want to cancel?"
+    aside = await agent.handle("c", "actually, track my package W7654321 first")
+    assert aside.intent == "OrderStatus" and aside.slots["order_id"] == "W7654321"
+    assert aside.reply.endswith("Shall we go back to your earlier request (cancel order)?")
+    back = await agent.handle("c", "I ordered it by mistake")
+    assert back.intent == "CancelOrder" and back.slots["reason"] == "ordered by mistake"
+    assert back.reply == "Cancel order W1234567?"

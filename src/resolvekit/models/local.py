@@ -171,6 +171,13 @@ class LocalModel(Model):
             answer = classify_yes_no(text)
             if answer is not None:
                 return respond(Confirm(answer=answer))
+            if pending.kind == "resume" and pending.slot is not None:
+                # Answering the old question is a yes: "Shall we go back to your plan
+                # change?" - "team".
+                owner = _intent(request.intents, pending.intent)
+                filled = self._fill(text, pending.slot, owner, request)
+                if filled is not None and pending.slot.name in filled:
+                    return respond(FillSlots(slots=filled))
         if pending is not None and pending.kind == "ask" and pending.slot is not None:
             from ..understanding.extract import is_free_text
 

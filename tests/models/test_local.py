@@ -351,3 +351,28 @@ async def test_answering_the_old_question_when_offered_to_go_back_is_a_yes() -> 
     back = await agent.handle("c", "I ordered it by mistake")
     assert back.intent == "CancelOrder" and back.slots["reason"] == "ordered by mistake"
     assert back.reply == "Cancel order W1234567?"
+
+
+@pytest.mark.parametrize(
+    ("last", "text", "reply", "close"),
+    [
+        ("Done. Is there anything else I can help you with?", "no thanks", "Goodbye", True),
+        ("Done. Is there anything else I can help you with?", "yes please", "What else", False),
+        ("Hello! How can I help you today?", "yes", "What can I help you with?", False),
+    ],
+)
+async def test_a_bare_yes_or_no_with_no_open_question(
+    model: LocalModel, last: str, text: str, reply: str, close: bool
+) -> None:
+    messages = [Message(role="agent", text=last), Message(role="customer", text=text)]
+    response = await model.request(ModelRequest(messages=messages, allowed=OPEN, intents=INTENTS))
+    assert isinstance(response.decision, rk.Reply)
+    assert reply in response.decision.text and response.decision.close is close
+
+
+@pytest.mark.parametrize("text", ["no, cancel my order", "yes cancel order W1234567"])
+async def test_a_yes_or_no_with_a_request_in_it_is_the_request(
+    model: LocalModel, text: str
+) -> None:
+    response = await model.request(request(text))
+    assert isinstance(response.decision, rk.StartIntent)

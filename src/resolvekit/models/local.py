@@ -220,6 +220,10 @@ class LocalModel(Model):
             spec = _intent(request.intents, offered)
             slots = self._prefill(text, spec) if spec else {}
             return respond(StartIntent(intent=offered, slots=slots))
+        if pending is None and active is None and len(text.split()) <= 4:
+            bare = _bare_answer(text, classify_yes_no(text), request)
+            if bare is not None:
+                return respond(bare)
         if not request.intents:
             return respond(AnswerFromKnowledge(query=text), confidence=None)
         prediction = self._classify(text, request.intents)
@@ -456,6 +460,35 @@ _SMALL_TALK: dict[str, Decision] = {
     "thanks": Reply(text="You're welcome! Is there anything else I can help with?"),
     "goodbye": Reply(text="Goodbye, and thanks for getting in touch!", close=True),
 }
+_BARE_HEAD = word_set("yes yeah yep yup sure ok okay no nope nah")
+_BARE_REST = word_set(
+    "thanks thank you please that's thats it all i'm im good fine for now that is i think , . !"
+)
+"""A message that is only a yes or a no ("no thanks", "yes please"): a head word, then only
+these; "no, cancel my order" is a request."""
+
+
+def _bare_answer(text: str, answer: str | None, request: ModelRequest) -> Reply | None:
+    """A lone "yes" / "no thanks" when no question of ours is open: not a request to look up.
+
+    After "Is there anything else I can help you with?", "no" ends the conversation and "yes"
+    asks what; otherwise the agent asks what the customer needs.
+    """
+    words = re.findall(r"[a-z']+|\S", text.lower())
+    if (
+        answer not in ("yes", "no")
+        or not words
+        or words[0] not in _BARE_HEAD
+        or any(w not in _BARE_REST for w in words[1:])
+    ):
+        return None
+    last = next((m.text for m in reversed(request.messages) if m.role == "agent"), "")
+    offered_more = "anything else" in last.lower()
+    if answer == "no" and offered_more:
+        return Reply(text="Goodbye, and thanks for getting in touch!", close=True)
+    if answer == "yes" and offered_more:
+        return Reply(text="Sure. What else can I help you with?")
+    return Reply(text="What can I help you with?")
 
 
 def _intent(intents: Sequence[IntentSpec], name: str | None) -> IntentSpec | None:

@@ -376,3 +376,57 @@ async def test_a_yes_or_no_with_a_request_in_it_is_the_request(
 ) -> None:
     response = await model.request(request(text))
     assert isinstance(response.decision, rk.StartIntent)
+
+
+class CancelBooking(rk.Intent):
+    """Customer wants to cancel a flight booking."""
+
+    examples = ["cancel my booking", "I want to cancel my flight", "cancel reservation K7Q2ZD"]
+    booking_ref: str = rk.Slot(pattern=r"[A-Z0-9]{6}", ask="What is your booking reference?")
+    passenger: str = rk.Slot(ask="Whose booking is it?")
+
+
+@pytest.mark.parametrize(
+    "text", ["cancel my booking", "Please cancel my flight", "CANCEL my booking, Robert here"]
+)
+def test_words_are_not_taken_for_a_code_pattern(text: str) -> None:
+    """[A-Z0-9]{6} fits "CANCEL", "PLEASE" and "ROBERT" once upper-cased: words written as
+    words are not booking references; a code in capitals or with digits is."""
+    model = LocalModel.for_tests()
+    slots = model._prefill(text, CancelBooking.spec())
+    assert slots.get("booking_ref") in (None, "CANCEL")  # "CANCEL" typed in capitals may be one
+    assert model._prefill("cancel k7q2zd", CancelBooking.spec())["booking_ref"] == "K7Q2ZD"
+    assert model._prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
+
+
+async def test_a_name_answer_does_not_overwrite_a_code_already_given() -> None:
+    spec = CancelBooking.spec()
+    pending = Pending(kind="slot", question="Whose?", slot=spec.slot("passenger"))
+    model = LocalModel.for_tests()
+    response = await model.request(
+        request(
+            "Robert Johnson",
+            intents=[spec],
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelBooking",
+            slots={"booking_ref": "K7Q2ZD"},
+        )
+    )
+    assert response.decision == rk.FillSlots(slots={"passenger": "Robert Johnson"})
+
+
+async def test_a_sentence_answering_a_code_question_is_not_read_as_the_code() -> None:
+    spec = CancelBooking.spec()
+    pending = Pending(kind="slot", question="Ref?", slot=spec.slot("booking_ref"))
+    response = await LocalModel.for_tests().request(
+        request(
+            "sorry I cannot find it",
+            intents=[spec],
+            allowed=YES_NO - {"confirm"},
+            pending=pending,
+            active_intent="CancelBooking",
+        )
+    )
+    # Handed to the engine whole, which rejects it against the pattern and asks again.
+    assert response.decision == rk.FillSlots(slots={"booking_ref": "sorry I cannot find it"})

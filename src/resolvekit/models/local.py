@@ -60,6 +60,9 @@ _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; j
 _CLAUSES = re.compile(r"\s*(?:[;.!?]\s+|,?\s+(?:and(?:\s+also)?|also|then|plus)\s+)", re.IGNORECASE)
 """Where one request of a message may end and another begin."""
 
+_WORD_NOT_CODE = 0.5
+"""Pattern matches scoring below this are plain words the pattern happened to fit."""
+
 MIN_SLOT_SCORE = 0.7
 """Extractions below this score are not used to prefill slots of a new intent."""
 
@@ -275,6 +278,9 @@ class LocalModel(Model):
         values: dict[str, Any] = {}
         for name, extraction in found.items():
             if name == wanted.name:
+                if wanted.pattern and extraction.score < _WORD_NOT_CODE:
+                    # "I cannot find it" holds no booking code, only the word "cannot".
+                    continue
                 values[name] = _plain(extraction.value)
             elif extraction.score >= MIN_SLOT_SCORE and name in request.slots:
                 value = _plain(extraction.value)

@@ -7,7 +7,9 @@ A slot may declare ``pattern`` (for finding the value in a message) and its JSON
    ``\\A`` and a trailing ``$`` / ``\\Z`` are dropped (they anchor a *whole value*, not a message),
    and the pattern must not touch a letter or digit on either side (``W\\d{7}`` does not match
    inside ``W12345678``).
-2. It is tried case-sensitively first (score 1.0), then case-insensitively (score 0.9).
+2. It is tried case-sensitively first (score 1.0), then case-insensitively (score 0.9; 0.4 when the
+   match is a plain word the customer did not write in capitals, "cancel" or "Robert" for
+   ``[A-Z0-9]{6}``: most likely a word, not a code).
 3. If the pattern has a group named ``value``, that group is the value; else, if it has groups,
    the first group that took part in the match; else the whole match.
 4. The value is normalised to what the tool accepts. Variants are tried in this order and the
@@ -40,6 +42,9 @@ from ._common import Extraction
 __all__ = ["SlotPatterns", "extract_pattern", "schema_get", "slot_patterns"]
 
 _WINDOW = 512
+_FOLDED_WORD = 0.4
+"""Score of a case-insensitive match that is a plain lower-case or Capitalised word: below the
+bar for prefilling or correcting slots, so "cancel my booking" never sets a booking reference."""
 _OVERLAP = 128
 
 
@@ -250,6 +255,12 @@ def extract_pattern(text: str, patterns: SlotPatterns) -> list[Extraction]:
                 if span in found:
                     continue
                 value = normalise(raw, patterns, whole_match=group == 0)
-                if value is not None:
-                    found[span] = Extraction(value=value, span=span, score=score, text=raw)
+                if value is None:
+                    continue
+                # Matched only after case-folding and written as a word ("cancel", "Robert"
+                # for [A-Z0-9]{6}): most likely a word, not a code.
+                word = score < 1.0 and raw.isalpha() and not raw.isupper()
+                found[span] = Extraction(
+                    value=value, span=span, score=_FOLDED_WORD if word else score, text=raw
+                )
     return sorted(found.values(), key=lambda e: e.span)

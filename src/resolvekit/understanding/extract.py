@@ -103,6 +103,8 @@ _SPECIFICITY = {
     "text": 0,
 }
 _PREFER_BONUS = 0.05
+_CLAIMS = 0.5
+"""Below this score a candidate of a slot other than ``prefer`` leaves its words to the others."""
 
 
 @dataclass(kw_only=True)
@@ -335,7 +337,9 @@ def extract_slots(
     (pattern > email > phone > money/date > id/postal code > choice > name > number > boolean),
     then the earlier mention and the earlier slot. Each slot gets at most one value. Free-text
     slots come last and take what the others left: only the slot named ``prefer``, or any
-    free-text slot when the message gives a reason ("because ...").
+    free-text slot when the message gives a reason ("because ..."). A candidate scoring below
+    0.5 of a slot other than ``prefer`` (a plain word that fits an id pattern) leaves its words
+    to the free-text slots.
 
     Args:
         text: the customer's message.
@@ -391,11 +395,14 @@ def extract_slots(
 
     result: dict[str, Extraction] = {}
     taken: list[tuple[int, int]] = []
+    weak: list[tuple[int, int]] = []
     for _, name, cand in ranked:
-        if name in result or overlaps(cand.span, taken):
+        if name in result or overlaps(cand.span, taken) or overlaps(cand.span, weak):
             continue
         result[name] = cand
-        taken.append(cand.span)
+        # A weak guess for a slot nobody asked about ("Robert" as a booking code) keeps its
+        # words from the other typed slots, but not from the free-text answer asked for.
+        (taken if name == prefer or cand.score >= _CLAIMS else weak).append(cand.span)
 
     for slot in free_text:
         masked = _mask(msg.text, taken)

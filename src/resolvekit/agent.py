@@ -338,7 +338,9 @@ class Agent(Generic[DepsT]):
         from .knowledge import KnowledgeBase
 
         if isinstance(self.knowledge, KnowledgeBase):
-            await asyncio.to_thread(self.knowledge.search, "hello", k=1, log_gaps=False)
+            from .understanding.embedders import warm_up
+
+            await asyncio.to_thread(warm_up, self.knowledge.embedder)
 
     # -- humans and knowledge ----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -94,3 +95,27 @@ async def test_warm_up_fits_the_classifier_before_the_first_customer() -> None:
 async def test_warm_up_is_harmless_without_a_local_model() -> None:
     agent = build_agent(Backend(), rk.ScriptedModel([]))
     await agent.warm_up()
+
+
+class LoadingEmbedder(HashingEmbedder):
+    """Stands for a sentence-transformers model: ``load`` is the expensive part."""
+
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.loaded = False
+
+    def load(self) -> None:
+        self.loaded = True
+
+
+async def test_warm_up_loads_the_model_even_when_everything_is_cached(tmp_path: Path) -> None:
+    """After a restart the disk cache answers every example, so fitting alone never loads the
+    model; the first new customer message would. warm_up loads it anyway."""
+    from resolvekit.understanding.embedders import CachedEmbedder
+
+    first = LocalModel(embedder=CachedEmbedder(LoadingEmbedder(), cache_dir=tmp_path))
+    await build_agent(Backend(), first).warm_up()  # fills the cache
+    inner = LoadingEmbedder()
+    restarted = LocalModel(embedder=CachedEmbedder(inner, cache_dir=tmp_path))
+    await build_agent(Backend(), restarted).warm_up()
+    assert inner.loaded

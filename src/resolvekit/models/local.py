@@ -127,9 +127,11 @@ class LocalModel(Model):
         loop, so the first customer does not wait for them (``Agent.warm_up`` calls this)."""
 
         def warm() -> None:
+            from ..understanding.embedders import warm_up
+
+            warm_up(self.embedder)  # even when every example is already in the disk cache
             if intents:
                 self._classifier_for(intents)
-            self.embedder.embed(["hello"])
 
         await asyncio.to_thread(self._locked, warm)
 

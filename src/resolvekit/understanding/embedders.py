@@ -44,6 +44,7 @@ __all__ = [
     "default_intent_embedder",
     "embedding_blocks",
     "first_block",
+    "warm_up",
 ]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -403,6 +404,19 @@ def embedding_blocks(embedder: Embedder) -> tuple[int, ...] | None:
 INTENT_LAYERS = (2,)
 """Extra MiniLM layer of :func:`default_intent_embedder`: chosen on CLINC150 ``val`` and held-out
 BANKING77 *train* messages among layers 0-4 (docs/benchmarks.md)."""
+
+
+def warm_up(embedder: Embedder) -> None:
+    """Load a local model now (sentence-transformers: import torch, read the weights, run one
+    forward pass), past any cache in front of it, so the first real text is not the one that
+    waits for it. Remote and model-free embedders are left alone (no request is made)."""
+    inner: Any = embedder
+    while isinstance(inner, CachedEmbedder):
+        inner = inner.inner
+    load = getattr(inner, "load", None)
+    if callable(load):
+        load()
+        inner.embed(["warm up"])
 
 
 def default_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:

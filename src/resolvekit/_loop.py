@@ -210,6 +210,9 @@ class Turn:
                     # "Shall we go back to the plan change?" - "team": yes, with the answer.
                     back = self.conv.run(pending.run_id)
                     if back is not None:
+                        if back.queued:
+                            remembered = self._remembered(back.intent, {**back.slots, **slots})
+                            self._set_slots(back, self.agent.intents[back.intent], remembered)
                         back.status, back.queued = "waiting", False
                         self.conv.pending = None
                 await self._fill(slots)
@@ -255,15 +258,23 @@ class Turn:
         conv.runs.append(run)
         self._trace("playbook", event="start", intent=name, run=run.id)
         intent_cls = self.agent.intents[name]
-        values = dict(slots)
-        for slot in intent_cls.model_fields:
-            if slot not in values and slot in conv.facts and intent_cls.slot_info(slot).remember:
-                if self._used_up(name, slot, conv.facts[slot]):
-                    continue
-                values[slot] = conv.facts[slot]
-                self._trace("slot", event="reused", slot=slot, value=conv.facts[slot])
+        values = {**self._remembered(name, slots), **slots}
         errors = self._set_slots(run, intent_cls, values)
         await self._advance(run, errors)
+
+    def _remembered(self, intent: str, given: dict[str, Any]) -> dict[str, Any]:
+        """Values the customer gave earlier in the conversation for ``intent``'s slots that
+        ``given`` lacks (see :meth:`_used_up` for the one exception)."""
+        facts, intent_cls = self.conv.facts, self.agent.intents[intent]
+        reused: dict[str, Any] = {}
+        for slot in intent_cls.model_fields:
+            if slot in given or slot not in facts or not intent_cls.slot_info(slot).remember:
+                continue
+            if self._used_up(intent, slot, facts[slot]):
+                continue
+            reused[slot] = facts[slot]
+            self._trace("slot", event="reused", slot=slot, value=facts[slot])
+        return reused
 
     def _queue(self, requests: list[StartIntent]) -> None:
         """Further requests of the message, kept as suspended runs with their slots: each is
@@ -510,6 +521,12 @@ class Turn:
             if run is None:
                 return
             if yes:
+                if run.queued:
+                    # A request queued from an earlier message: what the customer has said
+                    # since (or in the same message) counts, as for any new request.
+                    self._set_slots(
+                        run, self.agent.intents[run.intent], self._remembered(run.intent, run.slots)
+                    )
                 run.status, run.queued = "waiting", False
                 self.intent = run.intent
                 await self._advance(run)

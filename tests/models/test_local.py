@@ -430,3 +430,27 @@ async def test_a_sentence_answering_a_code_question_is_not_read_as_the_code() ->
     )
     # Handed to the engine whole, which rejects it against the pattern and asks again.
     assert response.decision == rk.FillSlots(slots={"booking_ref": "sorry I cannot find it"})
+
+
+async def test_a_question_clause_is_a_request_of_its_own_and_values_carry_over() -> None:
+    """ "Where is W1234567? also I want to cancel it": the status now, the cancellation offered
+    next with the order number already given (not asked again)."""
+    agent = build_agent(Backend(), LocalModel.for_tests())
+    first = await agent.handle("c", "where is my order W1234567? also I want to cancel my order")
+    assert first.intent == "OrderStatus"
+    assert first.reply.endswith("(cancel order). Shall we do that now?")
+    second = await agent.handle("c", "yes")
+    assert second.intent == "CancelOrder" and second.slots["order_id"] == "W1234567"
+    assert second.reply == "Why do you want to cancel?"
+
+
+async def test_a_question_before_saying_yes_is_answered_then_the_confirmation_asked_again() -> None:
+    agent = build_agent(Backend(), LocalModel.for_tests(), knowledge=CancellationPolicy())
+    asked = await agent.handle("c", "cancel order W1234567, I ordered it by mistake")
+    assert asked.reply == "Cancel order W1234567?"
+    aside = await agent.handle("c", "what happens when I cancel an order?")
+    assert aside.reply == (
+        "Pending orders can be cancelled for free.\nNow, back to your request: "
+        "Cancel order W1234567?"
+    )
+    assert (await agent.handle("c", "yes")).outcome == "resolved"

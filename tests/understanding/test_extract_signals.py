@@ -297,6 +297,8 @@ def test_signals_survive_odd_text(fn: object, text: str) -> None:
         "what is your return policy?",
         "Is there a fee for cancelling?",
         "ok and when does the sale end",
+        "can I bring skis on the plane?",
+        "are pets allowed in the cabin?",
     ],
 )
 def test_information_question(text: str) -> None:
@@ -314,6 +316,7 @@ def test_information_question(text: str) -> None:
         "can you refund CH1001?",  # requests
         "could you cancel it please",
         "how do I cancel my subscription?",  # wants it done
+        "can I cancel my booking?",
         "I want to cancel, what happens?",
         "cancel my order",
         "refunds",

@@ -169,6 +169,15 @@ class LocalModel(Model):
             return respond(Escalate(reason="customer asked for a human"))
         pending = request.pending
         active = _intent(request.intents, request.active_intent)
+        if (
+            pending is not None
+            and pending.kind == "confirm"
+            and is_information_question(text)
+            and "answer_from_knowledge" in request.allowed
+        ):
+            # "What's the change fee?" before saying yes: answer it, then the engine asks the
+            # confirmation again.
+            return respond(AnswerFromKnowledge(query=text))
         if pending is not None and pending.kind in ("confirm", "resume"):
             corrected = self._corrections(text, active, request) if active else {}
             if corrected and (detect_correction(text) or classify_yes_no(text) != "yes"):
@@ -429,11 +438,16 @@ def _request_starters(intents: Sequence[IntentSpec]) -> frozenset[str]:
 
 
 def _asks(clause: str, starters: frozenset[str]) -> bool:
-    """Whether a clause asks for something: a request phrase, or it opens like an example."""
+    """Whether a clause asks for something: a request phrase, a question ("is FJ204 on
+    time?"), or it opens like one of the intents' examples."""
     if _REQUEST_CUE.search(clause):
         return True
     words = clause.split()
-    return bool(words) and words[0].lower().strip(",.!?") in starters
+    first = words[0].lower().strip(",.!?") if words else ""
+    return first in starters or first in _QUESTION_WORDS
+
+
+_QUESTION_WORDS = word_set("is are can could does do did will where when what how why which who")
 
 
 def training_data(intents: Sequence[IntentSpec]) -> tuple[list[str], list[str]]:

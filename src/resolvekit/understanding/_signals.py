@@ -528,7 +528,8 @@ _INFO_START = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|quick question|one more thing)\W+)*"
     r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
     r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
-    r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b)"
+    r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b"
+    r"|can i\b|may i\b|am i allowed\b|is it possible\b|are \w+ allowed\b)"
 )
 _OWN = re.compile(
     # the customer's own things, requests, and ids

@@ -74,8 +74,15 @@ def Slot(
         remember: reuse a value the customer already gave earlier in the conversation.
 
     Raises:
-        UserError: the pattern does not compile.
+        UserError: the pattern does not compile, or ``kind`` is not a known kind.
     """
+    kinds = get_args(SlotKind)
+    if kind is not None and kind not in kinds:
+        raise UserError(
+            f"Unknown slot kind {kind!r}; choose one of {', '.join(kinds)}. Person names need "
+            "no kind: a slot named name, full_name, first_name, last_name (or similar) is read "
+            "as a person's name."
+        )
     if pattern is not None:
         try:
             re.compile(pattern)

@@ -629,3 +629,8 @@ async def test_a_queued_request_naming_an_unknown_intent_is_an_invalid_decision(
     error = model.requests[1].retry_error
     assert error is not None and "unknown intent 'Nope'" in error
     assert result.outcome == "awaiting_customer"
+
+
+def test_an_unknown_slot_kind_fails_where_it_is_declared() -> None:
+    with pytest.raises(rk.UserError, match=r"Unknown slot kind 'name'.*full_name"):
+        rk.Slot(kind="name", ask="How should the name be spelled?")  # type: ignore[arg-type]

@@ -328,6 +328,12 @@ class Agent(Generic[DepsT]):
             except Exception:  # a broken queue must not lose the customer's turn
                 log.exception("handoff delivery to %r failed", target)
 
+    async def close(self) -> None:
+        """Close the conversation store (database connections) on shutdown; the agent is not
+        used after it. Safe when the store was never opened, and more than once."""
+        if "store" in self.__dict__:  # opened (cached_property), else nothing to close
+            await self.store.close()
+
     async def warm_up(self) -> None:
         """Load now what the first customer would otherwise wait for: LocalModel's sentence
         model and intent classifier (several seconds on a CPU), and the knowledge base's

@@ -192,3 +192,17 @@ def test_open_store_urls(tmp_path: Path) -> None:
     assert isinstance(open_store("postgres://db.internal/support"), PostgresStore)
     with pytest.raises(rk.UserError, match="Unknown store URL"):
         open_store("mysql://x")
+
+
+async def test_agent_close_closes_its_store(tmp_path: Path) -> None:
+    agent = build_agent(
+        Backend(), rk.ScriptedModel([rk.Reply(text="hi")]), store=f"sqlite:///{tmp_path}/s.db"
+    )
+    await agent.close()  # never opened: nothing to do
+    await agent.handle("c", "hello")
+    store = agent.store
+    assert isinstance(store, SQLiteStore)
+    await agent.close()
+    await agent.close()  # twice is fine
+    with pytest.raises(sqlite3.ProgrammingError):
+        store._db.execute("SELECT 1")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
+import resolvekit as rk
 from resolvekit.evals import (
     Report,
     ReportError,
@@ -147,3 +149,20 @@ def test_html_escapes_conversation_text(report: Report) -> None:
     hostile = report.model_copy(update={"failures": [failure.model_copy(update={"turns": turns})]})
     html = render_html(hostile)
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_a_gold_baseline_with_nothing_to_replay_is_left_out() -> None:
+    from resolvekit.evals import RunOptions, Scenario, Suite, run_suite
+    from resolvekit.evals.report import build_report
+
+    def make(model: rk.Model | None) -> rk.Agent[Any]:
+        return rk.Agent(
+            model=rk.FunctionModel(lambda r: rk.Reply(text="hi")), store="memory://", handoff=[]
+        )
+
+    suite = Suite(name="s", agent=make, scenarios=[Scenario(id="a", user=["hello"])])
+    run = await run_suite(suite, RunOptions(trials=1, progress=False, baselines=True))
+    report = build_report(run)
+    assert run.records["agent"][0].error is None
+    assert "gold" not in report.agents  # no scenario has reference actions
+    assert "do_nothing" in report.agents

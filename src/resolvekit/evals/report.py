@@ -97,6 +97,9 @@ def build_report(run: SuiteRun) -> Report:
             ],
         )
         for label, records in run.records.items()
+        # A baseline with nothing to run (gold, when no scenario has reference actions) is left
+        # out rather than shown as 0%.
+        if records or label == "agent"
     }
     return Report(
         suite=run.suite.name,

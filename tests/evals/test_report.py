@@ -157,7 +157,10 @@ async def test_a_gold_baseline_with_nothing_to_replay_is_left_out() -> None:
 
     def make(model: rk.Model | None) -> rk.Agent[Any]:
         return rk.Agent(
-            model=rk.FunctionModel(lambda r: rk.Reply(text="hi")), store="memory://", handoff=[]
+            model=rk.FunctionModel(lambda r: rk.Reply(text="hi")),
+            store="memory://",
+            handoff=[],
+            free_mode=True,
         )
 
     suite = Suite(name="s", agent=make, scenarios=[Scenario(id="a", user=["hello"])])

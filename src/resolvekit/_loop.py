@@ -564,12 +564,20 @@ class Turn:
         if not answer.answerable:
             if clarify:
                 phrases, pending = self.agent.phrases, self.conv.pending
-                text = (
-                    phrases.no_answer
-                    if pending is None
-                    else f"{phrases.no_answer_waiting} "
-                    f"{phrases.back_to.format(question=pending.question)}"
-                )
+                if pending is not None:
+                    back = phrases.back_to.format(question=pending.question)
+                    text = f"{phrases.no_answer_waiting} {back}"
+                elif self.agent.intents:
+                    # Say what the agent can do, so an off-topic customer knows what to ask.
+                    topics = [humanize(name) for name in self.agent.intents]
+                    listed = (
+                        topics[0]
+                        if len(topics) == 1
+                        else (", ".join(topics[:-1]) + " or " + topics[-1])
+                    )
+                    text = f"{phrases.no_answer_waiting} {phrases.can_help.format(topics=listed)}"
+                else:
+                    text = phrases.no_answer
                 await self._clarify(text, [])
             return False
         self.conv.counters["clarifications"] = 0

@@ -569,12 +569,7 @@ class Turn:
                     text = f"{phrases.no_answer_waiting} {back}"
                 elif self.agent.intents:
                     # Say what the agent can do, so an off-topic customer knows what to ask.
-                    topics = [humanize(name) for name in self.agent.intents]
-                    listed = (
-                        topics[0]
-                        if len(topics) == 1
-                        else (", ".join(topics[:-1]) + " or " + topics[-1])
-                    )
+                    listed = _or_list([humanize(name) for name in self.agent.intents])
                     text = f"{phrases.no_answer_waiting} {phrases.can_help.format(topics=listed)}"
                 else:
                     text = phrases.no_answer
@@ -595,8 +590,7 @@ class Turn:
             return
         self.conv.offered = list(options)
         if options:
-            shown = [humanize(o) for o in options]
-            listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+            listed = _or_list([humanize(o) for o in options])
             text = f"{text} {self.agent.phrases.did_you_mean.format(options=listed)}"
         self._say(text)
         self.outcome = "awaiting_customer"
@@ -720,6 +714,11 @@ class Turn:
 
     def _trace(self, kind: str, /, **data: Any) -> None:
         self.trace.append(TraceEvent(kind=kind, data=data))
+
+
+def _or_list(items: list[str]) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _render_args(args: dict[str, Any]) -> str:

@@ -19,32 +19,24 @@ from resolvekit.understanding.embedders import HashingEmbedder
 from .shop import Backend, build_agent
 
 
-class LoopWatchingEmbedder:
+class LoopWatchingEmbedder(HashingEmbedder):
     """Once armed, ``embed`` returns only after the event loop has run while it waited. Were it
     called on the loop's own thread, the loop could not run and the wait would time out."""
 
     def __init__(self) -> None:
-        self.inner = HashingEmbedder(256)
+        super().__init__(256)
         self.armed = False
         self.started = threading.Event()
         self.loop_ran = threading.Event()
         self.saw_loop: list[bool] = []
         self.calls = 0
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         self.calls += 1
         if self.armed:
             self.started.set()
             self.saw_loop.append(self.loop_ran.wait(5))
-        return self.inner.embed(texts)
+        return super().embed(texts)
 
 
 async def _watch_loop(embedder: LoopWatchingEmbedder) -> None:

@@ -399,37 +399,33 @@ def test_words_are_not_taken_for_a_code_pattern(text: str) -> None:
     assert model._prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
 
 
-async def test_a_name_answer_does_not_overwrite_a_code_already_given() -> None:
+async def _booking_answer(text: str, asked: str, **known: str) -> rk.FillSlots:
+    """LocalModel's decision when ``text`` answers the CancelBooking question for ``asked``."""
     spec = CancelBooking.spec()
-    pending = Pending(kind="slot", question="Whose?", slot=spec.slot("passenger"))
-    model = LocalModel.for_tests()
-    response = await model.request(
+    pending = Pending(kind="slot", question="?", slot=spec.slot(asked))
+    response = await LocalModel.for_tests().request(
         request(
-            "Robert Johnson",
+            text,
             intents=[spec],
             allowed=YES_NO - {"confirm"},
             pending=pending,
             active_intent="CancelBooking",
-            slots={"booking_ref": "K7Q2ZD"},
+            slots=known,
         )
     )
-    assert response.decision == rk.FillSlots(slots={"passenger": "Robert Johnson"})
+    assert isinstance(response.decision, rk.FillSlots)
+    return response.decision
+
+
+async def test_a_name_answer_does_not_overwrite_a_code_already_given() -> None:
+    decision = await _booking_answer("Robert Johnson", "passenger", booking_ref="K7Q2ZD")
+    assert decision.slots == {"passenger": "Robert Johnson"}
 
 
 async def test_a_sentence_answering_a_code_question_is_not_read_as_the_code() -> None:
-    spec = CancelBooking.spec()
-    pending = Pending(kind="slot", question="Ref?", slot=spec.slot("booking_ref"))
-    response = await LocalModel.for_tests().request(
-        request(
-            "sorry I cannot find it",
-            intents=[spec],
-            allowed=YES_NO - {"confirm"},
-            pending=pending,
-            active_intent="CancelBooking",
-        )
-    )
+    decision = await _booking_answer("sorry I cannot find it", "booking_ref")
     # Handed to the engine whole, which rejects it against the pattern and asks again.
-    assert response.decision == rk.FillSlots(slots={"booking_ref": "sorry I cannot find it"})
+    assert decision.slots == {"booking_ref": "sorry I cannot find it"}
 
 
 async def test_a_question_clause_is_a_request_of_its_own_and_values_carry_over() -> None:

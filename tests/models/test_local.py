@@ -450,3 +450,14 @@ async def test_a_question_before_saying_yes_is_answered_then_the_confirmation_as
         "Cancel order W1234567?"
     )
     assert (await agent.handle("c", "yes")).outcome == "resolved"
+
+
+async def test_a_bare_yes_is_not_taken_as_a_free_text_answer() -> None:
+    spec = CancelBooking.spec()
+    pending = Pending(kind="slot", question="Whose booking is it?", slot=spec.slot("passenger"))
+    response = await LocalModel.for_tests().request(
+        request("yes", intents=[spec], allowed=YES_NO - {"confirm"}, pending=pending)
+    )
+    assert response.decision == rk.AskClarification(text="Whose booking is it?")
+    named = await _booking_answer("Robert Johnson", "passenger")
+    assert named.slots == {"passenger": "Robert Johnson"}

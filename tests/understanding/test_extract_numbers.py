@@ -9,7 +9,7 @@ import pytest
 from resolvekit.models import SlotSpec
 from resolvekit.understanding._common import fold, tokenize
 from resolvekit.understanding._numbers import parse_number_words
-from resolvekit.understanding.extract import extract_value
+from resolvekit.understanding.extract import extract_slots, extract_value
 
 INTEGER = SlotSpec(name="quantity", kind="integer")
 NUMBER = SlotSpec(name="amount", kind="number")
@@ -170,3 +170,22 @@ def test_number_words_grammar(words: str, expected: int) -> None:
 
 def test_lone_article_is_not_a_number() -> None:
     assert parse_number_words(tokenize("a cat"), 0) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "expected"),
+    [
+        ("add one bag", "bags", 1),
+        ("I want to add 2 checked bags to K7Q2ZD", "checked_bags", 2),
+        ("two extra seats please", "extra_seats", 2),
+    ],
+)
+def test_a_number_followed_by_what_the_slot_counts_is_certain(
+    text: str, name: str, expected: int
+) -> None:
+    """The word "one" is often a pronoun ("the blue one"), so it scores low on its own;
+    followed by the thing the slot counts it is that count."""
+    found = extract_slots(text, [SlotSpec(name=name, kind="integer")])
+    assert found[name].value == expected and found[name].score == 0.9
+    alone = extract_slots("the blue one", [SlotSpec(name=name, kind="integer")])
+    assert name not in alone or alone[name].score < 0.7

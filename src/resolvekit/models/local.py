@@ -199,6 +199,15 @@ class LocalModel(Model):
                 # A playbook's own free-text question: it parses the answer itself, so it gets
                 # the customer's words whole ("#W6247578, that's the one.").
                 return respond(FillSlots(slots={pending.slot.name: text.strip()}))
+        if (
+            pending is not None
+            and pending.kind == "slot"
+            and pending.slot is not None
+            and pending.slot.kind == "text"
+            and _is_bare(text)
+        ):
+            # "yes" is not a name or a reason: ask the question again.
+            return respond(AskClarification(text=pending.slot.ask or pending.question))
         if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
             filled = self._fill(text, pending.slot, active, request)
             if filled is not None and pending.slot.name in filled:
@@ -490,19 +499,19 @@ _BARE_REST = word_set(
 these; "no, cancel my order" is a request."""
 
 
+def _is_bare(text: str) -> bool:
+    """Only a yes or a no ("no thanks", "yes please"): nothing else in the message."""
+    words = re.findall(r"[a-z']+|\S", text.lower())
+    return bool(words) and words[0] in _BARE_HEAD and all(w in _BARE_REST for w in words[1:])
+
+
 def _bare_answer(text: str, answer: str | None, request: ModelRequest) -> Reply | None:
     """A lone "yes" / "no thanks" when no question of ours is open: not a request to look up.
 
     After "Is there anything else I can help you with?", "no" ends the conversation and "yes"
     asks what; otherwise the agent asks what the customer needs.
     """
-    words = re.findall(r"[a-z']+|\S", text.lower())
-    if (
-        answer not in ("yes", "no")
-        or not words
-        or words[0] not in _BARE_HEAD
-        or any(w not in _BARE_REST for w in words[1:])
-    ):
+    if answer not in ("yes", "no") or not _is_bare(text):
         return None
     last = next((m.text for m in reversed(request.messages) if m.role == "agent"), "")
     offered_more = "anything else" in last.lower()

@@ -38,6 +38,7 @@ words, free text, typos).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -45,7 +46,7 @@ from typing import get_args
 
 from ..exceptions import UserError
 from ..models import SlotKind, SlotSpec
-from ._choices import extract_choices, extract_offered
+from ._choices import extract_choices, extract_offered, stem
 from ._common import Extraction, Token, check_text, coerce_str, fold, overlaps, tokenize
 from ._dates import extract_dates
 from ._entities import (
@@ -208,9 +209,9 @@ def _run(
     if extractor == "choice":
         return extract_choices(text, folded, msg.tokens, slot.choices, slot.synonyms)
     if extractor == "integer":
-        return extract_integers(text, folded, msg.numbers)
+        return _counting(extract_integers(text, folded, msg.numbers), folded, slot.name)
     if extractor == "number":
-        return extract_numbers(text, folded, msg.numbers)
+        return _counting(extract_numbers(text, folded, msg.numbers), folded, slot.name)
     if extractor == "money":
         return extract_money(text, folded, msg.numbers)
     if extractor == "date":
@@ -230,6 +231,22 @@ def _run(
         assert part is not None
         return extract_names(text, folded, part)
     return extract_free_text(text, folded, cue_only=cue_only)
+
+
+_NEXT_WORD = re.compile(r"\s+(?:extra\s+|more\s+|additional\s+|checked\s+)?([a-z]+)")
+
+
+def _counting(found: list[Extraction], folded: str, slot_name: str) -> list[Extraction]:
+    """A number followed by what the slot counts ("one bag" for ``bags``, "2 extra seats" for
+    ``seats``) is that count for sure, even a word like "one" that is often a pronoun."""
+    counted = stem(slot_name.lower().rsplit("_", 1)[-1])
+    out = []
+    for cand in found:
+        after = _NEXT_WORD.match(folded, cand.span[1])
+        if after is not None and stem(after.group(1)) == counted:
+            cand = Extraction(value=cand.value, span=cand.span, score=0.9, text=cand.text)
+        out.append(cand)
+    return out
 
 
 def _from_offered(msg: _Message, slot: SlotSpec, offered: list[str]) -> list[Extraction]:

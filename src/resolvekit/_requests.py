@@ -65,6 +65,11 @@ def build_request(agent: Agent[Any], conv: Conversation, **changes: Any) -> Mode
         pending=model_pending,
         history=list(conv.history),
         offered=list(conv.offered),
+        recent_intent=(
+            next((r.intent for r in reversed(conv.runs) if r.status == "resolved"), None)
+            if run is None
+            else None
+        ),
     )
     return dataclasses.replace(request, **changes) if changes else request
 

@@ -461,3 +461,30 @@ async def test_a_bare_yes_is_not_taken_as_a_free_text_answer() -> None:
     assert response.decision == rk.AskClarification(text="Whose booking is it?")
     named = await _booking_answer("Robert Johnson", "passenger")
     assert named.slots == {"passenger": "Robert Johnson"}
+
+
+class ChangePlan(rk.Intent):
+    """Customer wants another subscription plan or billing period."""
+
+    examples = ["switch me to the pro plan", "change my plan", "upgrade to team, billed yearly"]
+    plan: Literal["basic", "pro", "team"] = rk.Slot(ask="Which plan?")
+    period: Literal["monthly", "annual"] = rk.Slot(ask="Monthly or annual?")
+
+
+async def test_a_correction_right_after_a_finished_request_redoes_it() -> None:
+    agent: rk.Agent[None] = rk.Agent(model=LocalModel.for_tests(), store="memory://", handoff=[])
+    changes: list[tuple[str, str]] = []
+
+    @agent.playbook(ChangePlan)
+    async def change(ctx: rk.Context[None], intent: ChangePlan) -> rk.PlaybookOutcome:
+        if not await ctx.confirm(f"Switch to {intent.plan} ({intent.period})?"):
+            return ctx.resolve("kept", reply="OK, nothing changed.")
+        changes.append((intent.plan, intent.period))
+        return ctx.resolve(f"Done: {intent.plan} ({intent.period}).")
+
+    assert (await agent.handle("c", "switch me to pro monthly")).reply == "Switch to pro (monthly)?"
+    assert (await agent.handle("c", "yes")).outcome == "resolved"
+    redo = await agent.handle("c", "actually make it annual")
+    assert redo.intent == "ChangePlan" and redo.reply == "Switch to pro (annual)?"
+    assert (await agent.handle("c", "yes")).outcome == "resolved"
+    assert changes == [("pro", "monthly"), ("pro", "annual")]

@@ -162,6 +162,9 @@ class ModelRequest:
     pending: Pending | None = None
     offered: list[str] = field(default_factory=list)
     """Intents offered in the agent's last clarification, in order ("the second one")."""
+    recent_intent: str | None = None
+    """With no request under way: the intent of the request last resolved in this
+    conversation ("actually, make it annual" right after a plan change)."""
     history: list[str] = field(default_factory=list)
     """Summaries of the customer's earlier conversations, newest last."""
     query: str = ""

@@ -247,6 +247,9 @@ class LocalModel(Model):
             bare = _bare_answer(text, classify_yes_no(text), request)
             if bare is not None:
                 return respond(bare)
+        redo = self._redo(text, request) if detect_correction(text) else None
+        if redo is not None:
+            return respond(redo)
         if not request.intents:
             return respond(AnswerFromKnowledge(query=text), confidence=None)
         prediction = self._classify(text, request.intents)
@@ -322,6 +325,15 @@ class LocalModel(Model):
             and name in request.slots
             and _plain(e.value) != request.slots[name]
         }
+
+    def _redo(self, text: str, request: ModelRequest) -> StartIntent | None:
+        """ "Actually, make it annual" just after a plan change: the same request again with the
+        corrected value (the engine fills the rest from what was said and confirms again)."""
+        recent = _intent(request.intents, request.recent_intent)
+        if recent is None:
+            return None
+        corrected = self._prefill(text, recent)
+        return StartIntent(intent=recent.name, slots=corrected) if corrected else None
 
     def _prefill(self, text: str, spec: IntentSpec) -> dict[str, Any]:
         from ..understanding.extract import extract_slots

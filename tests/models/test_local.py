@@ -488,3 +488,14 @@ async def test_a_correction_right_after_a_finished_request_redoes_it() -> None:
     assert redo.intent == "ChangePlan" and redo.reply == "Switch to pro (annual)?"
     assert (await agent.handle("c", "yes")).outcome == "resolved"
     assert changes == [("pro", "monthly"), ("pro", "annual")]
+
+
+def test_my_counts_as_the_customers_own_only_before_a_record_the_intents_name() -> None:
+    from resolvekit.models.local import _records
+    from resolvekit.understanding.extract import is_information_question
+
+    records = _records(INTENTS)  # "cancel my order", "where is my order", order_id
+    assert "order" in records
+    assert is_information_question("can I bring my dog to the store?", records=records)
+    assert not is_information_question("where is my order?", records=records)
+    assert not is_information_question("can I bring my dog to the store?")  # no records given

@@ -151,6 +151,11 @@ class LocalModel(Model):
 
         text = request.text
         signals = Signals(human_request=detect_human_request(text), sentiment=sentiment(text))
+        # A general question ("how long do refunds take?") goes to the knowledge base before
+        # any intent it shares words with.
+        knowledge_first = "answer_from_knowledge" in request.allowed and is_information_question(
+            text, records=_records(request.intents)
+        )
 
         def respond(
             decision: Decision,
@@ -169,12 +174,7 @@ class LocalModel(Model):
             return respond(Escalate(reason="customer asked for a human"))
         pending = request.pending
         active = _intent(request.intents, request.active_intent)
-        if (
-            pending is not None
-            and pending.kind == "confirm"
-            and is_information_question(text)
-            and "answer_from_knowledge" in request.allowed
-        ):
+        if pending is not None and pending.kind == "confirm" and knowledge_first:
             # "What's the change fee?" before saying yes: answer it, then the engine asks the
             # confirmation again.
             return respond(AnswerFromKnowledge(query=text))
@@ -213,7 +213,7 @@ class LocalModel(Model):
             if filled is not None and pending.slot.name in filled:
                 return respond(FillSlots(slots=filled))
             switch = self._switch(text, request)
-            if is_information_question(text) and "answer_from_knowledge" in request.allowed:
+            if knowledge_first:
                 # "How long do refunds take?" while a plan question is pending: answer it and
                 # come back to the question; only if the knowledge base cannot, switch.
                 return respond(AnswerFromKnowledge(query=text, otherwise=switch), SWITCH_CONFIDENCE)
@@ -277,7 +277,7 @@ class LocalModel(Model):
         spec = _intent(request.intents, prediction.label)
         slots = self._prefill(text, spec) if spec else {}
         start = StartIntent(intent=prediction.label, slots=slots)
-        if is_information_question(text) and "answer_from_knowledge" in request.allowed:
+        if knowledge_first:
             # A question about how things work ("what happens when I cancel?") shares words
             # with an intent but asks for no action: the knowledge base answers it when it
             # can, else the intent takes it.
@@ -449,6 +449,25 @@ _REQUEST_CUE = re.compile(
 _NOT_VERBS = word_set(
     "i i'm im my me we our you your it its the a an this that there is are was were"
 )
+
+
+_MY_WORD = re.compile(r"\b(?:my|our)\s+([a-z]+)", re.IGNORECASE)
+
+
+def _records(intents: Sequence[IntentSpec]) -> frozenset[str]:
+    """What the customer's own records are called, from the developer's intents: the words
+    after "my" in the examples ("cancel my *booking*") and the names of id slots
+    (``order_id`` -> "order"). "My skis" is not among them, so "can I bring my skis?" is a
+    question for the knowledge base, while "where is my order?" is a request."""
+    words = {m.group(1).lower() for i in intents for e in i.examples for m in _MY_WORD.finditer(e)}
+    for intent in intents:
+        for slot in intent.slots:
+            if slot.kind == "id":
+                words.update(w for w in slot.name.lower().split("_") if w not in _ID_WORDS)
+    return frozenset(words)
+
+
+_ID_WORDS = word_set("id ref reference number no code")
 
 
 def _request_starters(intents: Sequence[IntentSpec]) -> frozenset[str]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from ._choices import stem
 from ._common import (
     Token,
     check_text,
@@ -531,9 +533,10 @@ _INFO_START = re.compile(
     r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b"
     r"|can i\b|may i\b|am i allowed\b|is it possible\b|are \w+ allowed\b)"
 )
+_MY = re.compile(r"\b(?:my|our)\s+([a-z]+)(?:\s+([a-z]+))?")
 _OWN = re.compile(
     # the customer's own things, requests, and ids
-    r"\b(?:my|mine|our|ours|me|please|i want|i'd like|i would like|i need|help me|i wanna)\b"
+    r"\b(?:mine|ours|me|please|i want|i'd like|i would like|i need|help me|i wanna)\b"
     r"|\b(?:can|could|would|will) you\b|\S*\d{3}"
     # "do I get back", "why was I charged": about what happened to this customer
     r"|\b(?:do|did|was|were|am|will|have|had|should|would) i\b"
@@ -542,7 +545,7 @@ _OWN = re.compile(
 )
 
 
-def is_information_question(text: str) -> bool:
+def is_information_question(text: str, *, records: Collection[str] | None = None) -> bool:
     """True when the message asks for general information rather than for something to be done
     about the customer's own account: "How long do refunds take?", "What plans are there?",
     "What happens when I cancel?", "Do you ship to Canada?".
@@ -550,6 +553,11 @@ def is_information_question(text: str) -> bool:
     A question about the customer's own records ("where is my order?", "what's the status of
     W1234567?"), a request ("can you refund it?", "I'd like to cancel, how?") and "how do I
     cancel?" (which wants the cancelling done) are not.
+
+    Args:
+        records: the words that name the customer's records (``{"order", "booking"}``): then
+            "my" counts as the customer's own only before one of them, so "can I bring my
+            skis?" is a question. Without it, any "my" does.
 
     Raises:
         UserError: ``text`` is not a string.
@@ -560,4 +568,13 @@ def is_information_question(text: str) -> bool:
         return False
     if folded.startswith(("how do i", "how can i", "how to")):
         return False
-    return not _OWN.search(folded)
+    if _OWN.search(folded):
+        return False
+    kinds = None if records is None else {stem(word.lower()) for word in records}
+    for own in _MY.finditer(folded):
+        if kinds is None:
+            return False
+        # "my order" is a record of this customer; "my skis" is not.
+        if any(word is not None and stem(word) in kinds for word in own.groups()):
+            return False
+    return True

@@ -30,6 +30,27 @@ def request(text: str, **fields: object) -> ModelRequest:
     return ModelRequest(messages=[Message(role="customer", text=text)], **fields)  # type: ignore[arg-type]
 
 
+async def answer(
+    model: LocalModel,
+    text: str,
+    intent: type[rk.Intent],
+    asked: str,
+    question: str = "?",
+    **fields: object,
+) -> rk.Decision:
+    """The model's decision when ``text`` answers the pending question for slot ``asked`` of
+    ``intent`` (``fields``: more of the request, such as the slots already given)."""
+    spec = intent.spec()
+    pending = Pending(kind="slot", question=question, slot=spec.slot(asked), intent=spec.name)
+    known = {i.name for i in INTENTS}
+    fields.setdefault("intents", INTENTS if spec.name in known else [spec])
+    fields.setdefault("active_intent", spec.name)
+    response = await model.request(
+        request(text, allowed=YES_NO - {"confirm"}, pending=pending, **fields)
+    )
+    return response.decision
+
+
 @pytest.fixture
 def model() -> LocalModel:
     return LocalModel.for_tests()
@@ -96,51 +117,27 @@ async def test_correction_while_confirming(model: LocalModel) -> None:
 
 
 async def test_pending_slot_is_filled_from_the_answer(model: LocalModel) -> None:
-    spec = CancelOrder.spec()
-    pending = Pending(kind="slot", question="Why?", slot=spec.slot("reason"), intent="CancelOrder")
-    response = await model.request(
-        request(
-            "it was ordered by mistake",
-            allowed=YES_NO - {"confirm"},
-            pending=pending,
-            active_intent="CancelOrder",
-            slots={"order_id": "W1234567"},
-        )
+    decision = await answer(
+        model, "it was ordered by mistake", CancelOrder, "reason", slots={"order_id": "W1234567"}
     )
-    assert response.decision == rk.FillSlots(slots={"reason": "ordered by mistake"})
+    assert decision == rk.FillSlots(slots={"reason": "ordered by mistake"})
 
 
 async def test_unrecognised_answer_is_handed_to_the_engine_to_validate(model: LocalModel) -> None:
-    spec = CancelOrder.spec()
-    pending = Pending(kind="slot", question="Which order?", slot=spec.slot("order_id"))
-    response = await model.request(
-        request(
-            "the blue one",
-            allowed=YES_NO - {"confirm"},
-            pending=pending,
-            active_intent="CancelOrder",
-        )
-    )
-    assert response.decision == rk.FillSlots(slots={"order_id": "the blue one"})
+    decision = await answer(model, "the blue one", CancelOrder, "order_id")
+    assert decision == rk.FillSlots(slots={"order_id": "the blue one"})
 
 
 @pytest.mark.parametrize("text", ["I don't know", "not sure", "I'm sorry, I don't know."])
 async def test_dont_know_to_a_slot_question_is_not_called_an_invalid_value(
     model: LocalModel, text: str
 ) -> None:
-    spec = CancelOrder.spec()
-    pending = Pending(
-        kind="slot",
-        question="That doesn't look like a valid order id. What is the order number?",
-        slot=spec.slot("order_id"),
-    )
-    response = await model.request(
-        request(text, allowed=YES_NO - {"confirm"}, pending=pending, active_intent="CancelOrder")
-    )
-    assert isinstance(response.decision, rk.AskClarification)
-    assert response.decision.text.startswith("No problem.")
-    assert response.decision.text.endswith(" What is the order number?")  # the plain question
-    assert "valid" not in response.decision.text
+    asked = "That doesn't look like a valid order id. What is the order number?"
+    decision = await answer(model, text, CancelOrder, "order_id", question=asked)
+    assert isinstance(decision, rk.AskClarification)
+    assert decision.text.startswith("No problem.")
+    assert decision.text.endswith(" What is the order number?")  # the plain question
+    assert "valid" not in decision.text
 
 
 async def test_dont_know_repeated_ends_in_a_handoff() -> None:
@@ -157,18 +154,10 @@ async def test_dont_know_repeated_ends_in_a_handoff() -> None:
 
 
 async def test_clear_topic_switch_while_a_question_is_pending(model: LocalModel) -> None:
-    spec = CancelOrder.spec()
-    pending = Pending(kind="slot", question="Why?", slot=spec.slot("reason"), intent="CancelOrder")
-    response = await model.request(
-        request(
-            "where is my order W7654321",
-            allowed=YES_NO - {"confirm"},
-            pending=pending,
-            active_intent="CancelOrder",
-            slots={"order_id": "W1234567"},
-        )
+    decision = await answer(
+        model, "where is my order W7654321", CancelOrder, "reason", slots={"order_id": "W1234567"}
     )
-    assert response.decision == rk.StartIntent(intent="OrderStatus", slots={"order_id": "W7654321"})
+    assert decision == rk.StartIntent(intent="OrderStatus", slots={"order_id": "W7654321"})
 
 
 async def test_out_of_scope_goes_to_knowledge(model: LocalModel) -> None:
@@ -401,20 +390,9 @@ def test_words_are_not_taken_for_a_code_pattern(text: str) -> None:
 
 async def _booking_answer(text: str, asked: str, **known: str) -> rk.FillSlots:
     """LocalModel's decision when ``text`` answers the CancelBooking question for ``asked``."""
-    spec = CancelBooking.spec()
-    pending = Pending(kind="slot", question="?", slot=spec.slot(asked))
-    response = await LocalModel.for_tests().request(
-        request(
-            text,
-            intents=[spec],
-            allowed=YES_NO - {"confirm"},
-            pending=pending,
-            active_intent="CancelBooking",
-            slots=known,
-        )
-    )
-    assert isinstance(response.decision, rk.FillSlots)
-    return response.decision
+    decision = await answer(LocalModel.for_tests(), text, CancelBooking, asked, slots=known)
+    assert isinstance(decision, rk.FillSlots)
+    return decision
 
 
 async def test_a_name_answer_does_not_overwrite_a_code_already_given() -> None:
@@ -453,12 +431,10 @@ async def test_a_question_before_saying_yes_is_answered_then_the_confirmation_as
 
 
 async def test_a_bare_yes_is_not_taken_as_a_free_text_answer() -> None:
-    spec = CancelBooking.spec()
-    pending = Pending(kind="slot", question="Whose booking is it?", slot=spec.slot("passenger"))
-    response = await LocalModel.for_tests().request(
-        request("yes", intents=[spec], allowed=YES_NO - {"confirm"}, pending=pending)
+    decision = await answer(
+        LocalModel.for_tests(), "yes", CancelBooking, "passenger", question="Whose booking is it?"
     )
-    assert response.decision == rk.AskClarification(text="Whose booking is it?")
+    assert decision == rk.AskClarification(text="Whose booking is it?")
     named = await _booking_answer("Robert Johnson", "passenger")
     assert named.slots == {"passenger": "Robert Johnson"}
 
@@ -499,3 +475,12 @@ def test_my_counts_as_the_customers_own_only_before_a_record_the_intents_name() 
     assert is_information_question("can I bring my dog to the store?", records=records)
     assert not is_information_question("where is my order?", records=records)
     assert not is_information_question("can I bring my dog to the store?")  # no records given
+
+
+def test_what_is_derived_from_the_intents_is_computed_once_per_intent_set() -> None:
+    model = LocalModel.for_tests()
+    first = model._view(INTENTS)
+    assert model._view(list(INTENTS)) is first  # the same spec objects: reused
+    other = model._view([CancelOrder.spec()])
+    assert other is not first and other.labels == ["CancelOrder"] * len(other.texts)
+    assert model._view(INTENTS) is not first  # a changed set is derived again

@@ -93,6 +93,7 @@ class LocalModel(Model):
         # Turns run in a worker thread (embedding is CPU work that would stall the event
         # loop); one at a time, since fitting the classifier and BLAS limits are shared state.
         self._lock = threading.Lock()
+        self._seen: _IntentsView | None = None
 
     @classmethod
     def for_tests(cls) -> LocalModel:
@@ -154,7 +155,7 @@ class LocalModel(Model):
         # A general question ("how long do refunds take?") goes to the knowledge base before
         # any intent it shares words with.
         knowledge_first = "answer_from_knowledge" in request.allowed and is_information_question(
-            text, records=_records(request.intents)
+            text, records=self._view(request.intents).records
         )
 
         def respond(
@@ -392,7 +393,7 @@ class LocalModel(Model):
             return []
         # Every clause must itself ask for something: "I received my order and I want to
         # exchange two things" is one request with its context, not two requests.
-        starters = _request_starters(intents)
+        starters = self._view(intents).starters
         if not all(_asks(clause, starters) for clause in clauses):
             return []
         found: list[tuple[StartIntent, float]] = []
@@ -407,9 +408,21 @@ class LocalModel(Model):
             found.append((StartIntent(intent=prediction.label, slots=slots), prediction.confidence))
         return found if len(found) >= 2 else []
 
+    def _view(self, intents: Sequence[IntentSpec]) -> _IntentsView:
+        """What LocalModel derives from the intents, computed once per set of intents (the
+        agent passes the same spec objects every turn)."""
+        seen = self._seen
+        if (
+            seen is None
+            or len(seen.specs) != len(intents)
+            or any(a is not b for a, b in zip(seen.specs, intents, strict=True))
+        ):
+            seen = self._seen = _IntentsView(intents)
+        return seen
+
     def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
-        texts, labels = training_data(intents)
-        key = hashlib.sha256(repr((texts, labels)).encode()).hexdigest()
+        view = self._view(intents)
+        texts, labels, key = view.texts, view.labels, view.key
         if self._classifier is None or self._trained_on != key:
             from ..understanding.classifier import IntentClassifier
 
@@ -423,6 +436,17 @@ class LocalModel(Model):
             self._classifier = IntentClassifier(self.embedder).fit(texts, labels, oos_texts=oos)
             self._trained_on = key
         return self._classifier
+
+
+class _IntentsView:
+    """Training data, its content key, record words and request starters of one intent set."""
+
+    def __init__(self, intents: Sequence[IntentSpec]) -> None:
+        self.specs = tuple(intents)
+        self.texts, self.labels = training_data(intents)
+        self.key = hashlib.sha256(repr((self.texts, self.labels)).encode()).hexdigest()
+        self.records = _records(intents)
+        self.starters = _request_starters(intents)
 
 
 class _Prediction:

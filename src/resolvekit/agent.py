@@ -49,9 +49,10 @@ class Phrases:
         "Could you tell me a bit more about what you need?"
     )
     no_answer_waiting: str = "I couldn't find a reliable answer to that."
+    """Said instead of ``no_answer`` when a question of ours is still open (``back_to``
+    follows), or before ``can_help``."""
     can_help: str = "I can help you with {topics}. What would you like to do?"
     """Follows ``no_answer_waiting`` when nothing is open and the agent has intents."""
-    """Said instead of ``no_answer`` when a question of ours is still open (``back_to`` follows)."""
     back_to: str = "Now, back to your request: {question}"
     resume: str = "Shall we go back to your earlier request ({intent})?"
     next_request: str = "You also asked about something else ({intent}). Shall we do that now?"

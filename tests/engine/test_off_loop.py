@@ -85,8 +85,11 @@ async def test_warm_up_fits_the_classifier_before_the_first_customer() -> None:
 
 
 async def test_warm_up_is_harmless_without_a_local_model() -> None:
-    agent = build_agent(Backend(), rk.ScriptedModel([]))
+    model = rk.ScriptedModel([rk.Reply(text="hi")])
+    agent = build_agent(Backend(), model)
     await agent.warm_up()
+    assert model.requests == [] and model.remaining == 1  # no model request was spent on it
+    assert (await agent.handle("c", "hello")).reply == "hi"
 
 
 class LoadingEmbedder(HashingEmbedder):

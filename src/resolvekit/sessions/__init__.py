@@ -24,7 +24,10 @@ from ..exceptions import CorruptStore, UserError
 from ..messages import Message, Usage
 
 __all__ = [
+    "DEFAULT_WRITE_DEADLINE",
     "FREE_RUN",
+    "MAX_RECEIPTS",
+    "PROCESS_ID",
     "Conversation",
     "PendingState",
     "PlaybookRun",
@@ -35,6 +38,15 @@ __all__ = [
 
 FREE_RUN = "_free"
 """Id and intent of the run that journals free-mode tool calls."""
+
+PROCESS_ID = uuid.uuid4().hex[:16]
+"""This process's identity in journals and locks (a new one per process start)."""
+
+MAX_RECEIPTS = 100
+"""Message ids remembered per conversation for idempotent delivery."""
+
+DEFAULT_WRITE_DEADLINE = 300.0
+"""Seconds after which a started write without its own deadline is taken as interrupted."""
 
 StepKind = Literal["call", "ask", "confirm", "search", "say", "remember"]
 StepStatus = Literal["pending", "started", "done", "error"]
@@ -69,9 +81,19 @@ class Step:
     effect: str | None = None
     idempotency_key: str | None = None
     at: float = field(default_factory=time.time)
+    evidence: dict[str, Any] | None = None
+    """For an answered ``confirm``: how the answer was read (the customer's words, the message
+    id, the confirmation id it answers, the model's and the engine's readings), the proof of
+    consent behind a confirmed write."""
+    deadline: float | None = None
+    """For a ``started`` call: the time by which its outcome is known (timeout and retries
+    included). Until then a live process may still be running it; after it, with the
+    customer's lock free, the call is treated as interrupted by a crash."""
+    owner: str | None = None
+    """For a ``started`` call: the process that started it (see :data:`PROCESS_ID`)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "index": self.index,
             "kind": self.kind,
             "key": self.key,
@@ -83,6 +105,10 @@ class Step:
             "idempotency_key": self.idempotency_key,
             "at": self.at,
         }
+        for name in ("evidence", "deadline", "owner"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Step:
@@ -157,9 +183,15 @@ class PendingState:
     """For ``tool_confirm`` (free mode): ``{"name": ..., "args": ...}``."""
     attempts: int = 0
     """How many times the question was re-asked after an unusable answer."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    """Identifies this question: an answer bound to another id does not answer it
+    (``TurnResult.question_id``, ``Agent.handle(reply_to=...)``)."""
+    asked_at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
+            "asked_at": self.asked_at,
             "kind": self.kind,
             "question": self.question,
             "run_id": self.run_id,
@@ -201,6 +233,18 @@ class Conversation:
     usage: Usage = field(default_factory=Usage)
     version: int = 0
     """Incremented by every save; a store refuses a save from a stale copy."""
+    receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Results of the last :data:`MAX_RECEIPTS` messages delivered with a ``message_id``
+    (id -> stored :class:`~resolvekit.results.TurnResult`), oldest first: a redelivered
+    message gets its stored result and runs nothing."""
+    current_message: str | None = None
+    """The ``message_id`` of the turn in progress (saved with the write-ahead checkpoint), so a
+    redelivery after a crash continues that turn instead of reading the message again."""
+    archived: int = 0
+    """How many records were moved out of this row into the store's archive (finished runs,
+    old transcript lines) to keep the row bounded."""
+    archive_out: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
+    """Records to move to the archive on the next save (not part of the row's JSON)."""
 
     @classmethod
     def new(cls, customer_id: str, channel: str) -> Conversation:
@@ -245,6 +289,9 @@ class Conversation:
             "history": self.history,
             "usage": self.usage.to_json(),
             "version": self.version,
+            "receipts": self.receipts,
+            "current_message": self.current_message,
+            "archived": self.archived,
         }
 
     @classmethod
@@ -269,7 +316,21 @@ class Conversation:
             history=data.get("history", []),
             usage=Usage.from_json(data.get("usage", {})),
             version=data.get("version", 0),
+            receipts=data.get("receipts", {}),
+            current_message=data.get("current_message"),
+            archived=data.get("archived", 0),
         )
+
+    def inflight_until(self) -> float | None:
+        """The latest deadline of a write still ``started`` (journaled ahead of its call and
+        not known to have finished), or None when there is none."""
+        deadlines = [
+            step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
+            for run in self.runs
+            for step in run.journal
+            if step.kind == "call" and step.status == "started"
+        ]
+        return max(deadlines) if deadlines else None
 
 
 @runtime_checkable

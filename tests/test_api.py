@@ -15,9 +15,9 @@ from .engine.shop import Backend, build_agent
 
 EXPECTED_EXPORTS = {
     "Agent", "AnswerFromKnowledge", "AskClarification", "CallTool", "CallbackTarget", "Citation",
-    "ConcurrentUpdate", "Confirm", "Context", "Conversation", "CorrectionAfterWrite",
+    "ConcurrentUpdate", "Confirm", "ConsentPolicy", "Context", "Conversation", "CorrectionAfterWrite",
     "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots", "FunctionModel", "Handoff",
-    "HandoffTarget", "Intent", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
+    "HandoffTarget", "Intent", "InternalError", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",

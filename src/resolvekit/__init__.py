@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
     "ResolvekitError": "exceptions",
     "UserError": "exceptions",
     "InvalidMessage": "exceptions",
+    "InternalError": "exceptions",
+    "ConsentPolicy": "consent",
     "ToolError": "exceptions",
     "ToolRefusal": "exceptions",
     "RetryableToolError": "exceptions",
@@ -96,6 +98,7 @@ __all__ = [
     "Citation",
     "ConcurrentUpdate",
     "Confirm",
+    "ConsentPolicy",
     "Context",
     "Conversation",
     "CorrectionAfterWrite",
@@ -107,6 +110,7 @@ __all__ = [
     "Handoff",
     "HandoffTarget",
     "Intent",
+    "InternalError",
     "InvalidMessage",
     "JSONLQueue",
     "KnowledgeAnswer",
@@ -154,11 +158,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), [*__all__, "_
 
 if TYPE_CHECKING:
     from .agent import Agent, Phrases
+    from .consent import ConsentPolicy
     from .escalation import CallbackTarget, EscalationPolicy, Handoff, HandoffTarget, JSONLQueue
     from .exceptions import (
         ConcurrentUpdate,
         CorrectionAfterWrite,
         CorruptStore,
+        InternalError,
         InvalidMessage,
         ModelConnectionError,
         ModelError,

@@ -25,6 +25,7 @@ from .exceptions import (
     ModelRequestsBlocked,
     PlaybookError,
     ResolvekitError,
+    StoreError,
     ToolError,
     UserError,
 )
@@ -46,6 +47,7 @@ from .models import ModelRequest, ModelResponse, SlotSpec
 from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome, _Hooks, _Suspend
 from .results import Outcome, TraceEvent, TurnResult
 from .sessions import FREE_RUN, Conversation, PendingState, PlaybookRun, Step
+from .tools import Tool
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -77,46 +79,134 @@ class Turn:
         """True when this turn handed the conversation over (the handoff must be delivered)."""
         self.current_run: PlaybookRun | None = None
         """The playbook run this turn worked on."""
+        self.text = ""
+        """The customer's message this turn handles ("" for a recovery sweep)."""
+        self.message_id: str | None = None
+        self.reply_to: str | None = None
+        """The question id the customer's client says this message answers, if any."""
+        self.unknown: list[str] = []
+        """Writes whose outcome became unknown this turn (always handed to a human)."""
+        self.recovered = False
+        """True when this turn finished work a crash had interrupted."""
 
     # -- entry -------------------------------------------------------------------------------
 
-    async def run(self, text: str) -> TurnResult:
+    async def run(self, text: str, *, resumed: bool = False) -> TurnResult:
+        """Handle ``text``; ``resumed``: the message was already recorded by a turn a crash
+        interrupted (the same ``message_id`` delivered again), so only that turn is finished."""
         conv = self.conv
-        conv.transcript.append(Message(role="customer", text=text, channel=conv.channel))
+        self.text = text
+        if not resumed:
+            conv.transcript.append(Message(role="customer", text=text, channel=conv.channel))
         if conv.status == "handed_off":
             self._say(self.agent.phrases.with_human)
             self.outcome = "escalated"
             self.handoff = Handoff.model_validate(conv.handoff) if conv.handoff else None
-        else:
-            try:
-                if await self._recover():
-                    return self._result()
-                await self._decide(build_request(self.agent, self.conv))
-            except (ModelRequestsBlocked, UserError):
-                raise  # the developer's mistake: fail loudly, not as a handoff
-            except ModelError as exc:
-                self.error = exc
-                await self._escalate(f"the model failed: {exc}", "high")
-            except ResolvekitError as exc:
-                if self.agent.raise_errors:
-                    raise
-                self.error = exc
-                await self._escalate(f"engine error: {exc}", "high")
+            return self._result()
+        try:
+            if await self._recover():
+                return self._result()
+            if resumed and self.recovered:
+                # The message was acted on before the crash: finish that, do not read it again.
+                # A free-mode step loop goes on from the recovered call's result.
+                if self.conv.run(FREE_RUN) is not None and self.current_run is None:
+                    await self._decide(build_request(self.agent, self.conv))
+                return self._result()
+            await self._decide(build_request(self.agent, self.conv))
+            await self._report_unknown_outcomes()
+        except (ModelRequestsBlocked, UserError, StoreError):
+            raise  # the developer's mistake, or the store failing: typed, nothing half-done
+        except ModelError as exc:
+            self.error = exc
+            await self._escalate(f"the model failed: {exc}", "high")
+        except ResolvekitError as exc:
+            if self.agent.raise_errors:
+                raise
+            self.error = exc
+            await self._escalate(f"engine error: {exc}", "high")
+        except Exception as exc:  # a broken model, knowledge source or damaged state
+            if self.agent.raise_errors:
+                raise
+            log.exception("turn of conversation %s failed", conv.id)
+            self.error = exc
+            await self._escalate(f"internal error: {type(exc).__name__}: {exc}", "high")
+        return self._result()
+
+    async def recover(self) -> TurnResult | None:
+        """Finish what a crash interrupted, with no new customer message (the sweep).
+
+        Returns:
+            The recovery's result, or None when there was nothing to recover.
+        """
+        self.text = ""
+        if self.conv.status == "handed_off" or self.conv.inflight_until() is None:
+            return None
+        try:
+            await self._recover()
+        except (ModelRequestsBlocked, UserError, StoreError):
+            raise
+        except Exception as exc:
+            if self.agent.raise_errors:
+                raise
+            log.exception("recovery of conversation %s failed", self.conv.id)
+            self.error = exc
+            await self._escalate(f"recovery failed: {type(exc).__name__}: {exc}", "high")
         return self._result()
 
     async def _recover(self) -> bool:
-        """Finish a run a crash interrupted (running, with no question pending).
+        """Finish writes a crash interrupted: a playbook run left running with no question
+        pending, and free-mode calls left ``started``.
 
         Returns:
-            True when the recovered run now needs the customer or a human, so the new message
-            is not interpreted this turn.
+            True when the recovery now needs the customer or a human, so the new message is
+            not interpreted this turn.
         """
+        if await self._recover_free():
+            return True
         run = self.conv.active_run
         if run is None or run.status != "waiting" or self.conv.pending is not None:
             return False
         self._trace("playbook", event="recover", intent=run.intent, run=run.id)
+        self.recovered = True
         await self._advance(run)
+        await self._report_unknown_outcomes()
         return self.outcome in ("escalated", "awaiting_customer")
+
+    async def _recover_free(self) -> bool:
+        """Free mode: an idempotent call left ``started`` is made again with its key; any other
+        is reported to a human as ``unknown_outcome``, never repeated."""
+        free = self.conv.run(FREE_RUN)
+        started = [
+            s for s in (free.journal if free else []) if s.kind == "call" and s.status == "started"
+        ]
+        if free is None or not started:
+            return False
+        self.recovered = True
+        ctx = self._free_context(free)
+        for step in started:
+            self._trace("free", event="recover", tool=step.key, step=step.index)
+            tool = self.agent.tools.get(step.key)
+            if tool is None:
+                outcome: Any = ToolError(step.key, "unknown_outcome", "the tool is gone")
+                step.status, step.error = "error", outcome.to_json()
+            else:
+                outcome = await ctx.recover_step(tool, step)
+            self._record_tool_message(step.key, step.args, tool, outcome)
+        await self.agent.store.save(self.conv)
+        return await self._report_unknown_outcomes()
+
+    async def _report_unknown_outcomes(self) -> bool:
+        """A write whose outcome is unknown (interrupted, or timed out) goes to a human,
+        whatever the playbook or the model did with the error: nobody may retry it blindly."""
+        if self.conv.status == "handed_off" or not self.unknown:
+            return self.conv.status == "handed_off"
+        tools = ", ".join(sorted(set(self.unknown)))
+        await self._escalate(
+            f"the outcome of {tools} is unknown after an interruption; check the system "
+            "before doing it again",
+            "high",
+        )
+        return True
 
     def _result(self) -> TurnResult:
         reply = "\n".join(r for r in self.replies if r)
@@ -134,6 +224,7 @@ class Turn:
             slots=dict(run.slots) if run else {},
             citations=self.citations,
             pending=self.conv.pending.kind if self.conv.pending else None,
+            question_id=self.conv.pending.id if self.conv.pending else None,
             usage=self.usage,
             error=self.error,
         )
@@ -422,6 +513,8 @@ class Turn:
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "tool" and data.get("status") != "done":
             self.conv.bump("tool_failures")
+        if kind == "tool" and data.get("kind") == "unknown_outcome":
+            self.unknown.append(str(data.get("tool")))
         self.trace.append(TraceEvent(kind=kind, data=data))
 
     async def _execute(self, run: PlaybookRun, intent: Intent, rewind: str | None) -> None:
@@ -501,21 +594,63 @@ class Turn:
         self._say(question)
 
     async def _confirm(self, answer: Literal["yes", "no", "unsure"]) -> None:
+        """A yes/no answer: the engine reads the customer's words itself and the stricter of
+        its reading and the model's wins (see :class:`~resolvekit.consent.ConsentPolicy`)."""
         conv = self.conv
         pending = conv.pending
         assert pending is not None  # guarded by invalid_decision
-        if answer == "unsure":
-            pending.attempts += 1
-            if pending.attempts > self.agent.escalation.max_clarifications:
-                await self._escalate("the customer could not confirm", "normal")
+        if self.reply_to is not None and self.reply_to != pending.id:
+            # The customer's client says this answers another question (an old button, a
+            # late delivery): it does not answer the one open now.
+            self._trace("confirm", event="stale", answers=self.reply_to, open=pending.id)
+            self._say(self.agent.phrases.stale_answer.format(question=pending.question))
+            self.outcome = "awaiting_customer"
+            return
+        policy = self.agent.consent
+        reading = policy.reader(self.text, pending.question)
+        decided = policy.decide(answer, reading)
+        self._trace(
+            "confirm",
+            kind=pending.kind,
+            question=pending.question,
+            question_id=pending.id,
+            model=answer,
+            reader=reading.answer,
+            reason=reading.reason,
+            cue=reading.cue,
+            answer=decided,
+        )
+        if decided == "question":
+            # Answer it if the knowledge base can, then ask the confirmation again.
+            if self.agent.knowledge is not None:
+                await self._answer(self.text)
                 return
             self._say(self.agent.phrases.yes_or_no.format(question=pending.question))
             self.outcome = "awaiting_customer"
             return
+        if decided == "unclear":
+            pending.attempts += 1
+            phrase = (
+                self.agent.phrases.yes_or_no
+                if pending.attempts == 1
+                else (self.agent.phrases.still_open)
+            )
+            self._say(phrase.format(question=pending.question))
+            self.outcome = "awaiting_customer"
+            return
         conv.counters["clarifications"] = 0
-        yes = answer == "yes"
+        yes = decided == "yes"
+        evidence = {
+            "text": self.text,
+            "message_id": self.message_id,
+            "question_id": pending.id,
+            "model": answer,
+            "reader": reading.answer,
+            "reason": reading.reason,
+            "answer": decided,
+            "at": time.time(),
+        }
         run = conv.run(pending.run_id)
-        self._trace("confirm", kind=pending.kind, question=pending.question, answer=answer)
         if pending.kind == "resume":
             conv.pending = None
             if run is None:
@@ -539,8 +674,8 @@ class Turn:
         if pending.kind == "tool_confirm":
             conv.pending = None
             free = self._free_run()
-            step = free.journal[pending.step or 0]
-            step.status, step.result = "done", yes
+            step = free.journal[(pending.step or 0) - free.base]
+            step.status, step.result, step.evidence = "done", yes, evidence
             if yes and pending.tool:
                 await self._free_call(pending.tool["name"], pending.tool["args"], confirmed=True)
             else:
@@ -550,7 +685,7 @@ class Turn:
         if run is None or pending.step is None:
             return
         step = run.journal[pending.step]
-        step.status, step.result = "done", yes
+        step.status, step.result, step.evidence = "done", yes, evidence
         conv.pending = None
         self.intent = run.intent
         await self._advance(run)
@@ -614,7 +749,9 @@ class Turn:
             question = self.agent.phrases.confirm_tool.format(
                 action=(tool.description or name).rstrip("."), args=_render_args(args)
             )
-            step = Step(index=len(run.journal), kind="confirm", key=question, status="pending")
+            step = Step(
+                index=run.base + len(run.journal), kind="confirm", key=question, status="pending"
+            )
             run.journal.append(step)
             self.conv.pending = PendingState(
                 kind="tool_confirm",
@@ -626,12 +763,30 @@ class Turn:
             self._say(question)
             self.outcome = "awaiting_customer"
             return
+        ctx = self._free_context(run)
+        result = await ctx.try_call(tool, **args)
+        self._record_tool_message(name, args, tool, result)
+        if self.unknown:
+            await self._report_unknown_outcomes()
+            return
+        await self._decide(build_request(self.agent, self.conv))
+
+    def _free_context(self, run: PlaybookRun) -> Context[Any]:
+        """A context that appends to the free-mode journal (it is never replayed)."""
         ctx: Context[Any] = Context(
             conversation=self.conv, run=run, deps=self.deps, hooks=self._hooks()
         )
-        ctx._cursor = len(run.journal)  # free mode appends; it never replays
-        result = await ctx.try_call(tool, **args)
-        shown = result.to_json() if isinstance(result, ToolError) else tool.dump_result(result)
+        ctx.append_only()
+        return ctx
+
+    def _record_tool_message(
+        self, name: str, args: dict[str, Any], tool: Tool[Any] | None, result: Any
+    ) -> None:
+        """The free-mode call's result in the transcript, where the model reads it."""
+        if isinstance(result, ToolError):
+            shown = result.to_json()
+        else:
+            shown = tool.dump_result(result) if tool is not None else result
         self.conv.transcript.append(
             Message(
                 role="tool",
@@ -640,7 +795,6 @@ class Turn:
                 tool_call={"name": name, "args": args},
             )
         )
-        await self._decide(build_request(self.agent, self.conv))
 
     # -- escalation and closing --------------------------------------------------------------
 

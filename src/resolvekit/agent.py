@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from ._bookkeeping import compact, keep_receipt, receipt_result
 from ._loop import Turn
+from ._text import clean_text
+from .consent import ConsentPolicy
 from .escalation import EscalationPolicy, HandoffTarget, summarize
-from .exceptions import InvalidMessage, UserError
+from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
 from .intents import Intent, humanize
 from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
@@ -58,6 +61,14 @@ class Phrases:
     next_request: str = "You also asked about something else ({intent}). Shall we do that now?"
     dropped: str = "OK, I've dropped that request."
     yes_or_no: str = "Just to be sure, please answer yes or no: {question}"
+    still_open: str = (
+        "I haven't done anything yet. When you're ready, just say yes or no: {question}"
+    )
+    """Said when an answer to a confirmation is still unclear after ``yes_or_no``: the
+    question stays open, nothing runs."""
+    stale_answer: str = "That answer was for an earlier question. {question}"
+    """Said when a message answers a question that is no longer the open one
+    (``handle(reply_to=...)``)."""
     confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"
     not_done: str = "OK, I haven't done that. Is there anything else I can help with?"
 
@@ -90,6 +101,8 @@ class Agent(Generic[DepsT]):
         raise_errors: re-raise engine errors (replay divergence, crashed playbooks) instead of
             escalating; for development and tests.
         phrases: the engine's own wording.
+        consent: when a reply to a confirmation counts as a yes (default: only when the
+            engine's own reader reads an unambiguous yes, whatever the model says).
     """
 
     def __init__(
@@ -109,6 +122,7 @@ class Agent(Generic[DepsT]):
         max_message_chars: int = 4000,
         raise_errors: bool = False,
         phrases: Phrases | None = None,
+        consent: ConsentPolicy | None = None,
     ) -> None:
         self.name = name
         self._model_arg = model
@@ -132,6 +146,7 @@ class Agent(Generic[DepsT]):
         self.max_message_chars = max_message_chars
         self.raise_errors = raise_errors
         self.phrases = phrases or Phrases()
+        self.consent = consent or ConsentPolicy()
         self.tools: dict[str, Tool[Any]] = {}
         self.intents: dict[str, type[Intent]] = {}
         self.playbooks: dict[str, Playbook] = {}
@@ -250,37 +265,100 @@ class Agent(Generic[DepsT]):
         *,
         channel: str = "chat",
         deps: DepsT | None = None,
+        message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> TurnResult:
         """Handle one customer message and return the reply with its outcome.
 
         The customer's open conversation continues whatever the channel. Messages for one
-        customer are handled one at a time.
+        customer are handled one at a time (across processes with the SQLite and PostgreSQL
+        stores).
+
+        Args:
+            customer_id: who wrote.
+            text: what they wrote. Invalid Unicode (lone surrogates) and control characters
+                are replaced before anything else sees it.
+            channel: where it arrived (``chat``, ``email``, ``sms``, ``voice``...).
+            deps: dependencies for this message's tools and playbooks (default ``Agent.deps``).
+            message_id: your id for this delivery (a webhook's event id). A message whose id
+                was already handled gets the stored result back, with ``duplicate=True``, and
+                nothing runs again; one whose turn a crash interrupted is finished, not read
+                twice. The last 100 ids of a customer are remembered.
+            reply_to: the ``TurnResult.question_id`` this message answers (a confirmation
+                button, say). If another question is open by then, the message is not taken as
+                an answer to it.
 
         Raises:
             InvalidMessage: the message is empty or longer than ``max_message_chars``; nothing
                 is stored.
-            CorruptStore: the customer's stored conversation cannot be read.
+            UserError: ``customer_id`` or ``message_id`` is not a non-empty string, the agent
+                has nothing to do, or a model was misconfigured.
+            StoreError: the store failed: :class:`~resolvekit.exceptions.StoreUnavailable`
+                (transient, retry with the same ``message_id``),
+                :class:`~resolvekit.exceptions.ConcurrentUpdate` (another process holds the
+                customer) or :class:`~resolvekit.exceptions.CorruptStore` (a damaged row).
+            InternalError: a bug in resolvekit or your code outside a playbook; the message
+                is kept when the store allows it.
         """
-        if not isinstance(text, str) or not text.strip():
+        text = clean_text(text if isinstance(text, str) else "")
+        if not text.strip():
             raise InvalidMessage("empty", "The message is empty")
         if len(text) > self.max_message_chars:
             raise InvalidMessage(
                 "too_long",
                 f"The message has {len(text)} characters; the limit is {self.max_message_chars}",
             )
-        if not customer_id:
-            raise UserError("customer_id must be a non-empty string")
+        customer_id = _check_id("customer_id", customer_id)
+        if message_id is not None:
+            message_id = _check_id("message_id", message_id)
+        channel = clean_text(channel) if isinstance(channel, str) and channel else "chat"
         if not self.intents and not self.free_mode and self.knowledge is None:
             raise UserError(
                 f"Agent {self.name!r} has no playbooks, no knowledge and free_mode is off: "
                 f"register at least one @agent.playbook"
             )
+        try:
+            return await self._handle(
+                customer_id,
+                text.strip(),
+                channel=channel,
+                deps=deps,
+                message_id=message_id,
+                reply_to=reply_to,
+            )
+        except ResolvekitError:
+            raise
+        except Exception as exc:
+            raise InternalError(
+                f"handling a message of customer {customer_id!r} failed: {type(exc).__name__}: "
+                f"{exc}"
+            ) from exc
+
+    async def _handle(
+        self,
+        customer_id: str,
+        text: str,
+        *,
+        channel: str,
+        deps: DepsT | None,
+        message_id: str | None,
+        reply_to: str | None,
+    ) -> TurnResult:
         store = self.store
         async with store.lock(customer_id):
             conversation = await self._conversation_for(customer_id, channel)
+            if message_id is not None and message_id in conversation.receipts:
+                return receipt_result(conversation.receipts[message_id])
+            resumed = message_id is not None and conversation.current_message == message_id
+            conversation.current_message = message_id
             turn = Turn(self, conversation, deps if deps is not None else self.deps)
+            turn.message_id, turn.reply_to = message_id, reply_to
             try:
-                result = await turn.run(text.strip())
+                result = await turn.run(text, resumed=resumed)
+                if message_id is not None:
+                    keep_receipt(conversation, message_id, result)
+                conversation.current_message = None
+                compact(conversation, store)
             finally:
                 # Whatever happened, the customer's words are kept.
                 await store.save(conversation)
@@ -289,10 +367,67 @@ class Agent(Generic[DepsT]):
         return result
 
     def handle_sync(
-        self, customer_id: str, text: str, *, channel: str = "chat", deps: DepsT | None = None
+        self,
+        customer_id: str,
+        text: str,
+        *,
+        channel: str = "chat",
+        deps: DepsT | None = None,
+        message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> TurnResult:
         """:meth:`handle` for scripts (runs its own event loop)."""
-        return asyncio.run(self.handle(customer_id, text, channel=channel, deps=deps))
+        return asyncio.run(
+            self.handle(
+                customer_id,
+                text,
+                channel=channel,
+                deps=deps,
+                message_id=message_id,
+                reply_to=reply_to,
+            )
+        )
+
+    async def recover(self, *, older_than: float = 0.0, limit: int = 100) -> list[TurnResult]:
+        """Finish writes a crash interrupted in conversations whose customer has not written
+        since (the sweep; run it at start-up and every minute or so: ``resolvekit recover``).
+
+        A write left ``started`` whose deadline (its timeout and retries) has passed is
+        recovered under the customer's lock, as on the next message: an idempotent tool is
+        called again with the same key, any other is handed to a human as ``unknown_outcome``
+        (delivered to the handoff targets). A playbook that can go on does; what it says is
+        in each result's ``reply`` for you to send on the customer's channel.
+
+        Args:
+            older_than: only writes whose deadline passed at least this many seconds ago.
+            limit: at most this many conversations per call.
+
+        Returns:
+            One result per recovered conversation.
+        """
+        store = self.store
+        finder = getattr(store, "inflight", None)
+        if finder is None:
+            raise UserError(f"{type(store).__name__} cannot list interrupted writes (inflight)")
+        before = time.time() - older_than
+        results: list[TurnResult] = []
+        for conversation_id, customer_id in await finder(before, limit):
+            async with store.lock(customer_id):
+                conversation = await store.get(conversation_id)
+                due = conversation.inflight_until() if conversation is not None else None
+                if conversation is None or due is None or due >= before:
+                    continue  # finished or recovered since it was listed
+                turn = Turn(self, conversation, self.deps)
+                try:
+                    result = await turn.recover()
+                finally:
+                    await store.save(conversation)
+            if result is None:
+                continue
+            if turn.escalated_now:
+                await self._deliver(result)
+            results.append(result)
+        return results
 
     async def _conversation_for(self, customer_id: str, channel: str) -> Conversation:
         store = self.store
@@ -301,6 +436,7 @@ class Agent(Generic[DepsT]):
             conversation is not None
             and conversation.status == "open"
             and time.time() - conversation.updated_at > self.idle_timeout
+            and conversation.inflight_until() is None  # an interrupted write is recovered first
         ):
             conversation.status = "closed"
             conversation.summary = summarize(conversation)
@@ -310,6 +446,9 @@ class Agent(Generic[DepsT]):
             conversation = Conversation.new(customer_id, channel)
             earlier = await store.history(customer_id)
             conversation.history = [c.summary for c in reversed(earlier) if c.summary]
+            if earlier:
+                # A message redelivered after its conversation closed is still a duplicate.
+                conversation.receipts = dict(earlier[0].receipts)
         conversation.channel = channel
         return conversation
 
@@ -421,3 +560,9 @@ class Agent(Generic[DepsT]):
                 citations=list(found.citations),
             )
         return await self.knowledge.answer(query, k)
+
+
+def _check_id(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(f"{what} must be a non-empty string, not {value!r}"[:200])
+    return clean_text(value)

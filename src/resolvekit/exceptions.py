@@ -4,6 +4,7 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
 
     ResolvekitError
     ├── UserError                      the developer used the API wrong (actionable message)
+    ├── InternalError                  a bug: an unexpected exception while handling a message
     ├── InvalidMessage                 a customer message was rejected; nothing was stored
     ├── ToolSignal                     raised *on purpose* by a tool
     │   ├── ToolRefusal                business rule says no ("order already shipped")
@@ -37,6 +38,7 @@ __all__ = [
     "ConcurrentUpdate",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "InternalError",
     "InvalidMessage",
     "KnowledgeError",
     "ModelConnectionError",
@@ -65,6 +67,12 @@ class ResolvekitError(Exception):
 
 class UserError(ResolvekitError):
     """The API was used in a way that cannot work; the message says how to fix it."""
+
+
+class InternalError(ResolvekitError):
+    """An unexpected exception (a bug in resolvekit or in code it calls outside a playbook or
+    tool) while handling a message; the original is chained as ``__cause__``. The customer's
+    message is kept when the store allows it."""
 
 
 class InvalidMessage(ResolvekitError):

@@ -15,6 +15,7 @@ with the same key; any other is reported as ``unknown_outcome`` and never repeat
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import (
@@ -36,7 +37,7 @@ from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, Uncon
 from .intents import slot_error_message
 from .messages import Citation
 from .models import SlotSpec
-from .sessions import Conversation, PendingState, PlaybookRun, Step
+from .sessions import PROCESS_ID, Conversation, PendingState, PlaybookRun, Step
 
 if TYPE_CHECKING:
     from .tools import Tool
@@ -180,6 +181,10 @@ class Context(Generic[DepsT]):
         """Facts known in this conversation (slot values, ``ctx.remember``-ed values)."""
         return dict(self._conversation.facts)
 
+    def append_only(self) -> None:
+        """Start at the end of the journal: nothing is replayed (free mode's journal)."""
+        self._cursor = len(self._run.journal)
+
     @property
     def replaying(self) -> bool:
         """True while steps are being served from the journal."""
@@ -242,7 +247,7 @@ class Context(Generic[DepsT]):
         step = self._next("call", tool.name, json_args)
         if step is not None:
             return await self._replay_call(tool, step)
-        index = self._cursor - 1
+        index = self._run.base + self._cursor - 1
         if invalid is not None:
             self._append(self._error_step(index, tool, json_args, invalid))
             self._hooks.trace("tool", {"tool": tool.name, "status": "error", **invalid.to_json()})
@@ -258,6 +263,8 @@ class Context(Generic[DepsT]):
                 status="started",
                 effect=tool.effect,
                 idempotency_key=f"{self.conversation_id}:{self._run.id}:{index}",
+                deadline=time.time() + tool.max_duration(),
+                owner=PROCESS_ID,
             )
         )
         if tool.effect == "write":
@@ -286,7 +293,12 @@ class Context(Generic[DepsT]):
             return tool.load_result(step.result)
         if step.status == "error":
             return ToolError.from_json(step.error or {})
-        # "started": the process died between journaling the write and recording its result.
+        return await self.recover_step(tool, step)
+
+    async def recover_step(self, tool: Tool[Any], step: Step) -> Any:
+        """A call left ``started``: the process died between journaling it and recording its
+        result. An idempotent tool is called again with the same key; any other is not
+        repeated and becomes an ``unknown_outcome`` error (the engine hands it to a human)."""
         if tool.idempotent:
             self._hooks.trace("recover", {"tool": tool.name, "key": step.idempotency_key})
             return await self._execute(tool, step)
@@ -297,6 +309,7 @@ class Context(Generic[DepsT]):
             "repeated; a human must check whether it took effect",
         )
         step.status, step.error = "error", error.to_json()
+        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
         return error
 
     def _error_step(
@@ -314,7 +327,7 @@ class Context(Generic[DepsT]):
 
     def _require_confirmation(self, tool: Tool[Any], index: int) -> None:
         """The nearest earlier confirmation must be a yes not yet used by another such write."""
-        for step in reversed(self._run.journal[:index]):
+        for step in reversed(self._run.journal[: index - self._run.base]):
             if step.kind == "confirm":
                 if step.status == "done" and step.result is True:
                     return

@@ -47,6 +47,12 @@ class TurnResult:
     citations: list[Citation] = dataclasses.field(default_factory=list)
     pending: str | None = None
     """What the agent waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm`` or ``resume``."""
+    question_id: str | None = None
+    """The id of the open question, if any: send it back as ``handle(reply_to=...)`` with the
+    answer (a confirmation button) so an answer is never applied to a different question."""
     usage: Usage = dataclasses.field(default_factory=Usage)
     error: BaseException | None = None
     """The engine error behind an escalation (a replay divergence, a crashed playbook...)."""
+    duplicate: bool = False
+    """True when the ``message_id`` was handled before: this is the stored result (without its
+    trace) and nothing ran again."""

@@ -92,6 +92,13 @@ class Tool(Generic[R]):
             self._schema = self.args_model.model_json_schema()
         return self._schema
 
+    def max_duration(self) -> float:
+        """Seconds by which a call's outcome is known: every attempt's timeout and the waits
+        between them, plus a margin (300 s per attempt when the tool has no timeout)."""
+        retry = self.retry if (self.effect == "read" or self.idempotent) else NO_RETRY
+        per_attempt = self.timeout if self.timeout is not None else 300.0
+        return retry.attempts * per_attempt + (retry.attempts - 1) * retry.max_wait + 5.0
+
     def spec(self) -> ToolSpec:
         return ToolSpec(
             name=self.name,

@@ -95,8 +95,21 @@ async def test_escalating_a_resolvable_request_is_a_wrong_escalation() -> None:
     assert record.escalated and record.handoff_reason == "not my job"
 
 
-async def test_changing_the_wrong_order_fails_with_the_diff() -> None:
+async def test_a_model_saying_yes_for_the_customer_changes_nothing() -> None:
+    # The customer refuses the wrong order; the engine reads the refusal itself and vetoes
+    # the reckless model's yes.
     (record,) = await play(suite_of(reckless_model("W1003"), demo_scenario("cancel-pending")))
+    assert record.verdict != "failed"
+    assert not record.changed
+    assert all(d.path != "orders.W1003.status" for d in record.diff)
+
+
+async def test_changing_the_wrong_order_fails_with_the_diff() -> None:
+    # A customer who agrees to the wrong order: the write is consented, and wrong.
+    scenario = demo_scenario("cancel-pending")
+    user = scenario.user.model_copy(update={"agree_to": ["W1003"]})
+    scenario = scenario.model_copy(update={"user": user})
+    (record,) = await play(suite_of(reckless_model("W1003"), scenario))
     assert record.verdict == "failed"
     assert record.reason == "wrong change: the end state does not match the expected state"
     assert {(d.path, d.expected, d.actual) for d in record.diff} == {
@@ -136,10 +149,13 @@ async def test_timeouts_and_crashes_fail_without_stopping_the_suite() -> None:
     def crash(request: ModelRequest) -> ModelResponse:
         raise RuntimeError("model exploded")
 
+    # A crashing model hands the customer to a person (never an exception out of handle):
+    # for a resolvable request that is a wrong escalation, with the cause in the handoff.
     suite = suite_of(rk.FunctionModel(crash), demo_scenario("order-status"))
     (crashed,) = await play(suite)
-    assert crashed.verdict == "failed" and crashed.error == "RuntimeError: model exploded"
-    assert crashed.turns[0].role == "customer"  # the partial transcript is kept
+    assert crashed.verdict == "escalated_wrongly"
+    assert crashed.handoff_reason == "internal error: RuntimeError: model exploded"
+    assert crashed.turns[0].role == "customer"  # the transcript is kept
 
 
 async def test_each_trial_has_its_own_state() -> None:
@@ -229,7 +245,10 @@ async def test_expected_state_comes_from_reference_actions_when_not_given() -> N
     )
     (record,) = await play(suite_of(keyword_model(), scenario))
     assert record.verdict == "resolved"
-    (wrong,) = await play(suite_of(reckless_model("W1003"), scenario))
+    user = scenario.user.model_copy(update={"agree_to": ["W1003"]})
+    (wrong,) = await play(
+        suite_of(reckless_model("W1003"), scenario.model_copy(update={"user": user}))
+    )
     assert wrong.verdict == "failed"
 
 

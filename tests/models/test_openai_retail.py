@@ -72,7 +72,9 @@ async def test_retail_cancellation_on_an_llm(server: FakeOpenAIServer) -> None:
         if result.outcome != "awaiting_customer":
             break
         server.push(_answer(result.reply, email))
-        result = await agent.handle("c", "(customer answers)", deps=db)
+        # What the customer types matters at a confirmation: the engine reads it too.
+        said = "yes, go ahead" if result.pending == "confirm" else "(customer answers)"
+        result = await agent.handle("c", said, deps=db)
     assert result.outcome == "resolved", result.reply
     assert db.orders[order.order_id].status == "cancelled"
     assert result.usage.requests >= 1

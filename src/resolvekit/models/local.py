@@ -141,6 +141,7 @@ class LocalModel(Model):
             return fn(*args)
 
     def _turn(self, request: ModelRequest) -> ModelResponse:
+        from ..understanding.consent import read_consent
         from ..understanding.extract import (
             classify_yes_no,
             detect_correction,
@@ -175,17 +176,20 @@ class LocalModel(Model):
             return respond(Escalate(reason="customer asked for a human"))
         pending = request.pending
         active = _intent(request.intents, request.active_intent)
-        if pending is not None and pending.kind == "confirm" and knowledge_first:
-            # "What's the change fee?" before saying yes: answer it, then the engine asks the
-            # confirmation again.
-            return respond(AnswerFromKnowledge(query=text))
         if pending is not None and pending.kind in ("confirm", "resume"):
+            reading = read_consent(text, pending.question)
             corrected = self._corrections(text, active, request) if active else {}
-            if corrected and (detect_correction(text) or classify_yes_no(text) != "yes"):
+            if corrected and (detect_correction(text) or reading.answer != "yes"):
                 return respond(FillSlots(slots=corrected))
-            answer = classify_yes_no(text)
-            if answer is not None:
-                return respond(Confirm(answer=answer))
+            if reading.answer == "question" or (pending.kind == "confirm" and knowledge_first):
+                # "What's the change fee?" before saying yes: answer it, then the engine asks
+                # the confirmation again.
+                return respond(AnswerFromKnowledge(query=text))
+            if reading.answer in ("yes", "no"):
+                return respond(Confirm(answer=reading.answer))
+            if reading.reason != "no consent cue":
+                # A hedge, a condition, a pause or words beyond a yes: ask again.
+                return respond(Confirm(answer="unsure"))
             if pending.kind == "resume" and pending.slot is not None:
                 # Answering the old question is a yes: "Shall we go back to your plan
                 # change?" - "team".

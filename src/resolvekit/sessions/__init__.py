@@ -133,6 +133,9 @@ class PlaybookRun:
     started_at: float = field(default_factory=time.time)
     queued: bool = False
     """Asked for in the same message as an earlier request and not started yet."""
+    base: int = 0
+    """The index of ``journal[0]``: earlier steps were moved to the archive (free mode's
+    journal only; a playbook run is archived whole once finished)."""
 
     @property
     def active(self) -> bool:
@@ -150,6 +153,7 @@ class PlaybookRun:
             "opening": self.opening,
             "started_at": self.started_at,
             "queued": self.queued,
+            "base": self.base,
         }
 
     @classmethod
@@ -165,6 +169,7 @@ class PlaybookRun:
             opening=data.get("opening", ""),
             started_at=data.get("started_at", 0.0),
             queued=data.get("queued", False),
+            base=data.get("base", 0),
         )
 
 

@@ -1,0 +1,275 @@
+"""Consent you can prove: a confirm=True write runs only on a clear yes to *that* question.
+
+Written as the attacker would: refusals holding yes-words, questions, hedges, a model that says
+yes to everything, a playbook that forgets to check the answer, a stale answer to an older
+question. Each test checks the backend (the write), not just the reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import resolvekit as rk
+from resolvekit.models import ModelRequest, ModelResponse
+from resolvekit.models.local import LocalModel
+
+from .shop import Backend, Order, build_agent
+from .test_knowledge_agent import knowledge
+
+START = "cancel order W1234567, I ordered it by mistake"
+
+REFUSALS_WITH_YES_WORDS = [
+    "no, I didn't say yes",
+    "I never said yes",
+    "I never agreed to that",
+    "keep the order please",
+    "no thanks, ok bye",
+    "nope, all good",
+    "no, is that ok?",
+    "is it ok?",
+    "ok?",
+    "sure?",
+    "no wait, I found it",
+    "yes... actually no",
+    "sure, NOT",
+    "ok no",
+    "don't go ahead",
+    "yes but not now",
+    "Yes, please don't.",
+    "I said no, not yes",
+    "fine, no",
+    "nein danke",
+    "yes W7654321",  # a different order: a correction, not consent to W1234567
+    "maybe",
+    "I guess so",
+    "hmm",
+    "right, my son says hi",
+    "yes and no",
+    "ok but only if it's free",
+]
+
+
+def always_yes() -> rk.FunctionModel:
+    """A model that starts the cancellation and says yes to every confirmation."""
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        if request.pending is not None and request.pending.kind == "confirm":
+            return ModelResponse(decision=rk.Confirm(answer="yes"), confidence=1.0)
+        return ModelResponse(
+            decision=rk.StartIntent(
+                intent="CancelOrder",
+                slots={"order_id": "W1234567", "reason": "ordered by mistake"},
+            ),
+            confidence=1.0,
+        )
+
+    return rk.FunctionModel(decide)
+
+
+async def confirm_with(model: rk.Model, answer: str, **options: Any) -> tuple[Backend, Any]:
+    backend = Backend()
+    agent = build_agent(backend, model, **options)
+    asked = await agent.handle("c", START)
+    assert asked.pending == "confirm", asked.reply
+    return backend, await agent.handle("c", answer)
+
+
+@pytest.mark.parametrize("answer", REFUSALS_WITH_YES_WORDS)
+async def test_a_model_that_says_yes_to_everything_cannot_confirm_a_non_yes(answer: str) -> None:
+    backend, result = await confirm_with(always_yes(), answer)
+    assert backend.writes == []
+    assert result.outcome != "resolved" or "kept" in result.reply
+
+
+@pytest.mark.parametrize("answer", REFUSALS_WITH_YES_WORDS)
+async def test_local_model_never_reads_a_non_yes_as_yes(answer: str) -> None:
+    backend, _ = await confirm_with(LocalModel.for_tests(), answer)
+    assert backend.writes == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["yes", "Yes please", "yeah go ahead", "sure, do it", "ok", "y", "👍", "yes cancel W1234567",
+     "yse", "Yes, that's correct.", "confirm", "absolutely, go ahead", "um yes please"],
+)  # fmt: skip
+@pytest.mark.parametrize("model", ["local", "always_yes"])
+async def test_a_clear_yes_runs_the_write_once(answer: str, model: str) -> None:
+    chosen = LocalModel.for_tests() if model == "local" else always_yes()
+    backend, result = await confirm_with(chosen, answer)
+    assert backend.writes == [("cancel", "W1234567")]
+    assert result.outcome == "resolved"
+
+
+async def test_a_refusal_is_a_no_and_the_playbook_takes_its_no_branch() -> None:
+    backend, result = await confirm_with(always_yes(), "I never agreed to that")
+    assert backend.writes == []
+    assert (result.outcome, result.reply) == ("resolved", "customer kept the order")
+
+
+async def test_unclear_is_asked_once_then_the_question_stays_open() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes())
+    await agent.handle("c", START)
+    first = await agent.handle("c", "maybe")
+    assert first.reply == "Just to be sure, please answer yes or no: Cancel order W1234567?"
+    for hedge in ("I guess", "hmm", "whatever"):
+        later = await agent.handle("c", hedge)
+        assert later.pending == "confirm" and later.outcome == "awaiting_customer"
+        assert later.reply.startswith("I haven't done anything yet.")
+    assert backend.writes == []
+    done = await agent.handle("c", "yes")
+    assert done.outcome == "resolved" and backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_question_at_a_confirmation_is_answered_and_the_confirmation_asked_again() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes(), knowledge=knowledge())
+    await agent.handle("c", START)
+    answered = await agent.handle("c", "wait, how long do I have to return an item?")
+    assert "30 days" in answered.reply
+    assert answered.reply.endswith("Now, back to your request: Cancel order W1234567?")
+    assert answered.pending == "confirm" and backend.writes == []
+    done = await agent.handle("c", "ok, yes please cancel it")
+    assert done.outcome == "resolved" and backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_question_with_no_knowledge_base_is_asked_again() -> None:
+    backend, result = await confirm_with(always_yes(), "is it ok?")
+    assert result.reply == "Just to be sure, please answer yes or no: Cancel order W1234567?"
+    assert result.pending == "confirm" and backend.writes == []
+
+
+async def test_the_consent_is_recorded_with_the_write() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes())
+    asked = await agent.handle("c", START)
+    await agent.handle("c", "yes please", message_id="m-2")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    (run,) = conversation.runs
+    confirm = next(s for s in run.journal if s.kind == "confirm")
+    assert confirm.result is True
+    assert confirm.evidence is not None
+    assert confirm.evidence["text"] == "yes please"
+    assert confirm.evidence["message_id"] == "m-2"
+    assert confirm.evidence["question_id"] == asked.question_id
+    assert (confirm.evidence["model"], confirm.evidence["reader"]) == ("yes", "yes")
+    write = next(s for s in run.journal if s.kind == "call" and s.key == "cancel_order")
+    assert write.index > confirm.index and write.status == "done"
+
+
+async def test_an_answer_to_another_question_does_not_confirm_this_one() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes())
+    asked = await agent.handle("c", START)
+    stale = await agent.handle("c", "yes", reply_to="an-older-question")
+    assert stale.reply == "That answer was for an earlier question. Cancel order W1234567?"
+    assert stale.pending == "confirm" and backend.writes == []
+    done = await agent.handle("c", "yes", reply_to=asked.question_id)
+    assert done.outcome == "resolved" and backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_playbook_that_ignores_a_no_cannot_write() -> None:
+    """The engine's own check: the write needs a yes in the journal, whatever the code does."""
+    backend = Backend()
+    agent: rk.Agent[Backend] = rk.Agent(
+        name="careless", model=always_yes(), store="memory://", deps=backend, handoff=[]
+    )
+
+    @agent.tool(effect="write", confirm=True)
+    def cancel_order(ctx: rk.Context[Backend], order_id: str) -> Order:
+        """Cancel an order."""
+        backend.writes.append(("cancel", order_id))
+        return Order(id=order_id, status="cancelled")
+
+    class CancelOrder(rk.Intent):
+        """Cancel an order."""
+
+        examples = ["cancel my order"]
+        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
+        reason: str = rk.Slot()
+
+    @agent.playbook(CancelOrder)
+    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+        await ctx.confirm(f"Cancel order {intent.order_id}?")  # the answer is ignored: a bug
+        await ctx.call(cancel_order, order_id=intent.order_id)
+        return ctx.resolve("cancelled")
+
+    await agent.handle("c", START)
+    result = await agent.handle("c", "no")
+    assert backend.writes == []
+    assert result.outcome == "escalated"
+    assert isinstance(result.error, rk.UnconfirmedWrite)
+
+
+async def test_a_yes_is_used_by_one_write_only() -> None:
+    backend = Backend()
+    agent: rk.Agent[Backend] = rk.Agent(
+        name="greedy", model=always_yes(), store="memory://", deps=backend, handoff=[]
+    )
+
+    @agent.tool(effect="write", confirm=True)
+    def cancel_order(ctx: rk.Context[Backend], order_id: str) -> Order:
+        """Cancel an order."""
+        backend.writes.append(("cancel", order_id))
+        return Order(id=order_id, status="cancelled")
+
+    class CancelOrder(rk.Intent):
+        """Cancel an order."""
+
+        examples = ["cancel my order"]
+        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
+        reason: str = rk.Slot()
+
+    @agent.playbook(CancelOrder)
+    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+        if await ctx.confirm(f"Cancel order {intent.order_id}?"):
+            await ctx.call(cancel_order, order_id=intent.order_id)
+            await ctx.call(cancel_order, order_id="W7654321")  # not what the yes was for
+        return ctx.resolve("cancelled")
+
+    await agent.handle("c", START)
+    result = await agent.handle("c", "yes")
+    assert backend.writes == [("cancel", "W1234567")]
+    assert isinstance(result.error, rk.UnconfirmedWrite)
+
+
+async def test_a_lenient_policy_takes_a_models_paraphrase_but_never_a_refusal() -> None:
+    lenient = rk.ConsentPolicy(require_reader_yes=False)
+    backend, result = await confirm_with(always_yes(), "make it happen", consent=lenient)
+    assert backend.writes == [("cancel", "W1234567")] and result.outcome == "resolved"
+    strict_backend, strict = await confirm_with(always_yes(), "make it happen")
+    assert strict_backend.writes == [] and strict.pending == "confirm"
+    for refusal in ("I never agreed to that", "maybe", "is it ok?", "yes W7654321"):
+        refused_backend, _ = await confirm_with(always_yes(), refusal, consent=lenient)
+        assert refused_backend.writes == [], refusal
+
+
+async def test_free_mode_writes_need_the_same_consent() -> None:
+    backend = Backend()
+    calls = {"n": 0}
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        if request.pending is not None:
+            return ModelResponse(decision=rk.Confirm(answer="yes"))
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return ModelResponse(
+                decision=rk.CallTool(
+                    tool="cancel_order",
+                    args={"order_id": "W1234567", "reason": "ordered by mistake"},
+                )
+            )
+        return ModelResponse(decision=rk.Reply(text="done"))
+
+    agent = build_agent(backend, rk.FunctionModel(decide), free_mode=True)
+    asked = await agent.handle("c", "cancel W1234567")
+    assert asked.pending == "tool_confirm"
+    refused = await agent.handle("c", "I never said yes")
+    assert backend.writes == [] and refused.reply.startswith("OK, I haven't done that")
+    calls["n"] = 0
+    await agent.handle("c", "cancel W1234567")
+    done = await agent.handle("c", "yes go ahead")
+    assert backend.writes == [("cancel", "W1234567")] and done.reply == "done"

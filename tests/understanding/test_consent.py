@@ -1,0 +1,114 @@
+"""read_consent: a yes is earned; refusals, questions, hedges and new values never are one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from resolvekit.understanding import consent
+from resolvekit.understanding.consent import read_consent
+
+Q = "Cancel order W1234567 (2 items, $54.20)?"
+DEV = Path(__file__).resolve().parents[2] / "tools" / "bench" / "data" / "consent_dev.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("yes", "yes"),
+        ("Yes please!", "yes"),
+        ("sure, do it", "yes"),
+        ("yes cancel W1234567", "yes"),
+        ("yes, cancel #W1234567 please", "yes"),
+        ("yes, the $54.20 is fine", "yes"),
+        ("yes, the $54.20 refund is fine", "unclear"),  # "refund": not what was asked
+        ("no problem", "yes"),
+        ("I don't mind", "yes"),
+        ("sure, why not?", "yes"),
+        ("Can you go ahead please?", "yes"),
+        ("👍", "yes"),
+        ("yse", "yes"),
+        ("yes plesae", "yes"),
+        ("um yes please", "yes"),
+        ("Yes. The app keeps crashing anyway.", "yes"),
+        ("Hello, yes please proceed. Best regards, Maria Lopez", "yes"),
+        ("no", "no"),
+        ("I never said yes", "no"),
+        ("I didn't agree to anything", "no"),
+        ("don't go ahead", "no"),
+        ("keep it", "no"),
+        ("yes... actually no", "no"),
+        ("👎", "no"),
+        ("nein", "no"),
+        ("нет", "no"),
+        ("is it ok?", "question"),
+        ("ok?", "question"),
+        ("how much is it", "question"),
+        ("will I get a refund", "question"),
+        ("maybe", "unclear"),
+        ("hmm", "unclear"),
+        ("wait", "unclear"),
+        ("yes, hmm", "unclear"),
+        ("no wait, yes", "unclear"),
+        ("yes but to 5 Elm Road", "unclear"),
+        ("yes W7654321", "unclear"),
+        ("yes, to my work address", "unclear"),
+        ("Yes. I want it sent to my office.", "unclear"),
+        ("right, my son says hi", "unclear"),
+        ("keep the order please", "no"),
+        ("the weather is nice", "unclear"),
+        ("", "unclear"),
+    ],
+)
+def test_readings(answer: str, expected: str) -> None:
+    assert read_consent(answer, Q).answer == expected
+
+
+def test_the_questions_own_words_are_not_refusals_but_its_action_is_ambiguous() -> None:
+    question = "Cancel W1234567 (reason: no longer needed)?"
+    assert read_consent("yes, no longer needed", question).answer == "yes"
+    keep = "Shall I keep your current plan?"
+    assert read_consent("keep it", keep).answer == "unclear"
+    assert read_consent("keep it", "Cancel your plan?").answer == "no"
+
+
+def test_values_are_compared_as_values() -> None:
+    assert read_consent("yes redeem the 5000 points", "Redeem 5,000 points?").answer == "yes"
+    assert read_consent("yes at 7:30", "Book a table at 7:30 PM?").answer == "yes"
+    assert read_consent("yes 2pm works", "Move the visit to 2 PM?").answer == "yes"
+    assert read_consent("yes 3pm works", "Move the visit to 2 PM?").answer == "unclear"
+    assert read_consent("yes", "").answer == "yes"
+
+
+def test_no_slip_of_a_refusal_doubt_or_condition_word_becomes_consent() -> None:
+    """The typo corrector must never turn a word of refusal into one of consent."""
+    risky = [
+        *consent._KNOWN,
+        "none", "nothing", "nobody", "neither", "nevermind", "refused", "refusing",
+        "cancelled", "canceled", "cancelling", "stopped", "stopping", "later", "wrong", "error",
+        "mistake", "unsure", "doubt", "hesitant", "waiting", "nopes", "never", "hardly",
+        "sorry", "sore", "hope", "worried", "concern", "against", "without", "except",
+    ]  # fmt: skip
+    consenting = {w for p in (*consent._CONSENT, *consent._WEAK) for w in p.split()}
+    for word in risky:
+        fixed = consent._corrected(consent.Token(text=word, start=0, end=len(word))).text
+        if word in consent._KNOWN:
+            assert fixed == word, word
+        else:
+            assert fixed not in consenting, (word, fixed)
+
+
+def test_the_dev_corpus_never_reads_a_non_yes_as_yes() -> None:
+    """The hand-written dev split of tools/bench (the holdout split is never used here)."""
+    items = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    false_yes = [
+        i["answer"]
+        for i in items
+        if i["label"] != "yes" and read_consent(i["answer"], i["question"]).answer == "yes"
+    ]
+    assert false_yes == []
+    yeses = [i for i in items if i["label"] == "yes"]
+    honoured = sum(read_consent(i["answer"], i["question"]).answer == "yes" for i in yeses)
+    assert honoured / len(yeses) >= 0.95

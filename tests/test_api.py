@@ -15,9 +15,10 @@ from .engine.shop import Backend, build_agent
 
 EXPECTED_EXPORTS = {
     "Agent", "AnswerFromKnowledge", "AskClarification", "CallTool", "CallbackTarget", "Citation",
-    "ConcurrentUpdate", "Confirm", "ConsentPolicy", "Context", "Conversation", "CorrectionAfterWrite",
-    "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots", "FunctionModel", "Handoff",
-    "HandoffTarget", "Intent", "InternalError", "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
+    "ConcurrentUpdate", "Confirm", "ConsentPolicy", "Context", "Conversation",
+    "CorrectionAfterWrite", "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots",
+    "FunctionModel", "Handoff", "HandoffTarget", "Intent", "InternalError", "InvalidMessage",
+    "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",

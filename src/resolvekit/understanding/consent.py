@@ -442,7 +442,7 @@ class _Question:
         for lo, hi in ((first, last + 2), (first - 1, last + 1)):
             if lo < 0 or hi > len(words) or hi - lo < 2:
                 continue
-            gram = words[lo:hi]
+            gram = tuple(words[lo:hi])
             if any(asked[i : i + len(gram)] == gram for i in range(len(asked) - len(gram) + 1)):
                 return True
         return False

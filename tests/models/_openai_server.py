@@ -13,6 +13,7 @@ error bodies are exercised end to end.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds to wait before answering (to provoke client timeouts)."""
+    raw: bytes | None = None
+    """Bytes sent as the body instead of ``json.dumps(body)`` (garbage, truncated JSON...)."""
+    content_type: str = "application/json"
+    """The ``content-type`` header; an empty string sends none."""
+    cut: int | None = None
+    """Announce the full ``content-length`` but close the connection after this many bytes."""
 
 
 @dataclass(kw_only=True)
@@ -56,6 +63,8 @@ class FakeOpenAIServer:
     def __init__(self) -> None:
         self.queue: deque[Scripted] = deque()
         self.requests: list[Recorded] = []
+        self.received = threading.Event()
+        """Set once the first request has been recorded."""
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -105,6 +114,7 @@ class FakeOpenAIServer:
                             body=json.loads(raw or b"{}"),
                         )
                     )
+                    server.received.set()
                     scripted = (
                         server.queue.popleft()
                         if server.queue
@@ -114,15 +124,24 @@ class FakeOpenAIServer:
                     scripted = Scripted(status=404, body={"error": {"message": "not found"}})
                 if scripted.delay and server._stop.wait(scripted.delay):
                     return
-                payload = json.dumps(scripted.body).encode()
+                payload = (
+                    scripted.raw if scripted.raw is not None else json.dumps(scripted.body).encode()
+                )
                 try:
                     self.send_response(scripted.status)
-                    self.send_header("content-type", "application/json")
+                    if scripted.content_type:
+                        self.send_header("content-type", scripted.content_type)
                     self.send_header("content-length", str(len(payload)))
                     for key, value in scripted.headers.items():
                         self.send_header(key, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if scripted.cut is None:
+                        self.wfile.write(payload)
+                    else:
+                        self.wfile.write(payload[: scripted.cut])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
 

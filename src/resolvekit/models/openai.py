@@ -8,8 +8,10 @@
   prompt alone; the step down happens once per model instance, on a 400 that names the feature.
 - Confidence comes from token log-probabilities when the server returns them, else from the
   model's own ``confidence`` field (clipped to [0.05, 0.95]); see ``docs/models.md``.
-- Transport failures (429, 5xx, timeouts, connection errors) are retried by
-  :func:`resolvekit._retry.retry_async`; the openai client's own retries are disabled.
+- Transport failures (429, 5xx, timeouts, connection errors, and 200 responses whose body is not
+  a chat completion) are retried by :func:`resolvekit._retry.retry_async`; the openai client's own
+  retries are disabled. The body is read raw and validated here, so whatever the server or the
+  client does, a request fails only with a :class:`~resolvekit.exceptions.ModelError`.
 
 ``openai`` is imported lazily: ``import resolvekit`` never loads it.
 """
@@ -22,16 +24,21 @@ import json
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import pydantic
+
 from .._retry import retry_async
 from ..exceptions import (
     ModelConnectionError,
+    ModelError,
     ModelHTTPError,
     ModelTimeout,
+    ResolvekitError,
     UnexpectedModelBehavior,
     UserError,
 )
@@ -44,7 +51,6 @@ from ._prompt import PromptBudget, build_messages
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
-    from openai.types.chat import ChatCompletion
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_PRICES", "OpenAIModel", "OpenAISettings", "Price"]
 
@@ -58,7 +64,8 @@ class OpenAISettings:
     timeout: float = 60.0
     """Seconds one HTTP request may take."""
     max_retries: int = 2
-    """Retries after the first attempt, on 429, 5xx, timeouts and connection errors."""
+    """Retries after the first attempt, on 429, 5xx, timeouts, connection errors and 200
+    responses whose body is not a chat completion (empty, truncated, not JSON)."""
     retry_initial: float = 0.5
     """First backoff wait in seconds; doubles with each retry, plus jitter."""
     retry_max_wait: float = 20.0
@@ -170,9 +177,14 @@ class OpenAIModel(Model):
             ModelRequestsBlocked: ``resolvekit.models.ALLOW_MODEL_REQUESTS`` is false.
             ModelHTTPError: the server answered with an error (after retries for 429/5xx).
             ModelTimeout: no answer within ``settings.timeout`` (after retries).
-            ModelConnectionError: the server could not be reached (after retries).
-            UnexpectedModelBehavior: the model's output stayed invalid after one correction.
-            UserError: nothing can be offered (``request.allowed`` is empty or unusable).
+            ModelConnectionError: the server could not be reached or the connection failed
+                (after retries).
+            UnexpectedModelBehavior: a 200 body that stayed unusable (empty, truncated, not JSON,
+                not a chat completion; after retries, with an excerpt as ``body``), the model's
+                output stayed invalid after one correction, or the client failed in a way that
+                fits nothing above.
+            UserError: nothing can be offered (``request.allowed`` is empty or unusable), or no
+                API key for OpenAI (raised before any request).
         """
         check_allow_model_requests()
         match request.task:
@@ -221,24 +233,22 @@ class OpenAIModel(Model):
             raise UnexpectedModelBehavior(
                 f"Model {self.model!r} made no valid decision after one correction: "
                 f"first {first_error}; then {exc}",
-                body=_dump(completion),
+                body=completion.body,
             ) from None
 
     def _turn_response(
-        self, completion: ChatCompletion, toolset: Toolset, usage: Usage
+        self, completion: _Completion, toolset: Toolset, usage: Usage
     ) -> ModelResponse:
-        choice = completion.choices[0]
-        calls = choice.message.tool_calls or []
+        calls = completion.message.tool_calls or []
         if not calls:
             raise InvalidCall(
                 "You must call exactly one of the functions offered; you answered with text."
             )
-        call = calls[0]
-        function = getattr(call, "function", None)
+        function = calls[0].function
         if function is None:
             raise InvalidCall("Only function tool calls are supported.")
-        parsed = toolset.parse(function.name, function.arguments)
-        confidence = _name_confidence(choice, function.name)
+        parsed = toolset.parse(function.name, function.arguments or "")
+        confidence = _name_confidence(completion.tokens, function.name)
         return ModelResponse(
             decision=parsed.decision,
             confidence=confidence if confidence is not None else parsed.confidence,
@@ -265,18 +275,17 @@ class OpenAIModel(Model):
             raise UnexpectedModelBehavior(
                 f"Model {self.model!r} gave no valid {task.name} after one correction: "
                 f"first {first_error}; then {exc}",
-                body=_dump(completion),
+                body=completion.body,
             ) from None
 
     def _json_response(
-        self, completion: ChatCompletion, task: JsonTask, usage: Usage
+        self, completion: _Completion, task: JsonTask, usage: Usage
     ) -> ModelResponse:
-        choice = completion.choices[0]
-        content = choice.message.content or ""
+        content = completion.message.content or ""
         parsed = task.parse(content)
         confidence = parsed.confidence
         if task.logprob_key is not None:
-            from_logprobs = _value_confidence(choice, task.logprob_key)
+            from_logprobs = _value_confidence(completion.tokens, task.logprob_key)
             if from_logprobs is not None:
                 confidence = from_logprobs
         return ModelResponse(
@@ -290,7 +299,7 @@ class OpenAIModel(Model):
 
     async def _complete(
         self, messages: list[dict[str, Any]], extra: dict[str, Any], usage: Usage
-    ) -> ChatCompletion:
+    ) -> _Completion:
         """One completion, stepping down unsupported optional features on a 400."""
         while True:
             params = self._params(messages, extra)
@@ -301,11 +310,6 @@ class OpenAIModel(Model):
                     continue
                 raise
             usage.add(self._usage(completion))
-            choices = getattr(completion, "choices", None)
-            if not choices or getattr(choices[0], "message", None) is None:
-                raise UnexpectedModelBehavior(
-                    f"Model {self.model!r} returned no choices", body=_dump(completion)
-                )
             return completion
 
     def _params(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
@@ -361,20 +365,25 @@ class OpenAIModel(Model):
                 return True
         return False
 
-    async def _send(self, params: dict[str, Any]) -> ChatCompletion:
+    async def _send(self, params: dict[str, Any]) -> _Completion:
+        """One chat completion, retried on transient failures; every failure a ModelError."""
         import openai
 
         check_allow_model_requests()
         client = self._client()
         settings = self.settings
 
-        async def call() -> ChatCompletion:
-            completion: ChatCompletion = await client.chat.completions.create(
+        async def call() -> _Completion:
+            # The raw response: the body is parsed and validated here (_parse_completion), not
+            # by the client, which raises bare json/pydantic errors or returns a str on garbage.
+            raw = await client.chat.completions.with_raw_response.create(
                 **params, timeout=settings.timeout
             )
-            return completion
+            response = raw.http_response
+            return _parse_completion(response.content, response.headers.get("content-type", ""))
 
         attempts = settings.max_retries + 1
+        server = self.base_url or "api.openai.com"
         try:
             return await retry_async(
                 call,
@@ -386,6 +395,14 @@ class OpenAIModel(Model):
                 retry_after=_retry_after,
                 what=f"model {self.model!r} request",
             )
+        except ResolvekitError:
+            raise  # ModelRequestsBlocked, UserError: as they are
+        except _BadBody as exc:
+            raise UnexpectedModelBehavior(
+                f"Model server {server} returned an unusable response for {self.model!r} "
+                f"({attempts} attempt(s)): {exc}",
+                body=exc.excerpt,
+            ) from None
         except openai.APITimeoutError:
             raise ModelTimeout(
                 f"Model {self.model!r} did not answer within {settings.timeout}s "
@@ -395,13 +412,15 @@ class OpenAIModel(Model):
             raise ModelHTTPError(exc.status_code, exc.body, self.model) from None
         except openai.APIConnectionError as exc:
             raise ModelConnectionError(
-                f"Could not reach the model server {self.base_url or 'api.openai.com'} "
+                f"Could not reach the model server {server} "
                 f"for {self.model!r} ({attempts} attempt(s)): {exc}"
             ) from exc
         except openai.APIResponseValidationError as exc:
             raise UnexpectedModelBehavior(
-                f"Model server returned an invalid response: {exc}", body=exc.body
+                f"Model server returned an invalid response: {exc}", body=_excerpt(exc.body)
             ) from None
+        except Exception as exc:  # anything the client lets through: never escapes untyped
+            raise _foreign_error(exc, model=self.model, server=server, attempts=attempts) from exc
 
     def _client(self) -> AsyncOpenAI:
         if self._injected is not None:
@@ -428,12 +447,10 @@ class OpenAIModel(Model):
             self._clients[loop] = client
         return client
 
-    def _usage(self, completion: ChatCompletion) -> Usage:
-        reported = getattr(completion, "usage", None)
-        prompt = int(getattr(reported, "prompt_tokens", 0) or 0)
-        output = int(getattr(reported, "completion_tokens", 0) or 0)
+    def _usage(self, completion: _Completion) -> Usage:
+        prompt, output = completion.prompt_tokens, completion.completion_tokens
         price = price_for(self.model, self.settings.prices) or price_for(
-            getattr(completion, "model", "") or "", self.settings.prices
+            completion.model or "", self.settings.prices
         )
         cost = (prompt * price.input + output * price.output) / 1e6 if price else 0.0
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=output, cost=cost)
@@ -452,13 +469,203 @@ def _split_name(name: str) -> tuple[str, str | None]:
 
 
 def _transient(exc: BaseException) -> bool:
+    """Worth another attempt: 429, 5xx, timeouts, connection failures, garbage 200 bodies."""
     import openai
 
+    if isinstance(exc, ResolvekitError):
+        return False
     if isinstance(exc, openai.APIConnectionError):  # includes timeouts
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code == 429 or exc.status_code >= 500
-    return False
+    if isinstance(exc, _BadBody | openai.APIResponseValidationError):
+        return True
+    return _is_timeout(exc) or _is_transport_failure(exc)
+
+
+# --- failures the openai client does not wrap ------------------------------------------------
+
+
+def _http_error_classes(*names: str) -> tuple[type[BaseException], ...]:
+    """Classes called ``names`` in whichever of httpx / httpx2 / anyio are loaded.
+
+    Looked up in ``sys.modules`` rather than imported: resolvekit does not depend on them, and
+    the openai client uses httpx or httpx2 depending on its version.
+    """
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx", "httpx2", "anyio"):
+        module = sys.modules.get(module_name)
+        for name in names:
+            cls = getattr(module, name, None) if module is not None else None
+            if isinstance(cls, type) and issubclass(cls, BaseException):
+                found.append(cls)
+    return tuple(found)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, (TimeoutError, *_http_error_classes("TimeoutException")))
+
+
+def _is_transport_failure(exc: BaseException) -> bool:
+    """A network-level failure (retried): OSError, httpx request errors, broken anyio streams."""
+    network = _http_error_classes(
+        "RequestError", "BrokenResourceError", "ClosedResourceError", "EndOfStream"
+    )
+    return isinstance(exc, (OSError, *network))
+
+
+def _foreign_error(exc: Exception, *, model: str, server: str, attempts: int) -> ModelError:
+    """The ModelError for an exception the openai client let through unwrapped."""
+    what = f"{type(exc).__name__}: {exc}"[:300]
+    if _is_timeout(exc):
+        return ModelTimeout(f"Model {model!r} did not answer ({attempts} attempt(s)): {what}")
+    if _is_transport_failure(exc) or isinstance(
+        exc, _http_error_classes("HTTPError", "StreamError")
+    ):
+        return ModelConnectionError(
+            f"The connection to the model server {server} failed for {model!r} "
+            f"({attempts} attempt(s)): {what}"
+        )
+    return UnexpectedModelBehavior(
+        f"The request to {model!r} failed in a way the openai client did not classify: {what}"
+    )
+
+
+# --- the response body -------------------------------------------------------------------------
+
+_EXCERPT_BYTES = 500
+"""At most this much of an unusable body is kept in ``UnexpectedModelBehavior.body``."""
+
+
+class _BadBody(Exception):
+    """A 2xx response whose body is not a usable chat completion (retried like a 5xx)."""
+
+    def __init__(self, problem: str, content: bytes, content_type: str) -> None:
+        self.excerpt = _excerpt(content)
+        kind = f"content-type {content_type!r}, " if content_type else ""
+        shown = self.excerpt if len(self.excerpt) <= 80 else self.excerpt[:80] + "..."
+        super().__init__(f"{problem} ({kind}{len(content)} bytes: {shown!r})")
+
+
+def _excerpt(body: object) -> str:
+    """The start of a body as text, at most :data:`_EXCERPT_BYTES` plus a size note."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes | bytearray):
+        raw = bytes(body)
+    else:
+        raw = (body if isinstance(body, str) else json.dumps(body, default=str)).encode()
+    text = raw[:_EXCERPT_BYTES].decode("utf-8", errors="replace")
+    if len(raw) > _EXCERPT_BYTES:
+        text += f"... [{len(raw)} bytes in all]"
+    return text
+
+
+class _Wire(pydantic.BaseModel):
+    """The parts of a chat completion that are used, type-checked; the rest is ignored."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
+
+
+class _WireFunction(_Wire):
+    name: str
+    arguments: str | None = None
+
+    @pydantic.field_validator("arguments", mode="before")
+    @classmethod
+    def _object_arguments(cls, value: Any) -> Any:
+        # A few servers send the arguments as an object instead of a JSON string.
+        return json.dumps(value) if isinstance(value, dict) else value
+
+
+class _WireToolCall(_Wire):
+    id: str = ""
+    """Only replayed in a correction: a missing or odd id is replaced, not an error."""
+    function: _WireFunction | None = None
+    """None for non-function tool calls (refused as an invalid call, not a bad body)."""
+
+    @pydantic.field_validator("id", mode="before")
+    @classmethod
+    def _any_id(cls, value: Any) -> Any:
+        return value if isinstance(value, str) else ""
+
+
+class _WireMessage(_Wire):
+    content: str | None = None
+    tool_calls: list[_WireToolCall] | None = None
+
+
+class _WireChoice(_Wire):
+    message: _WireMessage
+    logprobs: Any = None
+
+
+class _WireCompletion(_Wire):
+    choices: list[_WireChoice] = pydantic.Field(min_length=1)
+    model: Any = None
+    usage: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Completion:
+    """A validated chat completion: its first choice, plus what usage and confidence need."""
+
+    message: _WireMessage
+    tokens: list[tuple[str, float]]
+    """``(token, logprob)`` pairs of the first choice; empty when absent or malformed."""
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    body: dict[str, Any]
+    """The decoded response, for ``UnexpectedModelBehavior.body``."""
+
+
+def _parse_completion(content: bytes, content_type: str) -> _Completion:
+    """Decode and validate a 2xx body.
+
+    Only what is used is checked (choices, the first message, its content and tool calls):
+    servers that omit or add other fields still work. Malformed usage or log-probabilities are
+    ignored rather than failing a usable decision. The content type is not required to be JSON
+    (the openai client does not require it either); the body is.
+
+    Raises:
+        _BadBody: empty, not UTF-8 JSON, not an object, or not a chat completion with a message.
+    """
+    if not content.strip():
+        raise _BadBody("empty body", content, content_type)
+    try:
+        data = json.loads(content)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise _BadBody(f"not JSON ({exc})"[:200], content, content_type) from None
+    if not isinstance(data, dict):
+        raise _BadBody(
+            f"JSON {type(data).__name__}, not a chat completion object", content, content_type
+        )
+    try:
+        wire = _WireCompletion.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors(include_url=False)[:3]
+        )
+        raise _BadBody(f"not a chat completion ({problems})"[:300], content, content_type) from None
+    choice = wire.choices[0]
+    usage = wire.usage if isinstance(wire.usage, dict) else {}
+    return _Completion(
+        message=choice.message,
+        tokens=_tokens(choice.logprobs),
+        model=wire.model if isinstance(wire.model, str) and wire.model else None,
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+        body=data,
+    )
+
+
+def _count(value: Any) -> int:
+    """A token count from a usage member; 0 unless it is a non-negative integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(int(value), 0)
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -487,13 +694,13 @@ def _retry_after(exc: BaseException) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def _correction(completion: ChatCompletion, error: str) -> list[dict[str, Any]]:
+def _correction(completion: _Completion, error: str) -> list[dict[str, Any]]:
     """The assistant's invalid answer replayed, followed by the error it must fix."""
-    message = completion.choices[0].message
-    calls: list[tuple[str, Any]] = [
-        (call.id, function)
-        for call in message.tool_calls or []
-        if (function := getattr(call, "function", None)) is not None
+    message = completion.message
+    calls: list[tuple[str, _WireFunction]] = [
+        (call.id or f"call_{i}", call.function)
+        for i, call in enumerate(message.tool_calls or [])
+        if call.function is not None
     ]
     replay: dict[str, Any] = {"role": "assistant", "content": message.content}
     if not calls:
@@ -503,7 +710,7 @@ def _correction(completion: ChatCompletion, error: str) -> list[dict[str, Any]]:
         {
             "id": call_id,
             "type": "function",
-            "function": {"name": function.name, "arguments": function.arguments},
+            "function": {"name": function.name, "arguments": function.arguments or ""},
         }
         for call_id, function in calls
     ]
@@ -516,32 +723,41 @@ def _correction(completion: ChatCompletion, error: str) -> list[dict[str, Any]]:
     return [replay, *answers]
 
 
-def _tokens(choice: Any) -> list[tuple[str, float]]:
-    logprobs = getattr(choice, "logprobs", None)
-    content = getattr(logprobs, "content", None) or []
-    return [(t.token, t.logprob) for t in content if math.isfinite(t.logprob)]
+def _tokens(logprobs: Any) -> list[tuple[str, float]]:
+    """``(token, logprob)`` pairs of a choice's ``logprobs``; [] unless they are well-formed.
+
+    Tokens with a non-finite logprob are skipped; a positive one (impossible, but a rounding
+    server may send it) counts as 0, so a probability never exceeds 1.
+    """
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return []
+    tokens: list[tuple[str, float]] = []
+    for entry in content:
+        token = entry.get("token") if isinstance(entry, dict) else None
+        logprob = entry.get("logprob") if isinstance(entry, dict) else None
+        if (
+            not isinstance(token, str)
+            or isinstance(logprob, bool)
+            or not isinstance(logprob, int | float)
+        ):
+            return []  # not log-probabilities: no confidence from them rather than a wrong one
+        if math.isfinite(logprob):
+            tokens.append((token, min(float(logprob), 0.0)))
+    return tokens
 
 
-def _name_confidence(choice: Any, name: str) -> float | None:
+def _name_confidence(tokens: list[tuple[str, float]], name: str) -> float | None:
     """Joint probability of the function-name tokens, if the server returned them."""
-    tokens = _tokens(choice)
     text = "".join(t for t, _ in tokens)
     start = text.find(name)
     return span_probability(tokens, start, start + len(name)) if start >= 0 else None
 
 
-def _value_confidence(choice: Any, key: str) -> float | None:
+def _value_confidence(tokens: list[tuple[str, float]], key: str) -> float | None:
     """Probability of the value tokens of ``"key": <value>`` in a JSON answer."""
-    tokens = _tokens(choice)
     text = "".join(t for t, _ in tokens)
     match = re.search(rf'"{re.escape(key)}"\s*:\s*(true|false)', text)
     if match is None:
         return None
     return span_probability(tokens, match.start(1), match.end(1))
-
-
-def _dump(completion: Any) -> Any:
-    try:
-        return completion.model_dump(mode="json", warnings=False)
-    except Exception:
-        return repr(completion)

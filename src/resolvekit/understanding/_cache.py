@@ -5,15 +5,27 @@ Layout: one directory per embedder under the cache root, named from ``embedder.n
     <root>/embeddings/<slug>-<sha8(name)>/
         name.txt                     the embedder name, for people
         <shard-id>.npz               keys: (n, 32) uint8 sha256 digests, vectors: (n, dim) float32
+        .<shard-id>.npz.tmp          a shard being written (by this or another process)
 
 Shards are append-only and written atomically (temporary file + :func:`os.replace`), so a reader
 never sees half a shard and concurrent processes never clobber each other (each writes its own
-shard ids). Small shards are merged into one when there are many of them, which keeps the number
-of files small when a running agent embeds one message at a time. Looking up 20k texts costs one
-sha256 per text and a dictionary probe; vectors are gathered with one fancy index per shard.
+shard ids). Temporary files never match ``*.npz`` and readers skip every dot-file (older versions
+named them ``.tmp-<shard-id>.npz``), so a reader never opens, let alone deletes, a shard another
+process is still writing. Small shards are merged into one when there are many of them, which
+keeps the number of files small when a running agent embeds one message at a time. Looking up
+20k texts costs one sha256 per text and a dictionary probe; vectors are gathered with one fancy
+index per shard.
 
-A shard that cannot be read (truncated, not a zip, wrong shapes, another dimension) is logged as a
-warning and deleted, and its texts are embedded again on the next miss.
+A shard that cannot be parsed (truncated, not a zip, wrong shapes, non-finite values) is logged as
+a warning and deleted -- only if it is still the same file it was when the read began -- and its
+texts are embedded again on the next miss. A shard of another dimension (written by a different
+model under the same name) is skipped, not deleted: it is valid for the process that wrote it.
+A file that cannot be opened for another reason (permissions, I/O) is skipped and tried again on
+the next refresh.
+
+Writing is best-effort: when a shard cannot be written (read-only or vanished directory, full
+disk, a temporary file removed under the writer), the failure is logged, the vectors stay in
+memory for this process and :meth:`CachedEmbedder.embed` still returns them.
 """
 
 from __future__ import annotations
@@ -67,16 +79,30 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
+def _is_format_error(exc: OSError) -> bool:
+    """Whether numpy's OSError means "not an .npy/.npz file" rather than a failing disk.
+
+    ``np.load`` raises a plain ``OSError`` (``errno`` unset) for a file it cannot interpret,
+    e.g. an empty or garbage file; real I/O failures carry an ``errno``.
+    """
+    return exc.errno is None
+
+
 def _embedder_dir(root: Path, name: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60].strip("._") or "embedder"
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return root / f"{slug}-{digest}"
 
 
+def _is_shard_name(name: str) -> bool:
+    """Whether ``name`` is a finished shard: ``*.npz`` and not a dot-file (temporary files)."""
+    return name.endswith(".npz") and not name.startswith(".")
+
+
 @dataclass(kw_only=True)
 class _Shard:
-    path: Path
-    """The shard's ``.npz`` file."""
+    path: Path | None
+    """The shard's ``.npz`` file; None when it could not be written (kept in memory only)."""
     keys: npt.NDArray[np.uint8]
     """``(n, 32)`` text digests."""
     vectors: npt.NDArray[np.float32]
@@ -100,6 +126,7 @@ class EmbeddingStore:
     _shards: list[_Shard] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _write_failures: int = 0
 
     def __len__(self) -> int:
         return len(self._index)
@@ -109,50 +136,84 @@ class EmbeddingStore:
         if not self.directory.is_dir():
             return
         for path in sorted(self.directory.glob("*.npz")):
-            if path.name in self._seen:
+            if path.name in self._seen or not _is_shard_name(path.name):
                 continue
             self._seen.add(path.name)
-            self._load_shard(path)
+            if not self._load_shard(path):
+                self._seen.discard(path.name)  # not read this time: try again next refresh
 
-    def _load_shard(self, path: Path) -> None:
+    def _load_shard(self, path: Path) -> bool:
+        """Index one shard; False if it should be tried again later (not read, not deleted)."""
+        failure = ""
         try:
             # Open the file ourselves: np.load(path) leaks the handle when the zip is bad.
-            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
-                keys = np.asarray(data["keys"])
-                vectors = np.asarray(data["vectors"])
+            with path.open("rb") as handle:
+                opened = os.fstat(handle.fileno())
+                try:
+                    with np.load(handle, allow_pickle=False) as data:
+                        keys = np.asarray(data["keys"])
+                        vectors = np.asarray(data["vectors"])
+                except Exception as exc:  # any decoding failure means the file is unusable
+                    if isinstance(exc, OSError) and not _is_format_error(exc):
+                        raise
+                    failure = f"unreadable ({type(exc).__name__}: {exc})"
         except FileNotFoundError:
-            return  # merged away by another process between listing and reading
-        except Exception as exc:  # any decoding failure means the file is unusable
-            self._discard(path, f"unreadable ({type(exc).__name__}: {exc})")
-            return
-        problem = self._check(keys, vectors)
+            return True  # merged away by another process between listing and reading
+        except OSError as exc:  # permissions, I/O: the file may be fine, leave it alone
+            logger.warning("Could not read embedding cache shard %s: %s; skipped", path, exc)
+            return False
+        problem = failure or self._check(keys, vectors)
         if problem:
-            self._discard(path, problem)
-            return
+            return self._discard(path, opened, problem)
+        if self.dim is not None and vectors.shape[1] != self.dim:
+            # Valid for whoever wrote it (another model under the same name): skip, keep it.
+            logger.warning(
+                "Skipping embedding cache shard %s: %d-d vectors, this process uses %d-d",
+                path,
+                vectors.shape[1],
+                self.dim,
+            )
+            return True
         if self.dim is None:
             self.dim = int(vectors.shape[1])
         shard_no = len(self._shards)
         self._shards.append(_Shard(path=path, keys=keys, vectors=vectors))
         for row, key in enumerate(keys):
             self._index[key.tobytes()] = (shard_no, row)
+        return True
 
     def _check(self, keys: npt.NDArray[np.generic], vectors: npt.NDArray[np.generic]) -> str:
         if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != _KEY_BYTES:
             return f"bad key array {keys.dtype}{keys.shape}"
         if vectors.ndim != 2 or vectors.shape[0] != keys.shape[0] or vectors.dtype != np.float32:
             return f"bad vector array {vectors.dtype}{vectors.shape} for {keys.shape[0]} keys"
-        if self.dim is not None and vectors.shape[1] != self.dim:
-            return f"dimension {vectors.shape[1]} differs from {self.dim}"
         if not np.isfinite(vectors).all():
             return "non-finite values"
         return ""
 
-    def _discard(self, path: Path, why: str) -> None:
+    def _discard(self, path: Path, opened: os.stat_result, why: str) -> bool:
+        """Delete a shard that failed to parse, unless it changed since it was opened.
+
+        Finished shards never change (they appear whole, by :func:`os.replace`), so a file whose
+        identity, size or modification time moved while it was being read is being written by
+        someone else: it is left alone and read again on the next refresh (returns False).
+        """
+        try:
+            now = path.stat()
+        except OSError:
+            return True  # gone already
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != (
+            opened.st_ino,
+            opened.st_size,
+            opened.st_mtime_ns,
+        ):
+            return False
         logger.warning(
             "Ignoring corrupt embedding cache shard %s: %s; it will be rebuilt", path, why
         )
         with contextlib.suppress(OSError):
             path.unlink()
+        return True
 
     def lookup(self, keys: Sequence[bytes]) -> tuple[npt.NDArray[np.float32] | None, list[int]]:
         """Find cached vectors.
@@ -199,44 +260,74 @@ class EmbeddingStore:
                     vectors.shape[1],
                 )
                 for shard in self._shards:
-                    shard.path.unlink(missing_ok=True)
+                    if shard.path is not None:
+                        with contextlib.suppress(OSError):
+                            shard.path.unlink(missing_ok=True)
                 self._index.clear()
                 self._shards.clear()
             self.dim = int(vectors.shape[1])
             path = self._write(key_array, vectors)
-            self._seen.add(path.name)
+            if path is not None:
+                self._seen.add(path.name)
             shard_no = len(self._shards)
             self._shards.append(_Shard(path=path, keys=key_array, vectors=vectors))
             for row, key in enumerate(keys):
                 self._index[key] = (shard_no, row)
             self._maybe_compact()
 
-    def _write(self, keys: npt.NDArray[np.uint8], vectors: npt.NDArray[np.float32]) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        name_file = self.directory / "name.txt"
-        if not name_file.exists():
-            name_file.write_text(self.name + "\n", encoding="utf-8")
+    def _write(self, keys: npt.NDArray[np.uint8], vectors: npt.NDArray[np.float32]) -> Path | None:
+        """Write one shard atomically; None (logged) if it could not be written."""
         shard_id = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         final = self.directory / f"{shard_id}.npz"
-        tmp = self.directory / f".tmp-{shard_id}.npz"
-        with tmp.open("wb") as handle:
-            np.savez(handle, keys=keys, vectors=vectors)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
+        tmp = self.directory / f".{shard_id}.npz.tmp"  # never matches what refresh() reads
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            name_file = self.directory / "name.txt"
+            if not name_file.exists():
+                name_file.write_text(self.name + "\n", encoding="utf-8")
+            with tmp.open("wb") as handle:
+                np.savez(handle, keys=keys, vectors=vectors)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self._write_failures += 1
+            # Once as a warning (a read-only cache would otherwise warn on every message).
+            log = logger.warning if self._write_failures == 1 else logger.debug
+            log(
+                "Could not write to the embedding cache %s (%s: %s); the vectors are kept in "
+                "memory only",
+                self.directory,
+                type(exc).__name__,
+                exc,
+            )
+            return None
         return final
 
     def _maybe_compact(self) -> None:
-        small = [s for s in self._shards if s.vectors.shape[0] < _SMALL_SHARD_ROWS]
+        small = [
+            s for s in self._shards if s.path is not None and s.vectors.shape[0] < _SMALL_SHARD_ROWS
+        ]
         if len(small) <= _MAX_SMALL_SHARDS:
             return
         keys = np.concatenate([s.keys for s in small])
         vectors = np.concatenate([s.vectors for s in small])
+        # Other processes' shards overlap ours (shared texts, their own merges): keep one row each.
+        _, first = np.unique(keys, axis=0, return_index=True)
+        first.sort()
+        keys, vectors = keys[first], vectors[first]
         merged = self._write(keys, vectors)
+        if merged is None:
+            return  # nothing deleted: the small shards stay until a merge can be written
         self._seen.add(merged.name)
         for shard in small:
-            shard.path.unlink(missing_ok=True)
-        self._shards = [s for s in self._shards if s.vectors.shape[0] >= _SMALL_SHARD_ROWS]
+            assert shard.path is not None
+            with contextlib.suppress(OSError):
+                shard.path.unlink(missing_ok=True)
+        merged_ids = {id(s) for s in small}
+        self._shards = [s for s in self._shards if id(s) not in merged_ids]
         self._shards.append(_Shard(path=merged, keys=keys, vectors=vectors))
         self._index.clear()
         for shard_no, shard in enumerate(self._shards):

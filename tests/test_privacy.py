@@ -4,6 +4,7 @@ never leaves the engine unmasked: handoffs, queues, exported results, logs and e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -288,8 +289,10 @@ def test_nothing_planted_leaves_the_engine_unmasked(
     results = asyncio.run(converse())
     assert len(packets) == 2 and len(queue.read()) == 3
 
-    # 3. Exported turn results (the raw ones do hold the planted data).
-    exports = [r.export() for r in results]
+    # 3. Exported turn results (the raw ones do hold the planted data), one of them carrying a
+    # packet built elsewhere.
+    foreign = dataclasses.replace(results[1], handoff=_raw_packet())
+    exports = [r.export() for r in [*results, foreign]]
     assert set(leaks(json.dumps([r.export(redactor=None) for r in results]))) >= {
         "card with dots", "card with spaces", "card as a number", "IBAN", "UK phone",
         "US phone", "SSN", "email",
@@ -297,7 +300,6 @@ def test_nothing_planted_leaves_the_engine_unmasked(
 
     # 4. Logs: the retried tool's warning and the crashed playbook's traceback.
     assert "attempt 1/2" in caplog.text and "crashed" in caplog.text
-    assert "RuntimeError: ledger rejected [card ****1111]" in caplog.text
 
     outputs = {str(p.relative_to(tmp_path)): p.read_text() for p in tmp_path.rglob("*.*")}
     outputs["exported results"] = json.dumps(exports)
@@ -308,6 +310,7 @@ def test_nothing_planted_leaves_the_engine_unmasked(
     assert len(outputs) == 10, sorted(outputs)
     found = {name: leaks(text) for name, text in outputs.items() if leaks(text)}
     assert found == {}
+    assert "RuntimeError: ledger rejected [card ****1111]" in outputs["logs"]
     assert "[card ****1111]" in outputs["eval/report.html"]
     assert "[iban GB** ****5432]" in outputs["handoffs.jsonl"]
     assert UK_PHONE not in outputs["logs"]

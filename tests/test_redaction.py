@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -134,9 +135,38 @@ def test_phone_numbers_are_masked_keeping_the_last_two_digits(phone: str, last2:
     assert R.redact_text(f"Call {phone} now.") == f"Call [phone ****{last2}] now."
 
 
-def test_two_phone_numbers_side_by_side_are_both_masked() -> None:
-    assert R.redact_text("020 7946 0958 0161 496 0000") == "[phone ****58] [phone ****00]"
+def test_numbers_side_by_side_are_all_masked() -> None:
+    three = "020 7946 0958 0161 496 0000 07700 900123"
+    assert R.redact_text(three) == "[phone ****58] [phone ****00] [phone ****23]"
     assert R.redact_text("+44 20 7946 0958, 555-123-4567") == "[phone ****58], [phone ****67]"
+    assert R.redact_text("+44 20 7946 0958 +1-555-123-4567") == "[phone ****58] [phone ****67]"
+    assert R.redact_text("5500 0055 5555 5559 0161 496 0000") == "[card ****5559] [phone ****00]"
+    assert R.redact_text("4111 1111 1111 1111 +44 20 7946 0958") == (
+        "[card ****1111] [phone ****58]"
+    )
+    # the "0055 5555 5559" inside a card is not a 0055 international number
+    assert R.redact_text("5500 0055 5555 5559") == "[card ****5559]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 100_000,
+        "1 " * 20_000,
+        "01 " * 20_000,
+        "+1 " + "23 " * 20_000,
+        "020 7946 0958 " * 5_000,
+        "4111 1111 1111 1111 " * 5_000,
+        "GB82 " + "AB12 " * 20_000,
+        "a" * 50_000 + "@",
+        "0-" * 20_000,
+    ],
+)
+def test_long_runs_of_digit_groups_take_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    once = R.redact_text(text)  # no RecursionError, no quadratic blow-up
+    assert R.redact_text(once) == once
+    assert time.perf_counter() - started < 5.0
 
 
 @pytest.mark.parametrize(

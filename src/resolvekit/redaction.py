@@ -75,7 +75,8 @@ def iban_ok(iban: str) -> bool:
 # -- candidate patterns ----------------------------------------------------------------------
 # Each pattern finds a candidate span; a check on its digits decides whether it is masked.
 # Separators between digit groups are mandatory inside repetitions, so no pattern can
-# backtrack exponentially.
+# backtrack exponentially, and repetitions are bounded, so a candidate is short whatever the
+# input (a long run of digit groups costs linear time, not quadratic).
 
 _SEP = r"[ .\-\u00a0]"
 _EMAIL = re.compile(
@@ -84,8 +85,8 @@ _EMAIL = re.compile(
 )
 _IBAN = re.compile(r"(?<!\w)[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}(?!\w)")
 _INTL_PHONE = re.compile(
-    r"(?<![\w+])(?<!\d[ .\-])(?:\+|00)[1-9]\d*"
-    r"(?:(?:[ .\-]|[ .\-]?\(\d{1,4}\)[ .\-]?)\d+)*(?!\w)"
+    r"(?<![\w+])(?:\+|00)[1-9]\d{0,15}"
+    r"(?:(?:[ .\-]|[ .\-]?\(\d{1,4}\)[ .\-]?)\d{1,15}){0,7}(?!\w)"
 )
 _SSN = re.compile(r"(?<!\w)(?<!\d[.\-])\d{3}[ \-]\d{2}[ \-]\d{4}(?!\w)(?![.\-]\d)")
 _NANP_PHONE = re.compile(
@@ -93,9 +94,9 @@ _NANP_PHONE = re.compile(
     r"(?!\w)(?![.\-]\d)"
 )
 _TRUNK_PHONE = re.compile(
-    r"(?<![\w+(])(?<!\d[ .\-])(?:\(0\d{1,5}\)|0\d{1,5})(?:[ \-]\d{2,8})+(?!\w)(?![.\-]\d)"
+    r"(?<![\w+(])(?:\(0\d{1,5}\)|0\d{1,5})(?:[ \-]\d{2,8}){1,5}(?!\w)(?![.\-]\d)"
 )
-_CARD = re.compile(r"(?<!\w)(?<!\d[.,])\d(?:" + _SEP + r"?\d){12,59}(?!\w)(?![.,]\d)")
+_CARD = re.compile(r"(?<!\w)(?<!\d[.,])\d(?:" + _SEP + r"?\d){12,29}(?!\w)(?![.,]\d)")
 _GROUP = re.compile(r"\d+")
 _ALNUM_GROUP = re.compile(r"[A-Za-z0-9]+")
 _DIGIT = re.compile(r"\d")
@@ -136,33 +137,48 @@ def _windows(candidate: str, group: re.Pattern[str]) -> list[_Span]:
     return sorted(spans, key=lambda s: s.end - s.start, reverse=True)
 
 
+def _inside_number(text: str, start: int) -> bool:
+    """True when ``start`` follows a digit and one separator: the middle of a longer number."""
+    return start >= 2 and text[start - 1] in " .-\u00a0" and text[start - 2].isdigit()
+
+
 def _mask_candidates(
     pattern: re.Pattern[str],
     text: str,
     check: Callable[[str], bool],
     mask: Callable[[str], str],
     group: re.Pattern[str] = _GROUP,
+    *,
+    whole_numbers: bool = False,
 ) -> str:
     """Mask, in each candidate of ``pattern``, the longest window for which ``check`` holds.
 
-    What surrounds the masked window inside a candidate (an expiry date after a card, a second
-    phone number) is scanned again.
+    The search goes on right after the masked window, so a second number inside the same
+    candidate (a card then another) is found too. With ``whole_numbers``, a candidate may not
+    start in the middle of a longer number (``0055 5555 5559`` inside a card), unless the
+    previous candidate ended just before it.
     """
-
-    def replace(match: re.Match[str]) -> str:
+    out: list[str] = []
+    pos, resume = 0, -1
+    while (match := pattern.search(text, pos)) is not None:
+        start = match.start()
+        if whole_numbers and start != resume and _inside_number(text, start):
+            out.append(text[pos : start + 1])
+            pos = start + 1
+            continue
         candidate = match.group()
-        for span in _windows(candidate, group):
-            part = candidate[span.start : span.end]
-            if check(part):
-                before, after = candidate[: span.start], candidate[span.end :]
-                return (
-                    _mask_candidates(pattern, before, check, mask, group)
-                    + mask(part)
-                    + _mask_candidates(pattern, after, check, mask, group)
-                )
-        return candidate
-
-    return pattern.sub(replace, text)
+        spans = _windows(candidate, group)
+        span = next((s for s in spans if check(candidate[s.start : s.end])), None)
+        if span is None:
+            out.append(text[pos : match.end()])
+            pos = match.end()
+        else:
+            out.append(text[pos : start + span.start])
+            out.append(mask(candidate[span.start : span.end]))
+            pos = start + span.end
+        resume = pos + 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _separators(text: str) -> set[str]:
@@ -292,6 +308,16 @@ class Redactor:
         kept = _stars(_tail(_digits(text), self.national_id_keep_last))
         return f"[ssn ***-**-{kept}]"
 
+    def _intl_phones(self, text: str) -> str:
+        return _mask_candidates(
+            _INTL_PHONE, text, _intl_phone_ok, self._phone_mask, whole_numbers=True
+        )
+
+    def _trunk_phones(self, text: str) -> str:
+        return _mask_candidates(
+            _TRUNK_PHONE, text, _trunk_phone_ok, self._phone_mask, whole_numbers=True
+        )
+
     # -- text and data -------------------------------------------------------------------------
 
     def redact_text(self, text: str) -> str:
@@ -305,14 +331,17 @@ class Redactor:
         if self.ibans:
             text = _mask_candidates(_IBAN, text, _iban_ok, self._iban_mask, _ALNUM_GROUP)
         if self.phones:
-            text = _mask_candidates(_INTL_PHONE, text, _intl_phone_ok, self._phone_mask)
+            text = self._intl_phones(text)
         if self.national_ids:
             text = _SSN.sub(lambda m: self._ssn_mask(m.group()), text)
         if self.phones:
             text = _NANP_PHONE.sub(lambda m: self._phone_mask(m.group()), text)
-            text = _mask_candidates(_TRUNK_PHONE, text, _trunk_phone_ok, self._phone_mask)
+            text = self._trunk_phones(text)
         if self.cards:
-            text = _mask_candidates(_CARD, text, _card_ok, self._card_mask)
+            masked = _mask_candidates(_CARD, text, _card_ok, self._card_mask)
+            if self.phones and masked != text:  # a number right after a card is free now
+                masked = self._trunk_phones(self._intl_phones(masked))
+            text = masked
         return text
 
     def redact_value(self, value: Any) -> Any:

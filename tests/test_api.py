@@ -22,7 +22,7 @@ EXPECTED_EXPORTS = {
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",
-    "ReplayDivergence", "Reply",
+    "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
     "Slot", "StartIntent", "Store", "StoreError", "Tool", "ToolError", "ToolRefusal",
     "TraceEvent",

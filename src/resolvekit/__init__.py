@@ -40,6 +40,10 @@ _EXPORTS: dict[str, str] = {
     "HandoffTarget": "escalation",
     "CallbackTarget": "escalation",
     "JSONLQueue": "escalation",
+    # privacy
+    "Redactor": "redaction",
+    "RedactingFilter": "redaction",
+    "DEFAULT_REDACTOR": "redaction",
     # decisions and messages
     "Message": "messages",
     "StartIntent": "messages",
@@ -90,6 +94,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "DEFAULT_REDACTOR",
     "Agent",
     "AnswerFromKnowledge",
     "AskClarification",
@@ -128,6 +133,8 @@ __all__ = [
     "Phrases",
     "PlaybookOutcome",
     "PostgresStore",
+    "RedactingFilter",
+    "Redactor",
     "ReplayDivergence",
     "Reply",
     "ResolvekitError",
@@ -199,6 +206,7 @@ if TYPE_CHECKING:
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+    from .redaction import DEFAULT_REDACTOR, RedactingFilter, Redactor
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
     from .sessions.memory import MemoryStore

@@ -817,6 +817,7 @@ class Turn:
             pending_action=pending.question if pending else None,
             error=f"{type(self.error).__name__}: {self.error}" if self.error else None,
             summary=await self._model_summary(reason),
+            redactor=self.agent.redaction,
         )
         conv.status = "handed_off"
         conv.handoff = handoff.model_dump(mode="json")
@@ -843,8 +844,8 @@ class Turn:
         )
         try:
             response = await model.request(request)
-        except ModelError as exc:
-            self._trace("model", task="summarize", error=str(exc))
+        except Exception as exc:  # a summary is a courtesy: the handoff goes out without it
+            self._trace("model", task="summarize", error=f"{type(exc).__name__}: {exc}")
             return None
         self.usage.add(response.usage)
         if not isinstance(response.decision, Reply) or not response.decision.text.strip():

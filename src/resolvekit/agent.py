@@ -19,6 +19,7 @@ from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserErro
 from .intents import Intent, humanize
 from .models import IntentSpec, Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
+from .redaction import DEFAULT_REDACTOR, Redactor
 from .results import TurnResult
 from .sessions import Conversation, PendingState, Store, open_store
 from .tools import Effect, RetryPolicy, Tool, tool
@@ -103,6 +104,8 @@ class Agent(Generic[DepsT]):
         phrases: the engine's own wording.
         consent: when a reply to a confirmation counts as a yes (default: only when the
             engine's own reader reads an unambiguous yes, whatever the model says).
+        redaction: the privacy policy applied to handoff packets (every field); None sends
+            them raw. Exported traces and eval outputs take their own (same default).
     """
 
     def __init__(
@@ -123,6 +126,7 @@ class Agent(Generic[DepsT]):
         raise_errors: bool = False,
         phrases: Phrases | None = None,
         consent: ConsentPolicy | None = None,
+        redaction: Redactor | None = DEFAULT_REDACTOR,
     ) -> None:
         self.name = name
         self._model_arg = model
@@ -147,6 +151,7 @@ class Agent(Generic[DepsT]):
         self.raise_errors = raise_errors
         self.phrases = phrases or Phrases()
         self.consent = consent or ConsentPolicy()
+        self.redaction = redaction
         self.tools: dict[str, Tool[Any]] = {}
         self.intents: dict[str, type[Intent]] = {}
         self.playbooks: dict[str, Playbook] = {}

@@ -58,6 +58,57 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_recover_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "recover",
+        help="finish writes a crash interrupted (the sweep)",
+        description=(
+            "Find conversations with a write a crash interrupted and no later message, and "
+            "recover them as the next message would: idempotent tools are called again with "
+            "the same key, others are handed to a human as unknown_outcome."
+        ),
+    )
+    parser.add_argument("agent", help="where the agent is: path/to/file.py:agent or module:agent")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="keep sweeping at this interval (default: sweep once and exit)",
+    )
+    parser.add_argument(
+        "--older-than",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="only writes whose deadline passed at least this long ago (default 0)",
+    )
+    parser.set_defaults(handler=_recover)
+
+
+def _recover(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .chat import load_agent
+
+    agent = load_agent(args.agent)
+
+    async def sweep() -> None:
+        try:
+            while True:
+                for result in await agent.recover(older_than=args.older_than):
+                    reason = result.handoff.reason if result.handoff else result.reply
+                    print(f"{result.conversation_id}: {result.outcome}: {reason}", flush=True)
+                if args.every is None:
+                    return
+                await asyncio.sleep(args.every)
+        finally:
+            await agent.close()
+
+    asyncio.run(sweep())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -68,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_commands(subparsers)
     _add_eval_commands(subparsers)
     _add_chat_command(subparsers)
+    _add_recover_command(subparsers)
     return parser
 
 

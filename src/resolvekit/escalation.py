@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import re
 import secrets
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from .intents import humanize
+from .redaction import DEFAULT_REDACTOR, Redactor
 from .sessions import FREE_RUN, Conversation
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "PolicyInput",
     "build_handoff",
     "redact",
+    "redact_handoff",
     "summarize",
 ]
 
@@ -130,7 +131,8 @@ class Handoff(BaseModel):
     knowledge: list[str] = Field(default_factory=list)
     """Knowledge queries consulted."""
     transcript: list[dict[str, Any]] = Field(default_factory=list)
-    """Redacted transcript: ``{"role", "text", "channel", "at"}``."""
+    """The customer's and the agent's messages, ``{"role", "text", "channel", "at"}``, oldest
+    first (tool output is never included)."""
     summary: str = ""
     suggested_next_step: str = ""
     error: str | None = None
@@ -139,14 +141,34 @@ class Handoff(BaseModel):
     created_at: float = Field(default_factory=time.time)
 
 
-_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+_HANDOFF_IDS = frozenset(
+    {"conversation_id", "customer_id", "channel", "priority", "confidence", "intent"}
+    | {"resume_token", "created_at"}
+)
+"""Handoff fields kept as they are: identifiers and labels a human or a system looks up by."""
 
 
 def redact(text: str) -> str:
-    """Mask payment card numbers and the local part of emails (the default transcript redactor)."""
-    text = _CARD.sub(lambda m: "[card ****" + re.sub(r"\D", "", m.group())[-4:] + "]", text)
-    return _EMAIL.sub(r"\1***\2", text)
+    """``text`` masked by :data:`~resolvekit.redaction.DEFAULT_REDACTOR` (kept for
+    compatibility; use :meth:`Redactor.redact_text <resolvekit.redaction.Redactor.redact_text>`)."""
+    return DEFAULT_REDACTOR.redact_text(text)
+
+
+def redact_handoff(handoff: Handoff, redactor: Redactor | None = DEFAULT_REDACTOR) -> Handoff:
+    """A copy of ``handoff`` with every field but its identifiers redacted by ``redactor``.
+
+    Redacted: the transcript, slots, facts, actions (arguments, results, errors), reason,
+    pending action, knowledge queries, summary, suggested next step, error, and any field added
+    later. Kept: ``conversation_id``, ``customer_id``, ``channel``, ``priority``, ``confidence``,
+    ``intent``, ``resume_token`` and ``created_at``. ``redactor=None`` returns ``handoff`` itself.
+    """
+    if redactor is None:
+        return handoff
+    data = handoff.model_dump()
+    for key, value in data.items():
+        if key not in _HANDOFF_IDS:
+            data[key] = redactor.redact_value(value)
+    return Handoff.model_validate(data)
 
 
 @runtime_checkable
@@ -158,7 +180,10 @@ class HandoffTarget(Protocol):
 
 @dataclass
 class CallbackTarget:
-    """Deliver each handoff to a Python callable (sync or async)."""
+    """Deliver each handoff to a Python callable (sync or async).
+
+    The packet is the one the agent built: redacted by its policy (see :func:`build_handoff`).
+    """
 
     callback: Callable[[Handoff], Awaitable[None] | None]
 
@@ -170,12 +195,19 @@ class CallbackTarget:
 
 @dataclass
 class JSONLQueue:
-    """Append each handoff as one JSON line to a file (a simple, durable work queue)."""
+    """Append each handoff as one JSON line to a file (a simple, durable work queue).
+
+    Packets are redacted again on write, so one built elsewhere (or with ``redactor=None``)
+    reaches the file masked too.
+    """
 
     path: Path | str
+    redactor: Redactor | None = field(default=DEFAULT_REDACTOR, kw_only=True)
+    """The policy applied to each packet before it is written (None: write it as given)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     async def deliver(self, handoff: Handoff) -> None:
+        handoff = redact_handoff(handoff, self.redactor)
         line = json.dumps(handoff.model_dump(mode="json")) + "\n"
         await asyncio.to_thread(self._append, line)
 
@@ -208,8 +240,24 @@ def build_handoff(
     pending_action: str | None,
     error: str | None,
     summary: str | None = None,
+    redactor: Redactor | None = DEFAULT_REDACTOR,
 ) -> Handoff:
-    """The packet a human receives: everything so the customer never repeats themselves."""
+    """The packet a human receives: everything so the customer never repeats themselves.
+
+    Args:
+        conv: the conversation handed over.
+        reason: why it is handed over.
+        priority: ``low``, ``normal``, ``high`` or ``urgent``.
+        confidence: the model's confidence in the last decision.
+        intent: the intent being worked on.
+        slots: its slot values.
+        pending_action: the question the agent was waiting on.
+        error: the engine error behind the handoff.
+        summary: a summary written by the model (default: :func:`summarize`).
+        redactor: the policy applied to every field but the identifiers (see
+            :func:`redact_handoff`); ``None`` builds a raw packet (opt-out: then nothing masks
+            what a :class:`CallbackTarget` or your code receives).
+    """
     actions = [
         ActionRecord(
             tool=step.key,
@@ -226,7 +274,7 @@ def build_handoff(
     ]
     knowledge = [s.key for run in conv.runs for s in run.journal if s.kind == "search"]
     transcript = [
-        {"role": m.role, "text": redact(m.text), "channel": m.channel, "at": m.at}
+        {"role": m.role, "text": m.text, "channel": m.channel, "at": m.at}
         for m in conv.transcript
         if m.role != "tool"
     ]
@@ -238,7 +286,7 @@ def build_handoff(
         next_step = "Check the completed changes above and follow up on the reason for handoff."
     else:
         next_step = "No change was made; take the request from the summary above."
-    return Handoff(
+    handoff = Handoff(
         conversation_id=conv.id,
         customer_id=conv.customer_id,
         channel=conv.channel,
@@ -257,6 +305,7 @@ def build_handoff(
         error=error,
         resume_token=secrets.token_urlsafe(16),
     )
+    return redact_handoff(handoff, redactor)
 
 
 def summarize(conv: Conversation) -> str:

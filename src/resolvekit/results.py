@@ -6,8 +6,9 @@ import dataclasses
 import time
 from typing import Any, Literal
 
-from .escalation import Handoff
+from .escalation import Handoff, redact_handoff
 from .messages import Citation, Usage
+from .redaction import DEFAULT_REDACTOR, Redactor
 
 __all__ = ["Outcome", "TraceEvent", "TurnResult"]
 
@@ -30,7 +31,11 @@ class TraceEvent:
 
 @dataclasses.dataclass(kw_only=True)
 class TurnResult:
-    """What :meth:`Agent.handle` returns for one customer message."""
+    """What :meth:`Agent.handle` returns for one customer message.
+
+    The object holds raw data: ``trace``, ``slots`` and ``error`` are what the engine saw, for
+    your code to act on. What you log, store or ship is :meth:`export`, which is redacted.
+    """
 
     reply: str
     """What to send the customer."""
@@ -56,3 +61,46 @@ class TurnResult:
     duplicate: bool = False
     """True when the ``message_id`` was handled before: this is the stored result (without its
     trace) and nothing ran again."""
+
+    def export(self, redactor: Redactor | None = DEFAULT_REDACTOR) -> dict[str, Any]:
+        """The result as JSON-ready data, redacted: what to log or ship.
+
+        Every field is included (``reply``, ``outcome``, ``confidence``, ``handoff``, ``trace``
+        as ``{"kind", "data", "at"}`` events, ``intent``, ``slots``, ``citations``,
+        ``pending``, ``usage``, ``error`` as ``"Type: message"`` text...). Everything but
+        ``conversation_id`` and the handoff's identifiers goes through ``redactor``.
+
+        Args:
+            redactor: the policy (default: :data:`~resolvekit.redaction.DEFAULT_REDACTOR`);
+                None exports raw data.
+        """
+        out: dict[str, Any] = {}
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if spec.name == "conversation_id":
+                out[spec.name] = value
+            elif isinstance(value, Handoff):
+                out[spec.name] = redact_handoff(value, redactor).model_dump(mode="json")
+            else:
+                data = _to_json(value)
+                out[spec.name] = data if redactor is None else redactor.redact_value(data)
+        return out
+
+
+def _to_json(value: Any) -> Any:
+    """Plain JSON data for a result field (exceptions as ``"Type: message"``)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "to_json"):
+        return _to_json(value.to_json())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_to_json(v) for v in value]
+    return str(value)

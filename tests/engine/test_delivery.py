@@ -419,3 +419,25 @@ async def test_an_unexpected_error_outside_the_turn_is_an_internal_error() -> No
     with pytest.raises(rk.InternalError) as raised:
         await agent.handle("c", "hello")
     assert isinstance(raised.value.__cause__, AttributeError)
+
+
+@pytest.mark.parametrize("policy", ["default", "custom", "raw"])
+async def test_the_agents_redaction_policy_reaches_the_handoff(policy: str) -> None:
+    from resolvekit.redaction import Redactor
+
+    options: dict[str, Any] = {}
+    if policy == "custom":
+        options["redaction"] = Redactor(extra_patterns=(("loyalty", r"LY-\d{6}"),))
+    elif policy == "raw":
+        options["redaction"] = None
+    model = rk.FunctionModel(lambda request: rk.Escalate(reason="customer asked for a human"))
+    agent = build_agent(Backend(), model, **options)
+    text = "call me on +44 20 7946 0958, card 4111.1111.1111.1111, loyalty LY-123456"
+    result = await agent.handle("c", text)
+    assert result.handoff is not None
+    said = result.handoff.transcript[0]["text"]
+    if policy == "raw":
+        assert said == text
+    else:
+        assert "4111.1111.1111.1111" not in said and "7946 0958" not in said
+        assert ("LY-123456" in said) is (policy == "default")

@@ -8,8 +8,12 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..exceptions import UserError
+
+if TYPE_CHECKING:
+    from ..redaction import Redactor
 
 __all__ = ["add_eval_commands", "main"]
 
@@ -72,6 +76,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="write results, reports and errors without masking cards, IBANs, phone numbers, "
+        "emails and national ids (debugging only; default: masked)",
+    )
+    parser.add_argument(
         "--max-drop",
         type=float,
         default=0.02,
@@ -81,11 +91,27 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from ..exceptions import ResolvekitError
+
     if args.suite == "compare":
         return _compare(args)
     if args.reports:
         raise UserError(f"Unexpected arguments after the suite: {' '.join(args.reports)}")
-    return _run(args)
+    try:
+        return _run(args)
+    except ResolvekitError as exc:
+        # The message may quote a tool's arguments or errors (a failed reference action).
+        message, redactor = str(exc), _redactor(args)
+        masked = redactor.redact_text(message) if redactor is not None else message
+        if masked == message:
+            raise
+        raise UserError(masked) from None
+
+
+def _redactor(args: argparse.Namespace) -> Redactor | None:
+    from ..redaction import DEFAULT_REDACTOR
+
+    return None if getattr(args, "no_redact", False) else DEFAULT_REDACTOR
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -109,16 +135,17 @@ def _run(args: argparse.Namespace) -> int:
         baselines=args.baselines,
         out_dir=out,
         progress=False if args.no_progress else None,
+        redactor=_redactor(args),
     )
     run = asyncio.run(run_suite(suite, run_options))
     report = build_report(run)
-    print_scorecard(report)
+    print_scorecard(report, redactor=run.redactor)
     json_path = args.json or (out / "report.json" if out is not None else None)
     html_path = args.html or (out / "report.html" if out is not None else None)
     if json_path is not None:
-        print(f"JSON report: {write_json(report, json_path)}")
+        print(f"JSON report: {write_json(report, json_path, redactor=run.redactor)}")
     if html_path is not None:
-        print(f"HTML report: {write_html(report, html_path)}")
+        print(f"HTML report: {write_html(report, html_path, redactor=run.redactor)}")
     gold = report.agents.get("gold")
     if gold is not None and gold.metrics.success_rate < 1.0:
         print(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._state import DiffEntry
 from .errors import ReportError
+
+if TYPE_CHECKING:
+    from ..redaction import Redactor
 
 __all__ = [
     "ConversationRecord",
@@ -18,6 +21,7 @@ __all__ = [
     "Verdict",
     "append_record",
     "read_records",
+    "redact_record",
 ]
 
 Verdict = Literal[
@@ -101,6 +105,31 @@ class ConversationRecord(BaseModel):
     def success(self) -> bool:
         """The conversation met its expectation (what pass^k counts)."""
         return self.verdict in ("resolved", "escalated_correctly", "refused_correctly")
+
+
+_RECORD_LABELS = frozenset(
+    {"agent", "scenario", "trial", "seed", "tags", "intent", "expected", "verdict"}
+    | {"escalated", "final_outcome", "changed", "state_ok", "customer_turns"}
+    | {"repeated_questions", "repeated_info", "latencies_ms", "usage", "duration_s"}
+)
+"""Record fields kept as they are: the (agent, scenario, trial) key a resumed run looks up,
+labels and numbers. Everything else (transcript, tool calls, diff, reasons, errors) is
+redacted."""
+
+
+def redact_record(record: ConversationRecord, redactor: Redactor | None) -> ConversationRecord:
+    """A copy of ``record`` with its content redacted (``redactor=None``: ``record`` itself).
+
+    The key (``agent``, ``scenario``, ``trial``), the seed, labels and numbers are kept, so a
+    redacted results file is still resumable and scores the same.
+    """
+    if redactor is None:
+        return record
+    data = record.model_dump()
+    for key, value in data.items():
+        if key not in _RECORD_LABELS:
+            data[key] = redactor.redact_value(value)
+    return ConversationRecord.model_validate(data)
 
 
 def append_record(path: Path, record: ConversationRecord) -> None:

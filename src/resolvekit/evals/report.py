@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..redaction import DEFAULT_REDACTOR, Redactor
 from .errors import ReportError
 from .metrics import VERDICTS, Metrics, compute_metrics
-from .records import ConversationRecord
+from .records import ConversationRecord, redact_record
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,6 +26,7 @@ __all__ = [
     "build_report",
     "load_report",
     "print_scorecard",
+    "redact_report",
     "write_html",
     "write_json",
 ]
@@ -114,11 +116,42 @@ def build_report(run: SuiteRun) -> Report:
     )
 
 
-def write_json(report: Report, path: str | Path) -> Path:
-    """Write the report as JSON; returns the path."""
+def redact_report(report: Report, redactor: Redactor | None = DEFAULT_REDACTOR) -> Report:
+    """A copy of ``report`` with its texts redacted (``redactor=None``: ``report`` itself).
+
+    Redacted: the suite description, each conversation's verdict reason and the failures'
+    records (see :func:`~resolvekit.evals.records.redact_record`); names, ids and metrics are
+    kept.
+    """
+    if redactor is None:
+        return report
+    agents = {
+        label: agent.model_copy(
+            update={
+                "conversations": [
+                    c.model_copy(update={"reason": redactor.redact_text(c.reason)})
+                    for c in agent.conversations
+                ]
+            }
+        )
+        for label, agent in report.agents.items()
+    }
+    return report.model_copy(
+        update={
+            "description": redactor.redact_text(report.description),
+            "agents": agents,
+            "failures": [redact_record(r, redactor) for r in report.failures],
+        }
+    )
+
+
+def write_json(
+    report: Report, path: str | Path, *, redactor: Redactor | None = DEFAULT_REDACTOR
+) -> Path:
+    """Write the report as JSON, redacted by ``redactor`` (None: raw); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    path.write_text(redact_report(report, redactor).model_dump_json(indent=2), encoding="utf-8")
     return path
 
 
@@ -144,13 +177,16 @@ def load_report(path: str | Path) -> Report:
     return report
 
 
-def write_html(report: Report, path: str | Path) -> Path:
-    """Write the self-contained HTML report; returns the path."""
+def write_html(
+    report: Report, path: str | Path, *, redactor: Redactor | None = DEFAULT_REDACTOR
+) -> Path:
+    """Write the self-contained HTML report, redacted by ``redactor`` (None: raw); returns the
+    path."""
     from ._html import render_html
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report), encoding="utf-8")
+    path.write_text(render_html(redact_report(report, redactor)), encoding="utf-8")
     return path
 
 
@@ -158,10 +194,18 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
-def print_scorecard(report: Report, console: Console | None = None) -> None:
-    """Print the scorecard: one column per agent, then the agent's per-intent breakdown."""
+def print_scorecard(
+    report: Report,
+    console: Console | None = None,
+    *,
+    redactor: Redactor | None = DEFAULT_REDACTOR,
+) -> None:
+    """Print the scorecard: one column per agent, then the agent's per-intent breakdown and
+    the failed conversations (their reasons redacted by ``redactor``; None: raw)."""
+    from rich.markup import escape
     from rich.table import Table
 
+    report = redact_report(report, redactor)
     console = console or _console()
     labels = list(report.agents)
     table = Table(
@@ -221,7 +265,8 @@ def print_scorecard(report: Report, console: Console | None = None) -> None:
     console.print(intents)
     for record in report.failures:
         console.print(
-            f"[red]✗[/red] {record.scenario} #{record.trial}: {record.verdict} — {record.reason}"
+            f"[red]✗[/red] {escape(record.scenario)} #{record.trial}: {record.verdict} — "
+            f"{escape(record.reason)}"
         )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..redaction import DEFAULT_REDACTOR, Redactor
 from ._state import merge_state, to_data
 from .baselines import do_nothing_agent, replay_reference
 from .errors import ScenarioError
@@ -25,6 +26,7 @@ from .records import (
     TurnRecord,
     append_record,
     read_records,
+    redact_record,
 )
 from .scenario import Scenario
 from .scoring import (
@@ -70,6 +72,11 @@ class RunOptions:
     """Where ``results.jsonl`` is kept (None: in memory only, nothing resumable)."""
     progress: bool | None = None
     """Show a progress bar; None: only when stderr is a terminal."""
+    redactor: Redactor | None = DEFAULT_REDACTOR
+    """The policy applied to each conversation record (transcript, tool calls, diff, reasons,
+    errors) once it is scored, before it is kept or written to ``results.jsonl``; the (agent,
+    scenario, trial) key, the seed, labels and numbers are kept, so resuming works. Scoring
+    sees the raw conversation. None: keep and write raw records."""
 
     def __post_init__(self) -> None:
         from ..exceptions import UserError
@@ -89,6 +96,9 @@ class SuiteRun:
     elapsed_s: float
     ran: int = 0
     """Conversations played in this run (the rest were read back from the results file)."""
+    redactor: Redactor | None = DEFAULT_REDACTOR
+    """The policy the records went through (``options.redactor``); pass it on to
+    :func:`~resolvekit.evals.report.write_json` and the other report writers."""
 
 
 def trial_seed(seed: int, scenario_id: str, trial: int) -> int:
@@ -114,6 +124,7 @@ async def run_suite(suite: Suite, options: RunOptions | None = None) -> SuiteRun
         model_name=runner.model_name,
         elapsed_s=time.perf_counter() - started,
         ran=ran,
+        redactor=options.redactor,
     )
 
 
@@ -159,7 +170,7 @@ class _Runner:
     async def run(self) -> int:
         if self.path is not None:
             for record in read_records(self.path, repair=True):
-                self.records[record.key] = record
+                self.records[record.key] = redact_record(record, self.options.redactor)
         jobs = [
             (label, scenario, trial)
             for label in self.labels
@@ -182,6 +193,7 @@ class _Runner:
             async def one(label: str, scenario: Scenario, trial: int) -> None:
                 async with limit:
                     record = await self._play(label, scenario, trial)
+                record = redact_record(record, self.options.redactor)
                 self.records[record.key] = record
                 if self.path is not None:
                     append_record(self.path, record)

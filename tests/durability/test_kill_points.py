@@ -83,7 +83,7 @@ async def conversations(store_url: str, table: str) -> list[rk.Conversation]:
         await store.close()
 
 
-_SWEEP_PENDING = pytest.mark.xfail(reason="store.inflight lands with the stores branch", strict=True)
+_SWEEP_PENDING = pytest.mark.xfail(reason="store.inflight: the stores branch", strict=True)
 CASES = [
     pytest.param(
         mode,

@@ -305,7 +305,14 @@ class Agent(Generic[DepsT]):
             InternalError: a bug in resolvekit or your code outside a playbook; the message
                 is kept when the store allows it.
         """
-        text = clean_text(text if isinstance(text, str) else "")
+        if not isinstance(text, str):  # typed callers cannot, webhooks can
+            text = ""  # type: ignore[unreachable]
+        if len(text) > 2 * self.max_message_chars:  # cleaning never shortens by half or more
+            raise InvalidMessage(
+                "too_long",
+                f"The message has {len(text)} characters; the limit is {self.max_message_chars}",
+            )
+        text = clean_text(text)
         if not text.strip():
             raise InvalidMessage("empty", "The message is empty")
         if len(text) > self.max_message_chars:

@@ -99,7 +99,8 @@ _REFUSAL = _phrases(
     "i'd rather not,changed my mind,change of mind,never mind,nevermind,nvm,forget it,"
     "forget that,skip it,skip that,leave it,leave it as it is,leave as is,keep it,hold off,"
     "don't bother,no thanks,no thank you,not now,not yet,not today,no need,wrong,incorrect,"
-    "cancel that,scrap that,abort,keep,n,none,"
+    "cancel that,scrap that,abort,keep,n,none,how it is,as it is,as is,the way it is,"
+    "how things are,the way things are,as they are,how they are,stay as it is,stays as it is,"
     "nein,non,nee,nej,nei,nie,niet,нет,не,não,nao,ne,hayır,hayir,いいえ,不,不要,不是,아니,"
     "아니요,لا,nahi,nahin,tidak,ei,όχι,ochi,no gracias,pas,לא",
 )

@@ -66,7 +66,7 @@ _CONSENT = _phrases(
     "yes",
     # Idioms holding a negation word are here, and longer, so "no problem" is consent.
     "yes,yeah,yea,yeh,yep,yup,ya,yah,yas,yass,yaas,ye,yess,yesh,yez,yse,ys,yrs,yws,ues,yeas,"
-    "aye,affirmative,go ahead,goahead,go on,go for it,go nuts,do it,do that,do so,please do,"
+    "yh,aye,affirmative,go ahead,goahead,go on,go for it,go nuts,do it,do that,do so,please do,"
     "please proceed,proceed,confirm,confirmed,i confirm,correct,that's correct,that is correct,"
     "that's right,that is right,absolutely,definitely,certainly,of course,ofc,for sure,"
     "sure thing,deffo,defo,def,sounds good,sounds great,sounds perfect,sounds fine,that works,"
@@ -153,7 +153,8 @@ _FILLER = word_set(
     "requested described above same stated thing things obviously clearly naturally course "
     "make change request go ahead yep 100 bitte danke graag alsjeblieft por favor gracias "
     "merci plait s'il vous grazie obrigado obrigada proszę prosze dziękuję spasibo спасибо "
-    "пожалуйста arigato"
+    "пожалуйста arigato i'll we'll you'll it'll understand understood aware realise realize "
+    "know new there yh"
 )
 """Words a clear yes may carry besides its consent cue (politeness, filler, "go ahead and ...")."""
 
@@ -207,19 +208,22 @@ _VALUE = re.compile(
 
 _SIGN_OFF = re.compile(
     r"(?:^|[\n.!,;]\s*|\s-{2,}\s*)(?:best regards|kind regards|warm regards|regards|best wishes|"
-    r"sincerely|yours truly|many thanks|thanks again|sent from my)\b|\s-{2,}\s",
+    r"sincerely|yours truly|many thanks|thanks again|sent from my)\b|\s-{2,}\s"
+    r"|\n\s*(?:thanks|thank you|cheers|best|regards|thx|ta|many thanks)\s*[,.!]?\s*\n",
     re.IGNORECASE,
 )
 """Where an email's body ends and its signature begins."""
 
 _CHATTER_START = word_set(
     "i i'm i've i'd i was we we're we've it it's this that the my our he she they there "
-    "sorry thanks thank and so because as since honestly anyway btw to be fair"
+    "sorry thanks thank and so because as since honestly anyway btw to be fair you you've "
+    "you're your"
 )
 """How a sentence that only tells a story opens ("I've been meaning to...", "The app...")."""
 
 _DIRECTIVE = re.compile(
-    r"\b(?:i|we) (?:want|wanted|need|needed|would like|'d like|prefer|expect)\b|\b(?:i|we)'d like\b"
+    r"\b(?:i|we) (?:want|wanted|need|needed|would like|'d like|prefer|expect)"
+    r" (?:it|this|that|them|to|the|a|an|my|our)\b|\b(?:i|we)'d like\b"
     r"|\b(?:please|pls|plz|can you|could you|would you|will you|make sure|make it|send|ship|"
     r"deliver|use|put|charge|pay|move|add|remove|set|update|instead|rather|only)\b"
     r"|\bto (?:my|the|a|an|our|his|her|their|this|that) \w+"
@@ -262,6 +266,10 @@ def read_consent(answer: str, question: str = "") -> ConsentReading:
         if strong and strong[-1][1] > refusals[-1][1]:
             # "no wait, yes": changing one's mind within a message is not a clear yes.
             return ConsentReading(answer="unclear", reason="a refusal then a consent")
+        if strong and _only_told(folded, tokens, strong[0], refusals, asked):
+            # "Yes, end it, I never use it anyway": a negation in a later sentence that tells
+            # why. Not a yes (the reading cannot be sure), but not a refusal either: ask again.
+            return ConsentReading(answer="unclear", reason="a negation after a consent")
         return ConsentReading(answer="no", reason="refusal", cue=said(refusals[0]))
     for kind, reason in (("hedge", "hedge"), ("pause", "pause"), ("contrast", "condition")):
         hit = next((c for c in cues if c[0] == kind), None)
@@ -364,6 +372,24 @@ def _cues(folded: str, tokens: list[Token], asked: _Question) -> list[_Cue]:
     return cues
 
 
+def _only_told(
+    folded: str, tokens: list[Token], consent: _Cue, refusals: list[_Cue], asked: _Question
+) -> bool:
+    """Every refusal cue is a negation ("not", "never", "n't") inside a later sentence that
+    opens like a story and names nothing of the question ("I never use it anyway")."""
+    clauses = _clauses(folded, tokens)
+    home = next(c for c in clauses if consent[1] in c)
+    for _kind, first, _ in refusals:
+        clause = next(c for c in clauses if first in c)
+        if clause[0] <= home[0] or tokens[first].text not in _NEGATORS - {"no"}:
+            return False
+        if tokens[clause[0]].text not in _CHATTER_START:
+            return False
+        if any(tokens[i].text not in _KNOWN and asked.holds(tokens[i].text) for i in clause):
+            return False
+    return True
+
+
 def _last_consent(cues: list[_Cue]) -> int:
     return max((c[1] for c in cues if c[0] in ("yes", "weak")), default=-1)
 
@@ -418,10 +444,14 @@ class _Question:
         )
 
     def holds(self, word: str) -> bool:
-        """The question uses ``word`` (or an inflection or a one-letter slip of it)."""
+        """The question uses ``word`` (or an inflection, a one-letter slip, or a synonym of an
+        action it names: "end" for "cancel")."""
         if not self.words:
             return False
         if stem(squash_repeats(word)) in self.stems or word in self.words:
+            return True
+        family = _SYNONYMS.get(stem(word))
+        if family is not None and not family.isdisjoint(self.stems):
             return True
         if any(ch.isdigit() for ch in word) and _canon_value(word) in self.values:
             return True
@@ -449,6 +479,28 @@ class _Question:
         return False
 
 
+_ACTION_FAMILIES = (
+    "cancel end terminate discontinue unsubscribe close",
+    "refund reimburse credit repay",
+    "transfer move send pay",
+    "change update modify amend edit switch correct",
+    "delete remove erase wipe close",
+    "block freeze lock cancel",
+    "book schedule reserve arrange",
+    "return send",
+    "create start open make issue generate",
+    "email send mail",
+    "renew extend",
+    "reset change",
+)
+"""Words for the same action: restating the question's action in other words is not new."""
+_SYNONYMS: dict[str, frozenset[str]] = {}
+for _family in _ACTION_FAMILIES:
+    _stems = frozenset(stem(w) for w in _family.split())
+    for _member in _stems:
+        _SYNONYMS[_member] = _SYNONYMS.get(_member, frozenset()) | _stems
+
+
 def _new_value(folded: str, asked: _Question) -> str | None:
     """A number, id or email in the answer that the question does not hold."""
     for match in _VALUE.finditer(folded):
@@ -469,6 +521,8 @@ def _canon_value(value: str) -> str:
     number = re.match(r"\d[\d,]*(?:\.\d+)?", value)
     if number is None:
         return value
+    if re.fullmatch(r"(?:st|nd|rd|th)", value[number.end() :]):
+        value = value[: number.end()]  # "the 12th" restates "12 June"
     try:
         amount = float(number.group().replace(",", ""))
     except ValueError:
@@ -511,7 +565,18 @@ def _clauses(folded: str, tokens: list[Token]) -> list[list[int]]:
     """Token indices grouped by sentence and comma."""
     groups: list[list[int]] = [[]]
     for i, token in enumerate(tokens):
-        if i and re.search(r"[,.;:!?\n]|\s-\s|--", folded[tokens[i - 1].end : token.start]):
+        between = folded[tokens[i - 1].end : token.start] if i else ""
+        joins = (
+            token.text in ("so", "and")
+            and i + 1 < len(tokens)
+            and tokens[i + 1].text
+            in (
+                "please",
+                "pls",
+                "go",
+            )
+        )
+        if i and (re.search(r"[,.;:!?\n]|\s-\s|--", between) or joins):
             groups.append([])
         groups[-1].append(i)
     return [g for g in groups if g]

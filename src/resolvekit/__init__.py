@@ -67,6 +67,7 @@ _EXPORTS: dict[str, str] = {
     "MemoryStore": "sessions.memory",
     "SQLiteStore": "sessions.sqlite",
     "PostgresStore": "sessions.postgres",
+    "EncryptedStore": "sessions.encrypted",
     # errors
     "ResolvekitError": "exceptions",
     "UserError": "exceptions",
@@ -85,6 +86,7 @@ _EXPORTS: dict[str, str] = {
     "CorruptStore": "exceptions",
     "ConcurrentUpdate": "exceptions",
     "StoreError": "exceptions",
+    "StoreUnavailable": "exceptions",
 }
 
 __all__ = [
@@ -100,6 +102,7 @@ __all__ = [
     "Conversation",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "EncryptedStore",
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
@@ -135,6 +138,7 @@ __all__ = [
     "StartIntent",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Tool",
     "ToolError",
     "ToolRefusal",
@@ -168,6 +172,7 @@ if TYPE_CHECKING:
         ResolvekitError,
         RetryableToolError,
         StoreError,
+        StoreUnavailable,
         ToolError,
         ToolRefusal,
         UnconfirmedWrite,
@@ -195,6 +200,7 @@ if TYPE_CHECKING:
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
+    from .sessions.encrypted import EncryptedStore
     from .sessions.memory import MemoryStore
     from .sessions.postgres import PostgresStore
     from .sessions.sqlite import SQLiteStore

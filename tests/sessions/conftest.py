@@ -8,9 +8,15 @@ that need it are skipped when ``pgserver`` or psycopg is not installed (``pip in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
+
+import resolvekit as rk
+from resolvekit.sessions.memory import MemoryStore
+from resolvekit.sessions.postgres import PostgresStore
+from resolvekit.sessions.sqlite import SQLiteStore
 
 
 def new_table() -> str:
@@ -27,3 +33,17 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[rk.Store]:
+    """Each built-in store in turn (the PostgreSQL one on a table of its own)."""
+    built: rk.Store
+    if request.param == "memory":
+        built = MemoryStore()
+    elif request.param == "sqlite":
+        built = SQLiteStore(tmp_path / "s.db")
+    else:
+        built = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
+    yield built
+    await built.close()

@@ -323,7 +323,7 @@ class SQLiteStore:
             )
         if previous is not None:
             log.warning(
-                "%s: took over customer %r's expired lease from %s (its process stopped "
+                "%s: took over the expired lease on customer %r from %s (its process stopped "
                 "without releasing it)",
                 self.path,
                 customer_id,
@@ -380,7 +380,7 @@ class SQLiteStore:
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         return await self._one(
-            f"read customer {customer_id!r}'s conversation",
+            f"read the conversation of customer {customer_id!r}",
             "SELECT id, data FROM conversations WHERE customer_id = ? AND status != 'closed' "
             "ORDER BY updated_at DESC LIMIT 1",
             (customer_id,),
@@ -417,7 +417,7 @@ class SQLiteStore:
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
         rows = await self._run(
-            f"read customer {customer_id!r}'s history",
+            f"read the history of customer {customer_id!r}",
             functools.partial(
                 self._fetch,
                 "SELECT id, data FROM conversations WHERE customer_id = ? AND status = 'closed' "
@@ -509,7 +509,7 @@ class SQLiteStore:
         except StoreError as exc:
             # The turn is done and saved: its result stands. The lease expires by itself.
             log.warning(
-                "%s: customer %r's lease could not be released; it expires within %gs: %s",
+                "%s: the lease on customer %r could not be released; it expires within %gs: %s",
                 self.path,
                 customer_id,
                 self.lease_ttl,
@@ -544,7 +544,7 @@ class SQLiteStore:
                 lost = [c for c in lost if self._leases.get(c) == held[c]]
             for customer_id in lost:
                 log.error(
-                    "%s: customer %r's lease expired and was taken by another process during "
+                    "%s: the lease on customer %r expired and was taken by another process during "
                     "a turn; a stale save will raise ConcurrentUpdate",
                     self.path,
                     customer_id,

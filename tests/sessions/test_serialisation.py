@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Any
 
 import pytest
@@ -186,3 +188,23 @@ def test_data_that_is_not_text_is_corrupt() -> None:
 def test_an_encrypted_row_read_without_its_key_says_so() -> None:
     with pytest.raises(rk.CorruptStore, match="encrypted"):
         decode_conversation("x", "gAAAAABl" + "A" * 80, where="db")
+
+
+@pytest.mark.parametrize("cls", [Conversation, PlaybookRun, Step, PendingState, rk.Message])
+def test_every_optional_field_defaults_to_none(cls: type) -> None:
+    """Rows leave out fields that are None, which reads back the same only while this holds."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if type(None) in typing.get_args(hints[field.name]):
+            assert field.default is None, f"{cls.__name__}.{field.name}"
+
+
+def test_none_inside_plain_json_values_is_kept() -> None:
+    conversation = _rich()
+    conversation.runs[0].journal[0].args = {"note": None}
+    raw = encode_conversation(conversation)
+    loaded = decode_conversation(conversation.id, raw.decode(), where="test")
+    assert loaded.facts == {"order_id": "W1234567", "nothing": None}
+    assert loaded.runs[0].journal[0].args == {"note": None}
+    assert loaded.runs[0].journal[0].result == {"status": "pending", "n": None}
+    assert b'"effect"' not in raw  # None fields are left out

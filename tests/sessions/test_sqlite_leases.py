@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import resolvekit as rk
+from resolvekit.sessions import Conversation
 from resolvekit.sessions.sqlite import SQLiteStore
 
 from ..engine.shop import Backend, build_agent
@@ -226,3 +227,11 @@ def test_a_killed_holders_lease_is_taken_over_after_it_expires(tmp_path: Path) -
         if holder.is_alive():
             holder.kill()
             holder.join()
+
+
+async def test_a_private_in_memory_database_needs_no_lease() -> None:
+    store = SQLiteStore(":memory:")
+    async with store.lock("c-1"):
+        assert store._db.execute("SELECT count(*) FROM locks").fetchone()[0] == 0
+    await store.save(Conversation.new("c-1", "chat"))
+    await store.close()

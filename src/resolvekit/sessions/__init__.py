@@ -206,7 +206,7 @@ class Conversation:
 
     def to_json(self) -> dict[str, Any]:
         """The conversation as plain JSON (what a store keeps; ``archive_out`` left out)."""
-        data: dict[str, Any] = _CONVERSATION.dump_python(self, mode="json", exclude=_TRANSIENT)
+        data: dict[str, Any] = _CONVERSATION.dump_python(self, mode="json", **_DUMP)
         return data
 
     @classmethod
@@ -232,6 +232,12 @@ class Conversation:
 
 _TRANSIENT = {"archive_out"}
 """Fields of a :class:`Conversation` that are never stored in its row."""
+
+_DUMP: dict[str, Any] = {"exclude": _TRANSIENT, "exclude_none": True}
+"""How a conversation is dumped. Fields that are None are left out: every optional field of
+these dataclasses defaults to None (a test holds it), so a row is smaller and reads back the
+same. Values inside ``Any`` fields (tool results, facts, slots) are plain JSON, whose ``null``
+values are kept."""
 
 _CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 """The one serialiser of conversations (nested runs, steps, messages and usage included)."""
@@ -330,7 +336,7 @@ PLAIN: Codec = PlainCodec()
 
 def encode_conversation(conversation: Conversation) -> bytes:
     """The JSON a store keeps for a conversation (``archive_out`` left out)."""
-    return _CONVERSATION.dump_json(conversation, exclude=_TRANSIENT)
+    return _CONVERSATION.dump_json(conversation, **_DUMP)
 
 
 def decode_conversation(

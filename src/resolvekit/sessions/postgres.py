@@ -382,7 +382,9 @@ class PostgresStore:
             doing = f"save conversation {conversation.id}"
             async with self._errors(doing), self._connection() as conn:
                 try:
-                    async with conn.transaction():
+                    # Archive records go in one transaction with the row; without any, the
+                    # row's one statement is atomic by itself (and saves two round trips).
+                    async with conn.transaction() if write.archive else contextlib.nullcontext():
                         await self._write(conn, conversation, write)
                 except psycopg.errors.UniqueViolation as exc:
                     raise self._conflict(conversation, write, exc) from None

@@ -3,8 +3,10 @@
 A :class:`Conversation` holds everything needed to continue talking to a customer on any channel
 and in any process: the transcript, the playbook runs with their journals, what the agent is
 waiting for, facts the customer gave, and the handoff if a human took over. It serialises to plain
-JSON. A :class:`Store` keeps conversations keyed by customer; :func:`open_store` builds one from a
-URL (``"memory://"``, ``"sqlite:///path/to.db"``, ``"postgresql://host/db"``).
+JSON, by one serialiser (a pydantic ``TypeAdapter``). A :class:`Store` keeps conversations keyed by
+customer; :func:`open_store` builds one from a URL (``"memory://"``, ``"sqlite:///path/to.db"``,
+``"postgresql://host/db"``), and :class:`~resolvekit.sessions.encrypted.EncryptedStore` encrypts
+any built-in one at rest (its :class:`Codec`).
 """
 
 from __future__ import annotations

@@ -472,6 +472,8 @@ class SQLiteStore:
             owner = f"{PROCESS_ID}:{uuid.uuid4().hex[:12]}"
             try:
                 await self._take_lease(customer_id, owner)
+            except StoreError:
+                raise  # refused or failed: nothing was taken
             except BaseException:
                 self._forget_lease(customer_id, owner)  # a cancelled attempt may have taken it
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import time
 
 import pytest
@@ -339,3 +340,55 @@ async def test_upgrade_from_schema_1_closes_second_open_conversations(postgres_u
         assert closed.id in [c.id for c in await store.history("a")]
     finally:
         await store.close()
+
+
+inherited: list[PostgresStore] = []
+
+
+def _use_after_fork(conversation_id: str) -> None:
+    async def main() -> None:
+        store = inherited[0]
+        async with store.lock("c-1"):
+            conversation = await store.get(conversation_id)
+            assert conversation is not None
+            await store.save(conversation)
+        await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_store_used_before_a_fork_works_in_the_child_and_the_parent(postgres_url: str) -> None:
+    """The child opens its own connections and leaves the parent's sockets alone."""
+    store = PostgresStore(postgres_url, table=new_table())
+    conversation = Conversation.new("c-1", "chat")
+
+    async def before() -> int:
+        await store.save(conversation)
+        async with store.lock("c-1"):
+            pass
+        return store._idle[0].info.backend_pid
+
+    pid = asyncio.run(before())
+    inherited[:] = [store]
+    child = multiprocessing.get_context("fork").Process(
+        target=_use_after_fork, args=(conversation.id,)
+    )
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+
+    async def after() -> None:
+        # Same loop-less parent: a new loop, but the parent's server sessions were not ended.
+        loaded = await store.get(conversation.id)
+        assert loaded is not None and loaded.version == 2
+        await store.close()
+
+    async def backends() -> list[int]:
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            cursor = await conn.execute("SELECT pid FROM pg_stat_activity")
+            return [row[0] for row in await cursor.fetchall()]
+
+    assert pid in asyncio.run(backends())  # the child did not end the parent's session
+    asyncio.run(after())

@@ -235,3 +235,45 @@ async def test_a_private_in_memory_database_needs_no_lease() -> None:
         assert store._db.execute("SELECT count(*) FROM locks").fetchone()[0] == 0
     await store.save(Conversation.new("c-1", "chat"))
     await store.close()
+
+
+def _use_after_fork(path: str, conversation_id: str, parent_id: str) -> None:
+    """In a forked child: the store inherited from the parent still works, on its own thread."""
+
+    async def main() -> None:
+        from resolvekit.sessions import process_id
+
+        store = inherited[0]
+        assert process_id() != parent_id
+        async with store.lock("c-1"):
+            conversation = await store.get(conversation_id)
+            assert conversation is not None
+            await store.save(conversation)
+        await store.close()
+
+    asyncio.run(main())
+
+
+inherited: list[SQLiteStore] = []
+
+
+def test_a_store_opened_before_a_fork_works_in_the_child(tmp_path: Path) -> None:
+    """A pre-forking server may build the agent and its store before forking its workers."""
+    from resolvekit.sessions import process_id
+
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    conversation = Conversation.new("c-1", "chat")
+    asyncio.run(store.save(conversation))
+    inherited[:] = [store]
+    child = multiprocessing.get_context("fork").Process(
+        target=_use_after_fork, args=(str(path), conversation.id, process_id())
+    )
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    saved = asyncio.run(store.get(conversation.id))
+    assert saved is not None and saved.version == 2  # the child's save landed
+    asyncio.run(store.close())

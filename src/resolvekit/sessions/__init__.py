@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 import weakref
@@ -39,13 +40,29 @@ __all__ = [
     "Step",
     "Store",
     "open_store",
+    "process_id",
 ]
 
 FREE_RUN = "_free"
 """Id and intent of the run that journals free-mode tool calls."""
 
 PROCESS_ID = uuid.uuid4().hex[:16]
-"""This process's identity in journals and locks (a new one per process start)."""
+"""This process's identity in journals and locks (a new one per process start, and in a forked
+child: call :func:`process_id` when it is needed, since ``from ... import PROCESS_ID`` keeps the
+value it had at import)."""
+
+
+def process_id() -> str:
+    """:data:`PROCESS_ID` as it is now (a forked child has its own)."""
+    return PROCESS_ID
+
+
+def _new_process_id() -> None:
+    global PROCESS_ID
+    PROCESS_ID = uuid.uuid4().hex[:16]
+
+
+os.register_at_fork(after_in_child=_new_process_id)
 
 MAX_RECEIPTS = 100
 """Message ids remembered per conversation for idempotent delivery."""

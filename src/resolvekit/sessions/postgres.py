@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -131,6 +132,9 @@ class PostgresStore:
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
         self._locks = _Locks()
+        self._pid = os.getpid()
+        self._inherited: list[psycopg.AsyncConnection[Any]] = []
+        """Connections of the process this one was forked from: never used or closed here."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(max_connections)
@@ -152,8 +156,10 @@ class PostgresStore:
         framework calling ``asyncio.run`` per request) the old ones cannot be used: they are
         closed at the socket and new ones are opened."""
         loop = asyncio.get_running_loop()
-        if self._loop is loop:
+        if self._loop is loop and self._pid == os.getpid():
             return
+        if self._pid != os.getpid():
+            self._leave_to_parent()
         self._loop = loop
         self._drop_idle()
         if self._lock_conn is not None:
@@ -162,6 +168,17 @@ class PostgresStore:
         self._slots = asyncio.Semaphore(self.max_connections)
         self._lock_conn_guard = asyncio.Lock()
         self._setup = asyncio.Lock()
+
+    def _leave_to_parent(self) -> None:
+        """In a child forked after connections were opened (a pre-forking server): they share
+        their sockets with the parent, so closing them here would close them (and drop the
+        advisory locks) under the parent. They are kept aside untouched; the child opens its
+        own."""
+        self._inherited += [*self._idle, *([self._lock_conn] if self._lock_conn else [])]
+        self._idle = []
+        self._lock_conn = None
+        self._locks = _Locks()
+        self._pid = os.getpid()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         import psycopg

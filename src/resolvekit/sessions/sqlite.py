@@ -21,6 +21,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -33,7 +34,6 @@ from ..exceptions import ConcurrentUpdate, CorruptStore, StoreError, StoreUnavai
 from . import (
     DUPLICATE_OPEN,
     PLAIN,
-    PROCESS_ID,
     ROW_COLUMNS,
     Codec,
     Conversation,
@@ -43,6 +43,7 @@ from . import (
     decode_conversation,
     decode_record,
     inflight_of,
+    process_id,
     stamp_for_save,
 )
 
@@ -140,8 +141,16 @@ class SQLiteStore:
         self.lease_ttl = lease_ttl
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous
+        self._inherited: list[tuple[sqlite3.Connection, concurrent.futures.Executor]] = []
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
+        self._start()
+        # A store dropped without close(): its connection closes when collected, and its
+        # worker thread ends when the executor is (concurrent.futures sees to that).
+
+    def _start(self) -> None:
+        """Open the connection on a new worker thread, with this process's locks and leases."""
+        self._pid = os.getpid()
         self._locks = _Locks()
         self._leases: dict[str, str] = {}
         """Customer -> lease owner, for the leases this store holds (renewed by the heartbeat)."""
@@ -156,8 +165,16 @@ class SQLiteStore:
         except BaseException:
             self._executor.shutdown(wait=False)
             raise
-        # A store dropped without close(): its connection closes when collected, and its
-        # worker thread ends when the executor is (concurrent.futures sees to that).
+
+    def _worker(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The worker thread's executor; in a child forked after the store was opened (a
+        pre-forking server), a new one with a new connection: the parent's thread does not
+        exist here, and its connection must be neither used nor closed (SQLite forbids
+        carrying one across a fork), so it is kept aside untouched."""
+        if self._pid != os.getpid() and not self._stopping.is_set():
+            self._inherited.append((self._db, self._executor))
+            self._start()
+        return self._executor
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -366,7 +383,7 @@ class SQLiteStore:
         """Run ``job`` on the worker thread. With ``to_the_end`` (writes), a cancelled caller
         still waits for a started job to finish, so its outcome is known."""
         try:
-            future = self._executor.submit(self._attempts, doing, job)
+            future = self._worker().submit(self._attempts, doing, job)
         except RuntimeError:
             raise StoreError(f"SQLite database {self.path} is closed: cannot {doing}") from None
         if to_the_end:
@@ -469,7 +486,7 @@ class SQLiteStore:
             if self.path == ":memory:":  # a private database: no other process to wait for
                 yield
                 return
-            owner = f"{PROCESS_ID}:{uuid.uuid4().hex[:12]}"
+            owner = f"{process_id()}:{uuid.uuid4().hex[:12]}"
             try:
                 await self._take_lease(customer_id, owner)
             except StoreError:
@@ -530,7 +547,7 @@ class SQLiteStore:
                 del self._leases[customer_id]
         job = functools.partial(self._drop_lease, customer_id, owner)
         with contextlib.suppress(RuntimeError):  # closed: nothing to drop it from
-            self._executor.submit(self._attempts, f"unlock customer {customer_id!r}", job)
+            self._worker().submit(self._attempts, f"unlock customer {customer_id!r}", job)
 
     def _beat(self) -> None:
         """The heartbeat thread: renew this store's leases every ``lease_ttl / 3`` while it
@@ -561,9 +578,10 @@ class SQLiteStore:
         """Release this store's leases and close its connection (safe more than once)."""
         if self._stopping.is_set():
             return
+        worker = self._worker()
         self._stopping.set()
         try:
-            await asyncio.wrap_future(self._executor.submit(self._close_db))
+            await asyncio.wrap_future(worker.submit(self._close_db))
         finally:
             self._executor.shutdown(wait=False)
 

@@ -71,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "MemoryStore": "sessions.memory",
     "SQLiteStore": "sessions.sqlite",
     "PostgresStore": "sessions.postgres",
+    "EncryptedStore": "sessions.encrypted",
     # errors
     "ResolvekitError": "exceptions",
     "UserError": "exceptions",
@@ -91,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "CorruptStore": "exceptions",
     "ConcurrentUpdate": "exceptions",
     "StoreError": "exceptions",
+    "StoreUnavailable": "exceptions",
 }
 
 __all__ = [
@@ -108,6 +110,7 @@ __all__ = [
     "Conversation",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "EncryptedStore",
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
@@ -146,6 +149,7 @@ __all__ = [
     "StartIntent",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Tool",
     "ToolError",
     "ToolRefusal",
@@ -181,6 +185,7 @@ if TYPE_CHECKING:
         ResolvekitError,
         RetryableToolError,
         StoreError,
+        StoreUnavailable,
         ToolError,
         ToolRefusal,
         UnconfirmedWrite,
@@ -209,6 +214,7 @@ if TYPE_CHECKING:
     from .redaction import DEFAULT_REDACTOR, RedactingFilter, Redactor
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
+    from .sessions.encrypted import EncryptedStore
     from .sessions.memory import MemoryStore
     from .sessions.postgres import PostgresStore
     from .sessions.sqlite import SQLiteStore

@@ -37,7 +37,7 @@ from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, Uncon
 from .intents import slot_error_message
 from .messages import Citation
 from .models import SlotSpec
-from .sessions import PROCESS_ID, Conversation, PendingState, PlaybookRun, Step
+from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 
 if TYPE_CHECKING:
     from .tools import Tool
@@ -264,7 +264,7 @@ class Context(Generic[DepsT]):
                 effect=tool.effect,
                 idempotency_key=f"{self.conversation_id}:{self._run.id}:{index}",
                 deadline=time.time() + tool.max_duration(),
-                owner=PROCESS_ID,
+                owner=process_id(),
             )
         )
         if tool.effect == "write":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,6 @@ from resolvekit.sessions.postgres import PostgresStore
 from resolvekit.sessions.sqlite import SQLiteStore
 
 from ..engine.shop import Backend, build_agent
-from .conftest import new_table
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[rk.Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-    elif request.param == "sqlite":
-        yield SQLiteStore(tmp_path / "s.db")
-    else:
-        postgres = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
-        yield postgres
-        await postgres.close()
 
 
 async def test_round_trip_open_history_and_token(store: rk.Store) -> None:

@@ -3,21 +3,25 @@
 A :class:`Conversation` holds everything needed to continue talking to a customer on any channel
 and in any process: the transcript, the playbook runs with their journals, what the agent is
 waiting for, facts the customer gave, and the handoff if a human took over. It serialises to plain
-JSON. A :class:`Store` keeps conversations keyed by customer; :func:`open_store` builds one from a
-URL (``"memory://"``, ``"sqlite:///path/to.db"``, ``"postgresql://host/db"``).
+JSON, by one serialiser (a pydantic ``TypeAdapter``). A :class:`Store` keeps conversations keyed by
+customer; :func:`open_store` builds one from a URL (``"memory://"``, ``"sqlite:///path/to.db"``,
+``"postgresql://host/db"``), and :class:`~resolvekit.sessions.encrypted.EncryptedStore` encrypts
+any built-in one at rest (its :class:`Codec`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import from_json, to_json
 
 from ..exceptions import CorruptStore, UserError
@@ -27,20 +31,38 @@ __all__ = [
     "DEFAULT_WRITE_DEADLINE",
     "FREE_RUN",
     "MAX_RECEIPTS",
+    "PLAIN",
     "PROCESS_ID",
+    "Codec",
     "Conversation",
     "PendingState",
     "PlaybookRun",
     "Step",
     "Store",
     "open_store",
+    "process_id",
 ]
 
 FREE_RUN = "_free"
 """Id and intent of the run that journals free-mode tool calls."""
 
 PROCESS_ID = uuid.uuid4().hex[:16]
-"""This process's identity in journals and locks (a new one per process start)."""
+"""This process's identity in journals and locks (a new one per process start, and in a forked
+child: call :func:`process_id` when it is needed, since ``from ... import PROCESS_ID`` keeps the
+value it had at import)."""
+
+
+def process_id() -> str:
+    """:data:`PROCESS_ID` as it is now (a forked child has its own)."""
+    return PROCESS_ID
+
+
+def _new_process_id() -> None:
+    global PROCESS_ID
+    PROCESS_ID = uuid.uuid4().hex[:16]
+
+
+os.register_at_fork(after_in_child=_new_process_id)
 
 MAX_RECEIPTS = 100
 """Message ids remembered per conversation for idempotent delivery."""
@@ -92,28 +114,6 @@ class Step:
     owner: str | None = None
     """For a ``started`` call: the process that started it (see :data:`PROCESS_ID`)."""
 
-    def to_json(self) -> dict[str, Any]:
-        data = {
-            "index": self.index,
-            "kind": self.kind,
-            "key": self.key,
-            "args": self.args,
-            "status": self.status,
-            "result": self.result,
-            "error": self.error,
-            "effect": self.effect,
-            "idempotency_key": self.idempotency_key,
-            "at": self.at,
-        }
-        for name in ("evidence", "deadline", "owner"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Step:
-        return cls(**data)
-
 
 @dataclass(kw_only=True)
 class PlaybookRun:
@@ -141,37 +141,6 @@ class PlaybookRun:
     def active(self) -> bool:
         return self.status in ("collecting", "waiting")
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "intent": self.intent,
-            "slots": self.slots,
-            "status": self.status,
-            "journal": [s.to_json() for s in self.journal],
-            "superseded": [s.to_json() for s in self.superseded],
-            "summary": self.summary,
-            "opening": self.opening,
-            "started_at": self.started_at,
-            "queued": self.queued,
-            "base": self.base,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PlaybookRun:
-        return cls(
-            id=data["id"],
-            intent=data["intent"],
-            slots=data.get("slots", {}),
-            status=data.get("status", "collecting"),
-            journal=[Step.from_json(s) for s in data.get("journal", [])],
-            superseded=[Step.from_json(s) for s in data.get("superseded", [])],
-            summary=data.get("summary", ""),
-            opening=data.get("opening", ""),
-            started_at=data.get("started_at", 0.0),
-            queued=data.get("queued", False),
-            base=data.get("base", 0),
-        )
-
 
 @dataclass(kw_only=True)
 class PendingState:
@@ -192,23 +161,6 @@ class PendingState:
     """Identifies this question: an answer bound to another id does not answer it
     (``TurnResult.question_id``, ``Agent.handle(reply_to=...)``)."""
     asked_at: float = field(default_factory=time.time)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "asked_at": self.asked_at,
-            "kind": self.kind,
-            "question": self.question,
-            "run_id": self.run_id,
-            "slot": self.slot,
-            "step": self.step,
-            "tool": self.tool,
-            "attempts": self.attempts,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PendingState:
-        return cls(**data)
 
 
 @dataclass(kw_only=True)
@@ -275,56 +227,18 @@ class Conversation:
         return self.counters[counter]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "status": self.status,
-            "channel": self.channel,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "transcript": [m.to_json() for m in self.transcript],
-            "runs": [r.to_json() for r in self.runs],
-            "facts": self.facts,
-            "pending": self.pending.to_json() if self.pending else None,
-            "counters": self.counters,
-            "offered": self.offered,
-            "handoff": self.handoff,
-            "resume_token": self.resume_token,
-            "summary": self.summary,
-            "history": self.history,
-            "usage": self.usage.to_json(),
-            "version": self.version,
-            "receipts": self.receipts,
-            "current_message": self.current_message,
-            "archived": self.archived,
-        }
+        """The conversation as plain JSON (what a store keeps; ``archive_out`` left out)."""
+        data: dict[str, Any] = _CONVERSATION.dump_python(self, mode="json", **_DUMP)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Conversation:
-        pending = data.get("pending")
-        return cls(
-            id=data["id"],
-            customer_id=data["customer_id"],
-            status=data.get("status", "open"),
-            channel=data.get("channel", "chat"),
-            created_at=data.get("created_at", 0.0),
-            updated_at=data.get("updated_at", 0.0),
-            transcript=[Message.from_json(m) for m in data.get("transcript", [])],
-            runs=[PlaybookRun.from_json(r) for r in data.get("runs", [])],
-            facts=data.get("facts", {}),
-            pending=PendingState.from_json(pending) if pending else None,
-            counters=data.get("counters", {}),
-            offered=data.get("offered", []),
-            handoff=data.get("handoff"),
-            resume_token=data.get("resume_token"),
-            summary=data.get("summary", ""),
-            history=data.get("history", []),
-            usage=Usage.from_json(data.get("usage", {})),
-            version=data.get("version", 0),
-            receipts=data.get("receipts", {}),
-            current_message=data.get("current_message"),
-            archived=data.get("archived", 0),
-        )
+        """A conversation from :meth:`to_json`'s output (or an older row missing newer fields).
+
+        Raises:
+            pydantic.ValidationError: the data does not describe a conversation.
+        """
+        return _CONVERSATION.validate_python(data)
 
     def inflight_until(self) -> float | None:
         """The latest deadline of a write still ``started`` (journaled ahead of its call and
@@ -338,9 +252,28 @@ class Conversation:
         return max(deadlines) if deadlines else None
 
 
+_TRANSIENT = {"archive_out"}
+"""Fields of a :class:`Conversation` that are never stored in its row."""
+
+_DUMP: dict[str, Any] = {"exclude": _TRANSIENT, "exclude_none": True}
+"""How a conversation is dumped. Fields that are None are left out: every optional field of
+these dataclasses defaults to None (a test holds it), so a row is smaller and reads back the
+same. Values inside ``Any`` fields (tool results, facts, slots) are plain JSON, whose ``null``
+values are kept."""
+
+_CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
+"""The one serialiser of conversations (nested runs, steps, messages and usage included)."""
+
+
 @runtime_checkable
 class Store(Protocol):
-    """Where conversations live. Implementations: memory, SQLite and PostgreSQL."""
+    """Where conversations live. Implementations: memory, SQLite and PostgreSQL (and
+    :class:`~resolvekit.sessions.encrypted.EncryptedStore` around any of them).
+
+    Every method may raise :class:`~resolvekit.exceptions.StoreUnavailable` (retry later,
+    nothing was written half-way) and :class:`~resolvekit.exceptions.CorruptStore` (a stored
+    record cannot be read; it is left untouched).
+    """
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         """The customer's open or handed-off conversation, if any (whatever the channel)."""
@@ -351,10 +284,13 @@ class Store(Protocol):
     async def find_by_resume_token(self, token: str) -> Conversation | None: ...
 
     async def save(self, conversation: Conversation) -> None:
-        """Persist; bumps ``conversation.version``.
+        """Persist; bumps ``conversation.version``, and moves ``conversation.archive_out`` to
+        the archive in the same transaction (``archived`` counts them, ``archive_out`` is
+        emptied). A save that raises leaves the conversation as it was.
 
         Raises:
-            ConcurrentUpdate: the stored version is newer than the one loaded.
+            ConcurrentUpdate: the stored version is newer than the one loaded, or the customer
+                already has another conversation that is not closed.
         """
         ...
 
@@ -362,50 +298,272 @@ class Store(Protocol):
         """The customer's closed conversations, newest first."""
         ...
 
+    async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
+        """``(conversation_id, customer_id)`` of conversations not closed whose
+        :meth:`Conversation.inflight_until` (as of their last save) is earlier than ``before``,
+        oldest first: writes that were started and may have been interrupted by a crash."""
+        ...
+
+    async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The records moved out of a conversation by its saves (``archive_out``), in order."""
+        ...
+
     def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
-        """Serialise turns of one customer within this process."""
+        """Serialise turns of one customer (across processes for SQLite and PostgreSQL).
+
+        Raises:
+            ConcurrentUpdate: another process held the customer's turn too long.
+        """
         ...
 
     async def close(self) -> None: ...
 
 
-def decode_conversation(conversation_id: str, raw: str | bytes, *, where: str) -> Conversation:
-    """A stored row's JSON as a :class:`Conversation`.
+class Codec(Protocol):
+    """How a store keeps the JSON of a conversation (and of each archive record) in its
+    ``data`` column: :data:`PLAIN` as is, or encrypted (:mod:`resolvekit.sessions.encrypted`).
+    """
+
+    def encode(self, data: bytes) -> str:
+        """The stored text for JSON ``data``."""
+        ...
+
+    def decode(self, stored: str) -> bytes | str:
+        """The JSON back from the stored text.
+
+        Raises:
+            ValueError: the text cannot be decoded (wrong key, damaged); the message says why.
+        """
+        ...
+
+
+class PlainCodec:
+    """Keeps the JSON as it is (readable with ``data::jsonb`` or SQLite's ``json_extract``)."""
+
+    def encode(self, data: bytes) -> str:
+        return data.decode()
+
+    def decode(self, stored: str) -> bytes | str:
+        if stored.startswith(_FERNET_PREFIX):
+            raise ValueError("it is encrypted: open the store with EncryptedStore and its key")
+        return stored
+
+
+_FERNET_PREFIX = "gAAAAA"
+"""How every Fernet token starts (version byte 0x80 and a timestamp's high bytes)."""
+
+PLAIN: Codec = PlainCodec()
+"""The codec of a store that does not encrypt."""
+
+
+def encode_conversation(conversation: Conversation) -> bytes:
+    """The JSON a store keeps for a conversation (``archive_out`` left out)."""
+    return _CONVERSATION.dump_json(conversation, **_DUMP)
+
+
+def decode_conversation(
+    conversation_id: str, raw: object, *, where: str, codec: Codec = PLAIN
+) -> Conversation:
+    """A stored row's ``data`` as a :class:`Conversation`, checked for consistency.
 
     Raises:
-        CorruptStore: the JSON cannot be decoded; names the row and ``where`` it lives.
+        CorruptStore: the data cannot be decoded, does not describe a conversation, or
+            contradicts itself (a pending question pointing at no run or no journal step);
+            the message names the row and ``where`` it lives, and never quotes its content.
     """
+    if not isinstance(raw, str):
+        raise _corrupt(conversation_id, where, f"its data is {type(raw).__name__}, not text")
     try:
-        return Conversation.from_json(from_json(raw))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CorruptStore(
-            f"Conversation {conversation_id} in {where} cannot be decoded ({exc}); "
-            f"the row is left untouched"
-        ) from exc
+        conversation = _CONVERSATION.validate_json(codec.decode(raw))
+    except ValidationError as exc:
+        raise _corrupt(conversation_id, where, _summary(exc)) from None
+    except ValueError as exc:  # the codec's refusal
+        raise _corrupt(conversation_id, where, str(exc)) from None
+    problem = _inconsistency(conversation_id, conversation)
+    if problem is not None:
+        raise _corrupt(conversation_id, where, problem)
+    conversation.archive_out = []
+    return conversation
 
 
-ROW_COLUMNS = "customer_id, status, updated_at, version, resume_token, data"
-"""The columns of a stored conversation after its id, in the order of :func:`stamp_for_save`."""
+def _corrupt(conversation_id: str, where: str, why: str) -> CorruptStore:
+    return CorruptStore(
+        f"Conversation {conversation_id} in {where} cannot be decoded ({why}); "
+        f"the row is left untouched"
+    )
 
 
-def stamp_for_save(conversation: Conversation) -> tuple[int, tuple[object, ...]]:
-    """Bump the conversation's version and ``updated_at`` for a save.
+def _summary(exc: ValidationError) -> str:
+    """What is wrong, by field, without the values (they may be a customer's words)."""
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    parts = [f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in errors[:3]]
+    more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
 
-    Returns the version the stored row must still have, and the row's values in the order of
-    :data:`ROW_COLUMNS`. A store whose save fails puts ``conversation.version`` back.
+
+def _inconsistency(conversation_id: str, conversation: Conversation) -> str | None:
+    """Why a decoded conversation cannot be the row's, or None when it can."""
+    if conversation.id != conversation_id:
+        return "its JSON holds another conversation's id"
+    pending = conversation.pending
+    if pending is None or pending.run_id is None:
+        return None
+    run = conversation.run(pending.run_id)
+    if run is None:
+        return f"pending.run_id {pending.run_id!r} names no run"
+    if pending.step is not None and not 0 <= pending.step < len(run.journal):
+        return (
+            f"pending.step {pending.step} is outside run {run.id!r}'s journal "
+            f"of {len(run.journal)} steps"
+        )
+    return None
+
+
+def encode_record(record: dict[str, Any], codec: Codec) -> str:
+    """An archive record as stored."""
+    return codec.encode(to_json(record))
+
+
+def decode_record(conversation_id: str, seq: int, raw: object, *, where: str, codec: Codec) -> Any:
+    """A stored archive record back as JSON.
+
+    Raises:
+        CorruptStore: the record cannot be decoded or is not a JSON object.
     """
-    expected = conversation.version
+    if not isinstance(raw, str):
+        raise CorruptStore(
+            f"Archive record {seq} of conversation {conversation_id} in {where} is "
+            f"{type(raw).__name__}, not text; it is left untouched"
+        )
+    try:
+        record = from_json(codec.decode(raw))
+    except ValueError as exc:  # the codec's refusal, or invalid JSON (neither quotes the data)
+        raise CorruptStore(
+            f"Archive record {seq} of conversation {conversation_id} in {where} cannot be "
+            f"decoded ({exc}); it is left untouched"
+        ) from None
+    if not isinstance(record, dict):
+        raise CorruptStore(
+            f"Archive record {seq} of conversation {conversation_id} in {where} is not a JSON "
+            f"object; it is left untouched"
+        )
+    return record
+
+
+ROW_COLUMNS = "customer_id, status, updated_at, version, resume_token, inflight_until, data"
+"""The columns of a stored conversation after its id, in the order of :attr:`RowWrite.values`."""
+
+
+@dataclass(kw_only=True)
+class RowWrite:
+    """What one save writes, encoded (see :func:`stamp_for_save`)."""
+
+    expected: int
+    """The version the stored row must still have (0 and no row: a new conversation)."""
+    inflight_until: float | None
+    """:meth:`Conversation.inflight_until` as of this save."""
+    data: str
+    """The conversation's JSON, as the store's codec keeps it."""
+    archive: list[tuple[int, str]]
+    """``(seq, stored record)`` to append to the conversation's archive."""
+    values: tuple[object, ...]
+    """The row's values in the order of :data:`ROW_COLUMNS`."""
+    committed: bool = False
+    """Set by the store once its transaction committed: a save interrupted after that (a
+    cancelled task) keeps the conversation's new version instead of putting the old one back."""
+
+
+@contextlib.contextmanager
+def stamp_for_save(conversation: Conversation, codec: Codec = PLAIN) -> Iterator[RowWrite]:
+    """Prepare a save: bump the version and ``updated_at``, move ``archive_out`` into the
+    archive count, and encode the row and the records.
+
+    A store writes the :class:`RowWrite` in one transaction inside the ``with`` block and sets
+    ``committed``. If the block raises before that, the conversation is put back as it was
+    (version, ``updated_at``, ``archived``, ``archive_out``).
+    """
+    before = (
+        conversation.version,
+        conversation.updated_at,
+        conversation.archived,
+        conversation.archive_out,
+    )
     conversation.version += 1
     conversation.updated_at = time.time()
-    row = (
-        conversation.customer_id,
-        conversation.status,
-        conversation.updated_at,
-        conversation.version,
-        conversation.resume_token,
-        to_json(conversation.to_json()).decode(),
+    conversation.archived += len(before[3])
+    conversation.archive_out = []
+    write: RowWrite | None = None
+    try:
+        write = _row_write(conversation, codec, expected=before[0], records=before[3])
+        yield write
+    except BaseException:
+        if write is None or not write.committed:
+            (
+                conversation.version,
+                conversation.updated_at,
+                conversation.archived,
+                conversation.archive_out,
+            ) = before
+        raise
+
+
+def _row_write(
+    conversation: Conversation, codec: Codec, *, expected: int, records: list[dict[str, Any]]
+) -> RowWrite:
+    inflight_until = conversation.inflight_until()
+    data = codec.encode(encode_conversation(conversation))
+    first = conversation.archived - len(records)
+    return RowWrite(
+        expected=expected,
+        inflight_until=inflight_until,
+        data=data,
+        archive=[(first + i, encode_record(record, codec)) for i, record in enumerate(records)],
+        values=(
+            conversation.customer_id,
+            conversation.status,
+            conversation.updated_at,
+            conversation.version,
+            conversation.resume_token,
+            inflight_until,
+            data,
+        ),
     )
-    return expected, row
+
+
+UPGRADE_SUMMARY = (
+    "closed by resolvekit's schema upgrade: a second open conversation for this customer"
+)
+"""The summary of a conversation closed by the upgrade to one open conversation per customer."""
+
+
+def closed_for_upgrade(raw: str, version: int) -> str | None:
+    """A plain row's JSON with ``status`` closed, :data:`UPGRADE_SUMMARY` and ``version``; None
+    when the JSON cannot be read (the row's data is then left untouched)."""
+    try:
+        data = from_json(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    data.update(status="closed", summary=UPGRADE_SUMMARY, version=version)
+    return to_json(data).decode()
+
+
+def inflight_of(raw: str, conversation_id: str, where: str) -> float | None:
+    """:meth:`Conversation.inflight_until` of a plain row's JSON (None when unreadable)."""
+    try:
+        return decode_conversation(conversation_id, raw, where=where).inflight_until()
+    except CorruptStore:
+        return None
+
+
+DUPLICATE_OPEN = (
+    "SELECT id, version, data FROM {t} AS c WHERE status <> 'closed' AND EXISTS ("
+    "SELECT 1 FROM {t} AS d WHERE d.customer_id = c.customer_id AND d.status <> 'closed' AND "
+    "(d.updated_at > c.updated_at OR (d.updated_at = c.updated_at AND d.id > c.id)))"
+)
+"""Conversations that are not their customer's most recently updated open one (``{t}``: the
+table), for the schema upgrade that allows one open conversation per customer."""
 
 
 class _Locks:

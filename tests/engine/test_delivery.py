@@ -15,7 +15,7 @@ import pytest
 
 import resolvekit as rk
 from resolvekit.models import ModelRequest, ModelResponse
-from resolvekit.sessions import MAX_RECEIPTS
+from resolvekit.sessions import FREE_RUN, MAX_RECEIPTS
 from resolvekit.sessions.memory import MemoryStore
 
 from .shop import Backend, Order, build_agent
@@ -440,3 +440,68 @@ async def test_the_agents_redaction_policy_reaches_the_handoff(policy: str) -> N
     else:
         assert "4111.1111.1111.1111" not in said and "7946 0958" not in said
         assert ("LY-123456" in said) is (policy == "default")
+
+
+async def test_a_long_conversation_stays_bounded_and_loses_nothing() -> None:
+    from resolvekit._bookkeeping import KEEP_MESSAGES, KEEP_RUNS
+
+    backend = Backend()
+    script = [
+        rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+        rk.Reply(text="anything else?"),
+    ]
+    n = {"i": 0}
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        n["i"] += 1
+        return ModelResponse(decision=script[n["i"] % 2])
+
+    agent = build_agent(backend, rk.FunctionModel(decide))
+    turns = 3 * KEEP_MESSAGES
+    for i in range(turns):
+        await agent.handle("c", f"message {i}")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    assert len(conversation.transcript) < 2 * KEEP_MESSAGES
+    assert len([r for r in conversation.runs]) < 2 * KEEP_RUNS + 1
+    archived = await agent.store.archived(conversation.id)
+    assert conversation.archived == len(archived)
+    said = [
+        m["text"]
+        for record in archived
+        if record["kind"] == "messages"
+        for m in record["messages"]
+        if m["role"] == "customer"
+    ] + [m.text for m in conversation.transcript if m.role == "customer"]
+    assert said == [f"message {i}" for i in range(turns)]  # in order, none lost, none twice
+    runs = [r for r in archived if r["kind"] == "run"]
+    assert len(runs) + len(conversation.runs) == turns // 2
+    assert all(r["run"]["status"] == "resolved" for r in runs)
+
+
+async def test_free_mode_journal_stays_bounded_and_keys_never_repeat() -> None:
+    from resolvekit._bookkeeping import KEEP_STEPS
+
+    backend = Backend()
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        if request.messages and request.messages[-1].role == "tool":
+            return ModelResponse(decision=rk.Reply(text="done"))
+        return ModelResponse(decision=rk.CallTool(tool="get_order", args={"order_id": "W1234567"}))
+
+    agent = build_agent(backend, rk.FunctionModel(decide), free_mode=True)
+    for i in range(3 * KEEP_STEPS):
+        await agent.handle("c", f"status {i}")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    free = conversation.run(FREE_RUN)
+    assert free is not None and len(free.journal) < 2 * KEEP_STEPS and free.base > 0
+    assert [s.index for s in free.journal] == list(range(free.base, free.base + len(free.journal)))
+    archived = [
+        s
+        for record in await agent.store.archived(conversation.id)
+        if record["kind"] == "steps"
+        for s in record["steps"]
+    ]
+    indexes = [s["index"] for s in archived] + [s.index for s in free.journal]
+    assert indexes == list(range(3 * KEEP_STEPS))

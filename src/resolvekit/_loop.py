@@ -43,10 +43,11 @@ from .messages import (
     StartIntent,
     Usage,
 )
-from .models import ModelRequest, ModelResponse, SlotSpec
+from .models import ModelRequest, ModelResponse
 from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome, _Hooks, _Suspend
 from .results import Outcome, TraceEvent, TurnResult
 from .sessions import FREE_RUN, Conversation, PendingState, PlaybookRun, Step
+from .specs import SlotSpec
 from .tools import Tool
 
 if TYPE_CHECKING:

@@ -16,9 +16,10 @@ from .messages import (
     Reply,
     StartIntent,
 )
-from .models import DecisionKind, ModelRequest, ModelResponse, Pending, SlotSpec
+from .models import ModelRequest, ModelResponse
 from .playbooks import _spec
 from .sessions import Conversation, PendingState
+from .specs import DecisionKind, Pending, SlotSpec
 
 if TYPE_CHECKING:
     from .agent import Agent

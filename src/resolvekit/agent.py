@@ -17,11 +17,12 @@ from .consent import ConsentPolicy
 from .escalation import EscalationPolicy, HandoffTarget, summarize
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
 from .intents import Intent, humanize
-from .models import IntentSpec, Model, infer_model
+from .models import Model, infer_model
 from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .redaction import DEFAULT_REDACTOR, Redactor
 from .results import TurnResult
 from .sessions import Conversation, PendingState, Store, open_store
+from .specs import IntentSpec
 from .tools import Effect, RetryPolicy, Tool, tool
 
 if TYPE_CHECKING:

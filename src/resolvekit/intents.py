@@ -28,7 +28,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from .exceptions import UserError
-from .models import IntentSpec, SlotKind, SlotSpec
+from .specs import IntentSpec, SlotKind, SlotSpec
 
 __all__ = ["Intent", "Slot", "SlotInfo", "humanize", "slot_error_message"]
 

@@ -36,8 +36,8 @@ from pydantic import TypeAdapter, ValidationError
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
 from .intents import slot_error_message
 from .messages import Citation
-from .models import SlotSpec
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
+from .specs import SlotSpec
 
 if TYPE_CHECKING:
     from .tools import Tool

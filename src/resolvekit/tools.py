@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
-from .models import ToolSpec
+from .specs import ToolSpec
 
 if TYPE_CHECKING:
     from .playbooks import Context

@@ -11,7 +11,8 @@ import pytest
 
 import resolvekit as rk
 from resolvekit.models import ModelRequest
-from resolvekit.sessions import UPGRADE_SUMMARY, Conversation, PlaybookRun, Step
+from resolvekit.sessions import Conversation, PlaybookRun, Step
+from resolvekit.sessions.base import UPGRADE_SUMMARY
 from resolvekit.sessions.postgres import SCHEMA_VERSION, PostgresStore
 
 from ..engine.shop import Backend, build_agent

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import resolvekit as rk
-from resolvekit.sessions import UPGRADE_SUMMARY, Conversation, PlaybookRun, Step
+from resolvekit.sessions import Conversation, PlaybookRun, Step
+from resolvekit.sessions.base import UPGRADE_SUMMARY
 from resolvekit.sessions.sqlite import SCHEMA_VERSION, SQLiteStore
 
 

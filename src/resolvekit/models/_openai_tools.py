@@ -33,7 +33,8 @@ from typing import Any
 
 from ..exceptions import UserError
 from ..messages import Decision, decision_adapter
-from . import DecisionKind, ModelRequest, SlotSpec
+from ..specs import DecisionKind, SlotSpec
+from . import ModelRequest
 
 __all__ = [
     "CONFIDENCE_RANGE",

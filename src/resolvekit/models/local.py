@@ -40,8 +40,9 @@ from ..messages import (
     Reply,
     StartIntent,
 )
+from ..specs import IntentSpec, SlotSpec
 from ..understanding._common import word_set
-from . import IntentSpec, Model, ModelRequest, ModelResponse, Signals, SlotSpec
+from . import Model, ModelRequest, ModelResponse, Signals
 
 if TYPE_CHECKING:
     from ..understanding.classifier import IntentClassifier

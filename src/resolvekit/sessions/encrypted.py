@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..exceptions import UserError
-from . import PLAIN, Codec, Conversation, Store, open_store
+from . import open_store
+from .base import PLAIN, Codec, Store
+from .conversation import Conversation
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import ConcurrentUpdate
-from . import (
+from .base import (
     PLAIN,
     Codec,
-    Conversation,
     RowWrite,
     _Locks,
     decode_conversation,
     decode_record,
     stamp_for_save,
 )
+from .conversation import Conversation
 
 __all__ = ["MemoryStore"]
 

@@ -37,12 +37,11 @@ from ..exceptions import (
     StoreUnavailable,
     UserError,
 )
-from . import (
+from .base import (
     DUPLICATE_OPEN,
     PLAIN,
     ROW_COLUMNS,
     Codec,
-    Conversation,
     RowWrite,
     _Locks,
     closed_for_upgrade,
@@ -51,6 +50,7 @@ from . import (
     inflight_of,
     stamp_for_save,
 )
+from .conversation import Conversation
 
 if TYPE_CHECKING:
     import psycopg

@@ -31,21 +31,20 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..exceptions import ConcurrentUpdate, CorruptStore, StoreError, StoreUnavailable, UserError
-from . import (
+from .base import (
     DUPLICATE_OPEN,
     PLAIN,
     ROW_COLUMNS,
     Codec,
-    Conversation,
     RowWrite,
     _Locks,
     closed_for_upgrade,
     decode_conversation,
     decode_record,
     inflight_of,
-    process_id,
     stamp_for_save,
 )
+from .conversation import Conversation, process_id
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 

@@ -45,7 +45,7 @@ from datetime import date, datetime
 from typing import get_args
 
 from ..exceptions import UserError
-from ..models import SlotKind, SlotSpec
+from ..specs import SlotKind, SlotSpec
 from ._choices import extract_choices, extract_offered, stem
 from ._common import Extraction, Token, check_text, coerce_str, fold, overlaps, tokenize
 from ._dates import extract_dates

@@ -19,7 +19,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import (
-    TYPE_CHECKING,
     Any,
     Generic,
     Literal,
@@ -38,9 +37,7 @@ from .intents import slot_error_message
 from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
-
-if TYPE_CHECKING:
-    from .tools import Tool
+from .tools import Tool
 
 __all__ = [
     "Context",
@@ -142,6 +139,9 @@ class Context(Generic[DepsT]):
         deps: the application's dependencies (``Agent(deps=...)`` or ``handle(deps=...)``).
         intent: the name of the running intent, if any.
     """
+
+    __resolvekit_context__ = True
+    """Marks the class for :func:`resolvekit.tool`, which passes it to tools that ask for it."""
 
     def __init__(
         self,

@@ -27,15 +27,12 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints, overload
+from typing import Any, Generic, Literal, TypeVar, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
 from .specs import ToolSpec
-
-if TYPE_CHECKING:
-    from .playbooks import Context
 
 __all__ = ["Effect", "RetryPolicy", "Tool", "tool"]
 
@@ -131,7 +128,7 @@ class Tool(Generic[R]):
         return self.result_adapter.validate_python(data)
 
     async def invoke(
-        self, ctx: Context[Any] | None, args: dict[str, Any], idempotency_key: str | None
+        self, ctx: object | None, args: dict[str, Any], idempotency_key: str | None
     ) -> Any:
         """Run the tool with validated ``args``: timeout, retries, errors made typed.
 
@@ -341,10 +338,10 @@ def _type_hints(func: Callable[..., Any], tool_name: str) -> dict[str, Any]:
 
 
 def _is_context(param_name: str, hint: Any) -> bool:
-    from .playbooks import Context
-
+    """A first parameter annotated with the playbook context (any class marked
+    ``__resolvekit_context__``, as :class:`resolvekit.Context` is), or named ``ctx``."""
     origin = getattr(hint, "__origin__", hint)
-    return (isinstance(origin, type) and issubclass(origin, Context)) or (
+    return bool(getattr(origin, "__resolvekit_context__", False)) or (
         hint is None and param_name == "ctx"
     )
 

@@ -34,7 +34,7 @@ from typing import Any
 from ..exceptions import UserError
 from ..messages import Decision, decision_adapter
 from ..specs import DecisionKind, SlotSpec
-from . import ModelRequest
+from .base import ModelRequest
 
 __all__ = [
     "CONFIDENCE_RANGE",

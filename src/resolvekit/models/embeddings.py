@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ModelError, ModelHTTPError, ModelTimeout, UserError
 from ..understanding.embedders import check_texts
-from . import check_allow_model_requests
+from .base import check_allow_model_requests
 
 if TYPE_CHECKING:
     import numpy as np

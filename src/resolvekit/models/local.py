@@ -42,7 +42,7 @@ from ..messages import (
 )
 from ..specs import IntentSpec, SlotSpec
 from ..understanding._common import word_set
-from . import Model, ModelRequest, ModelResponse, Signals
+from .base import Model, ModelRequest, ModelResponse, Signals
 
 if TYPE_CHECKING:
     from ..understanding.classifier import IntentClassifier

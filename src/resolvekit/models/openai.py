@@ -43,11 +43,11 @@ from ..exceptions import (
     UserError,
 )
 from ..messages import Usage
-from . import Model, ModelRequest, ModelResponse, Signals, check_allow_model_requests
 from ._openai_json import JsonTask, answer_task, summary_task
 from ._openai_tools import InvalidCall, Toolset, build_toolset, span_probability
 from ._pricing import DEFAULT_PRICES, Price, price_for
 from ._prompt import PromptBudget, build_messages
+from .base import Model, ModelRequest, ModelResponse, Signals, check_allow_model_requests
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -23,10 +23,11 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UserError
 from ._cache import CachedEmbedder
+from ._embedder import Embedder, check_texts
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,25 +49,6 @@ __all__ = [
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """The default sentence-transformers model."""
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """Turns texts into unit-length vectors."""
-
-    @property
-    def name(self) -> str:
-        """Identifies the model and version; stored with indexes to detect mismatches."""
-        ...
-
-    @property
-    def dim(self) -> int:
-        """Length of each vector."""
-        ...
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Embed ``texts`` into a ``(len(texts), dim)`` float32 matrix of unit rows."""
-        ...
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -125,20 +107,6 @@ def _bucket(feature: str, dim: int) -> int:
     index = value % dim
     # The top bit picks a sign so collisions cancel rather than pile up.
     return index if value >> 63 else -index
-
-
-def check_texts(texts: Sequence[str]) -> None:
-    """Reject input that is not a sequence of strings.
-
-    Raises:
-        UserError: ``texts`` is a single string (a common slip that would embed each character) or
-            holds something other than a string.
-    """
-    if isinstance(texts, str | bytes):
-        raise UserError("embed() takes a sequence of texts, not a single string: wrap it in a list")
-    for text in texts:
-        if not isinstance(text, str):
-            raise UserError(f"embed() takes strings, got {type(text).__name__}: {text!r:.60}")
 
 
 # --- sentence-transformers -------------------------------------------------------------------

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # engine
     "Agent": "agent",
-    "Phrases": "agent",
+    "Phrases": "phrases",
     "TurnResult": "results",
     "TraceEvent": "results",
     "Outcome": "results",
@@ -36,10 +36,10 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "tools",
     # escalation
     "EscalationPolicy": "escalation",
-    "Handoff": "escalation",
-    "HandoffTarget": "escalation",
-    "CallbackTarget": "escalation",
-    "JSONLQueue": "escalation",
+    "Handoff": "handoffs",
+    "HandoffTarget": "delivery",
+    "CallbackTarget": "delivery",
+    "JSONLQueue": "delivery",
     # privacy
     "Redactor": "redaction",
     "RedactingFilter": "redaction",
@@ -168,9 +168,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), [*__all__, "_
 
 
 if TYPE_CHECKING:
-    from .agent import Agent, Phrases
+    from .agent import Agent
     from .consent import ConsentPolicy
-    from .escalation import CallbackTarget, EscalationPolicy, Handoff, HandoffTarget, JSONLQueue
+    from .delivery import CallbackTarget, HandoffTarget, JSONLQueue
+    from .escalation import EscalationPolicy
     from .exceptions import (
         ConcurrentUpdate,
         CorrectionAfterWrite,
@@ -192,6 +193,7 @@ if TYPE_CHECKING:
         UnexpectedModelBehavior,
         UserError,
     )
+    from .handoffs import Handoff
     from .intents import Intent, Slot
     from .knowledge import KnowledgeBase
     from .messages import (
@@ -210,6 +212,7 @@ if TYPE_CHECKING:
     from .models import Model, ModelRequest, ModelResponse, infer_model
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
+    from .phrases import Phrases
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
     from .redaction import DEFAULT_REDACTOR, RedactingFilter, Redactor
     from .results import Outcome, TraceEvent, TurnResult

@@ -5,74 +5,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from ._bookkeeping import compact, keep_receipt, receipt_result
-from ._loop import Turn
 from ._text import clean_text
 from .consent import ConsentPolicy
-from .escalation import EscalationPolicy, HandoffTarget, summarize
+from .delivery import HandoffTarget
+from .engine import Turn, compact, keep_receipt, receipt_result
+from .escalation import EscalationPolicy
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
+from .handoffs import summarize
 from .intents import Intent, humanize
 from .models import Model, infer_model
-from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
+from .phrases import Phrases
+from .playbooks import Context, Hooks, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
 from .redaction import DEFAULT_REDACTOR, Redactor
+from .repair import Repairs
 from .results import TurnResult
-from .sessions import Conversation, PendingState, Store, open_store
+from .sessions import Conversation, PendingState, PlaybookRun, Store, open_store
 from .specs import IntentSpec
 from .tools import Effect, RetryPolicy, Tool, tool
 
 if TYPE_CHECKING:
     from .knowledge import KnowledgeBase
 
-__all__ = ["Agent", "Phrases"]
+__all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
 log = logging.getLogger("resolvekit")
 
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
 Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
-
-
-@dataclass(kw_only=True)
-class Phrases:
-    """What the engine itself says. Override for tone or language."""
-
-    handoff: str = (
-        "I'm passing this to a colleague who can help. They'll see everything we discussed, "
-        "so you won't need to repeat yourself."
-    )
-    with_human: str = "Thanks, I've added that for the colleague who is looking at your request."
-    not_understood: str = "Sorry, I didn't quite get that. Could you say it another way?"
-    which_intent: str = "I want to make sure I help with the right thing."
-    did_you_mean: str = "Did you mean {options}?"
-    no_answer: str = (
-        "I couldn't find a reliable answer to that. "
-        "Could you tell me a bit more about what you need?"
-    )
-    no_answer_waiting: str = "I couldn't find a reliable answer to that."
-    """Said instead of ``no_answer`` when a question of ours is still open (``back_to``
-    follows), or before ``can_help``."""
-    can_help: str = "I can help you with {topics}. What would you like to do?"
-    """Follows ``no_answer_waiting`` when nothing is open and the agent has intents."""
-    back_to: str = "Now, back to your request: {question}"
-    resume: str = "Shall we go back to your earlier request ({intent})?"
-    next_request: str = "You also asked about something else ({intent}). Shall we do that now?"
-    dropped: str = "OK, I've dropped that request."
-    yes_or_no: str = "Just to be sure, please answer yes or no: {question}"
-    still_open: str = (
-        "I haven't done anything yet. When you're ready, just say yes or no: {question}"
-    )
-    """Said when an answer to a confirmation is still unclear after ``yes_or_no``: the
-    question stays open, nothing runs."""
-    stale_answer: str = "That answer was for an earlier question. {question}"
-    """Said when a message answers a question that is no longer the open one
-    (``handle(reply_to=...)``)."""
-    confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"
-    not_done: str = "OK, I haven't done that. Is there anything else I can help with?"
 
 
 class Agent(Generic[DepsT]):
@@ -107,6 +72,9 @@ class Agent(Generic[DepsT]):
             engine's own reader reads an unambiguous yes, whatever the model says).
         redaction: the privacy policy applied to handoff packets (every field); None sends
             them raw. Exported traces and eval outputs take their own (same default).
+        repairs: what the agent does when the conversation goes off the path (a clarification
+            that does not help, a slot value not given, an unclear confirmation...); see
+            :mod:`resolvekit.repair` for the patterns and their defaults.
     """
 
     def __init__(
@@ -128,6 +96,7 @@ class Agent(Generic[DepsT]):
         phrases: Phrases | None = None,
         consent: ConsentPolicy | None = None,
         redaction: Redactor | None = DEFAULT_REDACTOR,
+        repairs: Repairs | None = None,
     ) -> None:
         self.name = name
         self._model_arg = model
@@ -153,6 +122,7 @@ class Agent(Generic[DepsT]):
         self.phrases = phrases or Phrases()
         self.consent = consent or ConsentPolicy()
         self.redaction = redaction
+        self.repairs = repairs or Repairs()
         self.tools: dict[str, Tool[Any]] = {}
         self.intents: dict[str, type[Intent]] = {}
         self.playbooks: dict[str, Playbook] = {}
@@ -364,8 +334,13 @@ class Agent(Generic[DepsT]):
                 return receipt_result(conversation.receipts[message_id])
             resumed = message_id is not None and conversation.current_message == message_id
             conversation.current_message = message_id
-            turn = Turn(self, conversation, deps if deps is not None else self.deps)
-            turn.message_id, turn.reply_to = message_id, reply_to
+            turn = Turn(
+                self,
+                conversation,
+                deps if deps is not None else self.deps,
+                message_id=message_id,
+                reply_to=reply_to,
+            )
             try:
                 result = await turn.run(text, resumed=resumed)
                 if message_id is not None:
@@ -553,6 +528,63 @@ class Agent(Generic[DepsT]):
             await self.store.save(conversation)
         return conversation
 
+    async def call_tool(
+        self,
+        name: str,
+        args: dict[str, Any],
+        *,
+        customer_id: str,
+        deps: DepsT | None = None,
+        channel: str = "chat",
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Run one of the agent's tools outside any conversation: for operators, back-office
+        jobs and evals (the gold baseline). Arguments are validated, the timeout and retry
+        policy apply and failures are typed as in a turn; nothing is journaled and no
+        confirmation is asked (whoever calls this is the one consenting).
+
+        Args:
+            name: the tool's name.
+            args: its arguments (validated against its schema).
+            customer_id: the customer the tool acts for (``ctx.customer_id``).
+            deps: the dependencies given to the tool (default ``Agent.deps``).
+            channel: ``ctx.channel``.
+            idempotency_key: passed to tools that take one (default: a new random key).
+
+        Returns:
+            The result as JSON-compatible data (what a journal would store).
+
+        Raises:
+            UserError: no tool of that name.
+            ToolError: the arguments are invalid, or the tool failed (its ``kind`` says how).
+        """
+        tool = self.tools.get(name)
+        if tool is None:
+            raise UserError(
+                f"Agent {self.name!r} has no tool {name!r} (tools: {sorted(self.tools)})"
+            )
+        valid = tool.validate_args(args)
+        conversation = Conversation.new(customer_id, channel)
+        run = PlaybookRun(id="direct", intent="direct")
+
+        async def no_checkpoint() -> None:
+            return None
+
+        hooks = Hooks(checkpoint=no_checkpoint, tools=self.tools, knowledge=None, trace=_ignore)
+        ctx: Context[Any] = Context(
+            conversation=conversation,
+            run=run,
+            deps=deps if deps is not None else self.deps,
+            hooks=hooks,
+        )
+        key = idempotency_key or f"direct:{uuid.uuid4().hex}"
+        return await tool.invoke(ctx, valid, key)
+
+    @property
+    def has_knowledge(self) -> bool:
+        """Whether a knowledge source is configured."""
+        return self.knowledge is not None
+
     async def conversation(self, customer_id: str) -> Conversation | None:
         """The customer's open (or handed-off) conversation, for inspection."""
         return await self.store.open_conversation(customer_id)
@@ -573,6 +605,10 @@ class Agent(Generic[DepsT]):
                 citations=list(found.citations),
             )
         return await self.knowledge.answer(query, k)
+
+
+def _ignore(kind: str, data: dict[str, Any]) -> None:
+    return None
 
 
 def _check_id(what: str, value: object) -> str:

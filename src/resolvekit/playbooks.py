@@ -32,8 +32,9 @@ from typing import (
 
 from pydantic import TypeAdapter, ValidationError
 
+from ._json import jsonable
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
-from .intents import slot_error_message
+from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
@@ -41,9 +42,11 @@ from .tools import Tool
 
 __all__ = [
     "Context",
+    "Hooks",
     "KnowledgeAnswer",
     "KnowledgeSource",
     "PlaybookOutcome",
+    "Suspended",
 ]
 
 DepsT = TypeVar("DepsT")
@@ -107,8 +110,9 @@ class KnowledgeSource(Protocol):
         ...
 
 
-class _Suspend(BaseException):
-    """Internal: the playbook needs the customer. BaseException so ``except Exception`` in
+class Suspended(BaseException):
+    """Raised through a playbook when it needs the customer (``ctx.ask``, ``ctx.confirm``); the
+    engine catches it and sends the question. A BaseException so ``except Exception`` in
     playbook code cannot swallow it."""
 
     def __init__(self, pending: PendingState, spec: SlotSpec | None, error: str | None) -> None:
@@ -119,8 +123,11 @@ class _Suspend(BaseException):
 
 
 @dataclass(kw_only=True)
-class _Hooks:
-    """What the engine lends a context."""
+class Hooks:
+    """What the engine lends a :class:`Context`: persistence, the tools, knowledge and tracing.
+
+    The seam between a playbook's context and whatever runs it (the turn engine, or a test
+    that drives a playbook by hand)."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
@@ -149,7 +156,7 @@ class Context(Generic[DepsT]):
         conversation: Conversation,
         run: PlaybookRun,
         deps: DepsT,
-        hooks: _Hooks,
+        hooks: Hooks,
         rewind: str | None = None,
     ) -> None:
         self.customer_id = conversation.customer_id
@@ -243,7 +250,7 @@ class Context(Generic[DepsT]):
         try:
             json_args = tool.validate_args(args)
         except ToolError as error:
-            json_args, invalid = _jsonable(args), error
+            json_args, invalid = jsonable(args), error
         step = self._next("call", tool.name, json_args)
         if step is not None:
             return await self._replay_call(tool, step)
@@ -367,10 +374,10 @@ class Context(Generic[DepsT]):
                     "ask",
                     question,
                     step,
-                    _spec(name, schema, question),
+                    spec_from_schema(name, schema, question),
                     slot_error_message(name, exc),
                 )
-        self._suspend("ask", question, step, _spec(name, schema, question), None)
+        self._suspend("ask", question, step, spec_from_schema(name, schema, question), None)
 
     async def confirm(self, text: str, /) -> bool:
         """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
@@ -398,7 +405,7 @@ class Context(Generic[DepsT]):
             step=step.index,
             slot=spec.name if spec else None,
         )
-        raise _Suspend(pending, spec, error)
+        raise Suspended(pending, spec, error)
 
     async def search(self, query: str, /, *, k: int = 3) -> KnowledgeAnswer:
         """Look up the knowledge index; the answer is journaled so replays see the same one."""
@@ -429,7 +436,7 @@ class Context(Generic[DepsT]):
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""
-        value = _jsonable(value)
+        value = jsonable(value)
         if self._next("remember", key, {"value": value}) is None:
             self._append(
                 Step(index=self._cursor - 1, kind="remember", key=key, args={"value": value})
@@ -453,18 +460,6 @@ class Context(Generic[DepsT]):
         return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
 
 
-def _spec(name: str, schema: dict[str, Any], question: str) -> SlotSpec:
-    from .intents import _choices_from_schema, _kind_from_schema
-
-    return SlotSpec(
-        name=name,
-        json_schema=schema,
-        kind=_kind_from_schema(name, schema),
-        ask=question,
-        choices=_choices_from_schema(schema),
-    )
-
-
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -472,7 +467,3 @@ def _canon(value: Any) -> str:
 def _describe(kind: str, key: str, args: dict[str, Any]) -> str:
     shown = json.dumps(args, sort_keys=True, default=str)
     return f"{kind} {key!r} {shown[:200]}"
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

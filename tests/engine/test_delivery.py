@@ -443,7 +443,7 @@ async def test_the_agents_redaction_policy_reaches_the_handoff(policy: str) -> N
 
 
 async def test_a_long_conversation_stays_bounded_and_loses_nothing() -> None:
-    from resolvekit._bookkeeping import KEEP_MESSAGES, KEEP_RUNS
+    from resolvekit.engine.bookkeeping import KEEP_MESSAGES, KEEP_RUNS
 
     backend = Backend()
     script = [
@@ -480,7 +480,7 @@ async def test_a_long_conversation_stays_bounded_and_loses_nothing() -> None:
 
 
 async def test_free_mode_journal_stays_bounded_and_keys_never_repeat() -> None:
-    from resolvekit._bookkeeping import KEEP_STEPS
+    from resolvekit.engine.bookkeeping import KEEP_STEPS
 
     backend = Backend()
 

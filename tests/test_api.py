@@ -22,7 +22,7 @@ EXPECTED_EXPORTS = {
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",
-    "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "ReplayDivergence", "Reply",
+    "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "Repairs", "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
     "Slot", "StartIntent", "Store", "StoreError", "StoreUnavailable", "Tool", "ToolError",
     "ToolRefusal",

@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "InvalidMessage": "exceptions",
     "InternalError": "exceptions",
     "ConsentPolicy": "consent",
+    "Repairs": "repair",
     "ToolError": "exceptions",
     "ToolRefusal": "exceptions",
     "RetryableToolError": "exceptions",
@@ -138,6 +139,7 @@ __all__ = [
     "PostgresStore",
     "RedactingFilter",
     "Redactor",
+    "Repairs",
     "ReplayDivergence",
     "Reply",
     "ResolvekitError",
@@ -215,6 +217,7 @@ if TYPE_CHECKING:
     from .phrases import Phrases
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
     from .redaction import DEFAULT_REDACTOR, RedactingFilter, Redactor
+    from .repair import Repairs
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
     from .sessions.encrypted import EncryptedStore

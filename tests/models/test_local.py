@@ -382,10 +382,10 @@ def test_words_are_not_taken_for_a_code_pattern(text: str) -> None:
     """[A-Z0-9]{6} fits "CANCEL", "PLEASE" and "ROBERT" once upper-cased: words written as
     words are not booking references; a code in capitals or with digits is."""
     model = LocalModel.for_tests()
-    slots = model._prefill(text, CancelBooking.spec())
+    slots = model.prefill(text, CancelBooking.spec())
     assert slots.get("booking_ref") in (None, "CANCEL")  # "CANCEL" typed in capitals may be one
-    assert model._prefill("cancel k7q2zd", CancelBooking.spec())["booking_ref"] == "K7Q2ZD"
-    assert model._prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
+    assert model.prefill("cancel k7q2zd", CancelBooking.spec())["booking_ref"] == "K7Q2ZD"
+    assert model.prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
 
 
 async def _booking_answer(text: str, asked: str, **known: str) -> rk.FillSlots:

@@ -32,7 +32,7 @@ from typing import (
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._json import jsonable
+from ._json import dump, jsonable, load
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
 from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
@@ -79,23 +79,14 @@ class KnowledgeAnswer:
     citations: list[Citation] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "text": self.text,
-            "answerable": self.answerable,
-            "score": self.score,
-            "citations": [c.model_dump() for c in self.citations],
-        }
+        """The answer as plain JSON data (what ``ctx.search`` journals)."""
+        data: dict[str, Any] = dump(self)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> KnowledgeAnswer:
-        return cls(
-            query=data["query"],
-            text=data["text"],
-            answerable=data["answerable"],
-            score=data.get("score", 0.0),
-            citations=[Citation(**c) for c in data.get("citations", [])],
-        )
+        """An answer from :meth:`to_json`'s data."""
+        return load(cls, dict(data))
 
 
 KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]

@@ -17,14 +17,15 @@ from ._embedding import default_embedder, embedder_for_name
 from .answers import Answer, Hit, calibrate_threshold, extract_answer
 from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
 from .documents import Document, load_documents
-from .errors import IndexMismatch, KnowledgeError
-from .health import GapLog, StaleDocument, stale_documents
+from .errors import CorruptIndex, IndexMismatch, KnowledgeError
+from .health import GAPS_FILE, GapLog, StaleDocument, stale_documents
 from .index import Filters, Fusion, HybridIndex
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from ..models import Model
+    from ._store import IndexSnapshot
 
 __all__ = [
     "DEFAULT_FUSION",
@@ -437,7 +438,9 @@ class KnowledgeBase:
         """Write the index to directory ``path`` (replaced atomically); gaps go to a sidecar."""
         from ._store import save
 
-        save(self, Path(path))
+        saved = save(self._snapshot(), Path(path), gaps=self.gaps.path)
+        self.gaps.attach(saved / GAPS_FILE)
+        self.path = saved
 
     @classmethod
     def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -455,7 +458,46 @@ class KnowledgeBase:
         """
         from ._store import load
 
-        return load(cls, Path(path), embedder)
+        snapshot = load(Path(path), embedder)
+        path = Path(path).resolve()
+        try:
+            kb = cls(
+                embedder=embedder,
+                fusion=snapshot.fusion,
+                threshold=snapshot.threshold,
+                max_chars=snapshot.max_chars,
+                overlap=snapshot.overlap,
+                stale_factor=snapshot.stale_factor,
+            )
+        except UserError as exc:
+            raise CorruptIndex(path, f"{type(exc).__name__}: {exc}") from None
+        kb._embedder_name = snapshot.embedder
+        kb._documents = {d.id: d for d in snapshot.documents}
+        kb._hashes = snapshot.hashes
+        kb._index = snapshot.index
+        kb._dim = snapshot.dim
+        kb.path = path
+        kb.gaps.attach(path / GAPS_FILE)
+        return kb
+
+    def _snapshot(self) -> IndexSnapshot:
+        """The content and settings :func:`~resolvekit.knowledge._store.save` writes."""
+        from ._store import IndexSnapshot
+
+        index = self._index
+        dim = int(index.vectors.shape[1]) if len(index) else self._dim or self.embedder.dim
+        return IndexSnapshot(
+            documents=list(self._documents.values()),
+            hashes=list(self._hashes),
+            index=index,
+            dim=dim,
+            embedder=self.embedder_name,
+            fusion=self.fusion,
+            threshold=self._threshold,
+            max_chars=self.max_chars,
+            overlap=self.overlap,
+            stale_factor=self.stale_factor,
+        )
 
 
 def _empty(dim: int) -> npt.NDArray[np.float32]:

@@ -149,7 +149,7 @@ def test_save_replaces_an_existing_index_and_keeps_its_gap_log(
     saved: Path, embedder: CountingEmbedder
 ) -> None:
     kb = KnowledgeBase.load(saved, embedder=embedder)
-    kb.answer("what is the airspeed of a swallow")
+    kb.ask("what is the airspeed of a swallow")
     fresh = KnowledgeBase(embedder=embedder)
     fresh.add(Document(id="only", text="Only document."))
     fresh.save(saved)

@@ -80,7 +80,11 @@ class HelpCentre:
         ),
     )
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """The article sharing the most keywords with ``query`` (``k`` and ``model`` unused:
+        one article, written by hand)."""
         words = set(normalize_text(query).split())
         scored = [(len(words & set(keys)), a) for a in self.ARTICLES for keys in [a[3]]]
         score, best = max(scored, key=lambda pair: pair[0])

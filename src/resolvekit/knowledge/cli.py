@@ -22,7 +22,11 @@ __all__ = ["add_index_commands"]
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``index build``, ``index query`` and ``index stats``."""
+    """Register ``index build``, ``index query`` and ``index stats``.
+
+    Args:
+        subparsers: the top-level parser's subcommands; ``index`` is added to them.
+    """
     family = subparsers.add_parser(
         "index",
         help="build, query and inspect a knowledge index",

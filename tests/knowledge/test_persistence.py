@@ -119,6 +119,11 @@ def test_format_version_mismatch_is_reported(saved: Path) -> None:
         KnowledgeBase.load(saved)
 
 
+def _edit_manifest(path: Path, **changes: object) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps({**manifest, **changes}))
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -131,6 +136,9 @@ def test_format_version_mismatch_is_reported(saved: Path) -> None:
         (lambda p: (p / "bm25.npz").write_bytes(b"PK\x03\x04broken"), "BadZipFile|bm25|zip"),
         (lambda p: (p / "chunks.jsonl").write_text('{"id": 1}\n{oops'), "chunks.jsonl line 2"),
         (lambda p: (p / "chunks.jsonl").write_text('{"id": "x"}\n'), "KeyError"),
+        (lambda p: _edit_manifest(p, stale_factor=5), "stale_factor must be in"),
+        (lambda p: _edit_manifest(p, threshold="high"), "ValueError"),
+        (lambda p: _edit_manifest(p, fusion={"method": "magic"}), "magic"),
     ],
 )
 def test_broken_index_directories_raise_corrupt_index(saved: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]

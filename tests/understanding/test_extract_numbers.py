@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from resolvekit._text import fold
 from resolvekit.models import SlotSpec
-from resolvekit.understanding._common import fold, tokenize
+from resolvekit.understanding._common import tokenize
 from resolvekit.understanding._numbers import parse_number_words
 from resolvekit.understanding.extract import extract_slots, extract_value
 

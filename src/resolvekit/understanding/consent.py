@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from .._text import fold
 from ._choices import stem
-from ._common import Token, fold, lexicon, match_phrases, squash_repeats, tokenize, word_set
+from ._common import Token, lexicon, match_phrases, squash_repeats, tokenize, word_set
 
 __all__ = ["ConsentAnswer", "ConsentReading", "read_consent"]
 

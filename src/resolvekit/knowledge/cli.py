@@ -1,0 +1,236 @@
+"""``resolvekit index build | query | stats``: the knowledge index from the command line.
+
+The top-level ``resolvekit`` command registers these with :func:`add_index_commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import UserError
+from ..understanding.embedders import Embedder, HashingEmbedder
+from .answers import Answer
+from .errors import CorruptIndex, IndexMismatch
+
+__all__ = ["add_index_commands"]
+
+
+def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``index build``, ``index query`` and ``index stats``.
+
+    Args:
+        subparsers: the top-level parser's subcommands; ``index`` is added to them.
+    """
+    family = subparsers.add_parser(
+        "index",
+        help="build, query and inspect a knowledge index",
+        description="Build, query and inspect a knowledge index.",
+    )
+    family.set_defaults(family_parser=family)
+    commands = family.add_subparsers(dest="index_command", metavar="SUBCOMMAND")
+
+    build = commands.add_parser(
+        "build",
+        help="index a folder of documents (incremental when the index exists)",
+        description="Index DIR (markdown, text, HTML, JSON/CSV FAQs) into the directory OUT. "
+        "When OUT already holds an index built with the same embedder, only new or changed "
+        "chunks are embedded.",
+    )
+    build.add_argument("source", metavar="DIR", type=Path, help="folder (or file) to index")
+    build.add_argument("--out", required=True, type=Path, help="index directory to write")
+    build.add_argument(
+        "--embedder",
+        choices=("default", "hashing"),
+        default="default",
+        help="default: all-MiniLM-L6-v2 (needs the 'local' extra); hashing: no model, for tests",
+    )
+    build.add_argument("--rebuild", action="store_true", help="ignore an existing index at OUT")
+    build.add_argument("--max-chars", type=int, default=1200, help="chunk size bound")
+    build.add_argument("--overlap", type=int, default=150, help="chunk overlap in characters")
+    build.add_argument(
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="default metadata for every document (repeatable), e.g. locale=en",
+    )
+    build.set_defaults(handler=_build)
+
+    query = commands.add_parser("query", help="answer a question from an index")
+    query.add_argument("index", metavar="PATH", type=Path)
+    query.add_argument("question")
+    query.add_argument("-k", type=int, default=5, help="passages to show")
+    query.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="metadata filter (repeatable; VALUE may be a,b for several)",
+    )
+    query.add_argument("--json", action="store_true", help="print JSON")
+    query.set_defaults(handler=_query)
+
+    stats = commands.add_parser("stats", help="size, stale content and knowledge gaps")
+    stats.add_argument("index", metavar="PATH", type=Path)
+    stats.add_argument("--gaps", type=int, default=20, help="how many gaps to list")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(handler=_stats)
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} expects KEY=VALUE, got {value!r}")
+        out[key.strip()] = item.strip()
+    return out
+
+
+def _embedder(choice: str) -> Embedder:
+    if choice == "hashing":
+        return HashingEmbedder()
+    from ..understanding.embedders import default_embedder
+
+    return default_embedder()
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .base import KnowledgeBase
+
+    metadata = _pairs(args.metadata, "--metadata")
+    embedder = _embedder(args.embedder)
+    started = time.perf_counter()
+    kb: KnowledgeBase | None = None
+    if args.out.exists() and not args.rebuild:
+        try:
+            kb = KnowledgeBase.load(args.out, embedder=embedder)
+        except IndexMismatch as exc:
+            print(f"note: rebuilding from scratch: {exc}", file=sys.stderr)
+        except CorruptIndex as exc:
+            raise UserError(f"{exc} (or pass --rebuild to overwrite it)") from None
+    if kb is None or (kb.max_chars, kb.overlap) != (args.max_chars, args.overlap):
+        kb = KnowledgeBase(embedder=embedder, max_chars=args.max_chars, overlap=args.overlap)
+    report = kb.sync(args.source, metadata=metadata)
+    if report.documents == 0:
+        raise UserError(
+            f"No documents found in {args.source} (supported: .md, .txt, .html, .json, .csv)"
+        )
+    kb.save(args.out)
+    elapsed = time.perf_counter() - started
+    print(
+        f"Indexed {report.documents} documents into {report.chunks} chunks at {args.out} "
+        f"in {elapsed:.1f}s: {report.embedded} texts embedded, {report.reused} reused"
+    )
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .base import KnowledgeBase
+
+    filters: dict[str, str | list[str]] = {
+        key: value.split(",") if "," in value else value
+        for key, value in _pairs(args.filter, "--filter").items()
+    }
+    kb = KnowledgeBase.load(args.index)
+    answer = kb.ask(args.question, k=args.k, filters=filters or None)
+    if args.json:
+        print(json.dumps(_answer_json(answer), indent=2, ensure_ascii=False))
+        return 0
+    verdict = "answerable" if answer.answerable else "NOT answerable"
+    print(f"{verdict} (answerability {answer.answerability:.3f}, threshold {kb.threshold:.3f})")
+    if answer.answerable:
+        print(f"\n{answer.text}\n")
+        for number, citation in enumerate(answer.citations, start=1):
+            parts = [citation.title] if citation.title else []
+            parts += [h for h in citation.heading.split(" > ") if h and h not in parts]
+            where = " > ".join(parts)
+            print(f"[{number}] {citation.doc_id}  {where}  {citation.source}".rstrip())
+    print("\nPassages:")
+    for rank, hit in enumerate(answer.hits, start=1):
+        stale = "  STALE" if hit.stale else ""
+        snippet = " ".join(hit.text.split())[:100]
+        print(f"{rank:>2}. {hit.score:.3f}  {hit.chunk.id}{stale}\n    {snippet}")
+    return 0
+
+
+def _answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "query": answer.query,
+        "answerable": answer.answerable,
+        "answerability": answer.answerability,
+        "text": answer.text,
+        "citations": [c.model_dump() for c in answer.citations],
+        "hits": [
+            {
+                "chunk_id": h.chunk.id,
+                "doc_id": h.doc_id,
+                "score": h.score,
+                "dense": h.dense,
+                "lexical": h.lexical,
+                "stale": h.stale,
+                "text": h.text,
+            }
+            for h in answer.hits
+        ],
+    }
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .base import KnowledgeBase
+
+    kb = KnowledgeBase.load(args.index)
+    size = _size(args.index)
+    stale = kb.stale()
+    gaps = kb.gaps.gaps()
+    data = {
+        "path": str(args.index),
+        "embedder": kb.embedder_name,
+        "documents": len(kb.documents),
+        "chunks": len(kb),
+        "size_bytes": size,
+        "threshold": kb.threshold,
+        "fusion": kb.fusion.to_json(),
+        "today": date.today().isoformat(),
+        "stale": [
+            {
+                "doc_id": s.doc_id,
+                "title": s.title,
+                "owner": s.owner,
+                "review_by": s.review_by.isoformat(),
+                "days_overdue": s.days_overdue,
+            }
+            for s in stale
+        ],
+        "gaps": [
+            {"query": g.query, "count": g.count, "best_score": g.best_score, "reasons": g.reasons}
+            for g in gaps[: args.gaps]
+        ],
+        "gap_queries": len(gaps),
+    }
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Index {data['path']}")
+    print(f"  embedder   {data['embedder']}")
+    print(f"  documents  {data['documents']}   chunks {data['chunks']}")
+    print(f"  size       {size / 1e6:.2f} MB")
+    print(f"  threshold  {kb.threshold:.3f}")
+    print(f"\nStale documents (past review_by): {len(stale)}")
+    for s in stale:
+        owner = f"  owner {s.owner}" if s.owner else ""
+        print(f"  {s.doc_id}  review by {s.review_by}  ({s.days_overdue} days overdue){owner}")
+    print(f"\nKnowledge gaps: {len(gaps)} distinct questions")
+    for g in gaps[: args.gaps]:
+        print(f"  {g.count:>4} x  {g.query}  (best score {g.best_score:.3f})")
+    return 0

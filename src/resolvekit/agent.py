@@ -29,7 +29,7 @@ from .specs import IntentSpec
 from .tools import Effect, RetryPolicy, Tool, tool
 
 if TYPE_CHECKING:
-    from .knowledge import KnowledgeBase
+    pass
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
@@ -52,8 +52,9 @@ class Agent(Generic[DepsT]):
         instructions: the agent's policy text, given to LLM models.
         knowledge: where answers and ``ctx.search`` come from: a
             :class:`resolvekit.knowledge.KnowledgeBase` (extractive answers on LocalModel,
-            grounded generated ones on an LLM) or any object with
-            ``async answer(query, k) -> KnowledgeAnswer``.
+            grounded generated ones on an LLM) or any
+            :class:`~resolvekit.playbooks.KnowledgeSource`:
+            ``async answer(query, k=3, *, model=None) -> KnowledgeAnswer``.
         escalation: when to hand over to a human.
         handoff: where handoffs are delivered (one target or a list). Left out, the first
             handoff logs a warning that nobody is told; ``[]`` says you read
@@ -84,7 +85,7 @@ class Agent(Generic[DepsT]):
         model: Model | str | None = "local",
         store: Store | str | None = None,
         instructions: str = "",
-        knowledge: KnowledgeBase | KnowledgeSource | None = None,
+        knowledge: KnowledgeSource | None = None,
         escalation: EscalationPolicy | None = None,
         handoff: HandoffTarget | list[HandoffTarget] | None = None,
         deps: DepsT | None = None,
@@ -593,18 +594,7 @@ class Agent(Generic[DepsT]):
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
-        from .knowledge import KnowledgeBase
-
-        if isinstance(self.knowledge, KnowledgeBase):
-            found = await self.knowledge.aanswer(query, self.model, k=k)
-            return KnowledgeAnswer(
-                query=query,
-                text=found.text,
-                answerable=found.answerable,
-                score=found.answerability,
-                citations=list(found.citations),
-            )
-        return await self.knowledge.answer(query, k)
+        return await self.knowledge.answer(query, k, model=self.model)
 
 
 def _ignore(kind: str, data: dict[str, Any]) -> None:

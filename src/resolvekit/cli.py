@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 
 
 def _add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .knowledge._cli import add_index_commands
+    from .knowledge.cli import add_index_commands
 
     add_index_commands(subparsers)
 

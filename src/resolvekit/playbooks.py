@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import (
+    TYPE_CHECKING,
     Any,
     Generic,
     Literal,
@@ -39,6 +40,9 @@ from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
+
+if TYPE_CHECKING:
+    from .models.base import Model
 
 __all__ = [
     "Context",
@@ -96,8 +100,13 @@ KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
 class KnowledgeSource(Protocol):
     """Anything that answers questions for the agent (a knowledge base, a search service)."""
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
-        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable."""
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable.
+
+        ``model`` is the agent's model, for sources that write their answers with it (a
+        :class:`~resolvekit.knowledge.KnowledgeBase` does on an LLM); others ignore it."""
         ...
 
 

@@ -399,7 +399,7 @@ async def test_any_exception_from_a_model_becomes_a_handoff(error: Exception) ->
 
 async def test_a_broken_knowledge_source_becomes_a_handoff() -> None:
     class Broken:
-        async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+        async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
             raise RuntimeError("index offline")
 
     model = rk.FunctionModel(lambda request: rk.AnswerFromKnowledge(query="returns"))

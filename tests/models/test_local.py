@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -272,7 +272,7 @@ async def test_free_text_ask_gets_the_whole_message(model: LocalModel) -> None:
 class CancellationPolicy:
     """A knowledge base that knows the cancellation policy and nothing else."""
 
-    async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+    async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
         if "cancel" in query:
             text = "Pending orders can be cancelled for free."
             return rk.KnowledgeAnswer(query=query, text=text, answerable=True)

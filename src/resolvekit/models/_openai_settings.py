@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..exceptions import UserError
-from ._pricing import DEFAULT_PRICES, Price
+from ._pricing import Price
 from ._prompt import PromptBudget
 
 __all__ = ["OpenAISettings"]
@@ -28,8 +28,10 @@ class OpenAISettings:
     """Cap of any wait, including one a ``Retry-After`` header asks for."""
     retry_jitter: float = 0.5
     """Random extra wait, as a fraction of the backoff."""
-    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    """Per-1M-token prices by model name; unknown models cost 0."""
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    """Your own per-1M-token prices by model name (a dated name such as
+    ``gpt-4.1-mini-2025-04-14`` uses the longest key it extends); they win over the
+    ``genai-prices`` catalogue. A model priced by neither costs 0."""
     structured_outputs: bool | Literal["auto"] = "auto"
     """``"auto"``: JSON Schema outputs, stepping down to JSON mode then plain prompting if the
     server rejects them; ``True``: JSON Schema or fail; ``False``: JSON mode (or plain)."""

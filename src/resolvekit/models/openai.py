@@ -34,7 +34,7 @@ from ._openai_settings import OpenAISettings
 from ._openai_tools import InvalidCall, Toolset, build_toolset
 from ._openai_transport import Clients, send
 from ._openai_wire import Completion, WireFunction, name_confidence, value_confidence
-from ._pricing import DEFAULT_PRICES, Price, price_for
+from ._pricing import DEFAULT_PRICES, Price, cost
 from ._prompt import build_messages
 from .base import Model, ModelRequest, ModelResponse, Signals, check_allow_model_requests
 
@@ -348,11 +348,14 @@ class OpenAIModel(Model):
 
     def _usage(self, completion: Completion) -> Usage:
         prompt, output = completion.prompt_tokens, completion.completion_tokens
-        price = price_for(self.model, self.settings.prices) or price_for(
-            completion.model or "", self.settings.prices
+        spent = cost(
+            [self.model, completion.model or ""],
+            prompt_tokens=prompt,
+            completion_tokens=output,
+            prices=self.settings.prices,
+            api_url=self._clients.url(self.base_url),
         )
-        cost = (prompt * price.input + output * price.output) / 1e6 if price else 0.0
-        return Usage(requests=1, prompt_tokens=prompt, completion_tokens=output, cost=cost)
+        return Usage(requests=1, prompt_tokens=prompt, completion_tokens=output, cost=spent)
 
 
 def _split_name(name: str) -> tuple[str, str | None]:

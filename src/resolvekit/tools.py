@@ -350,35 +350,61 @@ def _model_name(tool_name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^0-9a-zA-Z]+", tool_name)) + "Args"
 
 
-_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):\s*$")
+_HEADER_AFTER_TEXT = re.compile(
+    r"(?<=\S)\n(?="
+    r"(?:Args|Arguments|Parameters|Keyword Args|Returns|Raises|Yields|Examples?|Notes?):[ \t]*\n)"
+)
+"""A Google section header right below text, which griffe wants a blank line above."""
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into its summary and per-argument descriptions."""
-    summary_lines: list[str] = []
+    """Split a docstring into its summary and per-argument descriptions.
+
+    Google style first (``Args:`` with optional ``name (type):`` items, multi-line
+    descriptions); NumPy and Sphinx styles are recognised too. Parsed by griffe, imported here
+    because it takes longer to import than ``import resolvekit`` may (a tool is defined once).
+
+    Args:
+        doc: the cleaned docstring (``inspect.getdoc``).
+
+    Returns:
+        The first paragraph as one line, and each documented argument's description as one
+        line. A docstring griffe cannot parse gives its first paragraph and no arguments.
+    """
+    if not doc.strip():
+        return "", {}
+    import griffe
+
+    doc = _HEADER_AFTER_TEXT.sub("\n\n", doc)
+    quiet: griffe.PerStyleOptions = {
+        "google": {"warnings": False},
+        "numpy": {"warnings": False},
+        "sphinx": {"warnings": False},
+    }
+    try:
+        # The leading newline keeps griffe's own cleaning (inspect.cleandoc) from dedenting
+        # the lines below a header on the first line; the docstring is clean already.
+        sections = griffe.parse_auto(
+            griffe.Docstring("\n" + doc), default="google", per_style_options=quiet
+        )
+    except Exception:  # a docstring must never make defining a tool fail
+        return _first_paragraph(doc), {}
+    summary = ""
     params: dict[str, str] = {}
-    section: str | None = None
-    current: str | None = None
-    for raw in doc.splitlines():
-        line = raw.strip()
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            current = None
-            continue
-        if section is None:
-            if not line and summary_lines:
-                section = "_after_summary"
-            elif line:
-                summary_lines.append(line)
-            continue
-        if section in ("Args", "Arguments", "Parameters") and line:
-            match = re.match(r"^(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
-            if (match and raw.startswith(("    ", "\t")) and not raw.startswith(("        ",))) or (
-                match and current is None
-            ):
-                current = match.group(1)
-                params[current] = match.group(2)
-            elif current:
-                params[current] = f"{params[current]} {line}".strip()
-    return " ".join(summary_lines), params
+    for index, section in enumerate(sections):
+        if index == 0 and isinstance(section, griffe.DocstringSectionText):
+            summary = _first_paragraph(section.value)
+        elif isinstance(
+            section, griffe.DocstringSectionParameters | griffe.DocstringSectionOtherParameters
+        ):
+            for param in section.value:
+                params.setdefault(param.name, _one_line(param.description))
+    return summary, params
+
+
+def _first_paragraph(text: str) -> str:
+    return _one_line(re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TypeVar
 
 from ._text import clean_text
 from .consent import ConsentPolicy
@@ -20,16 +20,12 @@ from .handoffs import summarize
 from .intents import Intent, humanize
 from .models import Model, infer_model
 from .phrases import Phrases
-from .playbooks import Context, Hooks, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
+from .playbooks import KnowledgeAnswer, KnowledgeSource
 from .redaction import DEFAULT_REDACTOR, Redactor
+from .registry import Registry
 from .repair import Repairs
 from .results import TurnResult
-from .sessions import Conversation, PendingState, PlaybookRun, Store, open_store
-from .specs import IntentSpec
-from .tools import Effect, RetryPolicy, Tool, tool
-
-if TYPE_CHECKING:
-    pass
+from .sessions import Conversation, PendingState, Store, open_store
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
@@ -37,10 +33,9 @@ log = logging.getLogger("resolvekit")
 
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
-Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
 
 
-class Agent(Generic[DepsT]):
+class Agent(Registry[DepsT]):
     """A customer-service agent that resolves requests.
 
     Args:
@@ -99,7 +94,7 @@ class Agent(Generic[DepsT]):
         redaction: Redactor | None = DEFAULT_REDACTOR,
         repairs: Repairs | None = None,
     ) -> None:
-        self.name = name
+        super().__init__(name, deps=deps)
         self._model_arg = model
         self._store_arg = store
         self.instructions = instructions
@@ -114,7 +109,6 @@ class Agent(Generic[DepsT]):
             self.handoff_targets = handoff
         else:
             self.handoff_targets = [handoff]
-        self.deps = deps
         self.free_mode = free_mode
         self.max_steps = max_steps
         self.idle_timeout = idle_timeout
@@ -124,10 +118,6 @@ class Agent(Generic[DepsT]):
         self.consent = consent or ConsentPolicy()
         self.redaction = redaction
         self.repairs = repairs or Repairs()
-        self.tools: dict[str, Tool[Any]] = {}
-        self.intents: dict[str, type[Intent]] = {}
-        self.playbooks: dict[str, Playbook] = {}
-        self._specs: dict[str, IntentSpec] = {}
 
     # -- registration ------------------------------------------------------------------------
 
@@ -140,98 +130,6 @@ class Agent(Generic[DepsT]):
     def store(self) -> Store:
         """The conversation store (opened on first use)."""
         return open_store(self._store_arg)
-
-    @overload
-    def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
-
-    @overload
-    def tool(
-        self,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
-    ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
-
-    def tool(
-        self,
-        function: Callable[..., Any] | None = None,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
-    ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
-        """Register a tool; same options as :func:`resolvekit.tool`."""
-
-        decorate = tool(
-            effect=effect,
-            confirm=confirm,
-            timeout=timeout,
-            retry=retry,
-            name=name,
-            description=description,
-        )
-
-        def register(func: Callable[..., Any]) -> Tool[Any]:
-            return self.add_tool(func if isinstance(func, Tool) else decorate(func))
-
-        return register(function) if function is not None else register
-
-    def add_tool(self, new: Tool[Any]) -> Tool[Any]:
-        """Register an already built :class:`Tool`.
-
-        Raises:
-            UserError: another tool has the same name.
-        """
-        if new.name in self.tools and self.tools[new.name] is not new:
-            raise UserError(f"Agent {self.name!r} already has a tool named {new.name!r}")
-        self.tools[new.name] = new
-        return new
-
-    def playbook(
-        self, intent: type[IntentT]
-    ) -> Callable[[Callable[[Context[Any], IntentT], Awaitable[Any]]], Playbook]:
-        """Register the playbook that resolves ``intent``.
-
-        Raises:
-            UserError: ``intent`` is not an Intent subclass, or it already has a playbook.
-        """
-        if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
-            raise UserError(f"@agent.playbook takes an Intent subclass, not {intent!r}")
-        name = intent.intent_name
-
-        def register(function: Callable[[Context[Any], IntentT], Awaitable[Any]]) -> Playbook:
-            if not asyncio.iscoroutinefunction(function):
-                raise UserError(f"Playbook for {name} must be an async function")
-            if name in self.playbooks:
-                raise UserError(f"Intent {name} already has a playbook")
-            self.intents[name] = intent
-            self.playbooks[name] = function
-            self._specs.pop(name, None)
-            self.__dict__.pop("intent_specs", None)
-            return function
-
-        return register
-
-    def intent_spec(self, name: str) -> IntentSpec:
-        """The model-facing description of one registered intent."""
-        spec = self._specs.get(name)
-        if spec is None:
-            spec = self._specs[name] = self.intents[name].spec()
-        return spec
-
-    @cached_property
-    def intent_specs(self) -> list[IntentSpec]:
-        """Model-facing descriptions of every registered intent."""
-        return [self.intent_spec(name) for name in self.intents]
 
     # -- handling messages -------------------------------------------------------------------
 
@@ -459,6 +357,43 @@ class Agent(Generic[DepsT]):
             except Exception:  # a broken queue must not lose the customer's turn
                 log.exception("handoff delivery to %r failed", target)
 
+    async def __aenter__(self) -> Agent[DepsT]:
+        """``async with agent:`` warms the agent up on entry (:meth:`warm_up`) and closes its
+        store on exit (:meth:`close`): the lifetime of a server process."""
+        await self.warm_up()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @contextlib.contextmanager
+    def override(
+        self, *, model: Model | str | None = None, deps: DepsT | None = None
+    ) -> Iterator[Agent[DepsT]]:
+        """Use another model and/or dependencies inside the ``with`` block (tests, an eval
+        against another model, the terminal chat's ``--model``), and put the agent's own back
+        after it, even on an error. Not for concurrent use: it changes the agent itself.
+
+        Example:
+            >>> with agent.override(model=rk.FunctionModel(lambda request: rk.Reply(text="hi"))):
+            ...     result = agent.handle_sync("c", "hello")
+        """
+        saved_model = self.__dict__.get("model")
+        saved_deps = self.deps
+        if model is not None:
+            self.__dict__["model"] = infer_model(model)
+        if deps is not None:
+            self.deps = deps
+        try:
+            yield self
+        finally:
+            if model is not None:
+                if saved_model is None:
+                    self.__dict__.pop("model", None)
+                else:
+                    self.__dict__["model"] = saved_model
+            self.deps = saved_deps
+
     async def close(self) -> None:
         """Close the conversation store (database connections) on shutdown; the agent is not
         used after it. Safe when the store was never opened, and more than once."""
@@ -529,58 +464,6 @@ class Agent(Generic[DepsT]):
             await self.store.save(conversation)
         return conversation
 
-    async def call_tool(
-        self,
-        name: str,
-        args: dict[str, Any],
-        *,
-        customer_id: str,
-        deps: DepsT | None = None,
-        channel: str = "chat",
-        idempotency_key: str | None = None,
-    ) -> Any:
-        """Run one of the agent's tools outside any conversation: for operators, back-office
-        jobs and evals (the gold baseline). Arguments are validated, the timeout and retry
-        policy apply and failures are typed as in a turn; nothing is journaled and no
-        confirmation is asked (whoever calls this is the one consenting).
-
-        Args:
-            name: the tool's name.
-            args: its arguments (validated against its schema).
-            customer_id: the customer the tool acts for (``ctx.customer_id``).
-            deps: the dependencies given to the tool (default ``Agent.deps``).
-            channel: ``ctx.channel``.
-            idempotency_key: passed to tools that take one (default: a new random key).
-
-        Returns:
-            The result as JSON-compatible data (what a journal would store).
-
-        Raises:
-            UserError: no tool of that name.
-            ToolError: the arguments are invalid, or the tool failed (its ``kind`` says how).
-        """
-        tool = self.tools.get(name)
-        if tool is None:
-            raise UserError(
-                f"Agent {self.name!r} has no tool {name!r} (tools: {sorted(self.tools)})"
-            )
-        valid = tool.validate_args(args)
-        conversation = Conversation.new(customer_id, channel)
-        run = PlaybookRun(id="direct", intent="direct")
-
-        async def no_checkpoint() -> None:
-            return None
-
-        hooks = Hooks(checkpoint=no_checkpoint, tools=self.tools, knowledge=None, trace=_ignore)
-        ctx: Context[Any] = Context(
-            conversation=conversation,
-            run=run,
-            deps=deps if deps is not None else self.deps,
-            hooks=hooks,
-        )
-        key = idempotency_key or f"direct:{uuid.uuid4().hex}"
-        return await tool.invoke(ctx, valid, key)
-
     @property
     def has_knowledge(self) -> bool:
         """Whether a knowledge source is configured."""
@@ -595,10 +478,6 @@ class Agent(Generic[DepsT]):
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
         return await self.knowledge.answer(query, k, model=self.model)
-
-
-def _ignore(kind: str, data: dict[str, Any]) -> None:
-    return None
 
 
 def _check_id(what: str, value: object) -> str:

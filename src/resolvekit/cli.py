@@ -50,11 +50,8 @@ def _chat(args: argparse.Namespace) -> int:
     from .chat import chat, load_agent
 
     agent = load_agent(args.agent)
-    if args.model:
-        from .models import infer_model
-
-        agent.__dict__["model"] = infer_model(args.model)
-    asyncio.run(chat(agent, customer_id=args.customer, channel=args.channel))
+    with agent.override(model=args.model or None):
+        asyncio.run(chat(agent, customer_id=args.customer, channel=args.channel))
     return 0
 
 

@@ -505,3 +505,32 @@ async def test_free_mode_journal_stays_bounded_and_keys_never_repeat() -> None:
     ]
     indexes = [s["index"] for s in archived] + [s.index for s in free.journal]
     assert indexes == list(range(3 * KEEP_STEPS))
+
+
+async def test_override_swaps_the_model_and_deps_and_puts_them_back() -> None:
+    backend, other = Backend(), Backend()
+    agent = build_agent(backend, rk.FunctionModel(lambda request: rk.Reply(text="own")))
+    own_model = agent.model
+    with agent.override(model=rk.FunctionModel(lambda r: rk.Reply(text="other")), deps=other):
+        assert agent.deps is other
+        assert (await agent.handle("c", "hi")).reply == "other"
+    assert agent.model is own_model and agent.deps is backend
+    assert (await agent.handle("c", "hi")).reply == "own"
+    with pytest.raises(RuntimeError), agent.override(model="test"):
+        raise RuntimeError("a failing test inside")
+    assert agent.model is own_model
+
+
+async def test_async_with_warms_up_and_closes() -> None:
+    closed: list[bool] = []
+
+    class Closing(MemoryStore):
+        async def close(self) -> None:
+            closed.append(True)
+
+    agent = build_agent(Backend(), "test", store=Closing())
+    async with agent as running:
+        assert running is agent
+        assert agent.model.name == "local"  # resolved by warm_up
+        await agent.handle("c", "where is my order W1234567")
+    assert closed == [True]

@@ -1,4 +1,7 @@
-"""The shared text helpers: fold (offset-preserving) and normalize (comparison keys)."""
+"""The shared text helpers: fold (offset-preserving) and normalize (comparison keys).
+
+About internals: these tests also check private helpers directly (``resolvekit._text``).
+"""
 
 from __future__ import annotations
 

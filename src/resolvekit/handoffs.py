@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from .intents import humanize
 from .redaction import DEFAULT_REDACTOR, Redactor
-from .sessions import FREE_RUN, Conversation
+from .sessions.conversation import FREE_RUN, Conversation
 
 __all__ = ["ActionRecord", "Handoff", "build_handoff", "redact", "redact_handoff", "summarize"]
 

@@ -1,4 +1,8 @@
-"""Tools: schemas, validation, sync/async, timeouts, retries, confirmation and typed errors."""
+"""Tools: schemas, validation, sync/async, timeouts, retries, confirmation and typed errors.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.tools._parse_docstring``).
+"""
 
 from __future__ import annotations
 

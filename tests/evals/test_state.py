@@ -1,4 +1,8 @@
-"""Snapshots, expected-state merging, diffs and fact matching."""
+"""Snapshots, expected-state merging, diffs and fact matching.
+
+About internals: these tests also check private helpers directly (``resolvekit._text``,
+``resolvekit.evals._state``).
+"""
 
 from __future__ import annotations
 

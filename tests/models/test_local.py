@@ -1,4 +1,8 @@
-"""LocalModel: offline turn decisions from embeddings and extractors."""
+"""LocalModel: offline turn decisions from embeddings and extractors.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models.local._records``).
+"""
 
 from __future__ import annotations
 

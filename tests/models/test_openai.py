@@ -1,4 +1,8 @@
-"""OpenAIModel over the real openai client against a local scripted HTTP server (no network)."""
+"""OpenAIModel over the real openai client against a local scripted HTTP server (no network).
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models._pricing``).
+"""
 
 from __future__ import annotations
 

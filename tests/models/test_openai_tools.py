@@ -1,4 +1,8 @@
-"""The turn's functions: derived from the request, validated, mapped to one decision."""
+"""The turn's functions: derived from the request, validated, mapped to one decision.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models._openai_tools``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Integers, numbers, percentages and money."""
+"""Integers, numbers, percentages and money.
+
+About internals: these tests also check private helpers directly (``resolvekit._text``,
+``resolvekit.understanding._common``, ``resolvekit.understanding._numbers``).
+"""
 
 from __future__ import annotations
 

@@ -7,14 +7,14 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from functools import cached_property
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, Unpack, overload
 
 from .exceptions import UserError
 from .intents import Intent
 from .playbooks import Context, Hooks, PlaybookOutcome
 from .sessions import Conversation, PlaybookRun
 from .specs import IntentSpec
-from .tools import Effect, RetryPolicy, Tool, tool
+from .tools import Tool, ToolOptions, tool
 
 __all__ = ["Playbook", "Registry"]
 
@@ -45,39 +45,14 @@ class Registry(Generic[DepsT]):
 
     @overload
     def tool(
-        self,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
+        self, /, **options: Unpack[ToolOptions]
     ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
     def tool(
-        self,
-        function: Callable[..., Any] | None = None,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
+        self, function: Callable[..., Any] | None = None, /, **options: Unpack[ToolOptions]
     ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
-        """Register a tool; same options as :func:`resolvekit.tool`."""
-
-        decorate = tool(
-            effect=effect,
-            confirm=confirm,
-            timeout=timeout,
-            retry=retry,
-            name=name,
-            description=description,
-        )
+        """Register a tool; the options of :func:`resolvekit.tool` (:class:`ToolOptions`)."""
+        decorate = tool(**options)
 
         def register(func: Callable[..., Any]) -> Tool[Any]:
             return self.add_tool(func if isinstance(func, Tool) else decorate(func))

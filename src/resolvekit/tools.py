@@ -27,14 +27,14 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar, get_type_hints, overload
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
 from .specs import ToolSpec
 
-__all__ = ["Effect", "RetryPolicy", "Tool", "tool"]
+__all__ = ["Effect", "RetryPolicy", "Tool", "ToolOptions", "tool"]
 
 R = TypeVar("R")
 Effect = Literal["read", "write"]
@@ -197,57 +197,58 @@ class Tool(Generic[R]):
         return self.function(*args, **kwargs)
 
 
+class ToolOptions(TypedDict, total=False):
+    """How a tool is declared (the keyword arguments of :func:`tool` and ``@agent.tool``)."""
+
+    effect: Effect
+    """``"read"`` (no side effects; retried; the default) or ``"write"``."""
+    confirm: bool
+    """The write needs the customer's explicit yes, recorded in the journal (default False)."""
+    timeout: float | None
+    """Seconds per attempt (default 30); None for no limit."""
+    retry: RetryPolicy | None
+    """The retry policy for reads and idempotent writes (default: 3 attempts)."""
+    name: str | None
+    """The tool's name; the function's name by default."""
+    description: str | None
+    """For models; the docstring's first paragraph by default."""
+
+
 @overload
 def tool(function: Callable[..., Any], /) -> Tool[Any]: ...
 
 
 @overload
-def tool(
-    *,
-    effect: Effect = "read",
-    confirm: bool = False,
-    timeout: float | None = 30.0,
-    retry: RetryPolicy | None = None,
-    name: str | None = None,
-    description: str | None = None,
-) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+def tool(**options: Unpack[ToolOptions]) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
 def tool(
-    function: Callable[..., Any] | None = None,
-    /,
-    *,
-    effect: Effect = "read",
-    confirm: bool = False,
-    timeout: float | None = 30.0,
-    retry: RetryPolicy | None = None,
-    name: str | None = None,
-    description: str | None = None,
+    function: Callable[..., Any] | None = None, /, **options: Unpack[ToolOptions]
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a typed function (usable bare: ``@tool``).
 
     Args:
-        effect: ``"read"`` (no side effects; retried) or ``"write"``.
-        confirm: the write needs the customer's explicit yes, recorded in the journal.
-        timeout: seconds per attempt; None for no limit.
-        retry: the retry policy for reads and idempotent writes (default: 3 attempts).
-        name: the tool's name; the function's name by default.
-        description: for models; the docstring's first paragraph by default.
+        function: the function, when used bare.
+        **options: :class:`ToolOptions`: ``effect``, ``confirm``, ``timeout``, ``retry``,
+            ``name``, ``description``.
 
     Raises:
         UserError: a parameter or the return value has no type hint, ``confirm`` on a read,
-            or an unknown effect.
+            an unknown effect, or an unknown option.
     """
+    unknown = set(options) - set(ToolOptions.__annotations__)
+    if unknown:
+        raise UserError(f"tool() got unknown options {sorted(unknown)}")
 
     def build(func: Callable[..., Any]) -> Tool[Any]:
         return _build_tool(
             func,
-            effect=effect,
-            confirm=confirm,
-            timeout=timeout,
-            retry=retry,
-            name=name,
-            description=description,
+            effect=options.get("effect", "read"),
+            confirm=options.get("confirm", False),
+            timeout=options.get("timeout", 30.0),
+            retry=options.get("retry"),
+            name=options.get("name"),
+            description=options.get("description"),
         )
 
     return build(function) if function is not None else build

@@ -18,7 +18,7 @@ from resolvekit.models import ModelRequest, ModelResponse
 from resolvekit.sessions import FREE_RUN, MAX_RECEIPTS
 from resolvekit.sessions.memory import MemoryStore
 
-from .shop import Backend, Order, build_agent
+from .shop import Backend, Order, build_agent, one_write_agent
 from .test_consent import START, always_yes
 
 
@@ -127,9 +127,6 @@ def crashing_shop(
     **options: Any,
 ) -> rk.Agent[Backend]:
     """The shop, with a cancel write that can die right after the backend committed it."""
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="Acme", model=model, store=store, deps=backend, handoff=[], **options
-    )
 
     def commit(order_id: str, key: str | None) -> Order:
         if key is None or key not in backend.seen_keys:
@@ -141,36 +138,16 @@ def crashing_shop(
             raise Crash
         return Order(id=order_id, status="cancelled")
 
-    if idempotent:
-
-        @agent.tool(effect="write", confirm=True, name="cancel_order")
-        def cancel_keyed(order_id: str, idempotency_key: str) -> Order:
-            """Cancel an order."""
-            return commit(order_id, idempotency_key)
-
-    else:
-
-        @agent.tool(effect="write", confirm=True, name="cancel_order")
-        def cancel_plain(order_id: str) -> Order:
-            """Cancel an order."""
-            return commit(order_id, None)
-
-    class CancelOrder(rk.Intent):
+    def cancel_keyed(order_id: str, idempotency_key: str) -> Order:
         """Cancel an order."""
+        return commit(order_id, idempotency_key)
 
-        examples = ["cancel my order"]
-        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
-        reason: str = rk.Slot()
+    def cancel_plain(order_id: str) -> Order:
+        """Cancel an order."""
+        return commit(order_id, None)
 
-    @agent.playbook(CancelOrder)
-    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
-        if not await ctx.confirm(f"Cancel order {intent.order_id}?"):
-            return ctx.resolve("kept")
-        tool = agent.tools["cancel_order"]
-        await ctx.call(tool, order_id=intent.order_id)
-        return ctx.resolve(f"Order {intent.order_id} cancelled")
-
-    return agent
+    write = cancel_keyed if idempotent else cancel_plain
+    return one_write_agent(backend, model, write, store=store, **options)
 
 
 @pytest.mark.parametrize("idempotent", [True, False])
@@ -206,32 +183,21 @@ async def test_a_redelivery_after_a_crash_finishes_the_turn_and_never_writes_twi
 
 async def test_a_plain_write_interrupted_is_handed_over_even_if_the_playbook_catches_it() -> None:
     backend, store = Backend(), FreezingStore()
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="Acme", model=always_yes(), store=store, deps=backend, handoff=[]
-    )
 
-    @agent.tool(effect="write", confirm=True)
     def cancel_order(order_id: str) -> Order:
         """Cancel an order."""
         backend.writes.append(("cancel", order_id))
         store.frozen = True
         raise Crash
 
-    class CancelOrder(rk.Intent):
-        """Cancel an order."""
-
-        examples = ["cancel my order"]
-        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
-        reason: str = rk.Slot()
-
-    @agent.playbook(CancelOrder)
-    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+    async def swallowing(ctx: Any, intent: Any, cancel: rk.Tool[Any]) -> rk.PlaybookOutcome:
         if await ctx.confirm(f"Cancel order {intent.order_id}?"):
-            done = await ctx.try_call(cancel_order, order_id=intent.order_id)
+            done = await ctx.try_call(cancel, order_id=intent.order_id)
             if isinstance(done, rk.ToolError):  # swallowed: "sorry, it failed"
                 return ctx.resolve("could not cancel", reply="Sorry, that failed.")
         return ctx.resolve("cancelled")
 
+    agent = one_write_agent(backend, always_yes(), cancel_order, swallowing, store=store)
     await agent.handle("c", START)
     with pytest.raises(Crash):
         await agent.handle("c", "yes")
@@ -243,30 +209,19 @@ async def test_a_plain_write_interrupted_is_handed_over_even_if_the_playbook_cat
 
 
 async def test_a_write_that_times_out_goes_to_a_human() -> None:
-    backend = Backend()
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="Acme", model=always_yes(), store="memory://", deps=backend, handoff=[]
-    )
-
-    @agent.tool(effect="write", confirm=True, timeout=0.05)
     async def cancel_order(order_id: str) -> Order:
         """Cancel an order."""
         await asyncio.sleep(1)
         return Order(id=order_id, status="cancelled")
 
-    class CancelOrder(rk.Intent):
-        """Cancel an order."""
-
-        examples = ["cancel my order"]
-        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
-        reason: str = rk.Slot()
-
-    @agent.playbook(CancelOrder)
-    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+    async def trying(ctx: Any, intent: Any, cancel: rk.Tool[Any]) -> rk.PlaybookOutcome:
         if await ctx.confirm(f"Cancel order {intent.order_id}?"):
-            await ctx.try_call(cancel_order, order_id=intent.order_id)
+            await ctx.try_call(cancel, order_id=intent.order_id)
         return ctx.resolve("done")
 
+    agent = one_write_agent(
+        Backend(), always_yes(), cancel_order, trying, tool_options={"timeout": 0.05}
+    )
     await agent.handle("c", START)
     result = await agent.handle("c", "yes")
     assert result.outcome == "escalated" and result.handoff is not None

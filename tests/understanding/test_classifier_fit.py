@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resolvekit.understanding._calibration import auroc
 from resolvekit.understanding._classifier_fit import (
     KNN_WEIGHTS,
     HeldOut,
@@ -14,6 +13,13 @@ from resolvekit.understanding._classifier_fit import (
     weigh_blocks,
 )
 from resolvekit.understanding._heads import NeighbourHead
+
+
+def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    return float(roc_auc_score(labels, np.r_[positive, negative]))
 
 
 def _held(main: np.ndarray, knn: np.ndarray, y: np.ndarray) -> HeldOut:

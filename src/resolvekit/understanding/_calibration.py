@@ -3,7 +3,6 @@
 - :func:`softmax` and :func:`fit_temperature`: temperature scaling fitted by minimising the
   negative log-likelihood of held-out logits (Newton's method on ``1/T``).
 - :func:`expected_calibration_error`: ECE with equal-width bins.
-- :func:`auroc`: area under the ROC curve from two score samples (ties count one half).
 - :func:`choose_threshold`: the out-of-scope threshold that maximises in-scope accuracy plus
   out-of-scope recall on held-out data.
 """
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ThresholdChoice",
-    "auroc",
     "choose_threshold",
     "expected_calibration_error",
     "fit_temperature",
@@ -139,30 +137,6 @@ def expected_calibration_error(
         if mask.any():
             total += mask.mean() * abs(hit[mask].mean() - conf[mask].mean())
     return float(total)
-
-
-def auroc(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float:
-    """Probability that a random positive scores above a random negative (ties count 1/2).
-
-    Raises:
-        UserError: either sample is empty.
-    """
-    pos = np.asarray(positive, dtype=np.float64).ravel()
-    neg = np.asarray(negative, dtype=np.float64).ravel()
-    if pos.size == 0 or neg.size == 0:
-        raise UserError("auroc needs at least one positive and one negative score")
-    scores = np.concatenate([pos, neg])
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    # Average ranks over ties (1-based ranks).
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(scores)]])
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2
-    rank_sum = ranks[: pos.size].sum()
-    return float((rank_sum - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
 
 
 @dataclass(kw_only=True, frozen=True)

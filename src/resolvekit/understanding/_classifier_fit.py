@@ -31,7 +31,6 @@ __all__ = [
     "CrossValidation",
     "HeldOut",
     "Model",
-    "carry_over",
     "clearly_better",
     "cross_validate",
     "fit_model",
@@ -341,11 +340,8 @@ def fit_model(
     n_classes: int,
     oos: npt.NDArray[np.float32],
     settings: dict[str, object],
-    *,
-    init: LinearHead | None = None,
 ) -> Model:
-    """Fit the heads the method needs on ``x``/``y`` plus ``oos`` as an extra class; ``init``
-    starts the linear head."""
+    """Fit the heads the method needs on ``x``/``y`` plus ``oos`` as an extra class."""
     method = str(settings["method"])
     neighbours = settings["neighbours"]
     c = settings["c"]
@@ -361,7 +357,7 @@ def fit_model(
         method=method, n_classes=n_classes, knn=NeighbourHead(k=neighbours).fit(x_all, y_all, total)
     )
     if method in ("auto", "ensemble", "linear"):
-        model.linear = fit_linear(x_all, y_all, total, l2=1.0 / (float(c) * len(y_all)), init=init)
+        model.linear = fit_linear(x_all, y_all, total, l2=1.0 / (float(c) * len(y_all)))
     if method == "centroid":
         model.centroid = CentroidHead().fit(x_all, y_all, total)
     return model
@@ -375,8 +371,6 @@ class CrossValidation:
     """Held-out examples of intents their fold trained on (labelled)."""
     out_of_scope: HeldOut | None
     """Examples of intents their fold held out entirely, plus held-out ``oos`` messages."""
-    heads: list[LinearHead | None] = field(default_factory=list)
-    """Each fold's linear head (``None`` for a fold that was skipped or has none)."""
 
 
 def cross_validate(
@@ -386,8 +380,6 @@ def cross_validate(
     oos: npt.NDArray[np.float32],
     settings: dict[str, object],
     rng: np.random.Generator,
-    *,
-    init: Sequence[LinearHead | None] = (),
 ) -> CrossValidation:
     """Out-of-fold predictions holding out examples and whole intents.
 
@@ -395,9 +387,8 @@ def cross_validate(
     intent-group ``f``. Its held-out in-scope set is example-fold ``f`` restricted to intents the
     fold trained on; its pseudo out-of-scope set is every example of intent-group ``f`` (each intent
     is in exactly one group), examples whose intent had no training example in the fold, and
-    oos-fold ``f``. With fewer than three intents no intent is held out. ``init[f]`` starts fold
-    ``f``'s linear head (the same fold's head under another block weight: the same training
-    rows, so nothing held out leaks in). Folds are fitted :data:`FIT_THREADS` at a time.
+    oos-fold ``f``. With fewer than three intents no intent is held out. Folds are fitted
+    :data:`FIT_THREADS` at a time.
     """
     n_folds = 5 if len(y) <= _LARGE_DATA else 3
     example_folds = folds(y, n_folds, rng)
@@ -408,7 +399,7 @@ def cross_validate(
         groups = [order[f::n_folds] for f in range(n_folds)]
     total = n_classes + (1 if len(oos) else 0)
 
-    def run(f: int) -> tuple[HeldOut, HeldOut, LinearHead | None] | None:
+    def run(f: int) -> tuple[HeldOut, HeldOut] | None:
         in_fold = np.zeros(len(y), bool)
         in_fold[example_folds[f]] = True
         held_class = np.isin(y, groups[f])
@@ -418,10 +409,7 @@ def cross_validate(
             return None
         local = np.full(n_classes, -1, dtype=np.intp)
         local[trained] = np.arange(len(trained))
-        start = init[f] if f < len(init) else None
-        model = fit_model(
-            x[train], local[y[train]], len(trained), oos[oos_fold != f], settings, init=start
-        )
+        model = fit_model(x[train], local[y[train]], len(trained), oos[oos_fold != f], settings)
         columns = np.concatenate([trained, [n_classes]]) if len(oos) else trained
         if len(oos) and not (oos_fold != f).any():
             columns = trained
@@ -437,14 +425,12 @@ def cross_validate(
         return (
             HeldOut.take(raw, np.arange(n_known), y[known]),
             HeldOut.take(raw, np.arange(n_known, len(wide)), None),
-            model.linear,
         )
 
     done = _in_threads(run, range(n_folds))
     return CrossValidation(
         in_scope=HeldOut.concat([d[0] for d in done if d is not None]),
         out_of_scope=HeldOut.concat([d[1] for d in done if d is not None and len(d[1].logits)]),
-        heads=[None if d is None else d[2] for d in done],
     )
 
 
@@ -462,23 +448,6 @@ def _in_threads(fn: Callable[[int], _T], items: Iterable[int]) -> list[_T]:
         return [fn(i) for i in work]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolvekit-fit") as pool:
         return list(pool.map(fn, work))
-
-
-def carry_over(
-    head: LinearHead | None, x: npt.NDArray[np.float32], first: int, w_from: float, w_to: float
-) -> LinearHead | None:
-    """A head fitted under block weight ``w_from`` moved to ``w_to``'s features, giving the same
-    logits to rows of average block norms (a starting point for the ``w_to`` fit)."""
-    if head is None:
-        return None
-    p = float((x[:, :first] ** 2).sum(axis=1).mean())
-    q = float((x[:, first:] ** 2).sum(axis=1).mean())
-    grow = math.sqrt(p + w_to**2 * q) / math.sqrt(p + w_from**2 * q)
-    weights = np.zeros((x.shape[1], head.weights.shape[1]))
-    weights[:first] = head.weights[:first] * grow
-    if w_from > 0 and w_to > 0:
-        weights[first:] = head.weights[first:] * (w_from / w_to) * grow
-    return LinearHead(weights=weights, bias=head.bias.copy())
 
 
 Rows = tuple["npt.NDArray[np.intp]", "npt.NDArray[np.intp]"]
@@ -510,21 +479,19 @@ def held_out(
     val_oos: npt.NDArray[np.intp] | None,
     settings: dict[str, object],
     seed: int,
-    init: Sequence[LinearHead | None] = (),
-) -> tuple[HeldOut | None, HeldOut | None, Model | None, list[LinearHead | None]]:
-    """Held-out outputs to calibrate on, the full model when it had to be fitted, and the
-    cross-validation folds' linear heads (to start the next block weight's folds from).
+) -> tuple[HeldOut | None, HeldOut | None, Model | None]:
+    """Held-out outputs to calibrate on, and the full model when it had to be fitted.
 
     With validation data holding in-scope and out-of-scope messages: the full model's outputs on
-    it. Otherwise the cross-validation folds' (seeded by ``seed``, started from ``init``), with
-    ``val_x`` replacing whichever side it has; the full model is then fitted only for that, else
-    left to the caller (``None``), which fits it once for the block weight it keeps.
+    it. Otherwise the cross-validation folds' (seeded by ``seed``), with ``val_x`` replacing
+    whichever side it has; the full model is then fitted only for that, else left to the caller
+    (``None``), which fits it once for the block weight it keeps.
     """
     if val_x is not None and val_in is not None and val_oos is not None:
         full = fit_model(x, y, n_classes, oos, settings)
         scored = full.raw(val_x)
-        return HeldOut.take(scored, *val_in), HeldOut.take(scored, val_oos, None), full, []
-    cv = cross_validate(x, y, n_classes, oos, settings, np.random.default_rng(seed), init=init)
+        return HeldOut.take(scored, *val_in), HeldOut.take(scored, val_oos, None), full
+    cv = cross_validate(x, y, n_classes, oos, settings, np.random.default_rng(seed))
     held_in, held_oos = cv.in_scope, cv.out_of_scope
     model: Model | None = None
     if val_x is not None and (val_in is not None or val_oos is not None):
@@ -534,4 +501,4 @@ def held_out(
             held_in = HeldOut.take(scored, *val_in)
         if val_oos is not None:
             held_oos = HeldOut.take(scored, val_oos, None)
-    return held_in, held_oos, model, cv.heads
+    return held_in, held_oos, model

@@ -77,7 +77,6 @@ def fit_linear(
     l2: float,
     sample_weight: npt.NDArray[np.floating] | None = None,
     tol: float = TOL,
-    init: LinearHead | None = None,
 ) -> LinearHead:
     """Fit on features ``x`` ``(n, dim)`` and class indices ``y``; every class in
     ``[0, n_classes)`` must occur.
@@ -86,12 +85,9 @@ def fit_linear(
         l2: strength of the L2 penalty on the weights, per unit of mean (weighted) loss.
         sample_weight: per-row weights (normalised to sum to one in the objective).
         tol: the largest gradient entry at which the fit stops.
-        init: where the optimiser starts (zeros by default), a head of the same shape.
     """
-    if init is not None and init.weights.shape != (x.shape[1], n_classes):
-        init = None
     fit = _fit_sklearn if have_sklearn() else _fit_numpy
-    return fit(x, y, n_classes, l2=l2, sample_weight=sample_weight, tol=tol, init=init)
+    return fit(x, y, n_classes, l2=l2, sample_weight=sample_weight, tol=tol)
 
 
 def _fit_sklearn(
@@ -102,7 +98,6 @@ def _fit_sklearn(
     l2: float,
     sample_weight: npt.NDArray[np.floating] | None,
     tol: float,
-    init: LinearHead | None,
 ) -> LinearHead:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -110,14 +105,7 @@ def _fit_sklearn(
     total = float(len(y) if sample_weight is None else np.sum(sample_weight))
     c = 1.0 / (l2 * total)
     binary = n_classes == 2
-    model = LogisticRegression(
-        C=2 * c if binary else c, tol=tol, max_iter=_MAX_ITER, warm_start=init is not None
-    )
-    if init is not None:  # warm_start starts from coef_ and intercept_ when their shapes fit
-        coef, intercept = init.weights.T, init.bias
-        if binary:
-            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
-        model.coef_, model.intercept_ = coef.astype(x.dtype), intercept.astype(x.dtype)
+    model = LogisticRegression(C=2 * c if binary else c, tol=tol, max_iter=_MAX_ITER)
     with warnings.catch_warnings():
         # Reaching max_iter leaves a usable, nearly converged head.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -142,7 +130,6 @@ def _fit_numpy(
     l2: float,
     sample_weight: npt.NDArray[np.floating] | None,
     tol: float,
-    init: LinearHead | None,
 ) -> LinearHead:
     """The same objective by L-BFGS with Armijo backtracking, numpy only."""
     x = np.asarray(x, dtype=np.float64)
@@ -163,8 +150,6 @@ def _fit_numpy(
         return loss, np.concatenate([grad_w.ravel(), delta.sum(axis=0)])
 
     theta = np.zeros(dim * n_classes + n_classes)
-    if init is not None:
-        theta = np.concatenate([init.weights.ravel(), init.bias]).astype(np.float64)
     theta, iterations = _lbfgs(loss_grad, theta, _MAX_ITER, tol, memory=10)
     return LinearHead(
         weights=theta[: dim * n_classes].reshape(dim, n_classes),

@@ -18,8 +18,9 @@ How it works:
   embedding plus its mean-pooled layer 2), the extra blocks get a weight in ``{0, 1/2, 1}``
   chosen by the same held-out log-likelihood; a non-zero weight must beat weight 0 by two
   standard errors of the paired per-message difference, so a small training set keeps the
-  plain sentence embedding. The wording they add helps with about a hundred examples per intent
-  (CLINC150, BANKING77 full); with ten or twenty it gave no reliable gain.
+  plain sentence embedding. The weights are tried in increasing order and a larger one only
+  while the last one beat weight 0 that clearly (held-out log-likelihood has been unimodal in the
+  weight on every data set tried), which spares most few-shot fits the weight-1 folds.
 - **Calibration.** The combined logits are divided by a temperature fitted on held-out
   predictions, so ``confidence`` is the probability that the label is right.
 - **Out of scope.** Each message gets an in-scope ``score``: a weighted sum of three standardised
@@ -37,6 +38,13 @@ How it works:
   ``r`` of them (:func:`~resolvekit.understanding._calibration.choose_threshold`).
 - **Explicit out-of-scope class.** ``oos_texts`` (messages the agent should not handle) become an
   extra class of both heads; their probability mass lowers every intent's confidence.
+- **Fitting.** The linear head is scikit-learn's ``LogisticRegression`` (lbfgs, multinomial;
+  :mod:`~resolvekit.understanding._linear`). Cross-validation folds are fitted two at a time,
+  with one BLAS thread each; only the chosen block weight's full model is fitted.
+- **Persistence.** With ``persist=True`` (the default) the fitted classifier is saved under the
+  resolvekit cache folder, keyed by its training vectors, labels, embedder and settings, and the
+  same fit in a later process loads it instead (0.1 s for 77 intents x 20 examples):
+  :mod:`~resolvekit.understanding._classifier_store`.
 """
 
 from __future__ import annotations
@@ -62,7 +70,6 @@ from ._classifier_fit import (
     BLOCK_WEIGHTS,
     HeldOut,
     Model,
-    carry_over,
     clearly_better,
     fit_model,
     held_out,
@@ -71,7 +78,6 @@ from ._classifier_fit import (
 )
 from ._classifier_store import FitKey
 from ._heads import NeighbourHead
-from ._linear import LinearHead
 from ._threads import SMALL_BATCH, blas_single_thread
 from .embedders import embedding_blocks
 
@@ -83,6 +89,12 @@ if TYPE_CHECKING:
 __all__ = ["FitReport", "IntentClassifier", "IntentPrediction", "Method", "RankedLabel"]
 
 Method = Literal["auto", "ensemble", "linear", "knn", "centroid"]
+_Candidate = tuple[
+    "npt.NDArray[np.float64] | None", float, "Model | None", "Model | None",
+    "HeldOut | None", "HeldOut | None",
+]  # fmt: skip
+"""A block weight tried: held-out NLL per message, the weight, the full model (when fitted),
+the calibration chosen on held-out data, held-out in-scope and out-of-scope outputs."""
 _METHODS = ("auto", "ensemble", "linear", "knn", "centroid")
 
 
@@ -337,12 +349,13 @@ class IntentClassifier:
             candidates = BLOCK_WEIGHTS
         else:
             candidates = (float(self.block_weight),)
-        fits = []
-        heads: list[LinearHead | None] = []
-        for i, w in enumerate(candidates):
-            if heads and sizes is not None:  # start each fold where the last weight's ended
-                heads = [carry_over(h, x, sizes[0], candidates[i - 1], w) for h in heads]
-            held_in, held_oos, model, heads = held_out(
+        # Weights in increasing order; the first (0 under "auto") stands unless a later one is
+        # clearly better. A larger weight is tried only while the last one was clearly better
+        # than weight 0 (held-out NLL has been unimodal in the weight on every data set tried).
+        best: _Candidate | None = None
+        plain = None
+        for w in candidates:
+            held_in, held_oos, model = held_out(
                 weigh_blocks(x, sizes, w),
                 y,
                 len(classes),
@@ -352,21 +365,20 @@ class IntentClassifier:
                 val_oos,
                 self._settings(),
                 self.seed,
-                heads,
             )
             nll, calibration = None, None
             if len(candidates) > 1 and held_in is not None and held_in.y is not None:
                 calibration = Model(method=self.method, n_classes=len(classes), knn=NeighbourHead())
                 nll = calibration.heldout_nll(held_in, held_in.y)
-            fits.append((nll, w, model, calibration, held_in, held_oos))
-        # The first candidate (weight 0 under "auto") stands unless another is clearly better.
-        best, plain = fits[0], fits[0][0]
-        for fit in fits[1:]:
-            nll, best_nll = fit[0], best[0]
-            if nll is None or plain is None or best_nll is None:
+            fit: _Candidate = (nll, w, model, calibration, held_in, held_oos)
+            if best is None:
+                best, plain = fit, nll
                 continue
-            if nll.mean() < best_nll.mean() and clearly_better(nll, plain):
+            if nll is None or plain is None or not clearly_better(nll, plain):
+                break
+            if best[0] is None or nll.mean() < best[0].mean():
                 best = fit
+        assert best is not None
         _, weight, model, calibration, held_in, held_oos = best
         if model is None:  # cross-validated: only the chosen weight's full model is fitted
             model = fit_model(weigh_blocks(x, sizes, weight), y, len(classes),

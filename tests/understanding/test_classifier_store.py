@@ -203,3 +203,28 @@ def test_processes_fitting_the_same_data_at_once_all_work(cache: Path) -> None:
     assert outcomes[0][0][:2] == ["order_status", "cancel_order"]
     assert len(list(cache.glob("*.npz"))) == 1
     assert list(cache.glob(".*")) == []  # no temporary file left behind
+
+
+def test_a_file_being_written_never_replaces_the_old_one_until_complete(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process rewriting the same key: while its bytes are going out, readers of the
+    # final name still get the previous, whole file (written aside, then os.replace).
+    IntentClassifier(HashingEmbedder(64)).fit(TEXTS, LABELS)
+    (path,) = cache.glob("*.npz")
+    before = path.read_bytes()
+    stored = store.load(path.stem)
+    assert stored is not None
+    real_savez = np.savez
+    during: list[bool] = []
+
+    def savez_then_look(file: object, *args: object, **kwargs: object) -> None:
+        real_savez(file, *args, **kwargs)  # type: ignore[arg-type]
+        during.append(path.read_bytes() == before and store.restore(path.stem) is not None)
+
+    monkeypatch.setattr(np, "savez", savez_then_look)
+    arrays, meta = stored
+    assert store.save(path.stem, arrays, {**meta, "rewritten": True}) == path
+    assert during == [True]  # the new bytes were complete before the old file was replaced
+    assert path.read_bytes() != before and store.restore(path.stem) is not None
+    assert list(cache.glob(".*")) == []

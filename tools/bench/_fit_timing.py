@@ -1,17 +1,21 @@
-"""``bench_intents.py --only fit``: how long the intent classifier takes to be ready.
+"""``bench_intents.py --only fit``: how long the intent classifier takes to be ready, and how
+accurate it is.
 
-For two intent sets drawn from BANKING77's training split (77 intents x 20 examples and 64 x 10,
-seed 0; LocalModel adds each intent's name and its nine generic out-of-scope messages), each
-figure measured in fresh processes (``_fit_worker.py``) for this checkout and, with
-``--baseline REV``, for the ``src`` of commit ``REV`` exported with ``git archive``, in the same
-run:
+Intent sets drawn with seed 0: BANKING77's training split, 77 intents x 20 examples and 64 x 10;
+CLINC150's, 150 intents x 10 (fit and accuracy only). LocalModel adds each intent's name and its
+nine generic out-of-scope messages. Every figure is measured in fresh processes
+(``_fit_worker.py``) for this checkout and, with ``--baseline REV``, for the ``src`` of commit
+``REV`` exported with ``git archive``, in the same run:
 
-- **fit alone**: ``IntentClassifier.fit`` on embeddings already in the disk cache (median of
-  ``--repeats``; the baseline once, it is slow), persistence off;
-- **cold warm_up, nothing on disk**: from process start, imports + ``LocalModel.warm_up`` (model
-  load + fit) + the first customer message;
-- **cold warm_up, classifier on disk**: the same in a second process (this checkout loads the
-  classifier the first one saved; the baseline fits again);
+- **fit alone**: ``IntentClassifier.fit`` on embeddings already in the disk cache (median and
+  range of ``--repeats``; the baseline once, it is slow), persistence off;
+- **accuracy** of that classifier (top intent by calibrated probability) on a dev split and a
+  held-out split: for BANKING77, 1,000 other training examples of the same intents (seed 1) and
+  the test split; for CLINC150, the val and test splits' in-scope messages;
+- **cold start to the first reply, nothing on disk**: from process start, imports, the sentence
+  model's load, ``LocalModel.warm_up`` (the classifier), and the first customer message;
+- **the same, classifier on disk**: a second process (this checkout loads the classifier the
+  first one saved; the baseline fits again);
 - **restart, load**: a fresh process reading the examples' embeddings from the disk cache, then
   the ``fit`` call that loads the saved classifier (any fitting raises).
 
@@ -31,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _data import banking77, require
+from _data import banking77, clinc150, data_dir, require
 
 from resolvekit.models.local import _GENERIC_OUT_OF_SCOPE, training_data
 from resolvekit.specs import IntentSpec
@@ -47,15 +51,55 @@ def _load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def _intents(n_intents: int, per_intent: int) -> dict[str, list[str]]:
-    texts, labels = banking77("train")
+Intents = dict[str, list[str]]
+Evals = dict[str, tuple[list[str], list[str]]]
+
+
+def _draw(texts: list[str], labels: list[str], names: list[str], per_intent: int) -> Intents:
+    """``per_intent`` examples of each intent in ``names`` (seed 0)."""
     by_label = np.array(labels)
     rng = np.random.default_rng(0)
     out = {}
-    for label in sorted(set(labels))[:n_intents]:
+    for label in names:
         rows = rng.choice(np.flatnonzero(by_label == label), per_intent, replace=False)
         out[label] = [texts[i] for i in rows]
     return out
+
+
+def _among(texts: list[str], labels: list[str], names: Intents, limit: int | None = None) -> Any:
+    """The (texts, labels) of intents in ``names`` not used for training (``limit``: a seeded
+    sample of that many)."""
+    used = {t for examples in names.values() for t in examples}
+    rows = [i for i, (t, y) in enumerate(zip(texts, labels, strict=True)) if y in names]
+    rows = [i for i in rows if texts[i] not in used]
+    if limit is not None and len(rows) > limit:
+        rows = sorted(np.random.default_rng(1).choice(rows, limit, replace=False).tolist())
+    return [texts[i] for i in rows], [labels[i] for i in rows]
+
+
+def _cases() -> list[tuple[str, Intents, Evals, bool]]:
+    """(title, intents, {split: (texts, labels)}, whether warm_up/restart are timed too)."""
+    train, test = banking77("train"), banking77("test")
+    names = sorted(set(train[1]))
+    cases: list[tuple[str, Intents, Evals, bool]] = []
+    for n_intents, per_intent in ((77, 20), (64, 10)):
+        intents = _draw(*train, names[:n_intents], per_intent)
+        evals = {
+            "dev: 1,000 other train examples": _among(*train, intents, 1000),
+            "held-out: the test split": _among(*test, intents),
+        }
+        cases.append(
+            (f"BANKING77, {n_intents} intents x {per_intent} examples", intents, evals, True)
+        )
+    if (data_dir() / "clinc150").is_dir():
+        clinc = clinc150()
+        intents = _draw(*clinc["train"], sorted(set(clinc["train"][1])), 10)
+        evals = {
+            "dev: the val split (in-scope)": _among(*clinc["val"], intents),
+            "held-out: the test split (in-scope)": _among(*clinc["test"], intents),
+        }
+        cases.append(("CLINC150, 150 intents x 10 examples", intents, evals, False))
+    return cases
 
 
 def _fill_cache(folder: Path, texts: list[str]) -> None:
@@ -106,42 +150,59 @@ def _cell(value: float | None, result: dict[str, Any]) -> str:
 
 def bench_fit(baseline: str | None, repeats: int) -> None:
     require("banking77")
-    print("\nIntent classifier: fit, warm_up and restart times (fresh processes)")
+    print("\nIntent classifier: fit, warm_up and restart times, accuracy (fresh processes)")
+    source = default_intent_embedder()
     with tempfile.TemporaryDirectory(prefix="rk-fit-bench-") as tmp:
         root = Path(tmp)
         codes = [("this checkout", ROOT / "src")]
         if baseline:
             (root / "baseline").mkdir()
             codes.append((f"baseline {baseline}", _export(baseline, root / "baseline")))
-        for n_intents, per_intent in ((77, 20), (64, 10)):
-            intents = _intents(n_intents, per_intent)
+        for case, (title, intents, evals, timed) in enumerate(_cases()):
             specs = [IntentSpec(name=n, examples=e) for n, e in intents.items()]
             texts, _ = training_data(specs)
-            embeddings = root / f"embeddings-{n_intents}x{per_intent}"
+            embeddings = root / f"embeddings-{case}"
             _fill_cache(embeddings, texts + list(_GENERIC_OUT_OF_SCOPE))
+            vectors: dict[str, Any] = {}
+            for i, (split, (eval_texts, eval_labels)) in enumerate(evals.items()):
+                path = root / f"eval-{case}-{i}.npy"
+                np.save(path, source.embed(eval_texts))
+                vectors[split] = [str(path), eval_labels]
             print(
-                f"\n  {n_intents} intents x {per_intent} examples ({len(texts)} training texts "
-                f"with the intent names, + {len(_GENERIC_OUT_OF_SCOPE)} out-of-scope)"
+                f"\n  {title} ({len(texts)} training texts with the intent names, "
+                f"+ {len(_GENERIC_OUT_OF_SCOPE)} out-of-scope)"
             )
             print(f"  {'':<48}" + "".join(f"{name:>30}" for name, _ in codes))
             rows: dict[str, list[str]] = {}
             for index, (_, src) in enumerate(codes):
-                cache = root / f"cache-{index}-{n_intents}x{per_intent}"
+                cache = root / f"cache-{index}-{case}"
                 base = {"intents": intents, "embeddings": str(embeddings), "probe": PROBE}
                 times = repeats if index == 0 else 1
-                fit = _run(src, cache, {**base, "mode": "fit", "repeats": times}, root)
+                fit = _run(
+                    src, cache, {**base, "mode": "fit", "repeats": times, "evals": vectors}, root
+                )
+                spread = f"{min(fit['fit']):.2f}-{max(fit['fit']):.2f}" if times > 1 else ""
                 rows.setdefault(f"fit alone (median of {repeats}; baseline 1)", []).append(
                     _cell(statistics.median(fit["fit"]), fit)
                 )
+                rows.setdefault("  range over the repeats", []).append(spread or "-")
                 rows.setdefault("  first fit's scikit-learn import", []).append(
                     _cell(fit.get("sklearn_import"), fit)
                 )
+                rows.setdefault("  block weight chosen", []).append(str(fit["block_weight"]))
+                for split, accuracy in fit["accuracy"].items():
+                    rows.setdefault(f"accuracy, {split}", []).append(f"{accuracy:.2f}%")
+                if not timed:
+                    continue
                 for label in ("nothing on disk", "classifier on disk"):
                     warm = _run(src, cache, {**base, "mode": "warm_up"}, root)
-                    rows.setdefault(f"cold warm_up + 1st message, {label}", []).append(
+                    rows.setdefault(f"cold start to 1st reply, {label}", []).append(
                         _cell(warm["total"], warm)
                     )
-                    rows.setdefault(f"  of which warm_up, {label}", []).append(
+                    rows.setdefault("  of which imports + sentence model load", []).append(
+                        _cell(warm["imports"] + warm["model_load"], warm)
+                    )
+                    rows.setdefault(f"  of which warm_up's classifier, {label}", []).append(
                         _cell(warm["warm_up"], warm)
                     )
                 try:

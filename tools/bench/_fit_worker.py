@@ -5,14 +5,17 @@ measure (this checkout's, or a baseline commit's exported by the bench) and
 ``RESOLVEKIT_CACHE_DIR`` at the folder fitted classifiers are kept in. The spec says::
 
     {"mode": "fit" | "load" | "warm_up", "intents": {name: [example, ...]},
-     "embeddings": folder of the embedding cache, "repeats": n, "probe": a customer message}
+     "embeddings": folder of the embedding cache, "repeats": n, "probe": a customer message,
+     "evals": {name: [vectors.npy, [label, ...]]}}
 
 - ``fit``: what LocalModel fits for these intents, on embeddings already in the disk cache,
   ``repeats`` times (persistence off when the code has it); scikit-learn is imported first.
+  Then the accuracy (top intent by calibrated probability) on each of ``evals``.
 - ``load``: the same ``fit`` call once; any actual fitting raises (the file must be loaded).
   Times reading the examples' embeddings from the disk cache and the ``fit`` call apart.
-- ``warm_up``: from process start: imports, ``LocalModel.warm_up(intents)`` (model load +
-  classifier), then the first customer message through ``LocalModel.request``.
+- ``warm_up``: from process start: imports, the sentence model's load
+  (``embedders.warm_up``), ``LocalModel.warm_up(intents)`` (the classifier, model already
+  loaded), then the first customer message through ``LocalModel.request``.
 
 Prints one JSON object of timings (seconds). Uses only resolvekit's public or long-standing
 names, so a baseline commit runs it unchanged.
@@ -31,6 +34,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 
 def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
@@ -43,8 +48,13 @@ def main() -> None:
     embedder = default_intent_embedder(spec["embeddings"])
     out: dict[str, Any] = {}
     if spec["mode"] == "warm_up":
+        from resolvekit.understanding.embedders import warm_up
+
         model = LocalModel(embedder=embedder)
         out["imports"] = time.perf_counter() - START
+        started = time.perf_counter()
+        warm_up(embedder)
+        out["model_load"] = time.perf_counter() - started
         started = time.perf_counter()
         asyncio.run(model.warm_up(intents))
         out["warm_up"] = time.perf_counter() - started
@@ -87,6 +97,12 @@ def main() -> None:
             clf.fit(texts, labels, oos_texts=oos)
             out["fit"].append(time.perf_counter() - started)
         out["block_weight"] = clf.report.block_weight if clf.report else None
+        out["accuracy"] = {}
+        for name, (vectors, truth) in spec.get("evals", {}).items():
+            probs, _ = clf.scores(np.load(vectors))
+            guess = [clf.classes[i] for i in probs.argmax(axis=1)]
+            hits = sum(g == t for g, t in zip(guess, truth, strict=True))
+            out["accuracy"][name] = 100.0 * hits / len(truth)
     else:
 
         def refuse(*args: object, **kwargs: object) -> None:

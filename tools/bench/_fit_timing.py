@@ -8,14 +8,15 @@ nine generic out-of-scope messages. Every figure is measured in fresh processes
 ``REV`` exported with ``git archive``, in the same run:
 
 - **fit alone**: ``IntentClassifier.fit`` on embeddings already in the disk cache (median and
-  range of ``--repeats``; the baseline once, it is slow), persistence off;
+  range of ``--repeats``; the baseline once, it is slow), persistence off; wall time and the
+  process's CPU time (all threads), which a busy machine inflates much less;
 - **accuracy** of that classifier (top intent by calibrated probability) on a dev split and a
   held-out split: for BANKING77, 1,000 other training examples of the same intents (seed 1) and
   the test split; for CLINC150, the val and test splits' in-scope messages;
 - **cold start to the first reply, nothing on disk**: from process start, imports, the sentence
   model's load, ``LocalModel.warm_up`` (the classifier), and the first customer message;
-- **the same, classifier on disk**: a second process (this checkout loads the classifier the
-  first one saved; the baseline fits again);
+- **the same, classifier on disk**: a second process, which loads the classifier the first one
+  saved (this checkout only: the baseline has no persistence, its warm_up is its fit again);
 - **restart, load**: a fresh process reading the examples' embeddings from the disk cache, then
   the ``fit`` call that loads the saved classifier (any fitting raises).
 
@@ -186,13 +187,17 @@ def bench_fit(baseline: str | None, repeats: int) -> None:
                     _cell(statistics.median(fit["fit"]), fit)
                 )
                 rows.setdefault("  range over the repeats", []).append(spread or "-")
+                cpu = fit["fit_cpu"]
+                rows.setdefault("  CPU time (median, all threads)", []).append(
+                    f"{statistics.median(cpu):.2f} s"
+                )
                 rows.setdefault("  first fit's scikit-learn import", []).append(
                     _cell(fit.get("sklearn_import"), fit)
                 )
                 rows.setdefault("  block weight chosen", []).append(str(fit["block_weight"]))
                 for split, accuracy in fit["accuracy"].items():
                     rows.setdefault(f"accuracy, {split}", []).append(f"{accuracy:.2f}%")
-                if not timed:
+                if not timed or index > 0:
                     continue
                 for label in ("nothing on disk", "classifier on disk"):
                     warm = _run(src, cache, {**base, "mode": "warm_up"}, root)

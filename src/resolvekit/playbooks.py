@@ -19,10 +19,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import (
+    TYPE_CHECKING,
     Any,
     Generic,
     Literal,
-    NoReturn,
     Protocol,
     TypeVar,
     cast,
@@ -32,18 +32,24 @@ from typing import (
 
 from pydantic import TypeAdapter, ValidationError
 
+from ._json import detached, dump, jsonable, load
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
-from .intents import slot_error_message
+from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
 
+if TYPE_CHECKING:
+    from .models.base import Model
+
 __all__ = [
     "Context",
+    "Hooks",
     "KnowledgeAnswer",
     "KnowledgeSource",
     "PlaybookOutcome",
+    "Suspended",
 ]
 
 DepsT = TypeVar("DepsT")
@@ -76,23 +82,14 @@ class KnowledgeAnswer:
     citations: list[Citation] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "text": self.text,
-            "answerable": self.answerable,
-            "score": self.score,
-            "citations": [c.model_dump() for c in self.citations],
-        }
+        """The answer as plain JSON data (what ``ctx.search`` journals)."""
+        data: dict[str, Any] = dump(self)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> KnowledgeAnswer:
-        return cls(
-            query=data["query"],
-            text=data["text"],
-            answerable=data["answerable"],
-            score=data.get("score", 0.0),
-            citations=[Citation(**c) for c in data.get("citations", [])],
-        )
+        """An answer from :meth:`to_json`'s data."""
+        return load(cls, dict(data))
 
 
 KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
@@ -102,13 +99,19 @@ KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
 class KnowledgeSource(Protocol):
     """Anything that answers questions for the agent (a knowledge base, a search service)."""
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
-        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable."""
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable.
+
+        ``model`` is the agent's model, for sources that write their answers with it (a
+        :class:`~resolvekit.knowledge.KnowledgeBase` does on an LLM); others ignore it."""
         ...
 
 
-class _Suspend(BaseException):
-    """Internal: the playbook needs the customer. BaseException so ``except Exception`` in
+class Suspended(BaseException):
+    """Raised through a playbook when it needs the customer (``ctx.ask``, ``ctx.confirm``); the
+    engine catches it and sends the question. A BaseException so ``except Exception`` in
     playbook code cannot swallow it."""
 
     def __init__(self, pending: PendingState, spec: SlotSpec | None, error: str | None) -> None:
@@ -119,14 +122,27 @@ class _Suspend(BaseException):
 
 
 @dataclass(kw_only=True)
-class _Hooks:
-    """What the engine lends a context."""
+class Hooks:
+    """What the engine lends a :class:`Context`: persistence, the tools, knowledge and tracing.
+
+    The seam between a playbook's context and whatever runs it (the turn engine, or a test
+    that drives a playbook by hand)."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
+
+
+class Parking(Protocol):
+    """How a playbook waits for the customer without unwinding: the engine keeps it running in
+    memory between turns (no replay) and resumes it when the answer is in the journal. Without
+    parking a context raises :class:`Suspended` and the next turn replays the journal."""
+
+    async def park(self, pending: PendingState, error: str | None) -> None:
+        """Wait until the engine resumes the playbook (after a new turn rebound the context)."""
+        ...
 
 
 class Context(Generic[DepsT]):
@@ -149,8 +165,9 @@ class Context(Generic[DepsT]):
         conversation: Conversation,
         run: PlaybookRun,
         deps: DepsT,
-        hooks: _Hooks,
+        hooks: Hooks,
         rewind: str | None = None,
+        parking: Parking | None = None,
     ) -> None:
         self.customer_id = conversation.customer_id
         self.conversation_id = conversation.id
@@ -166,6 +183,20 @@ class Context(Generic[DepsT]):
         raising :class:`ReplayDivergence`."""
         self.outbox: list[str] = []
         """Messages said at the live frontier of this execution (replayed ones are not resent)."""
+        self._parking = parking
+
+    def rebind(
+        self, *, conversation: Conversation, run: PlaybookRun, deps: DepsT, hooks: Hooks
+    ) -> None:
+        """Point a parked context at a new turn's conversation (the same one, loaded again),
+        dependencies and hooks; what it says from now on goes to a fresh outbox."""
+        self._conversation = conversation
+        self._run = run
+        self.deps = deps
+        self.channel = conversation.channel
+        self._hooks = hooks
+        self._rewind = None
+        self.outbox = []
 
     @property
     def request_text(self) -> str:
@@ -200,7 +231,7 @@ class Context(Generic[DepsT]):
         if index >= len(journal):
             return None
         step = journal[index]
-        if (step.kind, step.key, _canon(step.args)) == (kind, key, _canon(args)):
+        if step.kind == kind and step.key == key and _same(step.args, args):
             return step
         got = _describe(kind, key, args)
         if self._rewind is None:
@@ -214,6 +245,18 @@ class Context(Generic[DepsT]):
         del journal[index:]
         self._hooks.trace("rewind", {"step": index, "now": got})
         return None
+
+    def _recorded_call(self, tool: Tool[Any], args: dict[str, Any]) -> Step | None:
+        """Replay's fast path: the step at the cursor records this very call with these very
+        arguments (already plain JSON), so validating them again would change nothing."""
+        journal = self._run.journal
+        if self._cursor >= len(journal):
+            return None
+        step = journal[self._cursor]
+        if step.kind != "call" or step.key != tool.name or step.args != args:
+            return None
+        self._cursor += 1
+        return step
 
     def _append(self, step: Step) -> Step:
         self._run.journal.append(step)
@@ -239,11 +282,14 @@ class Context(Generic[DepsT]):
         return cast("R | ToolError", await self._call(tool, args))
 
     async def _call(self, tool: Tool[Any], args: dict[str, Any]) -> Any:
+        recorded = self._recorded_call(tool, args)
+        if recorded is not None:
+            return await self._replay_call(tool, recorded)
         invalid: ToolError | None = None
         try:
             json_args = tool.validate_args(args)
         except ToolError as error:
-            json_args, invalid = _jsonable(args), error
+            json_args, invalid = jsonable(args), error
         step = self._next("call", tool.name, json_args)
         if step is not None:
             return await self._replay_call(tool, step)
@@ -296,10 +342,11 @@ class Context(Generic[DepsT]):
         return await self.recover_step(tool, step)
 
     async def recover_step(self, tool: Tool[Any], step: Step) -> Any:
-        """A call left ``started``: the process died between journaling it and recording its
-        result. An idempotent tool is called again with the same key; any other is not
-        repeated and becomes an ``unknown_outcome`` error (the engine hands it to a human)."""
-        if tool.idempotent:
+        """A call left ``started``: the process died (or the turn was cancelled) between
+        journaling it and recording its result. A read, or an idempotent write (called again
+        with the same key), runs again; any other write is not repeated and becomes an
+        ``unknown_outcome`` error (the engine hands it to a human)."""
+        if tool.idempotent or tool.effect == "read":
             self._hooks.trace("recover", {"tool": tool.name, "key": step.idempotency_key})
             return await self._execute(tool, step)
         error = ToolError(
@@ -350,27 +397,25 @@ class Context(Generic[DepsT]):
         The playbook is suspended until the customer answers; an answer that does not validate
         is asked again with the reason.
         """
-        adapter: TypeAdapter[Any] = TypeAdapter(type)
-        schema = adapter.json_schema()
+        adapter, schema = _answer_type(type)
         args = {"name": name, "schema": schema}
         step = self._next("ask", question, args)
         if step is None:
             step = self._append(
                 Step(index=self._cursor - 1, kind="ask", key=question, args=args, status="pending")
             )
-        elif step.status == "done":
-            try:
-                return adapter.validate_python(step.result)
-            except ValidationError as exc:
-                step.status, step.result = "pending", None
-                self._suspend(
-                    "ask",
-                    question,
-                    step,
-                    _spec(name, schema, question),
-                    slot_error_message(name, exc),
-                )
-        self._suspend("ask", question, step, _spec(name, schema, question), None)
+        position, error = step.index, None
+        while True:
+            step = self._run.journal[position]  # the run may be a new turn's copy
+            if step.status == "done":
+                try:
+                    return adapter.validate_python(detached(step.result))
+                except ValidationError as exc:
+                    step.status, step.result = "pending", None
+                    error = slot_error_message(name, exc)
+            spec = spec_from_schema(name, schema, question)
+            await self._wait_for_customer("ask", question, step, spec, error)
+            error = None
 
     async def confirm(self, text: str, /) -> bool:
         """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
@@ -379,18 +424,23 @@ class Context(Generic[DepsT]):
             step = self._append(
                 Step(index=self._cursor - 1, kind="confirm", key=text, status="pending")
             )
-        elif step.status == "done":
-            return bool(step.result)
-        self._suspend("confirm", text, step, None, None)
+        position = step.index
+        while True:
+            step = self._run.journal[position]
+            if step.status == "done":
+                return bool(step.result)
+            await self._wait_for_customer("confirm", text, step, None, None)
 
-    def _suspend(
+    async def _wait_for_customer(
         self,
         kind: Literal["ask", "confirm"],
         question: str,
         step: Step,
         spec: SlotSpec | None,
         error: str | None,
-    ) -> NoReturn:
+    ) -> None:
+        """Send the question and wait: parked in memory when the engine parks playbooks, else
+        unwound (:class:`Suspended`) to be replayed on the next turn."""
         pending = PendingState(
             kind=kind,
             question=question,
@@ -398,7 +448,9 @@ class Context(Generic[DepsT]):
             step=step.index,
             slot=spec.name if spec else None,
         )
-        raise _Suspend(pending, spec, error)
+        if self._parking is None:
+            raise Suspended(pending, spec, error)
+        await self._parking.park(pending, error)
 
     async def search(self, query: str, /, *, k: int = 3) -> KnowledgeAnswer:
         """Look up the knowledge index; the answer is journaled so replays see the same one."""
@@ -429,7 +481,7 @@ class Context(Generic[DepsT]):
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""
-        value = _jsonable(value)
+        value = jsonable(value)
         if self._next("remember", key, {"value": value}) is None:
             self._append(
                 Step(index=self._cursor - 1, kind="remember", key=key, args={"value": value})
@@ -453,16 +505,27 @@ class Context(Generic[DepsT]):
         return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
 
 
-def _spec(name: str, schema: dict[str, Any], question: str) -> SlotSpec:
-    from .intents import _choices_from_schema, _kind_from_schema
+_ANSWER_TYPES: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
 
-    return SlotSpec(
-        name=name,
-        json_schema=schema,
-        kind=_kind_from_schema(name, schema),
-        ask=question,
-        choices=_choices_from_schema(schema),
-    )
+
+def _answer_type(kind: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+    """The adapter and JSON Schema of an answer type, built once per type: a replayed
+    ``ctx.ask`` costs a dictionary lookup, not a new schema."""
+    try:
+        cached = _ANSWER_TYPES.get(kind)
+    except TypeError:  # an unhashable type annotation: build it every time
+        adapter: TypeAdapter[Any] = TypeAdapter(kind)
+        return adapter, adapter.json_schema()
+    if cached is None:
+        adapter = TypeAdapter(kind)
+        cached = _ANSWER_TYPES[kind] = (adapter, adapter.json_schema())
+    return cached
+
+
+def _same(recorded: dict[str, Any], asked: dict[str, Any]) -> bool:
+    """The arguments of a recorded step and of the replayed call are the same JSON data (the
+    direct comparison is enough almost always; the canonical text settles the rest)."""
+    return recorded == asked or _canon(recorded) == _canon(asked)
 
 
 def _canon(value: Any) -> str:
@@ -472,7 +535,3 @@ def _canon(value: Any) -> str:
 def _describe(kind: str, key: str, args: dict[str, Any]) -> str:
     shown = json.dumps(args, sort_keys=True, default=str)
     return f"{kind} {key!r} {shown[:200]}"
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

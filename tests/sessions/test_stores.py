@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -99,19 +100,23 @@ async def test_concurrent_messages_for_one_customer_are_serialised(store: rk.Sto
 
 async def test_different_customers_are_not_serialised(store: rk.Store) -> None:
     inside = 0
-    peak = 0
+    both = asyncio.Event()
 
     async def slow(request: ModelRequest) -> rk.Reply:
-        nonlocal inside, peak
+        # Each turn waits (up to 5 s) for the other customer's turn to be inside too: if the
+        # store serialised them, the second would only start after the first gave up.
+        nonlocal inside
         inside += 1
-        peak = max(peak, inside)
-        await asyncio.sleep(0.01)
+        if inside == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 5)
         inside -= 1
         return rk.Reply(text="ok")
 
     agent = build_agent(Backend(), rk.FunctionModel(slow), store=store)
     await asyncio.gather(agent.handle("a", "x"), agent.handle("b", "y"))
-    assert peak == 2
+    assert both.is_set()
 
 
 async def test_idle_conversation_is_closed_and_becomes_history(store: rk.Store) -> None:

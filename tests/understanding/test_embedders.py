@@ -1,4 +1,9 @@
-"""Embedders, the disk cache, lazy imports and the OpenAI-compatible embedder."""
+"""Embedders, the disk cache, lazy imports and the OpenAI-compatible embedder.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._cache``,
+``resolvekit.understanding.embedders._mean_pooled_and_normalised``).
+"""
 
 from __future__ import annotations
 

@@ -31,17 +31,16 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..exceptions import ConcurrentUpdate, CorruptStore, StoreError, StoreUnavailable, UserError
+from ._sqlite_schema import SCHEMA_VERSION, schema_of, upgrade
 from .base import (
-    DUPLICATE_OPEN,
     PLAIN,
     ROW_COLUMNS,
     Codec,
+    Recent,
     RowWrite,
     _Locks,
-    closed_for_upgrade,
     decode_conversation,
     decode_record,
-    inflight_of,
     stamp_for_save,
 )
 from .conversation import Conversation, process_id
@@ -51,30 +50,6 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 log = logging.getLogger("resolvekit.sessions.sqlite")
 
 T = TypeVar("T")
-
-SCHEMA_VERSION = 2
-"""1: conversations and meta. 2: one open conversation per customer (a partial unique index),
-``inflight_until``, the ``archive`` and ``locks`` tables."""
-
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
-    "status TEXT NOT NULL, updated_at REAL NOT NULL, version INTEGER NOT NULL, "
-    "resume_token TEXT, data TEXT NOT NULL, inflight_until REAL)",
-    "CREATE INDEX IF NOT EXISTS conversations_customer "
-    "ON conversations (customer_id, status, updated_at)",
-    "CREATE INDEX IF NOT EXISTS conversations_token ON conversations (resume_token)",
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-_V2 = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS conversations_one_open "
-    "ON conversations (customer_id) WHERE status != 'closed'",
-    "CREATE INDEX IF NOT EXISTS conversations_inflight "
-    "ON conversations (inflight_until) WHERE inflight_until IS NOT NULL",
-    "CREATE TABLE IF NOT EXISTS archive (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, "
-    "data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS locks (customer_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
-    "expires_at REAL NOT NULL)",
-)
 
 _ASSIGN = ", ".join(f"{column} = ?" for column in ROW_COLUMNS.split(", "))
 
@@ -143,6 +118,8 @@ class SQLiteStore:
         self._inherited: list[tuple[sqlite3.Connection, concurrent.futures.Executor]] = []
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
+        self.recent = Recent()
+        """The conversations saved last, returned as they are while their row is unchanged."""
         self._start()
         # A store dropped without close(): its connection closes when collected, and its
         # worker thread ends when the executor is (concurrent.futures sees to that).
@@ -187,82 +164,14 @@ class SQLiteStore:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self.synchronous}")
-            found = self._schema_of(db)
+            found = schema_of(db, self.path)
             if found != SCHEMA_VERSION:
                 with _transaction(db):
-                    self._upgrade(db, self._schema_of(db))
+                    upgrade(db, schema_of(db, self.path), self.path)
         except BaseException:
             db.close()
             raise
         return db
-
-    def _schema_of(self, db: sqlite3.Connection) -> int | None:
-        """The file's schema version (None: a new file); a newer one raises CorruptStore."""
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return None
-            raise
-        if row is None:
-            return None
-        if not str(row[0]).isdigit() or int(row[0]) > SCHEMA_VERSION:
-            raise CorruptStore(
-                f"{self.path} uses store schema {row[0]}, newer than this resolvekit's "
-                f"{SCHEMA_VERSION}; upgrade resolvekit"
-            )
-        return int(row[0])
-
-    def _upgrade(self, db: sqlite3.Connection, found: int | None) -> None:
-        """Bring a new or older file to :data:`SCHEMA_VERSION` (inside a write transaction)."""
-        if found == SCHEMA_VERSION:
-            return  # another process upgraded it first
-        for statement in _TABLES:
-            db.execute(statement)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
-        if "inflight_until" not in columns:
-            db.execute("ALTER TABLE conversations ADD COLUMN inflight_until REAL")
-            self._backfill_inflight(db)
-        self._close_duplicates(db)
-        for statement in _V2:
-            db.execute(statement)
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(SCHEMA_VERSION),),
-        )
-        if found is not None:
-            log.info("%s upgraded from store schema %s to %s", self.path, found, SCHEMA_VERSION)
-
-    def _backfill_inflight(self, db: sqlite3.Connection) -> None:
-        rows = db.execute(
-            "SELECT id, data FROM conversations WHERE status != 'closed' "
-            "AND data LIKE '%\"started\"%'"
-        ).fetchall()
-        for conversation_id, data in rows:
-            until = inflight_of(data, conversation_id, self.path)
-            if until is not None:
-                db.execute(
-                    "UPDATE conversations SET inflight_until = ? WHERE id = ?",
-                    (until, conversation_id),
-                )
-
-    def _close_duplicates(self, db: sqlite3.Connection) -> None:
-        """Close all but each customer's most recently updated open conversation."""
-        rows = db.execute(DUPLICATE_OPEN.format(t="conversations")).fetchall()
-        for conversation_id, version, data in rows:
-            closed = closed_for_upgrade(data, version + 1)
-            db.execute(
-                "UPDATE conversations SET status = 'closed', version = ?, data = ? WHERE id = ?",
-                (version + 1 if closed else version, closed or data, conversation_id),
-            )
-        if rows:
-            log.warning(
-                "%s: closed %d conversations that were a customer's second open one "
-                "(one open conversation per customer from store schema 2)",
-                self.path,
-                len(rows),
-            )
 
     def _attempts(self, doing: str, job: Callable[[], T]) -> T:
         """Run ``job`` (on the worker thread), again after a transient failure; SQLite errors
@@ -389,32 +298,49 @@ class SQLiteStore:
             return await _to_the_end(future)
         return await asyncio.wrap_future(future)
 
-    def _decode(self, conversation_id: str, raw: str) -> Conversation:
-        return decode_conversation(conversation_id, raw, where=self.path, codec=self.codec)
+    def _decode(
+        self, conversation_id: str, version: int, raw: str, *, reuse: bool = False
+    ) -> Conversation:
+        if not reuse:
+            return decode_conversation(conversation_id, raw, where=self.path, codec=self.codec)
+        kept = self.recent.take(conversation_id, version)
+        return self.recent.lend(kept or self._decode(conversation_id, version, raw))
 
-    async def _one(self, doing: str, sql: str, params: tuple[object, ...]) -> Conversation | None:
+    async def _one(
+        self, doing: str, sql: str, params: tuple[object, ...], *, reuse: bool = False
+    ) -> Conversation | None:
         rows = await self._run(doing, functools.partial(self._fetch, sql, params))
-        return self._decode(*rows[0]) if rows else None
+        return self._decode(*rows[0], reuse=reuse) if rows else None
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
+        return await self._open_for(customer_id, reuse=False)
+
+    async def checkout(self, customer_id: str) -> Conversation | None:
+        """:meth:`open_conversation` for a turn (under the customer's lock): the object this
+        store saved last when the row is unchanged, instead of a fresh copy."""
+        return await self._open_for(customer_id, reuse=True)
+
+    async def _open_for(self, customer_id: str, *, reuse: bool) -> Conversation | None:
         return await self._one(
             f"read the conversation of customer {customer_id!r}",
-            "SELECT id, data FROM conversations WHERE customer_id = ? AND status != 'closed' "
+            "SELECT id, version, data FROM conversations "
+            "WHERE customer_id = ? AND status != 'closed' "
             "ORDER BY updated_at DESC LIMIT 1",
             (customer_id,),
+            reuse=reuse,
         )
 
     async def get(self, conversation_id: str) -> Conversation | None:
         return await self._one(
             f"read conversation {conversation_id}",
-            "SELECT id, data FROM conversations WHERE id = ?",
+            "SELECT id, version, data FROM conversations WHERE id = ?",
             (conversation_id,),
         )
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
         return await self._one(
             "find a resume token",
-            "SELECT id, data FROM conversations WHERE resume_token = ?",
+            "SELECT id, version, data FROM conversations WHERE resume_token = ?",
             (token,),
         )
 
@@ -426,7 +352,7 @@ class SQLiteStore:
                 already has another conversation that is not closed.
             StoreUnavailable: the database stayed locked, or the disk is full or read-only.
         """
-        with stamp_for_save(conversation, self.codec) as write:
+        with stamp_for_save(conversation, self.codec, self.recent) as write:
             await self._run(
                 f"save conversation {conversation.id}",
                 functools.partial(self._save, conversation, write),
@@ -438,7 +364,8 @@ class SQLiteStore:
             f"read the history of customer {customer_id!r}",
             functools.partial(
                 self._fetch,
-                "SELECT id, data FROM conversations WHERE customer_id = ? AND status = 'closed' "
+                "SELECT id, version, data FROM conversations "
+                "WHERE customer_id = ? AND status = 'closed' "
                 "ORDER BY updated_at DESC LIMIT ?",
                 (customer_id, limit),
             ),

@@ -12,11 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from .._text import fold
 from ._choices import stem
 from ._common import (
     Token,
     check_text,
-    fold,
     lexicon,
     match_phrases,
     phrase_list,

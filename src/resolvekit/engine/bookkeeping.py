@@ -1,4 +1,4 @@
-"""Keeping a conversation's row honest and bounded (internal).
+"""Keeping a conversation's row honest and bounded.
 
 - **Receipts**: the result of each message delivered with a ``message_id``, so a redelivery gets
   the stored result back and runs nothing.
@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from .escalation import Handoff
-from .messages import Citation, Usage
-from .results import TurnResult
-from .sessions import FREE_RUN, MAX_RECEIPTS, Conversation, PlaybookRun, Step, Store
+from ..handoffs import Handoff
+from ..messages import Citation, Usage
+from ..results import TurnResult
+from ..sessions import FREE_RUN, MAX_RECEIPTS, Conversation, PlaybookRun, Step, Store
 
 __all__ = ["KEEP_MESSAGES", "KEEP_RUNS", "KEEP_STEPS", "compact", "keep_receipt", "receipt_result"]
 

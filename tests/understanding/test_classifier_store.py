@@ -1,4 +1,9 @@
-"""Fitted classifiers persist on disk: a second fit of the same data loads instead of fitting."""
+"""Fitted classifiers persist on disk: a second fit of the same data loads instead of fitting.
+
+About internals: these tests read, damage and rewrite the files through the private store
+(``resolvekit.understanding._classifier_store``) and make the classifier's private fitting steps
+fail to prove that a fit was loaded.
+"""
 
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ def bench_fit(baseline: str | None, repeats: int) -> None:
                     rows.setdefault(f"cold start to 1st reply, {label}", []).append(
                         _cell(warm["total"], warm)
                     )
-                    rows.setdefault("  of which imports + sentence model load", []).append(
+                    rows.setdefault(f"  of which imports + model load, {label}", []).append(
                         _cell(warm["imports"] + warm["model_load"], warm)
                     )
                     rows.setdefault(f"  of which warm_up's classifier, {label}", []).append(

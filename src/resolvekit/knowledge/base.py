@@ -19,7 +19,7 @@ from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents
 from .documents import Document, load_documents
 from .errors import CorruptIndex, IndexMismatch, KnowledgeError
 from .health import GAPS_FILE, GapLog, StaleDocument, stale_documents
-from .index import Filters, Fusion, HybridIndex
+from .index import DEFAULT_DEPTH, Filters, Fusion, HybridIndex, Scoring
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -99,6 +99,8 @@ class KnowledgeBase:
         overlap: int = DEFAULT_OVERLAP,
         stale_factor: float = 0.8,
         clock: Callable[[], date] = date.today,
+        scoring: Scoring = "auto",
+        depth: int = DEFAULT_DEPTH,
     ) -> None:
         """Create an empty knowledge base.
 
@@ -112,9 +114,22 @@ class KnowledgeBase:
             overlap: characters shared by consecutive chunks of one section.
             stale_factor: score multiplier for chunks past their ``review_by`` date.
             clock: today's date (injectable for tests).
+            scoring: how dense scores are computed: ``"auto"`` (exact below 20,000 chunks,
+                else ``"int8"``), ``"exact"`` (float32 over every chunk), ``"int8"`` (an int8
+                first pass, then exact re-scoring: the same results as ``"exact"``, about half
+                the memory traffic) or ``"binary"`` (a sign-bit first pass, then the best
+                ``depth`` candidates re-scored: approximate, the fastest). Returned scores are
+                always the exact ones. See :data:`~resolvekit.knowledge.index.Scoring`.
+            depth: candidates re-scored exactly after a ``"binary"`` first pass.
         """
         if not 0 < stale_factor <= 1:
             raise UserError(f"stale_factor must be in (0, 1], not {stale_factor}")
+        if scoring not in ("auto", "exact", "int8", "binary"):
+            raise UserError(f"scoring must be auto, exact, int8 or binary, not {scoring!r}")
+        if depth < 1:
+            raise UserError(f"depth must be at least 1, not {depth}")
+        self.scoring: Scoring = scoring
+        self.depth = depth
         self._embedder = embedder
         self._fusion = fusion
         self._threshold = threshold
@@ -316,6 +331,8 @@ class KnowledgeBase:
             distinct=distinct,
             stale_factor=self.stale_factor,
             today=self.clock(),
+            scoring=self.scoring,
+            depth=self.depth,
         )
         hits = [
             Hit(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ import numpy as np
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from .fusion import Fusion
+
 __all__ = [
     "BLOCK_ROWS",
     "Centering",
@@ -42,6 +45,7 @@ __all__ = [
     "SignCodes",
     "combine_signals",
     "demote",
+    "fuse",
     "single_blas_thread",
     "top_rows",
 ]
@@ -50,19 +54,21 @@ BLOCK_ROWS = 1024
 """Rows converted per block: 1024 x 384 float32 is 1.5 MB, within a core's L2 cache."""
 
 _controller: list[Any] = []
-"""The threadpoolctl controller, created on first use ([None] when threadpoolctl is missing)."""
+"""``[controller, modules]``: the threadpoolctl controller and ``len(sys.modules)`` when it was
+made (a new import may load another BLAS, e.g. scipy's: the controller is then made again);
+``[None, 0]`` without threadpoolctl."""
 
 
 @contextlib.contextmanager
 def single_blas_thread() -> Iterator[None]:
     """Limit BLAS to one thread inside the block (a no-op without threadpoolctl)."""
-    if not _controller:
+    if not _controller or (_controller[0] is not None and _controller[1] != len(sys.modules)):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-            _controller.append(None)
+            _controller[:] = [None, 0]
         else:
-            _controller.append(ThreadpoolController())
+            _controller[:] = [ThreadpoolController(), len(sys.modules)]
     controller = _controller[0]
     if controller is None:  # pragma: no cover
         yield
@@ -304,3 +310,19 @@ def demote(
     """Down-weight stale rows in place: subtracting a share of |score| demotes negative scores
     too (multiplying would not)."""
     scores[stale] -= np.float32(1.0 - stale_factor) * np.abs(scores[stale])
+
+
+def fuse(signals: dict[str, npt.NDArray[np.float32]], fusion: Fusion) -> npt.NDArray[np.float32]:
+    """The weighted sum of the signals (``weighted`` fusion), as a new array."""
+    # Signals may share arrays (no FAQ chunks): add up the weights of each distinct array.
+    weights: dict[int, tuple[npt.NDArray[np.float32], float]] = {}
+    for name in ("dense", "dense_field", "lexical", "lexical_field"):
+        weight = float(getattr(fusion, name))
+        if weight:
+            array, total = weights.get(id(signals[name]), (signals[name], 0.0))
+            weights[id(array)] = (array, total + weight)
+    (first, first_weight), *rest = weights.values()
+    fused = np.multiply(first, np.float32(first_weight))
+    for array, weight in rest:
+        fused += array * np.float32(weight)
+    return fused

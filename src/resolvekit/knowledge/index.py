@@ -26,7 +26,7 @@ held-out split by ``tools/bench/bench_knowledge.py``) or ``rrf`` (reciprocal ran
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -35,7 +35,7 @@ import numpy as np
 
 from ..exceptions import UserError
 from ._dense import Centering as _Centering
-from ._dense import Int8Rows, SignCodes, combine_signals, demote, single_blas_thread
+from ._dense import Int8Rows, SignCodes, combine_signals, demote, fuse, single_blas_thread
 from ._dense import RowTerms as _RowTerms  # noqa: F401  (tests use it from here)
 from ._dense import top_rows as _top_rows
 from ._text import terms as text_terms
@@ -65,7 +65,8 @@ Scoring = Literal["auto", "exact", "int8", "binary"]
   the float32 rows, with an error bound that makes the result the exact one;
 - ``binary``: a first pass over one sign bit per dimension (Hamming distance), then the best
   ``depth`` candidates (and the best lexical ones) re-scored exactly: approximate, recall measured;
-- ``auto`` (the default): ``exact`` below :data:`AUTO_MIN_ROWS` rows, else ``int8``.
+- ``auto`` (the default): ``exact`` below :data:`AUTO_MIN_ROWS` rows; above, ``binary`` with a
+  centred fusion (sentence embeddings, where its recall was measured) and ``int8`` otherwise.
 
 Returned scores are always the exact float32 ones; only which rows get re-scored differs.
 """
@@ -73,8 +74,9 @@ Returned scores are always the exact float32 ones; only which rows get re-scored
 AUTO_MIN_ROWS = 20_000
 """``auto`` scoring uses the exact product below this many chunks (it costs under 3 ms there)."""
 
-DEFAULT_DEPTH = 512
-"""Candidates re-scored exactly after a ``binary`` first pass (at least ``16 * k``)."""
+DEFAULT_DEPTH = 1024
+"""Candidates re-scored exactly after a ``binary`` first pass (at least ``16 * k`` and 1% of the
+chunks): recall@10 0.996 on real MiniLM vectors at 1% (docs/benchmarks.md)."""
 
 Filters = Mapping[str, str | Sequence[str]]
 """Metadata filters: ``{"product": "payments", "locale": ["en", "en-GB"], "audience": ...}``.
@@ -101,6 +103,8 @@ class Ranking:
     dense: npt.NDArray[np.float32]
     lexical: npt.NDArray[np.float32]
     stale: npt.NDArray[np.bool_]
+    chunks: list[Chunk] | None = None
+    """The chunk of each row, when the index is not an in-memory list (PostgreSQL)."""
 
 
 @dataclass(kw_only=True, eq=False)
@@ -283,7 +287,8 @@ class HybridIndex:
         """The ``k`` best chunk rows for a query (at most one per document when ``distinct``).
 
         ``scoring`` picks how dense scores are computed (see :data:`Scoring`; ``rrf`` fusion is
-        always exact); ``depth`` is how many candidates a ``binary`` first pass re-scores.
+        always exact); ``depth`` is how many candidates a ``binary`` first pass re-scores (at
+        least ``16 * k`` and 1% of the chunks).
         """
         n = len(self.chunks)
         empty = np.zeros(0, dtype=FLOAT)
@@ -298,7 +303,9 @@ class HybridIndex:
         if scoring not in ("auto", "exact", "int8", "binary"):
             raise UserError(f"scoring must be auto, exact, int8 or binary, not {scoring!r}")
         if scoring == "auto":
-            scoring = "exact" if n < AUTO_MIN_ROWS else "int8"
+            # Sign codes were measured on centred sentence embeddings only (recall in
+            # docs/benchmarks.md); anything else gets the int8 pass, which is exact.
+            scoring = "exact" if n < AUTO_MIN_ROWS else "binary" if fusion.center else "int8"
         allowed = self.mask(filters)
         stale = self._stale((today or date.today()).toordinal())
         if scoring != "exact" and fusion.method == "weighted":
@@ -313,7 +320,7 @@ class HybridIndex:
                 stale_factor=stale_factor,
                 distinct=distinct,
                 binary=scoring == "binary",
-                depth=max(depth, 16 * k),
+                depth=max(depth, 16 * k, n // 100),
             )
         signals = self.signals(query_vector, query, center=fusion.center)
         if fusion.method == "weighted":
@@ -500,18 +507,18 @@ class HybridIndex:
     def _weighted(
         self, signals: dict[str, npt.NDArray[np.float32]], fusion: Fusion
     ) -> npt.NDArray[np.float32]:
-        # Signals may share arrays (no FAQ chunks): add up the weights of each distinct array.
-        weights: dict[int, tuple[npt.NDArray[np.float32], float]] = {}
-        for name in ("dense", "dense_field", "lexical", "lexical_field"):
-            weight = float(getattr(fusion, name))
-            if weight:
-                array, total = weights.get(id(signals[name]), (signals[name], 0.0))
-                weights[id(array)] = (array, total + weight)
-        (first, first_weight), *rest = weights.values()
-        fused = np.multiply(first, FLOAT(first_weight))
-        for array, weight in rest:
-            fused += array * FLOAT(weight)
-        return fused
+        return fuse(signals, fusion)
+
+    def stale_chunks(self, today: date) -> list[Chunk]:
+        """Chunks past their ``review_by`` date on ``today``."""
+        return [c for c in self.chunks if c.is_stale(today)]
+
+    def term_weights(self, words: Iterable[str]) -> dict[str, float]:
+        """The body BM25 IDF of each term (0 for unknown terms), for extractive answers."""
+        vocabulary, idf = self.bm25.vocabulary, self.bm25.idf
+        return {
+            w: float(idf[row]) if (row := vocabulary.get(w)) is not None else 0.0 for w in words
+        }
 
     def _stale(self, today: int) -> npt.NDArray[np.bool_] | None:
         """Rows past ``review_by`` on day ``today`` (ordinal), cached per day; None if none."""

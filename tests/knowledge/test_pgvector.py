@@ -7,6 +7,7 @@ Needs the ``pgserver`` package (the ``dev`` extra), which ships pgvector; skippe
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -211,3 +212,19 @@ def test_approximate_candidates_keep_the_top_hits(postgres_url: str, table: str)
         same += len(set(expected) & set(got))
         total += len(expected)
     assert same / total >= 0.95
+
+
+def test_the_index_commands_take_a_url(
+    postgres_url: str, corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resolvekit.cli import main
+
+    kb = KnowledgeBase(embedder=HashingEmbedder())
+    kb.add(corpus)
+    kb.save(postgres_url)  # the default table prefix
+    assert main(["index", "query", postgres_url, "How do I reset my password?", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["answerable"] and answer["citations"][0]["doc_id"] == "faq-password"
+    assert main(["index", "stats", postgres_url, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["chunks"] == len(kb) and "secret" not in stats["path"]

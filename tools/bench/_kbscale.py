@@ -408,3 +408,41 @@ def pgvector(args: Any) -> None:
                 baseline=f"baseline: in memory, {small:,} chunks, auto",
             )
         kb.close()
+
+
+def quality_pg(
+    kb: KnowledgeBase,
+    texts: Sequence[str],
+    vectors: npt.NDArray[np.float32],
+    score: Callable[[KnowledgeBase], tuple[float, ...]],
+    url: str | None,
+) -> None:
+    """The held-out StackFAQ queries through a PostgreSQL copy of ``kb``: the same metrics, and
+    whether every answer (answerable, text, citations) is the same."""
+    try:
+        context = postgres(url)
+        url = context.__enter__()
+    except ImportError:
+        print("SKIP PostgreSQL quality: pgserver not installed and no --pg-url")
+        return
+    try:
+        kb.save(url, table="bench_stackfaq")
+        remote = KnowledgeBase.load(url, embedder=kb.embedder, table="bench_stackfaq")
+        same = 0
+        for text in texts[:200]:
+            a, b = kb.ask(text), remote.ask(text)
+            if (a.answerable, a.text, a.citations) == (b.answerable, b.text, b.citations):
+                same += 1
+            else:
+                print(
+                    f"  differs: {text!r}: answerability {a.answerability:.7f} in memory, "
+                    f"{b.answerability:.7f} in PostgreSQL (threshold {kb.threshold}); "
+                    f"cited {[c.chunk_id for c in a.citations]} / "
+                    f"{[c.chunk_id for c in b.citations]}"
+                )
+        label = "(same, through PostgreSQL + pgvector)"
+        print(f"{label:<66} " + " ".join(f"{v:6.3f}" for v in score(remote)))
+        print(f"  answers identical to in-memory ones (answerable, text, citations): {same} of 200")
+        remote.close()
+    finally:
+        context.__exit__(None, None, None)

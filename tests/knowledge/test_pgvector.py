@@ -6,11 +6,15 @@ Needs the ``pgserver`` package (the ``dev`` extra), which ships pgvector; skippe
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import multiprocessing
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +27,7 @@ from resolvekit.knowledge import (
     Fusion,
     IndexMismatch,
     KnowledgeBase,
+    KnowledgeError,
 )
 from resolvekit.understanding.embedders import HashingEmbedder
 
@@ -228,3 +233,130 @@ def test_the_index_commands_take_a_url(
     assert main(["index", "stats", postgres_url, "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["chunks"] == len(kb) and "secret" not in stats["path"]
+
+
+def _sql(url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _as(url: str, user: str, database: str) -> str:
+    """``url`` with another user (password ``hunter2``) and database."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:hunter2@{host}", path=f"/{database}"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://kb:hunter2@127.0.0.1:1/nope",  # nothing listening
+        "postgresql://kb:hunter2@[broken/kb",  # not a URL psycopg can parse
+        "postgres://kb:hunter2@127.0.0.1:1/kb?sslmode=bogus",
+    ],
+)
+def test_a_broken_url_is_a_typed_error_without_the_password(url: str) -> None:
+    for attempt in (
+        lambda: KnowledgeBase.load(url),
+        lambda: KnowledgeBase(embedder=HashingEmbedder()).save(url),
+    ):
+        with pytest.raises(KnowledgeError, match="Cannot connect") as caught:
+            attempt()
+        assert "hunter2" not in str(caught.value)
+        assert "kb:***@" in str(caught.value)
+
+
+def test_an_unknown_database_is_a_typed_error(postgres_url: str) -> None:
+    with pytest.raises(KnowledgeError, match="Cannot connect") as caught:
+        KnowledgeBase.load(_as(postgres_url, "postgres", "no_such_database"))
+    assert "no_such_database" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_a_database_without_pgvector_is_a_typed_error(postgres_url: str, table: str) -> None:
+    """A user who may not create the extension, in a database that lacks it."""
+    import psycopg
+
+    with contextlib.suppress(psycopg.errors.DuplicateObject):
+        _sql(postgres_url, "CREATE ROLE rk_plain LOGIN PASSWORD 'hunter2'")
+    with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+        _sql(postgres_url, "CREATE DATABASE rk_no_vector")
+    url = _as(postgres_url, "rk_plain", "rk_no_vector")
+    kb = KnowledgeBase(embedder=HashingEmbedder())
+    kb.add([{"question": "q?", "answer": "a."}])
+    for attempt in (lambda: kb.save(url, table=table), lambda: KnowledgeBase.load(url)):
+        with pytest.raises(KnowledgeError, match="pgvector is not installed") as caught:
+            attempt()
+        assert "CREATE EXTENSION vector" in str(caught.value)
+        assert "hunter2" not in str(caught.value)
+
+
+def test_not_a_knowledge_base(postgres_url: str, table: str) -> None:
+    _sql(
+        postgres_url,
+        f"CREATE TABLE {table}_meta (key text PRIMARY KEY, value jsonb)",
+        f"""INSERT INTO {table}_meta VALUES ('manifest', '{{"format": "other"}}')""",
+    )
+    with pytest.raises(CorruptIndex, match="not a resolvekit knowledge manifest"):
+        KnowledgeBase.load(postgres_url, table=table)
+    _sql(
+        postgres_url,
+        f"""UPDATE {table}_meta SET value = '{{"format": "resolvekit-knowledge-pg",
+        "version": 99}}'""",
+    )
+    with pytest.raises(IndexMismatch, match="schema version"):
+        KnowledgeBase.load(postgres_url, table=table)
+
+
+def _worker(url: str, table: str, name: str, barrier: Any, results: Any) -> None:
+    """One worker process: its own KnowledgeBase on the shared tables; writes five documents one
+    transaction at a time (interleaved with the other worker's), then looks for the other's."""
+    kb = KnowledgeBase.load(url, embedder=HashingEmbedder(), table=table)
+    kb._index.refresh = 0.0  # type: ignore[union-attr]
+    barrier.wait()
+    for i in range(5):
+        kb.add([{"id": f"{name}-{i}", "question": f"{name} topic {i}?", "answer": f"{name} {i}."}])
+    barrier.wait()
+    other = "left" if name == "right" else "right"
+    found = [h.doc_id for h in kb.search(f"{other} topic 3", k=3)]
+    results.put((name, found, len(kb)))
+    kb.close()
+
+
+def test_two_worker_processes_share_one_knowledge_base(postgres_url: str, table: str) -> None:
+    seed = [{"id": "hours", "question": "When are you open?", "answer": "9 to 5."}]
+    kb = KnowledgeBase(embedder=HashingEmbedder())
+    kb.add(seed)
+    kb.save(postgres_url, table=table)
+    context = multiprocessing.get_context("spawn")  # nothing inherited: two real workers
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(postgres_url, table, name, barrier, results))
+        for name in ("left", "right")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    seen = dict((name, (found, size)) for name, found, size in (results.get() for _ in workers))
+    assert seen["left"][0][0] == "right-3" and seen["right"][0][0] == "left-3"
+    assert seen["left"][1] == seen["right"][1] == 11
+    # The interleaved writes kept the corpus statistics (counts, document frequencies, vector
+    # sum) those of one base holding everything: the same hits and scores.
+    remote = KnowledgeBase.load(postgres_url, embedder=HashingEmbedder(), table=table)
+    memory = KnowledgeBase(embedder=HashingEmbedder())
+    memory.add(seed)
+    for name in ("left", "right"):
+        memory.add(
+            [
+                {"id": f"{name}-{i}", "question": f"{name} topic {i}?", "answer": f"{name} {i}."}
+                for i in range(5)
+            ]
+        )
+    assert {d.id for d in remote.documents} == {d.id for d in memory.documents}
+    for query in ("left topic 2", "right topic 4", "when are you open", "topic"):
+        assert_same(remote, memory, query, k=5)
+    remote.close()

@@ -120,7 +120,8 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
     except psycopg.Error as exc:
-        raise KnowledgeError(f"Cannot connect to {redact(url)}: {exc}") from None
+        # redact all of it: a URL psycopg cannot parse is quoted whole in its message
+        raise KnowledgeError(redact(f"Cannot connect to {url}: {exc}")) from None
     # Without the right to create it, it may exist already (register_vector says if not).
     with contextlib.suppress(psycopg.Error):
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -128,7 +129,8 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
         register_vector(conn)
     except psycopg.Error as exc:
         conn.close()
-        raise KnowledgeError(f"pgvector is not installed in {redact(url)}: {exc}") from None
+        message = f"pgvector is not installed in {url} (run CREATE EXTENSION vector as its owner)"
+        raise KnowledgeError(redact(f"{message}: {exc}")) from None
     return conn
 
 
@@ -274,7 +276,7 @@ class PgIndex:
                 except psycopg.OperationalError as exc:
                     self._conn = None
                     raise KnowledgeError(
-                        f"PostgreSQL unavailable ({redact(self.url)}): {exc}"
+                        redact(f"PostgreSQL unavailable ({self.url}): {exc}")
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -142,3 +142,140 @@ def test_knowledge_base_scoring_option() -> None:
         answers[scoring] = [(h.doc_id, round(h.score, 5)) for h in hits]
     assert answers["int8"] == answers["exact"] == answers["auto"]
     assert answers["binary"][0] == answers["exact"][0]
+
+
+def near_ties(n: int = 3000, dim: int = 64, seed: int = 7) -> tuple[HybridIndex, np.ndarray]:
+    """Rows that differ from one another by far less than int8 rounding: the int8 pass alone
+    orders them by rounding noise, so only re-scoring within the error bound finds the top."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal(dim).astype(np.float32)
+    rows = base + 2e-3 * rng.standard_normal((n, dim)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    queries = base + 2e-3 * rng.standard_normal((20, dim)).astype(np.float32)
+    chunks = [Chunk(id=f"d{i}#c0", doc_id=f"d{i}", text="same words") for i in range(n)]
+    return HybridIndex.build(chunks, rows, np.zeros((0, dim), dtype=np.float32)), queries
+
+
+@pytest.mark.parametrize("fusion", FUSIONS[:2])
+def test_int8_rescoring_within_the_bound_gives_the_exact_top_k(fusion: Fusion) -> None:
+    index, queries = near_ties()
+    missed = 0
+    for vector in queries:
+        exact = index.rank(vector, "same", k=10, fusion=fusion, scoring="exact")
+        fast = index.rank(vector, "same", k=10, fusion=fusion, scoring="int8")
+        np.testing.assert_array_equal(fast.rows, exact.rows)
+        np.testing.assert_allclose(fast.scores, exact.scores, rtol=1e-5, atol=1e-6)
+        # The first pass's own top (160 = 16 k, what rank re-scores before the bound) misses
+        # part of the exact top 10: without the bound the result would differ.
+        first = index.int8_rows()[0].dots(vector)
+        missed += len(set(exact.rows.tolist()) - set(np.argsort(-first)[:160].tolist()))
+    assert missed > 0
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which first pass each ranking uses."""
+    calls: list[str] = []
+    int8_dots, sign_cosines = Int8Rows.dots, SignCodes.cosines
+
+    def dots(self: Int8Rows, query: np.ndarray) -> np.ndarray:
+        calls.append("int8")
+        return int8_dots(self, query)
+
+    def cosines(self: SignCodes, query: np.ndarray) -> np.ndarray:
+        calls.append("binary")
+        return sign_cosines(self, query)
+
+    monkeypatch.setattr(Int8Rows, "dots", dots)
+    monkeypatch.setattr(SignCodes, "cosines", cosines)
+    return calls
+
+
+def test_auto_scoring_picks_by_size_and_fusion(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resolvekit.knowledge.index as index_module
+
+    calls = _spy(monkeypatch)
+    index, queries, texts = planted_index(600)
+    vector, text = queries[0], texts[0]
+    centred, raw = FUSIONS[0], FUSIONS[1]
+    rrf = Fusion(method="rrf", center=True)
+
+    def used(scoring: str, fusion: Fusion) -> set[str]:
+        calls.clear()
+        index.rank(vector, text, k=5, fusion=fusion, scoring=scoring)  # type: ignore[arg-type]
+        return set(calls)
+
+    assert index_module.AUTO_MIN_ROWS > 600
+    assert used("auto", centred) == used("auto", raw) == set()  # small: the exact product
+    monkeypatch.setattr(index_module, "AUTO_MIN_ROWS", 600)
+    assert used("auto", centred) == {"binary"}  # sign bits where their recall was measured
+    assert used("auto", raw) == {"int8"}  # elsewhere the pass that is exact
+    assert used("auto", rrf) == set()  # rank fusion is always exact
+    assert used("exact", centred) == set()
+    assert used("int8", centred) == {"int8"}
+    assert used("binary", raw) == {"binary"}
+    with pytest.raises(UserError, match="scoring"):
+        index.rank(vector, text, k=5, fusion=centred, scoring="fast")  # type: ignore[arg-type]
+
+
+def test_a_knowledge_base_ranks_with_its_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    from resolvekit.understanding.embedders import HashingEmbedder
+
+    seen: list[str] = []
+    rank = HybridIndex.rank
+
+    def spy(self: HybridIndex, *args: object, **options: object) -> object:
+        seen.append(str(options["scoring"]))
+        return rank(self, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HybridIndex, "rank", spy)
+    documents = [Document(id=f"d{i}", text=f"refund card number {i} days") for i in range(5)]
+    for scoring in ("auto", "int8", "binary", "exact"):
+        kb = KnowledgeBase(embedder=HashingEmbedder(), scoring=scoring)  # type: ignore[arg-type]
+        kb.add(documents)
+        kb.search("refund card")
+        kb.ask("refund card")
+    assert KnowledgeBase(embedder=HashingEmbedder()).scoring == "auto"
+    assert seen == ["auto", "auto", "int8", "int8", "binary", "binary", "exact", "exact"]
+
+
+class _Probe(np.ndarray):
+    """A vector matrix that records BLAS's thread count at each product it takes part in."""
+
+    threads: list[int] = []
+
+    def __matmul__(self, other: object) -> np.ndarray:
+        if self.ndim == 2:  # a product over rows (not the 384-wide dot of two vectors)
+            _Probe.threads.append(_blas_threads())
+        return np.asarray(self) @ other
+
+
+def _blas_threads() -> int:
+    import threadpoolctl
+
+    return max(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("scoring", ["exact", "int8", "binary"])
+def test_every_product_of_a_query_runs_on_one_blas_thread(
+    scoring: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    index, queries, texts = planted_index(600)
+    # The per-index constants (built once, on the first query) may use every thread.
+    index.centering(), index.int8_rows(), index.sign_codes(True)
+    index.vectors = index.vectors.view(_Probe)
+    index.field_vectors = index.field_vectors.view(_Probe)
+    dot = np.dot
+
+    def probed_dot(*args: object, **kwargs: object) -> object:
+        _Probe.threads.append(_blas_threads())
+        return dot(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(np, "dot", probed_dot)  # the int8 pass's block products
+    _Probe.threads = []
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != 2:
+            pytest.skip("BLAS here cannot run two threads")
+        index.rank(queries[0], texts[0], k=5, fusion=FUSIONS[0], scoring=scoring)  # type: ignore[arg-type]
+        assert _blas_threads() == 2  # restored after the query
+    assert _Probe.threads and set(_Probe.threads) == {1}

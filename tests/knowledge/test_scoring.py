@@ -279,3 +279,34 @@ def test_every_product_of_a_query_runs_on_one_blas_thread(
         index.rank(queries[0], texts[0], k=5, fusion=FUSIONS[0], scoring=scoring)  # type: ignore[arg-type]
         assert _blas_threads() == 2  # restored after the query
     assert _Probe.threads and set(_Probe.threads) == {1}
+
+
+def test_queries_running_at_once_share_one_blas_limit() -> None:
+    """BLAS's thread count is process-wide: a query that ends must not restore it under another
+    one still running, and the last one out restores it."""
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != 2:
+            pytest.skip("BLAS here cannot run two threads")
+        first, second = single_blas_thread(), single_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        assert _blas_threads() == 1
+        first.__exit__(None, None, None)
+        assert _blas_threads() == 1  # the other query still runs on one thread
+        second.__exit__(None, None, None)
+        assert _blas_threads() == 2
+        index, queries, texts = planted_index(600)
+
+        def search(offset: int) -> None:
+            for vector, text in zip(queries[offset::4], texts[offset::4], strict=False):
+                index.rank(vector, text, k=5, fusion=FUSIONS[0], scoring="int8")
+
+        threads = [threading.Thread(target=search, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert _blas_threads() == 2

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,27 +55,56 @@ BLOCK_ROWS = 1024
 """Rows converted per block: 1024 x 384 float32 is 1.5 MB, within a core's L2 cache."""
 
 _controller: list[Any] = []
-"""``[controller, modules]``: the threadpoolctl controller and ``len(sys.modules)`` when it was
-made (a new import may load another BLAS, e.g. scipy's: the controller is then made again);
-``[None, 0]`` without threadpoolctl."""
+"""``[controller, modules]``: the threadpoolctl controller of the BLAS libraries and
+``len(sys.modules)`` when it was made (a new import may load another BLAS, e.g. scipy's: the
+controller is then made again); ``[None, 0]`` without threadpoolctl."""
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_saved: list[tuple[Any, int]] = []
+"""Each BLAS library's thread count before the first of the queries now running lowered it."""
 
 
-@contextlib.contextmanager
-def single_blas_thread() -> Iterator[None]:
-    """Limit BLAS to one thread inside the block (a no-op without threadpoolctl)."""
+def _blas_libraries() -> list[Any]:
     if not _controller or (_controller[0] is not None and _controller[1] != len(sys.modules)):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
             _controller[:] = [None, 0]
         else:
-            _controller[:] = [ThreadpoolController(), len(sys.modules)]
+            blas = ThreadpoolController().select(user_api="blas")
+            _controller[:] = [blas, len(sys.modules)]
     controller = _controller[0]
-    if controller is None:  # pragma: no cover
+    return [] if controller is None else list(controller.lib_controllers)
+
+
+@contextlib.contextmanager
+def single_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread inside the block (a no-op without threadpoolctl).
+
+    BLAS's thread count is one setting for the whole process, so the blocks of all threads
+    share one limit: the first block to enter lowers it, the last to leave restores it (a
+    query finishing never raises it under another one still running), and nested blocks cost
+    a counter. Other BLAS work in the process runs on one thread while any query does.
+    """
+    global _blas_users
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_saved[:] = [(lib, lib.get_num_threads()) for lib in _blas_libraries()]
+            for lib, threads in _blas_saved:
+                if threads not in (None, 1):
+                    lib.set_num_threads(1)
+        _blas_users += 1
+    try:
         yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for lib, threads in _blas_saved:
+                    if threads not in (None, 1):
+                        lib.set_num_threads(threads)
+                _blas_saved.clear()
 
 
 @dataclass(kw_only=True, eq=False)

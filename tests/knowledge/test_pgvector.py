@@ -149,6 +149,7 @@ def test_a_new_generation_reaches_open_readers(postgres_url: str, table: str) ->
     first.add([{"id": "a", "question": "What are your opening hours?", "answer": "9 to 5."}])
     first.save(postgres_url, table=table)
     readers = [KnowledgeBase.load(postgres_url, table=table) for _ in range(3)]
+    assert readers[0].depth == 300  # HNSW candidates (ef_search) for a base read from a URL
     for reader in readers:
         reader._index.refresh = 0.0  # type: ignore[union-attr]  # see every change at once
         assert reader.search("opening hours")[0].doc_id == "a"

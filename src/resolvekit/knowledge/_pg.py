@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "DEPTH",
     "FORMAT",
     "SCHEMA_VERSION",
     "PgIndex",
@@ -81,6 +82,7 @@ K1, B = 1.2, 0.75
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 FLOAT = np.float32
+DEPTH = 300  # a loaded base's depth = ef_search: recall@10 0.99 at 300k (docs/benchmarks.md)
 
 
 def is_url(path: object) -> bool:

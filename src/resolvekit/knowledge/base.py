@@ -522,7 +522,7 @@ class KnowledgeBase:
             IndexMismatch: ``embedder`` differs from the one the index was built with, or the
                 index format is from another version.
         """
-        from ._pg import PgIndex, is_url
+        from ._pg import DEPTH, PgIndex, is_url
 
         if is_url(path):
             index, manifest = PgIndex.open(str(path), table=table, embedder=embedder)
@@ -537,7 +537,7 @@ class KnowledgeBase:
             kb._embedder_name = str(manifest["embedder"])
             kb._index = index
             kb._dim = int(manifest["dim"])
-            kb.url, kb._table = str(path), table
+            kb.url, kb._table, kb.depth = str(path), table, DEPTH
             return kb
         from ._store import load
 

@@ -20,6 +20,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -346,6 +347,7 @@ def postgres(url: str | None) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pgvector(args: Any) -> None:

@@ -452,3 +452,81 @@ async def test_a_divergence_shows_both_steps_in_a_stable_bounded_form() -> None:
     assert error.expected == """call 'lookup' {"a": "1", "b": "2"}"""
     shown = '{"a": "1", "b": "' + "x" * 500 + '"}'
     assert error.got == f"call 'lookup' {shown[:200]}"
+
+
+# -- what the trace and the store hold around a write ----------------------------------------
+
+
+async def test_tool_calls_are_traced_with_their_arguments_and_outcome() -> None:
+    agent = agent_with(rk.StartIntent(intent="Task"))
+
+    @agent.tool(effect="read")
+    def lookup(order_id: str) -> str:
+        """Look up."""
+        if order_id == "W0000000":
+            raise rk.ToolRefusal("no such order")
+        return "pending"
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        await ctx.try_call(lookup, order_id="W1234567")
+        await ctx.try_call(lookup, order_id="W0000000")
+        return ctx.resolve("looked")
+
+    result = await agent.handle("c", "do the thing")
+    assert [e.data for e in result.trace if e.kind == "tool"] == [
+        {"tool": "lookup", "args": {"order_id": "W1234567"}, "status": "done", "result": "pending"},
+        {
+            "tool": "lookup",
+            "args": {"order_id": "W0000000"},
+            "kind": "refused",
+            "message": "no such order",
+        },
+    ]
+
+
+@pytest.mark.parametrize("effect", ["write", "read"])
+async def test_a_failed_write_is_saved_before_the_playbook_goes_on(
+    effect: str, tmp_path: Any
+) -> None:
+    """A write's error is checkpointed at once: a crash right after it leaves the journal saying
+    "error", not "started" (which recovery would turn into an unknown outcome). A read is not
+    checkpointed: nothing of the turn is in the store yet."""
+    from resolvekit.sessions.sqlite import SQLiteStore
+
+    db = tmp_path / "journal.db"
+    agent = agent_with(rk.StartIntent(intent="Task"), store=f"sqlite:///{db}")
+    seen: list[list[tuple[str, str]]] = []
+
+    @agent.tool(effect=effect)  # type: ignore[call-overload]
+    def change(order_id: str) -> str:
+        """Change."""
+        raise rk.ToolRefusal("not allowed")
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        await ctx.try_call(change, order_id="W1234567")
+        other = SQLiteStore(db)  # what another process would find now
+        conversation = await other.open_conversation("c")
+        await other.close()
+        runs = conversation.runs if conversation is not None else []
+        seen.append([(s.key, s.status) for r in runs for s in r.journal])
+        return ctx.resolve("done")
+
+    assert (await agent.handle("c", "do the thing")).reply == "done"
+    assert seen == [[("change", "error")] if effect == "write" else []]
+
+
+async def test_an_open_confirmation_is_pending_in_the_journal() -> None:
+    agent = agent_with(rk.StartIntent(intent="Task"), rk.Confirm(answer="no"))
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        return ctx.resolve("yes" if await ctx.confirm("Go on?") else "no")
+
+    await agent.handle("c", "do the thing")
+    (step,) = await journal(agent)
+    assert (step.kind, step.key, step.status, step.result) == ("confirm", "Go on?", "pending", None)
+    assert (await agent.handle("c", "no")).reply == "no"
+    (step,) = await journal(agent)
+    assert (step.status, step.result) == ("done", False)

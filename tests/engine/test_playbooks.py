@@ -444,8 +444,8 @@ async def test_crash_between_call_and_commit_recovers_idempotent_write_without_d
     # The next turn first recovers the interrupted run: same key, so no second charge.
     assert result.reply == "paid\nAnything else?"
     assert len(effects) == 1
-    recover = [e for e in result.trace if e.kind == "recover"]
-    assert recover and recover[0].data["key"] == effects[0]
+    recover = [e.data for e in result.trace if e.kind == "recover"]
+    assert recover == [{"tool": "charge", "key": effects[0]}]
 
 
 async def test_crash_with_non_idempotent_write_is_never_repeated(tmp_path: Path) -> None:
@@ -457,6 +457,20 @@ async def test_crash_with_non_idempotent_write_is_never_repeated(tmp_path: Path)
     assert result.outcome == "escalated"
     assert result.handoff is not None
     assert result.handoff.reason == "payment state unknown: unknown_outcome"
+    message = (
+        "the call was interrupted and the tool takes no idempotency key, so it is not "
+        "repeated; a human must check whether it took effect"
+    )
+    tool_events = [e.data for e in result.trace if e.kind == "tool"]
+    assert tool_events == [
+        {"tool": "charge", "args": {}, "kind": "unknown_outcome", "message": message}
+    ]
+    (action,) = result.handoff.actions
+    assert (action.tool, action.status, action.error) == (
+        "charge",
+        "error",
+        {"tool": "charge", "kind": "unknown_outcome", "message": message},
+    )
 
 
 async def test_say_is_sent_once_not_on_every_replay() -> None:

@@ -86,7 +86,14 @@ async def test_invalid_arguments_are_journaled_as_an_error_step() -> None:
         await ctx.confirm("Go on?")
         return ctx.resolve(failed.kind)
 
-    await agent.handle("c", "do the thing")
+    first = await agent.handle("c", "do the thing")
+    (event,) = [e.data for e in first.trace if e.kind == "tool"]
+    assert event.pop("message").startswith("quantity: Input should be a valid integer")
+    assert event == {
+        "tool": "set_quantity",
+        "status": "error",
+        "kind": "invalid_arguments",
+    }
     done = await agent.handle("c", "yes")
     assert (done.outcome, done.reply) == ("resolved", "invalid_arguments")
     assert calls == []

@@ -77,7 +77,7 @@ MODULES: dict[str, Target] = {
     ),
     "escalation": Target(
         "src/resolvekit/escalation.py",
-        (ENGINE, "tests/test_privacy.py", "tests/test_redaction.py"),
+        ("tests/test_escalation.py", ENGINE, "tests/test_privacy.py", "tests/test_redaction.py"),
         "handoff and redaction",
     ),
     "redaction": Target(

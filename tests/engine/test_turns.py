@@ -1,0 +1,523 @@
+"""The turn engine in detail: the recovery sweep, slot filling, knowledge answers and
+clarifications, free-mode calls and their confirmation, playbook failures and closing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import resolvekit as rk
+from resolvekit.messages import Citation
+from resolvekit.playbooks import KnowledgeAnswer
+from resolvekit.sessions import FREE_RUN
+
+from .shop import Backend, Order, build_agent
+from .test_consent import START, always_yes
+from .test_delivery import Crash, FreezingStore, crashing_shop, free_shop
+
+
+class SweepingStore(FreezingStore):
+    """A memory store that can list interrupted writes (the sweep's ``inflight``)."""
+
+    async def inflight(self, before: float, limit: int) -> list[tuple[str, str]]:
+        found = []
+        for conversation_id in list(self._rows):
+            conversation = await self.get(conversation_id)
+            due = conversation.inflight_until() if conversation is not None else None
+            if conversation is not None and due is not None and due < before:
+                found.append((conversation.id, conversation.customer_id))
+        return found[:limit]
+
+
+async def crashed_playbook(idempotent: bool) -> tuple[Backend, SweepingStore]:
+    backend, store = Backend(), SweepingStore()
+    agent = crashing_shop(
+        backend, store, always_yes(), idempotent=idempotent, crash_after_commit=[True]
+    )
+    await agent.handle("c", START)
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes")
+    store.frozen = False
+    return backend, store
+
+
+# -- the sweep -------------------------------------------------------------------------------
+
+
+async def test_the_sweep_finishes_an_idempotent_write_and_the_playbook() -> None:
+    backend, store = await crashed_playbook(idempotent=True)
+    agent = crashing_shop(backend, store, always_yes(), idempotent=True, crash_after_commit=[])
+    assert await agent.recover() == []  # the deadline has not passed
+    (result,) = await agent.recover(older_than=-3600)
+    assert (result.outcome, result.reply) == ("resolved", "Order W1234567 cancelled")
+    assert backend.writes == [("cancel", "W1234567")]
+    assert any(e.kind == "playbook" and e.data.get("event") == "recover" for e in result.trace)
+    assert await agent.recover(older_than=-3600) == []
+
+
+async def test_the_sweep_hands_a_plain_interrupted_write_to_a_human() -> None:
+    backend, store = await crashed_playbook(idempotent=False)
+    agent = crashing_shop(backend, store, always_yes(), idempotent=False, crash_after_commit=[])
+    reported: list[rk.Handoff] = []
+    agent.handoff_targets.append(rk.CallbackTarget(reported.append))
+    (result,) = await agent.recover(older_than=-3600)
+    assert result.outcome == "escalated"
+    (handoff,) = reported
+    assert handoff.reason == (
+        "cancel_order failed (unknown_outcome): the call was interrupted and the tool takes no "
+        "idempotency key, so it is not repeated; a human must check whether it took effect"
+    )
+    assert handoff.priority == "high"
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_the_sweep_leaves_a_conversation_a_human_already_has() -> None:
+    backend, store = await crashed_playbook(idempotent=True)
+    conversation = await store.open_conversation("c")
+    assert conversation is not None
+    conversation.status = "handed_off"
+    await store.save(conversation)
+    agent = crashing_shop(backend, store, always_yes(), idempotent=True, crash_after_commit=[])
+    assert await agent.recover(older_than=-3600) == []
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_recovery_that_fails_is_handed_over_with_the_error() -> None:
+    backend, store = await crashed_playbook(idempotent=True)
+    agent = crashing_shop(backend, store, always_yes(), idempotent=True, crash_after_commit=[])
+    del agent.intents["CancelOrder"]  # a deploy dropped the intent the run belongs to
+    (result,) = await agent.recover(older_than=-3600)
+    assert result.outcome == "escalated" and result.handoff is not None
+    assert (result.handoff.reason, result.handoff.priority) == (
+        "recovery failed: KeyError: 'CancelOrder'",
+        "high",
+    )
+    assert isinstance(result.error, KeyError)
+
+
+async def test_the_sweep_recovers_a_free_mode_call() -> None:
+    backend, store = Backend(), SweepingStore()
+    agent = free_shop(backend, store, idempotent=False, crash=[True])
+    await agent.handle("c", "cancel W1")
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes")
+    store.frozen = False
+    agent = free_shop(backend, store, idempotent=False, crash=[])
+    (result,) = await agent.recover(older_than=-3600)
+    assert result.outcome == "escalated" and backend.writes == [("cancel", "W1")]
+
+
+async def crash_a_free_mode_write_then_lose_its_tool() -> tuple[
+    Backend, FreezingStore, rk.TurnResult
+]:
+    backend, store = Backend(), FreezingStore()
+    agent = free_shop(backend, store, idempotent=True, crash=[True])
+    await agent.handle("c", "cancel W1")
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes", message_id="y")
+    store.frozen = False
+    agent = free_shop(backend, store, idempotent=True, crash=[])
+    del agent.tools["cancel_order"]  # a deploy removed the tool
+    return backend, store, await agent.handle("c", "hello?")
+
+
+async def test_a_free_mode_call_whose_tool_is_gone_is_not_made_again() -> None:
+    backend, store, result = await crash_a_free_mode_write_then_lose_its_tool()
+    conversation = await store.get(result.conversation_id)
+    assert conversation is not None
+    (message,) = [m for m in conversation.transcript if m.role == "tool"]
+    assert json.loads(message.text) == {
+        "tool": "cancel_order",
+        "kind": "unknown_outcome",
+        "message": "the tool is gone",
+    }
+    free = conversation.run(FREE_RUN)
+    assert free is not None and free.journal[-1].status == "error"
+    assert backend.writes == [("cancel", "W1")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: _loop.py Turn._recover_free marks a started free-mode call whose tool is gone "
+    "as unknown_outcome but never adds it to Turn.unknown, so no human is told and the model "
+    "goes on (here it tells the customer 'Cancelled.')",
+)
+async def test_a_free_mode_call_whose_tool_is_gone_goes_to_a_human() -> None:
+    _, _, result = await crash_a_free_mode_write_then_lose_its_tool()
+    assert result.outcome == "escalated" and result.handoff is not None
+    assert result.handoff.reason.startswith("the outcome of cancel_order is unknown")
+
+
+# -- slots and answers -----------------------------------------------------------------------
+
+
+async def test_an_invalid_answer_to_a_slot_question_is_asked_again_with_the_reason() -> None:
+    model = rk.ScriptedModel(
+        [rk.StartIntent(intent="CancelOrder"), rk.FillSlots(slots={"order_id": "12345"})]
+    )
+    agent = build_agent(Backend(), model)
+    assert (await agent.handle("c", "cancel")).reply == "What is the order number?"
+    again = await agent.handle("c", "12345")
+    assert again.reply == "That doesn't look like a valid order id. What is the order number?"
+    assert again.pending == "slot"
+
+
+async def test_an_answer_to_a_playbook_question_is_traced() -> None:
+    class Name(rk.Intent):
+        """Ask a name."""
+
+    agent = build_agent(
+        Backend(),
+        rk.ScriptedModel([rk.StartIntent(intent="Name"), rk.FillSlots(slots={"who": "Ana"})]),
+    )
+
+    @agent.playbook(Name)
+    async def name(ctx: rk.Context[Backend], intent: Name) -> rk.PlaybookOutcome:
+        return ctx.resolve("Hi " + await ctx.ask("Who?", name="who"))
+
+    await agent.handle("c", "name")
+    done = await agent.handle("c", "Ana")
+    assert done.reply == "Hi Ana"
+    assert [e.data for e in done.trace if e.kind == "ask"] == [
+        {"event": "answered", "step": 0, "value": "Ana"}
+    ]
+
+
+@pytest.mark.parametrize("status", ["resolved", "refused", "escalated", "cancelled", "failed"])
+async def test_an_id_a_finished_run_used_is_asked_again_whatever_its_end(status: str) -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.StartIntent(intent="CancelOrder", slots={}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel W1234567")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    conversation.runs[0].status = status  # type: ignore[assignment]
+    conversation.pending = None
+    await agent.store.save(conversation)
+    again = await agent.handle("c", "cancel another order")
+    assert again.reply == "What is the order number?"
+
+
+async def test_a_value_that_is_not_an_id_is_reused_by_the_same_request() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"reason": "ordered by mistake"}),
+            rk.StartIntent(intent="CancelOrder", slots={}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel, I ordered by mistake")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    conversation.runs[0].status = "cancelled"
+    conversation.pending = None
+    await agent.store.save(conversation)
+    again = await agent.handle("c", "cancel another")
+    assert again.slots == {"reason": "ordered by mistake"}
+    assert again.reply == "What is the order number?"
+
+
+class Recorder:
+    """A knowledge source that answers only about returns, and records what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+        self.asked.append((query, k))
+        if "return" not in query:
+            return KnowledgeAnswer(query=query, text="", answerable=False, score=0.1)
+        return KnowledgeAnswer(
+            query=query,
+            text="30 days.",
+            answerable=True,
+            score=0.9,
+            citations=[Citation(doc_id="returns")],
+        )
+
+
+async def test_a_knowledge_answer_is_traced_and_asks_for_three_passages() -> None:
+    source = Recorder()
+    model = rk.ScriptedModel([rk.AnswerFromKnowledge(query="return window")])
+    agent = build_agent(Backend(), model, knowledge=source)
+    result = await agent.handle("c", "how long to return?")
+    assert (result.outcome, result.reply) == ("answered", "30 days.")
+    assert result.citations == [Citation(doc_id="returns")]
+    assert source.asked == [("return window", 3)]
+    assert [e.data for e in result.trace if e.kind == "knowledge"] == [
+        {"query": "return window", "answerable": True, "score": 0.9}
+    ]
+
+
+async def test_an_unanswerable_question_at_a_confirmation_keeps_the_confirmation_open() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes(), knowledge=Recorder())
+    await agent.handle("c", START)
+    result = await agent.handle("c", "can I pay with bitcoin?")
+    assert result.reply == (
+        "I couldn't find a reliable answer to that. Now, back to your request: "
+        "Cancel order W1234567?"
+    )
+    assert (result.outcome, result.pending) == ("awaiting_customer", "confirm")
+    assert backend.writes == []
+
+
+async def test_an_unanswerable_question_with_no_intents_asks_for_more() -> None:
+    model = rk.ScriptedModel([rk.AnswerFromKnowledge(query="bitcoin")])
+    agent: rk.Agent[None] = rk.Agent(
+        name="faq", model=model, store="memory://", knowledge=Recorder(), handoff=[]
+    )
+    result = await agent.handle("c", "bitcoin?")
+    assert result.reply == (
+        "I couldn't find a reliable answer to that. "
+        "Could you tell me a bit more about what you need?"
+    )
+    assert result.outcome == "awaiting_customer"
+
+
+@pytest.mark.parametrize(
+    ("intents", "listed"),
+    [
+        (["CancelOrder"], "cancel order"),
+        (
+            ["CancelOrder", "OrderStatus", "TrackParcel"],
+            "cancel order, order status or track parcel",
+        ),
+    ],
+)
+async def test_an_off_topic_question_lists_what_the_agent_can_do(
+    intents: list[str], listed: str
+) -> None:
+    model = rk.ScriptedModel([rk.AnswerFromKnowledge(query="bitcoin")])
+    agent = build_agent(Backend(), model, knowledge=Recorder())
+    for name in list(agent.intents):
+        if name not in intents:
+            del agent.intents[name]
+
+    class TrackParcel(rk.Intent):
+        """Track a parcel."""
+
+    if "TrackParcel" in intents:
+
+        @agent.playbook(TrackParcel)
+        async def track(ctx: rk.Context[Backend], intent: TrackParcel) -> rk.PlaybookOutcome:
+            return ctx.resolve("on its way")
+
+    result = await agent.handle("c", "bitcoin?")
+    assert result.reply == (
+        "I couldn't find a reliable answer to that. "
+        f"I can help you with {listed}. What would you like to do?"
+    )
+
+
+async def test_a_good_answer_resets_the_clarification_count() -> None:
+    unclear = rk.AskClarification(text="Which one?")
+    answer = rk.AnswerFromKnowledge(query="return window")
+    model = rk.ScriptedModel([unclear, unclear, answer, unclear, unclear])
+    agent = build_agent(
+        Backend(),
+        model,
+        knowledge=Recorder(),
+        escalation=rk.EscalationPolicy(max_clarifications=2),
+    )
+    for text in ("a", "b", "returns?", "c", "d"):
+        result = await agent.handle("c", text)
+        assert result.outcome != "escalated", text
+
+
+async def test_a_clarification_offers_the_options_in_words() -> None:
+    model = rk.ScriptedModel([rk.AskClarification(text="Which one?", options=["CancelOrder"])])
+    result = await build_agent(Backend(), model).handle("c", "hmm")
+    assert result.reply == "Which one? Did you mean cancel order?"
+
+
+# -- free mode -------------------------------------------------------------------------------
+
+
+def free_agent(steps: list[Any], **options: Any) -> tuple[rk.Agent[Backend], Backend]:
+    backend = Backend()
+    agent = build_agent(backend, rk.ScriptedModel(steps), free_mode=True, **options)
+    return agent, backend
+
+
+async def test_free_mode_runs_exactly_its_step_budget_of_calls() -> None:
+    reads: list[str] = []
+    steps = [rk.CallTool(tool="lookup", args={"order_id": "W1234567"})] * 4
+    agent, _ = free_agent(steps, max_steps=3)
+
+    @agent.tool(effect="read")
+    def lookup(order_id: str) -> str:
+        """Look up."""
+        reads.append(order_id)
+        return "pending"
+
+    result = await agent.handle("c", "status?")
+    assert result.outcome == "escalated" and len(reads) == 3
+    assert result.handoff is not None
+    assert result.handoff.reason == "step budget of 3 tool calls exhausted"
+
+
+async def test_a_free_mode_write_is_confirmed_by_the_engine_in_the_journal() -> None:
+    steps = [
+        rk.CallTool(
+            tool="cancel_order", args={"order_id": "W1234567", "reason": "ordered by mistake"}
+        ),
+        rk.Confirm(answer="yes"),
+        rk.Reply(text="Cancelled."),
+    ]
+    agent, backend = free_agent(steps)
+    asked = await agent.handle("c", "cancel W1234567")
+    question = (
+        "To confirm: Cancel a pending order (order id: W1234567, reason: ordered by mistake). "
+        "Shall I go ahead?"
+    )
+    assert (asked.reply, asked.outcome, asked.pending) == (
+        question,
+        "awaiting_customer",
+        "tool_confirm",
+    )
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None and conversation.pending is not None
+    assert conversation.pending.run_id == FREE_RUN
+    free = conversation.run(FREE_RUN)
+    assert free is not None and free.status == "free"
+    (step,) = free.journal
+    assert (step.index, step.kind, step.key, step.status) == (0, "confirm", question, "pending")
+    done = await agent.handle("c", "yes")
+    assert done.reply == "Cancelled." and backend.writes == [("cancel", "W1234567")]
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    free = conversation.run(FREE_RUN)
+    assert free is not None
+    assert [(s.index, s.kind, s.status) for s in free.journal] == [
+        (0, "confirm", "done"),
+        (1, "call", "done"),
+    ]
+
+
+async def test_a_free_mode_confirmation_quotes_the_description_without_its_period() -> None:
+    agent, _ = free_agent([rk.CallTool(tool="wipe", args={})])
+
+    @agent.tool(effect="write", confirm=True, description="Reset the XBOX.")
+    def wipe() -> str:
+        return "ok"
+
+    asked = await agent.handle("c", "reset it")
+    assert asked.reply == "To confirm: Reset the XBOX (). Shall I go ahead?"
+
+
+async def test_a_free_mode_result_is_in_the_transcript_for_the_model() -> None:
+    steps = [
+        rk.CallTool(tool="get_order", args={"order_id": "W1234567"}),
+        rk.CallTool(tool="get_order", args={"order_id": "W0000000"}),
+        rk.Reply(text="Done."),
+    ]
+    agent, _ = free_agent(steps)
+    await agent.handle("c", "status?", channel="email")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    tool_lines = [m for m in conversation.transcript if m.role == "tool"]
+    assert [(m.channel, m.tool_call) for m in tool_lines] == [
+        ("email", {"name": "get_order", "args": {"order_id": "W1234567"}}),
+        ("email", {"name": "get_order", "args": {"order_id": "W0000000"}}),
+    ]
+    assert json.loads(tool_lines[0].text) == Order(
+        id="W1234567", status="pending", items=["lamp"]
+    ).model_dump(mode="json")
+    assert json.loads(tool_lines[1].text) == {
+        "tool": "get_order",
+        "kind": "refused",
+        "message": "no order W0000000",
+    }
+
+
+async def test_a_free_mode_handoff_is_not_about_an_intent() -> None:
+    steps = [rk.CallTool(tool="get_order", args={"order_id": "W1234567"}), rk.Escalate(reason="x")]
+    agent, _ = free_agent(steps)
+    result = await agent.handle("c", "status?")
+    assert result.handoff is not None
+    assert (result.handoff.intent, result.handoff.slots) == (None, {})
+
+
+# -- failures and closing --------------------------------------------------------------------
+
+
+async def test_a_crashing_playbook_fails_its_run_and_hands_over_urgently() -> None:
+    class Boom(rk.Intent):
+        """Crash."""
+
+    agent = build_agent(Backend(), rk.ScriptedModel([rk.StartIntent(intent="Boom")]), handoff=[])
+
+    @agent.playbook(Boom)
+    async def boom(ctx: rk.Context[Backend], intent: Boom) -> rk.PlaybookOutcome:
+        raise ValueError("bad data")
+
+    result = await agent.handle("c", "boom")
+    assert result.handoff is not None
+    assert (result.handoff.reason, result.handoff.priority) == (
+        "playbook Boom crashed: ValueError: bad data",
+        "high",
+    )
+    conversation = await agent.store.get(result.conversation_id)
+    assert conversation is not None and conversation.runs[0].status == "failed"
+
+
+async def test_closing_cancels_the_request_being_collected() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.Reply(text="Bye!", close=True),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    assert (await agent.handle("c", "cancel W1234567")).pending == "slot"
+    bye = await agent.handle("c", "never mind, bye")
+    assert (bye.reply, bye.pending) == ("Bye!", None)
+    conversation = await agent.store.get(bye.conversation_id)
+    assert conversation is not None and conversation.status == "closed"
+    assert [(r.intent, r.status) for r in conversation.runs] == [("CancelOrder", "cancelled")]
+    assert conversation.pending is None
+
+
+async def test_closing_cancels_a_suspended_request() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.StartIntent(intent="OrderStatus", slots={}),
+            rk.Reply(text="Bye!", close=True),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel W1234567")
+    asked = await agent.handle("c", "actually where is it?")
+    assert asked.pending == "resume"
+    bye = await agent.handle("c", "no, bye")
+    assert (bye.reply, bye.pending) == ("Bye!", None)
+    conversation = await agent.store.get(bye.conversation_id)
+    assert conversation is not None
+    assert [(r.intent, r.status) for r in conversation.runs] == [
+        ("CancelOrder", "cancelled"),
+        ("OrderStatus", "resolved"),
+    ]
+    assert conversation.pending is None
+
+
+async def test_closing_keeps_finished_requests_as_they_ended() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+            rk.Reply(text="Bye!", close=True),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "where is W1234567")
+    bye = await agent.handle("c", "bye")
+    conversation = await agent.store.get(bye.conversation_id)
+    assert conversation is not None
+    assert [r.status for r in conversation.runs] == ["resolved"]

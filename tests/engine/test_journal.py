@@ -508,20 +508,26 @@ async def test_a_failed_write_is_saved_before_the_playbook_goes_on(
     @agent.tool(effect=effect)  # type: ignore[call-overload]
     def change(order_id: str) -> str:
         """Change."""
-        raise rk.ToolRefusal("not allowed")
+        if order_id == "W1234567":
+            raise rk.ToolRefusal("not allowed")
+        return "changed"
 
     @agent.playbook(Task)
     async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
-        await ctx.try_call(change, order_id="W1234567")
-        other = SQLiteStore(db)  # what another process would find now
-        conversation = await other.open_conversation("c")
-        await other.close()
-        runs = conversation.runs if conversation is not None else []
-        seen.append([(s.key, s.status) for r in runs for s in r.journal])
+        for order_id in ("W1234567", "W7654321"):
+            await ctx.try_call(change, order_id=order_id)
+            other = SQLiteStore(db)  # what another process would find now
+            conversation = await other.open_conversation("c")
+            await other.close()
+            runs = conversation.runs if conversation is not None else []
+            seen.append([(s.key, s.status) for r in runs for s in r.journal])
         return ctx.resolve("done")
 
     assert (await agent.handle("c", "do the thing")).reply == "done"
-    assert seen == [[("change", "error")] if effect == "write" else []]
+    if effect == "write":
+        assert seen == [[("change", "error")], [("change", "error"), ("change", "done")]]
+    else:
+        assert seen == [[], []]
 
 
 async def test_an_open_confirmation_is_pending_in_the_journal() -> None:
@@ -537,3 +543,86 @@ async def test_an_open_confirmation_is_pending_in_the_journal() -> None:
     assert (await agent.handle("c", "no")).reply == "no"
     (step,) = await journal(agent)
     assert (step.status, step.result) == ("done", False)
+
+
+async def test_a_correction_after_a_failed_write_rewinds() -> None:
+    """A write that failed changed nothing: a correction before it may still rewind."""
+
+    class Refund(rk.Intent):
+        """Refund an order."""
+
+        order_id: str = rk.Slot(pattern=r"W\d{7}")
+
+    agent = agent_with(
+        rk.StartIntent(intent="Refund", slots={"order_id": "W1234567"}),
+        rk.FillSlots(slots={"order_id": "W7654321"}),
+    )
+    refunds: list[str] = []
+
+    @agent.tool(effect="write")
+    def refund(order_id: str) -> str:
+        """Refund."""
+        if order_id == "W1234567":
+            raise rk.ToolRefusal("not refundable")
+        refunds.append(order_id)
+        return "refunded"
+
+    @agent.playbook(Refund)
+    async def run_refund(ctx: rk.Context[Backend], intent: Refund) -> rk.PlaybookOutcome:
+        result = await ctx.try_call(refund, order_id=intent.order_id)
+        if isinstance(result, rk.ToolError):
+            await ctx.ask("That order cannot be refunded. Which order then?")
+        return ctx.resolve(f"refunded {intent.order_id}")
+
+    first = await agent.handle("c", "refund W1234567")
+    assert first.reply == "That order cannot be refunded. Which order then?"
+    corrected = await agent.handle("c", "W7654321")
+    assert (corrected.outcome, corrected.reply, corrected.error) == (
+        "resolved",
+        "refunded W7654321",
+        None,
+    )
+    assert refunds == ["W7654321"]
+
+
+async def test_a_journal_whose_arguments_come_back_in_another_order_replays() -> None:
+    """Stores may return JSON objects with their keys reordered (PostgreSQL's jsonb does): the
+    replay compares arguments, not their order."""
+    agent = agent_with(rk.StartIntent(intent="Task"), rk.Confirm(answer="yes"))
+    lookups: list[str] = []
+
+    @agent.tool(effect="read")
+    def lookup(order_id: str, region: str) -> str:
+        """Look up."""
+        lookups.append(order_id)
+        return "ok"
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        await ctx.call(lookup, order_id="W1234567", region="eu")
+        await ctx.confirm("Go on?")
+        return ctx.resolve("done")
+
+    await agent.handle("c", "do the thing")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    step = conversation.runs[0].journal[0]
+    step.args = dict(reversed(list(step.args.items())))
+    await agent.store.save(conversation)
+    done = await agent.handle("c", "yes")
+    assert (done.reply, done.error) == ("done", None)
+    assert lookups == ["W1234567"]
+
+
+async def test_a_playbook_sees_who_where_and_what() -> None:
+    agent = agent_with(rk.StartIntent(intent="Task"))
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        return ctx.resolve(
+            "done",
+            reply=f"{ctx.customer_id} {ctx.channel} {ctx.intent} {bool(ctx.conversation_id)}",
+        )
+
+    result = await agent.handle("c-42", "do the thing", channel="voice")
+    assert (result.outcome, result.reply) == ("resolved", "c-42 voice Task True")

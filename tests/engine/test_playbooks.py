@@ -137,7 +137,8 @@ async def test_slot_correction_rewinds_the_playbook_before_any_write() -> None:
     assert (await agent.handle("c", "cancel W1234567")).reply == "Cancel order W1234567?"
     corrected = await agent.handle("c", "no, the other order, W7654321")
     assert corrected.reply == "Cancel order W7654321?"
-    assert any(e.kind == "rewind" for e in corrected.trace)
+    rewinds = [e.data for e in corrected.trace if e.kind == "rewind"]
+    assert rewinds == [{"step": 0, "now": """call 'get_order' {"order_id": "W7654321"}"""}]
     done = await agent.handle("c", "yes")
     assert done.outcome == "resolved"
     assert backend.writes == [("cancel", "W7654321")]
@@ -178,6 +179,7 @@ async def test_correction_after_a_write_escalates_instead_of_rewriting_history()
     result = await agent.handle("c", "no wait, I meant W7654321")
     assert result.outcome == "escalated"
     assert isinstance(result.error, rk.CorrectionAfterWrite)
+    assert (result.error.slot, result.error.step, result.error.tool) == ("order_id", 0, "refund")
     assert result.handoff is not None
     assert [(a.tool, a.args, a.status) for a in result.handoff.actions] == [
         ("refund", {"order_id": "W1234567"}, "done")

@@ -521,3 +521,100 @@ async def test_closing_keeps_finished_requests_as_they_ended() -> None:
     conversation = await agent.store.get(bye.conversation_id)
     assert conversation is not None
     assert [r.status for r in conversation.runs] == ["resolved"]
+
+
+# -- the audit trail of a turn ---------------------------------------------------------------
+
+
+async def test_a_confirmation_is_traced_with_both_readings() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes())
+    asked = await agent.handle("c", START)
+    done = await agent.handle("c", "yes please")
+    (event,) = [e.data for e in done.trace if e.kind == "confirm"]
+    assert event == {
+        "kind": "confirm",
+        "question": "Cancel order W1234567?",
+        "question_id": asked.question_id,
+        "model": "yes",
+        "reader": "yes",
+        "reason": "consent",
+        "cue": "yes",
+        "answer": "yes",
+    }
+
+
+async def test_a_stale_answer_is_traced_and_waits_for_the_customer() -> None:
+    agent = build_agent(Backend(), always_yes())
+    asked = await agent.handle("c", START)
+    stale = await agent.handle("c", "yes", reply_to="q-old")
+    assert (stale.outcome, stale.pending) == ("awaiting_customer", "confirm")
+    assert [e.data for e in stale.trace if e.kind == "confirm"] == [
+        {"event": "stale", "answers": "q-old", "open": asked.question_id}
+    ]
+
+
+async def test_an_escalation_is_traced_with_its_reason_and_priority() -> None:
+    model = rk.ScriptedModel([rk.Escalate(reason="legal threat", priority="urgent")])
+    result = await build_agent(Backend(), model).handle("c", "I'll sue")
+    assert [e.data for e in result.trace if e.kind == "escalation"] == [
+        {"reason": "legal threat", "priority": "urgent"}
+    ]
+
+
+class Summarizer(rk.FunctionModel):
+    capabilities = frozenset({"summarize"})
+
+
+async def test_the_summary_request_allows_only_a_reply_about_no_open_question() -> None:
+    seen: list[rk.ModelRequest] = []
+
+    def decide(request: rk.ModelRequest) -> Any:
+        if request.task == "summarize":
+            seen.append(request)
+            return rk.Reply(text="  Customer wants a manager.  ")
+        if request.pending is None:
+            return rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"})
+        return rk.Escalate(reason="needs approval")
+
+    agent = build_agent(Backend(), Summarizer(decide), handoff=[])
+    await agent.handle("c", "cancel W1234567")
+    result = await agent.handle("c", "get me a manager")
+    (request,) = seen
+    assert request.allowed == frozenset({"reply"})
+    assert (request.pending, request.retry_error) == (None, None)
+    assert result.handoff is not None
+    assert result.handoff.summary == (
+        "Customer wants a manager. Handed over because: needs approval."
+    )
+    assert result.handoff.pending_action == "Why do you want to cancel?"
+
+
+@pytest.mark.parametrize("answer", ["raise", "blank", "not a reply"])
+async def test_a_failed_summary_falls_back_to_the_engines_own(answer: str) -> None:
+    def decide(request: rk.ModelRequest) -> Any:
+        if request.task == "summarize":
+            if answer == "raise":
+                raise ConnectionError("model down")
+            return rk.Reply(text="   ") if answer == "blank" else rk.Escalate(reason="?")
+        return rk.Escalate(reason="needs approval")
+
+    result = await build_agent(Backend(), Summarizer(decide)).handle("c", "refund me twice")
+    assert result.handoff is not None
+    assert result.handoff.summary == (
+        "Customer c on chat, 1 message(s). No request identified. "
+        "Handed over because: needs approval."
+    )
+    failures = [e.data for e in result.trace if e.kind == "model" and "task" in e.data]
+    if answer == "raise":
+        assert failures == [{"task": "summarize", "error": "ConnectionError: model down"}]
+    else:
+        assert failures == []
+
+
+async def test_a_handoff_carries_the_models_confidence() -> None:
+    def decide(request: rk.ModelRequest) -> rk.ModelResponse:
+        return rk.ModelResponse(decision=rk.Escalate(reason="unsure"), confidence=0.42)
+
+    result = await build_agent(Backend(), rk.FunctionModel(decide)).handle("c", "hmm")
+    assert result.handoff is not None and result.handoff.confidence == 0.42

@@ -5,6 +5,7 @@ Run from the repository root, after ``bash tools/setup.sh``::
     .venv/bin/python tools/mutation.py                       # every safety module
     .venv/bin/python tools/mutation.py --module playbooks    # one (repeat --module for more)
     .venv/bin/python tools/mutation.py --json build/mutation.json --min-kill 0.9
+    .venv/bin/python tools/mutation.py --no-run --survivors  # the last run's results again
 
 For each module in :data:`MODULES`, the script copies the repository into
 ``build/mutation/<module>/`` (``src``, ``tests``, ``tools``, ``examples``, ``evals`` and a
@@ -257,11 +258,16 @@ def describe(
     return line, before.strip(), after.strip()
 
 
-def measure(name: str, target: Target, workers: int) -> Tally:
-    """Mutate one module, run its tests against every mutant, and count."""
+def measure(name: str, target: Target, workers: int, *, run: bool = True) -> Tally:
+    """Mutate one module, run its tests against every mutant, and count (``run=False``: only
+    count the results the last run left in ``build/mutation/<module>``)."""
     started = time.monotonic()
-    work = prepare(name, target)
-    run_mutmut(work, workers, work / "mutmut.log")
+    work = WORK / name.replace("/", ".")
+    if run:
+        work = prepare(name, target)
+        run_mutmut(work, workers, work / "mutmut.log")
+    elif not work.exists():
+        raise SystemExit(f"no results for {name} in {work}: run it first")
     statuses = read_results(work, target)
     source = (ROOT / target.source).read_text(encoding="utf-8")
     starts, lines = function_starts(source), source.splitlines()
@@ -305,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--survivors", action="store_true", help="print every survivor after the table"
     )
+    parser.add_argument(
+        "--no-run",
+        action="store_true",
+        help="do not run mutmut: report the results the last run left in build/mutation",
+    )
     args = parser.parse_args(argv)
     names: list[str] = args.module or list(MODULES)
     if hasattr(os, "nice"):
@@ -313,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tallies: list[Tally] = []
     for name in names:
         print(f"mutating {MODULES[name].source} ...", file=sys.stderr, flush=True)
-        tally = measure(name, MODULES[name], args.workers)
+        tally = measure(name, MODULES[name], args.workers, run=not args.no_run)
         print(f"  {tally.row()}  ({tally.seconds:.0f} s)", file=sys.stderr, flush=True)
         tallies.append(tally)
 

@@ -4,6 +4,7 @@ clarifications, free-mode calls and their confirmation, playbook failures and cl
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 import resolvekit as rk
 from resolvekit.messages import Citation
 from resolvekit.playbooks import KnowledgeAnswer
-from resolvekit.sessions import FREE_RUN
+from resolvekit.sessions import FREE_RUN, PlaybookRun, Step
+from resolvekit.sessions.memory import MemoryStore
 
 from .shop import Backend, Order, build_agent
 from .test_consent import START, always_yes
@@ -618,3 +620,225 @@ async def test_a_handoff_carries_the_models_confidence() -> None:
 
     result = await build_agent(Backend(), rk.FunctionModel(decide)).handle("c", "hmm")
     assert result.handoff is not None and result.handoff.confidence == 0.42
+
+
+# -- playbook runs, confirmations and resumes ------------------------------------------------
+
+
+async def test_a_run_is_traced_as_a_first_run_then_as_a_replay() -> None:
+    agent = build_agent(Backend(), always_yes())
+    first = await agent.handle("c", START)
+    done = await agent.handle("c", "yes")
+    runs = [e.data for e in first.trace if e.kind == "playbook" and e.data.get("event") == "run"]
+    assert runs == [{"event": "run", "intent": "CancelOrder", "steps": 0}]
+    replays = [e.data for e in done.trace if e.data.get("event") == "replay"]
+    assert replays == [{"event": "replay", "intent": "CancelOrder", "steps": 2}]
+
+
+async def test_a_playbook_that_returns_nothing_is_resolved() -> None:
+    class Wave(rk.Intent):
+        """Wave."""
+
+    agent = build_agent(Backend(), rk.ScriptedModel([rk.StartIntent(intent="Wave")]))
+
+    @agent.playbook(Wave)
+    async def wave(ctx: rk.Context[Backend], intent: Wave) -> None:
+        ctx.say("👋")
+
+    result = await agent.handle("c", "wave")
+    assert (result.outcome, result.reply) == ("resolved", "👋\nWave completed")
+
+
+async def test_an_uncaught_tool_error_is_the_turns_error() -> None:
+    model = rk.ScriptedModel([rk.StartIntent(intent="OrderStatus", slots={"order_id": "W0000000"})])
+    result = await build_agent(Backend(), model, handoff=[]).handle("c", "where is W0000000")
+    assert isinstance(result.error, rk.ToolError)
+    assert result.handoff is not None
+    assert result.handoff.reason == "get_order failed (refused): no order W0000000"
+    assert result.handoff.error == (
+        "ToolError: Tool 'get_order' failed (refused): no order W0000000"
+    )
+
+
+async def test_a_playbook_error_is_handed_over_with_its_message() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.FillSlots(slots={"reason": "no longer needed"}),
+        ]
+    )
+    agent = build_agent(Backend(), model, handoff=[])
+
+    async def cancel(ctx: rk.Context[Backend], intent: Any) -> rk.PlaybookOutcome:
+        await ctx.call(agent.tools["cancel_order"], order_id="W1234567", reason="no longer needed")
+        return ctx.resolve("?")
+
+    agent.playbooks["CancelOrder"] = cancel  # a playbook that forgot to ask
+
+    await agent.handle("c", "cancel W1234567")
+    result = await agent.handle("c", "no longer needed")
+    assert isinstance(result.error, rk.UnconfirmedWrite)
+    assert result.handoff is not None and result.handoff.reason == str(result.error)
+
+
+async def test_the_consent_evidence_says_how_the_answer_was_read() -> None:
+    agent = build_agent(Backend(), always_yes())
+    await agent.handle("c", START)
+    before = time.time()
+    await agent.handle("c", "yes please")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    confirm = next(s for s in conversation.runs[0].journal if s.kind == "confirm")
+    assert confirm.evidence is not None
+    assert (confirm.evidence["reason"], confirm.evidence["answer"]) == ("consent", "yes")
+    assert before <= confirm.evidence["at"] <= time.time()
+
+
+async def test_a_confirmation_answer_resets_the_clarification_count() -> None:
+    unclear = rk.AskClarification(text="Sorry?")
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+            unclear,
+            unclear,
+            rk.StartIntent(
+                intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+            ),
+            rk.Confirm(answer="no"),
+            unclear,
+            unclear,
+        ]
+    )
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_clarifications=2))
+    for text in ("where is W1234567", "a", "b", "cancel it", "no", "c", "d"):
+        result = await agent.handle("c", text)
+        assert result.outcome != "escalated", text
+
+
+async def test_a_queued_request_takes_what_the_customer_said_since() -> None:
+    backend = Backend()
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="CancelOrder", slots={})],
+            ),
+            rk.Confirm(answer="yes"),
+            rk.FillSlots(slots={"reason": "ordered by mistake"}),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(backend, model)
+    await agent.handle("c", "where is W1234567, and cancel it")
+    second = await agent.handle("c", "yes")
+    assert (second.outcome, second.reply) == ("awaiting_customer", "Why do you want to cancel?")
+    assert second.slots == {"order_id": "W1234567"}
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    queued = [r for r in conversation.runs if r.intent == "CancelOrder"]
+    assert [(r.status, r.queued) for r in queued] == [("collecting", False)]
+    await agent.handle("c", "by mistake")
+    done = await agent.handle("c", "yes")
+    assert (done.outcome, done.reply) == ("resolved", "Order W1234567 cancelled")
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_declining_to_go_back_drops_the_request() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="CancelOrder", slots={})],
+            ),
+            rk.Confirm(answer="no"),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "where is W1234567, and cancel it")
+    dropped = await agent.handle("c", "no")
+    assert (dropped.outcome, dropped.reply) == ("replied", "OK, I've dropped that request.")
+
+
+async def test_declining_a_free_mode_write_is_a_reply() -> None:
+    steps = [
+        rk.CallTool(
+            tool="cancel_order", args={"order_id": "W1234567", "reason": "ordered by mistake"}
+        ),
+        rk.Confirm(answer="no"),
+    ]
+    agent, backend = free_agent(steps)
+    await agent.handle("c", "cancel W1234567")
+    declined = await agent.handle("c", "no")
+    assert (declined.outcome, declined.pending) == ("replied", None)
+    assert declined.reply == "OK, I haven't done that. Is there anything else I can help with?"
+    assert backend.writes == []
+
+
+class ArchivingMemoryStore(MemoryStore):
+    """A memory store with an archive, so the engine compacts its rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.archive: list[dict[str, Any]] = []
+
+    async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
+        return self.archive
+
+    async def save(self, conversation: rk.Conversation) -> None:
+        self.archive.extend(conversation.archive_out)
+        conversation.archive_out.clear()
+        await super().save(conversation)
+
+
+async def test_a_free_mode_confirmation_after_compaction_confirms_the_right_step() -> None:
+    from resolvekit._bookkeeping import KEEP_STEPS
+
+    store = ArchivingMemoryStore()
+    steps = [
+        rk.Reply(text="Hello."),
+        rk.Reply(text="Hello again."),
+        rk.CallTool(
+            tool="cancel_order", args={"order_id": "W1234567", "reason": "ordered by mistake"}
+        ),
+        rk.Confirm(answer="yes"),
+        rk.Reply(text="Cancelled."),
+    ]
+    agent, backend = free_agent(steps, store=store)
+    await agent.handle("c", "hi")
+    conversation = await store.open_conversation("c")
+    assert conversation is not None
+    free = PlaybookRun(id=FREE_RUN, intent=FREE_RUN, status="free")
+    free.journal = [Step(index=i, kind="call", key="get_order") for i in range(2 * KEEP_STEPS)]
+    conversation.runs.append(free)
+    await store.save(conversation)
+    await agent.handle("c", "hello again")  # the turn compacts the old steps
+    conversation = await store.open_conversation("c")
+    assert conversation is not None
+    assert conversation.run(FREE_RUN).base == KEEP_STEPS  # type: ignore[union-attr]
+    asked = await agent.handle("c", "cancel W1234567")
+    assert asked.pending == "tool_confirm"
+    done = await agent.handle("c", "yes")
+    assert (done.reply, done.error) == ("Cancelled.", None)
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_slot_value_that_is_not_json_is_stored_as_text() -> None:
+    import datetime
+
+    class Book(rk.Intent):
+        """Book a day."""
+
+        day: datetime.date = rk.Slot(ask="Which day?")
+
+    agent = build_agent(
+        Backend(), rk.ScriptedModel([rk.StartIntent(intent="Book", slots={"day": "2026-12-24"})])
+    )
+
+    @agent.playbook(Book)
+    async def book(ctx: rk.Context[Backend], intent: Book) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"booked {intent.day:%d %B}")
+
+    result = await agent.handle("c", "book the 24th")
+    assert (result.reply, result.slots) == ("booked 24 December", {"day": "2026-12-24"})

@@ -83,7 +83,14 @@ MODULES: dict[str, Target] = {
     ),
     "redaction": Target(
         "src/resolvekit/redaction.py",
-        ("tests/test_redaction.py", "tests/test_privacy.py"),
+        # The malformed-call test leaks a record into pytest's own log handler when mutmut
+        # runs pytest several times in one process: it is left out here (it runs in the suite).
+        (
+            "tests/test_redaction.py",
+            "tests/test_privacy.py",
+            "-k",
+            "not test_the_filter_can_guard_any_handler",
+        ),
         "handoff and redaction",
     ),
     "_text": Target("src/resolvekit/_text.py", ("tests/engine/test_delivery.py",), "sanitising"),

@@ -321,6 +321,19 @@ async def test_a_search_is_replayed_with_its_score_and_citations() -> None:
     )
 
 
+async def test_a_search_asks_for_as_many_passages_as_the_playbook_wants() -> None:
+    source = Source()
+    agent = agent_with(rk.StartIntent(intent="Task"), knowledge=source)
+
+    @agent.playbook(Task)
+    async def task(ctx: rk.Context[Backend], intent: Task) -> rk.PlaybookOutcome:
+        await ctx.search("return window", k=5)
+        return ctx.resolve("done")
+
+    await agent.handle("c", "do the thing")
+    assert source.asked == [("return window", 5)]
+
+
 async def test_a_search_with_no_knowledge_source_is_not_answerable() -> None:
     agent = agent_with(rk.StartIntent(intent="Task"), rk.Confirm(answer="yes"))
 
@@ -406,6 +419,15 @@ async def test_an_outcomes_reply_is_what_the_customer_reads(kind: str) -> None:
         return ctx.refuse("against policy", reply="Sorry, we can't.")
 
     result = await agent.handle("c", "do the thing")
+    conversation = await agent.store.get(result.conversation_id)
+    assert conversation is not None
+    assert conversation.runs[0].status == ("escalated" if kind == "escalate" else "refused")
+    (ended,) = [e.data for e in result.trace if e.kind == "playbook" and "summary" in e.data]
+    assert ended == {
+        "event": "escalated" if kind == "escalate" else "refused",
+        "intent": "Task",
+        "summary": "needs a refund over the limit" if kind == "escalate" else "against policy",
+    }
     if kind == "escalate":
         assert (result.outcome, result.reply) == ("escalated", "A human.")
         assert result.handoff is not None

@@ -842,3 +842,54 @@ async def test_a_slot_value_that_is_not_json_is_stored_as_text() -> None:
 
     result = await agent.handle("c", "book the 24th")
     assert (result.reply, result.slots) == ("booked 24 December", {"day": "2026-12-24"})
+
+
+async def test_starting_the_same_request_again_fills_it() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.StartIntent(intent="CancelOrder", slots={"reason": "ordered by mistake"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel W1234567")
+    again = await agent.handle("c", "cancel it, I ordered it by mistake")
+    assert (again.reply, again.pending) == ("Cancel order W1234567?", "confirm")
+
+
+async def test_starting_a_request_resets_the_clarification_count() -> None:
+    unclear = rk.AskClarification(text="Sorry?")
+    model = rk.ScriptedModel(
+        [
+            unclear,
+            unclear,
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+            unclear,
+            unclear,
+        ]
+    )
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_clarifications=2))
+    for text in ("a", "b", "where is W1234567", "c", "d"):
+        result = await agent.handle("c", text)
+        assert result.outcome != "escalated", text
+
+
+async def test_a_resolved_request_resets_the_tool_failure_count() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W0000000"}),
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W1234567"}),
+        ]
+    )
+    agent = build_agent(
+        Backend(), model, escalation=rk.EscalationPolicy(max_tool_failures=2), handoff=[]
+    )
+    first = await agent.handle("c", "where is W0000000")  # fails: one tool failure
+    assert first.outcome == "escalated"
+    conversation = await agent.store.get(first.conversation_id)
+    assert conversation is not None
+    conversation.status, conversation.handoff = "open", None  # a human gives it back
+    await agent.store.save(conversation)
+    assert (await agent.handle("c", "where is W1234567")).outcome == "resolved"
+    conversation = await agent.store.get(first.conversation_id)
+    assert conversation is not None and conversation.counters["tool_failures"] == 0

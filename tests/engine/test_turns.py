@@ -893,3 +893,140 @@ async def test_a_resolved_request_resets_the_tool_failure_count() -> None:
     assert (await agent.handle("c", "where is W1234567")).outcome == "resolved"
     conversation = await agent.store.get(first.conversation_id)
     assert conversation is not None and conversation.counters["tool_failures"] == 0
+
+
+async def test_two_requests_of_the_same_kind_in_one_message_are_two_runs() -> None:
+    backend = Backend()
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder",
+                slots={"order_id": "W1234567", "reason": "ordered by mistake"},
+                then=[
+                    rk.StartIntent(
+                        intent="CancelOrder",
+                        slots={"order_id": "W7654321", "reason": "no longer needed"},
+                    )
+                ],
+            ),
+            rk.Confirm(answer="yes"),
+            rk.Confirm(answer="yes"),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(backend, model)
+    first = await agent.handle("c", "cancel W1234567 and W7654321")
+    assert first.reply == "Cancel order W1234567?"
+    trace = [e.data for e in first.trace if e.kind == "playbook"]
+    queued, started = trace[0], trace[1]
+    assert (queued["event"], queued["intent"]) == ("queued", "CancelOrder")
+    assert (started["event"], started["intent"]) == ("start", "CancelOrder")
+    assert queued["run"] != started["run"] and all(isinstance(e["run"], str) for e in trace[:2])
+    done = await agent.handle("c", "yes")
+    assert done.reply == (
+        "Order W1234567 cancelled\n"
+        "You also asked about something else (cancel order). Shall we do that now?"
+    )
+    assert (await agent.handle("c", "yes")).reply == "Cancel order W7654321?"
+    assert (await agent.handle("c", "yes")).reply == "Order W7654321 cancelled"
+    assert backend.writes == [("cancel", "W1234567"), ("cancel", "W7654321")]
+
+
+async def test_a_queued_request_reads_the_message_that_asked_for_it() -> None:
+    class Note(rk.Intent):
+        """Take a note."""
+
+    seen: list[str] = []
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="Note")],
+            ),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+
+    @agent.playbook(Note)
+    async def note(ctx: rk.Context[Backend], intent: Note) -> rk.PlaybookOutcome:
+        seen.append(ctx.request_text)
+        return ctx.resolve("noted")
+
+    await agent.handle("c", "where is W1234567, and note that I moved")
+    await agent.handle("c", "yes")
+    assert seen == ["where is W1234567, and note that I moved"]
+
+
+async def test_switching_requests_is_traced() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W7654321"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    first = await agent.handle("c", "cancel W1234567")
+    (started,) = [e.data for e in first.trace if e.data.get("event") == "start"]
+    switched = await agent.handle("c", "where is W7654321?")
+    events = [e.data for e in switched.trace if e.kind == "playbook"]
+    assert events[0] == {"event": "suspended", "intent": "CancelOrder", "run": started["run"]}
+    assert (events[1]["event"], events[1]["intent"]) == ("start", "OrderStatus")
+    assert switched.reply.endswith("Shall we go back to your earlier request (cancel order)?")
+
+
+async def test_every_remembered_value_is_reused_not_only_the_first() -> None:
+    class Contact(rk.Intent):
+        """Update contact details."""
+
+        email: str = rk.Slot(ask="Email?")
+        phone: str = rk.Slot(ask="Phone?")
+        city: str = rk.Slot(ask="City?")
+
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="Contact", slots={"email": "a@example.com", "phone": "1", "city": "Oslo"}
+            ),
+            rk.StartIntent(intent="Contact", slots={"email": "b@example.com"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+
+    @agent.playbook(Contact)
+    async def contact(ctx: rk.Context[Backend], intent: Contact) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"{intent.email} {intent.phone} {intent.city}")
+
+    await agent.handle("c", "update my contact")
+    again = await agent.handle("c", "change my email to b@example.com")
+    assert again.reply == "b@example.com 1 Oslo"
+    reused = [e.data for e in again.trace if e.kind == "slot" and e.data["event"] == "reused"]
+    assert reused == [
+        {"event": "reused", "slot": "phone", "value": "1"},
+        {"event": "reused", "slot": "city", "value": "Oslo"},
+    ]
+
+
+async def test_an_id_used_up_does_not_stop_other_values_being_reused() -> None:
+    class Refund(rk.Intent):
+        """Refund a charge."""
+
+        charge_id: str = rk.Slot(pattern=r"CH\d{4}", ask="Which charge?")
+        note: str = rk.Slot(ask="Any note?")
+
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="Refund", slots={"charge_id": "CH1001", "note": "late"}),
+            rk.StartIntent(intent="Refund", slots={}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+
+    @agent.playbook(Refund)
+    async def refund(ctx: rk.Context[Backend], intent: Refund) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"refunded {intent.charge_id}")
+
+    await agent.handle("c", "refund CH1001, it was late")
+    again = await agent.handle("c", "I want another refund")
+    assert (again.reply, again.slots) == ("Which charge?", {"note": "late"})

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from pydantic import ValidationInfo, field_validator, model_validator
 
 import resolvekit as rk
 from resolvekit.messages import Citation
@@ -1030,3 +1031,88 @@ async def test_an_id_used_up_does_not_stop_other_values_being_reused() -> None:
     await agent.handle("c", "refund CH1001, it was late")
     again = await agent.handle("c", "I want another refund")
     assert (again.reply, again.slots) == ("Which charge?", {"note": "late"})
+
+
+# -- slot validation -------------------------------------------------------------------------
+
+
+async def test_each_slot_is_validated_on_its_own_and_traced() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="CancelOrder", slots={"order_id": "12345", "reason": "ordered by mistake"}
+            )
+        ]
+    )
+    result = await build_agent(Backend(), model).handle("c", "cancel 12345, by mistake")
+    assert result.slots == {"reason": "ordered by mistake"}
+    assert result.reply == "That doesn't look like a valid order id. What is the order number?"
+    slot_events = [e.data for e in result.trace if e.kind == "slot"]
+    assert slot_events == [
+        {
+            "event": "invalid",
+            "slot": "order_id",
+            "value": "12345",
+            "error": "That doesn't look like a valid order id.",
+        },
+        {"event": "set", "slot": "reason", "value": "ordered by mistake"},
+    ]
+
+
+class Transfer(rk.Intent):
+    """Move money between two accounts."""
+
+    source: str = rk.Slot(ask="From which account?")
+    target: str = rk.Slot(ask="To which account?")
+
+    @field_validator("target")
+    @classmethod
+    def _differs(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("source") == value:
+            raise ValueError("must differ from the source account")
+        return value
+
+
+async def test_a_slot_that_fails_with_the_others_is_asked_again() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="Transfer", slots={"source": "A1", "target": "A1"}),
+            rk.FillSlots(slots={"target": "B2"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+
+    @agent.playbook(Transfer)
+    async def transfer(ctx: rk.Context[Backend], intent: Transfer) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"moved from {intent.source} to {intent.target}")
+
+    asked = await agent.handle("c", "move money from A1 to A1")
+    assert (asked.pending, asked.slots) == ("slot", {"source": "A1"})
+    assert asked.reply.endswith("To which account?")
+    assert "must differ from the source account" in asked.reply
+    assert (await agent.handle("c", "B2")).reply == "moved from A1 to B2"
+
+
+class Window(rk.Intent):
+    """Book a delivery window."""
+
+    start: int = rk.Slot(ask="From when?")
+    end: int = rk.Slot(ask="Until when?")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError("the window ends before it starts")
+        return self
+
+
+async def test_an_intent_that_fails_as_a_whole_is_a_developer_error() -> None:
+    model = rk.ScriptedModel([rk.StartIntent(intent="Window", slots={"start": 9, "end": 8})])
+    agent = build_agent(Backend(), model)
+
+    @agent.playbook(Window)
+    async def window(ctx: rk.Context[Backend], intent: Window) -> rk.PlaybookOutcome:
+        return ctx.resolve("booked")
+
+    with pytest.raises(rk.UserError, match="Intent Window does not validate"):
+        await agent.handle("c", "deliver between 9 and 8")

@@ -177,6 +177,9 @@ def mutmut_config(target: Target) -> str:
             f"pytest_add_cli_args_test_selection = {json.dumps(list(target.tests))}",
             'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]',
             'also_copy = ["tools", "examples", "evals"]',
+            # A mutant that loops forever is stopped after 4x (mutmut's default: 15x) the
+            # time its tests took unmutated (CPU time, doubled, plus a constant).
+            "timeout_multiplier = 4.0",
             "",
         ]
     )

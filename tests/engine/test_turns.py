@@ -1116,3 +1116,141 @@ async def test_an_intent_that_fails_as_a_whole_is_a_developer_error() -> None:
 
     with pytest.raises(rk.UserError, match="Intent Window does not validate"):
         await agent.handle("c", "deliver between 9 and 8")
+
+
+# -- deciding --------------------------------------------------------------------------------
+
+
+def unsure_between(confidence: float, *names: str) -> rk.FunctionModel:
+    def decide(request: rk.ModelRequest) -> rk.ModelResponse:
+        return rk.ModelResponse(
+            decision=rk.StartIntent(intent=names[0], slots={"order_id": "W1234567"}),
+            confidence=confidence,
+            alternatives=[(name, confidence) for name in names],
+        )
+
+    return rk.FunctionModel(decide)
+
+
+async def test_a_decision_at_the_confidence_floor_is_acted_on() -> None:
+    agent = build_agent(
+        Backend(), unsure_between(0.35, "OrderStatus"), escalation=rk.EscalationPolicy()
+    )
+    result = await agent.handle("c", "where is W1234567")
+    assert (result.outcome, result.reply) == ("resolved", "Order W1234567 is pending")
+
+
+class Alpha(rk.Intent):
+    """A third request."""
+
+
+class Beta(rk.Intent):
+    """A fourth request."""
+
+
+async def test_at_most_three_requests_are_offered() -> None:
+    model = unsure_between(0.2, "OrderStatus", "CancelOrder", "Alpha", "Beta")
+    agent = build_agent(Backend(), model)
+
+    async def done(ctx: rk.Context[Backend], intent: Any) -> rk.PlaybookOutcome:
+        return ctx.resolve("done")
+
+    agent.playbook(Alpha)(done)
+    agent.playbook(Beta)(done)
+    result = await agent.handle("c", "hmm")
+    assert result.reply == (
+        "I want to make sure I help with the right thing. "
+        "Did you mean order status, cancel order or alpha?"
+    )
+
+
+async def test_an_answer_to_go_back_that_gives_the_missing_value_goes_back() -> None:
+    """ "Shall we go back to the cancellation?" - "ordered by mistake": yes, with the answer."""
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={"order_id": "W1234567"}),
+            rk.StartIntent(intent="OrderStatus", slots={"order_id": "W7654321"}),
+            rk.FillSlots(slots={"reason": "ordered by mistake"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    await agent.handle("c", "cancel W1234567")
+    offered = await agent.handle("c", "where is W7654321?")
+    assert offered.pending == "resume"
+    back = await agent.handle("c", "I ordered it by mistake")
+    assert (back.reply, back.pending) == ("Cancel order W1234567?", "confirm")
+    assert back.slots == {"order_id": "W1234567", "reason": "ordered by mistake"}
+
+
+async def test_an_answer_to_do_a_queued_request_fills_it_with_what_is_known() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="CancelOrder", slots={})],
+            ),
+            rk.FillSlots(slots={"reason": "ordered by mistake"}),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    offered = await agent.handle("c", "where is W1234567, and cancel it")
+    assert offered.pending == "resume"
+    back = await agent.handle("c", "cancel it, I ordered it by mistake")
+    assert (back.reply, back.pending) == ("Cancel order W1234567?", "confirm")
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    (cancel,) = [r for r in conversation.runs if r.intent == "CancelOrder"]
+    assert (cancel.status, cancel.queued) == ("waiting", False)
+    assert cancel.slots == {"order_id": "W1234567", "reason": "ordered by mistake"}
+
+
+async def test_filling_a_slot_resets_the_clarification_count() -> None:
+    unclear = rk.AskClarification(text="Sorry?")
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(intent="CancelOrder", slots={}),
+            unclear,
+            unclear,
+            rk.FillSlots(slots={"order_id": "W1234567"}),
+            unclear,
+            unclear,
+        ]
+    )
+    agent = build_agent(Backend(), model, escalation=rk.EscalationPolicy(max_clarifications=2))
+    for text in ("cancel", "a", "b", "W1234567", "c", "d"):
+        result = await agent.handle("c", text)
+        assert result.outcome != "escalated", text
+
+
+async def test_every_write_with_an_unknown_outcome_is_named_in_one_handoff() -> None:
+    import asyncio
+
+    class Both(rk.Intent):
+        """Two writes."""
+
+    agent = build_agent(Backend(), rk.ScriptedModel([rk.StartIntent(intent="Both")]), handoff=[])
+
+    @agent.tool(effect="write", timeout=0.01)
+    async def refund_card() -> str:
+        await asyncio.sleep(1)
+        return "late"
+
+    @agent.tool(effect="write", timeout=0.01)
+    async def email_receipt() -> str:
+        await asyncio.sleep(1)
+        return "late"
+
+    @agent.playbook(Both)
+    async def both(ctx: rk.Context[Backend], intent: Both) -> rk.PlaybookOutcome:
+        await ctx.try_call(refund_card)
+        await ctx.try_call(email_receipt)
+        return ctx.resolve("done")
+
+    result = await agent.handle("c", "refund and email me")
+    assert result.handoff is not None
+    assert result.handoff.reason == (
+        "the outcome of email_receipt, refund_card is unknown after an interruption; check the "
+        "system before doing it again"
+    )
+    assert result.handoff.priority == "high"

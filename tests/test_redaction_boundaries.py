@@ -174,3 +174,16 @@ def test_log_redaction_reaches_child_loggers_created_before_it() -> None:
         install_log_redaction()
         for old in [f for f in child.filters if isinstance(f, RedactingFilter)]:
             child.removeFilter(old)
+
+
+def test_an_iban_that_ends_in_a_letter_is_masked_whole() -> None:
+    text = "IBAN MT84 MALT 0110 0001 2345 MTLC AST0 01S please"
+    assert POLICY.redact_text(text) == "IBAN [iban MT** ****001S] please"
+
+
+def test_a_policy_without_phones_leaves_them_after_a_card_too() -> None:
+    policy = Redactor(phones=False)
+    text = "card 4111 1111 1111 1111 call +44 20 7946 0958 or 020 7946 0958"
+    assert policy.redact_text(text) == (
+        "card [card ****1111] call +44 20 7946 0958 or 020 7946 0958"
+    )

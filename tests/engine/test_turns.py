@@ -56,7 +56,8 @@ async def test_the_sweep_finishes_an_idempotent_write_and_the_playbook() -> None
     (result,) = await agent.recover(older_than=-3600)
     assert (result.outcome, result.reply) == ("resolved", "Order W1234567 cancelled")
     assert backend.writes == [("cancel", "W1234567")]
-    assert any(e.kind == "playbook" and e.data.get("event") == "recover" for e in result.trace)
+    (recovered,) = [e.data for e in result.trace if e.data.get("event") == "recover"]
+    assert (recovered["intent"], isinstance(recovered["run"], str)) == ("CancelOrder", True)
     assert await agent.recover(older_than=-3600) == []
 
 
@@ -1254,3 +1255,104 @@ async def test_every_write_with_an_unknown_outcome_is_named_in_one_handoff() -> 
         "system before doing it again"
     )
     assert result.handoff.priority == "high"
+
+
+# -- the turn itself -------------------------------------------------------------------------
+
+
+async def test_a_plain_reply_has_no_handoff_or_error_and_is_kept_on_its_channel() -> None:
+    def decide(request: rk.ModelRequest) -> rk.ModelResponse:
+        usage = rk.Usage(requests=1, prompt_tokens=12, completion_tokens=3)
+        return rk.ModelResponse(decision=rk.Reply(text="Hello!"), usage=usage)
+
+    agent = build_agent(Backend(), rk.FunctionModel(decide))
+    result = await agent.handle("c", "hi", channel="email")
+    assert (result.reply, result.outcome, result.handoff, result.error) == (
+        "Hello!",
+        "replied",
+        None,
+        None,
+    )
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 3)
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    assert [(m.role, m.text, m.channel) for m in conversation.transcript] == [
+        ("customer", "hi", "email"),
+        ("agent", "Hello!", "email"),
+    ]
+
+
+async def test_a_message_while_a_human_has_the_conversation_returns_the_handoff() -> None:
+    model = rk.ScriptedModel([rk.Escalate(reason="customer wants a manager")])
+    agent = build_agent(Backend(), model, handoff=[])
+    escalated = await agent.handle("c", "manager now")
+    waiting = await agent.handle("c", "hello??")
+    assert waiting.handoff is not None and escalated.handoff is not None
+    assert waiting.handoff.resume_token == escalated.handoff.resume_token
+    assert waiting.handoff.reason == "customer wants a manager"
+
+
+async def test_a_question_answered_during_a_request_reports_that_request() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes(), knowledge=Recorder())
+    await agent.handle("c", START)
+    result = await agent.handle("c", "what is your return policy?")
+    assert (result.outcome, result.intent) == ("answered", "CancelOrder")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (rk.ModelTimeout("no answer in 30s"), "the model failed: no answer in 30s"),
+        (
+            rk.ToolError("kb", "timeout", "slow"),
+            "engine error: Tool 'kb' failed (timeout): slow",
+        ),
+        (RuntimeError("index offline"), "internal error: RuntimeError: index offline"),
+    ],
+)
+async def test_a_failing_turn_is_handed_over_urgently_with_the_reason(
+    error: Exception, reason: str
+) -> None:
+    class Broken:
+        async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+            raise error
+
+    def decide(request: rk.ModelRequest) -> Any:
+        if isinstance(error, rk.ModelError):
+            raise error
+        return rk.AnswerFromKnowledge(query="returns")
+
+    agent = build_agent(Backend(), rk.FunctionModel(decide), knowledge=Broken(), handoff=[])
+    result = await agent.handle("c", "how do returns work?")
+    assert result.handoff is not None
+    assert (result.handoff.reason, result.handoff.priority) == (reason, "high")
+    assert result.error is error
+
+
+async def test_an_engine_error_is_raised_when_asked_to() -> None:
+    class Broken:
+        async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+            raise rk.ToolError("kb", "timeout", "slow")
+
+    model = rk.FunctionModel(lambda request: rk.AnswerFromKnowledge(query="returns"))
+    agent = build_agent(Backend(), model, knowledge=Broken(), raise_errors=True)
+    with pytest.raises(rk.ToolError):
+        await agent.handle("c", "how do returns work?")
+
+
+async def test_a_redelivery_after_a_crash_before_anything_happened_is_handled_normally() -> None:
+    calls = {"n": 0}
+
+    def decide(request: rk.ModelRequest) -> rk.Reply:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Crash  # the process dies while the model thinks
+        return rk.Reply(text="Hello!")
+
+    store = FreezingStore()
+    agent = build_agent(Backend(), rk.FunctionModel(decide), store=store)
+    with pytest.raises(Crash):
+        await agent.handle("c", "hi", message_id="m-1")
+    again = await agent.handle("c", "hi", message_id="m-1")
+    assert (again.reply, again.duplicate) == ("Hello!", False)

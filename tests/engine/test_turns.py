@@ -1356,3 +1356,51 @@ async def test_a_redelivery_after_a_crash_before_anything_happened_is_handled_no
         await agent.handle("c", "hi", message_id="m-1")
     again = await agent.handle("c", "hi", message_id="m-1")
     assert (again.reply, again.duplicate) == ("Hello!", False)
+
+
+async def test_a_redelivered_yes_finishes_the_playbook_without_asking_the_model_again() -> None:
+    """The customer's yes was acted on before the crash: its redelivery finishes that work and
+    reads nothing again, even when the conversation has free-mode calls of its own."""
+    backend, store = Backend(), FreezingStore()
+    asked: list[str] = []
+
+    def decide(request: rk.ModelRequest) -> Any:
+        asked.append(request.text)
+        if request.pending is not None:
+            return rk.Confirm(answer="yes")
+        if request.messages[-1].role == "tool":
+            return rk.Reply(text="Looked it up.")
+        if "check" in request.text:
+            return rk.CallTool(tool="lookup", args={"order_id": "W1234567"})
+        return rk.StartIntent(
+            intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+        )
+
+    def shop(crash: list[bool]) -> rk.Agent[Backend]:
+        agent = crashing_shop(
+            backend,
+            store,
+            rk.FunctionModel(decide),
+            idempotent=True,
+            crash_after_commit=crash,
+            free_mode=True,
+        )
+
+        @agent.tool(effect="read")
+        def lookup(order_id: str) -> str:
+            """Look an order up."""
+            return "pending"
+
+        return agent
+
+    agent = shop([True])
+    assert (await agent.handle("c", "check W1234567")).reply == "Looked it up."
+    await agent.handle("c", START)
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes", message_id="y")
+    store.frozen = False
+    asked.clear()
+    again = await shop([]).handle("c", "yes", message_id="y")
+    assert (again.outcome, again.reply) == ("resolved", "Order W1234567 cancelled")
+    assert asked == []
+    assert backend.writes == [("cancel", "W1234567")]

@@ -111,6 +111,9 @@ async def test_the_sweep_recovers_a_free_mode_call() -> None:
     agent = free_shop(backend, store, idempotent=False, crash=[])
     (result,) = await agent.recover(older_than=-3600)
     assert result.outcome == "escalated" and backend.writes == [("cancel", "W1")]
+    assert [e.data for e in result.trace if e.kind == "free"] == [
+        {"event": "recover", "tool": "cancel_order", "step": 1}
+    ]
 
 
 async def crash_a_free_mode_write_then_lose_its_tool() -> tuple[
@@ -1341,17 +1344,27 @@ async def test_an_engine_error_is_raised_when_asked_to() -> None:
         await agent.handle("c", "how do returns work?")
 
 
-async def test_a_redelivery_after_a_crash_before_anything_happened_is_handled_normally() -> None:
+@pytest.mark.parametrize("free_calls_before", [False, True])
+async def test_a_redelivery_after_a_crash_before_anything_happened_is_handled_normally(
+    free_calls_before: bool,
+) -> None:
     calls = {"n": 0}
 
-    def decide(request: rk.ModelRequest) -> rk.Reply:
+    def decide(request: rk.ModelRequest) -> Any:
         calls["n"] += 1
-        if calls["n"] == 1:
+        if request.text == "status?":
+            if request.messages[-1].role == "tool":
+                return rk.Reply(text="Pending.")
+            return rk.CallTool(tool="get_order", args={"order_id": "W1234567"})
+        if calls["n"] == (4 if free_calls_before else 1):
             raise Crash  # the process dies while the model thinks
         return rk.Reply(text="Hello!")
 
     store = FreezingStore()
-    agent = build_agent(Backend(), rk.FunctionModel(decide), store=store)
+    agent = build_agent(Backend(), rk.FunctionModel(decide), store=store, free_mode=True)
+    if free_calls_before:
+        assert (await agent.handle("c", "status?")).reply == "Pending."
+        calls["n"] = 3
     with pytest.raises(Crash):
         await agent.handle("c", "hi", message_id="m-1")
     again = await agent.handle("c", "hi", message_id="m-1")
@@ -1403,4 +1416,46 @@ async def test_a_redelivered_yes_finishes_the_playbook_without_asking_the_model_
     again = await shop([]).handle("c", "yes", message_id="y")
     assert (again.outcome, again.reply) == ("resolved", "Order W1234567 cancelled")
     assert asked == []
+    assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_recovered_playbook_that_asks_again_leaves_the_new_message_unread() -> None:
+    backend, store = Backend(), FreezingStore()
+    model_calls: list[str] = []
+
+    def decide(request: rk.ModelRequest) -> Any:
+        model_calls.append(request.text)
+        if request.pending is not None:
+            return rk.Confirm(answer="yes")
+        return rk.StartIntent(
+            intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+        )
+
+    def shop(crash: list[bool]) -> rk.Agent[Backend]:
+        agent = crashing_shop(
+            backend, store, rk.FunctionModel(decide), idempotent=True, crash_after_commit=crash
+        )
+
+        async def cancel(ctx: rk.Context[Backend], intent: Any) -> rk.PlaybookOutcome:
+            if not await ctx.confirm(f"Cancel order {intent.order_id}?"):
+                return ctx.resolve("kept")
+            await ctx.call(agent.tools["cancel_order"], order_id=intent.order_id)
+            rating = await ctx.ask("Done. How would you rate this chat?")
+            return ctx.resolve(f"rated {rating}")
+
+        agent.playbooks["CancelOrder"] = cancel
+        return agent
+
+    agent = shop([True])
+    await agent.handle("c", START)
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes")
+    store.frozen = False
+    model_calls.clear()
+    result = await shop([]).handle("c", "hello? did it work?")
+    assert (result.outcome, result.reply) == (
+        "awaiting_customer",
+        "Done. How would you rate this chat?",
+    )
+    assert model_calls == []  # the new message waits: the recovery asked a question first
     assert backend.writes == [("cancel", "W1234567")]

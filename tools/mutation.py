@@ -56,6 +56,8 @@ class Target:
     """pytest arguments selecting its tests: paths, node ids, ``-k`` expressions."""
     group: str
     """The group the module is reported in."""
+    skip: tuple[str, ...] = ()
+    """Test node ids that cannot run against this module's trampolined copy (see below)."""
 
 
 ENGINE = "tests/engine"
@@ -65,7 +67,19 @@ MODULES: dict[str, Target] = {
     "_bookkeeping": Target(
         "src/resolvekit/_bookkeeping.py", (ENGINE, "tests/test_api.py"), "turn engine"
     ),
-    "tools": Target("src/resolvekit/tools.py", (ENGINE, "tests/test_retry.py"), "tools"),
+    # mutmut calls every mutated function through a trampoline (three extra frames), so
+    # tools._type_hints' walk up 8 frames no longer reaches a test that defines a tool with a
+    # class local to the test: those tests are left out of this module's run.
+    "tools": Target(
+        "src/resolvekit/tools.py",
+        (ENGINE, "tests/test_retry.py"),
+        "tools",
+        skip=(
+            "tests/engine/test_tools.py::test_sync_and_async_tools_run_and_results_are_json",
+            "tests/engine/test_tool_contract.py::"
+            "test_hints_naming_a_class_local_to_the_defining_function_resolve",
+        ),
+    ),
     "consent": Target(
         "src/resolvekit/consent.py",
         ("tests/engine/test_consent.py", "tests/understanding/test_consent.py"),
@@ -164,7 +178,7 @@ HEADER = f"{'module':<24} {'mutants':>7} {'killed':>7} {'survived':>11} {'timeou
 
 def mutmut_config(target: Target) -> str:
     """The ``[tool.mutmut]`` section for one module."""
-    selection = [*target.tests, *(f"--deselect={test}" for test in DESELECTED)]
+    selection = [*target.tests, *(f"--deselect={test}" for test in (*DESELECTED, *target.skip))]
     return "\n".join(
         [
             "",

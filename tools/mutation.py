@@ -85,7 +85,11 @@ MODULES: dict[str, Target] = {
     ),
     "understanding/consent": Target(
         "src/resolvekit/understanding/consent.py",
-        ("tests/understanding/test_consent.py", "tests/engine/test_consent.py"),
+        (
+            "tests/understanding/test_consent.py",
+            "tests/understanding/test_consent_readings.py",
+            "tests/engine/test_consent.py",
+        ),
         "consent",
     ),
     "escalation": Target(

@@ -212,6 +212,26 @@ READINGS = [
         "consent",
         "Yes",
     ),
+    ("yes ok hmm", "Cancel order W1234567?", "unclear", "pause", "hmm"),
+    ("do", "Cancel order W1234567?", "unclear", "no consent cue", None),
+    ("do that now", "Cancel order W1234567?", "yes", "consent", "do that"),
+    ("do so now", "Cancel order W1234567?", "yes", "consent", "do so"),
+    ("not sure ok", "Cancel order W1234567?", "unclear", "hedge", "not sure"),
+    (
+        "I didn't say yes, yes",
+        "Cancel order W1234567?",
+        "unclear",
+        "a refusal then a consent",
+        None,
+    ),
+    ("yes pleasss", "Cancel order W1234567?", "yes", "consent", "yes"),
+    (
+        "yes alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi",
+        "Cancel order W1234567?",
+        "unclear",
+        "words beyond a yes",
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron",
+    ),
 ]
 
 

@@ -101,6 +101,8 @@ MODULES: dict[str, Target] = {
         "src/resolvekit/redaction.py",
         ("tests/test_redaction.py", "tests/test_redaction_boundaries.py", "tests/test_privacy.py"),
         "handoff and redaction",
+        # A wall-clock bound (< 5 s) that mutmut's tracing and a loaded machine can break.
+        skip=("tests/test_redaction.py::test_long_runs_of_digit_groups_take_linear_time",),
     ),
     "_text": Target("src/resolvekit/_text.py", ("tests/engine/test_delivery.py",), "sanitising"),
     # "sessions/store": Target("src/resolvekit/sessions/store.py", ("tests/sessions",), "stores"),

@@ -365,3 +365,54 @@ def test_an_argument_description_that_looks_like_a_name_continues_it() -> None:
     properties = rk.tool(lookup).parameters["properties"]
     assert properties["order_id"]["description"] == "the order, note: with a colon."
     assert properties["region"]["description"] == "where."
+
+
+@pytest.mark.parametrize("header", ["Args", "Arguments", "Parameters"])
+def test_every_argument_section_name_is_read(header: str) -> None:
+    def lookup(order_id: str) -> str:
+        return order_id
+
+    lookup.__doc__ = f"Look up.\n\n{header}:\n    order_id: the order.\n"
+    assert rk.tool(lookup).parameters["properties"]["order_id"]["description"] == "the order."
+
+
+def test_an_argument_description_may_wrap_onto_unindented_lines() -> None:
+    def lookup(order_id: str, region: str) -> str:
+        return order_id
+
+    lookup.__doc__ = (
+        "Look up.\n\nArgs:\n    order_id: the order\n    that the customer named.\n"
+        "    region: where.\n"
+    )
+    properties = rk.tool(lookup).parameters["properties"]
+    assert properties["order_id"]["description"] == "the order that the customer named."
+
+
+def test_the_first_argument_of_a_deeply_indented_section_is_read() -> None:
+    def lookup(order_id: str) -> str:
+        return order_id
+
+    lookup.__doc__ = "Look up.\n\nArgs:\n        order_id: the order.\n"
+    assert rk.tool(lookup).parameters["properties"]["order_id"]["description"] == "the order."
+
+
+def test_nested_argument_errors_name_the_path() -> None:
+    @rk.tool
+    def ship(items: list[int]) -> int:
+        return len(items)
+
+    with pytest.raises(rk.ToolError) as info:
+        ship.validate_args({"items": [1, "two"]})
+    assert info.value.message.startswith("items.1: Input should be a valid integer")
+
+
+async def test_dates_travel_as_json_in_arguments_and_results() -> None:
+    import datetime
+
+    @rk.tool
+    def next_day(day: datetime.date) -> datetime.date:
+        return day + datetime.timedelta(days=1)
+
+    assert next_day.validate_args({"day": datetime.date(2026, 12, 24)}) == {"day": "2026-12-24"}
+    assert await next_day.invoke(None, {"day": "2026-12-24"}, None) == "2026-12-25"
+    assert next_day.dump_result(datetime.date(2026, 12, 31)) == "2026-12-31"

@@ -98,6 +98,7 @@ def conversation() -> Conversation:
     free = PlaybookRun(id=FREE_RUN, intent=FREE_RUN, status="free")
     free.journal = [
         Step(index=0, kind="call", key="ping", status="error", error={"kind": "timeout"}),
+        Step(index=1, kind="call", key="pong"),
     ]
     conv.runs = [run, free]
     conv.facts = {"email": "jane@example.com"}
@@ -141,6 +142,8 @@ def test_the_packet_holds_every_action_query_and_message() -> None:
          "intent": "CancelOrder"},
         {"tool": "ping", "args": {}, "status": "error", "result": None,
          "error": {"kind": "timeout"}, "effect": None, "intent": None},
+        {"tool": "pong", "args": {}, "status": "done", "result": None,
+         "error": None, "effect": None, "intent": None},
     ]  # fmt: skip
     assert handoff.knowledge == ["cancellation policy"]
     assert [(m["role"], m["text"], m["channel"]) for m in handoff.transcript] == [
@@ -158,7 +161,7 @@ def test_the_summary_says_what_was_asked_and_done() -> None:
     conv = conversation()
     expected = (
         "Customer c-42 on email, 2 message(s). cancel order (order_id=W1234567, reason=no "
-        "longer needed): resolved - cancelled; tools used directly: ping."
+        "longer needed): resolved - cancelled; tools used directly: ping, pong."
     )
     assert summarize(conv) == expected
     assert packet(conv).summary == expected + " Handed over because: customer asked for a human."

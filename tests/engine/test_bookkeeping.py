@@ -201,6 +201,11 @@ def test_old_free_mode_steps_move_out_and_the_base_follows() -> None:
     (chunk,) = conv.archive_out
     assert (chunk["kind"], chunk["run"]) == ("steps", FREE_RUN)
     assert [s["index"] for s in chunk["steps"]] == list(range(KEEP_STEPS))
+    more = range(2 * KEEP_STEPS, 3 * KEEP_STEPS)
+    free.journal.extend(Step(index=i, kind="call", key="ping") for i in more)
+    compact(conv, ArchivingStore())  # type: ignore[arg-type]
+    assert free.base == 2 * KEEP_STEPS  # the base counts every step ever archived
+    assert free.journal[0].index == free.base
 
 
 def test_a_started_call_is_never_archived() -> None:

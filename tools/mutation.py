@@ -143,6 +143,8 @@ class Tally:
     survived: int = 0
     untested: int = 0
     timeout: int = 0
+    unchecked: int = 0
+    """Mutants an interrupted run never tested: left out of every count above."""
     seconds: float = 0.0
     survivors: list[Survivor] = field(default_factory=list)
 
@@ -157,12 +159,15 @@ class Tally:
         self.survived += other.survived
         self.untested += other.untested
         self.timeout += other.timeout
+        self.unchecked += other.unchecked
         self.seconds += other.seconds
 
     def row(self) -> str:
+        unchecked = f"  ({self.unchecked} not checked)" if self.unchecked else ""
         return (
             f"{self.label:<24} {self.mutants:>7} {self.killed:>7} "
             f"{self.survived:>5} [{self.untested:>3}] {self.timeout:>7} {self.rate:>7.1%}"
+            f"{unchecked}"
         )
 
     def to_json(self) -> dict[str, object]:
@@ -172,6 +177,7 @@ class Tally:
             "survived": self.survived,
             "untested": self.untested,
             "timeout": self.timeout,
+            "not_checked": self.unchecked,
             "rate": round(self.rate, 4),
             "seconds": round(self.seconds, 1),
         }
@@ -300,6 +306,9 @@ def measure(name: str, target: Target, workers: int, *, run: bool = True) -> Tal
     tally = Tally(label=name, seconds=time.monotonic() - started)
     for mutant, status in sorted(statuses.items(), key=lambda kv: _natural(kv[0])):
         if status == "skipped":
+            continue
+        if status == "not checked":  # the run was interrupted before this mutant
+            tally.unchecked += 1
             continue
         tally.mutants += 1
         if status in KILLED:

@@ -63,7 +63,11 @@ class Target:
 ENGINE = "tests/engine"
 MODULES: dict[str, Target] = {
     "playbooks": Target("src/resolvekit/playbooks.py", (ENGINE,), "durable playbooks"),
-    "_loop": Target("src/resolvekit/_loop.py", (ENGINE, "tests/test_privacy.py"), "turn engine"),
+    "_loop": Target(
+        "src/resolvekit/_loop.py",
+        (ENGINE, "tests/test_privacy.py", "tests/test_escalation.py"),
+        "turn engine",
+    ),
     "_bookkeeping": Target("src/resolvekit/_bookkeeping.py", (ENGINE,), "turn engine"),
     # mutmut calls every mutated function through a trampoline (three extra frames), so
     # tools._type_hints' walk up 8 frames no longer reaches a test that defines a tool with a

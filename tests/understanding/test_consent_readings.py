@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import pytest
 
+from resolvekit.understanding import consent
 from resolvekit.understanding.consent import read_consent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_question_cache() -> None:
+    """Each case parses its question anew (the parsed questions are cached process-wide)."""
+    consent._Question.of.cache_clear()
+
 
 READINGS = [
     ("?", "", "unclear", "no words", None),

@@ -240,6 +240,8 @@ READINGS = [
         "words beyond a yes",
         "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron",
     ),
+    ("yes, car", "Replace the card?", "unclear", "words beyond a yes", "car"),
+    ("I didn't think it through yes", "Cancel?", "unclear", "a refusal then a consent", None),
 ]
 
 

@@ -49,6 +49,8 @@ def test_iban_checks(iban: str, ok: bool) -> None:
         ("0123 4567 890", "[phone ****90]"),  # 11 digits with a trunk 0
         ("0123 4567 8901", "0123 4567 8901"),  # 12: too long for a national number
         ("1 020 7946 0958", "1 020 7946 0958"),  # the tail of a longer number
+        ("1 020 7946 0958 or 020 7946 0958", "1 020 7946 0958 or [phone ****58]"),  # goes on
+        ("+12 3456 7890 1234 567", "[phone ****34] 567"),  # 17 digits: the first 16 are one
         ("ref 5 4111 1111 1111 1111", "ref 5 [card ****1111]"),  # a card after a stray digit
     ],
 )

@@ -242,6 +242,17 @@ READINGS = [
     ),
     ("yes, car", "Replace the card?", "unclear", "words beyond a yes", "car"),
     ("I didn't think it through yes", "Cancel?", "unclear", "a refusal then a consent", None),
+    ("Yes please\n\nBest regards,\nAnn", "Cancel order W1234567?", "yes", "consent", "Yes"),
+    ("yes\x07please", "Cancel?", "yes", "consent", "yes"),
+    ("yes at 7", "Book a table at 7 PM?", "yes", "consent", "yes"),
+    (
+        "how much will the whole thing cost me in the end, including the taxes and the delivery "
+        "fee please?",
+        "Cancel?",
+        "question",
+        "a question",
+        "how much will the whole thing cost me in the end, including the taxes and the de",
+    ),
 ]
 
 

@@ -4,6 +4,7 @@ failures are retried, and the typed error each failure becomes (kind and message
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from typing import Any
 
@@ -407,8 +408,6 @@ def test_nested_argument_errors_name_the_path() -> None:
 
 
 async def test_dates_travel_as_json_in_arguments_and_results() -> None:
-    import datetime
-
     @rk.tool
     def next_day(day: datetime.date) -> datetime.date:
         return day + datetime.timedelta(days=1)

@@ -140,6 +140,7 @@ async def test_a_question_with_no_knowledge_base_is_asked_again() -> None:
     backend, result = await confirm_with(always_yes(), "is it ok?")
     assert result.reply == "Just to be sure, please answer yes or no: Cancel order W1234567?"
     assert result.pending == "confirm" and backend.writes == []
+    assert result.outcome == "awaiting_customer"
 
 
 async def test_the_consent_is_recorded_with_the_write() -> None:

@@ -1459,3 +1459,36 @@ async def test_a_recovered_playbook_that_asks_again_leaves_the_new_message_unrea
     )
     assert model_calls == []  # the new message waits: the recovery asked a question first
     assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_answering_a_confirmation_resets_the_clarification_count() -> None:
+    """Questions the knowledge base could not answer while a confirmation was open count as
+    clarifications; the customer's answer to the confirmation starts the count again."""
+
+    def decide(request: rk.ModelRequest) -> Any:
+        if request.pending is not None:
+            return rk.Confirm(answer="yes")
+        if "bitcoin" in request.text:
+            return rk.AnswerFromKnowledge(query=request.text)
+        return rk.StartIntent(
+            intent="CancelOrder", slots={"order_id": "W1234567", "reason": "ordered by mistake"}
+        )
+
+    backend = Backend()
+    agent = build_agent(
+        backend,
+        rk.FunctionModel(decide),
+        knowledge=Recorder(),
+        escalation=rk.EscalationPolicy(max_clarifications=2),
+    )
+    await agent.handle("c", START)
+    for text in (
+        "can I pay with bitcoin?",
+        "and with bitcoin cash?",
+        "yes",
+        "bitcoin?",
+        "bitcoin!",
+    ):
+        result = await agent.handle("c", text)
+        assert result.outcome != "escalated", text
+    assert backend.writes == [("cancel", "W1234567")]

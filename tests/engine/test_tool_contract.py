@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from pydantic import Field
 
 import resolvekit as rk
+from resolvekit.playbooks import Context
 from resolvekit.tools import Tool
 
 FAST = rk.RetryPolicy(attempts=3, initial=0.0, max_wait=0.0)
@@ -415,3 +417,50 @@ async def test_dates_travel_as_json_in_arguments_and_results() -> None:
     assert next_day.validate_args({"day": datetime.date(2026, 12, 24)}) == {"day": "2026-12-24"}
     assert await next_day.invoke(None, {"day": "2026-12-24"}, None) == "2026-12-25"
     assert next_day.dump_result(datetime.date(2026, 12, 31)) == "2026-12-31"
+
+
+def test_annotated_constraints_are_kept() -> None:
+    def pick(count: Annotated[int, Field(ge=1)]) -> int:
+        return count
+
+    tool = rk.tool(pick)
+    assert tool.parameters["properties"]["count"]["minimum"] == 1
+    with pytest.raises(rk.ToolError):
+        tool.validate_args({"count": 0})
+
+
+def test_a_tool_without_a_docstring_has_no_description() -> None:
+    def ping() -> str:
+        return "pong"
+
+    assert rk.tool(ping).description == ""
+
+
+def test_the_context_is_found_by_its_type_whatever_its_name() -> None:
+    def by_type(context: rk.Context[None], order_id: str) -> str:
+        return order_id
+
+    def bare(c: Context, order_id: str) -> str:  # type: ignore[type-arg]
+        return order_id
+
+    for function in (by_type, bare):
+        tool = rk.tool(function)
+        assert tool.takes_ctx
+        assert list(tool.parameters["properties"]) == ["order_id"]
+
+
+def test_arguments_after_the_idempotency_key_are_arguments_too() -> None:
+    def charge(idempotency_key: str, amount: int, currency: str = "EUR") -> str:
+        return idempotency_key
+
+    tool = rk.tool(effect="write")(charge)
+    assert tool.idempotent
+    assert list(tool.parameters["properties"]) == ["amount", "currency"]
+
+
+def test_the_argument_model_is_named_after_the_tool() -> None:
+    def lookup(order_id: str) -> str:
+        return order_id
+
+    assert rk.tool(name="getOrder")(lookup).parameters["title"] == "GetorderArgs"
+    assert rk.tool(name="get-order v2")(lookup).parameters["title"] == "GetOrderV2Args"

@@ -1492,3 +1492,36 @@ async def test_answering_a_confirmation_resets_the_clarification_count() -> None
         result = await agent.handle("c", text)
         assert result.outcome != "escalated", text
     assert backend.writes == [("cancel", "W1234567")]
+
+
+async def test_a_recovered_free_mode_call_is_in_the_transcript_for_the_model() -> None:
+    backend, store = Backend(), FreezingStore()
+    agent = free_shop(backend, store, idempotent=True, crash=[True])
+    await agent.handle("c", "cancel W1")
+    with pytest.raises(Crash):
+        await agent.handle("c", "yes", message_id="y")
+    store.frozen = False
+    again = await free_shop(backend, store, idempotent=True, crash=[]).handle(
+        "c", "yes", message_id="y"
+    )
+    assert again.reply == "Cancelled."
+    conversation = await store.get(again.conversation_id)
+    assert conversation is not None
+    (message,) = [m for m in conversation.transcript if m.role == "tool"]
+    assert message.tool_call == {"name": "cancel_order", "args": {"order_id": "W1"}}
+    assert json.loads(message.text) == {"id": "W1", "status": "cancelled", "items": []}
+
+
+async def test_each_model_decision_is_traced() -> None:
+    model = rk.ScriptedModel([rk.Reply(text="Hello!")])
+    result = await build_agent(Backend(), model).handle("c", "hi")
+    (event,) = [e.data for e in result.trace if e.kind == "model"]
+    assert set(event) == {"decision", "confidence", "alternatives", "ms", "invalid", "attempt"}
+    assert event["decision"]["kind"] == "reply" and event["decision"]["text"] == "Hello!"
+    assert (event["confidence"], event["alternatives"], event["invalid"], event["attempt"]) == (
+        1.0,
+        [],
+        None,
+        0,
+    )
+    assert isinstance(event["ms"], float) and 0 <= event["ms"] < 60_000

@@ -16,15 +16,17 @@ from .engine.shop import Backend, build_agent
 EXPECTED_EXPORTS = {
     "Agent", "AnswerFromKnowledge", "AskClarification", "CallTool", "CallbackTarget", "Citation",
     "ConcurrentUpdate", "Confirm", "ConsentPolicy", "Context", "Conversation",
-    "CorrectionAfterWrite", "CorruptStore", "Escalate", "EscalationPolicy", "FillSlots",
-    "FunctionModel", "Handoff", "HandoffTarget", "Intent", "InternalError", "InvalidMessage",
-    "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
+    "CorrectionAfterWrite", "CorruptStore", "EncryptedStore", "Escalate", "EscalationPolicy",
+    "FillSlots", "FunctionModel", "Handoff", "HandoffTarget", "Intent", "InternalError",
+    "InvalidMessage", "JSONLQueue", "KnowledgeAnswer", "KnowledgeBase",
     "MemoryStore",
     "Message", "Model", "ModelConnectionError", "ModelError", "ModelHTTPError", "ModelRequest",
     "ModelResponse", "ModelTimeout", "Outcome", "Phrases", "PlaybookOutcome", "PostgresStore",
-    "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "ReplayDivergence", "Reply",
+    "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "Repairs", "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
-    "Slot", "StartIntent", "Store", "StoreError", "Tool", "ToolError", "ToolRefusal",
+    "Slot", "StartIntent", "Store", "StoreError", "StoreUnavailable", "Tool", "ToolError",
+    "ToolRefusal", "KnowledgeError", "ModelRequestsBlocked", "PlaybookError",
+    "ToolErrorKind", "ToolSignal",
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
     "infer_model", "tool",
@@ -38,6 +40,28 @@ def test_exported_members_are_pinned_and_resolve() -> None:
     with pytest.raises(AttributeError, match="'resolvekit' has no attribute 'DoesNotExist'"):
         rk.DoesNotExist  # noqa: B018
     assert {*rk.__all__, "__version__"} <= set(dir(rk))
+
+
+def test_every_error_of_the_tree_is_importable_from_the_top() -> None:
+    import resolvekit.exceptions as errors
+
+    assert set(errors.__all__) <= set(rk.__all__)
+
+
+def test_every_name_in_every_public_modules_all_resolves() -> None:
+    """Each module's ``__all__`` is its documented surface: every name must be there."""
+    import importlib
+    import pkgutil
+
+    checked = 0
+    for info in pkgutil.walk_packages(rk.__path__, "resolvekit."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            assert hasattr(module, name), f"{info.name}.__all__ names {name!r}, which is missing"
+            checked += 1
+    assert checked > 200
 
 
 def test_evals_package_exports_resolve_lazily() -> None:

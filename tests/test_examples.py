@@ -25,10 +25,9 @@ async def test_order_support_demo_resolves_and_hands_over(
     model: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     example = _load("order_support")
-    example.agent.__dict__.pop("model", None)
-    example.agent._model_arg = model
     shop = example.Shop()
-    results = await example.demo(shop)
+    with example.agent.override(model=model):
+        results = await example.demo(shop)
     outcomes = [r.outcome for r in results]
     assert outcomes.count("resolved") == 3  # status, cancellation, address change
     if model == "local":  # the hashing embedder of "test" is too weak to be sure of this one

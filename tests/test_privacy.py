@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 import resolvekit as rk
-from resolvekit.escalation import build_handoff, redact_handoff
 from resolvekit.evals import RunOptions, build_report, print_scorecard, run_suite
 from resolvekit.evals.cli import main as eval_main
 from resolvekit.evals.records import ConversationRecord, read_records, redact_record
 from resolvekit.evals.report import write_html, write_json
+from resolvekit.handoffs import build_handoff, redact_handoff
 from resolvekit.redaction import Redactor
 
 from . import pii_shop as shop

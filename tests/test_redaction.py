@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 import resolvekit as rk
-from resolvekit.escalation import redact
+from resolvekit.handoffs import redact
 from resolvekit.redaction import (
     DEFAULT_REDACTOR,
     LOGGERS,

@@ -1,4 +1,7 @@
-"""The one retry helper: attempts, what is retried, waits (backoff, jitter, Retry-After, cap)."""
+"""The one retry helper: attempts, what is retried, waits (backoff, jitter, Retry-After, cap).
+
+About internals: these tests also check private helpers directly (``resolvekit._retry``).
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # engine
     "Agent": "agent",
-    "Phrases": "agent",
+    "Phrases": "phrases",
     "TurnResult": "results",
     "TraceEvent": "results",
     "Outcome": "results",
@@ -36,10 +36,10 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "tools",
     # escalation
     "EscalationPolicy": "escalation",
-    "Handoff": "escalation",
-    "HandoffTarget": "escalation",
-    "CallbackTarget": "escalation",
-    "JSONLQueue": "escalation",
+    "Handoff": "handoffs",
+    "HandoffTarget": "delivery",
+    "CallbackTarget": "delivery",
+    "JSONLQueue": "delivery",
     # privacy
     "Redactor": "redaction",
     "RedactingFilter": "redaction",
@@ -71,12 +71,19 @@ _EXPORTS: dict[str, str] = {
     "MemoryStore": "sessions.memory",
     "SQLiteStore": "sessions.sqlite",
     "PostgresStore": "sessions.postgres",
+    "EncryptedStore": "sessions.encrypted",
     # errors
     "ResolvekitError": "exceptions",
+    "ToolSignal": "exceptions",
+    "ToolErrorKind": "exceptions",
+    "PlaybookError": "exceptions",
+    "ModelRequestsBlocked": "exceptions",
+    "KnowledgeError": "exceptions",
     "UserError": "exceptions",
     "InvalidMessage": "exceptions",
     "InternalError": "exceptions",
     "ConsentPolicy": "consent",
+    "Repairs": "repair",
     "ToolError": "exceptions",
     "ToolRefusal": "exceptions",
     "RetryableToolError": "exceptions",
@@ -91,6 +98,7 @@ _EXPORTS: dict[str, str] = {
     "CorruptStore": "exceptions",
     "ConcurrentUpdate": "exceptions",
     "StoreError": "exceptions",
+    "StoreUnavailable": "exceptions",
 }
 
 __all__ = [
@@ -108,6 +116,7 @@ __all__ = [
     "Conversation",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "EncryptedStore",
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
@@ -120,6 +129,7 @@ __all__ = [
     "JSONLQueue",
     "KnowledgeAnswer",
     "KnowledgeBase",
+    "KnowledgeError",
     "MemoryStore",
     "Message",
     "Model",
@@ -127,14 +137,17 @@ __all__ = [
     "ModelError",
     "ModelHTTPError",
     "ModelRequest",
+    "ModelRequestsBlocked",
     "ModelResponse",
     "ModelTimeout",
     "Outcome",
     "Phrases",
+    "PlaybookError",
     "PlaybookOutcome",
     "PostgresStore",
     "RedactingFilter",
     "Redactor",
+    "Repairs",
     "ReplayDivergence",
     "Reply",
     "ResolvekitError",
@@ -146,9 +159,12 @@ __all__ = [
     "StartIntent",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Tool",
     "ToolError",
+    "ToolErrorKind",
     "ToolRefusal",
+    "ToolSignal",
     "TraceEvent",
     "TurnResult",
     "UnconfirmedWrite",
@@ -164,29 +180,37 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), [*__all__, "_
 
 
 if TYPE_CHECKING:
-    from .agent import Agent, Phrases
+    from .agent import Agent
     from .consent import ConsentPolicy
-    from .escalation import CallbackTarget, EscalationPolicy, Handoff, HandoffTarget, JSONLQueue
+    from .delivery import CallbackTarget, HandoffTarget, JSONLQueue
+    from .escalation import EscalationPolicy
     from .exceptions import (
         ConcurrentUpdate,
         CorrectionAfterWrite,
         CorruptStore,
         InternalError,
         InvalidMessage,
+        KnowledgeError,
         ModelConnectionError,
         ModelError,
         ModelHTTPError,
+        ModelRequestsBlocked,
         ModelTimeout,
+        PlaybookError,
         ReplayDivergence,
         ResolvekitError,
         RetryableToolError,
         StoreError,
+        StoreUnavailable,
         ToolError,
+        ToolErrorKind,
         ToolRefusal,
+        ToolSignal,
         UnconfirmedWrite,
         UnexpectedModelBehavior,
         UserError,
     )
+    from .handoffs import Handoff
     from .intents import Intent, Slot
     from .knowledge import KnowledgeBase
     from .messages import (
@@ -205,10 +229,13 @@ if TYPE_CHECKING:
     from .models import Model, ModelRequest, ModelResponse, infer_model
     from .models.function import FunctionModel
     from .models.scripted import ScriptedModel
+    from .phrases import Phrases
     from .playbooks import Context, KnowledgeAnswer, PlaybookOutcome
     from .redaction import DEFAULT_REDACTOR, RedactingFilter, Redactor
+    from .repair import Repairs
     from .results import Outcome, TraceEvent, TurnResult
     from .sessions import Conversation, Store
+    from .sessions.encrypted import EncryptedStore
     from .sessions.memory import MemoryStore
     from .sessions.postgres import PostgresStore
     from .sessions.sqlite import SQLiteStore

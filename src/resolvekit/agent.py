@@ -3,78 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TypeVar
 
-from ._bookkeeping import compact, keep_receipt, receipt_result
-from ._loop import Turn
 from ._text import clean_text
 from .consent import ConsentPolicy
-from .escalation import EscalationPolicy, HandoffTarget, summarize
+from .delivery import HandoffTarget
+from .engine import Turn, compact, keep_receipt, receipt_result
+from .escalation import EscalationPolicy
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
+from .handoffs import summarize
 from .intents import Intent, humanize
-from .models import IntentSpec, Model, infer_model
-from .playbooks import Context, KnowledgeAnswer, KnowledgeSource, PlaybookOutcome
+from .models import Model, infer_model
+from .phrases import Phrases
+from .playbooks import KnowledgeAnswer, KnowledgeSource
 from .redaction import DEFAULT_REDACTOR, Redactor
+from .registry import Registry
+from .repair import Repairs
 from .results import TurnResult
 from .sessions import Conversation, PendingState, Store, open_store
-from .tools import Effect, RetryPolicy, Tool, tool
 
-if TYPE_CHECKING:
-    from .knowledge import KnowledgeBase
-
-__all__ = ["Agent", "Phrases"]
+__all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
 log = logging.getLogger("resolvekit")
 
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
-Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
 
 
-@dataclass(kw_only=True)
-class Phrases:
-    """What the engine itself says. Override for tone or language."""
-
-    handoff: str = (
-        "I'm passing this to a colleague who can help. They'll see everything we discussed, "
-        "so you won't need to repeat yourself."
-    )
-    with_human: str = "Thanks, I've added that for the colleague who is looking at your request."
-    not_understood: str = "Sorry, I didn't quite get that. Could you say it another way?"
-    which_intent: str = "I want to make sure I help with the right thing."
-    did_you_mean: str = "Did you mean {options}?"
-    no_answer: str = (
-        "I couldn't find a reliable answer to that. "
-        "Could you tell me a bit more about what you need?"
-    )
-    no_answer_waiting: str = "I couldn't find a reliable answer to that."
-    """Said instead of ``no_answer`` when a question of ours is still open (``back_to``
-    follows), or before ``can_help``."""
-    can_help: str = "I can help you with {topics}. What would you like to do?"
-    """Follows ``no_answer_waiting`` when nothing is open and the agent has intents."""
-    back_to: str = "Now, back to your request: {question}"
-    resume: str = "Shall we go back to your earlier request ({intent})?"
-    next_request: str = "You also asked about something else ({intent}). Shall we do that now?"
-    dropped: str = "OK, I've dropped that request."
-    yes_or_no: str = "Just to be sure, please answer yes or no: {question}"
-    still_open: str = (
-        "I haven't done anything yet. When you're ready, just say yes or no: {question}"
-    )
-    """Said when an answer to a confirmation is still unclear after ``yes_or_no``: the
-    question stays open, nothing runs."""
-    stale_answer: str = "That answer was for an earlier question. {question}"
-    """Said when a message answers a question that is no longer the open one
-    (``handle(reply_to=...)``)."""
-    confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"
-    not_done: str = "OK, I haven't done that. Is there anything else I can help with?"
-
-
-class Agent(Generic[DepsT]):
+class Agent(Registry[DepsT]):
     """A customer-service agent that resolves requests.
 
     Args:
@@ -86,8 +47,9 @@ class Agent(Generic[DepsT]):
         instructions: the agent's policy text, given to LLM models.
         knowledge: where answers and ``ctx.search`` come from: a
             :class:`resolvekit.knowledge.KnowledgeBase` (extractive answers on LocalModel,
-            grounded generated ones on an LLM) or any object with
-            ``async answer(query, k) -> KnowledgeAnswer``.
+            grounded generated ones on an LLM) or any
+            :class:`~resolvekit.playbooks.KnowledgeSource`:
+            ``async answer(query, k=3, *, model=None) -> KnowledgeAnswer``.
         escalation: when to hand over to a human.
         handoff: where handoffs are delivered (one target or a list). Left out, the first
             handoff logs a warning that nobody is told; ``[]`` says you read
@@ -106,6 +68,9 @@ class Agent(Generic[DepsT]):
             engine's own reader reads an unambiguous yes, whatever the model says).
         redaction: the privacy policy applied to handoff packets (every field); None sends
             them raw. Exported traces and eval outputs take their own (same default).
+        repairs: what the agent does when the conversation goes off the path (a clarification
+            that does not help, a slot value not given, an unclear confirmation...); see
+            :mod:`resolvekit.repair` for the patterns and their defaults.
     """
 
     def __init__(
@@ -115,7 +80,7 @@ class Agent(Generic[DepsT]):
         model: Model | str | None = "local",
         store: Store | str | None = None,
         instructions: str = "",
-        knowledge: KnowledgeBase | KnowledgeSource | None = None,
+        knowledge: KnowledgeSource | None = None,
         escalation: EscalationPolicy | None = None,
         handoff: HandoffTarget | list[HandoffTarget] | None = None,
         deps: DepsT | None = None,
@@ -127,8 +92,9 @@ class Agent(Generic[DepsT]):
         phrases: Phrases | None = None,
         consent: ConsentPolicy | None = None,
         redaction: Redactor | None = DEFAULT_REDACTOR,
+        repairs: Repairs | None = None,
     ) -> None:
-        self.name = name
+        super().__init__(name, deps=deps)
         self._model_arg = model
         self._store_arg = store
         self.instructions = instructions
@@ -143,7 +109,6 @@ class Agent(Generic[DepsT]):
             self.handoff_targets = handoff
         else:
             self.handoff_targets = [handoff]
-        self.deps = deps
         self.free_mode = free_mode
         self.max_steps = max_steps
         self.idle_timeout = idle_timeout
@@ -152,10 +117,7 @@ class Agent(Generic[DepsT]):
         self.phrases = phrases or Phrases()
         self.consent = consent or ConsentPolicy()
         self.redaction = redaction
-        self.tools: dict[str, Tool[Any]] = {}
-        self.intents: dict[str, type[Intent]] = {}
-        self.playbooks: dict[str, Playbook] = {}
-        self._specs: dict[str, IntentSpec] = {}
+        self.repairs = repairs or Repairs()
 
     # -- registration ------------------------------------------------------------------------
 
@@ -168,98 +130,6 @@ class Agent(Generic[DepsT]):
     def store(self) -> Store:
         """The conversation store (opened on first use)."""
         return open_store(self._store_arg)
-
-    @overload
-    def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
-
-    @overload
-    def tool(
-        self,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
-    ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
-
-    def tool(
-        self,
-        function: Callable[..., Any] | None = None,
-        /,
-        *,
-        effect: Effect = "read",
-        confirm: bool = False,
-        timeout: float | None = 30.0,
-        retry: RetryPolicy | None = None,
-        name: str | None = None,
-        description: str | None = None,
-    ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
-        """Register a tool; same options as :func:`resolvekit.tool`."""
-
-        decorate = tool(
-            effect=effect,
-            confirm=confirm,
-            timeout=timeout,
-            retry=retry,
-            name=name,
-            description=description,
-        )
-
-        def register(func: Callable[..., Any]) -> Tool[Any]:
-            return self.add_tool(func if isinstance(func, Tool) else decorate(func))
-
-        return register(function) if function is not None else register
-
-    def add_tool(self, new: Tool[Any]) -> Tool[Any]:
-        """Register an already built :class:`Tool`.
-
-        Raises:
-            UserError: another tool has the same name.
-        """
-        if new.name in self.tools and self.tools[new.name] is not new:
-            raise UserError(f"Agent {self.name!r} already has a tool named {new.name!r}")
-        self.tools[new.name] = new
-        return new
-
-    def playbook(
-        self, intent: type[IntentT]
-    ) -> Callable[[Callable[[Context[Any], IntentT], Awaitable[Any]]], Playbook]:
-        """Register the playbook that resolves ``intent``.
-
-        Raises:
-            UserError: ``intent`` is not an Intent subclass, or it already has a playbook.
-        """
-        if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
-            raise UserError(f"@agent.playbook takes an Intent subclass, not {intent!r}")
-        name = intent.intent_name
-
-        def register(function: Callable[[Context[Any], IntentT], Awaitable[Any]]) -> Playbook:
-            if not asyncio.iscoroutinefunction(function):
-                raise UserError(f"Playbook for {name} must be an async function")
-            if name in self.playbooks:
-                raise UserError(f"Intent {name} already has a playbook")
-            self.intents[name] = intent
-            self.playbooks[name] = function
-            self._specs.pop(name, None)
-            self.__dict__.pop("intent_specs", None)
-            return function
-
-        return register
-
-    def intent_spec(self, name: str) -> IntentSpec:
-        """The model-facing description of one registered intent."""
-        spec = self._specs.get(name)
-        if spec is None:
-            spec = self._specs[name] = self.intents[name].spec()
-        return spec
-
-    @cached_property
-    def intent_specs(self) -> list[IntentSpec]:
-        """Model-facing descriptions of every registered intent."""
-        return [self.intent_spec(name) for name in self.intents]
 
     # -- handling messages -------------------------------------------------------------------
 
@@ -363,8 +233,13 @@ class Agent(Generic[DepsT]):
                 return receipt_result(conversation.receipts[message_id])
             resumed = message_id is not None and conversation.current_message == message_id
             conversation.current_message = message_id
-            turn = Turn(self, conversation, deps if deps is not None else self.deps)
-            turn.message_id, turn.reply_to = message_id, reply_to
+            turn = Turn(
+                self,
+                conversation,
+                deps if deps is not None else self.deps,
+                message_id=message_id,
+                reply_to=reply_to,
+            )
             try:
                 result = await turn.run(text, resumed=resumed)
                 if message_id is not None:
@@ -482,6 +357,43 @@ class Agent(Generic[DepsT]):
             except Exception:  # a broken queue must not lose the customer's turn
                 log.exception("handoff delivery to %r failed", target)
 
+    async def __aenter__(self) -> Agent[DepsT]:
+        """``async with agent:`` warms the agent up on entry (:meth:`warm_up`) and closes its
+        store on exit (:meth:`close`): the lifetime of a server process."""
+        await self.warm_up()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @contextlib.contextmanager
+    def override(
+        self, *, model: Model | str | None = None, deps: DepsT | None = None
+    ) -> Iterator[Agent[DepsT]]:
+        """Use another model and/or dependencies inside the ``with`` block (tests, an eval
+        against another model, the terminal chat's ``--model``), and put the agent's own back
+        after it, even on an error. Not for concurrent use: it changes the agent itself.
+
+        Example:
+            >>> with agent.override(model=rk.FunctionModel(lambda request: rk.Reply(text="hi"))):
+            ...     result = agent.handle_sync("c", "hello")
+        """
+        saved_model = self.__dict__.get("model")
+        saved_deps = self.deps
+        if model is not None:
+            self.__dict__["model"] = infer_model(model)
+        if deps is not None:
+            self.deps = deps
+        try:
+            yield self
+        finally:
+            if model is not None:
+                if saved_model is None:
+                    self.__dict__.pop("model", None)
+                else:
+                    self.__dict__["model"] = saved_model
+            self.deps = saved_deps
+
     async def close(self) -> None:
         """Close the conversation store (database connections) on shutdown; the agent is not
         used after it. Safe when the store was never opened, and more than once."""
@@ -552,6 +464,11 @@ class Agent(Generic[DepsT]):
             await self.store.save(conversation)
         return conversation
 
+    @property
+    def has_knowledge(self) -> bool:
+        """Whether a knowledge source is configured."""
+        return self.knowledge is not None
+
     async def conversation(self, customer_id: str) -> Conversation | None:
         """The customer's open (or handed-off) conversation, for inspection."""
         return await self.store.open_conversation(customer_id)
@@ -560,18 +477,7 @@ class Agent(Generic[DepsT]):
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""
         if self.knowledge is None:
             return KnowledgeAnswer(query=query, text="", answerable=False)
-        from .knowledge import KnowledgeBase
-
-        if isinstance(self.knowledge, KnowledgeBase):
-            found = await self.knowledge.aanswer(query, self.model, k=k)
-            return KnowledgeAnswer(
-                query=query,
-                text=found.text,
-                answerable=found.answerable,
-                score=found.answerability,
-                citations=list(found.citations),
-            )
-        return await self.knowledge.answer(query, k)
+        return await self.knowledge.answer(query, k, model=self.model)
 
 
 def _check_id(what: str, value: object) -> str:

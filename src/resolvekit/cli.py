@@ -20,7 +20,7 @@ __all__ = ["build_parser", "main"]
 
 
 def _add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .knowledge._cli import add_index_commands
+    from .knowledge.cli import add_index_commands
 
     add_index_commands(subparsers)
 
@@ -50,11 +50,8 @@ def _chat(args: argparse.Namespace) -> int:
     from .chat import chat, load_agent
 
     agent = load_agent(args.agent)
-    if args.model:
-        from .models import infer_model
-
-        agent.__dict__["model"] = infer_model(args.model)
-    asyncio.run(chat(agent, customer_id=args.customer, channel=args.channel))
+    with agent.override(model=args.model or None):
+        asyncio.run(chat(agent, customer_id=args.customer, channel=args.channel))
     return 0
 
 

@@ -22,7 +22,8 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
     │   └── ModelRequestsBlocked       real model requests are disabled (tests)
     ├── StoreError
     │   ├── CorruptStore               a stored conversation could not be read
-    │   └── ConcurrentUpdate           another writer saved the conversation first
+    │   ├── ConcurrentUpdate           another writer saved the conversation first
+    │   └── StoreUnavailable           transient (locked, disk full, server down): retry later
     └── KnowledgeError                 the knowledge index could not be built, loaded or queried
 
 Signals a tool raises on purpose are separate from developer mistakes and from run failures:
@@ -51,6 +52,7 @@ __all__ = [
     "ResolvekitError",
     "RetryableToolError",
     "StoreError",
+    "StoreUnavailable",
     "ToolError",
     "ToolErrorKind",
     "ToolRefusal",
@@ -222,7 +224,15 @@ class CorruptStore(StoreError):
 
 
 class ConcurrentUpdate(StoreError):
-    """Another writer saved the conversation after it was loaded (optimistic concurrency)."""
+    """Another writer saved the conversation after it was loaded (optimistic concurrency), the
+    customer already has another open conversation, or another process held the customer's
+    turn for longer than the store's ``lock_timeout``. Nothing was written."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be used right now: the database is locked or busy, the disk is full or
+    read-only, an I/O error, the server cannot be reached. Nothing was written half-way: retry
+    later."""
 
 
 class KnowledgeError(ResolvekitError):

@@ -28,9 +28,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from .exceptions import UserError
-from .models import IntentSpec, SlotKind, SlotSpec
+from .specs import IntentSpec, SlotKind, SlotSpec
 
-__all__ = ["Intent", "Slot", "SlotInfo", "humanize", "slot_error_message"]
+__all__ = ["Intent", "Slot", "SlotInfo", "humanize", "slot_error_message", "spec_from_schema"]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -362,6 +362,18 @@ def _kind_from_schema(name: str, schema: dict[str, Any]) -> SlotKind:
     if schema.get("format") in ("date", "date-time"):
         return "date"
     return _infer_kind(name, str, SlotInfo(pattern=schema.get("pattern")), [])
+
+
+def spec_from_schema(name: str, schema: dict[str, Any], question: str) -> SlotSpec:
+    """The model-facing spec of an ad-hoc value a playbook asks for (``ctx.ask``), from the
+    JSON Schema of its type: the extraction kind and the choices follow from the schema."""
+    return SlotSpec(
+        name=name,
+        json_schema=schema,
+        kind=_kind_from_schema(name, schema),
+        ask=question,
+        choices=_choices_from_schema(schema),
+    )
 
 
 def humanize(name: str) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from ._json import dump, load
+
 __all__ = [
     "AnswerFromKnowledge",
     "AskClarification",
@@ -49,25 +51,14 @@ class Message:
     """For ``tool`` messages in free mode: ``{"name": ..., "args": ...}``."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "role": self.role,
-            "text": self.text,
-            "channel": self.channel,
-            "at": self.at,
-        }
-        if self.tool_call is not None:
-            data["tool_call"] = self.tool_call
+        """The message as plain JSON data (the shared serialiser of :mod:`resolvekit._json`)."""
+        data: dict[str, Any] = dump(self)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
-        return cls(
-            role=data["role"],
-            text=data["text"],
-            channel=data.get("channel", "chat"),
-            at=data.get("at", 0.0),
-            tool_call=data.get("tool_call"),
-        )
+        """A message from :meth:`to_json`'s data."""
+        return load(cls, data)
 
 
 class _Decision(BaseModel):
@@ -194,13 +185,11 @@ class Usage:
         self.cost += other.cost
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost": self.cost,
-        }
+        """The usage as plain JSON data (the shared serialiser of :mod:`resolvekit._json`)."""
+        data: dict[str, Any] = dump(self)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Usage:
-        return cls(**data)
+        """Usage from :meth:`to_json`'s data."""
+        return load(cls, data)

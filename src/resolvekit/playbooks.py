@@ -33,20 +33,24 @@ from typing import (
 
 from pydantic import TypeAdapter, ValidationError
 
+from ._json import dump, jsonable, load
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
-from .intents import slot_error_message
+from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
-from .models import SlotSpec
-from .sessions import PROCESS_ID, Conversation, PendingState, PlaybookRun, Step
+from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
+from .specs import SlotSpec
+from .tools import Tool
 
 if TYPE_CHECKING:
-    from .tools import Tool
+    from .models.base import Model
 
 __all__ = [
     "Context",
+    "Hooks",
     "KnowledgeAnswer",
     "KnowledgeSource",
     "PlaybookOutcome",
+    "Suspended",
 ]
 
 DepsT = TypeVar("DepsT")
@@ -79,23 +83,14 @@ class KnowledgeAnswer:
     citations: list[Citation] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "text": self.text,
-            "answerable": self.answerable,
-            "score": self.score,
-            "citations": [c.model_dump() for c in self.citations],
-        }
+        """The answer as plain JSON data (what ``ctx.search`` journals)."""
+        data: dict[str, Any] = dump(self)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> KnowledgeAnswer:
-        return cls(
-            query=data["query"],
-            text=data["text"],
-            answerable=data["answerable"],
-            score=data.get("score", 0.0),
-            citations=[Citation(**c) for c in data.get("citations", [])],
-        )
+        """An answer from :meth:`to_json`'s data."""
+        return load(cls, dict(data))
 
 
 KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
@@ -105,13 +100,19 @@ KnowledgeFn = Callable[[str, int], Awaitable[KnowledgeAnswer]]
 class KnowledgeSource(Protocol):
     """Anything that answers questions for the agent (a knowledge base, a search service)."""
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
-        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable."""
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """A grounded answer to ``query`` from the ``k`` best passages, or not answerable.
+
+        ``model`` is the agent's model, for sources that write their answers with it (a
+        :class:`~resolvekit.knowledge.KnowledgeBase` does on an LLM); others ignore it."""
         ...
 
 
-class _Suspend(BaseException):
-    """Internal: the playbook needs the customer. BaseException so ``except Exception`` in
+class Suspended(BaseException):
+    """Raised through a playbook when it needs the customer (``ctx.ask``, ``ctx.confirm``); the
+    engine catches it and sends the question. A BaseException so ``except Exception`` in
     playbook code cannot swallow it."""
 
     def __init__(self, pending: PendingState, spec: SlotSpec | None, error: str | None) -> None:
@@ -122,8 +123,11 @@ class _Suspend(BaseException):
 
 
 @dataclass(kw_only=True)
-class _Hooks:
-    """What the engine lends a context."""
+class Hooks:
+    """What the engine lends a :class:`Context`: persistence, the tools, knowledge and tracing.
+
+    The seam between a playbook's context and whatever runs it (the turn engine, or a test
+    that drives a playbook by hand)."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
@@ -143,13 +147,16 @@ class Context(Generic[DepsT]):
         intent: the name of the running intent, if any.
     """
 
+    __resolvekit_context__ = True
+    """Marks the class for :func:`resolvekit.tool`, which passes it to tools that ask for it."""
+
     def __init__(
         self,
         *,
         conversation: Conversation,
         run: PlaybookRun,
         deps: DepsT,
-        hooks: _Hooks,
+        hooks: Hooks,
         rewind: str | None = None,
     ) -> None:
         self.customer_id = conversation.customer_id
@@ -243,7 +250,7 @@ class Context(Generic[DepsT]):
         try:
             json_args = tool.validate_args(args)
         except ToolError as error:
-            json_args, invalid = _jsonable(args), error
+            json_args, invalid = jsonable(args), error
         step = self._next("call", tool.name, json_args)
         if step is not None:
             return await self._replay_call(tool, step)
@@ -264,7 +271,7 @@ class Context(Generic[DepsT]):
                 effect=tool.effect,
                 idempotency_key=f"{self.conversation_id}:{self._run.id}:{index}",
                 deadline=time.time() + tool.max_duration(),
-                owner=PROCESS_ID,
+                owner=process_id(),
             )
         )
         if tool.effect == "write":
@@ -367,10 +374,10 @@ class Context(Generic[DepsT]):
                     "ask",
                     question,
                     step,
-                    _spec(name, schema, question),
+                    spec_from_schema(name, schema, question),
                     slot_error_message(name, exc),
                 )
-        self._suspend("ask", question, step, _spec(name, schema, question), None)
+        self._suspend("ask", question, step, spec_from_schema(name, schema, question), None)
 
     async def confirm(self, text: str, /) -> bool:
         """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
@@ -398,7 +405,7 @@ class Context(Generic[DepsT]):
             step=step.index,
             slot=spec.name if spec else None,
         )
-        raise _Suspend(pending, spec, error)
+        raise Suspended(pending, spec, error)
 
     async def search(self, query: str, /, *, k: int = 3) -> KnowledgeAnswer:
         """Look up the knowledge index; the answer is journaled so replays see the same one."""
@@ -429,7 +436,7 @@ class Context(Generic[DepsT]):
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""
-        value = _jsonable(value)
+        value = jsonable(value)
         if self._next("remember", key, {"value": value}) is None:
             self._append(
                 Step(index=self._cursor - 1, kind="remember", key=key, args={"value": value})
@@ -453,18 +460,6 @@ class Context(Generic[DepsT]):
         return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
 
 
-def _spec(name: str, schema: dict[str, Any], question: str) -> SlotSpec:
-    from .intents import _choices_from_schema, _kind_from_schema
-
-    return SlotSpec(
-        name=name,
-        json_schema=schema,
-        kind=_kind_from_schema(name, schema),
-        ask=question,
-        choices=_choices_from_schema(schema),
-    )
-
-
 def _canon(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -472,7 +467,3 @@ def _canon(value: Any) -> str:
 def _describe(kind: str, key: str, args: dict[str, Any]) -> str:
     shown = json.dumps(args, sort_keys=True, default=str)
     return f"{kind} {key!r} {shown[:200]}"
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

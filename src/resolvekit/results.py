@@ -6,7 +6,7 @@ import dataclasses
 import time
 from typing import Any, Literal
 
-from .escalation import Handoff, redact_handoff
+from .handoffs import Handoff, redact_handoff
 from .messages import Citation, Usage
 from .redaction import DEFAULT_REDACTOR, Redactor
 

@@ -27,17 +27,14 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_type_hints, overload
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, get_type_hints, overload
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
-from .models import ToolSpec
+from .specs import ToolSpec
 
-if TYPE_CHECKING:
-    from .playbooks import Context
-
-__all__ = ["Effect", "RetryPolicy", "Tool", "tool"]
+__all__ = ["Effect", "RetryPolicy", "Tool", "ToolOptions", "tool"]
 
 R = TypeVar("R")
 Effect = Literal["read", "write"]
@@ -131,7 +128,7 @@ class Tool(Generic[R]):
         return self.result_adapter.validate_python(data)
 
     async def invoke(
-        self, ctx: Context[Any] | None, args: dict[str, Any], idempotency_key: str | None
+        self, ctx: object | None, args: dict[str, Any], idempotency_key: str | None
     ) -> Any:
         """Run the tool with validated ``args``: timeout, retries, errors made typed.
 
@@ -200,57 +197,58 @@ class Tool(Generic[R]):
         return self.function(*args, **kwargs)
 
 
+class ToolOptions(TypedDict, total=False):
+    """How a tool is declared (the keyword arguments of :func:`tool` and ``@agent.tool``)."""
+
+    effect: Effect
+    """``"read"`` (no side effects; retried; the default) or ``"write"``."""
+    confirm: bool
+    """The write needs the customer's explicit yes, recorded in the journal (default False)."""
+    timeout: float | None
+    """Seconds per attempt (default 30); None for no limit."""
+    retry: RetryPolicy | None
+    """The retry policy for reads and idempotent writes (default: 3 attempts)."""
+    name: str | None
+    """The tool's name; the function's name by default."""
+    description: str | None
+    """For models; the docstring's first paragraph by default."""
+
+
 @overload
 def tool(function: Callable[..., Any], /) -> Tool[Any]: ...
 
 
 @overload
-def tool(
-    *,
-    effect: Effect = "read",
-    confirm: bool = False,
-    timeout: float | None = 30.0,
-    retry: RetryPolicy | None = None,
-    name: str | None = None,
-    description: str | None = None,
-) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+def tool(**options: Unpack[ToolOptions]) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
 
 
 def tool(
-    function: Callable[..., Any] | None = None,
-    /,
-    *,
-    effect: Effect = "read",
-    confirm: bool = False,
-    timeout: float | None = 30.0,
-    retry: RetryPolicy | None = None,
-    name: str | None = None,
-    description: str | None = None,
+    function: Callable[..., Any] | None = None, /, **options: Unpack[ToolOptions]
 ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
     """Make a :class:`Tool` from a typed function (usable bare: ``@tool``).
 
     Args:
-        effect: ``"read"`` (no side effects; retried) or ``"write"``.
-        confirm: the write needs the customer's explicit yes, recorded in the journal.
-        timeout: seconds per attempt; None for no limit.
-        retry: the retry policy for reads and idempotent writes (default: 3 attempts).
-        name: the tool's name; the function's name by default.
-        description: for models; the docstring's first paragraph by default.
+        function: the function, when used bare.
+        **options: :class:`ToolOptions`: ``effect``, ``confirm``, ``timeout``, ``retry``,
+            ``name``, ``description``.
 
     Raises:
         UserError: a parameter or the return value has no type hint, ``confirm`` on a read,
-            or an unknown effect.
+            an unknown effect, or an unknown option.
     """
+    unknown = set(options) - set(ToolOptions.__annotations__)
+    if unknown:
+        raise UserError(f"tool() got unknown options {sorted(unknown)}")
 
     def build(func: Callable[..., Any]) -> Tool[Any]:
         return _build_tool(
             func,
-            effect=effect,
-            confirm=confirm,
-            timeout=timeout,
-            retry=retry,
-            name=name,
-            description=description,
+            effect=options.get("effect", "read"),
+            confirm=options.get("confirm", False),
+            timeout=options.get("timeout", 30.0),
+            retry=options.get("retry"),
+            name=options.get("name"),
+            description=options.get("description"),
         )
 
     return build(function) if function is not None else build
@@ -341,10 +339,10 @@ def _type_hints(func: Callable[..., Any], tool_name: str) -> dict[str, Any]:
 
 
 def _is_context(param_name: str, hint: Any) -> bool:
-    from .playbooks import Context
-
+    """A first parameter annotated with the playbook context (any class marked
+    ``__resolvekit_context__``, as :class:`resolvekit.Context` is), or named ``ctx``."""
     origin = getattr(hint, "__origin__", hint)
-    return (isinstance(origin, type) and issubclass(origin, Context)) or (
+    return bool(getattr(origin, "__resolvekit_context__", False)) or (
         hint is None and param_name == "ctx"
     )
 
@@ -353,35 +351,61 @@ def _model_name(tool_name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^0-9a-zA-Z]+", tool_name)) + "Args"
 
 
-_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Examples?|Notes?):\s*$")
+_HEADER_AFTER_TEXT = re.compile(
+    r"(?<=\S)\n(?="
+    r"(?:Args|Arguments|Parameters|Keyword Args|Returns|Raises|Yields|Examples?|Notes?):[ \t]*\n)"
+)
+"""A Google section header right below text, which griffe wants a blank line above."""
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into its summary and per-argument descriptions."""
-    summary_lines: list[str] = []
+    """Split a docstring into its summary and per-argument descriptions.
+
+    Google style first (``Args:`` with optional ``name (type):`` items, multi-line
+    descriptions); NumPy and Sphinx styles are recognised too. Parsed by griffe, imported here
+    because it takes longer to import than ``import resolvekit`` may (a tool is defined once).
+
+    Args:
+        doc: the cleaned docstring (``inspect.getdoc``).
+
+    Returns:
+        The first paragraph as one line, and each documented argument's description as one
+        line. A docstring griffe cannot parse gives its first paragraph and no arguments.
+    """
+    if not doc.strip():
+        return "", {}
+    import griffe
+
+    doc = _HEADER_AFTER_TEXT.sub("\n\n", doc)
+    quiet: griffe.PerStyleOptions = {
+        "google": {"warnings": False},
+        "numpy": {"warnings": False},
+        "sphinx": {"warnings": False},
+    }
+    try:
+        # The leading newline keeps griffe's own cleaning (inspect.cleandoc) from dedenting
+        # the lines below a header on the first line; the docstring is clean already.
+        sections = griffe.parse_auto(
+            griffe.Docstring("\n" + doc), default="google", per_style_options=quiet
+        )
+    except Exception:  # a docstring must never make defining a tool fail
+        return _first_paragraph(doc), {}
+    summary = ""
     params: dict[str, str] = {}
-    section: str | None = None
-    current: str | None = None
-    for raw in doc.splitlines():
-        line = raw.strip()
-        header = _SECTION.match(line)
-        if header:
-            section = header.group(1)
-            current = None
-            continue
-        if section is None:
-            if not line and summary_lines:
-                section = "_after_summary"
-            elif line:
-                summary_lines.append(line)
-            continue
-        if section in ("Args", "Arguments", "Parameters") and line:
-            match = re.match(r"^(\w+)(?:\s*\([^)]*\))?\s*:\s*(.*)$", line)
-            if (match and raw.startswith(("    ", "\t")) and not raw.startswith(("        ",))) or (
-                match and current is None
-            ):
-                current = match.group(1)
-                params[current] = match.group(2)
-            elif current:
-                params[current] = f"{params[current]} {line}".strip()
-    return " ".join(summary_lines), params
+    for index, section in enumerate(sections):
+        if index == 0 and isinstance(section, griffe.DocstringSectionText):
+            summary = _first_paragraph(section.value)
+        elif isinstance(
+            section, griffe.DocstringSectionParameters | griffe.DocstringSectionOtherParameters
+        ):
+            for param in section.value:
+                params.setdefault(param.name, _one_line(param.description))
+    return summary, params
+
+
+def _first_paragraph(text: str) -> str:
+    return _one_line(re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

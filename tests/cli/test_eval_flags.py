@@ -1,4 +1,8 @@
-"""Unknown --KEY VALUE flags of `resolvekit eval` become suite options (--tasks, --db...)."""
+"""Unknown --KEY VALUE flags of `resolvekit eval` become suite options (--tasks, --db...).
+
+About internals: these tests also check private helpers directly
+(``resolvekit.evals.cli._suite_flags``).
+"""
 
 from __future__ import annotations
 

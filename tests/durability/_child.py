@@ -8,7 +8,8 @@ and checks the bank and the store.
 
 Usage: ``python -m tests.durability._child '<json config>'``; the config holds ``store`` (URL),
 ``table`` (PostgreSQL), ``bank`` (path), ``mode`` (``playbook`` or ``free``), ``idempotent``,
-``kill`` (a point or null) and ``steps``: a list of ``["say", customer, text, message_id]`` or
+``kill`` (a point or null), ``lease_ttl`` (SQLite: how soon a dead worker's lock expires) and
+``steps``: a list of ``["say", customer, text, message_id]`` or
 ``["recover"]``. It prints one JSON line per step result.
 """
 
@@ -81,7 +82,7 @@ def build(config: dict[str, Any]) -> rk.Agent[Any]:
     if config["store"].startswith("postgresql"):
         store = rk.PostgresStore(config["store"], table=config["table"])
     else:
-        store = rk.SQLiteStore(config["store"])
+        store = rk.SQLiteStore(config["store"], lease_ttl=config.get("lease_ttl", 15.0))
     store = killing(store, config.get("kill"))
     free = config["mode"] == "free"
 

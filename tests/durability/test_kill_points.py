@@ -83,14 +83,12 @@ async def conversations(store_url: str, table: str) -> list[rk.Conversation]:
         await store.close()
 
 
-_SWEEP_PENDING = pytest.mark.xfail(reason="store.inflight: the stores branch", strict=True)
 CASES = [
     pytest.param(
         mode,
         idempotent,
         point,
         RECOVERIES[n % len(RECOVERIES)],
-        marks=[_SWEEP_PENDING] if RECOVERIES[n % len(RECOVERIES)] == "sweep" else [],
     )
     for n, (mode, idempotent, point) in enumerate(
         itertools.product(MODES, (True, False), KILL_POINTS)
@@ -120,6 +118,7 @@ def test_a_write_killed_at_any_point_is_done_once_or_reported(
         "mode": mode,
         "idempotent": idempotent,
         "kill": None,
+        "lease_ttl": 0.5,  # the killed worker's lock on the customer expires quickly
         "steps": [["say", "c", opening, "m1"]],
     }
     (asked,) = run_child(config, expect_kill=False)

@@ -38,15 +38,7 @@ def steps_for(seed: int) -> list[list[str]]:
     return steps
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(
-            "sqlite",
-            marks=pytest.mark.xfail(reason="cross-process locks: the stores branch", strict=True),
-        ),
-        "postgres",
-    ]
-)
+@pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "store.db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -86,5 +87,54 @@ def build_agent(backend: Backend, model: rk.Model, **options: Any) -> rk.Agent[B
     async def status(ctx: rk.Context[Backend], intent: OrderStatus) -> rk.PlaybookOutcome:
         order = await ctx.call(get_order, order_id=intent.order_id)
         return ctx.resolve(f"Order {order.id} is {order.status}")
+
+    return agent
+
+
+class Cancel(rk.Intent):
+    """Cancel an order."""
+
+    examples = ["cancel my order"]
+    order_id: str = rk.Slot(pattern=r"#?W\d{7}")
+    reason: str = rk.Slot()
+
+
+WriteFn = Callable[..., Any]
+PlaybookFn = Callable[[rk.Context[Backend], Cancel, rk.Tool[Any]], Awaitable[rk.PlaybookOutcome]]
+
+
+async def confirm_then_call(
+    ctx: rk.Context[Backend], intent: Cancel, cancel: rk.Tool[Any]
+) -> rk.PlaybookOutcome:
+    """The well-behaved playbook: write only after a yes."""
+    if not await ctx.confirm(f"Cancel order {intent.order_id}?"):
+        return ctx.resolve("kept")
+    await ctx.call(cancel, order_id=intent.order_id)
+    return ctx.resolve(f"Order {intent.order_id} cancelled")
+
+
+def one_write_agent(
+    backend: Backend,
+    model: rk.Model,
+    write: WriteFn,
+    playbook: PlaybookFn = confirm_then_call,
+    *,
+    tool_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> rk.Agent[Backend]:
+    """An agent with one intent (``Cancel``), one write tool ``cancel_order`` (``write``,
+    ``confirm=True`` unless ``tool_options`` say otherwise) and the given playbook: the shape of
+    the consent, crash and recovery tests."""
+    options.setdefault("store", "memory://")
+    agent: rk.Agent[Backend] = rk.Agent(
+        name="Acme", model=model, deps=backend, handoff=[], **options
+    )
+    cancel = agent.tool(
+        **{"effect": "write", "confirm": True, "name": "cancel_order", **(tool_options or {})}
+    )(write)
+
+    @agent.playbook(Cancel)
+    async def run(ctx: rk.Context[Backend], intent: Cancel) -> rk.PlaybookOutcome:
+        return await playbook(ctx, intent, cancel)
 
     return agent

@@ -7,6 +7,7 @@ question. Each test checks the backend (the write), not just the reply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from resolvekit.consent import read_consent
 from resolvekit.models import ModelRequest, ModelResponse
 from resolvekit.models.local import LocalModel
 
-from .shop import Backend, Order, build_agent
+from .shop import Backend, Order, build_agent, one_write_agent
 from .test_knowledge_agent import knowledge
 
 START = "cancel order W1234567, I ordered it by mistake"
@@ -53,14 +54,15 @@ REFUSALS_WITH_YES_WORDS = [
 
 
 def always_yes() -> rk.FunctionModel:
-    """A model that starts the cancellation and says yes to every confirmation."""
+    """A model that starts the cancellation (the agent's first intent) and says yes to every
+    confirmation."""
 
     def decide(request: ModelRequest) -> ModelResponse:
         if request.pending is not None and request.pending.kind == "confirm":
             return ModelResponse(decision=rk.Confirm(answer="yes"), confidence=1.0)
         return ModelResponse(
             decision=rk.StartIntent(
-                intent="CancelOrder",
+                intent=request.intents[0].name,
                 slots={"order_id": "W1234567", "reason": "ordered by mistake"},
             ),
             confidence=1.0,
@@ -173,32 +175,25 @@ async def test_an_answer_to_another_question_does_not_confirm_this_one() -> None
     assert done.outcome == "resolved" and backend.writes == [("cancel", "W1234567")]
 
 
-async def test_a_playbook_that_ignores_a_no_cannot_write() -> None:
-    """The engine's own check: the write needs a yes in the journal, whatever the code does."""
-    backend = Backend()
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="careless", model=always_yes(), store="memory://", deps=backend, handoff=[]
-    )
-
-    @agent.tool(effect="write", confirm=True)
-    def cancel_order(ctx: rk.Context[Backend], order_id: str) -> Order:
+def recording(backend: Backend) -> Callable[..., Order]:
+    def cancel_order(order_id: str) -> Order:
         """Cancel an order."""
         backend.writes.append(("cancel", order_id))
         return Order(id=order_id, status="cancelled")
 
-    class CancelOrder(rk.Intent):
-        """Cancel an order."""
+    return cancel_order
 
-        examples = ["cancel my order"]
-        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
-        reason: str = rk.Slot()
 
-    @agent.playbook(CancelOrder)
-    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+async def test_a_playbook_that_ignores_a_no_cannot_write() -> None:
+    """The engine's own check: the write needs a yes in the journal, whatever the code does."""
+
+    async def careless(ctx: Any, intent: Any, cancel: rk.Tool[Any]) -> rk.PlaybookOutcome:
         await ctx.confirm(f"Cancel order {intent.order_id}?")  # the answer is ignored: a bug
-        await ctx.call(cancel_order, order_id=intent.order_id)
+        await ctx.call(cancel, order_id=intent.order_id)
         return ctx.resolve("cancelled")
 
+    backend = Backend()
+    agent = one_write_agent(backend, always_yes(), recording(backend), careless)
     await agent.handle("c", START)
     result = await agent.handle("c", "no")
     assert backend.writes == []
@@ -207,31 +202,14 @@ async def test_a_playbook_that_ignores_a_no_cannot_write() -> None:
 
 
 async def test_a_yes_is_used_by_one_write_only() -> None:
-    backend = Backend()
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="greedy", model=always_yes(), store="memory://", deps=backend, handoff=[]
-    )
-
-    @agent.tool(effect="write", confirm=True)
-    def cancel_order(ctx: rk.Context[Backend], order_id: str) -> Order:
-        """Cancel an order."""
-        backend.writes.append(("cancel", order_id))
-        return Order(id=order_id, status="cancelled")
-
-    class CancelOrder(rk.Intent):
-        """Cancel an order."""
-
-        examples = ["cancel my order"]
-        order_id: str = rk.Slot(pattern=r"#?W\d{7}")
-        reason: str = rk.Slot()
-
-    @agent.playbook(CancelOrder)
-    async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
+    async def greedy(ctx: Any, intent: Any, cancel: rk.Tool[Any]) -> rk.PlaybookOutcome:
         if await ctx.confirm(f"Cancel order {intent.order_id}?"):
-            await ctx.call(cancel_order, order_id=intent.order_id)
-            await ctx.call(cancel_order, order_id="W7654321")  # not what the yes was for
+            await ctx.call(cancel, order_id=intent.order_id)
+            await ctx.call(cancel, order_id="W7654321")  # not what the yes was for
         return ctx.resolve("cancelled")
 
+    backend = Backend()
+    agent = one_write_agent(backend, always_yes(), recording(backend), greedy)
     await agent.handle("c", START)
     result = await agent.handle("c", "yes")
     assert backend.writes == [("cancel", "W1234567")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,7 +286,7 @@ async def test_model_failure_escalates_with_the_error() -> None:
 
 async def test_knowledge_answer_and_unanswerable_question() -> None:
     class Knowledge:
-        async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+        async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
             if "return" in query:
                 return rk.KnowledgeAnswer(
                     query=query,
@@ -320,7 +321,7 @@ async def test_knowledge_answer_and_unanswerable_question() -> None:
 class ReturnsKnowledge:
     """Knows the return window, nothing else."""
 
-    async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+    async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
         if "return" in query:
             return rk.KnowledgeAnswer(
                 query=query, text="You can return items within 30 days.", answerable=True

@@ -1,4 +1,8 @@
-"""Tools: schemas, validation, sync/async, timeouts, retries, confirmation and typed errors."""
+"""Tools: schemas, validation, sync/async, timeouts, retries, confirmation and typed errors.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.tools._parse_docstring``).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,12 @@ import threading
 from typing import Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import resolvekit as rk
+from resolvekit.tools import _parse_docstring
 
 from .shop import Backend, build_agent
 
@@ -43,6 +50,125 @@ def test_schema_comes_from_signature_and_docstring() -> None:
     assert schema["additionalProperties"] is False
     spec = refund.spec()
     assert (spec.name, spec.effect, spec.confirm) == ("refund", "write", False)
+
+
+def _described(tool: rk.Tool[object]) -> dict[str, str | None]:
+    """Each parameter's description in the tool's JSON Schema."""
+    return {name: p.get("description") for name, p in tool.parameters["properties"].items()}
+
+
+def test_docstring_types_in_parentheses_and_paragraphs_of_arguments() -> None:
+    @rk.tool
+    def find(order_id: str, email: str, limit: int = 5) -> list[str]:
+        """Find orders.
+
+        Matches the customer's orders; this paragraph is not in the description.
+
+        Args:
+            order_id (str): the order,
+                e.g. W1234567.
+
+                A second paragraph of the same argument.
+            email (str, optional): the customer's email.
+            limit: at most this many.
+
+        Returns:
+            list[str]: the order ids, which are not an argument.
+
+        Raises:
+            KeyError: never an argument either.
+        """
+        return []
+
+    assert find.description == "Find orders."
+    assert _described(find) == {
+        "order_id": "the order, e.g. W1234567. A second paragraph of the same argument.",
+        "email": "the customer's email.",
+        "limit": "at most this many.",
+    }
+
+
+def test_a_summary_on_several_lines_and_no_blank_line_before_args() -> None:
+    @rk.tool
+    def track(order_id: str) -> str:
+        """Track an order
+        from the warehouse to the door.
+        Args:
+            order_id: the order.
+        """
+        return ""
+
+    assert track.description == "Track an order from the warehouse to the door."
+    assert _described(track) == {"order_id": "the order."}
+
+
+def test_numpy_and_sphinx_docstrings_are_read_too() -> None:
+    @rk.tool
+    def numpy_style(order_id: str, amount: float) -> bool:
+        """Refund part of an order.
+
+        Parameters
+        ----------
+        order_id : str
+            the order.
+        amount : float
+            how much, in dollars.
+
+        Returns
+        -------
+        bool
+            whether it worked.
+        """
+        return True
+
+    @rk.tool
+    def sphinx_style(order_id: str, amount: float) -> bool:
+        """Refund part of an order.
+
+        :param order_id: the order.
+        :type order_id: str
+        :param amount: how much, in dollars.
+        :returns: whether it worked.
+        """
+        return True
+
+    for tool in (numpy_style, sphinx_style):
+        assert tool.description == "Refund part of an order."
+        assert _described(tool) == {"order_id": "the order.", "amount": "how much, in dollars."}
+
+
+def test_a_tool_without_docstring_or_with_odd_ones() -> None:
+    @rk.tool
+    def bare(x: int) -> int:
+        return x
+
+    @rk.tool
+    def only_args(x: int) -> int:
+        """
+        Args:
+            x: the x.
+        """
+        return x
+
+    @rk.tool
+    def only_text(x: int) -> int:
+        """Args: not a section, just text."""
+        return x
+
+    assert (bare.description, _described(bare)) == ("", {"x": None})
+    assert (only_args.description, _described(only_args)) == ("", {"x": "the x."})
+    assert (only_text.description, _described(only_text)) == (
+        "Args: not a section, just text.",
+        {"x": None},
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("Args:Returns()- \n\tx_y:`*")), max_size=120))
+def test_no_docstring_makes_defining_a_tool_fail(doc: str) -> None:
+    summary, params = _parse_docstring(doc)
+    assert "\n" not in summary
+    assert all(isinstance(v, str) for v in params.values())
 
 
 def test_arguments_are_validated_before_the_call() -> None:

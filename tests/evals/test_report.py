@@ -1,4 +1,7 @@
-"""Reports: JSON round trip, the terminal scorecard, the self-contained HTML structure."""
+"""Reports: JSON round trip, the terminal scorecard, the self-contained HTML structure.
+
+About internals: these tests also check private helpers directly (``resolvekit.evals._html``).
+"""
 
 from __future__ import annotations
 

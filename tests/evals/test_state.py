@@ -1,4 +1,8 @@
-"""Snapshots, expected-state merging, diffs and fact matching."""
+"""Snapshots, expected-state merging, diffs and fact matching.
+
+About internals: these tests also check private helpers directly (``resolvekit._text``,
+``resolvekit.evals._state``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import enum
 import pytest
 from pydantic import BaseModel
 
-from resolvekit.evals._state import diff_states, merge_state, normalize_text, says, to_data
+from resolvekit._text import normalize
+from resolvekit.evals._state import diff_states, merge_state, says, to_data
 
 
 class Colour(enum.Enum):
@@ -70,8 +75,8 @@ def test_lists_of_different_length_differ_as_a_whole() -> None:
         ("tracking_number: 1Z999", "tracking number 1z999"),
     ],
 )
-def test_normalize_text(text: str, normal: str) -> None:
-    assert normalize_text(text) == normal
+def test_normalize(text: str, normal: str) -> None:
+    assert normalize(text) == normal
 
 
 def test_says_matches_whole_words_after_normalisation() -> None:

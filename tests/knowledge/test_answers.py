@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 
 from resolvekit.exceptions import UnexpectedModelBehavior, UserError
 from resolvekit.knowledge import Document, KnowledgeBase, calibrate_threshold
-from resolvekit.knowledge.answers import Hit, extract_answer, ground
+from resolvekit.knowledge.answers import Answer, Hit, extract_answer, ground
 from resolvekit.knowledge.chunking import Chunk
 from resolvekit.messages import Citation, Escalate, Reply
 from resolvekit.models import ModelRequest
 from resolvekit.models.function import FunctionModel
+from resolvekit.playbooks import KnowledgeAnswer, KnowledgeSource
 
 from .samples import CountingEmbedder
 
@@ -23,7 +25,7 @@ def kb(corpus: Path, embedder: CountingEmbedder) -> KnowledgeBase:
 
 
 def test_extractive_answer_is_the_best_passage_with_its_citation(kb: KnowledgeBase) -> None:
-    answer = kb.answer("How long do card refunds take to appear on my statement?")
+    answer = kb.ask("How long do card refunds take to appear on my statement?")
     assert answer.answerable and answer.mode == "extractive"
     assert answer.text == "Card refunds take 5 to 10 business days to appear on your statement."
     assert answer.citations == [answer.hits[0].citation]
@@ -42,7 +44,7 @@ def test_long_passages_are_cut_to_the_best_sentence_window() -> None:
 
 
 def test_below_threshold_the_answer_declines_and_logs_a_gap(kb: KnowledgeBase) -> None:
-    answer = kb.answer("What is the airspeed velocity of an unladen swallow?")
+    answer = kb.ask("What is the airspeed velocity of an unladen swallow?")
     assert not answer.answerable
     assert answer.text == "" and answer.citations == [] and answer.mode == "none"
     assert answer.answerability < kb.threshold
@@ -54,10 +56,10 @@ def test_below_threshold_the_answer_declines_and_logs_a_gap(kb: KnowledgeBase) -
 def test_threshold_controls_answerability(corpus: Path, embedder: CountingEmbedder) -> None:
     strict = KnowledgeBase(embedder=embedder, threshold=0.99)
     strict.add(corpus)
-    assert not strict.answer("How long do card refunds take?").answerable
+    assert not strict.ask("How long do card refunds take?").answerable
     lenient = KnowledgeBase(embedder=embedder, threshold=-1.0)
     lenient.add(corpus)
-    assert lenient.answer("How long do card refunds take?").answerable
+    assert lenient.ask("How long do card refunds take?").answerable
 
 
 def _llm(text: str, citations: list[Citation] | None = None) -> FunctionModel:
@@ -117,13 +119,13 @@ async def test_a_model_that_does_not_reply_is_an_error(kb: KnowledgeBase) -> Non
         await kb.aanswer("How long do card refunds take?", model)
 
 
-async def test_sync_answer_with_an_llm_inside_a_loop_points_to_aanswer(kb: KnowledgeBase) -> None:
+async def test_sync_ask_with_an_llm_inside_a_loop_points_to_aanswer(kb: KnowledgeBase) -> None:
     with pytest.raises(UserError, match="aanswer"):
-        kb.answer("How long do card refunds take?", _llm("x [1]."))
+        kb.ask("How long do card refunds take?", _llm("x [1]."))
 
 
-def test_sync_answer_runs_the_llm_outside_a_loop(kb: KnowledgeBase) -> None:
-    answer = kb.answer("How long do card refunds take?", _llm("Five to ten days [1]."))
+def test_sync_ask_runs_the_llm_outside_a_loop(kb: KnowledgeBase) -> None:
+    answer = kb.ask("How long do card refunds take?", _llm("Five to ten days [1]."))
     assert answer.mode == "generated" and answer.text == "Five to ten days [1]."
 
 
@@ -135,8 +137,68 @@ async def test_models_without_the_answer_capability_get_extractive_answers(
 
     model = FunctionModel(refuse)
     assert "answer" not in model.capabilities
-    assert kb.answer("How long do card refunds take?", model).mode == "extractive"
+    assert kb.ask("How long do card refunds take?", model).mode == "extractive"
     assert (await kb.aanswer("How long do card refunds take?", model)).mode == "extractive"
+
+
+def test_a_knowledge_base_is_a_knowledge_source(kb: KnowledgeBase) -> None:
+    assert isinstance(kb, KnowledgeSource)
+    parameters = inspect.signature(kb.answer).parameters
+    assert list(parameters) == ["query", "k", "model"]
+    assert parameters["k"].default == 3
+    assert parameters["model"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["model"].default is None
+    assert inspect.iscoroutinefunction(kb.answer)
+
+
+def _as_agent_saw_it(answer: Answer) -> KnowledgeAnswer:
+    """What ``Agent.answer_from_knowledge`` made of :meth:`KnowledgeBase.aanswer`."""
+    return KnowledgeAnswer(
+        query=answer.query,
+        text=answer.text,
+        answerable=answer.answerable,
+        score=answer.answerability,
+        citations=list(answer.citations),
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How long do card refunds take?",
+        "reset my password",
+        "What is the airspeed velocity of an unladen swallow?",
+    ],
+)
+@pytest.mark.parametrize("llm", [False, True])
+async def test_the_knowledge_source_answer_is_the_aanswer_one(
+    kb: KnowledgeBase, question: str, llm: bool
+) -> None:
+    model = _llm("The passage says so [1].") if llm else None
+    expected = _as_agent_saw_it(await kb.aanswer(question, model, k=3))
+    found = await kb.answer(question, model=model)
+    assert found == expected
+    assert found == await kb.answer(question, 3, model=model)
+    if llm and found.answerable:
+        assert found.text == "The passage says so [1]." and len(found.citations) == 1
+
+
+async def test_the_knowledge_source_answer_is_extractive_without_the_answer_capability(
+    kb: KnowledgeBase,
+) -> None:
+    def refuse(request: ModelRequest) -> Reply:
+        raise AssertionError("must not be called")
+
+    found = await kb.answer("How long do card refunds take?", model=FunctionModel(refuse))
+    assert found.answerable
+    assert found.text == "Card refunds take 5 to 10 business days to appear on your statement."
+    assert found.score >= kb.threshold
+    assert [c.heading for c in found.citations] == ["Refund policy > Timing"]
+
+
+async def test_the_knowledge_source_answer_takes_the_model_by_keyword(kb: KnowledgeBase) -> None:
+    with pytest.raises(UserError, match="model="):
+        await kb.answer("How long do card refunds take?", _llm("x [1]."))  # type: ignore[arg-type]
 
 
 def test_ground_handles_marker_lists_and_split_off_markers() -> None:
@@ -175,5 +237,5 @@ def test_kb_calibrate_sets_the_threshold_from_labelled_questions(
         target_precision=1.0,
     )
     assert kb.threshold == threshold
-    assert kb.answer("how long do card refunds take").answerable
-    assert not kb.answer("what colour is the sky on mars").answerable
+    assert kb.ask("how long do card refunds take").answerable
+    assert not kb.ask("what colour is the sky on mars").answerable

@@ -1,3 +1,7 @@
+"""About internals: these tests also check private helpers directly
+(``resolvekit.knowledge._text``).
+"""
+
 from __future__ import annotations
 
 import math

@@ -31,10 +31,10 @@ def _kb(embedder: CountingEmbedder) -> KnowledgeBase:
 
 def test_unanswered_and_low_score_queries_are_counted_as_gaps(embedder: CountingEmbedder) -> None:
     kb = _kb(embedder)
-    kb.answer("Do you sell kayaks?")
-    kb.answer("do you sell   KAYAKS")
+    kb.ask("Do you sell kayaks?")
+    kb.ask("do you sell   KAYAKS")
     kb.search("kayak paddles", k=3)
-    kb.answer("How long do card refunds take?")  # answerable: not a gap
+    kb.ask("How long do card refunds take?")  # answerable: not a gap
     gaps = kb.gaps.gaps()
     assert [(g.query, g.count) for g in gaps] == [("do you sell kayaks", 2), ("kayak paddles", 1)]
     assert gaps[0].reasons == {"unanswered": 2}
@@ -46,9 +46,9 @@ def test_gaps_persist_in_a_sidecar_and_survive_a_torn_line(
     embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
     kb = _kb(embedder)
-    kb.answer("Do you sell kayaks?")  # in memory until saved
+    kb.ask("Do you sell kayaks?")  # in memory until saved
     kb.save(tmp_path / "index")
-    kb.answer("Do you sell kayaks?")  # appended to the sidecar
+    kb.ask("Do you sell kayaks?")  # appended to the sidecar
     sidecar = tmp_path / "index" / "gaps.jsonl"
     with sidecar.open("a") as stream:
         stream.write('{"query": "torn li')  # a crash mid-write

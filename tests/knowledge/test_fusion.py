@@ -1,4 +1,8 @@
-"""Centred dense cosines (``Fusion.center``) and the embedder-dependent default fusion."""
+"""Centred dense cosines (``Fusion.center``) and the embedder-dependent default fusion.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.knowledge.index._RowTerms``).
+"""
 
 from __future__ import annotations
 

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from resolvekit.knowledge import Document, DocumentError, load_documents, load_file
-from resolvekit.knowledge.documents import parse_faq_csv, parse_faq_json, parse_html
+from resolvekit.knowledge.documents import (
+    parse_faq_csv,
+    parse_faq_json,
+    parse_html,
+    parse_markdown,
+)
 
 from .samples import FAQ_CSV, SHIPPING_HTML
 
@@ -42,6 +49,102 @@ def test_passed_metadata_is_a_default_that_front_matter_overrides(corpus: Path) 
         corpus / "billing" / "refunds.md", metadata={"product": "other", "locale": "en"}
     )
     assert refunds.metadata == {"product": "payments", "locale": "en"}
+
+
+def test_front_matter_values_are_kept_as_written() -> None:
+    document = parse_markdown(
+        "---\n"
+        "title: 'Refunds: the basics'   # quoted because of the colon\n"
+        'owner: "billing-team"\n'
+        "locale: no\n"
+        "version: 1.10\n"
+        "code: 010\n"
+        "enabled: yes\n"
+        "note:\n"
+        "summary: >\n"
+        "  Two lines\n"
+        "  folded.\n"
+        "---\n"
+        "# Heading\n\nBody.",
+        id="refunds.md",
+    )
+    assert document.title == "Refunds: the basics" and document.owner == "billing-team"
+    assert document.metadata == {
+        "locale": "no",
+        "version": "1.10",
+        "code": "010",
+        "enabled": "yes",
+        "note": "",
+        "summary": "Two lines folded.",
+    }
+    assert document.text == "# Heading\n\nBody."
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("review_by: 2025-05-01", date(2025, 5, 1)),
+        ("review_by: '2025-05-01'", date(2025, 5, 1)),
+        ("review_by: 2025-05-01T09:30:00Z", date(2025, 5, 1)),
+        ("review_by: !!timestamp 2025-05-01", date(2025, 5, 1)),
+    ],
+)
+def test_front_matter_dates(line: str, expected: date) -> None:
+    document = parse_markdown(f"---\n{line}\npublished: 2024-01-02\n---\nBody.", id="a.md")
+    assert document.review_by == expected
+    assert document.metadata == {"published": "2024-01-02"}
+
+
+def test_front_matter_lists_become_one_comma_separated_value() -> None:
+    document = parse_markdown(
+        "---\ntags: [refunds, cards]\nlocales:\n  - en\n  - fr\n---\nBody.", id="a.md"
+    )
+    assert document.metadata == {"tags": "refunds, cards", "locales": "en, fr"}
+
+
+def test_front_matter_nested_keys_under_metadata_become_metadata() -> None:
+    document = parse_markdown(
+        "---\nproduct: app\nmetadata:\n  locale: en\n  product: payments\n---\nBody.",
+        id="a.md",
+        metadata={"audience": "customer"},
+    )
+    assert document.metadata == {"audience": "customer", "locale": "en", "product": "payments"}
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("seo:\n  description: Refunds", "key 'seo' holds a mapping"),
+        ("metadata:\n  extra:\n    deep: 1", "key 'metadata.extra' holds a mapping"),
+        ("tags:\n  - name: a", "key 'tags' holds a list of lists or mappings"),
+        ("- title\n- owner", "not 'key: value' lines \\(a YAML mapping\\) but a list"),
+        ("just a sentence", "not 'key: value' lines \\(a YAML mapping\\) but text"),
+        ("title: Refunds: the basics", "not valid YAML \\(line 2\\).*quote a value"),
+        ("title: Refunds\ntags: [a, b", "not valid YAML \\(line 3\\)"),
+        ("owner: x\n  bad: indent", "not valid YAML \\(line 3\\)"),
+        ("cmd: !!python/object/apply:os.system [ls]", "not valid YAML.*constructor"),
+        ("? [a, b]\n: c", "not valid YAML"),
+        ("'': empty key", "empty or non-text key"),
+    ],
+)
+def test_malformed_front_matter_is_a_document_error(
+    tmp_path: Path, front: str, message: str
+) -> None:
+    path = tmp_path / "bad.md"
+    path.write_text(f"---\n{front}\n---\n# Title\n\nBody.")
+    with pytest.raises(DocumentError, match=message) as caught:
+        load_file(path)
+    assert str(path) in str(caught.value)
+
+
+def test_yaml_is_imported_only_when_front_matter_is_read() -> None:
+    code = (
+        "import sys, resolvekit, resolvekit.knowledge as k; before = 'yaml' in sys.modules; "
+        "k.load_documents([{'id': 'a', 'text': '---\\nowner: x\\n---\\nBody.'}]); "
+        "print(before, 'yaml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_html_drops_boilerplate_and_keeps_headings() -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +119,11 @@ def test_format_version_mismatch_is_reported(saved: Path) -> None:
         KnowledgeBase.load(saved)
 
 
+def _edit_manifest(path: Path, **changes: object) -> None:
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps({**manifest, **changes}))
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -129,6 +136,9 @@ def test_format_version_mismatch_is_reported(saved: Path) -> None:
         (lambda p: (p / "bm25.npz").write_bytes(b"PK\x03\x04broken"), "BadZipFile|bm25|zip"),
         (lambda p: (p / "chunks.jsonl").write_text('{"id": 1}\n{oops'), "chunks.jsonl line 2"),
         (lambda p: (p / "chunks.jsonl").write_text('{"id": "x"}\n'), "KeyError"),
+        (lambda p: _edit_manifest(p, stale_factor=5), "stale_factor must be in"),
+        (lambda p: _edit_manifest(p, threshold="high"), "ValueError"),
+        (lambda p: _edit_manifest(p, fusion={"method": "magic"}), "magic"),
     ],
 )
 def test_broken_index_directories_raise_corrupt_index(saved: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -147,7 +157,7 @@ def test_save_replaces_an_existing_index_and_keeps_its_gap_log(
     saved: Path, embedder: CountingEmbedder
 ) -> None:
     kb = KnowledgeBase.load(saved, embedder=embedder)
-    kb.answer("what is the airspeed of a swallow")
+    kb.ask("what is the airspeed of a swallow")
     fresh = KnowledgeBase(embedder=embedder)
     fresh.add(Document(id="only", text="Only document."))
     fresh.save(saved)
@@ -163,3 +173,62 @@ def test_an_empty_knowledge_base_round_trips(tmp_path: Path, embedder: CountingE
     assert len(loaded) == 0 and loaded.search("anything") == []
     loaded.add(Document(id="a", text="alpha"))
     assert loaded.search("alpha")[0].doc_id == "a"
+
+
+V1_INDEX = Path(__file__).parent / "data" / "index-v1"
+"""An index written by the first release of format version 1 (hashing-64 embedder, the refund
+article and the FAQ JSON of ``samples.py``, one logged gap)."""
+
+
+def test_an_index_written_by_an_earlier_release_loads_and_searches_the_same(
+    tmp_path: Path,
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(V1_INDEX, copy)
+    kb = KnowledgeBase.load(copy)
+    kb.clock = lambda: date(2025, 1, 1)
+    assert kb.embedder_name == "hashing-64-v1" and len(kb) == 6 and len(kb.documents) == 4
+    assert kb.fusion == Fusion(dense=1.0, lexical=0.3)
+    assert (kb.threshold, kb.stale_factor, kb.max_chars, kb.overlap) == (0.25, 0.7, 1200, 150)
+    expected = {
+        "How long do card refunds take?": [
+            ("faq-password#c0", 0.40297),
+            ("billing/refunds.md#c1", 0.39544),
+            ("faq.json#3#c0", 0.06374),
+        ],
+        "reset my password": [
+            ("faq-password#c0", 0.89515),
+            ("billing/refunds.md#c2", 0.31582),
+            ("faq.json#3#c0", 0.10026),
+        ],
+        "do you ship to canada": [
+            ("faq.json#3#c0", 1.1646),
+            ("faq-password#c0", 0.27988),
+            ("billing/refunds.md#c2", 0.24292),
+        ],
+    }
+    for question, hits in expected.items():
+        found = kb.search(question, k=3, log_gaps=False)
+        assert [(h.chunk.id, round(h.score, 5)) for h in found] == hits
+    assert [g.query for g in kb.gaps.gaps()] == ["what is the airspeed of a swallow"]
+
+
+def test_saving_a_loaded_index_writes_the_same_files(tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    KnowledgeBase.load(V1_INDEX).save(again)
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in V1_INDEX.iterdir())
+    manifest = json.loads((again / "manifest.json").read_text())
+    original = json.loads((V1_INDEX / "manifest.json").read_text())
+    assert manifest.pop("saved_at") > original.pop("saved_at")
+    assert manifest == original
+    for name in ("documents.jsonl", "chunks.jsonl", "gaps.jsonl"):
+        assert (again / name).read_bytes() == (V1_INDEX / name).read_bytes(), name
+    for name in ("vectors.npy", "field_vectors.npy"):
+        written, stored = np.load(again / name), np.load(V1_INDEX / name)
+        assert written.dtype == stored.dtype and np.array_equal(written, stored), name
+    for name in ("bm25.npz", "field_bm25.npz"):
+        with np.load(again / name) as written, np.load(V1_INDEX / name) as stored:
+            assert written.files == stored.files, name
+            for key in stored.files:
+                assert written[key].dtype == stored[key].dtype, (name, key)
+                assert np.array_equal(written[key], stored[key]), (name, key)

@@ -1,3 +1,7 @@
+"""About internals: these tests also check private helpers directly
+(``resolvekit.knowledge.index._top_rows``).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,11 +1,15 @@
-"""LocalModel: offline turn decisions from embeddings and extractors."""
+"""LocalModel: offline turn decisions from embeddings and extractors.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models.local._records``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -272,7 +276,7 @@ async def test_free_text_ask_gets_the_whole_message(model: LocalModel) -> None:
 class CancellationPolicy:
     """A knowledge base that knows the cancellation policy and nothing else."""
 
-    async def answer(self, query: str, k: int) -> rk.KnowledgeAnswer:
+    async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
         if "cancel" in query:
             text = "Pending orders can be cancelled for free."
             return rk.KnowledgeAnswer(query=query, text=text, answerable=True)
@@ -382,10 +386,10 @@ def test_words_are_not_taken_for_a_code_pattern(text: str) -> None:
     """[A-Z0-9]{6} fits "CANCEL", "PLEASE" and "ROBERT" once upper-cased: words written as
     words are not booking references; a code in capitals or with digits is."""
     model = LocalModel.for_tests()
-    slots = model._prefill(text, CancelBooking.spec())
+    slots = model.prefill(text, CancelBooking.spec())
     assert slots.get("booking_ref") in (None, "CANCEL")  # "CANCEL" typed in capitals may be one
-    assert model._prefill("cancel k7q2zd", CancelBooking.spec())["booking_ref"] == "K7Q2ZD"
-    assert model._prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
+    assert model.prefill("cancel k7q2zd", CancelBooking.spec())["booking_ref"] == "K7Q2ZD"
+    assert model.prefill("cancel KQZDAB", CancelBooking.spec())["booking_ref"] == "KQZDAB"
 
 
 async def _booking_answer(text: str, asked: str, **known: str) -> rk.FillSlots:

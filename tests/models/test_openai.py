@@ -1,4 +1,8 @@
-"""OpenAIModel over the real openai client against a local scripted HTTP server (no network)."""
+"""OpenAIModel over the real openai client against a local scripted HTTP server (no network).
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models._pricing``).
+"""
 
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ from resolvekit.models import (
     ToolSpec,
     infer_model,
 )
+from resolvekit.models._pricing import cost, price_for
 from resolvekit.models.openai import OpenAIModel, OpenAISettings, Price
 
 ALL = frozenset(
@@ -188,7 +193,8 @@ async def test_missing_api_key_is_a_user_error_at_first_request() -> None:
 def test_import_resolvekit_does_not_import_openai() -> None:
     code = (
         "import sys, resolvekit, resolvekit.models as m; "
-        "model = m.infer_model('openai:gpt-4.1-mini'); print('openai' in sys.modules)"
+        "model = m.infer_model('openai:gpt-4.1-mini'); "
+        "print('openai' in sys.modules or 'genai_prices' in sys.modules)"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run(
@@ -524,8 +530,10 @@ async def test_usage_and_cost_accumulate_over_a_correction(
     response = await model.request(turn())
     usage = response.usage
     assert (usage.requests, usage.prompt_tokens, usage.completion_tokens) == (2, 2200, 600)
-    # gpt-4.1-mini: $0.40 / 1M prompt, $1.60 / 1M completion.
-    assert usage.cost == pytest.approx((2200 * 0.40 + 600 * 1.60) / 1e6)
+    # Priced by genai-prices' OpenAI catalogue (the test server is one it does not know).
+    expected = catalogue_cost("gpt-4.1-mini", 1000, 500) + catalogue_cost("gpt-4.1-mini", 1200, 100)
+    assert usage.cost == pytest.approx(expected)
+    assert usage.cost > 0
     assert response.model_name == "gpt-4.1-mini-2025-04-14"
 
 
@@ -544,14 +552,80 @@ async def test_price_table_lookup(server: FakeOpenAIServer) -> None:
     assert (await unknown.request(turn())).usage.cost == 0.0
 
 
-def test_dated_model_names_use_the_longest_matching_price() -> None:
-    from resolvekit.models._pricing import DEFAULT_PRICES, price_for
+def catalogue_cost(model: str, prompt: int, completion: int, provider: str = "openai") -> float:
+    """What the genai-prices catalogue says ``prompt`` + ``completion`` tokens of ``model`` cost."""
+    import genai_prices
 
-    assert price_for("gpt-4.1-mini-2025-04-14", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4.1-mini"]
-    assert price_for("gpt-4o-2024-08-06", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4o"]
-    assert price_for("gpt-4o-mini", DEFAULT_PRICES) == DEFAULT_PRICES["gpt-4o-mini"]
-    assert price_for("gpt-4.10", DEFAULT_PRICES) is None  # a prefix must end at a "-"
-    assert price_for("llama3", DEFAULT_PRICES) is None
+    usage = genai_prices.Usage(input_tokens=prompt, output_tokens=completion)
+    return float(genai_prices.calc_price(usage, model, provider_id=provider).total_price)
+
+
+def test_a_known_model_costs_what_the_catalogue_says() -> None:
+    # OpenAI's API, a dated name, and a server the catalogue does not know: OpenAI's prices.
+    for name, url in [
+        ("gpt-4.1-mini", "https://api.openai.com/v1"),
+        ("gpt-4o-2024-08-06", "https://api.openai.com/v1"),
+        ("gpt-4.1-mini", "http://127.0.0.1:8000/v1"),
+    ]:
+        spent = cost([name], prompt_tokens=1234, completion_tokens=567, prices={}, api_url=url)
+        assert spent == pytest.approx(catalogue_cost(name, 1234, 567))
+        assert spent > 0
+    # Another provider's API: that provider's prices, not OpenAI's.
+    groq = "https://api.groq.com/openai/v1"
+    spent = cost(
+        ["llama-3.3-70b-versatile"],
+        prompt_tokens=10**6,
+        completion_tokens=10**6,
+        prices={},
+        api_url=groq,
+    )
+    assert spent == pytest.approx(catalogue_cost("llama-3.3-70b-versatile", 10**6, 10**6, "groq"))
+    assert spent > 0
+
+
+def test_an_unknown_model_costs_nothing() -> None:
+    for name, url in [
+        ("qwen2.5:7b", "http://localhost:11434/v1"),
+        ("my-llama", "https://api.openai.com/v1"),
+        ("gpt-4.1-mini", "https://api.groq.com/openai/v1"),  # Groq does not serve it
+    ]:
+        assert cost([name], prompt_tokens=100, completion_tokens=50, prices={}, api_url=url) == 0
+
+
+def test_your_prices_win_over_the_catalogue() -> None:
+    mine = {"gpt-4.1-mini": Price(input=1.0, output=2.0)}
+    for name in ("gpt-4.1-mini", "gpt-4.1-mini-2025-04-14"):
+        spent = cost(
+            [name],
+            prompt_tokens=10,
+            completion_tokens=5,
+            prices=mine,
+            api_url="https://api.openai.com/v1",
+        )
+        assert spent == pytest.approx(20 / 1e6)
+    # The configured name is tried before the one the server reported, in your table first.
+    spent = cost(
+        ["my-deployment", "gpt-4.1-mini-2025-04-14"],
+        prompt_tokens=10,
+        completion_tokens=5,
+        prices=mine,
+        api_url="https://api.openai.com/v1",
+    )
+    assert spent == pytest.approx(20 / 1e6)
+
+
+def test_dated_model_names_use_the_longest_matching_price() -> None:
+    table = {
+        "gpt-4.1": Price(input=2.0, output=8.0),
+        "gpt-4.1-mini": Price(input=0.4, output=1.6),
+        "gpt-4o": Price(input=2.5, output=10.0),
+        "gpt-4o-mini": Price(input=0.15, output=0.6),
+    }
+    assert price_for("gpt-4.1-mini-2025-04-14", table) == table["gpt-4.1-mini"]
+    assert price_for("gpt-4o-2024-08-06", table) == table["gpt-4o"]
+    assert price_for("gpt-4o-mini", table) == table["gpt-4o-mini"]
+    assert price_for("gpt-4.10", table) is None  # a prefix must end at a "-"
+    assert price_for("llama3", table) is None
 
 
 async def test_missing_usage_counts_the_request(

@@ -1,4 +1,8 @@
-"""Prompt assembly: bounded transcripts, delimiting of untrusted content, context blocks."""
+"""Prompt assembly: bounded transcripts, delimiting of untrusted content, context blocks.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models._prompt``).
+"""
 
 from __future__ import annotations
 

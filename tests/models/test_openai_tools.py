@@ -1,14 +1,28 @@
-"""The turn's functions: derived from the request, validated, mapped to one decision."""
+"""The turn's functions: derived from the request, validated, mapped to one decision.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.models._openai_tools``).
+"""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from resolvekit.exceptions import UserError
 from resolvekit.messages import CallTool, FillSlots, Reply, StartIntent
-from resolvekit.models import IntentSpec, ModelRequest, Pending, SlotSpec, ToolSpec
+from resolvekit.models import (
+    DecisionKind,
+    IntentSpec,
+    ModelRequest,
+    Pending,
+    SlotSpec,
+    ToolSpec,
+)
 from resolvekit.models._openai_tools import InvalidCall, build_toolset, span_probability
 
 COLOR = SlotSpec(name="color", choices=["red", "blue"], ask="Which colour?")
@@ -125,3 +139,81 @@ def test_span_probability_sums_the_covering_tokens() -> None:
     assert span_probability(tokens, 1, 3) == pytest.approx(math.exp(-0.3))  # "bc"
     assert span_probability(tokens, 2, 4) == pytest.approx(math.exp(-0.2))  # "cd"
     assert span_probability(tokens, 10, 12) is None
+
+
+# --- the whole toolset, byte for byte -----------------------------------------------------------
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "toolset.json"
+
+_ALL_KINDS: frozenset[DecisionKind] = frozenset(
+    {
+        "start_intent",
+        "fill_slots",
+        "confirm",
+        "answer_from_knowledge",
+        "ask_clarification",
+        "call_tool",
+        "escalate",
+        "reply",
+    }
+)
+
+
+def _snapshot_requests() -> dict[str, ModelRequest]:
+    """Requests that reach every branch of ``build_toolset``."""
+    note = SlotSpec(name="note", description="Anything else.", json_schema={"type": "string"})
+    size = SlotSpec(name="size", choices=["S", "M"], json_schema={"enum": ["S", "M", "L"]})
+    refund = IntentSpec(
+        name="refund request", examples=["money back", "refund it", "return", "a fourth"]
+    )
+    tools = [
+        ToolSpec(
+            name="get_order",
+            description="Look up an order.",
+            parameters={"type": "object", "properties": {"order_id": {"type": "string"}}},
+        ),
+        ToolSpec(name="cancel order!", parameters={}, effect="write", confirm=True),
+        ToolSpec(
+            name="reply",
+            description="A tool that clashes with a built-in.",
+            parameters={"properties": {"confidence": {"type": "string"}}},
+        ),
+    ]
+    intents = [EXCHANGE, refund, IntentSpec(name="Sizes", slots=[size])]
+    return {
+        "everything, waiting for a slot": ModelRequest(
+            allowed=_ALL_KINDS,
+            intents=intents,
+            tools=tools,
+            active_intent="ExchangeItem",
+            pending=Pending(kind="ask", question="Any note?", slot=note),
+        ),
+        "everything, nothing pending": ModelRequest(
+            allowed=_ALL_KINDS, intents=intents, tools=tools, active_intent="ExchangeItem"
+        ),
+        "confirmation pending, no active intent": ModelRequest(
+            allowed=_ALL_KINDS,
+            intents=intents,
+            pending=Pending(kind="confirm", question="Cancel W1?"),
+        ),
+    }
+
+
+def _snapshot() -> str:
+    snapshot: dict[str, Any] = {}
+    for label, req in _snapshot_requests().items():
+        toolset = build_toolset(req)
+        snapshot[label] = {
+            "openai": toolset.to_openai(),
+            "functions": {
+                name: [f.kind, f.target, f.self_assessed] for name, f in toolset.functions.items()
+            },
+            "tool_names": toolset.tool_names,
+        }
+    return json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n"
+
+
+def test_toolset_matches_the_snapshot_byte_for_byte() -> None:
+    """Every function offered, in order, with every key in order: a refactoring of
+    ``build_toolset`` must not change one byte of what the model is sent."""
+    assert _snapshot() == SNAPSHOT.read_text(encoding="utf-8")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import multiprocessing
 import time
 
 import pytest
 
 import resolvekit as rk
 from resolvekit.models import ModelRequest
-from resolvekit.sessions import Conversation
+from resolvekit.sessions import Conversation, PlaybookRun, Step
+from resolvekit.sessions.base import UPGRADE_SUMMARY
 from resolvekit.sessions.postgres import SCHEMA_VERSION, PostgresStore
 
 from ..engine.shop import Backend, build_agent
@@ -209,3 +212,184 @@ async def test_a_connection_the_server_dropped_is_replaced(postgres_url: str) ->
         await store.save(loaded)  # the save goes through on the new connection
     finally:
         await store.close()
+
+
+async def test_unreachable_server_is_store_unavailable() -> None:
+    store = PostgresStore("postgresql://app:pw@127.0.0.1:1/support", connect_timeout=0.5)
+    with pytest.raises(rk.StoreUnavailable, match="retry later"):
+        await store.save(Conversation.new("c-1", "chat"))
+    with pytest.raises(rk.StoreUnavailable):
+        async with store.lock("c-1"):
+            pass
+    await store.close()
+
+
+async def test_a_read_only_server_is_store_unavailable_and_nothing_changes(
+    postgres_url: str,
+) -> None:
+    table = new_table()
+    writer = PostgresStore(postgres_url, table=table)
+    conversation = Conversation.new("c-1", "chat")
+    await writer.save(conversation)
+    # A standby after a failover, or a database set read-only, refuses writes.
+    separator = "&" if "?" in postgres_url else "?"
+    read_only_url = f"{postgres_url}{separator}options=-c%20default_transaction_read_only%3Don"
+    reader = PostgresStore(read_only_url, table=table)
+    conversation.archive_out = [{"n": 0}]
+    try:
+        with pytest.raises(rk.StoreUnavailable, match="read-only"):
+            await reader.save(conversation)
+        assert conversation.version == 1 and conversation.archive_out == [{"n": 0}]
+        assert (await reader.get(conversation.id)) is not None  # reads still work
+    finally:
+        await reader.close()
+        await writer.close()
+
+
+async def test_a_failure_in_the_middle_of_a_save_writes_nothing(postgres_url: str) -> None:
+    table = new_table()
+    store = PostgresStore(postgres_url, table=table)
+    try:
+        conversation = Conversation.new("c-1", "chat")
+        await store.save(conversation)
+        # The row's update goes through, then the archive insert fails: all is rolled back.
+        await _sql(
+            postgres_url,
+            f"CREATE FUNCTION {table}_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'archive refused'; END $$",
+        )
+        await _sql(
+            postgres_url,
+            f"CREATE TRIGGER {table}_refuse BEFORE INSERT ON {table}_archive "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_refuse()",
+        )
+        conversation.archive_out = [{"n": 0}]
+        with pytest.raises(rk.StoreError, match="archive refused"):
+            await store.save(conversation)
+        assert conversation.version == 1 and conversation.archive_out == [{"n": 0}]
+        stored = await store.get(conversation.id)
+        assert stored is not None and stored.version == 1 and stored.archived == 0
+        await _sql(postgres_url, f"DROP TRIGGER {table}_refuse ON {table}_archive")
+        await store.save(conversation)
+        assert await store.archived(conversation.id) == [{"n": 0}]
+    finally:
+        await store.close()
+
+
+async def test_upgrade_from_schema_1_closes_second_open_conversations(postgres_url: str) -> None:
+    table = new_table()
+    await _sql(
+        postgres_url,
+        f"CREATE TABLE {table} (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
+        "status TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
+        "resume_token TEXT, data TEXT NOT NULL)",
+    )
+    await _sql(postgres_url, f"CREATE TABLE {table}_meta (key TEXT PRIMARY KEY, value TEXT)")
+    await _sql(postgres_url, f"INSERT INTO {table}_meta VALUES ('schema', '1')")
+    rows = []
+    for name, status, updated_at in [
+        ("old", "open", 1.0),
+        ("new", "open", 2.0),
+        ("handed", "handed_off", 0.5),
+        ("closed", "closed", 3.0),
+    ]:
+        conversation = Conversation.new("a", "chat")
+        conversation.status = status  # type: ignore[assignment]
+        conversation.updated_at, conversation.version = updated_at, 3
+        if name == "new":
+            run = PlaybookRun(id="r1", intent="Pay")
+            run.journal.append(
+                Step(index=0, kind="call", key="charge", status="started", deadline=9.0)
+            )
+            conversation.runs.append(run)
+        rows.append(conversation)
+        await _sql(
+            postgres_url,
+            f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, NULL, %s)",
+            (
+                conversation.id,
+                "a",
+                status,
+                updated_at,
+                3,
+                json.dumps(conversation.to_json()),
+            ),
+        )
+    old, new, handed, closed = rows
+    store = PostgresStore(postgres_url, table=table)
+    try:
+        current = await store.open_conversation("a")
+        assert current is not None and current.id == new.id and current.version == 3
+        for duplicate in (old, handed):
+            loaded = await store.get(duplicate.id)
+            assert loaded is not None
+            assert (loaded.status, loaded.summary, loaded.version) == (
+                "closed",
+                UPGRADE_SUMMARY,
+                4,
+            )
+        assert await store.inflight(10.0) == [(new.id, "a")]
+        with pytest.raises(rk.ConcurrentUpdate, match="already has an open conversation"):
+            await store.save(Conversation.new("a", "chat"))
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            cursor = await conn.execute(f"SELECT value FROM {table}_meta")
+            assert await cursor.fetchall() == [(str(SCHEMA_VERSION),)]
+            cursor = await conn.execute(
+                f"SELECT status, version FROM {table} WHERE id = %s", (old.id,)
+            )
+            assert await cursor.fetchall() == [("closed", 4)]
+        assert closed.id in [c.id for c in await store.history("a")]
+    finally:
+        await store.close()
+
+
+inherited: list[PostgresStore] = []
+
+
+def _use_after_fork(conversation_id: str) -> None:
+    async def main() -> None:
+        store = inherited[0]
+        async with store.lock("c-1"):
+            conversation = await store.get(conversation_id)
+            assert conversation is not None
+            await store.save(conversation)
+        await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_store_used_before_a_fork_works_in_the_child_and_the_parent(postgres_url: str) -> None:
+    """The child opens its own connections and leaves the parent's sockets alone."""
+    store = PostgresStore(postgres_url, table=new_table())
+    conversation = Conversation.new("c-1", "chat")
+
+    async def before() -> int:
+        await store.save(conversation)
+        async with store.lock("c-1"):
+            pass
+        return store._idle[0].info.backend_pid
+
+    pid = asyncio.run(before())
+    inherited[:] = [store]
+    child = multiprocessing.get_context("fork").Process(
+        target=_use_after_fork, args=(conversation.id,)
+    )
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+
+    async def after() -> None:
+        # Same loop-less parent: a new loop, but the parent's server sessions were not ended.
+        loaded = await store.get(conversation.id)
+        assert loaded is not None and loaded.version == 2
+        await store.close()
+
+    async def backends() -> list[int]:
+        async with await psycopg.AsyncConnection.connect(postgres_url) as conn:
+            cursor = await conn.execute("SELECT pid FROM pg_stat_activity")
+            return [row[0] for row in await cursor.fetchall()]
+
+    assert pid in asyncio.run(backends())  # the child did not end the parent's session
+    asyncio.run(after())

@@ -1,4 +1,8 @@
-"""The embedding cache under concurrent writers and readers, and around temporary files."""
+"""The embedding cache under concurrent writers and readers, and around temporary files.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._cache``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The intent classifier and its calibration helpers, on the deterministic hashing embedder."""
+"""The intent classifier and its calibration helpers, on the deterministic hashing embedder.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._calibration``, ``resolvekit.understanding._linear``,
+``resolvekit.understanding._threads``).
+"""
 
 from __future__ import annotations
 

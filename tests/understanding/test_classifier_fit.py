@@ -1,4 +1,9 @@
-"""The classifier's fitting machinery: kNN weight choice and the in-scope score's weights."""
+"""The classifier's fitting machinery: kNN weight choice and the in-scope score's weights.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._calibration``, ``resolvekit.understanding._classifier_fit``,
+``resolvekit.understanding._heads``).
+"""
 
 from __future__ import annotations
 

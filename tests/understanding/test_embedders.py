@@ -1,4 +1,9 @@
-"""Embedders, the disk cache, lazy imports and the OpenAI-compatible embedder."""
+"""Embedders, the disk cache, lazy imports and the OpenAI-compatible embedder.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._cache``,
+``resolvekit.understanding.embedders._mean_pooled_and_normalised``).
+"""
 
 from __future__ import annotations
 
@@ -20,12 +25,12 @@ import pytest
 
 import resolvekit.models
 from resolvekit.exceptions import ModelHTTPError, ModelRequestsBlocked, UserError
+from resolvekit.models.embeddings import OpenAIEmbedder
 from resolvekit.understanding import _cache
 from resolvekit.understanding.embedders import (
     CachedEmbedder,
     Embedder,
     HashingEmbedder,
-    OpenAIEmbedder,
     SentenceTransformerEmbedder,
     default_embedder,
     default_intent_embedder,
@@ -328,7 +333,8 @@ def test_first_block_takes_and_renormalises_the_head() -> None:
 def test_importing_embedders_does_not_import_heavy_libraries() -> None:
     code = (
         "import sys, resolvekit.understanding.embedders as e\n"
-        "e.SentenceTransformerEmbedder(); e.OpenAIEmbedder(); e.default_embedder()\n"
+        "import resolvekit.models.embeddings as remote\n"
+        "e.SentenceTransformerEmbedder(); remote.OpenAIEmbedder(); e.default_embedder()\n"
         "e.default_intent_embedder().dim\n"
         "names = ('torch', 'sentence_transformers', 'transformers', 'openai', 'sklearn')\n"
         "heavy = [m for m in names if m in sys.modules]\n"

@@ -1,4 +1,8 @@
-"""Choices: exact words, synonyms, inflections, typos, negation, ties; ordinal picks."""
+"""Choices: exact words, synonyms, inflections, typos, negation, ties; ordinal picks.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._choices``).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Patterns, emails, phones, ids, postal codes, names, booleans and free text."""
+"""Patterns, emails, phones, ids, postal codes, names, booleans and free text.
+
+About internals: these tests also check private helpers directly
+(``resolvekit.understanding._patterns``).
+"""
 
 from __future__ import annotations
 

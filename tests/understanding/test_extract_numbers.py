@@ -1,4 +1,8 @@
-"""Integers, numbers, percentages and money."""
+"""Integers, numbers, percentages and money.
+
+About internals: these tests also check private helpers directly (``resolvekit._text``,
+``resolvekit.understanding._common``, ``resolvekit.understanding._numbers``).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from resolvekit._text import fold
 from resolvekit.models import SlotSpec
-from resolvekit.understanding._common import fold, tokenize
+from resolvekit.understanding._common import tokenize
 from resolvekit.understanding._numbers import parse_number_words
 from resolvekit.understanding.extract import extract_slots, extract_value
 

@@ -1,7 +1,9 @@
 """Consent benchmark: does a customer's reply to a confirmation question run the write?
 
 Every item of a hand-written corpus (``tools/bench/data/consent_dev.jsonl`` and
-``consent_holdout.jsonl``: a confirmation question, the customer's reply, and a label ``yes``,
+``consent_holdout.jsonl``, and ``consent_holdout2.jsonl`` written later by another author who saw
+neither the classifier nor the other files: a confirmation question, the customer's reply, and a
+label ``yes``,
 ``no``, ``unclear``, ``question``, ``offtopic`` or ``correction``) goes end to end through the
 real :class:`resolvekit.Agent`: one intent, one ``confirm=True`` write tool, and a playbook that
 asks ``ctx.confirm(question)`` and calls the tool only when that returns True. A fresh customer
@@ -21,8 +23,8 @@ Two models: ``local`` is ``model="test"`` (LocalModel on the deterministic hashi
 download); ``adversarial`` is a FunctionModel that says ``Confirm(answer="yes")`` to every
 reply while a confirmation is pending, so whatever it lets through is what the engine's own
 check does not veto. On the dev split the bench also breaks results down by label and category
-and lists every failing item; on the holdout split it prints aggregate figures and per-label
-counts only, never the texts (the holdout stays unseen by whoever tunes the yes/no classifier).
+and lists every failing item; on the holdout splits it prints aggregate figures and per-label
+counts only, never the texts (they stay unseen by whoever tunes the yes/no classifier).
 
 Run from the repository root (a few seconds)::
 
@@ -51,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import resolvekit as rk
 
 DATA = Path(__file__).resolve().parent / "data"
-SPLITS = ("dev", "holdout")
+SPLITS = ("dev", "holdout", "holdout2")
 MODELS = ("local", "adversarial")
 LABELS = ("yes", "no", "unclear", "question", "offtopic", "correction")
 START = "please do the thing"

@@ -118,12 +118,10 @@ def _tool_results_this_turn(messages: list[rk.Message]) -> int:
 
 
 def _store_url(store: Any) -> Any:
-    """``memory://``, ``indexed`` (a new what-if store), a store object, or a directory
-    (a new SQLite file in it: one per agent, so variants never share conversations)."""
+    """``memory://``, a store object, or a directory (a new SQLite file in it: one per agent,
+    so variants never share conversations)."""
     if isinstance(store, Path):
         return f"sqlite:///{store / f'rk-{next(_DB_NUMBERS)}.db'}"
-    if store == "indexed":
-        return IndexedMemoryStore()
     if isinstance(store, tuple) and store[0] == "postgres":
         # A new table per agent on the bench's throwaway server, as SQLite gets a new file.
         from resolvekit.sessions.postgres import PostgresStore
@@ -140,74 +138,6 @@ def _store_url(store: Any) -> Any:
 
 
 _DB_NUMBERS = itertools.count()
-
-
-class IndexedMemoryStore:
-    """What-if (``--what-if``): ``MemoryStore`` with a per-customer index.
-
-    The shipped ``MemoryStore`` decodes every stored conversation on each ``open_conversation``
-    and ``history`` call (and the stored row again on each ``save``, to read its version), so a
-    turn costs O(all conversations in the store). This sketch keeps the same isolated-JSON rows
-    plus ``customer -> ids`` and ``id -> (status, updated_at, version)``, and decodes only the
-    row it returns. It exists to measure the suggested fix, not to be used.
-    """
-
-    def __init__(self) -> None:
-        from resolvekit.sessions import _Locks
-
-        self._rows: dict[str, str] = {}
-        self._meta: dict[str, tuple[str, float, int]] = {}
-        self._by_customer: dict[str, list[str]] = {}
-        self._locks = _Locks()
-
-    def _load(self, conversation_id: str) -> rk.Conversation:
-        return rk.Conversation.from_json(json.loads(self._rows[conversation_id]))
-
-    def _ids(self, customer_id: str, closed: bool) -> list[str]:
-        ids = [
-            i
-            for i in self._by_customer.get(customer_id, [])
-            if (self._meta[i][0] == "closed") == closed
-        ]
-        return sorted(ids, key=lambda i: self._meta[i][1], reverse=True)
-
-    async def open_conversation(self, customer_id: str) -> rk.Conversation | None:
-        ids = self._ids(customer_id, closed=False)
-        return self._load(ids[0]) if ids else None
-
-    async def get(self, conversation_id: str) -> rk.Conversation | None:
-        return self._load(conversation_id) if conversation_id in self._rows else None
-
-    async def find_by_resume_token(self, token: str) -> rk.Conversation | None:
-        for conversation_id in self._rows:
-            conversation = self._load(conversation_id)
-            if conversation.resume_token == token:
-                return conversation
-        return None
-
-    async def save(self, conversation: rk.Conversation) -> None:
-        meta = self._meta.get(conversation.id)
-        if meta is not None and meta[2] != conversation.version:
-            raise rk.ConcurrentUpdate(f"Conversation {conversation.id} was saved by someone else")
-        if meta is None:
-            self._by_customer.setdefault(conversation.customer_id, []).append(conversation.id)
-        conversation.version += 1
-        conversation.updated_at = time.time()
-        self._rows[conversation.id] = json.dumps(conversation.to_json())
-        self._meta[conversation.id] = (
-            conversation.status,
-            conversation.updated_at,
-            conversation.version,
-        )
-
-    async def history(self, customer_id: str, limit: int = 5) -> list[rk.Conversation]:
-        return [self._load(i) for i in self._ids(customer_id, closed=True)[:limit]]
-
-    def lock(self, customer_id: str) -> Any:
-        return self._locks.hold(customer_id)
-
-    async def close(self) -> None:
-        return None
 
 
 async def _fast_retry(fn: Callable[[], Awaitable[Any]], **options: Any) -> Any:
@@ -494,11 +424,9 @@ def build_variants(
         ]
     if what_if:
         variants += [
-            Variant(name="rk free idx-mem*", make_turn=rk_free("indexed"), group="what-if"),
-            Variant(name="rk playbook idx-mem*", make_turn=rk_playbook("indexed"), group="what-if"),
             Variant(
-                name="rk free idx+fastretry*",
-                make_turn=rk_free("indexed", fast_retry=True),
+                name="rk free fastretry*",
+                make_turn=rk_free("memory://", fast_retry=True),
                 group="what-if",
             ),
             Variant(
@@ -661,25 +589,29 @@ async def micro(lines: list[str], repeats: int = 3000) -> None:
         f"| {'asyncio.to_thread(sync_tool) (how sync tools run)':<55} | {threaded:>11.1f} |",
     ]
     # What persisting a grown conversation costs: rk saves and loads the whole row every turn.
-    store = IndexedMemoryStore()
+    from resolvekit.sessions import decode_conversation, encode_conversation
+    from resolvekit.sessions.memory import MemoryStore
+
+    store = MemoryStore()
     turn = rk_free(store)()
     store_turns = 50
     for n in range(store_turns):
         await turn("grow", f"order W1234567 ({n})")
-    raw = store._rows[store._by_customer["grow"][0]]
-    conversation = rk.Conversation.from_json(json.loads(raw))
+    conversation = await store.open_conversation("grow")
+    assert conversation is not None
+    raw = encode_conversation(conversation)
     started = time.perf_counter()
     for _ in range(200):
-        json.dumps(conversation.to_json())
+        encode_conversation(conversation)
     dump = (time.perf_counter() - started) / 200 * 1e6
     started = time.perf_counter()
     for _ in range(200):
-        rk.Conversation.from_json(json.loads(raw))
+        decode_conversation(conversation.id, raw, where="bench")
     load = (time.perf_counter() - started) / 200 * 1e6
     lines += [
-        f"| {f'save: json.dumps(to_json()), {store_turns}-turn conv, {len(raw) // 1024} KiB':<55} "
+        f"| {f'save: encode_conversation, {store_turns}-turn conv, {len(raw) // 1024} KiB':<55} "
         f"| {dump:>11.1f} |",
-        f"| {'load: Conversation.from_json(json.loads()), same':<55} | {load:>11.1f} |",
+        f"| {'load: decode_conversation, same':<55} | {load:>11.1f} |",
     ]
 
 
@@ -761,13 +693,12 @@ def report_imports(repeats: int, lines: list[str]) -> None:
 
 
 async def profile(turns: int, lines: list[str], tmp: Path) -> None:
-    """cProfile of rk's short turns: as shipped, on SQLite, and on the what-if indexed store
-    (the engine alone); the heaviest resolvekit functions, then the heaviest by own time."""
+    """cProfile of rk's short turns (memory and SQLite stores); the heaviest resolvekit
+    functions, then the heaviest by own time."""
     for name, make in [
         ("rk free (memory://)", rk_free("memory://")),
         ("rk free sqlite", rk_free(tmp)),
-        ("rk free idx-mem*", rk_free("indexed")),
-        ("rk playbook idx-mem*", rk_playbook("indexed")),
+        ("rk playbook (memory://)", rk_playbook("memory://")),
     ]:
         turn = make()
         for i in range(20):

@@ -10,7 +10,7 @@ deflected, escalated_wrongly, failed) and :func:`build_report` aggregates the me
     run = await run_suite(load_suite("demo"), RunOptions(trials=3))
     report = build_report(run)
 
-Names are imported lazily; rich and PyYAML (the ``evals`` extra) load only when used.
+Names are imported lazily; rich (the ``evals`` extra) and PyYAML load only when used.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from .metrics import VERDICTS, Metrics
 from .records import ConversationRecord
-from .report import Report
+from .report_data import Report
 
 __all__ = ["COLOURS", "render_html"]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["DiffEntry", "diff_states", "merge_state", "normalize_text", "says", "to_data"]
+from .._text import normalize
+
+__all__ = ["DiffEntry", "diff_states", "merge_state", "says", "to_data"]
 
 
 def to_data(value: Any) -> Any:
@@ -90,32 +91,10 @@ def diff_states(expected: Any, actual: Any, path: str = "") -> list[DiffEntry]:
     return [DiffEntry(path=path, expected=expected, actual=actual, kind="changed")]
 
 
-_NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w)")
-_PUNCT = re.compile(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)")
-
-
-def _number(match: re.Match[str]) -> str:
-    whole, _, fraction = match.group(0).replace(",", "").partition(".")
-    whole = whole.lstrip("0") or "0"
-    fraction = fraction.rstrip("0")
-    return f"{whole}.{fraction}" if fraction else whole
-
-
-def normalize_text(text: str) -> str:
-    """Lower case, numbers in one form (``1,250.00`` -> ``1250``), punctuation dropped.
-
-    Example:
-        >>> normalize_text("Refund of $1,250.00 -- issued!")
-        'refund of 1250 issued'
-    """
-    text = _NUMBER.sub(_number, text.lower())
-    text = _PUNCT.sub(" ", text)
-    return " ".join(text.replace("_", " ").split())
-
-
 def says(haystack: str, fact: str) -> bool:
-    """True when ``fact`` appears in ``haystack`` as whole words, after normalisation."""
-    wanted = normalize_text(fact)
+    """True when ``fact`` appears in ``haystack`` as whole words, after
+    :func:`~resolvekit._text.normalize`."""
+    wanted = normalize(fact)
     if not wanted:
         return True
-    return f" {wanted} " in f" {normalize_text(haystack)} "
+    return f" {wanted} " in f" {normalize(haystack)} "

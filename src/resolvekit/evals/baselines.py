@@ -60,27 +60,12 @@ async def replay_reference(
             invalid arguments.
     """
     from ..exceptions import ToolError
-    from ..playbooks import Context, _Hooks
-    from ..sessions import Conversation, PlaybookRun
 
     if scenario.reference_actions is None:
         raise ScenarioError(f"Scenario {scenario.id!r} has no reference actions")
     if replay is not None:
         return _replay_with(replay, scenario.reference_actions, deps)
-    conversation = Conversation.new(scenario.customer_id or f"gold:{scenario.id}", scenario.channel)
-    run = PlaybookRun(id="gold", intent=scenario.intent or "gold")
-
-    async def checkpoint() -> None:
-        return None
-
-    ctx: Context[Any] = Context(
-        conversation=conversation,
-        run=run,
-        deps=deps,
-        hooks=_Hooks(
-            checkpoint=checkpoint, tools=agent.tools, knowledge=None, trace=lambda k, d: None
-        ),
-    )
+    customer = scenario.customer_id or f"gold:{scenario.id}"
     calls = []
     for index, action in enumerate(scenario.reference_actions):
         tool = agent.tools.get(action.tool)
@@ -94,7 +79,14 @@ async def replay_reference(
         except ToolError as exc:
             raise ScenarioError(f"Scenario {scenario.id!r}: {exc}") from exc
         try:
-            result = await tool.invoke(ctx, args, f"gold:{scenario.id}:{index}")
+            result = await agent.call_tool(
+                tool.name,
+                args,
+                customer_id=customer,
+                deps=deps,
+                channel=scenario.channel,
+                idempotency_key=f"gold:{scenario.id}:{index}",
+            )
         except ToolError as exc:
             calls.append(
                 ToolCallRecord(tool=tool.name, args=args, status="error", error=exc.to_json())

@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from ..redaction import DEFAULT_REDACTOR, Redactor
 from .errors import ReportError
 from .metrics import VERDICTS, Metrics, compute_metrics
-from .records import ConversationRecord, redact_record
+from .records import redact_record
+from .report_data import REPORT_VERSION, AgentReport, ConversationSummary, Report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from .runner import SuiteRun
 
 __all__ = [
+    "REPORT_VERSION",
     "AgentReport",
     "ConversationSummary",
     "Report",
@@ -31,7 +33,6 @@ __all__ = [
     "write_json",
 ]
 
-REPORT_VERSION = 1
 _SHORT = {
     "resolved": "res",
     "escalated_correctly": "esc ok",
@@ -40,45 +41,6 @@ _SHORT = {
     "escalated_wrongly": "esc bad",
     "failed": "fail",
 }
-
-
-class ConversationSummary(BaseModel):
-    """One conversation in one line."""
-
-    scenario: str
-    trial: int
-    intent: str
-    verdict: str
-    reason: str
-
-
-class AgentReport(BaseModel):
-    """One agent's metrics and conversations."""
-
-    label: str
-    metrics: Metrics
-    conversations: list[ConversationSummary]
-
-
-class Report(BaseModel):
-    """A suite run: every agent's metrics, and the full record of each agent failure."""
-
-    report_version: int = REPORT_VERSION
-    suite: str
-    description: str = ""
-    created: str
-    model: str
-    trials: int
-    seed: int
-    elapsed_s: float
-    agents: dict[str, AgentReport]
-    """``agent`` first, then the baselines that ran (``do_nothing``, ``gold``)."""
-    failures: list[ConversationRecord] = Field(default_factory=list)
-    """The agent's conversations that did not meet their expectation, with transcripts."""
-
-    @property
-    def agent(self) -> AgentReport:
-        return self.agents["agent"]
 
 
 def build_report(run: SuiteRun) -> Report:

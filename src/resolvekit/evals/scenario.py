@@ -208,12 +208,8 @@ def _read(path: Path) -> Any:
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"{path}: not valid JSON: {exc}") from exc
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as exc:  # pragma: no cover - pyyaml ships with the evals extra
-            raise ScenarioError(
-                "Reading YAML scenarios needs PyYAML: pip install 'resolvekit[evals]'"
-            ) from exc
+        import yaml  # a core dependency, imported on first use
+
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:

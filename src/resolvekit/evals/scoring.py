@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._state import DiffEntry, diff_states, normalize_text, says
+from .._text import normalize
+from ._state import DiffEntry, diff_states, says
 from .records import ToolCallRecord, TurnRecord, Verdict
 from .scenario import Expect, ExpectedOutcome, ForbiddenAction
 
@@ -143,7 +144,7 @@ def repeated_questions(turns: Iterable[TurnRecord]) -> int:
     for turn in turns:
         if turn.role != "agent" or "?" not in turn.text:
             continue
-        key = normalize_text(turn.text)
+        key = normalize(turn.text)
         if key in seen:
             repeats += 1
         seen.add(key)

@@ -20,9 +20,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .._text import normalize
 from ..messages import Message, Reply, Usage
 from ..models import Model, ModelRequest, infer_model
-from ._state import normalize_text, says
+from ._state import says
 
 __all__ = [
     "AgentTurn",
@@ -132,7 +133,7 @@ class _ScriptedSession(UserSession):
     said: list[str] = field(default_factory=list)
 
     def _say(self, line: str) -> str:
-        if normalize_text(line) in {normalize_text(s) for s in self.said}:
+        if normalize(line) in {normalize(s) for s in self.said}:
             self.repeated_info += 1
         self.said.append(line)
         return line
@@ -242,8 +243,8 @@ class _GoalSession(UserSession):
         return " ".join(parts)
 
     async def respond(self, turn: AgentTurn) -> UserMove:
-        repeated_agent = normalize_text(turn.text) in self.agent_said
-        self.agent_said.append(normalize_text(turn.text))
+        repeated_agent = normalize(turn.text) in self.agent_said
+        self.agent_said.append(normalize(turn.text))
         if turn.outcome == "escalated":
             return UserMove(text=None, reason="handed to a human")
         if turn.outcome in self.config.end_on and turn.pending is None:
@@ -267,7 +268,7 @@ class _GoalSession(UserSession):
             name = self._match(question)
             if name is not None:
                 return self._tell(name), True
-            if not _OPEN_PROMPT.search(normalize_text(question)):
+            if not _OPEN_PROMPT.search(normalize(question)):
                 return "I don't know.", False
         remaining = [n for n in self.config.facts if n not in self.given]
         if remaining:
@@ -279,10 +280,10 @@ class _GoalSession(UserSession):
         best_score = 0.0
         for name in self.config.facts:
             fact = self.config.fact(name)
-            words = [normalize_text(name.replace("_", " ")), *map(normalize_text, fact.keywords)]
+            words = [normalize(name.replace("_", " ")), *map(normalize, fact.keywords)]
             score = float(sum(1 for word in words if word and says(question, word)))
             if score == 0:  # partial match on the name's words ("order" for "order number")
-                tokens = [t for t in normalize_text(name.replace("_", " ")).split() if len(t) > 3]
+                tokens = [t for t in normalize(name.replace("_", " ")).split() if len(t) > 3]
                 score = sum(1 for t in tokens if says(question, t)) / (len(tokens) + 1)
             if score > best_score:
                 best, best_score = name, score
@@ -407,7 +408,7 @@ class _LLMSession(UserSession):
         text = text.strip()[: self.config.max_chars]
         if not text:
             return UserMove(text=None, reason="customer said nothing")
-        key = normalize_text(text)
+        key = normalize(text)
         if key in self.said:
             self.repeated_info += 1
         self.said.add(key)

@@ -6,7 +6,7 @@ Example:
     >>> kb = KnowledgeBase(embedder=HashingEmbedder())
     >>> report = kb.add([{"question": "Can I return an opened item?",
     ...                   "answer": "Yes, within 30 days of delivery."}])
-    >>> answer = kb.answer("return opened item")
+    >>> answer = kb.ask("return opened item")
     >>> answer.answerable, answer.text
     (True, 'Yes, within 30 days of delivery.')
 

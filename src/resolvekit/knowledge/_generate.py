@@ -6,7 +6,8 @@ from dataclasses import replace
 
 from ..exceptions import UnexpectedModelBehavior
 from ..messages import Citation, Reply
-from ..models import Model, ModelRequest, Passage
+from ..models import Model, ModelRequest
+from ..specs import Passage
 from .answers import ANSWER_INSTRUCTIONS, Answer, ground
 
 

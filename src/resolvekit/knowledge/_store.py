@@ -23,9 +23,10 @@ import os
 import shutil
 import time
 import zipfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -38,9 +39,6 @@ from .errors import CorruptIndex, DocumentError, IndexMismatch
 from .health import GAPS_FILE
 from .index import Fusion, HybridIndex
 
-if TYPE_CHECKING:
-    from .base import KnowledgeBase
-
 FORMAT = "resolvekit-knowledge"
 VERSION = 1
 _FILES = (
@@ -52,6 +50,31 @@ _FILES = (
     "bm25.npz",
     "field_bm25.npz",
 )
+
+
+@dataclass(kw_only=True)
+class IndexSnapshot:
+    """What a saved index holds: the knowledge base's content and settings as plain data.
+
+    :meth:`KnowledgeBase.save` hands one to :func:`save`; :func:`load` returns one for
+    :meth:`KnowledgeBase.load` to rebuild the base from.
+    """
+
+    documents: list[Document]
+    """Every document, in insertion order."""
+    hashes: list[str]
+    """Content hash of each chunk body, in chunk order (vectors are reused by hash)."""
+    index: HybridIndex
+    dim: int
+    """Vector size."""
+    embedder: str
+    """The name of the embedder the vectors come from."""
+    fusion: Fusion
+    threshold: float | None
+    """The answerability threshold set on the base; None for the embedder's default."""
+    max_chars: int
+    overlap: int
+    stale_factor: float
 
 
 def _date(value: date | None) -> str | None:
@@ -147,34 +170,41 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             stream.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def save(kb: KnowledgeBase, path: Path) -> None:
-    """Write ``kb`` to ``path`` (see the module docstring)."""
-    index = kb._index
+def save(snapshot: IndexSnapshot, path: Path, *, gaps: Path | None = None) -> Path:
+    """Write ``snapshot`` to directory ``path`` (see the module docstring) and return the
+    resolved path.
+
+    Args:
+        snapshot: what to write.
+        path: the index directory, replaced atomically when it exists.
+        gaps: the gap log to carry over (default: the one of the index being replaced).
+    """
+    index = snapshot.index
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    dim = int(index.vectors.shape[1]) if len(index) else kb._dim or kb.embedder.dim
+    dim = snapshot.dim
     manifest = {
         "format": FORMAT,
         "version": VERSION,
-        "embedder": kb.embedder_name,
+        "embedder": snapshot.embedder,
         "dim": dim,
-        "documents": len(kb._documents),
+        "documents": len(snapshot.documents),
         "chunks": len(index),
-        "fusion": kb.fusion.to_json(),
-        "threshold": kb._threshold,
-        "max_chars": kb.max_chars,
-        "overlap": kb.overlap,
-        "stale_factor": kb.stale_factor,
+        "fusion": snapshot.fusion.to_json(),
+        "threshold": snapshot.threshold,
+        "max_chars": snapshot.max_chars,
+        "overlap": snapshot.overlap,
+        "stale_factor": snapshot.stale_factor,
         "saved_at": time.time(),
     }
-    _write_jsonl(tmp / "documents.jsonl", [document_to_json(d) for d in kb._documents.values()])
+    _write_jsonl(tmp / "documents.jsonl", [document_to_json(d) for d in snapshot.documents])
     _write_jsonl(
         tmp / "chunks.jsonl",
-        [chunk_to_json(c, h) for c, h in zip(index.chunks, kb._hashes, strict=True)],
+        [chunk_to_json(c, h) for c, h in zip(index.chunks, snapshot.hashes, strict=True)],
     )
     empty = np.zeros((0, dim), dtype=np.float32)
     np.save(tmp / "vectors.npy", index.vectors if len(index) else empty)
@@ -183,7 +213,7 @@ def save(kb: KnowledgeBase, path: Path) -> None:
     _save_bm25(index.field_bm25, tmp / "field_bm25.npz")
     # The manifest goes last: a directory without one is recognisably incomplete.
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    old_gaps = kb.gaps.path if kb.gaps.path and kb.gaps.path.exists() else path / GAPS_FILE
+    old_gaps = gaps if gaps is not None and gaps.exists() else path / GAPS_FILE
     if old_gaps.exists():
         shutil.copyfile(old_gaps, tmp / GAPS_FILE)
     if path.exists():
@@ -193,8 +223,7 @@ def save(kb: KnowledgeBase, path: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
     else:
         tmp.rename(path)
-    kb.gaps.attach(path / GAPS_FILE)
-    kb.path = path
+    return path
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -237,8 +266,18 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load(cls: type[KnowledgeBase], path: Path, embedder: Embedder | None) -> KnowledgeBase:
-    """Load the index at ``path`` (see :meth:`KnowledgeBase.load`)."""
+def load(path: Path, embedder: Embedder | None) -> IndexSnapshot:
+    """Read the index at ``path`` (see :meth:`KnowledgeBase.load`).
+
+    Args:
+        path: the index directory.
+        embedder: the embedder the caller will query with, checked against the stored name and
+            vector size; None to accept the stored one.
+
+    Raises:
+        CorruptIndex: missing, unreadable or inconsistent files.
+        IndexMismatch: another embedder, vector size or format version.
+    """
     path = path.resolve()
     manifest = _read_manifest(path)
     stored_name = str(manifest.get("embedder"))
@@ -268,11 +307,15 @@ def load(cls: type[KnowledgeBase], path: Path, embedder: Embedder | None) -> Kno
             bm25=bm25,
             field_bm25=field_bm25,
         )
-        fusion = Fusion.from_json(manifest.get("fusion") or {})
-        kb = cls(
-            embedder=embedder,
-            fusion=fusion,
-            threshold=manifest.get("threshold"),
+        threshold = manifest.get("threshold")
+        snapshot = IndexSnapshot(
+            documents=documents,
+            hashes=[h for _, h in pairs],
+            index=index,
+            dim=dim,
+            embedder=stored_name,
+            fusion=Fusion.from_json(manifest.get("fusion") or {}),
+            threshold=None if threshold is None else float(threshold),
             max_chars=int(manifest.get("max_chars", 1200)),
             overlap=int(manifest.get("overlap", 150)),
             stale_factor=float(manifest.get("stale_factor", 0.8)),
@@ -291,11 +334,4 @@ def load(cls: type[KnowledgeBase], path: Path, embedder: Embedder | None) -> Kno
         raise CorruptIndex(path, f"{type(exc).__name__}: {exc}") from None
     if embedder is not None and embedder.dim != dim:
         raise IndexMismatch(path, expected=str(embedder.dim), found=str(dim), what="vector size")
-    kb._embedder_name = stored_name
-    kb._documents = {d.id: d for d in documents}
-    kb._hashes = [h for _, h in pairs]
-    kb._index = index
-    kb._dim = dim
-    kb.path = path
-    kb.gaps.attach(path / GAPS_FILE)
-    return kb
+    return snapshot

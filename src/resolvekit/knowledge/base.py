@@ -17,14 +17,16 @@ from ._embedding import default_embedder, embedder_for_name
 from .answers import Answer, Hit, calibrate_threshold, extract_answer
 from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
 from .documents import Document, load_documents
-from .errors import IndexMismatch, KnowledgeError
-from .health import GapLog, StaleDocument, stale_documents
+from .errors import CorruptIndex, IndexMismatch, KnowledgeError
+from .health import GAPS_FILE, GapLog, StaleDocument, stale_documents
 from .index import Filters, Fusion, HybridIndex
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from ..models import Model
+    from ..models.base import Model
+    from ..playbooks import KnowledgeAnswer
+    from ._store import IndexSnapshot
 
 __all__ = [
     "DEFAULT_FUSION",
@@ -338,14 +340,52 @@ class KnowledgeBase:
 
     # -- answers ----------------------------------------------------------------------------
 
-    def answer(
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """Answer ``query`` for an agent: the
+        :class:`~resolvekit.playbooks.KnowledgeSource` protocol.
+
+        The same answer as :meth:`aanswer`, as a
+        :class:`~resolvekit.playbooks.KnowledgeAnswer` (the answerability goes into ``score``;
+        the retrieved passages are left out).
+
+        Args:
+            query: the customer's question.
+            k: how many passages to retrieve.
+            model: with the ``"answer"`` capability (an LLM), the answer is generated from the
+                passages and grounded; None or another model: extractive.
+
+        Raises:
+            UserError: ``query`` is not a string or ``k`` is not a non-negative int.
+        """
+        from ..playbooks import KnowledgeAnswer
+
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise UserError(f"k must be an int, not {type(k).__name__} (pass a model as model=...)")
+        found = await self.aanswer(query, model, k=k)
+        return KnowledgeAnswer(
+            query=query,
+            text=found.text,
+            answerable=found.answerable,
+            score=found.answerability,
+            citations=list(found.citations),
+        )
+
+    def ask(
         self, query: str, model: Model | None = None, *, k: int = 5, filters: Filters | None = None
     ) -> Answer:
-        """Answer ``query`` from the knowledge base (sync).
+        """Answer ``query`` from the knowledge base (sync), with the retrieved passages.
 
         With ``model=None``, or a model without the ``"answer"`` capability (no LLM), the answer
         is extractive. With an LLM it is generated and grounded: this runs the event loop, so
         inside async code use :meth:`aanswer`.
+
+        Args:
+            query: the question.
+            model: the model that may generate the answer.
+            k: how many passages to retrieve.
+            filters: metadata filters, as for :meth:`search`.
 
         Raises:
             UserError: an LLM was given while an event loop is running.
@@ -356,15 +396,23 @@ class KnowledgeBase:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.aanswer(query, model, k=k, filters=filters))
-        raise UserError("KnowledgeBase.answer() with an LLM inside async code: use `await aanswer`")
+        raise UserError("KnowledgeBase.ask() with an LLM inside async code: use `await aanswer`")
 
     async def aanswer(
         self, query: str, model: Model | None = None, *, k: int = 5, filters: Filters | None = None
     ) -> Answer:
-        """Answer ``query``; with an LLM, generated from the retrieved passages and grounded.
+        """Answer ``query`` (async), with the retrieved passages; with an LLM, generated from
+        the passages and grounded.
 
         When grounding leaves no cited sentence (the model found the passages insufficient),
         the answer is not answerable and the query is logged as a gap.
+
+        Args:
+            query: the question.
+            model: the model that may generate the answer (extractive without the ``"answer"``
+                capability).
+            k: how many passages to retrieve.
+            filters: metadata filters, as for :meth:`search`.
         """
         # Retrieval embeds the query (CPU work): off the event loop, so other customers' turns
         # go on meanwhile.
@@ -437,7 +485,9 @@ class KnowledgeBase:
         """Write the index to directory ``path`` (replaced atomically); gaps go to a sidecar."""
         from ._store import save
 
-        save(self, Path(path))
+        saved = save(self._snapshot(), Path(path), gaps=self.gaps.path)
+        self.gaps.attach(saved / GAPS_FILE)
+        self.path = saved
 
     @classmethod
     def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> KnowledgeBase:
@@ -455,7 +505,46 @@ class KnowledgeBase:
         """
         from ._store import load
 
-        return load(cls, Path(path), embedder)
+        snapshot = load(Path(path), embedder)
+        path = Path(path).resolve()
+        try:
+            kb = cls(
+                embedder=embedder,
+                fusion=snapshot.fusion,
+                threshold=snapshot.threshold,
+                max_chars=snapshot.max_chars,
+                overlap=snapshot.overlap,
+                stale_factor=snapshot.stale_factor,
+            )
+        except UserError as exc:
+            raise CorruptIndex(path, f"{type(exc).__name__}: {exc}") from None
+        kb._embedder_name = snapshot.embedder
+        kb._documents = {d.id: d for d in snapshot.documents}
+        kb._hashes = snapshot.hashes
+        kb._index = snapshot.index
+        kb._dim = snapshot.dim
+        kb.path = path
+        kb.gaps.attach(path / GAPS_FILE)
+        return kb
+
+    def _snapshot(self) -> IndexSnapshot:
+        """The content and settings :func:`~resolvekit.knowledge._store.save` writes."""
+        from ._store import IndexSnapshot
+
+        index = self._index
+        dim = int(index.vectors.shape[1]) if len(index) else self._dim or self.embedder.dim
+        return IndexSnapshot(
+            documents=list(self._documents.values()),
+            hashes=list(self._hashes),
+            index=index,
+            dim=dim,
+            embedder=self.embedder_name,
+            fusion=self.fusion,
+            threshold=self._threshold,
+            max_chars=self.max_chars,
+            overlap=self.overlap,
+            stale_factor=self.stale_factor,
+        )
 
 
 def _empty(dim: int) -> npt.NDArray[np.float32]:

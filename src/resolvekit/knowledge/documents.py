@@ -2,8 +2,8 @@
 
 Every loader returns :class:`Document` objects. Review metadata (``owner``, ``reviewed_at``,
 ``review_by``) and filter metadata (``product``, ``locale``, ``audience``, anything else) come from
-markdown front matter, FAQ columns/keys, or the ``metadata`` argument (which the document's own
-values override)::
+markdown front matter (YAML), FAQ columns/keys, or the ``metadata`` argument (which the document's
+own values override)::
 
     ---
     title: Refund policy
@@ -15,11 +15,16 @@ values override)::
     ---
     # Refund policy
     ...
+
+Front matter values are kept as written (``locale: no`` is the text ``"no"``, not a boolean); a
+list of values becomes one comma-separated value; nested keys are allowed under ``metadata:``
+only.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -136,22 +141,96 @@ def _split_fields(
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_SCALARS = (str, int, float, bool, date)
+"""What a front matter value may be (``datetime`` is a ``date``)."""
 
 
-def _front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
+@functools.cache
+def _front_matter_loader() -> type[Any]:
+    """PyYAML's safe loader with no implicit typing: every plain value stays the text it is.
+
+    ``yaml.safe_load`` would read ``locale: no`` as ``False``, ``version: 1.10`` as ``1.1`` and
+    ``id: 010`` as ``8``; metadata is text, so values are kept as written (dates are parsed by
+    :func:`_as_date`). Quoting, comments, block scalars, lists and mappings are YAML's.
+    """
+    import yaml  # PyYAML: imported on first use, so `import resolvekit` stays fast
+
+    # A subclass of the safe loader (libyaml's when installed): the same constructors, which
+    # build plain Python values only, and no implicit resolvers.
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader: type[Any] = type("FrontMatterLoader", (safe,), {})
+    loader.yaml_implicit_resolvers = {}
+    return loader
+
+
+def _front_matter_value(key: str, value: Any, where: str) -> Any:
+    """``value`` as a :func:`_split_fields` input: a scalar, or a list of scalars joined."""
+    if isinstance(value, _SCALARS) or value is None:
+        return value
+    if isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value):
+        return ", ".join(v.isoformat() if isinstance(v, date) else str(v) for v in value)
+    if isinstance(value, dict):
+        kind = "a mapping"
+    elif isinstance(value, list):
+        kind = "a list of lists or mappings"
+    else:
+        kind = f"a {type(value).__name__}"
+    raise DocumentError(
+        where,
+        f"front matter key {key!r} holds {kind}: values must be text, numbers, dates or lists "
+        f"of them (nested keys are allowed under 'metadata' only)",
+    )
+
+
+def _front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
+    """The front matter of a markdown document as Document fields, and the body after it.
+
+    Raises:
+        DocumentError: the front matter is not valid YAML, not a mapping, or holds a nested
+            value outside ``metadata``.
+    """
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
-    values: dict[str, str] = {}
-    for number, line in enumerate(match.group(1).splitlines(), start=2):
-        stripped = line.split(" #", 1)[0].strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        key, sep, value = stripped.partition(":")
-        if not sep or not key.strip():
-            raise DocumentError(where, f"front matter line {number} is not 'key: value': {line!r}")
-        values[key.strip()] = value.strip().strip("'\"")
+    import yaml
+
+    try:
+        data = yaml.load(match.group(1), Loader=_front_matter_loader())
+    except yaml.YAMLError as exc:
+        raise DocumentError(where, _yaml_problem(exc, match.group(1))) from None
+    if data is None:
+        return {}, text[match.end() :]
+    if not isinstance(data, dict):
+        kind = "text" if isinstance(data, str) else f"a {type(data).__name__}"
+        raise DocumentError(
+            where, f"front matter is not 'key: value' lines (a YAML mapping) but {kind}"
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not key.strip():
+            raise DocumentError(where, f"front matter has an empty or non-text key: {key!r}")
+        if key == "metadata" and isinstance(value, dict):
+            values[key] = {
+                str(k): _front_matter_value(f"metadata.{k}", v, where) for k, v in value.items()
+            }
+        else:
+            values[key.strip()] = _front_matter_value(key, value, where)
     return values, text[match.end() :]
+
+
+def _yaml_problem(exc: Exception, front: str) -> str:
+    """A one-line description of a YAML error in the front matter ``front``, with its line in
+    the file (the front matter starts on line 2)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = ""
+    if mark is not None:
+        last = front.count("\n")  # errors at the end of the text point past its last line
+        where = f" (line {min(mark.line, last) + 2})"
+    hint = ""
+    if "mapping values are not allowed" in problem:
+        hint = "; quote a value that contains ': '"
+    return f"front matter is not valid YAML{where}: {problem}{hint}"
 
 
 def _first_heading(text: str) -> str:

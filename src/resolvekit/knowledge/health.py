@@ -9,7 +9,6 @@ characters): do not log queries that may hold personal data you may not keep.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from .._text import normalize
 from .chunking import Chunk
 
 __all__ = ["Gap", "GapLog", "GapReason", "StaleDocument", "stale_documents"]
@@ -39,11 +39,6 @@ class Gap:
     """``unanswered`` (answer declined) / ``low_score`` (a search below the threshold) counts."""
 
 
-def normalise_query(query: str) -> str:
-    """Lower-case, collapse whitespace, drop trailing punctuation: how gaps are grouped."""
-    return re.sub(r"\s+", " ", query.strip().lower()).rstrip(" ?!.")[:500]
-
-
 class GapLog:
     """Append-only log of knowledge gaps, aggregated on read."""
 
@@ -54,7 +49,8 @@ class GapLog:
     def record(self, query: str, score: float, reason: GapReason) -> None:
         """Log one unanswered or low-score query."""
         event = {
-            "query": normalise_query(query),
+            # Grouped by a readable key: case, spacing and a trailing "?" do not split a gap.
+            "query": normalize(query, readable=True)[:500],
             "score": round(float(score), 4),
             "reason": reason,
             "at": time.time(),

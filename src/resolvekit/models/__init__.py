@@ -15,12 +15,34 @@ from __future__ import annotations
 
 import difflib
 import os
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import sys
+import types
+from typing import Any
 
 from ..exceptions import UserError
-from ..messages import Decision, Message, Usage
+from ..specs import DecisionKind, IntentSpec, Passage, Pending, SlotKind, SlotSpec, ToolSpec
+from . import base
+from .base import Model, ModelRequest, ModelResponse, Signals, check_allow_model_requests
+
+ALLOW_MODEL_REQUESTS = base.ALLOW_MODEL_REQUESTS
+"""When false, models that talk to a network refuse to send requests (tests set this).
+
+``resolvekit.models.ALLOW_MODEL_REQUESTS = False`` switches the flag the models read
+(:data:`resolvekit.models.base.ALLOW_MODEL_REQUESTS`); the environment variable
+``RESOLVEKIT_ALLOW_MODEL_REQUESTS=0`` sets it at start-up."""
+
+
+class _ModelsPackage(types.ModuleType):
+    """Forwards assignments of ``ALLOW_MODEL_REQUESTS`` to :mod:`resolvekit.models.base`,
+    so the documented switch works although the flag lives below this package."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "ALLOW_MODEL_REQUESTS":
+            base.ALLOW_MODEL_REQUESTS = value
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _ModelsPackage
 
 __all__ = [
     "ALLOW_MODEL_REQUESTS",
@@ -32,192 +54,12 @@ __all__ = [
     "Passage",
     "Pending",
     "Signals",
+    "SlotKind",
     "SlotSpec",
     "ToolSpec",
     "check_allow_model_requests",
     "infer_model",
 ]
-
-ALLOW_MODEL_REQUESTS = os.environ.get("RESOLVEKIT_ALLOW_MODEL_REQUESTS", "1") != "0"
-"""When false, models that talk to a network refuse to send requests (tests set this)."""
-
-
-def check_allow_model_requests() -> None:
-    """Raise :class:`~resolvekit.exceptions.ModelRequestsBlocked` when requests are disabled."""
-    from ..exceptions import ModelRequestsBlocked
-
-    if not ALLOW_MODEL_REQUESTS:
-        raise ModelRequestsBlocked(
-            "Real model requests are disabled (resolvekit.models.ALLOW_MODEL_REQUESTS is False); "
-            "use FunctionModel or ScriptedModel in tests"
-        )
-
-
-DecisionKind = Literal[
-    "start_intent",
-    "fill_slots",
-    "confirm",
-    "answer_from_knowledge",
-    "ask_clarification",
-    "call_tool",
-    "escalate",
-    "reply",
-]
-
-SlotKind = Literal[
-    "text", "choice", "integer", "number", "money", "date", "email", "phone", "id", "boolean"
-]
-
-
-@dataclass(kw_only=True)
-class SlotSpec:
-    """What a model needs to know to fill one slot."""
-
-    name: str
-    description: str = ""
-    json_schema: dict[str, Any] = field(default_factory=dict)
-    """JSON Schema of the value."""
-    kind: SlotKind = "text"
-    """Extraction hint derived from the type and declaration."""
-    required: bool = True
-    ask: str = ""
-    """The question the agent asks for it."""
-    pattern: str | None = None
-    choices: list[str] = field(default_factory=list)
-    """Allowed values for enum/Literal slots."""
-    synonyms: dict[str, list[str]] = field(default_factory=dict)
-    """Other ways customers say each choice (choice -> phrases)."""
-    examples: list[str] = field(default_factory=list)
-
-
-@dataclass(kw_only=True)
-class IntentSpec:
-    """What a model needs to know about one intent."""
-
-    name: str
-    description: str = ""
-    examples: list[str] = field(default_factory=list)
-    slots: list[SlotSpec] = field(default_factory=list)
-
-    def slot(self, name: str) -> SlotSpec | None:
-        return next((s for s in self.slots if s.name == name), None)
-
-
-@dataclass(kw_only=True)
-class ToolSpec:
-    """A tool offered to the model in free agentic mode."""
-
-    name: str
-    description: str = ""
-    parameters: dict[str, Any] = field(default_factory=dict)
-    """JSON Schema of the arguments object."""
-    effect: Literal["read", "write"] = "read"
-    confirm: bool = False
-
-
-@dataclass(kw_only=True)
-class Pending:
-    """What the agent is waiting for from the customer."""
-
-    kind: Literal["slot", "ask", "confirm", "resume"]
-    """``slot``: a missing intent slot; ``ask``: a playbook's ``ctx.ask``; ``confirm``: a yes/no;
-    ``resume``: whether to go back to a suspended playbook."""
-    question: str
-    slot: SlotSpec | None = None
-    """For ``slot`` and ``ask``: the value wanted."""
-    intent: str | None = None
-    """The intent whose playbook is waiting."""
-
-
-@dataclass(kw_only=True)
-class Passage:
-    """A retrieved knowledge passage, as the model sees it."""
-
-    text: str
-    score: float = 0.0
-    citation: Any = None
-    """A :class:`resolvekit.messages.Citation`."""
-
-
-@dataclass(kw_only=True)
-class ModelRequest:
-    """Everything a model may use to decide; plain data, no engine objects."""
-
-    task: Literal["turn", "answer", "summarize"] = "turn"
-    """``turn``: decide the next step; ``answer``: answer ``query`` from ``passages``;
-    ``summarize``: summarise the conversation for a human (reply)."""
-    allowed: frozenset[DecisionKind]
-    """The decision kinds valid for this request; anything else is rejected by the engine."""
-    messages: list[Message] = field(default_factory=list)
-    """The current conversation; the last customer message is what to act on."""
-    instructions: str = ""
-    """The agent's instructions and policy text."""
-    intents: list[IntentSpec] = field(default_factory=list)
-    tools: list[ToolSpec] = field(default_factory=list)
-    active_intent: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
-    """Slot values of the active intent so far."""
-    known: dict[str, Any] = field(default_factory=dict)
-    """Facts the customer gave earlier (this or a previous conversation, any channel)."""
-    pending: Pending | None = None
-    offered: list[str] = field(default_factory=list)
-    """Intents offered in the agent's last clarification, in order ("the second one")."""
-    recent_intent: str | None = None
-    """With no request under way: the intent of the request last resolved in this
-    conversation ("actually, make it annual" right after a plan change)."""
-    history: list[str] = field(default_factory=list)
-    """Summaries of the customer's earlier conversations, newest last."""
-    query: str = ""
-    passages: list[Passage] = field(default_factory=list)
-    retry_error: str | None = None
-    """Set when the previous decision was rejected: why, so the model can correct it."""
-
-    @property
-    def text(self) -> str:
-        """The customer's latest message ("" if none)."""
-        for message in reversed(self.messages):
-            if message.role == "customer":
-                return message.text
-        return ""
-
-
-@dataclass(kw_only=True)
-class Signals:
-    """Side observations a model may report about the customer's message."""
-
-    human_request: bool = False
-    """The customer asked for a person."""
-    sentiment: float | None = None
-    """-1 (angry) .. 1 (happy); None if not measured."""
-
-
-@dataclass(kw_only=True)
-class ModelResponse:
-    """A model's answer: one decision, plus how sure it is."""
-
-    decision: Decision
-    confidence: float | None = None
-    """Calibrated probability that the decision is right, if the model can tell."""
-    alternatives: list[tuple[str, float]] = field(default_factory=list)
-    """Other intents considered, best first, with their probabilities."""
-    signals: Signals = field(default_factory=Signals)
-    usage: Usage = field(default_factory=Usage)
-    model_name: str = ""
-
-
-class Model(ABC):
-    """Base class of every model. Subclasses implement :meth:`request`."""
-
-    name: str = "model"
-    capabilities: frozenset[str] = frozenset()
-    """Tasks beyond ``turn`` this model performs well: ``"answer"`` (grounded generation from
-    passages) and ``"summarize"`` (handoff summaries). Without them the engine answers
-    extractively and summarises deterministically."""
-
-    @abstractmethod
-    async def request(self, request: ModelRequest) -> ModelResponse:
-        """Return one decision for ``request``."""
-
 
 _NAMED = ("local", "test", "openai")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from ..exceptions import UserError
 from ..messages import AskClarification, Citation, Decision, Reply
-from . import ModelRequest
 from ._openai_tools import InvalidCall, read_confidence
 from ._prompt import wrap
+from .base import ModelRequest
 
 __all__ = ["JsonTask", "ParsedJson", "answer_task", "summary_task"]
 

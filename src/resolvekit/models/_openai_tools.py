@@ -27,13 +27,14 @@ import copy
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import UserError
 from ..messages import Decision, decision_adapter
-from . import DecisionKind, ModelRequest, SlotSpec
+from ..specs import DecisionKind, SlotSpec
+from .base import ModelRequest
 
 __all__ = [
     "CONFIDENCE_RANGE",
@@ -221,169 +222,165 @@ def span_probability(tokens: Sequence[tuple[str, float]], start: int, end: int) 
 def build_toolset(request: ModelRequest) -> Toolset:
     """The functions to offer for a ``turn`` request, restricted to ``request.allowed``.
 
+    Each allowed kind in :data:`_OFFERS` (in its order) contributes its functions; each gets
+    a unique name and, unless it has its own, the ``confidence`` parameter.
+
     Raises:
         UserError: an intent's slot or a tool carries an invalid JSON Schema.
     """
-    allowed = request.allowed
     toolset = Toolset()
-    add = _adder(toolset)
-    if "start_intent" in allowed:
-        for intent in request.intents:
-            description = intent.description or f"The customer wants: {intent.name}."
-            if intent.examples:
-                description += " Examples: " + "; ".join(repr(e) for e in intent.examples[:3])
-            description += " Pass the details the customer already gave; omit the rest."
-            add(
-                FunctionDef(
-                    name=_unique(toolset, "start_" + _snake(intent.name)),
-                    description=description,
-                    parameters=_object({s.name: _slot_schema(s) for s in intent.slots}),
-                    kind="start_intent",
-                    target=intent.name,
-                )
-            )
-    pending = request.pending
-    if "fill_slots" in allowed:
-        slots: dict[str, Any] = {}
-        active = next((i for i in request.intents if i.name == request.active_intent), None)
-        if active is not None:
-            slots.update({s.name: _slot_schema(s) for s in active.slots})
-        if pending is not None and pending.slot is not None:
-            slots[pending.slot.name] = _slot_schema(pending.slot)
-        if slots:
-            question = f" to the question {pending.question!r}" if pending else ""
-            add(
-                FunctionDef(
-                    name="fill_slots",
-                    description=(
-                        f"The customer answered{question} and/or corrected details given "
-                        "earlier. Pass only values the customer actually gave."
-                    ),
-                    parameters=_object(slots),
-                    kind="fill_slots",
-                )
-            )
-    if "confirm" in allowed:
-        question = f" {pending.question!r}" if pending is not None else " the confirmation"
-        add(
-            FunctionDef(
-                name="confirm",
-                description=f"The customer's answer to{question}.",
-                parameters=_object(
-                    {"answer": {"type": "string", "enum": ["yes", "no", "unsure"]}},
-                    required=["answer"],
-                ),
-                kind="confirm",
-            )
-        )
-    if "answer_from_knowledge" in allowed:
-        add(
-            FunctionDef(
-                name="answer_from_knowledge",
-                description=(
-                    "The customer asks a question the help-center knowledge can answer "
-                    "(policies, fees, how-to). The answer is looked up, not written by you."
-                ),
-                parameters=_object(
-                    {"query": {"type": "string", "description": "A self-contained search query."}},
-                    required=["query"],
-                ),
-                kind="answer_from_knowledge",
-            )
-        )
-    if "ask_clarification" in allowed:
-        add(
-            FunctionDef(
-                name="ask_clarification",
-                description="The request is unclear: ask the customer what they mean.",
-                parameters=_object(
-                    {
-                        "text": {"type": "string", "description": "The question to ask."},
-                        "options": {
-                            "type": "array",
-                            "items": {"type": "string"},
-                            "description": "The closest choices to offer, if any.",
-                        },
-                    },
-                    required=["text"],
-                ),
-                kind="ask_clarification",
-            )
-        )
-    if "escalate" in allowed:
-        add(
-            FunctionDef(
-                name="escalate",
-                description=(
-                    "Hand the conversation to a human agent: the customer asks for a person, "
-                    "or the request needs human judgement."
-                ),
-                parameters=_object(
-                    {
-                        "reason": {"type": "string"},
-                        "priority": {
-                            "type": "string",
-                            "enum": ["low", "normal", "high", "urgent"],
-                        },
-                        "customer_requested_human": {"type": "boolean"},
-                    },
-                    required=["reason"],
-                ),
-                kind="escalate",
-            )
-        )
-    if "reply" in allowed:
-        add(
-            FunctionDef(
-                name="reply",
-                description=(
-                    "Say something to the customer (greeting, thanks, small talk). Not for "
-                    "answering policy questions or taking actions."
-                ),
-                parameters=_object(
-                    {
-                        "text": {"type": "string"},
-                        "close": {
-                            "type": "boolean",
-                            "description": "True when the customer ends the conversation.",
-                        },
-                    },
-                    required=["text"],
-                ),
-                kind="reply",
-            )
-        )
-    # Tools come last so that on a name clash the tool, not a built-in, is renamed.
-    if "call_tool" in allowed:
-        for tool in request.tools:
-            parameters = _checked(copy.deepcopy(tool.parameters), f"tool {tool.name!r}")
-            parameters.setdefault("type", "object")
-            parameters.setdefault("properties", {})
-            own = _CONFIDENCE in parameters["properties"]
-            if not own:
-                parameters["properties"][_CONFIDENCE] = _confidence_schema()
-            description = tool.description or f"Call the tool {tool.name}."
-            if tool.effect == "write":
-                description += " (Changes data; the system checks authorisation first.)"
-            name = _unique(toolset, _sanitize(tool.name))
-            toolset.tool_names[tool.name] = name
-            toolset.functions[name] = FunctionDef(
-                name=name,
-                description=description,
-                parameters=parameters,
-                kind="call_tool",
-                target=tool.name,
-                self_assessed=not own,
-            )
+    for kind, offer in _OFFERS.items():
+        if kind not in request.allowed:
+            continue
+        for function in offer(request):
+            function.name = _unique(toolset, function.name)
+            if function.self_assessed:
+                function.parameters["properties"][_CONFIDENCE] = _confidence_schema()
+            if kind == "call_tool":
+                toolset.tool_names[function.target] = function.name
+            toolset.functions[function.name] = function
     return toolset
 
 
-def _adder(toolset: Toolset) -> Callable[[FunctionDef], None]:
-    def add(function: FunctionDef) -> None:
-        function.parameters["properties"][_CONFIDENCE] = _confidence_schema()
-        toolset.functions[function.name] = function
+def _start_intent(request: ModelRequest) -> Iterator[FunctionDef]:
+    """``start_<intent>`` per intent, its slots as optional parameters."""
+    for intent in request.intents:
+        description = intent.description or f"The customer wants: {intent.name}."
+        if intent.examples:
+            description += " Examples: " + "; ".join(repr(e) for e in intent.examples[:3])
+        description += " Pass the details the customer already gave; omit the rest."
+        yield FunctionDef(
+            name="start_" + _snake(intent.name),
+            description=description,
+            parameters=_object({s.name: _slot_schema(s) for s in intent.slots}),
+            kind="start_intent",
+            target=intent.name,
+        )
 
-    return add
+
+def _fill_slots(request: ModelRequest) -> Iterator[FunctionDef]:
+    """``fill_slots``: the active intent's slots plus the pending one, if there are any."""
+    pending = request.pending
+    slots: dict[str, Any] = {}
+    active = next((i for i in request.intents if i.name == request.active_intent), None)
+    if active is not None:
+        slots.update({s.name: _slot_schema(s) for s in active.slots})
+    if pending is not None and pending.slot is not None:
+        slots[pending.slot.name] = _slot_schema(pending.slot)
+    if slots:
+        question = f" to the question {pending.question!r}" if pending else ""
+        yield FunctionDef(
+            name="fill_slots",
+            description=(
+                f"The customer answered{question} and/or corrected details given "
+                "earlier. Pass only values the customer actually gave."
+            ),
+            parameters=_object(slots),
+            kind="fill_slots",
+        )
+
+
+def _call_tool(request: ModelRequest) -> Iterator[FunctionDef]:
+    """Each of the agent's tools under its own (sanitised) name."""
+    for tool in request.tools:
+        parameters = _checked(copy.deepcopy(tool.parameters), f"tool {tool.name!r}")
+        parameters.setdefault("type", "object")
+        parameters.setdefault("properties", {})
+        description = tool.description or f"Call the tool {tool.name}."
+        if tool.effect == "write":
+            description += " (Changes data; the system checks authorisation first.)"
+        yield FunctionDef(
+            name=_sanitize(tool.name),
+            description=description,
+            parameters=parameters,
+            kind="call_tool",
+            target=tool.name,
+            self_assessed=_CONFIDENCE not in parameters["properties"],
+        )
+
+
+def _fixed(
+    kind: DecisionKind,
+    description: str | Callable[[ModelRequest], str],
+    properties: dict[str, Any],
+    required: Sequence[str],
+) -> Callable[[ModelRequest], Iterator[FunctionDef]]:
+    """The offer of a built-in function named after its kind, with fixed parameters."""
+
+    def offer(request: ModelRequest) -> Iterator[FunctionDef]:
+        yield FunctionDef(
+            name=kind,
+            description=description if isinstance(description, str) else description(request),
+            parameters=_object(copy.deepcopy(properties), required=required),
+            kind=kind,
+        )
+
+    return offer
+
+
+def _confirm_description(request: ModelRequest) -> str:
+    pending = request.pending
+    question = f" {pending.question!r}" if pending is not None else " the confirmation"
+    return f"The customer's answer to{question}."
+
+
+_OFFERS: dict[DecisionKind, Callable[[ModelRequest], Iterator[FunctionDef]]] = {
+    "start_intent": _start_intent,
+    "fill_slots": _fill_slots,
+    "confirm": _fixed(
+        "confirm",
+        _confirm_description,
+        {"answer": {"type": "string", "enum": ["yes", "no", "unsure"]}},
+        required=["answer"],
+    ),
+    "answer_from_knowledge": _fixed(
+        "answer_from_knowledge",
+        "The customer asks a question the help-center knowledge can answer "
+        "(policies, fees, how-to). The answer is looked up, not written by you.",
+        {"query": {"type": "string", "description": "A self-contained search query."}},
+        required=["query"],
+    ),
+    "ask_clarification": _fixed(
+        "ask_clarification",
+        "The request is unclear: ask the customer what they mean.",
+        {
+            "text": {"type": "string", "description": "The question to ask."},
+            "options": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The closest choices to offer, if any.",
+            },
+        },
+        required=["text"],
+    ),
+    "escalate": _fixed(
+        "escalate",
+        "Hand the conversation to a human agent: the customer asks for a person, "
+        "or the request needs human judgement.",
+        {
+            "reason": {"type": "string"},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"]},
+            "customer_requested_human": {"type": "boolean"},
+        },
+        required=["reason"],
+    ),
+    "reply": _fixed(
+        "reply",
+        "Say something to the customer (greeting, thanks, small talk). Not for "
+        "answering policy questions or taking actions.",
+        {
+            "text": {"type": "string"},
+            "close": {
+                "type": "boolean",
+                "description": "True when the customer ends the conversation.",
+            },
+        },
+        required=["text"],
+    ),
+    # Tools come last so that on a name clash the tool, not a built-in, is renamed.
+    "call_tool": _call_tool,
+}
+"""What each decision kind offers, in the order offered."""
 
 
 def _confidence_schema() -> dict[str, Any]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..messages import Message
-from . import ModelRequest
+from .base import ModelRequest
 
 __all__ = [
     "DATA_TAGS",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..messages import decision_adapter
-from . import Model, ModelRequest, ModelResponse
+from .base import Model, ModelRequest, ModelResponse
 
 __all__ = ["FunctionModel"]
 

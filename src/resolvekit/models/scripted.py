@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from ..exceptions import UnexpectedModelBehavior
-from . import Model, ModelRequest, ModelResponse
+from .base import Model, ModelRequest, ModelResponse
 from .function import as_response
 
 __all__ = ["ScriptedModel"]

@@ -1,20 +1,32 @@
 """An in-process store: conversations kept as JSON (isolated copies, like a database).
 
-Rows are indexed by customer, so a turn decodes only the conversations it returns.
+Rows are indexed by customer and resume token, so a turn decodes only the conversations it
+returns. It keeps the database stores' rules: a stale save raises :class:`ConcurrentUpdate`, a
+customer has at most one conversation that is not closed, and a save moves the conversation's
+``archive_out`` to the archive all at once or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
-
-from pydantic_core import from_json, to_json
+from typing import Any
 
 from ..exceptions import ConcurrentUpdate
-from . import Conversation, _Locks
+from .base import (
+    PLAIN,
+    Codec,
+    RowWrite,
+    _Locks,
+    decode_conversation,
+    decode_record,
+    stamp_for_save,
+)
+from .conversation import Conversation
 
 __all__ = ["MemoryStore"]
+
+_WHERE = "the memory store"
 
 
 @dataclass(kw_only=True)
@@ -24,7 +36,9 @@ class _Row:
     updated_at: float
     version: int
     resume_token: str | None
-    data: bytes
+    inflight_until: float | None
+    data: str
+    """The conversation's JSON as the store's codec keeps it."""
 
 
 class MemoryStore:
@@ -34,34 +48,55 @@ class MemoryStore:
         self._rows: dict[str, _Row] = {}
         self._by_customer: dict[str, list[str]] = {}
         self._by_token: dict[str, str] = {}
+        self._archive: dict[str, list[str]] = {}
         self._locks = _Locks()
+        self.codec: Codec = PLAIN
+        """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
 
     def _customer_rows(self, customer_id: str) -> list[tuple[str, _Row]]:
         return [(cid, self._rows[cid]) for cid in self._by_customer.get(customer_id, [])]
+
+    def _decode(self, conversation_id: str, row: _Row) -> Conversation:
+        return decode_conversation(conversation_id, row.data, where=_WHERE, codec=self.codec)
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         rows = [(cid, r) for cid, r in self._customer_rows(customer_id) if r.status != "closed"]
         if not rows:
             return None
-        _, row = max(rows, key=lambda item: item[1].updated_at)
-        return Conversation.from_json(from_json(row.data))
+        return self._decode(*max(rows, key=lambda item: item[1].updated_at))
 
     async def get(self, conversation_id: str) -> Conversation | None:
         row = self._rows.get(conversation_id)
-        return Conversation.from_json(from_json(row.data)) if row is not None else None
+        return self._decode(conversation_id, row) if row is not None else None
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
         conversation_id = self._by_token.get(token)
         return await self.get(conversation_id) if conversation_id is not None else None
 
     async def save(self, conversation: Conversation) -> None:
+        with stamp_for_save(conversation, self.codec) as write:
+            self._check(conversation, write)
+            self._write(conversation, write)
+            write.committed = True
+
+    def _check(self, conversation: Conversation, write: RowWrite) -> None:
+        """Raise :class:`ConcurrentUpdate` for a stale copy or a second open conversation."""
         old = self._rows.get(conversation.id)
-        if old is not None and old.version != conversation.version:
+        if old is not None and old.version != write.expected:
             raise ConcurrentUpdate(
                 f"Conversation {conversation.id} was saved by someone else since it was loaded"
             )
-        conversation.version += 1
-        conversation.updated_at = time.time()
+        if conversation.status == "closed":
+            return
+        for other_id, other in self._customer_rows(conversation.customer_id):
+            if other_id != conversation.id and other.status != "closed":
+                raise ConcurrentUpdate(
+                    f"Customer {conversation.customer_id!r} already has an open conversation "
+                    f"({other_id}); conversation {conversation.id} was not saved"
+                )
+
+    def _write(self, conversation: Conversation, write: RowWrite) -> None:
+        old = self._rows.get(conversation.id)
         if old is None:
             self._by_customer.setdefault(conversation.customer_id, []).append(conversation.id)
         elif old.resume_token is not None:
@@ -74,13 +109,33 @@ class MemoryStore:
             updated_at=conversation.updated_at,
             version=conversation.version,
             resume_token=conversation.resume_token,
-            data=to_json(conversation.to_json()),
+            inflight_until=write.inflight_until,
+            data=write.data,
         )
+        if write.archive:
+            self._archive.setdefault(conversation.id, []).extend(r for _, r in write.archive)
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
-        closed = [r for _, r in self._customer_rows(customer_id) if r.status == "closed"]
-        closed.sort(key=lambda r: r.updated_at, reverse=True)
-        return [Conversation.from_json(from_json(r.data)) for r in closed[:limit]]
+        closed = [(cid, r) for cid, r in self._customer_rows(customer_id) if r.status == "closed"]
+        closed.sort(key=lambda item: item[1].updated_at, reverse=True)
+        return [self._decode(cid, r) for cid, r in closed[:limit]]
+
+    async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
+        found = [
+            (row.inflight_until, cid, row.customer_id)
+            for cid, row in self._rows.items()
+            if row.status != "closed"
+            and row.inflight_until is not None
+            and row.inflight_until < before
+        ]
+        found.sort()
+        return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
+
+    async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
+        return [
+            decode_record(conversation_id, seq, raw, where=_WHERE, codec=self.codec)
+            for seq, raw in enumerate(self._archive.get(conversation_id, []))
+        ]
 
     def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self._locks.hold(customer_id)

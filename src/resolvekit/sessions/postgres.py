@@ -1,15 +1,17 @@
 """Conversations in PostgreSQL, for agents running on several processes or hosts.
 
 Each conversation is one row holding its JSON, as in :mod:`~resolvekit.sessions.sqlite`; a
-``version`` column gives optimistic concurrency (a stale save raises :class:`ConcurrentUpdate`).
-What SQLite cannot give across hosts, this store does: :meth:`PostgresStore.lock` serialises one
-customer's turns across *every* process using the database, with a PostgreSQL advisory lock, so
-two workers receiving the same customer's messages take turns instead of one failing. The
-version check stays as the safety net (a lock lost with its connection cannot let a stale save
-through).
+``version`` column gives optimistic concurrency (a stale save raises :class:`ConcurrentUpdate`),
+and a partial unique index allows one conversation that is not closed per customer.
+:meth:`PostgresStore.lock` serialises one customer's turns across *every* process using the
+database, with a PostgreSQL advisory lock, so two workers receiving the same customer's messages
+take turns instead of one failing. The version check stays as the safety net (a lock lost with
+its connection cannot let a stale save through). A save writes the row and the records it moves
+to the ``<table>_archive`` table in one transaction.
 
 Rows that cannot be decoded raise :class:`CorruptStore` naming the row; they are never
-overwritten. The server being unreachable raises :class:`StoreError`.
+overwritten. The server being unreachable (or read-only, out of disk...) raises
+:class:`StoreUnavailable`; any other failure :class:`StoreError`.
 
 Needs ``pip install "resolvekit[postgres]"`` (psycopg 3).
 """
@@ -19,21 +21,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import math
+import os
 import re
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ConcurrentUpdate, CorruptStore, ResolvekitError, StoreError, UserError
-from . import ROW_COLUMNS, Conversation, _Locks, decode_conversation, stamp_for_save
+from ..exceptions import (
+    ConcurrentUpdate,
+    CorruptStore,
+    ResolvekitError,
+    StoreError,
+    StoreUnavailable,
+    UserError,
+)
+from .base import (
+    DUPLICATE_OPEN,
+    PLAIN,
+    ROW_COLUMNS,
+    Codec,
+    RowWrite,
+    _Locks,
+    closed_for_upgrade,
+    decode_conversation,
+    decode_record,
+    inflight_of,
+    stamp_for_save,
+)
+from .conversation import Conversation
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresStore"]
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
-SCHEMA_VERSION = 1
+log = logging.getLogger("resolvekit.sessions.postgres")
+
+SCHEMA_VERSION = 2
+"""1: the conversations and meta tables. 2: one open conversation per customer (a partial unique
+index), ``inflight_until``, the ``<table>_archive`` table."""
+
+_ASSIGN = ", ".join(f"{column} = %s" for column in ROW_COLUMNS.split(", "))
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,50}")
 _SCHEMA_LOCK = 0x7265736F6C7665  # one advisory key for creating tables ("resolve")
@@ -55,11 +85,13 @@ class PostgresStore:
 
     Args:
         url: a libpq connection URL or string (``postgresql://user:pass@host:5432/db``).
-        table: the conversations table; a second table ``<table>_meta`` holds the schema
-            version. Lower-case letters, digits and underscores.
+        table: the conversations table; ``<table>_meta`` holds the schema version and
+            ``<table>_archive`` the records saves moved out of conversations. Lower-case
+            letters, digits and underscores.
         max_connections: connections used at once for reads and saves (one more holds the
             customers' locks); further calls wait for a free one.
-        connect_timeout: seconds to wait for the server before raising :class:`StoreError`.
+        connect_timeout: seconds to wait for the server before raising
+            :class:`StoreUnavailable`.
         lock_timeout: seconds a turn waits for another process's turn of the same customer
             before :meth:`lock` raises :class:`ConcurrentUpdate`.
 
@@ -97,7 +129,12 @@ class PostgresStore:
         self.max_connections = max_connections
         self.connect_timeout = connect_timeout
         self.lock_timeout = lock_timeout
+        self.codec: Codec = PLAIN
+        """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
         self._locks = _Locks()
+        self._pid = os.getpid()
+        self._inherited: list[psycopg.AsyncConnection[Any]] = []
+        """Connections of the process this one was forked from: never used or closed here."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots = asyncio.Semaphore(max_connections)
@@ -119,8 +156,10 @@ class PostgresStore:
         framework calling ``asyncio.run`` per request) the old ones cannot be used: they are
         closed at the socket and new ones are opened."""
         loop = asyncio.get_running_loop()
-        if self._loop is loop:
+        if self._loop is loop and self._pid == os.getpid():
             return
+        if self._pid != os.getpid():
+            self._leave_to_parent()
         self._loop = loop
         self._drop_idle()
         if self._lock_conn is not None:
@@ -129,6 +168,17 @@ class PostgresStore:
         self._slots = asyncio.Semaphore(self.max_connections)
         self._lock_conn_guard = asyncio.Lock()
         self._setup = asyncio.Lock()
+
+    def _leave_to_parent(self) -> None:
+        """In a child forked after connections were opened (a pre-forking server): they share
+        their sockets with the parent, so closing them here would close them (and drop the
+        advisory locks) under the parent. They are kept aside untouched; the child opens its
+        own."""
+        self._inherited += [*self._idle, *([self._lock_conn] if self._lock_conn else [])]
+        self._idle = []
+        self._lock_conn = None
+        self._locks = _Locks()
+        self._pid = os.getpid()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         import psycopg
@@ -171,45 +221,118 @@ class PostgresStore:
             self._idle.append(conn)
 
     async def _create_tables(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        t = self.table
         async with conn.transaction():
-            # Two processes starting at once must not race on CREATE TABLE.
+            # Two processes starting at once must not race on CREATE TABLE or the upgrade.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {t} ("
-                "id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, "
-                "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
-                "resume_token TEXT, data TEXT NOT NULL)"
+            found = await self._schema_of(conn)
+            if found != SCHEMA_VERSION:
+                await self._upgrade(conn, found)
+
+    async def _schema_of(self, conn: psycopg.AsyncConnection[Any]) -> int | None:
+        """The tables' schema version (None: no tables); a newer one raises CorruptStore."""
+        t = self.table
+        cursor = await conn.execute("SELECT to_regclass(%s)", (f"{t}_meta",))
+        exists = await cursor.fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        cursor = await conn.execute(f"SELECT value FROM {t}_meta WHERE key = 'schema'")
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        if not str(row[0]).isdigit() or int(row[0]) > SCHEMA_VERSION:
+            raise CorruptStore(
+                f"{self._where()} uses store schema {row[0]}, newer than this resolvekit's "
+                f"{SCHEMA_VERSION}; upgrade resolvekit"
             )
-            await conn.execute(
-                f"CREATE INDEX IF NOT EXISTS {t}_customer ON {t} (customer_id, status, updated_at)"
-            )
-            await conn.execute(f"CREATE INDEX IF NOT EXISTS {t}_token ON {t} (resume_token)")
-            await conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            cursor = await conn.execute(f"SELECT value FROM {t}_meta WHERE key = 'schema'")
-            row = await cursor.fetchone()
-            if row is None:
+        return int(row[0])
+
+    async def _upgrade(self, conn: psycopg.AsyncConnection[Any], found: int | None) -> None:
+        """Bring new or older tables to :data:`SCHEMA_VERSION` (inside the transaction)."""
+        t = self.table
+        for statement in (
+            f"CREATE TABLE IF NOT EXISTS {t} ("
+            "id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, "
+            "updated_at DOUBLE PRECISION NOT NULL, version INTEGER NOT NULL, "
+            "resume_token TEXT, data TEXT NOT NULL, inflight_until DOUBLE PRECISION)",
+            f"CREATE INDEX IF NOT EXISTS {t}_customer ON {t} (customer_id, status, updated_at)",
+            f"CREATE INDEX IF NOT EXISTS {t}_token ON {t} (resume_token)",
+            f"CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS inflight_until DOUBLE PRECISION",
+        ):
+            await conn.execute(statement)
+        await self._backfill_inflight(conn)
+        await self._close_duplicates(conn)
+        for statement in (
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_one_open ON {t} (customer_id) "
+            "WHERE status <> 'closed'",
+            f"CREATE INDEX IF NOT EXISTS {t}_inflight ON {t} (inflight_until) "
+            "WHERE inflight_until IS NOT NULL",
+            f"CREATE TABLE IF NOT EXISTS {t}_archive (conversation_id TEXT NOT NULL, "
+            "seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))",
+        ):
+            await conn.execute(statement)
+        await conn.execute(
+            f"INSERT INTO {t}_meta (key, value) VALUES ('schema', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(SCHEMA_VERSION),),
+        )
+        if found is not None:
+            log.info("%s upgraded from store schema %s to %s", self._where(), found, SCHEMA_VERSION)
+
+    async def _backfill_inflight(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        t = self.table
+        cursor = await conn.execute(
+            f"SELECT id, data FROM {t} WHERE status <> 'closed' AND data LIKE %s",
+            ('%"started"%',),
+        )
+        for conversation_id, data in await cursor.fetchall():
+            until = inflight_of(data, conversation_id, self._where())
+            if until is not None:
                 await conn.execute(
-                    f"INSERT INTO {t}_meta (key, value) VALUES ('schema', %s)",
-                    (str(SCHEMA_VERSION),),
+                    f"UPDATE {t} SET inflight_until = %s WHERE id = %s", (until, conversation_id)
                 )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise CorruptStore(
-                    f"{self._where()} uses store schema {row[0]}, newer than this resolvekit's "
-                    f"{SCHEMA_VERSION}; upgrade resolvekit"
-                )
+
+    async def _close_duplicates(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Close all but each customer's most recently updated open conversation."""
+        t = self.table
+        cursor = await conn.execute(DUPLICATE_OPEN.format(t=t))
+        rows = await cursor.fetchall()
+        for conversation_id, version, data in rows:
+            closed = closed_for_upgrade(data, version + 1)
+            await conn.execute(
+                f"UPDATE {t} SET status = 'closed', version = %s, data = %s WHERE id = %s",
+                (version + 1 if closed else version, closed or data, conversation_id),
+            )
+        if rows:
+            log.warning(
+                "%s: closed %d conversations that were a customer's second open one "
+                "(one open conversation per customer from store schema 2)",
+                self._where(),
+                len(rows),
+            )
 
     @contextlib.asynccontextmanager
     async def _errors(self, doing: str) -> AsyncIterator[None]:
-        """psycopg failures as :class:`StoreError` naming the server (never the password)."""
+        """psycopg failures as typed store errors naming the server (never the password)."""
         import psycopg
 
         try:
             yield
         except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL at {self._where()}: cannot {doing}: {exc}") from exc
+            raise self._typed(exc, doing) from exc
+
+    def _typed(self, exc: Exception, doing: str) -> StoreError:
+        import psycopg
+        from psycopg import errors
+
+        where = f"PostgreSQL at {self._where()}"
+        if isinstance(exc, errors.DataCorrupted | errors.IndexCorrupted):
+            return CorruptStore(f"{where} reports damaged data: cannot {doing}: {exc}")
+        if isinstance(exc, psycopg.OperationalError | errors.ReadOnlySqlTransaction):
+            # Unreachable, restarting, out of disk or memory, read-only (a standby after a
+            # failover), a deadlock or serialization failure: the next attempt may work.
+            return StoreUnavailable(f"{where} is unavailable: cannot {doing}: {exc}; retry later")
+        return StoreError(f"{where}: cannot {doing}: {exc}")
 
     async def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         import psycopg
@@ -238,7 +361,7 @@ class PostgresStore:
         self._idle = []
 
     def _decode(self, conversation_id: str, raw: str) -> Conversation:
-        return decode_conversation(conversation_id, raw, where=self._where())
+        return decode_conversation(conversation_id, raw, where=self._where(), codec=self.codec)
 
     # -- the Store protocol ----------------------------------------------------------------
 
@@ -263,29 +386,66 @@ class PostgresStore:
         return self._decode(*rows[0]) if rows else None
 
     async def save(self, conversation: Conversation) -> None:
-        expected, row = stamp_for_save(conversation)
+        """Write the conversation and its ``archive_out`` records in one transaction.
+
+        Raises:
+            ConcurrentUpdate: the stored version is newer than the one loaded, or the customer
+                already has another conversation that is not closed.
+            StoreUnavailable: the server cannot be reached (or is read-only, out of disk...).
+        """
+        import psycopg
+
+        with stamp_for_save(conversation, self.codec) as write:
+            doing = f"save conversation {conversation.id}"
+            async with self._errors(doing), self._connection() as conn:
+                try:
+                    # Archive records go in one transaction with the row; without any, the
+                    # row's one statement is atomic by itself (and saves two round trips).
+                    async with conn.transaction() if write.archive else contextlib.nullcontext():
+                        await self._write(conn, conversation, write)
+                except psycopg.errors.UniqueViolation as exc:
+                    raise self._conflict(conversation, write, exc) from None
+            write.committed = True
+
+    async def _write(
+        self, conn: psycopg.AsyncConnection[Any], conversation: Conversation, write: RowWrite
+    ) -> None:
         t = self.table
-        try:
-            async with self._errors("save a conversation"), self._connection() as conn:
-                cursor = await conn.execute(
-                    f"UPDATE {t} SET customer_id=%s, status=%s, updated_at=%s, version=%s, "
-                    "resume_token=%s, data=%s WHERE id=%s AND version=%s",
-                    (*row, conversation.id, expected),
+        cursor = await conn.execute(
+            f"UPDATE {t} SET {_ASSIGN} WHERE id = %s AND version = %s",
+            (*write.values, conversation.id, write.expected),
+        )
+        if cursor.rowcount == 0:
+            cursor = await conn.execute(
+                f"INSERT INTO {t} (id, {ROW_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                (conversation.id, *write.values),
+            )
+            if cursor.rowcount == 0:
+                raise ConcurrentUpdate(
+                    f"Conversation {conversation.id} was saved by another writer "
+                    f"since it was loaded (version {write.expected})"
                 )
-                if cursor.rowcount == 0:
-                    cursor = await conn.execute(
-                        f"INSERT INTO {t} (id, {ROW_COLUMNS}) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                        (conversation.id, *row),
-                    )
-                    if cursor.rowcount == 0:
-                        raise ConcurrentUpdate(
-                            f"Conversation {conversation.id} was saved by another writer "
-                            f"since it was loaded (version {expected})"
-                        )
-        except BaseException:
-            conversation.version = expected
-            raise
+        if write.archive:
+            async with conn.cursor() as archive:
+                await archive.executemany(
+                    f"INSERT INTO {t}_archive (conversation_id, seq, data) VALUES (%s, %s, %s)",
+                    [(conversation.id, seq, data) for seq, data in write.archive],
+                )
+
+    def _conflict(
+        self, conversation: Conversation, write: RowWrite, exc: Exception
+    ) -> ConcurrentUpdate:
+        constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
+        if constraint == f"{self.table}_one_open":
+            return ConcurrentUpdate(
+                f"Customer {conversation.customer_id!r} already has an open conversation; "
+                f"conversation {conversation.id} was not saved"
+            )
+        return ConcurrentUpdate(
+            f"Conversation {conversation.id} was saved by another writer since it was loaded "
+            f"(version {write.expected})"
+        )
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
         rows = await self._rows(
@@ -295,13 +455,31 @@ class PostgresStore:
         )
         return [self._decode(*row) for row in rows]
 
+    async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
+        rows = await self._rows(
+            f"SELECT id, customer_id FROM {self.table} WHERE status <> 'closed' "
+            "AND inflight_until < %s ORDER BY inflight_until LIMIT %s",
+            (before, limit),
+        )
+        return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
+
+    async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = await self._rows(
+            f"SELECT seq, data FROM {self.table}_archive WHERE conversation_id = %s ORDER BY seq",
+            (conversation_id,),
+        )
+        return [
+            decode_record(conversation_id, seq, data, where=self._where(), codec=self.codec)
+            for seq, data in rows
+        ]
+
     @contextlib.asynccontextmanager
     async def lock(self, customer_id: str) -> AsyncIterator[None]:
         """Serialise one customer's turns in this process *and* across processes.
 
         Raises:
             ConcurrentUpdate: another process held the customer's lock for ``lock_timeout``.
-            StoreError: the server cannot be reached.
+            StoreUnavailable: the server cannot be reached.
         """
         async with self._locks.hold(customer_id):
             key = _lock_key(self.table, customer_id)

@@ -50,7 +50,7 @@ from ..exceptions import UserError
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-    from .embedders import Embedder
+    from ._embedder import Embedder
 
 __all__ = ["CachedEmbedder", "EmbeddingStore", "cache_root", "text_key"]
 
@@ -389,7 +389,7 @@ class CachedEmbedder:
         Raises:
             UserError: ``texts`` is a single string or holds a non-string.
         """
-        from .embedders import check_texts
+        from ._embedder import check_texts
 
         check_texts(texts)
         if len(texts) == 0:

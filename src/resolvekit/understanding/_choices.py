@@ -28,7 +28,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._common import Extraction, Token, coerce_str, drop_contained, fold, tokenize
+from .._text import fold
+from ._common import Extraction, Token, coerce_str, drop_contained, tokenize
 
 __all__ = ["extract_choices", "extract_offered", "stem"]
 

@@ -1,10 +1,11 @@
-"""Shared machinery of the extractors: the :class:`Extraction` record, text folding, tokens.
+"""Shared machinery of the extractors: the :class:`Extraction` record, tokens, phrase lexicons.
 
-Every extractor works on a *folded* copy of the message that has exactly the same length as the
-original (lower-cased, typographic quotes and dashes made plain), so offsets found in the folded
-text are offsets in the customer's text. All regular expressions in this package are written to run
-in linear time: repeated character classes start after a negative lookbehind of the same class (so
-a run is entered once), and alternations never nest unbounded quantifiers.
+Every extractor works on a *folded* copy of the message (:func:`resolvekit._text.fold`) that has
+exactly the same length as the original (lower-cased, typographic quotes and dashes made plain),
+so offsets found in the folded text are offsets in the customer's text. All regular expressions
+in this package are written to run in linear time: repeated character classes start after a
+negative lookbehind of the same class (so a run is entered once), and alternations never nest
+unbounded quantifiers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ __all__ = [
     "Token",
     "check_text",
     "drop_contained",
-    "fold",
     "match_phrases",
     "overlaps",
     "squash_repeats",
@@ -71,21 +71,6 @@ class PhraseMatch(Generic[T]):
     """Index of the last token (inclusive)."""
 
 
-_PLAIN = str.maketrans(
-    {
-        "\u2019": "'",
-        "\u2018": "'",
-        "\u02bc": "'",
-        "`": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u00a0": " ",
-    }
-)
-
 _WORD = re.compile(r"(?<![^\W_])[^\W_]+(?:'[^\W_]+)*")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 
@@ -95,19 +80,6 @@ def check_text(text: object, what: str = "text") -> str:
     if not isinstance(text, str):
         raise UserError(f"{what} must be a str, not {type(text).__name__}")
     return text
-
-
-def fold(text: str) -> str:
-    """Lower-case ``text`` and plain its quotes and dashes, keeping every offset.
-
-    Characters whose lower case is longer than one character (such as ``"İ"``) are kept as they
-    are, so ``len(fold(text)) == len(text)`` always holds.
-    """
-    plain = text.translate(_PLAIN)
-    lowered = plain.lower()
-    if len(lowered) == len(plain):
-        return lowered
-    return "".join(low if len(low := ch.lower()) == 1 else ch for ch in plain)
 
 
 def squash_repeats(word: str) -> str:

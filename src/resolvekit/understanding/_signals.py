@@ -12,11 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
+from .._text import fold
 from ._choices import stem
 from ._common import (
     Token,
     check_text,
-    fold,
     lexicon,
     match_phrases,
     phrase_list,
@@ -246,7 +246,11 @@ _ABOUT_BOT = re.compile(
     r"^\s*(?:are|is|am|were|was)\s(?:you|this|it|that|i|they)\b"
     r"|\bam i (?:talking|chatting|speaking)"
 )
-_TRANSFER = re.compile(r"\b(?:transfer|escalate|connect)\s(?:me|this|it|my (?:call|case|chat))\b")
+_TRANSFER = re.compile(
+    r"\b(?:transfer|connect)\s(?:me|my (?:call|case|chat))\b"
+    r"|\bescalate\s(?:me|this|it|my (?:call|case|chat))\b"
+)
+"""'Transfer it' is not here: at 'Transfer £250 to Savings?' it is the money, not the call."""
 _BARE_FILLER = word_set("please pls a an the now just i want need get me give real live")
 _CLAUSES = re.compile(r"[,.;!?]+|\bbut\b|\binstead\b")
 

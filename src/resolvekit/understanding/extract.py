@@ -44,10 +44,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import get_args
 
+from .._text import fold
 from ..exceptions import UserError
-from ..models import SlotKind, SlotSpec
+from ..specs import SlotKind, SlotSpec
 from ._choices import extract_choices, extract_offered, stem
-from ._common import Extraction, Token, check_text, coerce_str, fold, overlaps, tokenize
+from ._common import Extraction, Token, check_text, coerce_str, overlaps, tokenize
 from ._dates import extract_dates
 from ._entities import (
     extract_booleans,

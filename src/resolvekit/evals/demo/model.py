@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..._text import normalize
 from ...messages import (
     AnswerFromKnowledge,
     AskClarification,
@@ -22,7 +23,6 @@ from ...messages import (
 )
 from ...models import ModelRequest, ModelResponse, Signals
 from ...models.function import FunctionModel
-from .._state import normalize_text
 
 __all__ = ["decide", "keyword_model"]
 
@@ -47,7 +47,7 @@ def keyword_model() -> FunctionModel:
 def decide(request: ModelRequest) -> ModelResponse:
     """One decision for ``request`` from keywords and regular expressions."""
     text = request.text
-    words = f" {normalize_text(text)} "
+    words = f" {normalize(text)} "
     if any(f" {w} " in words for w in _HUMAN):
         return _respond(Escalate(reason="customer asked for a human"), human=True)
     pending = request.pending

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from ..._text import normalize
 from ...agent import Agent
 from ...escalation import EscalationPolicy
 from ...exceptions import ToolRefusal
@@ -15,7 +16,6 @@ from ...intents import Intent, Slot
 from ...messages import Citation
 from ...models import Model
 from ...playbooks import Context, KnowledgeAnswer, PlaybookOutcome
-from .._state import normalize_text
 
 __all__ = ["HelpCentre", "build_agent"]
 
@@ -80,8 +80,12 @@ class HelpCentre:
         ),
     )
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
-        words = set(normalize_text(query).split())
+    async def answer(
+        self, query: str, k: int = 3, *, model: Model | None = None
+    ) -> KnowledgeAnswer:
+        """The article sharing the most keywords with ``query`` (``k`` and ``model`` unused:
+        one article, written by hand)."""
+        words = set(normalize(query).split())
         scored = [(len(words & set(keys)), a) for a in self.ARTICLES for keys in [a[3]]]
         score, best = max(scored, key=lambda pair: pair[0])
         if score == 0:

@@ -1,4 +1,4 @@
-"""Keeping a conversation's row honest and bounded (internal).
+"""Keeping a conversation's row honest and bounded.
 
 - **Receipts**: the result of each message delivered with a ``message_id``, so a redelivery gets
   the stored result back and runs nothing.
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .escalation import Handoff
-from .messages import Citation, Usage
-from .results import TurnResult
-from .sessions import FREE_RUN, MAX_RECEIPTS, Conversation, Store
+from pydantic import TypeAdapter
+
+from ..handoffs import Handoff
+from ..messages import Citation, Usage
+from ..results import TurnResult
+from ..sessions import FREE_RUN, MAX_RECEIPTS, Conversation, PlaybookRun, Step, Store
 
 __all__ = ["KEEP_MESSAGES", "KEEP_RUNS", "KEEP_STEPS", "compact", "keep_receipt", "receipt_result"]
 
@@ -24,6 +26,9 @@ KEEP_RUNS = 20
 """Finished playbook runs kept in the row (the newest); older finished runs are archived."""
 KEEP_STEPS = 200
 """Free-mode journal steps kept in the row; older finished ones are archived."""
+
+_RUN: TypeAdapter[PlaybookRun] = TypeAdapter(PlaybookRun)
+_STEPS: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
 
 _FINISHED = frozenset({"resolved", "refused", "cancelled", "failed", "escalated"})
 
@@ -89,7 +94,7 @@ def compact(conversation: Conversation, store: Store) -> None:
     finished = [r for r in runs[:-KEEP_RUNS] if r.status in _FINISHED and r.id not in keep]
     if len(finished) >= KEEP_RUNS:
         for run in finished:
-            out.append({"kind": "run", "run": run.to_json()})
+            out.append({"kind": "run", "run": _RUN.dump_python(run, mode="json")})
         gone = {r.id for r in finished}
         conversation.runs = [r for r in conversation.runs if r.id not in gone]
     free = conversation.run(FREE_RUN)
@@ -105,7 +110,7 @@ def compact(conversation: Conversation, store: Store) -> None:
                     {
                         "kind": "steps",
                         "run": FREE_RUN,
-                        "steps": [s.to_json() for s in journal[:cut]],
+                        "steps": _STEPS.dump_python(journal[:cut], mode="json"),
                     }
                 )
                 del journal[:cut]

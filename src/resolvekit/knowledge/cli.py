@@ -1,4 +1,7 @@
-"""``resolvekit index build | query | stats``: the knowledge index from the command line."""
+"""``resolvekit index build | query | stats``: the knowledge index from the command line.
+
+The top-level ``resolvekit`` command registers these with :func:`add_index_commands`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,11 @@ __all__ = ["add_index_commands"]
 
 
 def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``index build``, ``index query`` and ``index stats``."""
+    """Register ``index build``, ``index query`` and ``index stats``.
+
+    Args:
+        subparsers: the top-level parser's subcommands; ``index`` is added to them.
+    """
     family = subparsers.add_parser(
         "index",
         help="build, query and inspect a knowledge index",
@@ -132,7 +139,7 @@ def _query(args: argparse.Namespace) -> int:
         for key, value in _pairs(args.filter, "--filter").items()
     }
     kb = KnowledgeBase.load(args.index)
-    answer = kb.answer(args.question, k=args.k, filters=filters or None)
+    answer = kb.ask(args.question, k=args.k, filters=filters or None)
     if args.json:
         print(json.dumps(_answer_json(answer), indent=2, ensure_ascii=False))
         return 0

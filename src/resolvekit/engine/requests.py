@@ -1,12 +1,14 @@
-"""Building the model's request and checking its decision against the conversation (internal)."""
+"""The model's request for this moment of the conversation, and whether its decision can be
+executed now."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING, Any, assert_never
 
-from .exceptions import ToolError
-from .messages import (
+from ..exceptions import ToolError
+from ..intents import spec_from_schema
+from ..messages import (
     AnswerFromKnowledge,
     AskClarification,
     CallTool,
@@ -16,12 +18,12 @@ from .messages import (
     Reply,
     StartIntent,
 )
-from .models import DecisionKind, ModelRequest, ModelResponse, Pending, SlotSpec
-from .playbooks import _spec
-from .sessions import Conversation, PendingState
+from ..models.base import ModelRequest, ModelResponse
+from ..sessions import Conversation, PendingState
+from ..specs import DecisionKind, Pending, SlotSpec
 
 if TYPE_CHECKING:
-    from .agent import Agent
+    from .setup import AgentSetup
 
 __all__ = ["build_request", "invalid_decision", "pending_spec"]
 
@@ -33,7 +35,7 @@ _WAITING_YES_NO: frozenset[DecisionKind] = _WAITING_VALUE | frozenset({"confirm"
 _FREE: frozenset[DecisionKind] = frozenset({"call_tool"})
 
 
-def build_request(agent: Agent[Any], conv: Conversation, **changes: Any) -> ModelRequest:
+def build_request(agent: AgentSetup, conv: Conversation, **changes: Any) -> ModelRequest:
     """The model request for this moment of the conversation (``changes`` override fields)."""
     pending = conv.pending
     allowed = _OPEN
@@ -74,7 +76,7 @@ def build_request(agent: Agent[Any], conv: Conversation, **changes: Any) -> Mode
     return dataclasses.replace(request, **changes) if changes else request
 
 
-def pending_spec(agent: Agent[Any], conv: Conversation, pending: PendingState) -> SlotSpec | None:
+def pending_spec(agent: AgentSetup, conv: Conversation, pending: PendingState) -> SlotSpec | None:
     """What the pending question wants, as a slot spec for the model."""
     if pending.kind == "slot":
         run = conv.run(pending.run_id)
@@ -84,7 +86,7 @@ def pending_spec(agent: Agent[Any], conv: Conversation, pending: PendingState) -
         run = conv.run(pending.run_id)
         if run is not None and pending.step is not None:
             step = run.journal[pending.step]
-            return _spec(step.args["name"], step.args["schema"], step.key)
+            return spec_from_schema(step.args["name"], step.args["schema"], step.key)
     if pending.kind == "resume":
         # "Shall we go back to ...?" may be answered with what that request still needs.
         run = conv.run(pending.run_id)
@@ -96,7 +98,7 @@ def pending_spec(agent: Agent[Any], conv: Conversation, pending: PendingState) -
 
 
 def invalid_decision(
-    agent: Agent[Any], conv: Conversation, response: ModelResponse, request: ModelRequest
+    agent: AgentSetup, conv: Conversation, response: ModelResponse, request: ModelRequest
 ) -> str | None:
     """Why the model's decision cannot be executed now, or None when it can."""
     decision = response.decision

@@ -1,0 +1,45 @@
+"""JSON in one place: plain JSON data for any value (what journals, slots and facts store), and
+the one serialiser of the library's dataclasses (a cached pydantic ``TypeAdapter`` per class)
+instead of hand-written ``to_json``/``from_json`` pairs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+__all__ = ["dump", "jsonable", "load"]
+
+T = TypeVar("T")
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
+
+
+def dump(value: Any) -> Any:
+    """A dataclass (or any type pydantic knows) as plain JSON data; fields that are None are
+    left out, so rows stay small and older readers keep working."""
+    return _adapter(type(value)).dump_python(value, mode="json", exclude_none=True)
+
+
+def load(cls: type[T], data: Any) -> T:
+    """``data`` validated into ``cls`` (nested dataclasses, defaults for missing fields).
+
+    Raises:
+        pydantic.ValidationError: the data does not fit ``cls``.
+    """
+    value: T = _adapter(cls).validate_python(data)
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: dates, decimals and other objects become their ``str``."""
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,86 @@
+"""What the engine needs from an agent, as a protocol: ``Agent`` satisfies it, and the engine
+depends on this shape, never on the agent module."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..consent import ConsentPolicy
+    from ..escalation import EscalationPolicy
+    from ..intents import Intent
+    from ..models.base import Model
+    from ..phrases import Phrases
+    from ..playbooks import Context, KnowledgeAnswer, PlaybookOutcome
+    from ..redaction import Redactor
+    from ..repair import Repairs
+    from ..sessions import Store
+    from ..specs import IntentSpec
+    from ..tools import Tool
+
+__all__ = ["AgentSetup", "Playbook"]
+
+Playbook = Callable[["Context[Any]", Any], Awaitable["PlaybookOutcome | None"]]
+"""A registered playbook: ``async def playbook(ctx, intent)``."""
+
+
+class AgentSetup(Protocol):
+    """The agent as the engine sees it: registrations, policies, the model and the store."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def instructions(self) -> str: ...
+
+    @property
+    def intents(self) -> Mapping[str, type[Intent]]: ...
+
+    @property
+    def playbooks(self) -> Mapping[str, Playbook]: ...
+
+    @property
+    def tools(self) -> Mapping[str, Tool[Any]]: ...
+
+    @property
+    def free_mode(self) -> bool: ...
+
+    @property
+    def max_steps(self) -> int: ...
+
+    @property
+    def raise_errors(self) -> bool: ...
+
+    @property
+    def escalation(self) -> EscalationPolicy: ...
+
+    @property
+    def consent(self) -> ConsentPolicy: ...
+
+    @property
+    def phrases(self) -> Phrases: ...
+
+    @property
+    def repairs(self) -> Repairs: ...
+
+    @property
+    def redaction(self) -> Redactor | None: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def intent_specs(self) -> list[IntentSpec]: ...
+
+    @property
+    def has_knowledge(self) -> bool:
+        """Whether a knowledge source is configured."""
+        ...
+
+    def intent_spec(self, name: str) -> IntentSpec: ...
+
+    async def answer_from_knowledge(self, query: str, k: int = 3) -> KnowledgeAnswer: ...

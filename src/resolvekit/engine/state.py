@@ -1,0 +1,122 @@
+"""What one turn works with and produces: the loaded conversation, the customer's message, and
+what the turn says, traces and decides so far (:class:`TurnState`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..messages import Citation, Message, Usage
+from ..playbooks import Hooks, KnowledgeAnswer
+from ..results import Outcome, TraceEvent, TurnResult
+from ..sessions import FREE_RUN, Conversation, PlaybookRun
+
+if TYPE_CHECKING:
+    from ..handoffs import Handoff
+    from ..models.base import ModelResponse
+    from .setup import AgentSetup
+
+__all__ = ["TurnState"]
+
+
+class TurnState:
+    """One turn in progress: the agent, the conversation, and everything the turn produces."""
+
+    def __init__(self, agent: AgentSetup, conversation: Conversation, deps: Any) -> None:
+        self.agent = agent
+        self.conv = conversation
+        self.deps = deps
+        self.text = ""
+        """The customer's message this turn handles ("" for a recovery sweep)."""
+        self.message_id: str | None = None
+        self.reply_to: str | None = None
+        """The question id the customer's client says this message answers, if any."""
+        self.trace: list[TraceEvent] = []
+        self.replies: list[str] = []
+        self.outcome: Outcome = "replied"
+        self.confidence: float | None = None
+        self.citations: list[Citation] = []
+        self.usage = Usage()
+        self.handoff: Handoff | None = None
+        self.error: BaseException | None = None
+        self.intent: str | None = None
+        self.steps = 0
+        """Tool calls made in free mode this turn (bounded by ``max_steps``)."""
+        self.response: ModelResponse | None = None
+        self.escalated_now = False
+        """True when this turn handed the conversation over (the handoff must be delivered)."""
+        self.current_run: PlaybookRun | None = None
+        """The playbook run this turn worked on."""
+        self.unknown: list[str] = []
+        """Writes whose outcome became unknown this turn (always handed to a human)."""
+        self.recovered = False
+        """True when this turn finished work a crash had interrupted."""
+
+    def say(self, text: str) -> None:
+        """Add ``text`` to the reply."""
+        if text:
+            self.replies.append(text)
+
+    def note(self, kind: str, /, **data: Any) -> None:
+        """Add a trace event."""
+        self.trace.append(TraceEvent(kind=kind, data=data))
+
+    def waiting(self) -> None:
+        """The turn ends waiting for the customer."""
+        self.outcome = "awaiting_customer"
+
+    def hooks(self) -> Hooks:
+        """What a playbook context may use: checkpoints to the store, the tools, knowledge,
+        and this turn's trace."""
+        agent = self.agent
+
+        async def checkpoint() -> None:
+            await agent.store.save(self.conv)
+
+        async def knowledge(query: str, k: int) -> KnowledgeAnswer:
+            return await agent.answer_from_knowledge(query, k)
+
+        return Hooks(
+            checkpoint=checkpoint,
+            tools=agent.tools,
+            knowledge=knowledge if agent.has_knowledge else None,
+            trace=self._on_trace,
+        )
+
+    def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "tool" and data.get("status") != "done":
+            self.conv.bump("tool_failures")
+        if kind == "tool" and data.get("kind") == "unknown_outcome":
+            self.unknown.append(str(data.get("tool")))
+        self.trace.append(TraceEvent(kind=kind, data=data))
+
+    def free_run(self) -> PlaybookRun:
+        """The run that journals free-mode tool calls (created on first use)."""
+        run = self.conv.run(FREE_RUN)
+        if run is None:
+            run = PlaybookRun(id=FREE_RUN, intent=FREE_RUN, status="free")
+            self.conv.runs.append(run)
+        return run
+
+    def result(self) -> TurnResult:
+        """The turn's result; the reply is added to the transcript and usage to the
+        conversation's."""
+        conv = self.conv
+        reply = "\n".join(r for r in self.replies if r)
+        conv.transcript.append(Message(role="agent", text=reply, channel=conv.channel))
+        conv.usage.add(self.usage)
+        run = self.current_run or conv.active_run
+        return TurnResult(
+            reply=reply,
+            outcome=self.outcome,
+            confidence=self.confidence,
+            handoff=self.handoff,
+            trace=self.trace,
+            conversation_id=conv.id,
+            intent=self.intent or (run.intent if run else None),
+            slots=dict(run.slots) if run else {},
+            citations=self.citations,
+            pending=conv.pending.kind if conv.pending else None,
+            question_id=conv.pending.id if conv.pending else None,
+            usage=self.usage,
+            error=self.error,
+        )

@@ -1,0 +1,410 @@
+"""LocalModel's decision rules: an ordered list of named rules, each looking at one message and
+either deciding or passing to the next.
+
+``LocalModel().rules`` lists them in order; ``LocalModel(rules=...)`` replaces the list (add your
+own :class:`Rule` before or after the defaults, or drop one). A rule gets a :class:`LocalTurn`
+(the request, the customer's text, signals and the building blocks of
+:class:`~resolvekit.models.local.LocalModel`) and returns a
+:class:`~resolvekit.models.base.ModelResponse` or None. The default rules, in order:
+
+========================  ==========================================================================
+rule                      decides
+========================  ==========================================================================
+``human_request``         "talk to a human" -> escalate
+``confirmation``          a pending yes/no question: a slot correction, a question (to the knowledge
+                          base), a clear yes or no (read by ``read_consent``), unsure, or the old
+                          question's value to "Shall we go back...?"
+``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole
+``bare_yes_to_text``      a bare "yes" to a text slot question: ask it again
+``slot_answer``           a pending slot or ask: the value; a question (knowledge first); a topic
+                          switch; partial corrections
+``small_talk``            greetings, thanks, goodbyes
+``dont_know``             "I don't know" to a slot question: a kind re-ask
+``raw_slot_answer``       a pending slot or ask, nothing recognised: the words, for the engine to
+                          validate
+``offered_choice``        "the second one" after "did you mean A or B?"
+``bare_yes_no``           a lone "yes"/"no thanks" with nothing open
+``correction_redo``       "actually, make it annual" right after a request was resolved
+``no_intents``            an agent without intents: the knowledge base
+``classify``              the intent classifier: out of scope (knowledge), several requests in one
+                          message, an information question (knowledge first, the intent as the
+                          fallback), or the intent with the slots found in the message
+========================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..messages import (
+    AnswerFromKnowledge,
+    AskClarification,
+    Confirm,
+    Decision,
+    Escalate,
+    FillSlots,
+    Reply,
+    StartIntent,
+)
+from ..specs import IntentSpec, Pending, SlotSpec
+from .base import ModelRequest, ModelResponse, Signals
+
+__all__ = ["DEFAULT_RULES", "LocalTurn", "Prediction", "Rule", "Understanding"]
+
+
+def _words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``."""
+    return frozenset(text.split())
+
+
+SWITCH_CONFIDENCE = 0.6
+"""How sure the classifier must be to read an answer to a pending question as a new request."""
+
+_DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
+"""Said before the question again when the customer does not know a slot's value."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class Prediction:
+    """The intent classifier's reading of a text."""
+
+    label: str
+    confidence: float
+    ranking: list[tuple[str, float]]
+    """The best intents with their probabilities, best first."""
+    in_scope: bool
+
+
+class Understanding(Protocol):
+    """The building blocks rules use (:class:`~resolvekit.models.local.LocalModel` has them)."""
+
+    name: str
+
+    def fill(
+        self, text: str, wanted: SlotSpec, active: IntentSpec | None, request: ModelRequest
+    ) -> dict[str, Any] | None:
+        """The pending slot's value, and corrections of the active intent's other slots."""
+        ...
+
+    def corrections(
+        self, text: str, active: IntentSpec, request: ModelRequest
+    ) -> dict[str, Any]: ...
+
+    def prefill(self, text: str, spec: IntentSpec) -> dict[str, Any]: ...
+
+    def switch(self, text: str, request: ModelRequest) -> StartIntent | None: ...
+
+    def offered_pick(self, text: str, request: ModelRequest) -> str | None: ...
+
+    def classify(self, text: str, intents: Sequence[IntentSpec]) -> Prediction: ...
+
+    def several(
+        self, text: str, intents: Sequence[IntentSpec]
+    ) -> list[tuple[StartIntent, float]]: ...
+
+    def redo(self, text: str, request: ModelRequest) -> StartIntent | None: ...
+
+
+@dataclass(kw_only=True)
+class LocalTurn:
+    """What a rule sees about one message."""
+
+    model: Understanding
+    request: ModelRequest
+    text: str
+    """The customer's latest message."""
+    signals: Signals
+    """A request for a person, the sentiment."""
+    knowledge_first: bool
+    """The message is a general information question the knowledge base should try first."""
+    pending: Pending | None = None
+    active: IntentSpec | None = None
+    """The intent whose playbook is under way, if any."""
+    memo: dict[str, Any] = field(default_factory=dict)
+    """Results a rule computed for the ones after it (a slot fill, a switch)."""
+
+    def respond(
+        self,
+        decision: Decision,
+        confidence: float | None = 1.0,
+        alternatives: list[tuple[str, float]] | None = None,
+    ) -> ModelResponse:
+        """A response carrying this message's signals."""
+        return ModelResponse(
+            decision=decision,
+            confidence=confidence,
+            alternatives=alternatives or [],
+            signals=self.signals,
+            model_name=self.model.name,
+        )
+
+    def intent(self, name: str | None) -> IntentSpec | None:
+        """The spec of intent ``name``, if it is one of the request's."""
+        return next((s for s in self.request.intents if s.name == name), None) if name else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named step of LocalModel's decision: ``decide(turn)`` returns a response or None."""
+
+    name: str
+    decide: Callable[[LocalTurn], ModelResponse | None]
+
+    @property
+    def description(self) -> str:
+        """The first line of the rule function's docstring."""
+        return (self.decide.__doc__ or "").strip().splitlines()[0] if self.decide.__doc__ else ""
+
+
+def human_request(turn: LocalTurn) -> ModelResponse | None:
+    """A request for a person ("talk to a human") -> escalate."""
+    if turn.signals.human_request:
+        return turn.respond(Escalate(reason="customer asked for a human"))
+    return None
+
+
+def confirmation(turn: LocalTurn) -> ModelResponse | None:
+    """A pending yes/no question: corrections, questions, a clear yes or no, or unsure."""
+    from ..understanding.consent import read_consent
+    from ..understanding.extract import detect_correction
+
+    pending, text = turn.pending, turn.text
+    if pending is None or pending.kind not in ("confirm", "resume"):
+        return None
+    reading = read_consent(text, pending.question)
+    active = turn.active
+    corrected = turn.model.corrections(text, active, turn.request) if active else {}
+    if corrected and (detect_correction(text) or reading.answer != "yes"):
+        return turn.respond(FillSlots(slots=corrected))
+    if reading.answer == "question" or (pending.kind == "confirm" and turn.knowledge_first):
+        # "What's the change fee?" before saying yes: answer it, then the engine asks the
+        # confirmation again.
+        return turn.respond(AnswerFromKnowledge(query=text))
+    if reading.answer in ("yes", "no"):
+        return turn.respond(Confirm(answer="yes" if reading.answer == "yes" else "no"))
+    if reading.reason != "no consent cue":
+        # A hedge, a condition, a pause or words beyond a yes: ask again.
+        return turn.respond(Confirm(answer="unsure"))
+    if pending.kind == "resume" and pending.slot is not None:
+        # Answering the old question is a yes: "Shall we go back to your plan change?" - "team".
+        owner = turn.intent(pending.intent)
+        filled = turn.model.fill(text, pending.slot, owner, turn.request)
+        if filled is not None and pending.slot.name in filled:
+            return turn.respond(FillSlots(slots=filled))
+    return None
+
+
+def free_text_answer(turn: LocalTurn) -> ModelResponse | None:
+    """A playbook's own free-text question: it gets the customer's words whole."""
+    from ..understanding.extract import is_free_text
+
+    pending = turn.pending
+    if (
+        pending is not None
+        and pending.kind == "ask"
+        and pending.slot is not None
+        and is_free_text(pending.slot)
+    ):
+        return turn.respond(FillSlots(slots={pending.slot.name: turn.text.strip()}))
+    return None
+
+
+def bare_yes_to_text(turn: LocalTurn) -> ModelResponse | None:
+    """A bare "yes" is not a name or a reason: ask the question again."""
+    pending = turn.pending
+    if (
+        pending is not None
+        and pending.kind == "slot"
+        and pending.slot is not None
+        and pending.slot.kind == "text"
+        and is_bare(turn.text)
+    ):
+        return turn.respond(AskClarification(text=pending.slot.ask or pending.question))
+    return None
+
+
+def slot_answer(turn: LocalTurn) -> ModelResponse | None:
+    """A pending slot or ask: its value, a question, a topic switch, or corrections."""
+    pending = turn.pending
+    if pending is None or pending.kind not in ("slot", "ask") or pending.slot is None:
+        return None
+    filled = turn.model.fill(turn.text, pending.slot, turn.active, turn.request)
+    if filled is not None and pending.slot.name in filled:
+        return turn.respond(FillSlots(slots=filled))
+    switch = turn.model.switch(turn.text, turn.request)
+    if turn.knowledge_first:
+        # "How long do refunds take?" while a plan question is pending: answer it and come back
+        # to the question; only if the knowledge base cannot, switch.
+        return turn.respond(
+            AnswerFromKnowledge(query=turn.text, otherwise=switch), SWITCH_CONFIDENCE
+        )
+    if switch is not None:
+        return turn.respond(switch, SWITCH_CONFIDENCE)
+    if filled:
+        return turn.respond(FillSlots(slots=filled))
+    return None
+
+
+def small_talk(turn: LocalTurn) -> ModelResponse | None:
+    """Greetings, thanks and goodbyes -> a reply."""
+    from ..understanding.extract import detect_small_talk
+
+    kind = detect_small_talk(turn.text)
+    return turn.respond(_SMALL_TALK[kind]) if kind is not None else None
+
+
+def dont_know(turn: LocalTurn) -> ModelResponse | None:
+    """ "I don't know" to a slot question is not a wrong value: a kind re-ask."""
+    from ..understanding.extract import classify_yes_no
+
+    pending = turn.pending
+    if (
+        pending is not None
+        and pending.kind == "slot"
+        and pending.slot is not None
+        and classify_yes_no(turn.text) == "unsure"
+    ):
+        question = pending.slot.ask or pending.question
+        return turn.respond(AskClarification(text=f"{_DONT_KNOW} {question}"))
+    return None
+
+
+def raw_slot_answer(turn: LocalTurn) -> ModelResponse | None:
+    """Nothing recognisable for a pending slot: the words go to the engine, which validates
+    them and asks again with the reason if they do not fit."""
+    pending = turn.pending
+    if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
+        return turn.respond(FillSlots(slots={pending.slot.name: turn.text}), confidence=0.3)
+    return None
+
+
+def offered_choice(turn: LocalTurn) -> ModelResponse | None:
+    """ "The second one" / "order status" after the agent offered intents to choose from."""
+    offered = turn.model.offered_pick(turn.text, turn.request)
+    if offered is None:
+        return None
+    spec = turn.intent(offered)
+    slots = turn.model.prefill(turn.text, spec) if spec else {}
+    return turn.respond(StartIntent(intent=offered, slots=slots))
+
+
+def bare_yes_no(turn: LocalTurn) -> ModelResponse | None:
+    """A lone "yes" / "no thanks" with no question open is not a request to look up."""
+    from ..understanding.extract import classify_yes_no
+
+    if turn.pending is not None or turn.active is not None or len(turn.text.split()) > 4:
+        return None
+    bare = _bare_answer(turn.text, classify_yes_no(turn.text), turn.request)
+    return turn.respond(bare) if bare is not None else None
+
+
+def correction_redo(turn: LocalTurn) -> ModelResponse | None:
+    """ "Actually, make it annual" right after a request was resolved: that request again."""
+    from ..understanding.extract import detect_correction
+
+    redo = turn.model.redo(turn.text, turn.request) if detect_correction(turn.text) else None
+    return turn.respond(redo) if redo is not None else None
+
+
+def no_intents(turn: LocalTurn) -> ModelResponse | None:
+    """An agent without intents answers from its knowledge base."""
+    if not turn.request.intents:
+        return turn.respond(AnswerFromKnowledge(query=turn.text), confidence=None)
+    return None
+
+
+def classify(turn: LocalTurn) -> ModelResponse | None:
+    """The intent classifier: out of scope, several requests, a question, or the intent."""
+    request, text = turn.request, turn.text
+    prediction = turn.model.classify(text, request.intents)
+    if not prediction.in_scope:
+        if "answer_from_knowledge" in request.allowed:
+            return turn.respond(
+                AnswerFromKnowledge(query=text), prediction.confidence, prediction.ranking
+            )
+        return turn.respond(
+            AskClarification(text="Could you tell me a bit more about what you need?"),
+            prediction.confidence,
+            prediction.ranking,
+        )
+    several = turn.model.several(text, request.intents)
+    if several:
+        # "Cancel my subscription and refund CH1001": the first request now, the others queued;
+        # each clause fills its own request's slots.
+        (first, _), *rest = several
+        queued = [start for start, _ in rest]
+        return turn.respond(
+            StartIntent(intent=first.intent, slots=first.slots, then=queued),
+            min(confidence for _, confidence in several),
+            prediction.ranking,
+        )
+    spec = turn.intent(prediction.label)
+    start = StartIntent(
+        intent=prediction.label, slots=turn.model.prefill(text, spec) if spec else {}
+    )
+    if turn.knowledge_first:
+        # A question about how things work ("what happens when I cancel?") shares words with an
+        # intent but asks for no action: the knowledge base answers it when it can, else the
+        # intent takes it.
+        return turn.respond(
+            AnswerFromKnowledge(query=text, otherwise=start),
+            prediction.confidence,
+            prediction.ranking,
+        )
+    return turn.respond(start, prediction.confidence, prediction.ranking)
+
+
+DEFAULT_RULES: tuple[Rule, ...] = tuple(
+    Rule(function.__name__, function)
+    for function in (
+        human_request,
+        confirmation,
+        free_text_answer,
+        bare_yes_to_text,
+        slot_answer,
+        small_talk,
+        dont_know,
+        raw_slot_answer,
+        offered_choice,
+        bare_yes_no,
+        correction_redo,
+        no_intents,
+        classify,
+    )
+)
+"""LocalModel's rules, in the order they are tried (see the module docstring)."""
+
+_SMALL_TALK: dict[str, Decision] = {
+    "greeting": Reply(text="Hello! How can I help you today?"),
+    "thanks": Reply(text="You're welcome! Is there anything else I can help with?"),
+    "goodbye": Reply(text="Goodbye, and thanks for getting in touch!", close=True),
+}
+_BARE_HEAD = _words("yes yeah yep yup sure ok okay no nope nah")
+_BARE_REST = _words(
+    "thanks thank you please that's thats it all i'm im good fine for now that is i think , . !"
+)
+"""A message that is only a yes or a no ("no thanks", "yes please"): a head word, then only
+these; "no, cancel my order" is a request."""
+
+
+def is_bare(text: str) -> bool:
+    """Only a yes or a no ("no thanks", "yes please"): nothing else in the message."""
+    words = re.findall(r"[a-z']+|\S", text.lower())
+    return bool(words) and words[0] in _BARE_HEAD and all(w in _BARE_REST for w in words[1:])
+
+
+def _bare_answer(text: str, answer: str | None, request: ModelRequest) -> Reply | None:
+    """After "Is there anything else I can help you with?", "no" ends the conversation and
+    "yes" asks what; otherwise the agent asks what the customer needs."""
+    if answer not in ("yes", "no") or not is_bare(text):
+        return None
+    last = next((m.text for m in reversed(request.messages) if m.role == "agent"), "")
+    offered_more = "anything else" in last.lower()
+    if answer == "no" and offered_more:
+        return Reply(text="Goodbye, and thanks for getting in touch!", close=True)
+    if answer == "yes" and offered_more:
+        return Reply(text="Sure. What else can I help you with?")
+    return Reply(text="What can I help you with?")

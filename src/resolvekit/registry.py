@@ -1,0 +1,164 @@
+"""What an agent knows: its tools, its intents and the playbook of each (the registration API
+that :class:`~resolvekit.Agent` inherits), and running one of its tools directly."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any, Generic, TypeVar, Unpack, overload
+
+from .exceptions import UserError
+from .intents import Intent
+from .playbooks import Context, Hooks, PlaybookOutcome
+from .sessions import Conversation, PlaybookRun
+from .specs import IntentSpec
+from .tools import Tool, ToolOptions, tool
+
+__all__ = ["Playbook", "Registry"]
+
+DepsT = TypeVar("DepsT")
+IntentT = TypeVar("IntentT", bound=Intent)
+Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
+"""A registered playbook: ``async def playbook(ctx, intent) -> PlaybookOutcome``."""
+
+
+class Registry(Generic[DepsT]):
+    """An agent's tools, intents and playbooks.
+
+    Args:
+        name: shown in traces, handoffs and errors.
+        deps: default dependencies given to playbooks and tools as ``ctx.deps``.
+    """
+
+    def __init__(self, name: str, *, deps: DepsT | None = None) -> None:
+        self.name = name
+        self.deps = deps
+        self.tools: dict[str, Tool[Any]] = {}
+        self.intents: dict[str, type[Intent]] = {}
+        self.playbooks: dict[str, Playbook] = {}
+        self._specs: dict[str, IntentSpec] = {}
+
+    @overload
+    def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
+
+    @overload
+    def tool(
+        self, /, **options: Unpack[ToolOptions]
+    ) -> Callable[[Callable[..., Any]], Tool[Any]]: ...
+
+    def tool(
+        self, function: Callable[..., Any] | None = None, /, **options: Unpack[ToolOptions]
+    ) -> Tool[Any] | Callable[[Callable[..., Any]], Tool[Any]]:
+        """Register a tool; the options of :func:`resolvekit.tool` (:class:`ToolOptions`)."""
+        decorate = tool(**options)
+
+        def register(func: Callable[..., Any]) -> Tool[Any]:
+            return self.add_tool(func if isinstance(func, Tool) else decorate(func))
+
+        return register(function) if function is not None else register
+
+    def add_tool(self, new: Tool[Any]) -> Tool[Any]:
+        """Register an already built :class:`Tool`.
+
+        Raises:
+            UserError: another tool has the same name.
+        """
+        if new.name in self.tools and self.tools[new.name] is not new:
+            raise UserError(f"Agent {self.name!r} already has a tool named {new.name!r}")
+        self.tools[new.name] = new
+        return new
+
+    def playbook(
+        self, intent: type[IntentT]
+    ) -> Callable[[Callable[[Context[Any], IntentT], Awaitable[Any]]], Playbook]:
+        """Register the playbook that resolves ``intent``.
+
+        Raises:
+            UserError: ``intent`` is not an Intent subclass, or it already has a playbook.
+        """
+        if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
+            raise UserError(f"@agent.playbook takes an Intent subclass, not {intent!r}")
+        name = intent.intent_name
+
+        def register(function: Callable[[Context[Any], IntentT], Awaitable[Any]]) -> Playbook:
+            if not asyncio.iscoroutinefunction(function):
+                raise UserError(f"Playbook for {name} must be an async function")
+            if name in self.playbooks:
+                raise UserError(f"Intent {name} already has a playbook")
+            self.intents[name] = intent
+            self.playbooks[name] = function
+            self._specs.pop(name, None)
+            self.__dict__.pop("intent_specs", None)
+            return function
+
+        return register
+
+    def intent_spec(self, name: str) -> IntentSpec:
+        """The model-facing description of one registered intent."""
+        spec = self._specs.get(name)
+        if spec is None:
+            spec = self._specs[name] = self.intents[name].spec()
+        return spec
+
+    @cached_property
+    def intent_specs(self) -> list[IntentSpec]:
+        """Model-facing descriptions of every registered intent."""
+        return [self.intent_spec(name) for name in self.intents]
+
+    async def call_tool(
+        self,
+        name: str,
+        args: dict[str, Any],
+        *,
+        customer_id: str,
+        deps: DepsT | None = None,
+        channel: str = "chat",
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """Run one of the agent's tools outside any conversation: for operators, back-office
+        jobs and evals (the gold baseline). Arguments are validated, the timeout and retry
+        policy apply and failures are typed as in a turn; nothing is journaled and no
+        confirmation is asked (whoever calls this is the one consenting).
+
+        Args:
+            name: the tool's name.
+            args: its arguments (validated against its schema).
+            customer_id: the customer the tool acts for (``ctx.customer_id``).
+            deps: the dependencies given to the tool (default ``Agent.deps``).
+            channel: ``ctx.channel``.
+            idempotency_key: passed to tools that take one (default: a new random key).
+
+        Returns:
+            The result as JSON-compatible data (what a journal would store).
+
+        Raises:
+            UserError: no tool of that name.
+            ToolError: the arguments are invalid, or the tool failed (its ``kind`` says how).
+        """
+        tool = self.tools.get(name)
+        if tool is None:
+            raise UserError(
+                f"Agent {self.name!r} has no tool {name!r} (tools: {sorted(self.tools)})"
+            )
+        valid = tool.validate_args(args)
+        conversation = Conversation.new(customer_id, channel)
+        run = PlaybookRun(id="direct", intent="direct")
+
+        async def no_checkpoint() -> None:
+            return None
+
+        hooks = Hooks(checkpoint=no_checkpoint, tools=self.tools, knowledge=None, trace=_ignore)
+        ctx: Context[Any] = Context(
+            conversation=conversation,
+            run=run,
+            deps=deps if deps is not None else self.deps,
+            hooks=hooks,
+        )
+        key = idempotency_key or f"direct:{uuid.uuid4().hex}"
+        return await tool.invoke(ctx, valid, key)
+
+
+def _ignore(kind: str, data: dict[str, Any]) -> None:
+    return None

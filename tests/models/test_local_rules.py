@@ -1,0 +1,61 @@
+"""LocalModel's cascade is an ordered list of named rules a user can read and change."""
+
+from __future__ import annotations
+
+import resolvekit as rk
+from resolvekit.models import ModelRequest
+from resolvekit.models.local import LocalModel
+from resolvekit.models.local_rules import DEFAULT_RULES, LocalTurn, Rule
+from resolvekit.understanding.embedders import HashingEmbedder
+
+OPEN = frozenset({"start_intent", "answer_from_knowledge", "ask_clarification", "reply"})
+
+
+def request(text: str) -> ModelRequest:
+    return ModelRequest(allowed=OPEN, messages=[rk.Message(role="customer", text=text)], intents=[])
+
+
+def test_the_default_rules_are_named_in_order_and_documented() -> None:
+    model = LocalModel.for_tests()
+    assert [rule.name for rule in model.rules] == [
+        "human_request",
+        "confirmation",
+        "free_text_answer",
+        "bare_yes_to_text",
+        "slot_answer",
+        "small_talk",
+        "dont_know",
+        "raw_slot_answer",
+        "offered_choice",
+        "bare_yes_no",
+        "correction_redo",
+        "no_intents",
+        "classify",
+    ]
+    assert all(rule.description for rule in model.rules)
+
+
+async def test_a_rule_of_ones_own_runs_first() -> None:
+    def vip(turn: LocalTurn) -> rk.ModelResponse | None:
+        if "VIP" in turn.text:
+            return turn.respond(rk.Escalate(reason="VIP customer", priority="urgent"))
+        return None
+
+    model = LocalModel(embedder=HashingEmbedder(), rules=[Rule("vip", vip), *DEFAULT_RULES])
+    routed = await model.request(request("VIP here, hello"))
+    assert routed.decision == rk.Escalate(reason="VIP customer", priority="urgent")
+    normal = await model.request(request("hello"))
+    assert isinstance(normal.decision, rk.Reply)  # small talk, by the defaults
+
+
+async def test_dropping_a_rule_changes_the_decision() -> None:
+    without_small_talk = [r for r in DEFAULT_RULES if r.name != "small_talk"]
+    model = LocalModel(embedder=HashingEmbedder(), rules=without_small_talk)
+    response = await model.request(request("hello"))
+    assert isinstance(response.decision, rk.AnswerFromKnowledge)  # no intents: knowledge
+
+
+async def test_no_rule_deciding_asks_for_more() -> None:
+    model = LocalModel(embedder=HashingEmbedder(), rules=[])
+    response = await model.request(request("hello"))
+    assert response.decision == rk.Reply(text="Could you tell me a bit more about what you need?")

@@ -1,0 +1,210 @@
+"""A conversation's JSON: one serialiser, old rows still load, damage is a typed error."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+import pytest
+from pydantic_core import from_json, to_json
+
+import resolvekit as rk
+from resolvekit.sessions import (
+    Conversation,
+    PendingState,
+    PlaybookRun,
+    Step,
+    decode_conversation,
+    encode_conversation,
+)
+
+
+def _rich() -> Conversation:
+    conversation = Conversation.new("c-1", "voice")
+    conversation.transcript += [
+        rk.Message(role="customer", text="cancel W1234567 \x00 ☃"),
+        rk.Message(role="tool", text="{}", tool_call={"name": "get_order", "args": {"id": 1}}),
+    ]
+    run = PlaybookRun(id="r1", intent="CancelOrder", slots={"order_id": "W1234567"})
+    run.journal += [
+        Step(index=0, kind="call", key="get_order", result={"status": "pending", "n": None}),
+        Step(
+            index=1,
+            kind="confirm",
+            key="Cancel?",
+            status="done",
+            result=True,
+            evidence={"words": "yes", "message_id": "m-1"},
+        ),
+        Step(index=2, kind="call", key="cancel", status="started", deadline=5.0, owner="p-1"),
+    ]
+    run.superseded.append(Step(index=0, kind="ask", key="Why?", status="done", result="x"))
+    conversation.runs.append(run)
+    conversation.pending = PendingState(kind="confirm", question="Cancel?", run_id="r1", step=1)
+    conversation.facts = {"order_id": "W1234567", "nothing": None}
+    conversation.usage = rk.Usage(requests=2, prompt_tokens=10, completion_tokens=3, cost=0.5)
+    conversation.receipts = {"m-1": {"reply": "ok"}}
+    conversation.current_message = "m-2"
+    conversation.archived = 4
+    conversation.archive_out = [{"kind": "run", "id": "r0"}]
+    return conversation
+
+
+def test_round_trip_keeps_everything_but_archive_out() -> None:
+    conversation = _rich()
+    raw = encode_conversation(conversation)
+    assert b"archive_out" not in raw
+    loaded = decode_conversation(conversation.id, raw.decode(), where="test")
+    assert loaded.archive_out == []
+    loaded.archive_out = conversation.archive_out
+    assert loaded == conversation
+    assert isinstance(loaded.runs[0].journal[1], Step)
+    assert isinstance(loaded.transcript[1], rk.Message)
+    assert loaded.to_json() == conversation.to_json() == from_json(raw)
+    assert Conversation.from_json(conversation.to_json()) == loaded
+
+
+def test_a_row_written_before_the_new_fields_still_loads() -> None:
+    old = {
+        "id": "conv-1",
+        "customer_id": "c-1",
+        "status": "open",
+        "channel": "chat",
+        "created_at": 1.0,
+        "updated_at": 2.0,
+        "transcript": [{"role": "customer", "text": "hi", "channel": "chat", "at": 1.0}],
+        "runs": [
+            {
+                "id": "r1",
+                "intent": "CancelOrder",
+                "slots": {},
+                "status": "waiting",
+                "journal": [
+                    {
+                        "index": 0,
+                        "kind": "ask",
+                        "key": "Why?",
+                        "args": {},
+                        "status": "pending",
+                        "result": None,
+                        "error": None,
+                        "effect": None,
+                        "idempotency_key": None,
+                        "at": 1.5,
+                    }
+                ],
+                "superseded": [],
+                "summary": "",
+                "opening": "cancel",
+                "started_at": 1.0,
+                "queued": False,
+            }
+        ],
+        "facts": {},
+        "pending": {
+            "kind": "ask",
+            "question": "Why?",
+            "run_id": "r1",
+            "slot": "reason",
+            "step": 0,
+            "tool": None,
+            "attempts": 0,
+        },
+        "counters": {},
+        "offered": [],
+        "handoff": None,
+        "resume_token": None,
+        "summary": "",
+        "history": [],
+        "usage": {"requests": 1, "prompt_tokens": 2, "completion_tokens": 3, "cost": 0.0},
+        "version": 3,
+    }
+    loaded = decode_conversation("conv-1", to_json(old).decode(), where="test")
+    assert loaded.version == 3 and loaded.receipts == {} and loaded.archived == 0
+    assert loaded.current_message is None
+    assert loaded.runs[0].journal[0].evidence is None and loaded.runs[0].journal[0].owner is None
+    assert loaded.pending is not None and loaded.pending.id  # a fresh question id
+
+
+def _damaged(change: str) -> Any:
+    data = _rich().to_json()
+    if change == "not_json":
+        return "{not json"
+    if change == "not_a_dict":
+        return to_json([data]).decode()
+    if change == "wrong_type":
+        data["transcript"] = "hello"
+    elif change == "missing_key":
+        del data["customer_id"]
+    elif change == "bad_literal":
+        data["runs"][0]["journal"][0]["status"] = "exploded"
+    elif change == "pending_step_outside_journal":
+        data["pending"]["step"] = 3
+    elif change == "pending_step_negative":
+        data["pending"]["step"] = -1
+    elif change == "pending_run_unknown":
+        data["pending"]["run_id"] = "nope"
+    elif change == "another_id":
+        data["id"] = "someone-else"
+    return to_json(data).decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "not_json",
+        "not_a_dict",
+        "wrong_type",
+        "missing_key",
+        "bad_literal",
+        "pending_step_outside_journal",
+        "pending_step_negative",
+        "pending_run_unknown",
+        "another_id",
+    ],
+)
+def test_damage_is_corrupt_store_naming_the_row(change: str) -> None:
+    conversation = _rich()
+    with pytest.raises(rk.CorruptStore, match=f"Conversation {conversation.id} in db.sqlite"):
+        decode_conversation(conversation.id, _damaged(change), where="db.sqlite")
+
+
+def test_damage_report_never_quotes_the_customer() -> None:
+    data = _rich().to_json()
+    data["transcript"][0]["role"] = "my card is 4111 1111 1111 1111"
+    with pytest.raises(rk.CorruptStore) as caught:
+        decode_conversation(data["id"], to_json(data).decode(), where="db")
+    assert "4111" not in str(caught.value)
+    assert "transcript.0.role" in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_data_that_is_not_text_is_corrupt() -> None:
+    with pytest.raises(rk.CorruptStore, match="bytes, not text"):
+        decode_conversation("x", b"{}", where="db")
+
+
+def test_an_encrypted_row_read_without_its_key_says_so() -> None:
+    with pytest.raises(rk.CorruptStore, match="encrypted"):
+        decode_conversation("x", "gAAAAABl" + "A" * 80, where="db")
+
+
+@pytest.mark.parametrize("cls", [Conversation, PlaybookRun, Step, PendingState, rk.Message])
+def test_every_optional_field_defaults_to_none(cls: type) -> None:
+    """Rows leave out fields that are None, which reads back the same only while this holds."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if type(None) in typing.get_args(hints[field.name]):
+            assert field.default is None, f"{cls.__name__}.{field.name}"
+
+
+def test_none_inside_plain_json_values_is_kept() -> None:
+    conversation = _rich()
+    conversation.runs[0].journal[0].args = {"note": None}
+    raw = encode_conversation(conversation)
+    loaded = decode_conversation(conversation.id, raw.decode(), where="test")
+    assert loaded.facts == {"order_id": "W1234567", "nothing": None}
+    assert loaded.runs[0].journal[0].args == {"note": None}
+    assert loaded.runs[0].journal[0].result == {"status": "pending", "n": None}
+    assert b'"effect"' not in raw  # None fields are left out

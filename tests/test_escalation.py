@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 
 import resolvekit as rk
-from resolvekit.escalation import (
-    CallbackTarget,
-    Handoff,
-    JSONLQueue,
-    PolicyInput,
-    build_handoff,
-    redact,
-    redact_handoff,
-    summarize,
-)
+from resolvekit.delivery import CallbackTarget, JSONLQueue
+from resolvekit.escalation import PolicyInput
+from resolvekit.handoffs import Handoff, build_handoff, redact, redact_handoff, summarize
 from resolvekit.sessions import FREE_RUN, Conversation, PlaybookRun, Step
 
 

@@ -1,8 +1,8 @@
 """Keeping a conversation's row honest and bounded: message receipts and compaction.
 
-Compaction runs only against a store that keeps an archive (``store.archived``); no store of
-this branch has one yet, so these tests drive :func:`compact` with a stand-in store and check
-what moves to ``archive_out`` and what stays in the row.
+Compaction runs only against a store that keeps an archive (``store.archived``); these tests
+drive :func:`compact` with a stand-in store and check what moves to ``archive_out`` and what
+stays in the row.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import resolvekit as rk
-from resolvekit._bookkeeping import (
+from resolvekit.engine.bookkeeping import (
     KEEP_MESSAGES,
     KEEP_RUNS,
     KEEP_STEPS,
@@ -18,7 +18,7 @@ from resolvekit._bookkeeping import (
     keep_receipt,
     receipt_result,
 )
-from resolvekit.escalation import Handoff
+from resolvekit.handoffs import Handoff
 from resolvekit.messages import Citation, Usage
 from resolvekit.results import TurnResult
 from resolvekit.sessions import (

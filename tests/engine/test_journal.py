@@ -284,7 +284,7 @@ class Source:
     def __init__(self) -> None:
         self.asked: list[tuple[str, int]] = []
 
-    async def answer(self, query: str, k: int) -> KnowledgeAnswer:
+    async def answer(self, query: str, k: int = 3, *, model: Any = None) -> KnowledgeAnswer:
         self.asked.append((query, k))
         return KnowledgeAnswer(
             query=query,

@@ -341,12 +341,6 @@ def test_a_docstring_gives_the_summary_and_each_arguments_description() -> None:
     assert properties["note"]["default"] == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tools.py _parse_docstring expects a tab-indented argument line to start with a "
-    "tab, but inspect.getdoc expands tabs to 8 spaces first, so every argument after the first "
-    "is read as a continuation of the first one's description",
-)
 def test_a_tab_indented_docstring_is_read_too() -> None:
     def lookup(order_id: str, region: str) -> str:
         return order_id
@@ -377,18 +371,6 @@ def test_every_argument_section_name_is_read(header: str) -> None:
 
     lookup.__doc__ = f"Look up.\n\n{header}:\n    order_id: the order.\n"
     assert rk.tool(lookup).parameters["properties"]["order_id"]["description"] == "the order."
-
-
-def test_an_argument_description_may_wrap_onto_unindented_lines() -> None:
-    def lookup(order_id: str, region: str) -> str:
-        return order_id
-
-    lookup.__doc__ = (
-        "Look up.\n\nArgs:\n    order_id: the order\n    that the customer named.\n"
-        "    region: where.\n"
-    )
-    properties = rk.tool(lookup).parameters["properties"]
-    assert properties["order_id"]["description"] == "the order that the customer named."
 
 
 def test_the_first_argument_of_a_deeply_indented_section_is_read() -> None:

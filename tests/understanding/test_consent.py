@@ -118,13 +118,8 @@ def test_the_dev_corpus_never_reads_a_non_yes_as_yes() -> None:
     assert honoured / len(yeses) >= 0.93  # a regression guard; figures in docs/benchmarks.md
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: understanding/consent.py _is_question reads any reply of three or more words "
-    "opening with 'do' as a question unless the second word is it/that/so/do, so 'Do not "
-    "cancel' is a question to answer, not a refusal (never a yes, but the customer is asked "
-    "again instead of being heard)",
-)
 @pytest.mark.parametrize("answer", ["Do not cancel", "DO NOT CANCEL IT", "Do not go ahead"])
 def test_do_not_is_a_refusal_not_a_question(answer: str) -> None:
+    """Was a bug: a reply of three or more words opening with 'do' was a question unless the
+    second word was it/that/so/do, so the customer was asked again instead of being heard."""
     assert read_consent(answer, Q).answer == "no"

@@ -211,7 +211,7 @@ READINGS = [
         "Send $100 to Jordan?",
         "unclear",
         "words beyond a yes",
-        "brother pay",
+        "brother",  # 'pay' is a synonym of the question's action ('send') since main's reader
     ),
     (
         "Yes, pelase proceed.",

@@ -294,6 +294,9 @@ async def test_a_models_no_wins_over_a_customers_yes(policy: rk.ConsentPolicy) -
         "yes",
         "no",
     )
+    (traced,) = [e.data for e in result.trace if e.kind == "confirm"]
+    assert (traced["model"], traced["reader"], traced["answer"]) == ("no", "yes", "no")
+    assert policy.decide("no", read_consent("yes please")) == "no"
 
 
 async def test_a_refusal_is_recorded_as_a_no_in_the_journal() -> None:

@@ -21,21 +21,8 @@ from .test_consent import START, always_yes
 from .test_delivery import Crash, FreezingStore, crashing_shop, free_shop
 
 
-class SweepingStore(FreezingStore):
-    """A memory store that can list interrupted writes (the sweep's ``inflight``)."""
-
-    async def inflight(self, before: float, limit: int) -> list[tuple[str, str]]:
-        found = []
-        for conversation_id in list(self._rows):
-            conversation = await self.get(conversation_id)
-            due = conversation.inflight_until() if conversation is not None else None
-            if conversation is not None and due is not None and due < before:
-                found.append((conversation.id, conversation.customer_id))
-        return found[:limit]
-
-
-async def crashed_playbook(idempotent: bool) -> tuple[Backend, SweepingStore]:
-    backend, store = Backend(), SweepingStore()
+async def crashed_playbook(idempotent: bool) -> tuple[Backend, FreezingStore]:
+    backend, store = Backend(), FreezingStore()
     agent = crashing_shop(
         backend, store, always_yes(), idempotent=idempotent, crash_after_commit=[True]
     )
@@ -102,7 +89,7 @@ async def test_a_recovery_that_fails_is_handed_over_with_the_error() -> None:
 
 
 async def test_the_sweep_recovers_a_free_mode_call() -> None:
-    backend, store = Backend(), SweepingStore()
+    backend, store = Backend(), FreezingStore()
     agent = free_shop(backend, store, idempotent=False, crash=[True])
     await agent.handle("c", "cancel W1")
     with pytest.raises(Crash):

@@ -1,7 +1,10 @@
 """read_consent, case by case: the reading (answer, reason and the words that decided) of
 replies from the dev and holdout corpora and of hand-written edge cases, each chosen because a
 mutation of the reader reads it differently (typo tolerance, values, the question's own words,
-emoji, chatter, hesitation, questions that are answers)."""
+emoji, chatter, hesitation, questions that are answers).
+
+About internals: each case clears the reader's private cache of parsed questions
+(``consent._Question.of``), so that a case's question is parsed by that case."""
 
 from __future__ import annotations
 

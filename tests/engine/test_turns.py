@@ -613,14 +613,18 @@ async def test_a_handoff_carries_the_models_confidence() -> None:
 # -- playbook runs, confirmations and resumes ------------------------------------------------
 
 
-async def test_a_run_is_traced_as_a_first_run_then_as_a_replay() -> None:
-    agent = build_agent(Backend(), always_yes())
+@pytest.mark.parametrize(("parked", "event"), [(10, "resume"), (0, "replay")])
+async def test_a_run_is_traced_as_a_first_run_then_as_a_resume_or_a_replay(
+    parked: int, event: str
+) -> None:
+    """A parked playbook is resumed where it waits; without parking it is replayed."""
+    agent = build_agent(Backend(), always_yes(), parked_playbooks=parked)
     first = await agent.handle("c", START)
     done = await agent.handle("c", "yes")
     runs = [e.data for e in first.trace if e.kind == "playbook" and e.data.get("event") == "run"]
     assert runs == [{"event": "run", "intent": "CancelOrder", "steps": 0}]
-    replays = [e.data for e in done.trace if e.data.get("event") == "replay"]
-    assert replays == [{"event": "replay", "intent": "CancelOrder", "steps": 2}]
+    later = [e.data for e in done.trace if e.data.get("event") in ("replay", "resume")]
+    assert later == [{"event": event, "intent": "CancelOrder", "steps": 2}]
 
 
 async def test_a_playbook_that_returns_nothing_is_resolved() -> None:

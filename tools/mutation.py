@@ -73,8 +73,8 @@ def _engine(module: str) -> Target:
 
 MODULES: dict[str, Target] = {
     "playbooks": Target("src/resolvekit/playbooks.py", (ENGINE,), "durable playbooks"),
-    # The turn engine: _loop.py and _requests.py before the engine package (the sweep's entry
-    # point, engine/setup.py, is a protocol and has no code to mutate).
+    # The turn engine: _loop.py and _requests.py before the engine package, and parking (new);
+    # engine/setup.py is a protocol, with no code to mutate.
     "engine/turn": _engine("turn"),
     "engine/state": _engine("state"),
     "engine/requests": _engine("requests"),
@@ -83,6 +83,7 @@ MODULES: dict[str, Target] = {
     "engine/confirm": _engine("confirm"),
     "engine/free": _engine("free"),
     "engine/recovery": _engine("recovery"),
+    "engine/parking": _engine("parking"),
     "engine/clarify": _engine("clarify"),
     "engine/escalate": _engine("escalate"),
     "engine/bookkeeping": Target("src/resolvekit/engine/bookkeeping.py", (ENGINE,), "turn engine"),

@@ -259,6 +259,61 @@ READINGS = [
 ]
 
 
+READINGS += [
+    # main's reader, after the reorganisation (cases from the re-measured run's survivors): a
+    # negation in a later sentence that tells a story asks again instead of refusing...
+    (
+        "Yes, end it, I never use it anyway",
+        "Cancel your subscription?",
+        "unclear",
+        "a negation after a consent",
+        None,
+    ),
+    (
+        "Yes, cancel it, my wife never uses it",
+        "Cancel your subscription?",
+        "unclear",
+        "a negation after a consent",
+        None,
+    ),
+    # ... but not one that names the question's words, or opens like an instruction.
+    (
+        "Yes, cancel it. I don't want the subscription anymore",
+        "Cancel your subscription?",
+        "no",
+        "refusal",
+        "don't",
+    ),
+    ("Yes. Not the subscription though", "Cancel your subscription?", "no", "refusal", "Not"),
+    # Ordinals restate a date's day; another day is a new value.
+    ("yes, the 2nd", "Deliver on 2 June?", "yes", "consent", "yes"),
+    (
+        "yes on the 3rd",
+        "Deliver on 2 June?",
+        "unclear",
+        "a value the question does not hold",
+        "3rd",
+    ),
+    # "so please" / "and please" open a new clause: the story before it is chatter.
+    (
+        "My flight got moved so please go ahead",
+        "Cancel order W1234567?",
+        "yes",
+        "consent",
+        "please go ahead",
+    ),
+    (
+        "I moved house and please go ahead",
+        "Cancel order W1234567?",
+        "yes",
+        "consent",
+        "please go ahead",
+    ),
+    ("yes and", "Cancel order W1234567?", "yes", "consent", "yes"),
+    ("yes so", "Cancel order W1234567?", "yes", "consent", "yes"),
+]
+
+
 @pytest.mark.parametrize(("answer", "question", "expected", "reason", "cue"), READINGS)
 def test_reading(answer: str, question: str, expected: str, reason: str, cue: str | None) -> None:
     reading = read_consent(answer, question)

@@ -1496,3 +1496,29 @@ async def test_each_model_decision_is_traced() -> None:
         0,
     )
     assert isinstance(event["ms"], float) and 0 <= event["ms"] < 60_000
+
+
+async def test_a_yes_to_go_back_to_a_queued_request_takes_it_up() -> None:
+    model = rk.ScriptedModel(
+        [
+            rk.StartIntent(
+                intent="OrderStatus",
+                slots={"order_id": "W1234567"},
+                then=[rk.StartIntent(intent="CancelOrder", slots={"reason": "ordered by mistake"})],
+            ),
+            rk.Confirm(answer="yes"),
+        ]
+    )
+    agent = build_agent(Backend(), model)
+    offered = await agent.handle("c", "where is W1234567, and cancel it, I ordered it by mistake")
+    assert offered.pending == "resume"
+    back = await agent.handle("c", "yes")
+    assert (back.reply, back.pending, back.intent) == (
+        "Cancel order W1234567?",
+        "confirm",
+        "CancelOrder",
+    )
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    (cancel,) = [r for r in conversation.runs if r.intent == "CancelOrder"]
+    assert (cancel.status, cancel.queued) == ("waiting", False)

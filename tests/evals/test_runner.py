@@ -142,9 +142,11 @@ async def test_a_forbidden_call_fails_even_when_nothing_changed() -> None:
     assert ok.verdict == "resolved" and ok.forbidden_called == []
 
 
-async def test_timeouts_and_crashes_fail_without_stopping_the_suite() -> None:
-    (slow,) = await play(suite_of(slow_model(5), demo_scenario("order-status")), timeout=0.05)
-    assert slow.verdict == "failed" and slow.error == "timed out after 0.05s"
+async def test_hangs_and_crashes_fail_without_stopping_the_suite() -> None:
+    suite = suite_of(slow_model(5), demo_scenario("order-status"))
+    (slow,) = await play(suite, hang_timeout=0.05)
+    assert slow.verdict == "failed"
+    assert slow.error == "hung: the agent did not answer within 0.05s (wall clock, hang_timeout)"
 
     def crash(request: ModelRequest) -> ModelResponse:
         raise RuntimeError("model exploded")

@@ -12,7 +12,9 @@ each in a fresh child process, one after the other, and prints for each run:
   it hands to the loop's default executor, e.g. ``asyncio.to_thread``, timed inside the worker
   thread) and the **harness** (everything else: state copies, snapshots, scoring, the simulated
   customer, building the agents, records, the runner and the event loop);
-- the overhead ratio: harness CPU / agent CPU;
+- the overhead ratio: harness CPU / agent CPU. The agent's CPU also counts the threads Python
+  did not start (``native``: torch's or a BLAS library's own thread pool, read from /proc):
+  only the agent's model uses them, and its per-turn probe cannot see them;
 - per-turn agent latency p50/p95/p99: the agent's own CPU per ``Agent.handle`` call, and the
   wall time of the call (which includes waiting for the event loop and other conversations);
 - the score (agent pass^1), the conversations that timed out or crashed, and whether every
@@ -32,6 +34,7 @@ see the same machine load.
     .venv/bin/python tools/bench/bench_eval.py --baseline main        # and main's code
     .venv/bin/python tools/bench/bench_eval.py --ids 0,1,2,3 --concurrency 1,4 --breakdown
     .venv/bin/python tools/bench/bench_eval.py --profile /tmp/prof    # cProfile of each run
+    .venv/bin/python tools/bench/bench_eval.py --show runs.json --breakdown  # a --json file again
 
 Figures are printed, never asserted; docs/benchmarks.md records them.
 """
@@ -392,7 +395,12 @@ class _Row:
 
     @property
     def agent_cpu(self) -> float:
-        return float(self.result["probes_cpu"].get("agent", 0.0))
+        return float(self.result["probes_cpu"].get("agent", 0.0)) + self.native_cpu
+
+    @property
+    def native_cpu(self) -> float:
+        """CPU of threads Python did not start (the model's own thread pools)."""
+        return float(self.result["threads"].get("native", 0.0))
 
     @property
     def harness_cpu(self) -> float:
@@ -402,7 +410,8 @@ class _Row:
 def _print_rows(rows: list[_Row], breakdown: bool) -> None:
     print(f"machine: {os.cpu_count()} cores; load = 1-min load average (start / mean / max)")
     header = (
-        f"{'code':<9}{'conc':>5}  {'load':>16}  {'wall s':>7} {'agent s':>8} {'harness s':>10}"
+        f"{'code':<9}{'conc':>5}  {'load':>16}  {'wall s':>7} {'agent s':>8} {'(native)':>9}"
+        f" {'harness s':>10}"
         f" {'overhead':>9}  {'turn CPU p50/p95/p99 ms':>24}  {'turn wall p50/p95/p99 ms':>25}"
         f"  {'score':>12}  timeouts/errors"
     )
@@ -416,7 +425,8 @@ def _print_rows(rows: list[_Row], breakdown: bool) -> None:
         print(
             f"{row.tag:<9}{row.concurrency:>5}  "
             f"{load[0]:>4.1f} /{statistics.mean(load):>5.1f} /{max(load):>4.1f}  "
-            f"{r['wall_s']:>7.1f} {row.agent_cpu:>8.2f} {row.harness_cpu:>10.2f} "
+            f"{r['wall_s']:>7.1f} {row.agent_cpu:>8.2f} {row.native_cpu:>9.2f}"
+            f" {row.harness_cpu:>10.2f} "
             f"{row.harness_cpu / row.agent_cpu * 100 if row.agent_cpu else float('nan'):>8.1f}%  "
             f"{_percentile(cpu_ms, 50):>7.1f} /{_percentile(cpu_ms, 95):>6.1f} /"
             f"{_percentile(cpu_ms, 99):>6.1f}  "
@@ -462,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--breakdown", action="store_true", help="harness CPU by part")
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per run")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
+    parser.add_argument("--show", type=Path, help="print the figures of a --json file, run nothing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -471,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
         args.concurrency = args.concurrency_one
         args.profile = args.profile_file
         _child(args)
+        return 0
+    if args.show:
+        saved = json.loads(args.show.read_text(encoding="utf-8"))
+        shown = [_Row(tag=r.pop("code"), concurrency=r.pop("concurrency"), result=r) for r in saved]
+        _print_rows(shown, args.breakdown)
         return 0
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     rows: list[_Row] = []

@@ -4,6 +4,8 @@ journals, what the agent is waiting for, facts, receipts; one serialiser (a pyda
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
 import time
 import uuid
@@ -23,6 +25,7 @@ __all__ = [
     "PendingState",
     "PlaybookRun",
     "Step",
+    "encode_conversation",
     "process_id",
 ]
 
@@ -247,3 +250,52 @@ values are kept."""
 
 _CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 """The one serialiser of conversations (nested runs, steps, messages and usage included)."""
+
+
+def encode_conversation(conversation: Conversation) -> bytes:
+    """The JSON a store keeps for a conversation (``archive_out`` left out).
+
+    A long playbook's journal is most of a row, and all but its last steps are the same as at
+    the previous save: each finished step keeps its JSON and is encoded again only when one of
+    its fields is given another value, so a save costs what changed, not the journal's length.
+    (The engine never changes a finished step's values in place, and a playbook gets copies
+    of tool results: :meth:`resolvekit.tools.Tool.load_result`.)
+    """
+    if not any(run.journal for run in conversation.runs):
+        return _CONVERSATION.dump_json(conversation, **_DUMP)
+    rest = _CONVERSATION.dump_json(conversation, exclude={*_TRANSIENT, "runs"}, exclude_none=True)
+    runs = b",".join(_run_json(run) for run in conversation.runs)
+    # Keys first, then the rest of each object: the same JSON with another key order.
+    return b'{"runs":[' + runs + b"]," + rest[1:]
+
+
+def _run_json(run: PlaybookRun) -> bytes:
+    rest = _RUN.dump_json(run, exclude={"journal"}, exclude_none=True)
+    steps = b",".join(map(_step_json, run.journal))
+    return b'{"journal":[' + steps + b"]," + rest[1:]
+
+
+def _step_json(step: Step) -> bytes:
+    values = _step_values(step)
+    kept: tuple[tuple[object, ...], bytes] | None = step.__dict__.get(_KEPT_JSON)
+    if kept is not None and all(map(operator.is_, kept[0], values)):
+        return kept[1]
+    data = _STEP.dump_json(step, exclude_none=True)
+    if step.status in ("done", "error"):  # finished: its values no longer change
+        step.__dict__[_KEPT_JSON] = (values, data)
+    return data
+
+
+_KEPT_JSON = "_resolvekit_json"
+"""Where a finished step keeps its JSON, with the field values it was encoded from (the
+values themselves, compared by identity: an ``id()`` could be reused once freed)."""
+
+_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(Step))
+
+
+def _step_values(step: Step) -> tuple[object, ...]:
+    return tuple(map(step.__dict__.__getitem__, _STEP_FIELDS))
+
+
+_RUN: TypeAdapter[PlaybookRun] = TypeAdapter(PlaybookRun)
+_STEP: TypeAdapter[Step] = TypeAdapter(Step)

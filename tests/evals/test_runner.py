@@ -370,3 +370,15 @@ async def test_a_scenario_can_name_the_customer_the_agent_sees(customer_id: str 
         assert seen.count("gold:who") == 2
     else:
         assert seen == ["cust-7"] * 3
+
+
+async def test_a_conversation_cut_off_mid_playbook_leaves_no_task_behind() -> None:
+    # Three customer turns: the playbook stops to ask for a confirmation (and stays parked in
+    # memory), then the conversation ends. The runner closes the agent, so nothing is left
+    # running (or destroyed while pending) after the suite.
+    before = asyncio.all_tasks()
+    scenario = demo_scenario("cancel-pending", max_turns=3)
+    (record,) = await play(suite_of(keyword_model(), scenario))
+    assert record.final_outcome == "awaiting_customer"
+    await asyncio.sleep(0)  # let the cancelled playbooks finish cancelling
+    assert asyncio.all_tasks() - before == set()

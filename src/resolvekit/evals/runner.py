@@ -414,8 +414,7 @@ class _Runner:
             seen.repeated_info = session.repeated_info
             for key, value in session.usage.to_json().items():
                 seen.usage[f"user_{key}"] = seen.usage.get(f"user_{key}", 0.0) + value
-            if "store" in vars(agent):
-                await agent.store.close()
+            await agent.close()  # its store, and any playbook still parked awaiting a reply
 
     def _score(
         self,

@@ -161,3 +161,30 @@ async def test_a_cancelled_turn_cancels_the_playbook_and_the_next_turn_replays()
     started.clear()
     done = await agent.handle("c", "hello")
     assert done.reply.startswith("looked up 7")  # the interrupted read ran again
+
+
+async def test_an_agent_dropped_without_close_leaves_no_pending_task_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import gc
+
+    runs: list[str] = []
+    agent = survey_agent("memory://", runs, parked_playbooks=10)
+    await agent.handle("c", "topic tea")  # parked at question 0
+    del agent
+    with caplog.at_level("ERROR", logger="asyncio"):
+        gc.collect()
+        await asyncio.sleep(0)
+    assert "destroyed but it is pending" not in caplog.text
+
+
+def test_a_playbook_parked_on_a_closed_loop_is_forgotten_without_error() -> None:
+    runs: list[str] = []
+    agent = survey_agent("memory://", runs, parked_playbooks=10)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(agent.handle("c", "topic tea"))  # parked at question 0
+    loop.close()  # not asyncio.run: the parked task is not cancelled by the loop
+    # The next turn, on another loop, replays from the journal instead of failing.
+    result = asyncio.run(agent.handle("c", "1"))
+    assert result.reply == "tea: question 1?"
+    assert runs == ["tea", "tea"]

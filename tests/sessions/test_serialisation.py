@@ -11,6 +11,7 @@ from pydantic_core import from_json, to_json
 
 import resolvekit as rk
 from resolvekit.sessions import (
+    DEFAULT_WRITE_DEADLINE,
     Conversation,
     PendingState,
     PlaybookRun,
@@ -217,6 +218,13 @@ def _full(conversation: Conversation) -> Any:
 
 def _same_as_full(conversation: Conversation) -> None:
     assert from_json(encode_conversation(conversation)) == _full(conversation)
+    started = [
+        s.deadline if s.deadline is not None else s.at + DEFAULT_WRITE_DEADLINE
+        for r in conversation.runs
+        for s in r.journal
+        if s.kind == "call" and s.status == "started"
+    ]
+    assert conversation.inflight_until() == (max(started) if started else None)
 
 
 def _changes() -> list[tuple[str, typing.Callable[[Conversation], None]]]:
@@ -246,7 +254,18 @@ def _changes() -> list[tuple[str, typing.Callable[[Conversation], None]]]:
         c.runs.clear()
         c.archived += 1
 
+    def finished_restarted(c: Conversation) -> None:
+        s = step(c, 0)
+        s.status, s.deadline = "started", 99.0
+
+    def grow(c: Conversation) -> None:
+        run = c.runs[0]
+        for i in range(3, 8):
+            run.journal.append(Step(index=i, kind="call", key="x", result={"i": i}))
+
     return [
+        ("a finished step started again", finished_restarted),
+        ("the journal grows", grow),
         ("result reassigned", lambda c: setattr(step(c, 0), "result", {"status": "cancelled"})),
         ("status to error", lambda c: setattr(step(c, 0), "status", "error")),
         ("evidence replaced", lambda c: setattr(step(c, 1), "evidence", {"words": "no"})),

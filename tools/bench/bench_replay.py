@@ -13,13 +13,16 @@ Run from the repository root (about a minute; PostgreSQL needs the ``dev`` extra
 
     .venv/bin/python tools/bench/bench_replay.py
     .venv/bin/python tools/bench/bench_replay.py --turns 200 --stores memory sqlite
+    .venv/bin/python tools/bench/bench_replay.py --stores memory --profile  # what still grows
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -71,7 +74,7 @@ def build(store: Store | str) -> rk.Agent[None]:
     return agent
 
 
-async def run(store: Store | str, turns: int) -> list[float]:
+async def run(store: Store | str, turns: int, profile: bool = False) -> list[float]:
     """CPU milliseconds (every thread of the process: the store's worker included) of each
     turn's ``handle``; CPU time, not wall time, so that other work on the machine does not
     blur the curve."""
@@ -79,7 +82,10 @@ async def run(store: Store | str, turns: int) -> list[float]:
     times: list[float] = []
     try:
         await agent.handle("c", "start the loop")
+        profiler = cProfile.Profile()
         for turn in range(turns):
+            if profile and turn == turns - 50:
+                profiler.enable()
             started = time.process_time()
             result = await agent.handle("c", str(turn))
             times.append((time.process_time() - started) * 1000)
@@ -87,6 +93,10 @@ async def run(store: Store | str, turns: int) -> list[float]:
                 raise RuntimeError(f"turn {turn}: the loop stopped: {result.reply!r}")
     finally:
         await agent.close()
+    if profile:
+        profiler.disable()
+        print(f"\ncProfile of the last 50 turns ({store!r}), by own time:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     return times
 
 
@@ -119,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=500)
     parser.add_argument("--stores", nargs="*", default=["memory", "sqlite", "postgres"])
+    parser.add_argument("--profile", action="store_true", help="cProfile the last 50 turns")
     args = parser.parse_args()
     marks = [m for m in MARKS if m <= args.turns]
     load = os.getloadavg()
@@ -129,7 +140,7 @@ def main() -> None:
     print("|----------|" + "|".join("-" * 13 for _ in marks) + "|---------------|-------------|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, store in stores(args.stores, Path(tmp)):
-            times = asyncio.run(run(store, args.turns))
+            times = asyncio.run(run(store, args.turns, args.profile))
             medians = [around(times, m - 1) for m in marks]
             cells = " | ".join(f"{v:>11.2f}" for v in medians)
             ratio = medians[-1] / medians[0]

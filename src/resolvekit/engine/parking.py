@@ -92,12 +92,16 @@ class ParkedPlaybooks:
         key = (conversation_id, run.id)
         old = self._parked.pop(key, None)
         if old is not None and old is not parked:
-            old.task.cancel()
+            _cancel(old.task)
+        # Abandoned on purpose when the agent is dropped without close(): the journal is in
+        # the store and the next turn replays it. asyncio's own switch for its "Task was
+        # destroyed but it is pending!" report turns the report off for this task.
+        parked.task._log_destroy_pending = False  # type: ignore[attr-defined]
         parked.mark = journal_mark(run)
         self._parked[key] = parked
         while len(self._parked) > self.limit:
             _, evicted = self._parked.popitem(last=False)
-            evicted.task.cancel()
+            _cancel(evicted.task)
 
     def take(self, conversation_id: str, run: PlaybookRun, playbook: object) -> Parked | None:
         """The playbook parked for ``run``, if the journal is still as it left it, it runs
@@ -112,7 +116,7 @@ class ParkedPlaybooks:
             and parked.playbook is playbook
         )
         if not usable:
-            parked.task.cancel()
+            _cancel(parked.task)
             return None
         return parked
 
@@ -120,10 +124,17 @@ class ParkedPlaybooks:
         """Cancel every parked playbook (the agent is closing)."""
         while self._parked:
             _, parked = self._parked.popitem()
-            parked.task.cancel()
+            _cancel(parked.task)
 
     def drop(self, conversation_id: str, run_id: str, parked: Parked | None = None) -> None:
         """Forget (and cancel) the playbook parked for a run."""
         found = self._parked.pop((conversation_id, run_id), None) or parked
         if found is not None:
-            found.task.cancel()
+            _cancel(found.task)
+
+
+def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a parked playbook; one left on an event loop that has since closed never runs
+    again, and there is nothing to cancel."""
+    if not task.get_loop().is_closed():
+        task.cancel()

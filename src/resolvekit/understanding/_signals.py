@@ -23,6 +23,7 @@ from ._common import (
     tokenize,
     word_set,
 )
+from ._slips import spell_person_words
 
 __all__ = [
     "YesNo",
@@ -255,46 +256,6 @@ _BARE_FILLER = word_set("please pls plz a an the now just i want need get me giv
 _CLAUSES = re.compile(r"[,.;!?]+|\bbut\b|\binstead\b")
 
 
-_SPELLED = [
-    *("human", "humans", "person", "people", "agent", "representative", "operator"),
-    *("supervisor", "manager", "someone", "somebody", "talk", "speak", "connect", "transfer"),
-]
-"""The words of a request for a person that a one-letter slip still names ("speek", "humen",
-"tlak"); other words are left as they are."""
-
-
-def _spelled(clause: str) -> str:
-    """``clause`` with slips in the words of :data:`_SPELLED` corrected: one letter added,
-    dropped, changed or two swapped in a word of five letters or more, only a swap in a word
-    of four (so "tall" or "walk" never becomes "talk")."""
-    out, last = [], 0
-    for token in tokenize(clause):
-        word = token.text
-        if len(word) < 4 or word in _SPELLED_SET:
-            continue
-        fixed = next((w for w in _SPELLED if _one_slip(word, w)), None)
-        if fixed is not None:
-            out += [clause[last : token.start], fixed]
-            last = token.end
-    return "".join([*out, clause[last:]]) if out else clause
-
-
-_SPELLED_SET = frozenset(_SPELLED)
-
-
-def _one_slip(word: str, target: str) -> bool:
-    if len(word) != len(target):
-        if min(len(word), len(target)) < 5 or abs(len(word) - len(target)) != 1:
-            return False
-        short, long_ = sorted((word, target), key=len)
-        return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-    differ = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
-    if len(differ) == 2 and differ[1] == differ[0] + 1:  # two letters swapped
-        i = differ[0]
-        return word[i] == target[i + 1] and word[i + 1] == target[i]
-    return len(differ) == 1 and len(word) >= 5
-
-
 def detect_human_request(text: str) -> bool:
     """True when the customer asks to talk to a person.
 
@@ -312,7 +273,7 @@ def detect_human_request(text: str) -> bool:
     for clause in _CLAUSES.split(folded[:2000]):
         if not clause.strip() or _ABOUT_BOT.search(clause):
             continue
-        clause = _spelled(clause)
+        clause = spell_person_words(clause)
         tokens = tokenize(clause)
         words = [t.text for t in tokens]
         targets = [m for m in match_phrases(tokens, _HUMAN_TARGETS)]

@@ -23,7 +23,7 @@ from ._common import (
     tokenize,
     word_set,
 )
-from ._slips import spell_person_words
+from ._spelling import spelled
 
 __all__ = [
     "YesNo",
@@ -273,7 +273,7 @@ def detect_human_request(text: str) -> bool:
     for clause in _CLAUSES.split(folded[:2000]):
         if not clause.strip() or _ABOUT_BOT.search(clause):
             continue
-        clause = spell_person_words(clause)
+        clause = spelled(clause)
         tokens = tokenize(clause)
         words = [t.text for t in tokens]
         targets = [m for m in match_phrases(tokens, _HUMAN_TARGETS)]

@@ -1,11 +1,10 @@
-"""One-letter slips in the words of a request for a person ("speek", "humen", "tlak"), corrected
-before :func:`~resolvekit.understanding._signals.detect_human_request` reads a clause."""
+"""One-letter slips forgiven in the few words that carry a request for a person."""
 
 from __future__ import annotations
 
 from ._common import tokenize
 
-__all__ = ["spell_person_words"]
+__all__ = ["spelled"]
 
 _SPELLED = [
     *("human", "humans", "person", "people", "agent", "representative", "operator"),
@@ -15,7 +14,7 @@ _SPELLED = [
 "tlak"); other words are left as they are."""
 
 
-def spell_person_words(clause: str) -> str:
+def spelled(clause: str) -> str:
     """``clause`` with slips in the words of :data:`_SPELLED` corrected: one letter added,
     dropped, changed or two swapped in a word of five letters or more, only a swap in a word
     of four (so "tall" or "walk" never becomes "talk")."""

@@ -51,7 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ids", default="", help="comma-separated task ids (default: all)")
     parser.add_argument("--trials", type=int, default=1, help="trials per task (default 1)")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per conversation")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="agent CPU seconds per conversation"
+    )
+    parser.add_argument(
+        "--hang-timeout", type=float, default=300.0, help="wall-clock seconds per turn (hangs)"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip do_nothing and gold")
     parser.add_argument("--out", type=Path, help="folder for resumable results and reports")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
@@ -65,6 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trials=args.trials,
             concurrency=args.concurrency,
             timeout=args.timeout,
+            hang_timeout=args.hang_timeout,
             baselines=not args.no_baselines,
             out_dir=args.out,
             progress=None,

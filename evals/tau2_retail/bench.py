@@ -3,6 +3,12 @@
 Build it with :func:`build_suite` (or run ``resolvekit eval evals/tau2_retail``). The agent
 is ``examples/retail``'s, on copies of the τ²-bench database; the gold baseline replays the
 reference writes with the example's :func:`~examples.retail.tools.apply_action`.
+
+Each conversation plays on a copy-on-write fork of the database
+(:meth:`~examples.retail.db.RetailDB.fork`), and its snapshot reuses the original's dump for
+every record the conversation never fetched (:class:`~examples.retail.db.ForkDumper`), so the
+harness's cost per conversation follows what the conversation touched, not the database's
+size (2.8 MB).
 """
 
 from __future__ import annotations
@@ -23,10 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MODEL", "agent_factory", "build_suite"]
 
 DEFAULT_MODEL = "local"
-
-
-def _snapshot(db: RetailDB) -> dict[str, Any]:
-    return db.dump()
 
 
 def _replay(db: RetailDB, call: ToolCall) -> Any:
@@ -80,7 +82,7 @@ def build_suite(
     Raises:
         Tau2DataError: a file is missing or malformed, or ``ids`` names unknown tasks.
     """
-    from examples.retail.db import load_db
+    from examples.retail.db import ForkDumper, load_db
 
     task_path, db_path = resolve_paths(tasks, db)
     chosen = load_tasks(task_path)
@@ -96,6 +98,7 @@ def build_suite(
         description=f"τ²-bench retail: {len(chosen)} tasks from {task_path.name}",
         scenarios=tasks_to_scenarios(chosen, database),
         agent=agent_factory(model, policy),
-        snapshot=_snapshot,
+        snapshot=ForkDumper(database),
+        plain_snapshots=True,
         replay=_replay,
     )

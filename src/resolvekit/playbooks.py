@@ -349,7 +349,7 @@ class Context(Generic[DepsT]):
         shape = shape or tool
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
-            loaded = shape.load_result(result) if shape is not tool else None
+            loaded = shape.load_result(result)
         except ToolError as failed:
             return await self._failed(tool, step, failed)
         except Exception as exc:  # a result that does not fit the declared type
@@ -362,7 +362,7 @@ class Context(Generic[DepsT]):
         )
         if tool.effect == "write":
             await self._hooks.checkpoint()
-        return loaded if shape is not tool else tool.load_result(result)
+        return loaded
 
     async def _failed(self, tool: Tool[Any], step: Step, error: ToolError) -> ToolError:
         step.status, step.error = "error", error.to_json()

@@ -117,6 +117,12 @@ class SchemaTool(Tool[Any]):
             raise ToolError(self.name, "invalid_arguments", "arguments must be an object")
         return data
 
+    def dump_result(self, value: Any) -> Any:
+        """Results arrive as JSON data and are journaled as they came."""
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json")
+        return value
+
     def call_once(self, ctx: object | None, args: dict[str, Any], key: str | None) -> Any:
         return self.send(ctx, args, key)
 

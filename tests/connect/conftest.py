@@ -45,6 +45,9 @@ class Served:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if self.process is not None:  # reap the one that died (or kill it) before the next
+            self.stop()
+            self.process.wait(10)
         self.process = subprocess.Popen(
             [sys.executable, *self.args],
             stdout=subprocess.DEVNULL,
@@ -68,6 +71,20 @@ def shop_state(tmp_path: Path) -> Path:
 def mcp_http(shop_state: Path) -> Iterator[Served]:
     port = free_port()
     served = Served([MCP_SHOP, str(shop_state), "--http", str(port)], port)
+    served.start()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+HTTP_SHOP = str(SERVERS / "http_shop.py")
+
+
+@pytest.fixture
+def http_shop(shop_state: Path) -> Iterator[Served]:
+    port = free_port()
+    served = Served([HTTP_SHOP, str(shop_state), str(port)], port)
     served.start()
     try:
         yield served

@@ -12,5 +12,6 @@ from __future__ import annotations
 
 from ._schema import SchemaTool
 from .mcp import MCPToolset
+from .openapi import OpenAPIToolset, api_key, bearer
 
-__all__ = ["MCPToolset", "SchemaTool"]
+__all__ = ["MCPToolset", "OpenAPIToolset", "SchemaTool", "api_key", "bearer"]

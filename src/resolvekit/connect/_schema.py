@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from ..exceptions import ToolError
+from ..exceptions import RetryableToolError, ToolError
 from ..tools import Tool
 
 __all__ = [
@@ -138,6 +138,8 @@ class SchemaTool(Tool[Any]):
             )
         if isinstance(exc, Dropped | ConnectionError):
             return ToolError(self.name, "unavailable", f"the connection broke: {exc}")
+        if isinstance(exc, RetryableToolError):
+            return ToolError(self.name, "unavailable", f"the system is busy: {exc}")
         if isinstance(exc, BadResult):
             if self.effect == "write":
                 return ToolError(

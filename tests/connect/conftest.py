@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -60,6 +61,13 @@ class Served:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def devnull() -> Iterator[TextIO]:
+    """Where the stdio servers' stderr goes."""
+    with open(os.devnull, "w") as sink:
+        yield sink
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ that does not fit, a tool list that changes, a kill between a write and its answ
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from pydantic import BaseModel
@@ -34,12 +33,17 @@ class Cancel(rk.Intent):
     order_id: str = rk.Slot(pattern=r"W\d+")
 
 
-DEVNULL = open(os.devnull, "w")  # noqa: SIM115 -- the servers' stderr, for the whole session
+SINK: list[TextIO] = []
+
+
+@pytest.fixture(autouse=True)
+def _sink(devnull: TextIO) -> None:
+    SINK[:] = [devnull]
 
 
 def stdio_shop(state: Path, **options: Any) -> MCPToolset:
     options.setdefault("name", "shop")
-    return MCPToolset.stdio(sys.executable, [MCP_SHOP, str(state)], errlog=DEVNULL, **options)
+    return MCPToolset.stdio(sys.executable, [MCP_SHOP, str(state)], errlog=SINK[0], **options)
 
 
 def writes(state: Path) -> list[dict[str, Any]]:

@@ -104,7 +104,8 @@ class MCPToolset(Toolset):
             args: its arguments.
             env: extra environment variables.
             cwd: its working directory.
-            errlog: where its stderr goes (default: this process's stderr).
+            errlog: where its stderr goes (default: this process's stderr, or nowhere when
+                that has no file descriptor).
             **options: those of :class:`MCPToolset`.
         """
 
@@ -114,7 +115,7 @@ class MCPToolset(Toolset):
             params = StdioServerParameters(
                 command=command, args=list(args), env=dict(env or {}) or None, cwd=cwd
             )
-            return stdio_client(params, errlog=errlog or sys.stderr)
+            return stdio_client(params, errlog=errlog or _stderr())
 
         options.setdefault("name", command.rsplit("/", 1)[-1])
         return cls(transport, **options)
@@ -321,6 +322,25 @@ class MCPToolset(Toolset):
             return joined
 
 
+def _describe(exc: BaseException) -> str:
+    """The leaf errors of an exception group (the SDK's task groups wrap them)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(inner) for inner in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _stderr() -> TextIO:
+    """This process's stderr for a server's, or nowhere when it has no file descriptor (a
+    captured stream, as under pytest)."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        import subprocess
+
+        return cast(TextIO, subprocess.DEVNULL)
+    return sys.stderr
+
+
 async def _not_bound(ctx: Any, args: dict[str, Any], key: str | None) -> Any:
     raise RuntimeError("tool not bound to a server")
 
@@ -369,7 +389,7 @@ class _Connection:
             raise Unreachable(f"no answer within {seconds:g}s") from exc
         except Exception as exc:
             await self.stop()
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            raise Unreachable(_describe(exc)) from exc
         except BaseException:
             await self.stop()
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
 from functools import cached_property
@@ -14,6 +15,7 @@ from ._text import clean_text
 from .consent import ConsentPolicy
 from .delivery import HandoffTarget
 from .engine import Turn, compact, keep_receipt, receipt_result
+from .engine.parking import ParkedPlaybooks
 from .escalation import EscalationPolicy
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
 from .handoffs import summarize
@@ -25,12 +27,24 @@ from .redaction import DEFAULT_REDACTOR, Redactor
 from .registry import Registry
 from .repair import Repairs
 from .results import TurnResult
-from .sessions import Conversation, PendingState, Store, open_store
+from .sessions import (
+    Conversation,
+    PendingState,
+    Store,
+    checkout,
+    decode_conversation,
+    encode_conversation,
+    open_store,
+)
 from .toolsets import Toolset
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
 log = logging.getLogger("resolvekit")
+
+PARKED_PLAYBOOKS = int(os.environ.get("RESOLVEKIT_PARKED_PLAYBOOKS", "1000"))
+"""How many waiting playbooks an agent keeps running in memory by default (the environment
+variable ``RESOLVEKIT_PARKED_PLAYBOOKS`` sets it; 0 replays every turn from the journal)."""
 
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
@@ -76,6 +90,11 @@ class Agent(Registry[DepsT]):
             functions (:class:`resolvekit.connect.MCPToolset`,
             :class:`resolvekit.connect.OpenAPIToolset`, or any :class:`~resolvekit.Toolset`);
             started by :meth:`warm_up` (or on the first message), stopped by :meth:`close`.
+        parked_playbooks: how many playbooks waiting for a customer stay running in memory
+            between turns (resumed instead of replayed from their journal, so a long
+            conversation costs no more per message than a short one); 0 replays every turn.
+            The journal stays the source of truth: another worker or a restart replays it.
+            Default :data:`PARKED_PLAYBOOKS`.
     """
 
     def __init__(
@@ -99,6 +118,7 @@ class Agent(Registry[DepsT]):
         redaction: Redactor | None = DEFAULT_REDACTOR,
         repairs: Repairs | None = None,
         toolsets: Iterable[Toolset] = (),
+        parked_playbooks: int | None = None,
     ) -> None:
         super().__init__(name, deps=deps, toolsets=toolsets)
         self._model_arg = model
@@ -124,6 +144,9 @@ class Agent(Registry[DepsT]):
         self.consent = consent or ConsentPolicy()
         self.redaction = redaction
         self.repairs = repairs or Repairs()
+        self.parked = ParkedPlaybooks(
+            PARKED_PLAYBOOKS if parked_playbooks is None else parked_playbooks
+        )
 
     # -- registration ------------------------------------------------------------------------
 
@@ -235,9 +258,10 @@ class Agent(Registry[DepsT]):
         store = self.store
         await self.refresh_tools()
         async with store.lock(customer_id):
-            conversation = await self._conversation_for(customer_id, channel)
+            conversation = await self._conversation_for(customer_id)
             if message_id is not None and message_id in conversation.receipts:
                 return receipt_result(conversation.receipts[message_id])
+            conversation.channel = channel
             resumed = message_id is not None and conversation.current_message == message_id
             conversation.current_message = message_id
             turn = Turn(
@@ -324,9 +348,9 @@ class Agent(Registry[DepsT]):
             results.append(result)
         return results
 
-    async def _conversation_for(self, customer_id: str, channel: str) -> Conversation:
+    async def _conversation_for(self, customer_id: str) -> Conversation:
         store = self.store
-        conversation = await store.open_conversation(customer_id)
+        conversation = await checkout(store, customer_id)
         if (
             conversation is not None
             and conversation.status == "open"
@@ -338,13 +362,12 @@ class Agent(Registry[DepsT]):
             await store.save(conversation)
             conversation = None
         if conversation is None:
-            conversation = Conversation.new(customer_id, channel)
+            conversation = Conversation.new(customer_id, "chat")  # the turn sets the channel
             earlier = await store.history(customer_id)
             conversation.history = [c.summary for c in reversed(earlier) if c.summary]
             if earlier:
                 # A message redelivered after its conversation closed is still a duplicate.
                 conversation.receipts = dict(earlier[0].receipts)
-        conversation.channel = channel
         return conversation
 
     async def _deliver(self, result: TurnResult) -> None:
@@ -404,8 +427,9 @@ class Agent(Registry[DepsT]):
 
     async def close(self) -> None:
         """Close the conversation store (database connections) and disconnect the toolsets
-        (stopping the MCP servers the agent started) on shutdown. Safe when nothing was opened,
-        and more than once."""
+        (stopping the MCP servers the agent started) on shutdown; the agent is not used after
+        it. Safe when nothing was opened, and more than once."""
+        self.parked.clear()
         await self.close_tools()
         if "store" in self.__dict__:  # opened (cached_property), else nothing to close
             await self.store.close()
@@ -486,8 +510,13 @@ class Agent(Registry[DepsT]):
         return self.knowledge is not None
 
     async def conversation(self, customer_id: str) -> Conversation | None:
-        """The customer's open (or handed-off) conversation, for inspection."""
-        return await self.store.open_conversation(customer_id)
+        """A copy of the customer's open (or handed-off) conversation, for inspection: changing
+        it changes nothing stored."""
+        found = await self.store.open_conversation(customer_id)
+        if found is None:
+            return None
+        raw = encode_conversation(found).decode()
+        return decode_conversation(found.id, raw, where="a copy")
 
     async def answer_from_knowledge(self, query: str, k: int = 3) -> KnowledgeAnswer:
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""

@@ -45,6 +45,7 @@ from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
+from .toolsets import resolve_tool
 
 if TYPE_CHECKING:
     from .models.base import Model
@@ -279,18 +280,13 @@ class Context(Generic[DepsT]):
     async def call(self, tool: Tool[Any] | str, /, **args: Any) -> Any:
         """Call a tool through the journal; returns its (typed) result.
 
-        Args:
-            tool: a :class:`Tool`, or the name of one of the agent's tools
-                (``"crm.get_order"``, a connected system's). A Tool stands for the agent's tool
-                of its name: when a toolset provides that name (a connected system serving
-                what the Python function did in-process), that one runs, and its result is
-                loaded as the Tool's declared return type.
-            **args: the tool's arguments.
+        ``tool`` is a :class:`Tool` or the name of one of the agent's tools (``"crm.get_order"``).
+        A Tool stands for the agent's tool of its name: when a toolset provides that name (a
+        connected system), that one runs and its result loads as the Tool's return type.
 
         Raises:
             ToolError: the tool failed (timeout, refusal, exception, invalid arguments, no such
-                tool now: ``unavailable``); the playbook may catch it and branch on
-                ``error.kind``.
+                tool now: ``unavailable``); the playbook may branch on ``error.kind``.
             UnconfirmedWrite: a ``confirm=True`` write without a customer yes since the last one.
             ToolChanged: a connected tool changed shape since this playbook called it.
         """
@@ -309,17 +305,8 @@ class Context(Generic[DepsT]):
         """Like :meth:`call`, but a failure is returned as a :class:`ToolError` value."""
         return await self._call(tool, args)
 
-    def _resolve(self, ref: Tool[Any] | str) -> tuple[Tool[Any] | None, Tool[Any] | None]:
-        """``(the tool that runs, the tool whose return type loads the result)``."""
-        if isinstance(ref, str):
-            found = self._hooks.tools.get(ref)
-            return found, found
-        if not isinstance(ref, Tool):
-            raise TypeError(f"ctx.call takes a Tool or a tool name, not {type(ref).__name__}")
-        return self._hooks.tools.get(ref.name, ref), ref
-
     async def _call(self, ref: Tool[Any] | str, args: dict[str, Any]) -> Any:
-        tool, shape = self._resolve(ref)
+        tool, shape = resolve_tool(self._hooks.tools, ref)  # the one that runs, the typed one
         if tool is None or shape is None:
             return self._unavailable(str(ref), args)
         recorded = self._recorded_call(tool, args)
@@ -335,7 +322,7 @@ class Context(Generic[DepsT]):
             return await self._replay_call(tool, step, shape)
         index = self._run.base + self._cursor - 1
         if invalid is not None:
-            self._append(self._error_step(index, tool, json_args, invalid))
+            self._append(self._error_step(index, tool.name, json_args, invalid, tool.effect))
             self._hooks.trace("tool", {"tool": tool.name, "status": "error", **invalid.to_json()})
             return invalid
         if tool.confirm:
@@ -370,17 +357,7 @@ class Context(Generic[DepsT]):
         error = ToolError(
             name, "unavailable", f"no tool named {name!r} now (tools: {sorted(self._hooks.tools)})"
         )
-        index = self._run.base + self._cursor - 1
-        self._append(
-            Step(
-                index=index,
-                kind="call",
-                key=name,
-                args=json_args,
-                status="error",
-                error=error.to_json(),
-            )
-        )
+        self._append(self._error_step(self._run.base + self._cursor - 1, name, json_args, error))
         self._hooks.trace("tool", {"tool": name, "status": "error", **error.to_json()})
         return error
 
@@ -442,17 +419,17 @@ class Context(Generic[DepsT]):
         return error
 
     def _error_step(
-        self, index: int, tool: Tool[Any], args: dict[str, Any], error: ToolError
+        self,
+        index: int,
+        name: str,
+        args: dict[str, Any],
+        error: ToolError,
+        effect: str | None = None,
     ) -> Step:
         return Step(
-            index=index,
-            kind="call",
-            key=tool.name,
-            args=args,
-            status="error",
-            error=error.to_json(),
-            effect=tool.effect,
-        )
+            index=index, kind="call", key=name, args=args, status="error",
+            error=error.to_json(), effect=effect,
+        )  # fmt: skip
 
     def _require_confirmation(self, tool: Tool[Any], index: int) -> None:
         """The nearest earlier confirmation must be a yes not yet used by another such write."""

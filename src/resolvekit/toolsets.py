@@ -33,7 +33,14 @@ from typing import Any
 from .exceptions import UserError
 from .tools import Authorize, Effect, RetryPolicy, Tool
 
-__all__ = ["FunctionToolset", "ToolOverride", "Toolset", "check_names", "merge_tools"]
+__all__ = [
+    "FunctionToolset",
+    "ToolOverride",
+    "Toolset",
+    "check_names",
+    "merge_tools",
+    "resolve_tool",
+]
 
 _UNSET: Any = object()
 
@@ -204,6 +211,20 @@ class _Mapped(Toolset):
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def resolve_tool(
+    tools: Mapping[str, Tool[Any]], ref: Tool[Any] | str
+) -> tuple[Tool[Any] | None, Tool[Any] | None]:
+    """What ``ctx.call(ref)`` runs: ``(the tool that runs, the tool whose return type loads
+    the result)``. A name is looked up among ``tools``; a Tool stands for the tool of its name
+    there (a connected system's), or runs itself when there is none."""
+    if isinstance(ref, str):
+        found = tools.get(ref)
+        return found, found
+    if not isinstance(ref, Tool):
+        raise TypeError(f"ctx.call takes a Tool or a tool name, not {type(ref).__name__}")
+    return tools.get(ref.name, ref), ref
 
 
 def merge_tools(toolsets: Iterable[Toolset]) -> dict[str, Tool[Any]]:

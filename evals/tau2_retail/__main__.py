@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, help="db.json or its folder")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="agent model (default: local)")
     parser.add_argument("--ids", default="", help="comma-separated task ids (default: all)")
+    parser.add_argument(
+        "--backend",
+        choices=["inprocess", "mcp", "openapi"],
+        default="inprocess",
+        help="run the retail actions in-process or through the retail service (MCP, OpenAPI)",
+    )
     parser.add_argument("--trials", type=int, default=1, help="trials per task (default 1)")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument(
@@ -65,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ids = [i.strip() for i in args.ids.split(",") if i.strip()] or None
-        suite = build_suite(args.tasks, args.db, model=args.model, ids=ids)
+        suite = build_suite(args.tasks, args.db, model=args.model, ids=ids, backend=args.backend)
         options = RunOptions(
             trials=args.trials,
             concurrency=args.concurrency,
@@ -81,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     report = build_report(run)
     print_scorecard(report)
+    if args.backend != "inprocess":
+        from examples.retail.services import service
+
+        print(f"retail service ({args.backend}, {service().url}): {service().calls} calls")
     failures = [r for r in run.records.get("agent", []) if not r.success]
     for record in failures[: args.show]:
         print(format_failure(record))

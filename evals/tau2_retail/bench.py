@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from resolvekit.evals import Suite, ToolCall
 
@@ -38,13 +38,17 @@ def _replay(db: RetailDB, call: ToolCall) -> Any:
 
 
 def agent_factory(
-    default_model: Model | str = DEFAULT_MODEL, data: Path | None = None
+    default_model: Model | str = DEFAULT_MODEL,
+    data: Path | None = None,
+    backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
 ) -> Callable[[Model | None], Agent[Any]]:
     """Build the retail agent per conversation, sharing the model and the policy knowledge.
 
     The runner's model (``--model``) wins over ``default_model``. The model object and the
     knowledge base over ``policy.md`` are made once per model and reused, so conversations do
-    not each load a classifier or embed the policy again.
+    not each load a classifier or embed the policy again. ``backend`` runs the retail actions
+    in-process or through the retail service over MCP or OpenAPI
+    (:mod:`examples.retail.services`).
     """
     from examples.retail.agent import build_agent, policy_knowledge
     from resolvekit.models import infer_model
@@ -59,7 +63,9 @@ def agent_factory(
             model = default[0]
         if id(model) not in cache:
             cache[id(model)] = (model, policy_knowledge(model=model, data=data))
-        return build_agent(model=model, store="memory://", knowledge=cache[id(model)][1])
+        return build_agent(
+            model=model, store="memory://", knowledge=cache[id(model)][1], backend=backend
+        )
 
     return make
 
@@ -70,6 +76,7 @@ def build_suite(
     *,
     model: Model | str = DEFAULT_MODEL,
     ids: Sequence[str] | None = None,
+    backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
 ) -> Suite:
     """The suite over a task file in τ²-bench's format.
 
@@ -78,6 +85,7 @@ def build_suite(
         db: ``db.json`` or its folder (default: the data folder's).
         model: the agent's model when the run names none (default: ``"local"``).
         ids: play only these task ids.
+        backend: where the agent's retail actions run (``inprocess``, ``mcp``, ``openapi``).
 
     Raises:
         Tau2DataError: a file is missing or malformed, or ``ids`` names unknown tasks.
@@ -97,7 +105,7 @@ def build_suite(
         name="tau2_retail",
         description=f"τ²-bench retail: {len(chosen)} tasks from {task_path.name}",
         scenarios=tasks_to_scenarios(chosen, database),
-        agent=agent_factory(model, policy),
+        agent=agent_factory(model, policy, backend),
         snapshot=ForkDumper(database),
         plain_snapshots=True,
         replay=_replay,

@@ -50,6 +50,7 @@ class Registry(Generic[DepsT]):
         self.intents: dict[str, type[Intent]] = {}
         self.playbooks: dict[str, Playbook] = {}
         self._specs: dict[str, IntentSpec] = {}
+        self._toolsets_held = False
 
     @overload
     def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
@@ -103,6 +104,7 @@ class Registry(Generic[DepsT]):
         Raises:
             UserError: two toolsets offer the same tool name.
         """
+        self._hold_toolsets()
         for toolset in self.toolsets:
             await toolset.start()
         check_names(self.toolsets)
@@ -111,6 +113,7 @@ class Registry(Generic[DepsT]):
         """Before a turn: reconnect dropped systems, list changed tool lists again. A system
         that cannot be reached keeps offering its last tools; calling them fails typed
         (``unavailable``)."""
+        self._hold_toolsets()
         for toolset in self.toolsets:
             try:
                 await toolset.refresh()
@@ -118,9 +121,21 @@ class Registry(Generic[DepsT]):
                 log.warning("toolset %r could not be refreshed", toolset.name, exc_info=True)
 
     async def close_tools(self) -> None:
-        """Disconnect every toolset."""
+        """Let go of every toolset: one that other agents still use stays connected (the
+        retail eval builds an agent per conversation over one shared connection), the last
+        user disconnects it."""
+        held, self._toolsets_held = self._toolsets_held, False
         for toolset in self.toolsets:
-            await toolset.close()
+            if held:
+                await toolset.release()
+            elif toolset.users == 0:
+                await toolset.close()
+
+    def _hold_toolsets(self) -> None:
+        if not self._toolsets_held:
+            self._toolsets_held = True
+            for toolset in self.toolsets:
+                toolset.acquire()
 
     def playbook(
         self, intent: type[IntentT]

@@ -116,6 +116,26 @@ class Toolset:
     async def close(self) -> None:
         """Disconnect (safe to call again, and when never started)."""
 
+    # -- sharing: several agents (one per conversation, say) may use one toolset -------------
+
+    _users: int = 0
+
+    @property
+    def users(self) -> int:
+        """How many agents use this toolset now (see :meth:`acquire`)."""
+        return self._users
+
+    def acquire(self) -> None:
+        """One more agent uses this toolset (an agent does so once, on its first turn or
+        ``warm_up``)."""
+        self._users += 1
+
+    async def release(self) -> None:
+        """An agent is done with this toolset; the last one to go closes it."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0:
+            await self.close()
+
     # -- combinators -------------------------------------------------------------------------
 
     def filtered(self, keep: Iterable[str] | Callable[[Tool[Any]], bool]) -> Toolset:
@@ -211,6 +231,16 @@ class _Mapped(Toolset):
 
     async def close(self) -> None:
         await self.inner.close()
+
+    @property
+    def users(self) -> int:
+        return self.inner.users
+
+    def acquire(self) -> None:
+        self.inner.acquire()
+
+    async def release(self) -> None:
+        await self.inner.release()
 
 
 def resolve_tool(

@@ -175,3 +175,47 @@ async def test_free_mode_offers_toolset_tools_to_the_model() -> None:
     result = await agent.handle("c1", "where is my order W1234567")
     assert result.reply == "It is pending."
     assert {t.name for t in requests[0].tools} == {"crm.get_order", "crm.cancel_order"}
+
+
+class Counting(rk.FunctionToolset):
+    """Counts its connections being closed."""
+
+    def __init__(self) -> None:
+        super().__init__(make_tools(), name="crm")
+        self.closed = 0
+
+    async def close(self) -> None:
+        self.closed += 1
+
+
+async def test_a_toolset_shared_by_agents_is_closed_by_the_last_one() -> None:
+    # The retail eval builds one agent per conversation over one shared connection: closing
+    # one conversation's agent must not cut the others off.
+    shared = Counting()
+    first, second = (
+        rk.Agent("a", model="test", store="memory://", toolsets=[shared.prefixed("crm.")])
+        for _ in range(2)
+    )
+    await first.warm_up()
+    await second.warm_up()
+    assert shared.users == 2
+    await first.close()
+    assert shared.closed == 0
+    await first.close()  # twice is still one agent letting go
+    assert (shared.users, shared.closed) == (1, 0)
+    await second.close()
+    assert (shared.users, shared.closed) == (0, 1)
+
+
+async def test_an_agent_that_never_used_a_toolset_closes_it_only_when_nobody_does() -> None:
+    shared = Counting()
+    user = rk.Agent("a", model="test", store="memory://", toolsets=[shared])
+    idle = rk.Agent("b", model="test", store="memory://", toolsets=[shared])
+    await user.warm_up()
+    await idle.close()
+    assert shared.closed == 0
+    await user.close()
+    assert shared.closed == 1
+    lone = rk.Agent("c", model="test", store="memory://", toolsets=[Counting()])
+    await lone.close()
+    assert lone.toolsets[1].closed == 1  # type: ignore[attr-defined]

@@ -115,15 +115,19 @@ class LocalModel(Model):
         return await asyncio.to_thread(self._locked, self._turn, request)
 
     async def warm_up(self, intents: Sequence[IntentSpec]) -> None:
-        """Load the sentence model and fit the classifier for ``intents`` now, off the event
-        loop, so the first customer does not wait for them (``Agent.warm_up`` calls this)."""
+        """Load the sentence model, fit the classifier for ``intents`` and import the
+        extractors now, off the event loop, so the first customer does not wait for them
+        (``Agent.warm_up`` calls this)."""
 
         def warm() -> None:
+            from ..understanding import extract  # noqa: F401 - the extractors' patterns
             from ..understanding.embedders import warm_up
 
             warm_up(self.embedder)  # even when every example is already in the disk cache
             if intents:
-                self._classifier_for(intents)
+                # One prediction past the fit: its BLAS thread limit finds the libraries once.
+                self._classifier_for(intents).predict_one("warm up")
+                self._view(intents)
 
         await asyncio.to_thread(self._locked, warm)
 

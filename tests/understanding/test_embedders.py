@@ -27,6 +27,7 @@ import resolvekit.models
 from resolvekit.exceptions import ModelHTTPError, ModelRequestsBlocked, UserError
 from resolvekit.models.embeddings import OpenAIEmbedder
 from resolvekit.understanding import _cache
+from resolvekit.understanding._batching import BatchingEmbedder
 from resolvekit.understanding.embedders import (
     CachedEmbedder,
     Embedder,
@@ -231,7 +232,12 @@ def test_default_embedder_is_cached_minilm_without_loading(tmp_path: Path) -> No
 
 def test_intent_embedder_has_two_blocks_known_without_loading(tmp_path: Path) -> None:
     emb = default_intent_embedder(cache_dir=tmp_path)
-    assert isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert isinstance(emb.inner, BatchingEmbedder)  # concurrent messages share passes
+    assert isinstance(emb.inner.inner, SentenceTransformerEmbedder)
+    assert emb.write_behind
+    plain = default_intent_embedder(cache_dir=tmp_path, batching=False)
+    assert isinstance(plain.inner, SentenceTransformerEmbedder)
+    assert not plain.write_behind
     assert emb.name == "st:all-MiniLM-L6-v2+L2"  # its own cache folder, apart from the plain one
     assert emb.directory != default_embedder(cache_dir=tmp_path).directory
     assert emb.blocks == (384, 384)

@@ -456,8 +456,10 @@ def warm_up(embedder: Embedder) -> None:
     """Load a local model now (sentence-transformers: import torch, read the weights, run one
     forward pass), past any cache in front of it, so the first real text is not the one that
     waits for it. Remote and model-free embedders are left alone (no request is made)."""
+    from ._batching import BatchingEmbedder
+
     inner: Any = embedder
-    while isinstance(inner, CachedEmbedder):
+    while isinstance(inner, CachedEmbedder | BatchingEmbedder):
         inner = inner.inner
     load = getattr(inner, "load", None)
     if callable(load):
@@ -470,16 +472,26 @@ def default_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedE
     return CachedEmbedder(SentenceTransformerEmbedder(), cache_dir=cache_dir)
 
 
-def default_intent_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:
+def default_intent_embedder(
+    cache_dir: str | os.PathLike[str] | None = None, *, batching: bool = True
+) -> CachedEmbedder:
     """The embedder :class:`~resolvekit.models.LocalModel` classifies intents with.
 
     all-MiniLM-L6-v2's sentence embedding plus its mean-pooled layer 2 as a second block (one
     forward pass), behind the disk cache. The classifier decides on held-out data how much weight
     the second block gets, down to none.
+
+    With ``batching`` (the default), concurrent calls share forward passes
+    (:class:`~resolvekit.understanding._batching.BatchingEmbedder`) and new vectors are written
+    to the disk cache in the background (``write_behind``); ``batching=False`` embeds each call
+    on its own and writes its shard before returning.
     """
-    return CachedEmbedder(
-        SentenceTransformerEmbedder(extra_layers=INTENT_LAYERS), cache_dir=cache_dir
-    )
+    inner: Embedder = SentenceTransformerEmbedder(extra_layers=INTENT_LAYERS)
+    if batching:
+        from ._batching import BatchingEmbedder
+
+        inner = BatchingEmbedder(inner)
+    return CachedEmbedder(inner, cache_dir=cache_dir, write_behind=batching)
 
 
 # --- OpenAI-compatible -----------------------------------------------------------------------

@@ -115,6 +115,14 @@ def test_write_behind_flushes_in_the_background(tmp_path: Path) -> None:
     assert list(cached.directory.glob("*.npz"))
 
 
+def test_write_behind_embedders_of_one_folder_share_rows_not_yet_written(tmp_path: Path) -> None:
+    first = CachedEmbedder(HashingEmbedder(16), cache_dir=tmp_path, write_behind=True)
+    second = CachedEmbedder(HashingEmbedder(16), cache_dir=tmp_path, write_behind=True)
+    first.embed(["only in memory so far"])
+    second.embed(["only in memory so far"])
+    assert (first.misses, second.misses) == (1, 0)
+
+
 def test_without_write_behind_each_call_writes_its_shard(tmp_path: Path) -> None:
     cached = CachedEmbedder(HashingEmbedder(16), cache_dir=tmp_path)
     cached.embed(["one"])

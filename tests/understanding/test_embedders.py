@@ -225,7 +225,8 @@ def test_cannot_wrap_twice(tmp_path: Path) -> None:
 
 def test_default_embedder_is_cached_minilm_without_loading(tmp_path: Path) -> None:
     emb = default_embedder(cache_dir=tmp_path)
-    assert isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert isinstance(emb.inner, BatchingEmbedder)
+    assert isinstance(emb.inner.inner, SentenceTransformerEmbedder)
     assert emb.name == "st:all-MiniLM-L6-v2"
     assert emb.dim == 384  # known without loading the model
 

@@ -413,17 +413,29 @@ def _flush_forever() -> None:
         _flush_all()
 
 
-def _write_behind(store: EmbeddingStore) -> None:
-    """Persist ``store``'s deferred rows every :data:`_FLUSH_SECONDS` and at exit."""
+_SHARED: dict[Path, EmbeddingStore] = {}
+
+
+def _write_behind_store(directory: Path, name: str) -> EmbeddingStore:
+    """The process's one write-behind store of ``directory``, its deferred rows persisted every
+    :data:`_FLUSH_SECONDS` and at exit.
+
+    One per directory, so rows still in memory are seen by every embedder of this process that
+    reads them (the knowledge base's plain MiniLM reads what LocalModel's layered one shared).
+    """
     global _flusher
     with _flusher_lock:
-        _flushing.add(store)
+        store = _SHARED.get(directory)
+        if store is None or store.name != name:
+            store = _SHARED[directory] = EmbeddingStore(directory=directory, name=name)
+            _flushing.add(store)
         if _flusher is None:
             _flusher = threading.Thread(
                 target=_flush_forever, name="resolvekit-cache-writer", daemon=True
             )
             _flusher.start()
             atexit.register(_flush_all)
+        return store
 
 
 class CachedEmbedder:
@@ -456,13 +468,14 @@ class CachedEmbedder:
             raise UserError("The embedder is already cached; do not wrap a CachedEmbedder again")
         self.inner = inner
         self._root = Path(cache_dir) if cache_dir is not None else cache_root() / "embeddings"
-        self.store = EmbeddingStore(
-            directory=_embedder_dir(self._root, inner.name), name=inner.name
+        directory = _embedder_dir(self._root, inner.name)
+        self.store = (
+            _write_behind_store(directory, inner.name)
+            if write_behind
+            else EmbeddingStore(directory=directory, name=inner.name)
         )
         self._first_block_store: EmbeddingStore | None = None
         self.write_behind = write_behind
-        if write_behind:
-            _write_behind(self.store)
         self.hits = 0
         self.misses = 0
 
@@ -530,11 +543,12 @@ class CachedEmbedder:
         if not alias:
             return
         if self._first_block_store is None:
-            self._first_block_store = EmbeddingStore(
-                directory=_embedder_dir(self._root, alias), name=alias
+            directory = _embedder_dir(self._root, alias)
+            self._first_block_store = (
+                _write_behind_store(directory, alias)
+                if self.write_behind
+                else EmbeddingStore(directory=directory, name=alias)
             )
-            if self.write_behind:
-                _write_behind(self._first_block_store)
         _, missing = self._first_block_store.lookup(keys)
         if not missing:
             return

@@ -467,9 +467,17 @@ def warm_up(embedder: Embedder) -> None:
         inner.embed(["warm up"])
 
 
-def default_embedder(cache_dir: str | os.PathLike[str] | None = None) -> CachedEmbedder:
-    """The default local embedder: all-MiniLM-L6-v2 behind the disk cache."""
-    return CachedEmbedder(SentenceTransformerEmbedder(), cache_dir=cache_dir)
+def default_embedder(
+    cache_dir: str | os.PathLike[str] | None = None, *, batching: bool = True
+) -> CachedEmbedder:
+    """The default local embedder: all-MiniLM-L6-v2 behind the disk cache (``batching``: as
+    for :func:`default_intent_embedder`)."""
+    inner: Embedder = SentenceTransformerEmbedder()
+    if batching:
+        from ._batching import BatchingEmbedder
+
+        inner = BatchingEmbedder(inner)
+    return CachedEmbedder(inner, cache_dir=cache_dir, write_behind=batching)
 
 
 def default_intent_embedder(

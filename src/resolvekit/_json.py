@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+import pydantic_core
 from pydantic import TypeAdapter
 
-__all__ = ["dump", "jsonable", "load"]
+__all__ = ["detached", "dump", "jsonable", "load"]
 
 T = TypeVar("T")
 
@@ -43,3 +44,11 @@ def load(cls: type[T], data: Any) -> T:
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: dates, decimals and other objects become their ``str``."""
     return json.loads(json.dumps(value, default=str))
+
+
+def detached(data: Any) -> Any:
+    """Plain JSON data sharing no list or dict with ``data``: what a playbook gets from the
+    journal, so changing it in place changes neither the journal nor a replay."""
+    if isinstance(data, dict | list):
+        return pydantic_core.from_json(pydantic_core.to_json(data, inf_nan_mode="constants"))
+    return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Iterator
 from functools import cached_property
@@ -14,6 +15,7 @@ from ._text import clean_text
 from .consent import ConsentPolicy
 from .delivery import HandoffTarget
 from .engine import Turn, compact, keep_receipt, receipt_result
+from .engine.parking import ParkedPlaybooks
 from .escalation import EscalationPolicy
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
 from .handoffs import summarize
@@ -25,11 +27,23 @@ from .redaction import DEFAULT_REDACTOR, Redactor
 from .registry import Registry
 from .repair import Repairs
 from .results import TurnResult
-from .sessions import Conversation, PendingState, Store, open_store
+from .sessions import (
+    Conversation,
+    PendingState,
+    Store,
+    checkout,
+    decode_conversation,
+    encode_conversation,
+    open_store,
+)
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
 log = logging.getLogger("resolvekit")
+
+PARKED_PLAYBOOKS = int(os.environ.get("RESOLVEKIT_PARKED_PLAYBOOKS", "1000"))
+"""How many waiting playbooks an agent keeps running in memory by default (the environment
+variable ``RESOLVEKIT_PARKED_PLAYBOOKS`` sets it; 0 replays every turn from the journal)."""
 
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
@@ -71,6 +85,11 @@ class Agent(Registry[DepsT]):
         repairs: what the agent does when the conversation goes off the path (a clarification
             that does not help, a slot value not given, an unclear confirmation...); see
             :mod:`resolvekit.repair` for the patterns and their defaults.
+        parked_playbooks: how many playbooks waiting for a customer stay running in memory
+            between turns (resumed instead of replayed from their journal, so a long
+            conversation costs no more per message than a short one); 0 replays every turn.
+            The journal stays the source of truth: another worker or a restart replays it.
+            Default :data:`PARKED_PLAYBOOKS`.
     """
 
     def __init__(
@@ -93,6 +112,7 @@ class Agent(Registry[DepsT]):
         consent: ConsentPolicy | None = None,
         redaction: Redactor | None = DEFAULT_REDACTOR,
         repairs: Repairs | None = None,
+        parked_playbooks: int | None = None,
     ) -> None:
         super().__init__(name, deps=deps)
         self._model_arg = model
@@ -118,6 +138,9 @@ class Agent(Registry[DepsT]):
         self.consent = consent or ConsentPolicy()
         self.redaction = redaction
         self.repairs = repairs or Repairs()
+        self.parked = ParkedPlaybooks(
+            PARKED_PLAYBOOKS if parked_playbooks is None else parked_playbooks
+        )
 
     # -- registration ------------------------------------------------------------------------
 
@@ -228,9 +251,10 @@ class Agent(Registry[DepsT]):
     ) -> TurnResult:
         store = self.store
         async with store.lock(customer_id):
-            conversation = await self._conversation_for(customer_id, channel)
+            conversation = await self._conversation_for(customer_id)
             if message_id is not None and message_id in conversation.receipts:
                 return receipt_result(conversation.receipts[message_id])
+            conversation.channel = channel
             resumed = message_id is not None and conversation.current_message == message_id
             conversation.current_message = message_id
             turn = Turn(
@@ -316,9 +340,9 @@ class Agent(Registry[DepsT]):
             results.append(result)
         return results
 
-    async def _conversation_for(self, customer_id: str, channel: str) -> Conversation:
+    async def _conversation_for(self, customer_id: str) -> Conversation:
         store = self.store
-        conversation = await store.open_conversation(customer_id)
+        conversation = await checkout(store, customer_id)
         if (
             conversation is not None
             and conversation.status == "open"
@@ -330,13 +354,12 @@ class Agent(Registry[DepsT]):
             await store.save(conversation)
             conversation = None
         if conversation is None:
-            conversation = Conversation.new(customer_id, channel)
+            conversation = Conversation.new(customer_id, "chat")  # the turn sets the channel
             earlier = await store.history(customer_id)
             conversation.history = [c.summary for c in reversed(earlier) if c.summary]
             if earlier:
                 # A message redelivered after its conversation closed is still a duplicate.
                 conversation.receipts = dict(earlier[0].receipts)
-        conversation.channel = channel
         return conversation
 
     async def _deliver(self, result: TurnResult) -> None:
@@ -397,6 +420,7 @@ class Agent(Registry[DepsT]):
     async def close(self) -> None:
         """Close the conversation store (database connections) on shutdown; the agent is not
         used after it. Safe when the store was never opened, and more than once."""
+        self.parked.clear()
         if "store" in self.__dict__:  # opened (cached_property), else nothing to close
             await self.store.close()
 
@@ -473,8 +497,13 @@ class Agent(Registry[DepsT]):
         return self.knowledge is not None
 
     async def conversation(self, customer_id: str) -> Conversation | None:
-        """The customer's open (or handed-off) conversation, for inspection."""
-        return await self.store.open_conversation(customer_id)
+        """A copy of the customer's open (or handed-off) conversation, for inspection: changing
+        it changes nothing stored."""
+        found = await self.store.open_conversation(customer_id)
+        if found is None:
+            return None
+        raw = encode_conversation(found).decode()
+        return decode_conversation(found.id, raw, where="a copy")
 
     async def answer_from_knowledge(self, query: str, k: int = 3) -> KnowledgeAnswer:
         """Answer ``query`` from the knowledge source (not answerable when there is none)."""

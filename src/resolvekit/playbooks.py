@@ -23,7 +23,6 @@ from typing import (
     Any,
     Generic,
     Literal,
-    NoReturn,
     Protocol,
     TypeVar,
     cast,
@@ -33,7 +32,7 @@ from typing import (
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._json import dump, jsonable, load
+from ._json import detached, dump, jsonable, load
 from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
 from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
@@ -136,6 +135,16 @@ class Hooks:
     trace: Callable[[str, dict[str, Any]], None]
 
 
+class Parking(Protocol):
+    """How a playbook waits for the customer without unwinding: the engine keeps it running in
+    memory between turns (no replay) and resumes it when the answer is in the journal. Without
+    parking a context raises :class:`Suspended` and the next turn replays the journal."""
+
+    async def park(self, pending: PendingState, error: str | None) -> None:
+        """Wait until the engine resumes the playbook (after a new turn rebound the context)."""
+        ...
+
+
 class Context(Generic[DepsT]):
     """What a playbook (and a tool that asks for it) can see and do.
 
@@ -158,6 +167,7 @@ class Context(Generic[DepsT]):
         deps: DepsT,
         hooks: Hooks,
         rewind: str | None = None,
+        parking: Parking | None = None,
     ) -> None:
         self.customer_id = conversation.customer_id
         self.conversation_id = conversation.id
@@ -173,6 +183,20 @@ class Context(Generic[DepsT]):
         raising :class:`ReplayDivergence`."""
         self.outbox: list[str] = []
         """Messages said at the live frontier of this execution (replayed ones are not resent)."""
+        self._parking = parking
+
+    def rebind(
+        self, *, conversation: Conversation, run: PlaybookRun, deps: DepsT, hooks: Hooks
+    ) -> None:
+        """Point a parked context at a new turn's conversation (the same one, loaded again),
+        dependencies and hooks; what it says from now on goes to a fresh outbox."""
+        self._conversation = conversation
+        self._run = run
+        self.deps = deps
+        self.channel = conversation.channel
+        self._hooks = hooks
+        self._rewind = None
+        self.outbox = []
 
     @property
     def request_text(self) -> str:
@@ -207,7 +231,7 @@ class Context(Generic[DepsT]):
         if index >= len(journal):
             return None
         step = journal[index]
-        if (step.kind, step.key, _canon(step.args)) == (kind, key, _canon(args)):
+        if step.kind == kind and step.key == key and _same(step.args, args):
             return step
         got = _describe(kind, key, args)
         if self._rewind is None:
@@ -221,6 +245,18 @@ class Context(Generic[DepsT]):
         del journal[index:]
         self._hooks.trace("rewind", {"step": index, "now": got})
         return None
+
+    def _recorded_call(self, tool: Tool[Any], args: dict[str, Any]) -> Step | None:
+        """Replay's fast path: the step at the cursor records this very call with these very
+        arguments (already plain JSON), so validating them again would change nothing."""
+        journal = self._run.journal
+        if self._cursor >= len(journal):
+            return None
+        step = journal[self._cursor]
+        if step.kind != "call" or step.key != tool.name or step.args != args:
+            return None
+        self._cursor += 1
+        return step
 
     def _append(self, step: Step) -> Step:
         self._run.journal.append(step)
@@ -246,6 +282,9 @@ class Context(Generic[DepsT]):
         return cast("R | ToolError", await self._call(tool, args))
 
     async def _call(self, tool: Tool[Any], args: dict[str, Any]) -> Any:
+        recorded = self._recorded_call(tool, args)
+        if recorded is not None:
+            return await self._replay_call(tool, recorded)
         invalid: ToolError | None = None
         try:
             json_args = tool.validate_args(args)
@@ -303,10 +342,11 @@ class Context(Generic[DepsT]):
         return await self.recover_step(tool, step)
 
     async def recover_step(self, tool: Tool[Any], step: Step) -> Any:
-        """A call left ``started``: the process died between journaling it and recording its
-        result. An idempotent tool is called again with the same key; any other is not
-        repeated and becomes an ``unknown_outcome`` error (the engine hands it to a human)."""
-        if tool.idempotent:
+        """A call left ``started``: the process died (or the turn was cancelled) between
+        journaling it and recording its result. A read, or an idempotent write (called again
+        with the same key), runs again; any other write is not repeated and becomes an
+        ``unknown_outcome`` error (the engine hands it to a human)."""
+        if tool.idempotent or tool.effect == "read":
             self._hooks.trace("recover", {"tool": tool.name, "key": step.idempotency_key})
             return await self._execute(tool, step)
         error = ToolError(
@@ -357,27 +397,25 @@ class Context(Generic[DepsT]):
         The playbook is suspended until the customer answers; an answer that does not validate
         is asked again with the reason.
         """
-        adapter: TypeAdapter[Any] = TypeAdapter(type)
-        schema = adapter.json_schema()
+        adapter, schema = _answer_type(type)
         args = {"name": name, "schema": schema}
         step = self._next("ask", question, args)
         if step is None:
             step = self._append(
                 Step(index=self._cursor - 1, kind="ask", key=question, args=args, status="pending")
             )
-        elif step.status == "done":
-            try:
-                return adapter.validate_python(step.result)
-            except ValidationError as exc:
-                step.status, step.result = "pending", None
-                self._suspend(
-                    "ask",
-                    question,
-                    step,
-                    spec_from_schema(name, schema, question),
-                    slot_error_message(name, exc),
-                )
-        self._suspend("ask", question, step, spec_from_schema(name, schema, question), None)
+        position, error = step.index, None
+        while True:
+            step = self._run.journal[position]  # the run may be a new turn's copy
+            if step.status == "done":
+                try:
+                    return adapter.validate_python(detached(step.result))
+                except ValidationError as exc:
+                    step.status, step.result = "pending", None
+                    error = slot_error_message(name, exc)
+            spec = spec_from_schema(name, schema, question)
+            await self._wait_for_customer("ask", question, step, spec, error)
+            error = None
 
     async def confirm(self, text: str, /) -> bool:
         """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
@@ -386,18 +424,23 @@ class Context(Generic[DepsT]):
             step = self._append(
                 Step(index=self._cursor - 1, kind="confirm", key=text, status="pending")
             )
-        elif step.status == "done":
-            return bool(step.result)
-        self._suspend("confirm", text, step, None, None)
+        position = step.index
+        while True:
+            step = self._run.journal[position]
+            if step.status == "done":
+                return bool(step.result)
+            await self._wait_for_customer("confirm", text, step, None, None)
 
-    def _suspend(
+    async def _wait_for_customer(
         self,
         kind: Literal["ask", "confirm"],
         question: str,
         step: Step,
         spec: SlotSpec | None,
         error: str | None,
-    ) -> NoReturn:
+    ) -> None:
+        """Send the question and wait: parked in memory when the engine parks playbooks, else
+        unwound (:class:`Suspended`) to be replayed on the next turn."""
         pending = PendingState(
             kind=kind,
             question=question,
@@ -405,7 +448,9 @@ class Context(Generic[DepsT]):
             step=step.index,
             slot=spec.name if spec else None,
         )
-        raise Suspended(pending, spec, error)
+        if self._parking is None:
+            raise Suspended(pending, spec, error)
+        await self._parking.park(pending, error)
 
     async def search(self, query: str, /, *, k: int = 3) -> KnowledgeAnswer:
         """Look up the knowledge index; the answer is journaled so replays see the same one."""
@@ -458,6 +503,29 @@ class Context(Generic[DepsT]):
     def refuse(self, reason: str, /, *, reply: str | None = None) -> PlaybookOutcome:
         """Decline the request (e.g. against policy) without changing anything."""
         return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
+
+
+_ANSWER_TYPES: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
+
+
+def _answer_type(kind: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+    """The adapter and JSON Schema of an answer type, built once per type: a replayed
+    ``ctx.ask`` costs a dictionary lookup, not a new schema."""
+    try:
+        cached = _ANSWER_TYPES.get(kind)
+    except TypeError:  # an unhashable type annotation: build it every time
+        adapter: TypeAdapter[Any] = TypeAdapter(kind)
+        return adapter, adapter.json_schema()
+    if cached is None:
+        adapter = TypeAdapter(kind)
+        cached = _ANSWER_TYPES[kind] = (adapter, adapter.json_schema())
+    return cached
+
+
+def _same(recorded: dict[str, Any], asked: dict[str, Any]) -> bool:
+    """The arguments of a recorded step and of the replayed call are the same JSON data (the
+    direct comparison is enough almost always; the canonical text settles the rest)."""
+    return recorded == asked or _canon(recorded) == _canon(asked)
 
 
 def _canon(value: Any) -> str:

@@ -31,6 +31,7 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, get_type_h
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
+from ._json import detached
 from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
 from .specs import ToolSpec
 
@@ -125,7 +126,9 @@ class Tool(Generic[R]):
         return self.result_adapter.dump_python(value, mode="json")
 
     def load_result(self, data: Any) -> Any:
-        return self.result_adapter.validate_python(data)
+        """The tool's result as its declared type, from journal data (a copy: the playbook may
+        change it in place without changing the journal)."""
+        return self.result_adapter.validate_python(detached(data))
 
     async def invoke(
         self, ctx: object | None, args: dict[str, Any], idempotency_key: str | None

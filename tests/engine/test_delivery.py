@@ -366,7 +366,7 @@ async def test_a_broken_knowledge_source_becomes_a_handoff() -> None:
 
 async def test_an_unexpected_error_outside_the_turn_is_an_internal_error() -> None:
     class Exploding(MemoryStore):
-        async def open_conversation(self, customer_id: str) -> rk.Conversation | None:
+        async def checkout(self, customer_id: str) -> rk.Conversation | None:
             raise AttributeError("a bug in a custom store")
 
     agent = build_agent(Backend(), always_yes(), store=Exploding())

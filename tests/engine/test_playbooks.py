@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -536,6 +537,7 @@ async def test_request_text_is_the_message_that_started_the_run_on_every_replay(
     agent = build_agent(
         Backend(),
         rk.ScriptedModel([rk.StartIntent(intent="Note"), rk.Confirm(answer="yes")]),
+        parked_playbooks=0,  # replayed on every turn
     )
 
     @agent.playbook(Note)
@@ -634,3 +636,45 @@ async def test_a_queued_request_naming_an_unknown_intent_is_an_invalid_decision(
 def test_an_unknown_slot_kind_fails_where_it_is_declared() -> None:
     with pytest.raises(rk.UserError, match=r"Unknown slot kind 'name'.*full_name"):
         rk.Slot(kind="name", ask="How should the name be spelled?")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("parked", [0, 10])
+async def test_a_playbook_changing_a_result_in_place_changes_neither_journal_nor_replay(
+    parked: int,
+) -> None:
+    class Basket(rk.Intent):
+        """Build a basket."""
+
+    agent = build_agent(
+        Backend(),
+        rk.ScriptedModel(
+            [
+                rk.StartIntent(intent="Basket"),
+                rk.FillSlots(slots={"more": "a"}),
+                rk.FillSlots(slots={"more": "b"}),
+            ]
+        ),
+        parked_playbooks=parked,
+    )
+
+    @agent.tool
+    def basket() -> dict[str, Any]:  # Any: pydantic keeps the inner list as it is
+        """The basket."""
+        return {"items": ["x"]}
+
+    @agent.playbook(Basket)
+    async def build(ctx: rk.Context[Backend], intent: Basket) -> rk.PlaybookOutcome:
+        got = await ctx.call(basket)
+        got["items"].append("mine")  # the playbook's own copy
+        await ctx.ask("More?", str, name="more")
+        got = await ctx.call(basket)
+        got["items"].append("again")
+        await ctx.ask("Anything else?", str, name="more")
+        return ctx.resolve(",".join(got["items"]))
+
+    await agent.handle("c", "basket")
+    await agent.handle("c", "a")
+    done = await agent.handle("c", "b")
+    assert done.reply == "x,again"
+    journal = (await agent.conversation("c")).runs[-1].journal
+    assert [s.result for s in journal if s.kind == "call"] == [{"items": ["x"]}] * 2

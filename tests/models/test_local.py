@@ -132,6 +132,37 @@ async def test_unrecognised_answer_is_handed_to_the_engine_to_validate(model: Lo
     assert decision == rk.FillSlots(slots={"order_id": "the blue one"})
 
 
+class Passenger(rk.Intent):
+    """Change a booking."""
+
+    last_name: str = rk.Slot(ask="What is your last name?")
+    bags: int = rk.Slot(ask="How many bags?")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Sure: Rossi.", "Rossi"), ("it's Cohen thanks", "Cohen"), ("rossi", "Rossi")],
+)
+async def test_a_name_answer_keeps_only_the_name(
+    model: LocalModel, text: str, expected: str
+) -> None:
+    decision = await answer(model, text, Passenger, "last_name")
+    assert decision == rk.FillSlots(slots={"last_name": expected})
+
+
+@pytest.mark.parametrize("text", ["June 17 please", "2 bags", "the 14th"])
+async def test_an_answer_with_no_name_is_not_taken_as_a_name(model: LocalModel, text: str) -> None:
+    decision = await answer(model, text, Passenger, "last_name", question="What is your last name?")
+    assert isinstance(decision, rk.AskClarification)
+    assert decision.text == "Sorry, I didn't catch the name. What is your last name?"
+
+
+@pytest.mark.parametrize(("text", "expected"), [("one", 1), ("two please", 2), ("just 3", 3)])
+async def test_a_number_word_answers_a_count(model: LocalModel, text: str, expected: int) -> None:
+    decision = await answer(model, text, Passenger, "bags", slots={"last_name": "Rossi"})
+    assert decision == rk.FillSlots(slots={"bags": expected})
+
+
 @pytest.mark.parametrize("text", ["I don't know", "not sure", "I'm sorry, I don't know."])
 async def test_dont_know_to_a_slot_question_is_not_called_an_invalid_value(
     model: LocalModel, text: str

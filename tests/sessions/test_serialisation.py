@@ -11,6 +11,7 @@ from pydantic_core import from_json, to_json
 
 import resolvekit as rk
 from resolvekit.sessions import (
+    DEFAULT_WRITE_DEADLINE,
     Conversation,
     PendingState,
     PlaybookRun,
@@ -208,3 +209,107 @@ def test_none_inside_plain_json_values_is_kept() -> None:
     assert loaded.runs[0].journal[0].args == {"note": None}
     assert loaded.runs[0].journal[0].result == {"status": "pending", "n": None}
     assert b'"effect"' not in raw  # None fields are left out
+
+
+def _full(conversation: Conversation) -> Any:
+    """The conversation dumped by the one serialiser, with no step cache involved."""
+    return Conversation.to_json(conversation)
+
+
+def _same_as_full(conversation: Conversation) -> None:
+    assert from_json(encode_conversation(conversation)) == _full(conversation)
+    started = [
+        s.deadline if s.deadline is not None else s.at + DEFAULT_WRITE_DEADLINE
+        for r in conversation.runs
+        for s in r.journal
+        if s.kind == "call" and s.status == "started"
+    ]
+    assert conversation.inflight_until() == (max(started) if started else None)
+
+
+def _changes() -> list[tuple[str, typing.Callable[[Conversation], None]]]:
+    def step(c: Conversation, i: int) -> Step:
+        return c.runs[0].journal[i]
+
+    def confirm_to_pending(c: Conversation) -> None:
+        s = step(c, 1)
+        s.status, s.result = "pending", None
+
+    def truncate(c: Conversation) -> None:
+        run = c.runs[0]
+        run.superseded += run.journal[1:]
+        del run.journal[1:]
+
+    def finish_started(c: Conversation) -> None:
+        s = step(c, 2)
+        s.status, s.result, s.deadline, s.owner = "done", {"ok": True}, None, None
+
+    def replace_step(c: Conversation) -> None:
+        c.runs[0].journal[0] = Step(index=0, kind="call", key="get_order", result={"n": 2})
+
+    def new_run(c: Conversation) -> None:
+        c.runs.append(PlaybookRun(id="r2", intent="Other"))
+
+    def compact(c: Conversation) -> None:
+        c.runs.clear()
+        c.archived += 1
+
+    def finished_restarted(c: Conversation) -> None:
+        s = step(c, 0)
+        s.status, s.deadline = "started", 99.0
+
+    def grow(c: Conversation) -> None:
+        run = c.runs[0]
+        for i in range(3, 8):
+            run.journal.append(Step(index=i, kind="call", key="x", result={"i": i}))
+
+    return [
+        ("a finished step started again", finished_restarted),
+        ("the journal grows", grow),
+        ("result reassigned", lambda c: setattr(step(c, 0), "result", {"status": "cancelled"})),
+        ("status to error", lambda c: setattr(step(c, 0), "status", "error")),
+        ("evidence replaced", lambda c: setattr(step(c, 1), "evidence", {"words": "no"})),
+        ("ask re-validated", confirm_to_pending),
+        ("truncated by a correction", truncate),
+        ("a started write finishes", finish_started),
+        ("a step replaced", replace_step),
+        ("another run", new_run),
+        ("compacted", compact),
+        ("slots changed", lambda c: c.runs[0].slots.update(order_id="W7")),
+        ("transcript grows", lambda c: c.transcript.append(rk.Message(role="agent", text="k"))),
+    ]
+
+
+@pytest.mark.parametrize(("name", "change"), _changes(), ids=[n for n, _ in _changes()])
+def test_a_save_after_any_change_is_the_full_dump(name: str, change: Any) -> None:
+    # Finished steps keep their JSON between saves; a change to any field must show.
+    conversation = _rich()
+    _same_as_full(conversation)
+    _same_as_full(conversation)  # second save served from the kept JSON
+    change(conversation)
+    _same_as_full(conversation)
+    _same_as_full(conversation)
+
+
+def test_kept_json_is_reused_for_unchanged_finished_steps() -> None:
+    conversation = _rich()
+    encode_conversation(conversation)
+    finished = conversation.runs[0].journal[0]
+    kept = finished.__dict__["_resolvekit_json"]
+    encode_conversation(conversation)
+    assert finished.__dict__["_resolvekit_json"] is kept
+    assert "_resolvekit_json" not in conversation.runs[0].journal[2].__dict__  # still started
+
+
+def test_a_round_trip_after_caching_loads_the_same_conversation() -> None:
+    conversation = _rich()
+    encode_conversation(conversation)
+    raw = encode_conversation(conversation)
+    loaded = decode_conversation(conversation.id, raw.decode(), where="test")
+    assert loaded.runs == conversation.runs
+
+
+def test_a_conversation_without_journals_encodes_in_one_piece() -> None:
+    conversation = Conversation.new("c-2", "chat")
+    conversation.runs.append(PlaybookRun(id="r1", intent="X"))
+    _same_as_full(conversation)

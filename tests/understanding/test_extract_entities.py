@@ -11,7 +11,7 @@ import pytest
 from resolvekit.exceptions import UserError
 from resolvekit.models import SlotSpec
 from resolvekit.understanding._patterns import nested_quantifier, unanchor
-from resolvekit.understanding.extract import extract_value
+from resolvekit.understanding.extract import extract_slots, extract_value
 
 LENIENT = r"#?W\d{7}"
 
@@ -229,6 +229,10 @@ def test_postal_code_by_name_on_id_kind() -> None:
         ("first_name", "Yusuf Rossi, zip 19122", "Yusuf"),
         ("customer_first_name", "My name's DeShawn Smith", "DeShawn"),
         ("last_name", "I am an interesting guy called Noah Patel, living in 10108", "Patel"),
+        ("last_name", "Sure: Rossi.", "Rossi"),  # an opening word and punctuation around it
+        ("name", "ok, Dan Cohen please", "Dan Cohen"),
+        ("last_name", "Rossi thanks", "Rossi"),
+        ("name", "Okay: Anne-Marie O'Brien!", "Anne-Marie O'Brien"),
     ],
 )
 def test_names(slot_name: str, text: str, expected: str) -> None:
@@ -248,6 +252,11 @@ def test_names(slot_name: str, text: str, expected: str) -> None:
         ("name", "yes"),
         ("first_name", "I called yesterday about it"),
         ("first_name", "i called yesterday"),
+        ("last_name", "one"),  # a number word answers another question
+        ("name", "two please"),
+        ("name", "June 17 please"),
+        ("first_name", "sure"),
+        ("name", "yes please"),
     ],
 )
 def test_not_names(slot_name: str, text: str) -> None:
@@ -315,3 +324,10 @@ def test_text_slots_named_like_typed_values(slot_name: str, text: str, expected:
     found = extract_value(text, SlotSpec(name=slot_name, kind="text"))
     assert found is not None
     assert found.value == expected
+
+
+def test_a_bare_number_word_fills_the_count_asked_for_not_a_name_slot() -> None:
+    bags = SlotSpec(name="bags", kind="number")
+    last_name = SlotSpec(name="last_name", kind="text")
+    found = extract_slots("one", [bags, last_name], prefer="bags")
+    assert {name: e.value for name, e in found.items()} == {"bags": 1}

@@ -28,6 +28,11 @@ Run from the repository root::
     .venv/bin/python tools/bench/bench_turn.py --profile  # + cProfile of rk's turns
     .venv/bin/python tools/bench/bench_turn.py --what-if  # + unshipped fixes, marked *, and
                                                           #   micro costs (docs/benchmarks.md)
+    .venv/bin/python tools/bench/bench_turn.py --write    # the second tool is a write
+
+``--write`` makes every framework's second tool a write, ``add_note`` (rk: ``effect="write"``,
+no confirmation, so it is journaled ahead and checkpointed before it runs; the peers: a plain
+function tool), the shape where the outside review measured openai-agents at only ~10x.
 
 The peers are optional: install them with ``pip install -e '.[bench]'``; a missing one is skipped
 with a message.
@@ -53,7 +58,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
@@ -105,6 +110,27 @@ async def _get_shipping(order_id: str) -> dict[str, Any]:
         order_id: the order number, e.g. W1234567.
     """
     return dict(SHIPPING)
+
+
+async def _add_note(order_id: str, note: str) -> dict[str, Any]:
+    """Add a note to an order and return its shipment (a write).
+
+    Args:
+        order_id: the order number, e.g. W1234567.
+        note: the note to add.
+    """
+    return dict(SHIPPING)
+
+
+WRITE = False
+"""``--write``: the second tool is ``add_note`` (a write) instead of ``get_shipping``."""
+
+
+def _second() -> tuple[str, Callable[..., Awaitable[dict[str, Any]]], dict[str, Any]]:
+    """The second tool every framework calls: its name, function and arguments."""
+    if WRITE:
+        return "add_note", _add_note, {"order_id": "W1234567", "note": "asked for an update"}
+    return "get_shipping", _get_shipping, {"order_id": "W1234567"}
 
 
 def _tool_results_this_turn(messages: list[rk.Message]) -> int:
@@ -177,13 +203,16 @@ def rk_free(store: Any, *, fast_retry: bool = False) -> Callable[[], Turn]:
         fast_retry: what-if: tools skip tenacity unless they fail (patched for this turn only).
     """
 
+    second, second_fn, second_args = _second()
+    effect: Literal["read", "write"] = "write" if WRITE else "read"
+
     def make() -> Turn:
         def decide(request: rk.ModelRequest) -> Any:
             done = _tool_results_this_turn(request.messages)
             if done == 0:
                 return rk.CallTool(tool="get_order", args={"order_id": "W1234567"})
             if done == 1:
-                return rk.CallTool(tool="get_shipping", args={"order_id": "W1234567"})
+                return rk.CallTool(tool=second, args=second_args)
             return rk.Reply(text=REPLY)
 
         model = rk.FunctionModel(decide)
@@ -191,7 +220,7 @@ def rk_free(store: Any, *, fast_retry: bool = False) -> Callable[[], Turn]:
             name="bench", model=model, store=_store_url(store), free_mode=True
         )
         agent.tool(name="get_order")(_get_order)
-        agent.tool(name="get_shipping")(_get_shipping)
+        agent.tool(name=second, effect=effect)(second_fn)
 
         async def turn(customer: str, text: str) -> None:
             if fast_retry:
@@ -222,18 +251,21 @@ class TrackOrder(rk.Intent):
 def rk_playbook(store: Any) -> Callable[[], Turn]:
     """resolvekit playbook mode: start_intent with its slot; two ctx.call; resolve."""
 
+    second, second_fn, second_args = _second()
+    effect: Literal["read", "write"] = "write" if WRITE else "read"
+
     def make() -> Turn:
         model = rk.FunctionModel(
             lambda request: rk.StartIntent(intent="TrackOrder", slots={"order_id": "W1234567"})
         )
         agent: rk.Agent[None] = rk.Agent(name="bench", model=model, store=_store_url(store))
         get_order = agent.tool(name="get_order")(_get_order)
-        get_shipping = agent.tool(name="get_shipping")(_get_shipping)
+        then = agent.tool(name=second, effect=effect)(second_fn)
 
         @agent.playbook(TrackOrder)
         async def track(ctx: rk.Context[None], intent: TrackOrder) -> rk.PlaybookOutcome:
             order = await ctx.call(get_order, order_id=intent.order_id)
-            ship = await ctx.call(get_shipping, order_id=intent.order_id)
+            ship = await ctx.call(then, **second_args)
             return ctx.resolve(
                 f"Your order {order['id']} shipped with {ship['carrier']} "
                 f"and arrives on {ship['eta']}."
@@ -268,8 +300,10 @@ def peer_openai_agents(durable_dir: Path | None) -> Callable[[], Turn]:
     agents.set_tracing_disabled(True)
 
     # The same functions as resolvekit's, registered under the same names.
+    second, second_fn, second_args = _second()
     get_order = agents.function_tool(_get_order, name_override="get_order")
-    get_shipping = agents.function_tool(_get_shipping, name_override="get_shipping")
+    then = agents.function_tool(second_fn, name_override=second)
+    first_args = {"order_id": "W1234567"}
 
     class FakeModel(Model):
         """Answers at once: two function calls, then the final text."""
@@ -294,8 +328,8 @@ def peer_openai_agents(durable_dir: Path | None) -> Callable[[], Turn]:
                     ResponseFunctionToolCall(
                         id=f"fc_{call_id}",
                         call_id=call_id,
-                        name="get_order" if done == 0 else "get_shipping",
-                        arguments=json.dumps({"order_id": "W1234567"}),
+                        name="get_order" if done == 0 else second,
+                        arguments=json.dumps(first_args if done == 0 else second_args),
                         type="function_call",
                         status="completed",
                     )
@@ -324,7 +358,7 @@ def peer_openai_agents(durable_dir: Path | None) -> Callable[[], Turn]:
             name="bench",
             instructions="Help with orders.",
             model=FakeModel(),
-            tools=[get_order, get_shipping],
+            tools=[get_order, then],
         )
         histories: dict[str, list[Any]] = {}
         db = str(durable_dir / f"oa-{next(_DB_NUMBERS)}.db") if durable_dir else None
@@ -364,6 +398,8 @@ def peer_pydantic_ai() -> Callable[[], Turn]:
     )
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+    second, second_fn, second_args = _second()
+
     def decide(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         done = 0
         for message in reversed(messages):
@@ -375,14 +411,14 @@ def peer_pydantic_ai() -> Callable[[], Turn]:
         if done == 0:
             return ModelResponse(parts=[ToolCallPart("get_order", {"order_id": "W1234567"})])
         if done == 1:
-            return ModelResponse(parts=[ToolCallPart("get_shipping", {"order_id": "W1234567"})])
+            return ModelResponse(parts=[ToolCallPart(second, second_args)])
         return ModelResponse(parts=[TextPart(REPLY)])
 
     def make() -> Turn:
         agent = Agent(FunctionModel(decide), instructions="Help with orders.")
 
         agent.tool_plain(name="get_order")(_get_order)
-        agent.tool_plain(name="get_shipping")(_get_shipping)
+        agent.tool_plain(name=second)(second_fn)
 
         histories: dict[str, list[ModelMessage]] = {}
 
@@ -736,7 +772,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time suggested fixes: an indexed memory store (rows marked *) and micro costs",
     )
+    parser.add_argument(
+        "--write", action="store_true", help="the second tool is a write (add_note) everywhere"
+    )
     args = parser.parse_args(argv)
+    global WRITE
+    WRITE = args.write
 
     skipped: list[str] = []
     lines: list[str] = []
@@ -754,7 +795,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - started
         versions = _versions()
         lines += [
-            "## Per-turn overhead, instant fake model, two async read tools",
+            "## Per-turn overhead, instant fake model, "
+            + ("an async read tool and an async write tool" if WRITE else "two async read tools"),
             f"python {platform.python_version()} on {platform.machine()}, "
             f"{_cores()} cores; {versions}; timing took {elapsed:.0f}s; "
             f"load average {load_before} before, {_load()} after (other work shares the cores)",

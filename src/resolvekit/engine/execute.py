@@ -3,7 +3,9 @@ raises (a question for the customer, an outcome, a failure)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import PlaybookError, ToolError, UserError
@@ -11,6 +13,7 @@ from ..intents import Intent, humanize
 from ..playbooks import Context, PlaybookOutcome, Suspended
 from ..sessions import PendingState, PlaybookRun
 from .escalate import escalate
+from .parking import Gate, Parked
 from .state import TurnState
 
 __all__ = ["execute", "offer_resume"]
@@ -19,27 +22,46 @@ log = logging.getLogger("resolvekit")
 
 
 async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: str | None) -> None:
-    """Run ``run``'s playbook for ``intent``; ``rewind`` names a corrected slot (a mismatch then
-    truncates the journal instead of diverging)."""
+    """Run ``run``'s playbook for ``intent`` until it finishes or needs the customer: resumed
+    where it is parked when it can be (:mod:`resolvekit.engine.parking`), else replayed from
+    its journal. ``rewind`` names a corrected slot (a mismatch then truncates the journal
+    instead of diverging)."""
     agent = state.agent
+    parked_playbooks = agent.parked
+    conv = state.conv
+    hooks = state.hooks()
     playbook = agent.playbooks[run.intent]
-    ctx: Context[Any] = Context(
-        conversation=state.conv, run=run, deps=state.deps, hooks=state.hooks(), rewind=rewind
-    )
-    state.note(
-        "playbook",
-        event="replay" if run.journal else "run",
-        intent=run.intent,
-        steps=len(run.journal),
-    )
+    parked = parked_playbooks.take(conv.id, run, playbook) if rewind is None else None
+    if rewind is not None:
+        parked_playbooks.drop(conv.id, run.id)
+    if parked is not None:
+        ctx = parked.ctx
+        ctx.rebind(conversation=conv, run=run, deps=state.deps, hooks=hooks)
+        state.note("playbook", event="resume", intent=run.intent, steps=len(run.journal))
+        parked.gate.wake()
+    else:
+        gate = Gate()
+        ctx = Context(
+            conversation=conv,
+            run=run,
+            deps=state.deps,
+            hooks=hooks,
+            rewind=rewind,
+            parking=gate if parked_playbooks.limit > 0 else None,
+        )
+        state.note(
+            "playbook",
+            event="replay" if run.journal else "run",
+            intent=run.intent,
+            steps=len(run.journal),
+        )
+        task = asyncio.ensure_future(playbook(ctx, intent))
+        parked = Parked(task=task, ctx=ctx, gate=gate, playbook=playbook)
     try:
-        outcome = await playbook(ctx, intent)
+        stopped = await _until_stopped(parked)
     except Suspended as signal:
         state.replies.extend(ctx.outbox)
-        state.conv.pending = signal.pending
-        question = signal.pending.question
-        state.say(f"{signal.error} {question}" if signal.error else question)
-        state.waiting()
+        _ask(state, signal.pending, signal.error)
         return
     except ToolError as exc:
         state.replies.extend(ctx.outbox)
@@ -59,8 +81,45 @@ async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: st
         await _fail(state, run, exc, f"playbook {run.intent} crashed: {type(exc).__name__}: {exc}")
         return
     state.replies.extend(ctx.outbox)
+    if isinstance(stopped, _Waiting):
+        parked_playbooks.park(conv.id, run, parked)
+        _ask(state, stopped.pending, stopped.error)
+        return
     state.conv.pending = None
-    await _finish(state, run, outcome)
+    await _finish(state, run, stopped.outcome)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    pending: PendingState
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Done:
+    outcome: Any
+
+
+async def _until_stopped(parked: Parked) -> _Waiting | _Done:
+    """Let the playbook run until it parks for the customer or ends; its exceptions (a
+    :class:`Suspended` without parking, a tool's, a bug's) are raised here."""
+    task, gate = parked.task, parked.gate
+    try:
+        await asyncio.wait({task, gate.suspended}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()  # the turn was cancelled: the playbook must not run on unseen
+        raise
+    if task.done():
+        return _Done(task.result())
+    pending, error = gate.suspended.result()
+    return _Waiting(pending, error)
+
+
+def _ask(state: TurnState, pending: PendingState, error: str | None) -> None:
+    state.conv.pending = pending
+    question = pending.question
+    state.say(f"{error} {question}" if error else question)
+    state.waiting()
 
 
 async def _finish(state: TurnState, run: PlaybookRun, outcome: Any) -> None:

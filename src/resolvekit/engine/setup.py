@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..sessions import Store
     from ..specs import IntentSpec
     from ..tools import Tool
+    from .parking import ParkedPlaybooks
 
 __all__ = ["AgentSetup", "Playbook"]
 
@@ -75,6 +76,11 @@ class AgentSetup(Protocol):
 
     @property
     def intent_specs(self) -> list[IntentSpec]: ...
+
+    @property
+    def parked(self) -> ParkedPlaybooks:
+        """Playbooks kept running in memory between turns (:mod:`.parking`)."""
+        ...
 
     @property
     def has_knowledge(self) -> bool:

@@ -65,6 +65,8 @@ SWITCH_CONFIDENCE = 0.6
 
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
+_NO_NAME = "Sorry, I didn't catch the name."
+"""Said before a name question again when the answer held no name."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -274,11 +276,17 @@ def dont_know(turn: LocalTurn) -> ModelResponse | None:
 
 def raw_slot_answer(turn: LocalTurn) -> ModelResponse | None:
     """Nothing recognisable for a pending slot: the words go to the engine, which validates
-    them and asks again with the reason if they do not fit."""
+    them and asks again with the reason if they do not fit. A name slot is the exception: any
+    words would fit it, so an answer with no name in it is asked again instead."""
+    from ..understanding.extract import takes_a_name
+
     pending = turn.pending
-    if pending is not None and pending.kind in ("slot", "ask") and pending.slot is not None:
-        return turn.respond(FillSlots(slots={pending.slot.name: turn.text}), confidence=0.3)
-    return None
+    if pending is None or pending.kind not in ("slot", "ask") or pending.slot is None:
+        return None
+    if takes_a_name(pending.slot):
+        question = pending.slot.ask or pending.question
+        return turn.respond(AskClarification(text=f"{_NO_NAME} {question}"), confidence=0.3)
+    return turn.respond(FillSlots(slots={pending.slot.name: turn.text}), confidence=0.3)
 
 
 def offered_choice(turn: LocalTurn) -> ModelResponse | None:

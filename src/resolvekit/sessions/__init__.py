@@ -12,7 +12,7 @@ any built-in one at rest (its :class:`Codec`).
 from __future__ import annotations
 
 from ..exceptions import UserError
-from .base import PLAIN, Codec, Store, decode_conversation, encode_conversation
+from .base import PLAIN, Codec, Store, checkout, decode_conversation
 from .conversation import (
     DEFAULT_WRITE_DEADLINE,
     FREE_RUN,
@@ -22,6 +22,7 @@ from .conversation import (
     PendingState,
     PlaybookRun,
     Step,
+    encode_conversation,
     process_id,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "PlaybookRun",
     "Step",
     "Store",
+    "checkout",
     "decode_conversation",
     "encode_conversation",
     "open_store",

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -17,11 +18,11 @@ from pydantic_core import from_json, to_json
 from ..exceptions import CorruptStore
 from .conversation import (
     _CONVERSATION,
-    _DUMP,
     Conversation,
+    encode_conversation,
 )
 
-__all__ = ["PLAIN", "Codec", "Store"]
+__all__ = ["PLAIN", "Codec", "Recent", "Store", "checkout"]
 
 
 @runtime_checkable
@@ -113,11 +114,6 @@ _FERNET_PREFIX = "gAAAAA"
 
 PLAIN: Codec = PlainCodec()
 """The codec of a store that does not encrypt."""
-
-
-def encode_conversation(conversation: Conversation) -> bytes:
-    """The JSON a store keeps for a conversation (``archive_out`` left out)."""
-    return _CONVERSATION.dump_json(conversation, **_DUMP)
 
 
 def decode_conversation(
@@ -232,8 +228,68 @@ class RowWrite:
     cancelled task) keeps the conversation's new version instead of putting the old one back."""
 
 
+class Recent:
+    """The conversations a store saved at the end of a turn, kept as objects: checking out a
+    row whose version is the one this store saved hands back that object instead of decoding
+    the row again (decoding is most of a long conversation's per-turn cost).
+
+    Only objects handed out by ``checkout`` are kept when saved (an object read with ``get``
+    or ``open_conversation`` stays the caller's), and checking out takes the object out: a
+    turn that fails before saving leaves nothing half-changed behind, the next checkout
+    decodes the row. Another writer's save changes the row's version, so a stale object is
+    never returned.
+
+    Args:
+        size: how many conversations to keep (the least recently saved go first).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Conversation] = OrderedDict()
+        # by id(): a Conversation (an eq dataclass) is not hashable
+        self._lent: weakref.WeakValueDictionary[int, Conversation] = weakref.WeakValueDictionary()
+
+    def take(self, conversation_id: str, version: int) -> Conversation | None:
+        """The kept object for this row version, removed from the cache; else ``None``."""
+        found = self._items.pop(conversation_id, None)
+        return found if found is not None and found.version == version else None
+
+    def lend(self, conversation: Conversation) -> Conversation:
+        """Mark ``conversation`` as checked out for a turn (kept when it is saved)."""
+        self._lent[id(conversation)] = conversation
+        return conversation
+
+    def put(self, conversation: Conversation) -> None:
+        """Keep ``conversation`` (just saved) if it was checked out."""
+        if self._lent.get(id(conversation)) is not conversation:
+            return
+        del self._lent[id(conversation)]
+        if self.size <= 0:
+            return
+        self._items[conversation.id] = conversation
+        self._items.move_to_end(conversation.id)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, conversation_id: str) -> None:
+        self._items.pop(conversation_id, None)
+
+
+async def checkout(store: Store, customer_id: str) -> Conversation | None:
+    """The customer's open conversation for a turn, taken under the customer's lock: the
+    object the store saved last when its row is unchanged (built-in stores keep it), else
+    :meth:`Store.open_conversation`."""
+    take = getattr(store, "checkout", None)
+    if take is None:
+        return await store.open_conversation(customer_id)
+    found: Conversation | None = await take(customer_id)
+    return found
+
+
 @contextlib.contextmanager
-def stamp_for_save(conversation: Conversation, codec: Codec = PLAIN) -> Iterator[RowWrite]:
+def stamp_for_save(
+    conversation: Conversation, codec: Codec = PLAIN, recent: Recent | None = None
+) -> Iterator[RowWrite]:
     """Prepare a save: bump the version and ``updated_at``, move ``archive_out`` into the
     archive count, and encode the row and the records.
 
@@ -263,7 +319,11 @@ def stamp_for_save(conversation: Conversation, codec: Codec = PLAIN) -> Iterator
                 conversation.archived,
                 conversation.archive_out,
             ) = before
+            if recent is not None:
+                recent.drop(conversation.id)
         raise
+    if recent is not None:
+        recent.put(conversation)
 
 
 def _row_write(

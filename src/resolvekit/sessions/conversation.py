@@ -4,6 +4,7 @@ journals, what the agent is waiting for, facts, receipts; one serialiser (a pyda
 
 from __future__ import annotations
 
+import operator
 import os
 import time
 import uuid
@@ -23,6 +24,7 @@ __all__ = [
     "PendingState",
     "PlaybookRun",
     "Step",
+    "encode_conversation",
     "process_id",
 ]
 
@@ -97,6 +99,14 @@ class Step:
     customer's lock free, the call is treated as interrupted by a crash."""
     owner: str | None = None
     """For a ``started`` call: the process that started it (see :data:`PROCESS_ID`)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any field given a value drops the JSON the step kept (see encode_conversation); a
+        # finished step changing is rare (a re-validated answer) and starts every run's kept
+        # prefix over.
+        if self.__dict__.pop(_KEPT_JSON, None) is not None:
+            _Prefix.generation += 1
+        object.__setattr__(self, name, value)
 
 
 @dataclass(kw_only=True)
@@ -230,7 +240,7 @@ class Conversation:
         deadlines = [
             step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
             for run in self.runs
-            for step in run.journal
+            for step in run.journal[_Prefix.valid_length(run) :]  # the prefix is finished
             if step.kind == "call" and step.status == "started"
         ]
         return max(deadlines) if deadlines else None
@@ -247,3 +257,92 @@ values are kept."""
 
 _CONVERSATION: TypeAdapter[Conversation] = TypeAdapter(Conversation)
 """The one serialiser of conversations (nested runs, steps, messages and usage included)."""
+
+
+def encode_conversation(conversation: Conversation) -> bytes:
+    """The JSON a store keeps for a conversation (``archive_out`` left out).
+
+    A long playbook's journal is most of a row, and all but its last steps are the same as at
+    the previous save: each finished step keeps its JSON and is encoded again only after one of
+    its fields is assigned, so a save costs what changed, not the journal's length.
+    (The engine never changes a finished step's values in place, and a playbook gets copies
+    of tool results: :meth:`resolvekit.tools.Tool.load_result`.)
+    """
+    if not any(run.journal for run in conversation.runs):
+        return _CONVERSATION.dump_json(conversation, **_DUMP)
+    rest = _CONVERSATION.dump_json(conversation, exclude={*_TRANSIENT, "runs"}, exclude_none=True)
+    # Keys first, then the rest of each object: the same JSON with another key order, built
+    # with one join (a long journal's bytes are copied once, not once per enclosing object).
+    parts = [b'{"runs":[']
+    for i, run in enumerate(conversation.runs):
+        run_rest = _RUN.dump_json(run, exclude={"journal"}, exclude_none=True)
+        journal = b",".join(_Prefix.journal_parts(run))
+        parts += [b"," if i else b"", b'{"journal":[', journal, b"],", run_rest[1:]]
+    parts += [b"],", rest[1:]]
+    return b"".join(parts)
+
+
+def _step_json(step: Step) -> bytes:
+    kept: bytes | None = step.__dict__.get(_KEPT_JSON)
+    if kept is not None:
+        return kept
+    data = _STEP.dump_json(step, exclude_none=True)
+    if step.status in ("done", "error"):  # finished: its values no longer change
+        step.__dict__[_KEPT_JSON] = data
+    return data
+
+
+_KEPT_JSON = "_resolvekit_json"
+"""Where a finished step keeps its JSON; assigning any of its fields drops it
+(``Step.__setattr__``)."""
+
+
+class _Prefix:
+    """The JSON of a run's leading finished steps, kept on the run between saves, so a save
+    does not visit the steps of a long journal one by one."""
+
+    generation = 0
+    """Bumped whenever a finished step is changed anywhere: every kept prefix is then stale."""
+
+    __slots__ = ("generation_then", "jsons", "steps")
+
+    def __init__(self, steps: list[Step], jsons: list[bytes]) -> None:
+        self.steps, self.jsons, self.generation_then = steps, jsons, _Prefix.generation
+
+    @staticmethod
+    def valid_length(run: PlaybookRun) -> int:
+        """How many leading steps of ``run.journal`` the kept prefix still covers (0: none)."""
+        kept: _Prefix | None = run.__dict__.get(_KEPT_PREFIX)
+        if kept is None or kept.generation_then != _Prefix.generation:
+            return 0
+        steps, journal = kept.steps, run.journal
+        if len(journal) < len(steps) or not all(map(operator.is_, steps, journal)):
+            return 0
+        return len(steps)
+
+    @staticmethod
+    def journal_parts(run: PlaybookRun) -> list[bytes]:
+        """Each journal step's JSON; the kept prefix extended over every leading finished
+        step."""
+        covered = _Prefix.valid_length(run)
+        kept: _Prefix | None = run.__dict__.get(_KEPT_PREFIX) if covered else None
+        head_steps, head = (kept.steps, kept.jsons) if kept is not None else ([], [])
+        tail = run.journal[covered:]
+        parts = [_step_json(step) for step in tail]
+        finished = 0
+        for step in tail:
+            if _KEPT_JSON not in step.__dict__:
+                break
+            finished += 1
+        if finished:
+            head_steps, head = head_steps + tail[:finished], head + parts[:finished]
+            run.__dict__[_KEPT_PREFIX] = _Prefix(head_steps, head)
+            parts = parts[finished:]
+        return head + parts
+
+
+_KEPT_PREFIX = "_resolvekit_prefix"
+
+
+_RUN: TypeAdapter[PlaybookRun] = TypeAdapter(PlaybookRun)
+_STEP: TypeAdapter[Step] = TypeAdapter(Step)

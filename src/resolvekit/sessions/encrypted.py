@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..exceptions import UserError
 from . import open_store
-from .base import PLAIN, Codec, Store
+from .base import PLAIN, Codec, Store, checkout
 from .conversation import Conversation
 
 if TYPE_CHECKING:
@@ -122,6 +122,9 @@ class EncryptedStore:
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         return await self.store.open_conversation(customer_id)
+
+    async def checkout(self, customer_id: str) -> Conversation | None:
+        return await checkout(self.store, customer_id)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         return await self.store.get(conversation_id)

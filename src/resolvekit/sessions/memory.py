@@ -16,6 +16,7 @@ from ..exceptions import ConcurrentUpdate
 from .base import (
     PLAIN,
     Codec,
+    Recent,
     RowWrite,
     _Locks,
     decode_conversation,
@@ -52,18 +53,32 @@ class MemoryStore:
         self._locks = _Locks()
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
+        self.recent = Recent()
+        """The conversations saved last, returned as they are while their row is unchanged."""
 
     def _customer_rows(self, customer_id: str) -> list[tuple[str, _Row]]:
         return [(cid, self._rows[cid]) for cid in self._by_customer.get(customer_id, [])]
 
-    def _decode(self, conversation_id: str, row: _Row) -> Conversation:
-        return decode_conversation(conversation_id, row.data, where=_WHERE, codec=self.codec)
+    def _decode(self, conversation_id: str, row: _Row, *, reuse: bool = False) -> Conversation:
+        if not reuse:
+            return decode_conversation(conversation_id, row.data, where=_WHERE, codec=self.codec)
+        kept = self.recent.take(conversation_id, row.version)
+        return self.recent.lend(kept or self._decode(conversation_id, row))
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
+        return self._open(customer_id, reuse=False)
+
+    async def checkout(self, customer_id: str) -> Conversation | None:
+        """:meth:`open_conversation` for a turn (under the customer's lock): the object this
+        store saved last when the row is unchanged, instead of a fresh copy."""
+        return self._open(customer_id, reuse=True)
+
+    def _open(self, customer_id: str, *, reuse: bool) -> Conversation | None:
         rows = [(cid, r) for cid, r in self._customer_rows(customer_id) if r.status != "closed"]
         if not rows:
             return None
-        return self._decode(*max(rows, key=lambda item: item[1].updated_at))
+        found, row = max(rows, key=lambda item: item[1].updated_at)
+        return self._decode(found, row, reuse=reuse)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         row = self._rows.get(conversation_id)
@@ -74,7 +89,7 @@ class MemoryStore:
         return await self.get(conversation_id) if conversation_id is not None else None
 
     async def save(self, conversation: Conversation) -> None:
-        with stamp_for_save(conversation, self.codec) as write:
+        with stamp_for_save(conversation, self.codec, self.recent) as write:
             self._check(conversation, write)
             self._write(conversation, write)
             write.committed = True

@@ -42,6 +42,7 @@ from .base import (
     PLAIN,
     ROW_COLUMNS,
     Codec,
+    Recent,
     RowWrite,
     _Locks,
     closed_for_upgrade,
@@ -131,6 +132,8 @@ class PostgresStore:
         self.lock_timeout = lock_timeout
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
+        self.recent = Recent()
+        """The conversations saved last, returned as they are while their row is unchanged."""
         self._locks = _Locks()
         self._pid = os.getpid()
         self._inherited: list[psycopg.AsyncConnection[Any]] = []
@@ -360,28 +363,42 @@ class PostgresStore:
             conn.pgconn.finish()
         self._idle = []
 
-    def _decode(self, conversation_id: str, raw: str) -> Conversation:
-        return decode_conversation(conversation_id, raw, where=self._where(), codec=self.codec)
+    def _decode(
+        self, conversation_id: str, version: int, raw: str, *, reuse: bool = False
+    ) -> Conversation:
+        if not reuse:
+            return decode_conversation(conversation_id, raw, where=self._where(), codec=self.codec)
+        kept = self.recent.take(conversation_id, version)
+        return self.recent.lend(kept or self._decode(conversation_id, version, raw))
 
     # -- the Store protocol ----------------------------------------------------------------
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
+        return await self._open(customer_id, reuse=False)
+
+    async def checkout(self, customer_id: str) -> Conversation | None:
+        """:meth:`open_conversation` for a turn (under the customer's lock): the object this
+        store saved last when the row is unchanged, instead of a fresh copy."""
+        return await self._open(customer_id, reuse=True)
+
+    async def _open(self, customer_id: str, *, reuse: bool) -> Conversation | None:
         rows = await self._rows(
-            f"SELECT id, data FROM {self.table} WHERE customer_id = %s AND status <> 'closed' "
+            f"SELECT id, version, data FROM {self.table} "
+            "WHERE customer_id = %s AND status <> 'closed' "
             "ORDER BY updated_at DESC LIMIT 1",
             (customer_id,),
         )
-        return self._decode(*rows[0]) if rows else None
+        return self._decode(*rows[0], reuse=reuse) if rows else None
 
     async def get(self, conversation_id: str) -> Conversation | None:
         rows = await self._rows(
-            f"SELECT id, data FROM {self.table} WHERE id = %s", (conversation_id,)
+            f"SELECT id, version, data FROM {self.table} WHERE id = %s", (conversation_id,)
         )
         return self._decode(*rows[0]) if rows else None
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
         rows = await self._rows(
-            f"SELECT id, data FROM {self.table} WHERE resume_token = %s", (token,)
+            f"SELECT id, version, data FROM {self.table} WHERE resume_token = %s", (token,)
         )
         return self._decode(*rows[0]) if rows else None
 
@@ -395,7 +412,7 @@ class PostgresStore:
         """
         import psycopg
 
-        with stamp_for_save(conversation, self.codec) as write:
+        with stamp_for_save(conversation, self.codec, self.recent) as write:
             doing = f"save conversation {conversation.id}"
             async with self._errors(doing), self._connection() as conn:
                 try:
@@ -449,7 +466,8 @@ class PostgresStore:
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
         rows = await self._rows(
-            f"SELECT id, data FROM {self.table} WHERE customer_id = %s AND status = 'closed' "
+            f"SELECT id, version, data FROM {self.table} "
+            "WHERE customer_id = %s AND status = 'closed' "
             "ORDER BY updated_at DESC LIMIT %s",
             (customer_id, limit),
         )

@@ -36,6 +36,7 @@ from .base import (
     PLAIN,
     ROW_COLUMNS,
     Codec,
+    Recent,
     RowWrite,
     _Locks,
     decode_conversation,
@@ -117,6 +118,8 @@ class SQLiteStore:
         self._inherited: list[tuple[sqlite3.Connection, concurrent.futures.Executor]] = []
         self.codec: Codec = PLAIN
         """How rows are kept (:class:`~resolvekit.sessions.encrypted.EncryptedStore` sets it)."""
+        self.recent = Recent()
+        """The conversations saved last, returned as they are while their row is unchanged."""
         self._start()
         # A store dropped without close(): its connection closes when collected, and its
         # worker thread ends when the executor is (concurrent.futures sees to that).
@@ -295,32 +298,49 @@ class SQLiteStore:
             return await _to_the_end(future)
         return await asyncio.wrap_future(future)
 
-    def _decode(self, conversation_id: str, raw: str) -> Conversation:
-        return decode_conversation(conversation_id, raw, where=self.path, codec=self.codec)
+    def _decode(
+        self, conversation_id: str, version: int, raw: str, *, reuse: bool = False
+    ) -> Conversation:
+        if not reuse:
+            return decode_conversation(conversation_id, raw, where=self.path, codec=self.codec)
+        kept = self.recent.take(conversation_id, version)
+        return self.recent.lend(kept or self._decode(conversation_id, version, raw))
 
-    async def _one(self, doing: str, sql: str, params: tuple[object, ...]) -> Conversation | None:
+    async def _one(
+        self, doing: str, sql: str, params: tuple[object, ...], *, reuse: bool = False
+    ) -> Conversation | None:
         rows = await self._run(doing, functools.partial(self._fetch, sql, params))
-        return self._decode(*rows[0]) if rows else None
+        return self._decode(*rows[0], reuse=reuse) if rows else None
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
+        return await self._open_for(customer_id, reuse=False)
+
+    async def checkout(self, customer_id: str) -> Conversation | None:
+        """:meth:`open_conversation` for a turn (under the customer's lock): the object this
+        store saved last when the row is unchanged, instead of a fresh copy."""
+        return await self._open_for(customer_id, reuse=True)
+
+    async def _open_for(self, customer_id: str, *, reuse: bool) -> Conversation | None:
         return await self._one(
             f"read the conversation of customer {customer_id!r}",
-            "SELECT id, data FROM conversations WHERE customer_id = ? AND status != 'closed' "
+            "SELECT id, version, data FROM conversations "
+            "WHERE customer_id = ? AND status != 'closed' "
             "ORDER BY updated_at DESC LIMIT 1",
             (customer_id,),
+            reuse=reuse,
         )
 
     async def get(self, conversation_id: str) -> Conversation | None:
         return await self._one(
             f"read conversation {conversation_id}",
-            "SELECT id, data FROM conversations WHERE id = ?",
+            "SELECT id, version, data FROM conversations WHERE id = ?",
             (conversation_id,),
         )
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
         return await self._one(
             "find a resume token",
-            "SELECT id, data FROM conversations WHERE resume_token = ?",
+            "SELECT id, version, data FROM conversations WHERE resume_token = ?",
             (token,),
         )
 
@@ -332,7 +352,7 @@ class SQLiteStore:
                 already has another conversation that is not closed.
             StoreUnavailable: the database stayed locked, or the disk is full or read-only.
         """
-        with stamp_for_save(conversation, self.codec) as write:
+        with stamp_for_save(conversation, self.codec, self.recent) as write:
             await self._run(
                 f"save conversation {conversation.id}",
                 functools.partial(self._save, conversation, write),
@@ -344,7 +364,8 @@ class SQLiteStore:
             f"read the history of customer {customer_id!r}",
             functools.partial(
                 self._fetch,
-                "SELECT id, data FROM conversations WHERE customer_id = ? AND status = 'closed' "
+                "SELECT id, version, data FROM conversations "
+                "WHERE customer_id = ? AND status = 'closed' "
                 "ORDER BY updated_at DESC LIMIT ?",
                 (customer_id, limit),
             ),

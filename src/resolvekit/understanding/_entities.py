@@ -220,7 +220,13 @@ _NOT_NAMES = word_set(
     not no yes yeah ok okay hi hello hey thanks thank please sorry here there just so very really
     still also calling looking trying writing wondering having going getting doing good fine well
     happy sad angry upset sure afraid glad new back done ready sorry interested unable able order
-    cancel return refund help issue problem account email phone number address zip code"""
+    cancel return refund help issue problem account email phone number address zip code
+    one two three four five six seven eight nine ten eleven twelve twenty thirty hundred
+    none zero"""
+)
+"""Words never taken as (part of) a name: "one" answers "how many bags?", not "last name?"."""
+_CLOSING = re.compile(
+    r"(?:[\s,;:.!]+(?:please|pls|thanks|thank you|thx|cheers|ta))+[\s.!]*\Z", re.IGNORECASE
 )
 
 
@@ -312,8 +318,15 @@ def _name_words(text: str, start: int, *, need_capital: bool) -> list[tuple[int,
 
 
 def _bare_name(text: str) -> list[tuple[int, int]]:
-    stripped = text.strip().rstrip(".!")
-    offset = text.find(stripped) if stripped else 0
+    """A message that is only a name, maybe after an opening and before a closing word:
+    "Rossi", "Sure: Rossi.", "ok, Dan Cohen please"."""
+    lowered = text.lower()
+    opening = _OPENING.match(lowered) if len(lowered) == len(text) else None
+    start = opening.end() if opening is not None else 0
+    closing = _CLOSING.search(text, start)
+    end = closing.start() if closing is not None else len(text)
+    stripped = text[start:end].strip().rstrip(".!")
+    offset = text.find(stripped, start) if stripped else 0
     if not stripped or len(stripped) > 60:
         return []
     words = [m.span() for m in _NAME_WORD.finditer(stripped)]

@@ -83,6 +83,7 @@ __all__ = [
     "is_free_text",
     "is_information_question",
     "sentiment",
+    "takes_a_name",
 ]
 
 _KINDS = frozenset(get_args(SlotKind))
@@ -197,6 +198,12 @@ def _extractor(slot: SlotSpec) -> str:
 def is_free_text(slot: SlotSpec) -> bool:
     """True when ``slot`` takes free text (no pattern, choices or typed extractor applies)."""
     return _extractor(_check_slot(slot)) == "text"
+
+
+def takes_a_name(slot: SlotSpec) -> bool:
+    """True when ``slot`` holds a person's name (by its name: ``last_name``, ``full_name``...),
+    so an answer with no name in it ("June 17 please") must not be taken whole."""
+    return _extractor(_check_slot(slot)) == "name"
 
 
 def _run(

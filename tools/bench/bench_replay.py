@@ -1,0 +1,151 @@
+"""Replay cost as a conversation grows: does turn 500 cost about what turn 10 costs?
+
+A durable playbook replays its journal on every turn. This bench runs one long request whose
+playbook does, on every turn, one tool call and one ``ctx.ask`` (the shape the outside review
+measured: turn 500 cost 104-114 ms, the whole conversation 27 s, quadratic), on the memory,
+SQLite and PostgreSQL stores, and prints the median CPU time of ``Agent.handle`` (the process's,
+so the store's worker thread counts; wall time on a shared machine mostly measures the others)
+around turns 10, 100, 250 and 500 (a window of 9 turns around each), and the ratio of turn 500
+to turn 10 (goal: within 2x). The model is an instant ``FunctionModel`` that answers the pending
+question, so what is timed is the engine, the replay and the store.
+
+Run from the repository root (about a minute; PostgreSQL needs the ``dev`` extra's pgserver)::
+
+    .venv/bin/python tools/bench/bench_replay.py
+    .venv/bin/python tools/bench/bench_replay.py --turns 200 --stores memory sqlite
+    .venv/bin/python tools/bench/bench_replay.py --stores memory --profile  # what still grows
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+
+import resolvekit as rk
+from resolvekit.models import ModelRequest, ModelResponse
+from resolvekit.sessions.base import Store
+
+MARKS = (10, 100, 250, 500)
+
+
+class Loop(rk.Intent):
+    """Answer questions until told to stop."""
+
+    examples: ClassVar[list[str]] = ["start the loop"]
+
+
+def build(store: Store | str) -> rk.Agent[None]:
+    def decide(request: ModelRequest) -> ModelResponse:
+        pending = request.pending
+        if pending is not None and pending.slot is not None:
+            return ModelResponse(decision=rk.FillSlots(slots={pending.slot.name: request.text}))
+        return ModelResponse(decision=rk.StartIntent(intent="Loop"))
+
+    agent: rk.Agent[None] = rk.Agent(
+        name="replay", model=rk.FunctionModel(decide), store=store, handoff=[]
+    )
+
+    @agent.tool
+    def lookup(n: int) -> dict[str, int]:
+        """Look something up."""
+        return {"n": n, "square": n * n}
+
+    @agent.playbook(Loop)
+    async def loop(ctx: rk.Context[None], intent: Loop) -> rk.PlaybookOutcome:
+        n = 0
+        while True:
+            found = await ctx.call(lookup, n=n)
+            answer = await ctx.ask(f"Question {n} ({found['square']})?", int)
+            if answer < 0:
+                return ctx.resolve(f"stopped after {n} questions")
+            n += 1
+
+    return agent
+
+
+async def run(store: Store | str, turns: int, profile: bool = False) -> list[float]:
+    """CPU milliseconds (every thread of the process: the store's worker included) of each
+    turn's ``handle``; CPU time, not wall time, so that other work on the machine does not
+    blur the curve."""
+    agent = build(store)
+    times: list[float] = []
+    try:
+        await agent.handle("c", "start the loop")
+        profiler = cProfile.Profile()
+        for turn in range(turns):
+            if profile and turn == turns - 50:
+                profiler.enable()
+            started = time.process_time()
+            result = await agent.handle("c", str(turn))
+            times.append((time.process_time() - started) * 1000)
+            if result.pending != "ask":
+                raise RuntimeError(f"turn {turn}: the loop stopped: {result.reply!r}")
+    finally:
+        await agent.close()
+    if profile:
+        profiler.disable()
+        print(f"\ncProfile of the last 50 turns ({store!r}), by own time:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    return times
+
+
+def around(times: list[float], turn: int) -> float:
+    window = times[max(0, turn - 5) : turn + 4]
+    return statistics.median(window) if window else float("nan")
+
+
+def stores(names: list[str], tmp: Path) -> list[tuple[str, Any]]:
+    chosen: list[tuple[str, Any]] = []
+    for name in names:
+        if name == "memory":
+            chosen.append(("memory", "memory://"))
+        elif name == "sqlite":
+            chosen.append(("sqlite", f"sqlite:///{tmp / 'replay.db'}"))
+        elif name == "postgres":
+            try:
+                from pgserver import postgres_server
+            except ImportError:
+                print("postgres: skipped (pip install pgserver)")
+                continue
+            server = postgres_server.get_server(Path(tempfile.mkdtemp(prefix="bench-pg-")))
+            from resolvekit.sessions.postgres import PostgresStore
+
+            chosen.append(("postgres", PostgresStore(server.get_uri(), table="replay")))
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=500)
+    parser.add_argument("--stores", nargs="*", default=["memory", "sqlite", "postgres"])
+    parser.add_argument("--profile", action="store_true", help="cProfile the last 50 turns")
+    args = parser.parse_args()
+    marks = [m for m in MARKS if m <= args.turns]
+    load = os.getloadavg()
+    print(f"## Replay cost per turn (one call + one ctx.ask per turn), {args.turns} turns, CPU ms")
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")
+    header = " | ".join(f"turn {m:>3} ms" for m in marks)
+    print(f"| store    | {header} | last ÷ turn {marks[0]} | whole run s |")
+    print("|----------|" + "|".join("-" * 13 for _ in marks) + "|---------------|-------------|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, store in stores(args.stores, Path(tmp)):
+            times = asyncio.run(run(store, args.turns, args.profile))
+            medians = [around(times, m - 1) for m in marks]
+            cells = " | ".join(f"{v:>11.2f}" for v in medians)
+            ratio = medians[-1] / medians[0]
+            print(f"| {name:<8} | {cells} | {ratio:>13.2f} | {sum(times) / 1000:>11.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -158,3 +158,29 @@ async def test_turns_run_on_the_models_own_threads(batching: bool, prefix: str) 
     embedder.threads.clear()
     await asyncio.gather(*(model.request(request(f"where is order {i}")) for i in range(4)))
     assert embedder.threads and all(name.startswith(prefix) for name in embedder.threads)
+
+
+def _embed_in_child(batching: BatchingEmbedder, cached: CachedEmbedder) -> None:
+    assert batching.embed(["in the child"]).shape == (1, 16)
+    cached.embed(["written by the child"])
+    cached.flush()
+
+
+def test_a_forked_worker_process_gets_its_own_worker_threads(tmp_path: Path) -> None:
+    import multiprocessing
+
+    batching = BatchingEmbedder(HashingEmbedder(16))
+    batching.embed(["in the parent"])  # the parent's worker thread runs
+    cached = CachedEmbedder(HashingEmbedder(16), cache_dir=tmp_path, write_behind=True)
+    cached.embed(["in the parent"])
+    child = multiprocessing.get_context("fork").Process(
+        target=_embed_in_child, args=(batching, cached)
+    )
+    child.start()
+    child.join(60)
+    if child.is_alive():  # waiting on a worker thread it does not have
+        child.kill()
+    assert child.exitcode == 0
+    other = CachedEmbedder(HashingEmbedder(16), cache_dir=tmp_path)
+    other.embed(["written by the child"])
+    assert other.misses == 0

@@ -10,6 +10,7 @@ to ``max_batch`` texts, and embeds them in one pass; each caller gets its own ro
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -64,6 +65,12 @@ class BatchingEmbedder:
         self.max_wait = max_wait
         self.passes = 0
         """Forward passes run so far (for tests and benchmarks)."""
+        self._start_fresh()
+
+    def _start_fresh(self) -> None:
+        """No queue and no worker yet (also in a child process forked from one that had them:
+        the worker thread does not survive the fork)."""
+        self._pid = os.getpid()
         self._queue: deque[_Request] = deque()
         self._ready = threading.Condition()
         self._worker: threading.Thread | None = None
@@ -86,6 +93,8 @@ class BatchingEmbedder:
         if len(texts) == 0 or threading.current_thread() is self._worker:
             return self.inner.embed(texts)
         request = _Request(list(texts))
+        if self._pid != os.getpid():
+            self._start_fresh()
         with self._ready:
             self._queue.append(request)
             if self._worker is None:

@@ -282,6 +282,9 @@ class EmbeddingStore:
                 self._pending.clear()
             self.dim = int(vectors.shape[1])
             if defer:
+                if _flusher_pid != os.getpid():  # forked: this process has no writer yet
+                    with _flusher_lock:
+                        _start_flusher()
                 shard = _Shard(path=None, keys=key_array, vectors=vectors)
                 self._pending.append(shard)
                 self._index_shard(shard, keys)
@@ -416,6 +419,25 @@ def _flush_forever() -> None:
 _SHARED: dict[Path, EmbeddingStore] = {}
 
 
+def _start_flusher() -> None:
+    """Start the background writer unless it runs (call with ``_flusher_lock`` held)."""
+    global _flusher
+    if _flusher is None or _flusher_pid != os.getpid():
+        _flusher = threading.Thread(
+            target=_flush_forever, name="resolvekit-cache-writer", daemon=True
+        )
+        _flusher.start()
+        _set_flusher_pid()
+
+
+_flusher_pid = 0
+
+
+def _set_flusher_pid() -> None:
+    global _flusher_pid
+    _flusher_pid = os.getpid()
+
+
 def _write_behind_store(directory: Path, name: str) -> EmbeddingStore:
     """The process's one write-behind store of ``directory``, its deferred rows persisted every
     :data:`_FLUSH_SECONDS` and at exit.
@@ -423,18 +445,14 @@ def _write_behind_store(directory: Path, name: str) -> EmbeddingStore:
     One per directory, so rows still in memory are seen by every embedder of this process that
     reads them (the knowledge base's plain MiniLM reads what LocalModel's layered one shared).
     """
-    global _flusher
     with _flusher_lock:
         store = _SHARED.get(directory)
         if store is None or store.name != name:
             store = _SHARED[directory] = EmbeddingStore(directory=directory, name=name)
             _flushing.add(store)
         if _flusher is None:
-            _flusher = threading.Thread(
-                target=_flush_forever, name="resolvekit-cache-writer", daemon=True
-            )
-            _flusher.start()
             atexit.register(_flush_all)
+        _start_flusher()
         return store
 
 

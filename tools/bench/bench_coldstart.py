@@ -12,6 +12,9 @@ so a shared machine's noise spreads evenly:
 each with a *warm* embedding cache (the agent's examples already embedded by an earlier run, as
 after the first start of a deployment) and a *cold* one (an empty ``RESOLVEKIT_CACHE_DIR``).
 
+The child's CPU time (``time.process_time()``, every thread) is printed too: unlike the wall
+time it hardly depends on how busy the machine is.
+
 ``--retail`` adds the retail agent (examples/retail): the first ``handle`` after
 ``agent.warm_up()`` (the wrapped model's classifier included) against the second one.
 
@@ -49,7 +52,8 @@ async def main():
     t_reply = time.perf_counter()
     heavy = [m for m in ("torch", "sentence_transformers", "sklearn") if m in sys.modules]
     print(json.dumps({{"import": t_import - t0, "build": t_build - t_import,
-                      "reply": t_reply - t_build, "heavy": heavy, "text": result.reply[:50]}}))
+                      "reply": t_reply - t_build, "heavy": heavy, "text": result.reply[:50],
+                      "cpu": time.process_time()}}))
 
 asyncio.run(main())
 """
@@ -111,13 +115,18 @@ def bench_small(runs: int) -> None:
                             "RESOLVEKIT_CACHE_DIR": warm_dir if cache == "warm" else cold_dir,
                         }
                         results.setdefault(f"{backend} {cache}", []).append(run(code, env))
-    print("  variant       total (process start -> first reply), s    import   build    reply")
+    print(
+        "  variant       total (process start -> first reply), s    import   build    reply"
+        "   CPU s (all threads, after interpreter start)"
+    )
     for name, rows in results.items():
         phases = {k: [float(r[k]) for _, r in rows] for k in ("import", "build", "reply")}  # type: ignore[arg-type]
         print(
             f"  {name:12}  {spread([t for t, _ in rows]):28}  "
             f"{statistics.median(phases['import']):.2f}    {statistics.median(phases['build']):.2f}"
-            f"    {statistics.median(phases['reply']):.2f}   heavy: {rows[-1][1]['heavy'] or '-'}"
+            f"    {statistics.median(phases['reply']):.2f}   "
+            f"{spread([float(r['cpu']) for _, r in rows])}"  # type: ignore[arg-type]
+            f"   heavy: {rows[-1][1]['heavy'] or '-'}"
         )
     for cache in ("warm", "cold"):
         torch = statistics.median(t for t, _ in results[f"torch {cache}"])

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     require("banking77", "clinc150")
     print(f"machine: {os.cpu_count()} CPU cores; all-MiniLM-L6-v2 + layer 2; load {load()}")
-    bench_startup(args.startup_runs)
+    if args.startup_runs > 0:
+        bench_startup(args.startup_runs)
     embedders = {
         b: SentenceTransformerEmbedder(extra_layers=(2,), backend=b)  # type: ignore[arg-type]
         for b in BACKENDS

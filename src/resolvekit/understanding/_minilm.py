@@ -238,29 +238,32 @@ class BertEncoder:
     def _encode_batch(
         self, ids: list[list[int]], layers: tuple[int, ...]
     ) -> npt.NDArray[np.float32]:
-        n, length, h = len(ids), max(len(t) for t in ids), self.hidden
-        token_ids = np.zeros((n, length), dtype=np.int64)
-        mask = np.zeros((n, length), dtype=_F32)
-        for row, tokens in enumerate(ids):
-            token_ids[row, : len(tokens)] = tokens
-            mask[row, : len(tokens)] = 1.0
-        x = self._words[token_ids] + self._positions[:length] + self._type0
-        x = _layer_norm(x.reshape(n * length, h), *self._ln0, self.eps)
+        n, length = len(ids), max(len(t) for t in ids)
+        lengths = np.array([len(t) for t in ids])
+        mask = np.arange(length)[None, :] < lengths[:, None]  # (n, length)
+        # Tokens are packed, without padding, for everything but attention: a batch of texts
+        # of mixed lengths does not pay the dense layers for its padding.
+        real = np.flatnonzero(mask.reshape(-1))
+        tokens = np.fromiter((t for row in ids for t in row), dtype=np.int64, count=len(real))
+        positions = np.concatenate([np.arange(len(row)) for row in ids])
+        x = self._words[tokens] + self._positions[positions] + self._type0
+        x = _layer_norm(x, *self._ln0, self.eps)
         # Padding keys get the dtype's minimum added before the softmax, as transformers does.
-        bias = ((1.0 - mask) * np.finfo(_F32).min)[:, None, None, :]
+        bias = ((~mask) * np.finfo(_F32).min).astype(_F32)[:, None, None, :]
         pooled: dict[int, npt.NDArray[np.float32]] = {}
-        weights = mask[:, :, None]
-        counts = np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
 
         def pool(layer: int, states: npt.NDArray[np.float32]) -> None:
             if layer in layers:
-                summed = (states.reshape(n, length, h) * weights).sum(1) / counts
+                # Each text's tokens are contiguous (never empty: [CLS] [SEP] at least).
+                summed = np.add.reduceat(states, starts, axis=0)
+                summed /= lengths[:, None].astype(_F32)
                 norm = np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
                 pooled[layer] = (summed / norm).astype(_F32)
 
         pool(0, x)
         for number, layer in enumerate(self._layers[: max(layers)], start=1):
-            x = self._layer(layer, x, bias, n, length)
+            x = self._layer(layer, x, bias, real, n, length)
             pool(number, x)
         return np.concatenate([pooled[layer] for layer in layers], axis=1)
 
@@ -269,26 +272,34 @@ class BertEncoder:
         w: _Layer,
         x: npt.NDArray[np.float32],
         bias: npt.NDArray[np.float32],
+        real: npt.NDArray[np.intp],
         n: int,
         length: int,
     ) -> npt.NDArray[np.float32]:
+        """One encoder layer on packed tokens ``x`` (``real``: their places in the padded
+        ``(n, length)`` grid, which only attention uses)."""
         h, heads = self.hidden, self.heads
         d = h // heads
-        qkv = x @ w.qkv + w.qkv_bias  # (n*length, 3h)
-        qkv = qkv.reshape(n, length, 3, heads, d).transpose(2, 0, 3, 1, 4)  # (3, n, heads, L, d)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        packed = x @ w.qkv
+        packed += w.qkv_bias  # (tokens, 3h)
+        qkv = np.zeros((n * length, 3 * h), dtype=_F32)
+        qkv[real] = packed
+        grid = qkv.reshape(n, length, 3, heads, d).transpose(2, 0, 3, 1, 4)  # (3, n, heads, L, d)
+        q, k, v = grid[0], grid[1], grid[2]
         scores = (q * _F32(1.0 / math.sqrt(d))) @ k.transpose(0, 1, 3, 2) + bias
         scores -= scores.max(-1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(-1, keepdims=True)
-        context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, h)
-        x = _layer_norm(context @ w.out + w.out_bias + x, *w.ln1, self.eps)
+        context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, h)[real]
+        attended = context @ w.out
+        attended += w.out_bias
+        attended += x
+        x = _layer_norm(attended, *w.ln1, self.eps)
         # The feed-forward block in slices of rows: its (rows, 4 * hidden) temporaries stay in
         # cache instead of being fresh pages for every elementwise step.
         out = np.empty_like(x)
         for start in range(0, x.shape[0], _FFN_ROWS):
-            rows = x[start : start + _FFN_ROWS]
-            up = rows @ w.up
+            up = x[start : start + _FFN_ROWS] @ w.up
             up += w.up_bias
             np.matmul(_gelu(up), w.down, out=out[start : start + _FFN_ROWS])
         out += w.down_bias

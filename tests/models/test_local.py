@@ -519,3 +519,27 @@ def test_what_is_derived_from_the_intents_is_computed_once_per_intent_set() -> N
     other = model._view([CancelOrder.spec()])
     assert other is not first and other.labels == ["CancelOrder"] * len(other.texts)
     assert model._view(INTENTS) is not first  # a changed set is derived again
+
+
+class Move(rk.Intent):
+    """Update my address."""
+
+    postcode: str = rk.Slot(ask="What's your postcode?")
+    address: str = rk.Slot(ask="What's the new address?")
+
+
+async def test_an_answer_fills_only_the_slot_asked(model: LocalModel) -> None:
+    # The address holds a postcode; the postcode given (and verified) earlier stays.
+    decision = await answer(
+        model, "5 Elm Road, Leeds LS2 9JT", Move, "address", slots={"postcode": "LS3 3AB"}
+    )
+    assert decision == rk.FillSlots(slots={"address": "5 Elm Road, Leeds LS2 9JT"})
+
+
+@pytest.mark.parametrize(
+    "text", ["sorry, the postcode is LS1 1AA", "no wait, it should be LS1 1AA for the postcode"]
+)
+async def test_another_slot_named_or_corrected_is_changed(model: LocalModel, text: str) -> None:
+    decision = await answer(model, text, Move, "address", slots={"postcode": "LS2 9JT"})
+    assert isinstance(decision, rk.FillSlots)
+    assert decision.slots["postcode"] == "LS1 1AA"

@@ -107,6 +107,11 @@ def test_not_a_yes_no_answer(text: str) -> None:
         "I don't want a bot, get me a person",
         "this is useless, I need a human",
         "put me through to customer service",
+        "can i speek to a human plz",  # one-letter slips in the words that matter
+        "get me a humen",
+        "can i tlak to someone",
+        "reprsentative please",
+        "I want to talk to a persn",
     ],
 )
 def test_human_request(text: str) -> None:
@@ -128,6 +133,11 @@ def test_human_request(text: str) -> None:
         "the person at the door said it was delivered",
         "don't transfer me",
         "cancel my order without escalating",
+        "I'm tall, will the seat fit?",  # a four-letter word is corrected only for a swap
+        "walk me through it",
+        "I walk to work with someone from the office",
+        "I don't want a humen",
+        "my personal details changed",
     ],
 )
 def test_not_a_human_request(text: str) -> None:

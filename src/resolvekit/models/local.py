@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._text import fold
 from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
@@ -189,10 +190,20 @@ class LocalModel(Model):
     def fill(
         self, text: str, wanted: SlotSpec, active: IntentSpec | None, request: ModelRequest
     ) -> dict[str, Any] | None:
-        """The pending slot's value (and corrections of other slots of the active intent)."""
-        from ..understanding.extract import extract_slots
+        """The pending slot's value, and corrections of other slots of the active intent when
+        the customer corrects one ("no, it should be W7654321") or names it ("the postcode is
+        LS1 1AA"): otherwise an answer fills only the slot asked, so "5 Elm Road, Leeds LS2
+        9JT" for the address neither replaces a postcode already given nor loses its own."""
+        from ..understanding.extract import detect_correction, extract_slots
 
-        others = [s for s in (active.slots if active else []) if s.name != wanted.name]
+        others = [
+            s
+            for s in (active.slots if active else [])
+            if s.name != wanted.name and s.name in request.slots
+        ]
+        if others and not detect_correction(text):
+            folded = fold(text)
+            others = [s for s in others if re.search(_named(s.name), folded)]
         found = extract_slots(text, [wanted, *others], today=self._today(), prefer=wanted.name)
         values: dict[str, Any] = {}
         for name, extraction in found.items():
@@ -439,3 +450,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def _named(slot: str) -> str:
+    """A pattern for a slot named in a message: ``zip_code`` -> "zip code" as whole words."""
+    return r"\b" + r"\s+".join(map(re.escape, humanize(slot).lower().split())) + r"\b"

@@ -23,6 +23,7 @@ from ._common import (
     tokenize,
     word_set,
 )
+from ._spelling import spelled
 
 __all__ = [
     "YesNo",
@@ -251,7 +252,7 @@ _TRANSFER = re.compile(
     r"|\bescalate\s(?:me|this|it|my (?:call|case|chat))\b"
 )
 """'Transfer it' is not here: at 'Transfer £250 to Savings?' it is the money, not the call."""
-_BARE_FILLER = word_set("please pls a an the now just i want need get me give real live")
+_BARE_FILLER = word_set("please pls plz a an the now just i want need get me give real live")
 _CLAUSES = re.compile(r"[,.;!?]+|\bbut\b|\binstead\b")
 
 
@@ -272,6 +273,7 @@ def detect_human_request(text: str) -> bool:
     for clause in _CLAUSES.split(folded[:2000]):
         if not clause.strip() or _ABOUT_BOT.search(clause):
             continue
+        clause = spelled(clause)
         tokens = tokenize(clause)
         words = [t.text for t in tokens]
         targets = [m for m in match_phrases(tokens, _HUMAN_TARGETS)]

@@ -19,7 +19,7 @@ from .engine.parking import ParkedPlaybooks
 from .escalation import EscalationPolicy
 from .exceptions import InternalError, InvalidMessage, ResolvekitError, UserError
 from .handoffs import summarize
-from .intents import Intent, humanize
+from .intents import Intent, intent_title
 from .models import Model, infer_model
 from .phrases import Phrases
 from .playbooks import KnowledgeAnswer, KnowledgeSource
@@ -479,7 +479,7 @@ class Agent(Registry[DepsT]):
             if continue_request and interrupted and escalated:
                 run = escalated[-1]
                 run.status = "suspended"
-                question = self.phrases.resume.format(intent=humanize(run.intent))
+                question = self.phrases.resume.format(intent=intent_title(self.intents, run.intent))
                 conversation.pending = PendingState(kind="resume", question=question, run_id=run.id)
             if note:
                 from .messages import Message

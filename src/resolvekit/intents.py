@@ -125,17 +125,22 @@ class Intent(BaseModel):
     Class attributes:
         examples: phrases customers use for this intent (trains LocalModel).
         intent_name: the name models and traces use; the class name by default.
+        intent_title: how the agent names the intent to customers ("talk to a person" in "I can
+            help you with ..." and "Shall we go back to ...?"); the name in words by default.
     """
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
 
     examples: ClassVar[Sequence[str]] = ()
     intent_name: ClassVar[str] = ""
+    intent_title: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.__dict__.get("intent_name"):
             cls.intent_name = cls.__name__
+        if not cls.__dict__.get("intent_title"):
+            cls.intent_title = humanize(cls.intent_name)
 
     @classmethod
     def slot_info(cls, name: str) -> SlotInfo:
@@ -210,6 +215,7 @@ class Intent(BaseModel):
             description=(cls.__doc__ or "").strip(),
             examples=list(cls.examples),
             slots=slots,
+            title=cls.intent_title,
         )
 
 
@@ -374,6 +380,13 @@ def spec_from_schema(name: str, schema: dict[str, Any], question: str) -> SlotSp
         ask=question,
         choices=_choices_from_schema(schema),
     )
+
+
+def intent_title(intents: Mapping[str, type[Intent]], name: str) -> str:
+    """What customers are told an intent is called: its ``Intent.intent_title``, or its name
+    in words when it is not one of ``intents``."""
+    intent = intents.get(name)
+    return intent.intent_title if intent is not None else humanize(name)
 
 
 def humanize(name: str) -> str:

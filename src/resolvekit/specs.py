@@ -64,6 +64,9 @@ class IntentSpec:
     description: str = ""
     examples: list[str] = field(default_factory=list)
     slots: list[SlotSpec] = field(default_factory=list)
+    title: str = ""
+    """How customers are told the intent is called (``Intent.intent_title``); empty: the name
+    in words."""
 
     def slot(self, name: str) -> SlotSpec | None:
         return next((s for s in self.slots if s.name == name), None)

@@ -12,7 +12,7 @@ import pytest
 import resolvekit as rk
 from resolvekit.models import ModelRequest, ModelResponse, Signals
 
-from .shop import Backend, build_agent
+from .shop import Backend, CancelOrder, build_agent
 
 
 async def test_unknown_intent_is_sent_back_to_the_model_once_with_the_error() -> None:
@@ -435,3 +435,29 @@ async def test_a_missing_model_dependency_is_a_user_error() -> None:
     agent = build_agent(Backend(), rk.FunctionModel(missing))
     with pytest.raises(rk.UserError, match="needs sentence-transformers"):
         await agent.handle("c", "hi")
+
+
+async def test_customers_are_told_intents_by_their_titles() -> None:
+    class TalkToHuman(rk.Intent):
+        """Pass the customer to a person."""
+
+        intent_title = "talk to a person"
+
+    class Nothing:
+        async def answer(self, query: str, k: int = 3, *, model: Any = None) -> rk.KnowledgeAnswer:
+            return rk.KnowledgeAnswer(query=query, text="", answerable=False)
+
+    agent = build_agent(
+        Backend(),
+        rk.ScriptedModel([rk.AnswerFromKnowledge(query="meaning of life")]),
+        knowledge=Nothing(),
+    )
+
+    @agent.playbook(TalkToHuman)
+    async def talk(ctx: rk.Context[Backend], intent: TalkToHuman) -> rk.PlaybookOutcome:
+        return ctx.resolve("ok")
+
+    unknown = await agent.handle("c", "what is the meaning of life?")
+    assert "cancel order, order status or talk to a person." in unknown.reply
+    assert TalkToHuman.spec().title == "talk to a person"
+    assert CancelOrder.spec().title == "cancel order"  # the name in words by default

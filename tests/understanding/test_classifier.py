@@ -15,13 +15,12 @@ import pytest
 
 from resolvekit.exceptions import UserError
 from resolvekit.understanding._calibration import (
-    auroc,
     choose_threshold,
     expected_calibration_error,
     fit_temperature,
     softmax,
 )
-from resolvekit.understanding._linear import SoftmaxRegression
+from resolvekit.understanding._linear import fit_linear
 from resolvekit.understanding.classifier import IntentClassifier
 from resolvekit.understanding.embedders import HashingEmbedder
 
@@ -71,15 +70,6 @@ def test_ece_rejects_bad_input(
         expected_calibration_error(conf, correct, **kwargs)
 
 
-def test_auroc_hand_values_and_ties() -> None:
-    # Pairs: 3>1, 3>2, 2>1, 2=2 (half) -> 3.5 / 4.
-    assert auroc([3, 2], [1, 2]) == pytest.approx(0.875)
-    assert auroc([5, 6], [1, 2]) == pytest.approx(1.0)
-    assert auroc([1], [1]) == pytest.approx(0.5)
-    with pytest.raises(UserError):
-        auroc([], [1])
-
-
 def test_choose_threshold_maximises_accuracy_plus_recall() -> None:
     # Threshold in (0.4, 0.7): accuracy 3/4 + recall 1 = 1.75, better than any other cut.
     choice = choose_threshold([0.9, 0.8, 0.7, 0.3], [True, True, True, True], [0.1, 0.2, 0.4])
@@ -123,19 +113,65 @@ def test_fit_temperature_recovers_the_generating_temperature() -> None:
         fit_temperature(np.zeros((2, 3)), np.zeros(3, dtype=int))
 
 
-def test_softmax_regression_separates_and_matches_closed_form_gradient() -> None:
+def _optimality(x: np.ndarray, y: np.ndarray, k: int, model: object, w: np.ndarray) -> float:
+    """Largest entry of the penalised objective's gradient (weights and bias): 0 at the optimum."""
+    p = softmax(model.logits(x))  # type: ignore[attr-defined]
+    delta = (p - np.eye(k)[y]) * (w / w.sum())[:, None]
+    grad_w = x.T @ delta + 1e-3 * model.weights  # type: ignore[attr-defined]
+    return float(max(np.abs(grad_w).max(), np.abs(delta.sum(axis=0)).max()))
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "numpy"])
+@pytest.mark.parametrize("k", [2, 3])
+def test_linear_head_reaches_the_optimum_of_its_objective(
+    monkeypatch: pytest.MonkeyPatch, backend: str, k: int
+) -> None:
+    # Both backends minimise mean weighted cross-entropy + l2/2 |W|^2 (two classes included,
+    # which scikit-learn fits as one binomial vector): the penalised gradient vanishes.
+    from resolvekit.understanding import _linear
+
+    monkeypatch.setattr(_linear, "_SKLEARN", backend == "sklearn")
     rng = np.random.default_rng(1)
-    centres = rng.normal(size=(3, 5))
-    y = np.repeat(np.arange(3), 40)
-    x = centres[y] + 0.1 * rng.normal(size=(120, 5))
-    model = SoftmaxRegression(l2=1e-3).fit(x, y, 3)
-    assert (model.logits(x).argmax(axis=1) == y).mean() == 1.0
-    # At the optimum the penalised gradient vanishes: X^T (P - Y) / n + l2 W = 0.
-    p = softmax(model.logits(x))
-    onehot = np.eye(3)[y]
-    assert model.weights is not None
-    grad = x.T @ (p - onehot) / len(y) + 1e-3 * model.weights
-    assert np.abs(grad).max() < 1e-4
+    centres = rng.normal(size=(k, 5))
+    y = np.repeat(np.arange(k), 40)
+    x = centres[y] + 0.5 * rng.normal(size=(len(y), 5))
+    w = rng.uniform(0.5, 2.0, size=len(y))
+    model = fit_linear(x, y, k, l2=1e-3, sample_weight=w, tol=1e-7)
+    assert model.weights.shape == (5, k) and model.bias.shape == (k,)
+    assert (model.logits(x).argmax(axis=1) == y).mean() > 0.9
+    assert _optimality(x, y, k, model, w) < 1e-5
+
+
+def test_numpy_fallback_fits_the_classifier_without_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from resolvekit.understanding import _linear
+
+    with_sklearn = classifier(persist=False).fit(TEXTS, LABELS)
+    monkeypatch.setattr(_linear, "_SKLEARN", False)
+    monkeypatch.setattr(_linear, "_fit_sklearn", None)  # would raise if it were called
+    without = classifier(persist=False).fit(TEXTS, LABELS)
+    probes = ["where is my parcel", "i forgot my password", "zebra quantum violin"]
+    assert [p.label for p in without.predict(probes)] == [
+        p.label for p in with_sklearn.predict(probes)
+    ]
+    np.testing.assert_allclose(
+        without.scores(without.embedder.embed(probes))[0],
+        with_sklearn.scores(with_sklearn.embedder.embed(probes))[0],
+        atol=0.02,
+    )
+
+
+def test_importing_the_classifier_loads_no_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import resolvekit.understanding.classifier; "
+        "print(any(m == 'sklearn' or m.startswith(('sklearn.', 'scipy')) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # --- the classifier ------------------------------------------------------------------------
@@ -317,6 +353,26 @@ def test_blocks_that_add_nothing_keep_the_plain_embedding() -> None:
     # Two copies of the same block: every weight gives the same cosines, so no clear gain.
     clf = IntentClassifier(BlockEmbedder(second="same")).fit(TEXTS * 2, LABELS * 2)
     assert clf.report is not None and clf.report.block_weight == 0.0
+
+
+def test_a_larger_block_weight_is_tried_only_after_a_clear_gain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import resolvekit.understanding.classifier as module
+
+    widths: list[int] = []
+    real = module.held_out
+
+    def spy(x: np.ndarray, *args: object) -> object:
+        widths.append(x.shape[1])
+        return real(x, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "held_out", spy)
+    IntentClassifier(BlockEmbedder(second="same"), persist=False).fit(TEXTS * 2, LABELS * 2)
+    assert widths == [128, 256]  # weight 1/2 gained nothing: weight 1 is not tried
+    widths.clear()
+    IntentClassifier(BlockEmbedder(second="noise"), persist=False).fit(TEXTS * 2, LABELS * 2)
+    assert widths == [128, 256, 256]
 
 
 def test_single_block_embedders_report_no_block_weight() -> None:

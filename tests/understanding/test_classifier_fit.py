@@ -1,8 +1,7 @@
 """The classifier's fitting machinery: kNN weight choice and the in-scope score's weights.
 
 About internals: these tests also check private helpers directly
-(``resolvekit.understanding._calibration``, ``resolvekit.understanding._classifier_fit``,
-``resolvekit.understanding._heads``).
+(``resolvekit.understanding._classifier_fit``, ``resolvekit.understanding._heads``).
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resolvekit.understanding._calibration import auroc
 from resolvekit.understanding._classifier_fit import (
     KNN_WEIGHTS,
     HeldOut,
@@ -19,6 +17,13 @@ from resolvekit.understanding._classifier_fit import (
     weigh_blocks,
 )
 from resolvekit.understanding._heads import NeighbourHead
+
+
+def auroc(positive: np.ndarray, negative: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    return float(roc_auc_score(labels, np.r_[positive, negative]))
 
 
 def _held(main: np.ndarray, knn: np.ndarray, y: np.ndarray) -> HeldOut:

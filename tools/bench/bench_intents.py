@@ -22,10 +22,16 @@ validation data.
   (uncached), and the start-up cost: a fresh process timing ``import`` + model load + first
   embedding.
 
+- **Fit** (``--only fit``, :mod:`_fit_timing`): fit time for 77 intents x 20 examples and
+  64 x 10 (BANKING77), cold ``LocalModel.warm_up`` to the first classification with and without
+  the classifier saved on disk, and a restarted process loading it; ``--baseline REV`` times the
+  code of commit ``REV`` in the same run.
+
 Run from the repository root (the first run embeds ~37k sentences, ~2 min here; then cached)::
 
     .venv/bin/python tools/bench/bench_intents.py
     .venv/bin/python tools/bench/bench_intents.py --only banking77 clinc150
+    .venv/bin/python tools/bench/bench_intents.py --only fit --baseline 295fd42
 """
 
 from __future__ import annotations
@@ -48,11 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from _data import banking77, clinc150, require
 
-from resolvekit.understanding._calibration import (
-    auroc,
-    choose_threshold,
-    expected_calibration_error,
-)
+from resolvekit.understanding._calibration import choose_threshold, expected_calibration_error
 from resolvekit.understanding.classifier import IntentClassifier
 from resolvekit.understanding.embedders import (
     INTENT_LAYERS,
@@ -139,7 +141,7 @@ def bench_banking77(embedder: Embedder) -> None:
         _row(name, f"{acc:.2f}", f"{ece:.4f}", f"{elapsed:.1f}")
     for name, weight in (("IntentClassifier, sentence embedding only", 0.0), (_OURS, _AUTO)):
         started = time.perf_counter()
-        clf = IntentClassifier(embedder, block_weight=weight).fit_embeddings(tr, yt)
+        clf = IntentClassifier(embedder, block_weight=weight, persist=False).fit_embeddings(tr, yt)
         elapsed = time.perf_counter() - started
         probs, _ = clf.scores(te)
         acc, ece = _accuracy_ece(probs, clf.classes, ys)
@@ -169,7 +171,7 @@ def bench_banking77(embedder: Embedder) -> None:
             proba, cls = fit(plain_tr[idx], sub_y)
             scores[key].append(_accuracy_ece(proba(plain_te), cls, ys))
         for key, weight in (("plain", 0.0), ("ours", _AUTO)):
-            clf = IntentClassifier(embedder, seed=seed, block_weight=weight)
+            clf = IntentClassifier(embedder, seed=seed, block_weight=weight, persist=False)
             clf.fit_embeddings(tr[idx], sub_y)
             probs, _ = clf.scores(te)
             scores[key].append(_accuracy_ece(probs, clf.classes, ys))
@@ -196,6 +198,14 @@ def bench_banking77(embedder: Embedder) -> None:
 
 
 # --- CLINC150 ----------------------------------------------------------------------------------
+
+
+def auroc(positive: Matrix, negative: Matrix) -> float:
+    """Probability that an in-scope message outscores an out-of-scope one (ties count 1/2)."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
+    return float(roc_auc_score(labels, np.r_[positive, negative]))
 
 
 def _oos_metrics(
@@ -273,7 +283,9 @@ def bench_clinc150(embedder: Embedder, min_oos_recall: float) -> None:
     def fit(
         oos: bool, rule: float | None, weight: float | Literal["auto"] = _AUTO
     ) -> IntentClassifier:
-        return IntentClassifier(embedder, min_oos_recall=rule, block_weight=weight).fit_embeddings(
+        return IntentClassifier(
+            embedder, min_oos_recall=rule, block_weight=weight, persist=False
+        ).fit_embeddings(
             vec["train"],
             y_train,
             oos_x=vec["oos_train"] if oos else None,
@@ -321,8 +333,14 @@ def bench_clinc150(embedder: Embedder, min_oos_recall: float) -> None:
         [rng.choice(np.flatnonzero(labels == c), 5, replace=False) for c in sorted(set(y_train))]
     )
     started = time.perf_counter()
-    clf = IntentClassifier(embedder).fit_embeddings(vec["train"][idx], [y_train[i] for i in idx])
-    print(f"  (fit on {len(idx)} examples in {time.perf_counter() - started:.2f}s)")
+    clf = IntentClassifier(embedder, persist=False).fit_embeddings(
+        vec["train"][idx], [y_train[i] for i in idx]
+    )
+    assert clf.report is not None
+    print(
+        f"  (fit on {len(idx)} examples in {time.perf_counter() - started:.2f}s, block weight "
+        f"{clf.report.block_weight})"
+    )
     ours("IntentClassifier, 5-shot, CV threshold", clf)
 
 
@@ -337,7 +355,7 @@ def bench_speed() -> None:
     raw = SentenceTransformerEmbedder(extra_layers=INTENT_LAYERS)  # what LocalModel classifies with
     plain = SentenceTransformerEmbedder()
     cached = default_intent_embedder()
-    clf = IntentClassifier(raw).fit_embeddings(cached.embed(xt), yt)
+    clf = IntentClassifier(raw, persist=False).fit_embeddings(cached.embed(xt), yt)
     raw.embed(["warm up"])
     batch = xs[:1000]
     started = time.perf_counter()
@@ -383,7 +401,7 @@ def bench_speed() -> None:
     fits = []
     for _ in range(5):
         started = time.perf_counter()
-        IntentClassifier(cached).fit_embeddings(few_x, few_y)
+        IntentClassifier(cached, persist=False).fit_embeddings(few_x, few_y)
         fits.append(time.perf_counter() - started)
     _row("fit 20 intents x 5 examples (median of 5)", f"{statistics.median(fits):.3f} s", "", "")
     _knowledge_after_intent(xs[1200:1250])
@@ -500,8 +518,15 @@ def _loop_stall(xt: Sequence[str], yt: Sequence[str], texts: Sequence[str]) -> N
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--only", nargs="+", choices=("banking77", "clinc150", "speed"), default=None
+        "--only", nargs="+", choices=("banking77", "clinc150", "speed", "fit"), default=None
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default=None,
+        help="with 'fit': also time the src of commit REV (git archive), in the same run",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="fits timed per process ('fit')")
     parser.add_argument(
         "--min-oos-recall",
         type=float,
@@ -509,7 +534,7 @@ def main(argv: list[str] | None = None) -> None:
         help="r of the CLINC150 rule 'best in-scope accuracy at val OOS recall >= r' (0.8)",
     )
     args = parser.parse_args(argv)
-    wanted = args.only or ["banking77", "clinc150", "speed"]
+    wanted = args.only or ["banking77", "clinc150", "speed", "fit"]
     import os
 
     print(
@@ -524,6 +549,10 @@ def main(argv: list[str] | None = None) -> None:
         bench_clinc150(embedder, args.min_oos_recall)
     if "speed" in wanted:
         bench_speed()
+    if "fit" in wanted:
+        from _fit_timing import bench_fit
+
+        bench_fit(args.baseline, args.repeats)
 
 
 if __name__ == "__main__":

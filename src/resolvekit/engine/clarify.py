@@ -3,7 +3,7 @@ decide when to stop asking (:mod:`resolvekit.repair`)."""
 
 from __future__ import annotations
 
-from ..intents import humanize
+from ..intents import intent_title
 from ..repair import HandOver, PatternName, Situation
 from .escalate import escalate
 from .state import TurnState
@@ -50,7 +50,7 @@ async def clarify(state: TurnState, text: str, options: list[str]) -> None:
     pattern hands over."""
     count = state.conv.bump("clarifications")
     if options:
-        listed = or_list([humanize(o) for o in options])
+        listed = or_list([intent_title(state.agent.intents, o) for o in options])
         text = f"{text} {state.agent.phrases.did_you_mean.format(options=listed)}"
     said = await repair(state, "clarification", text, attempts=count)
     if said is not None:
@@ -73,7 +73,7 @@ async def answer(state: TurnState, query: str, *, clarify_if_not: bool = True) -
                 text = f"{phrases.no_answer_waiting} {back}"
             elif agent.intents:
                 # Say what the agent can do, so an off-topic customer knows what to ask.
-                listed = or_list([humanize(name) for name in agent.intents])
+                listed = or_list([intent.intent_title for intent in agent.intents.values()])
                 text = f"{phrases.no_answer_waiting} {phrases.can_help.format(topics=listed)}"
             else:
                 text = phrases.no_answer

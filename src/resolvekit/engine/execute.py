@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..exceptions import PlaybookError, ToolError, UserError
-from ..intents import Intent, humanize
+from ..intents import Intent, intent_title
 from ..playbooks import Context, PlaybookOutcome, Suspended
 from ..sessions import PendingState, PlaybookRun
 from .escalate import escalate
@@ -158,6 +158,6 @@ def offer_resume(state: TurnState) -> None:
     last = suspended[-1]
     phrases = state.agent.phrases
     phrase = phrases.next_request if last.queued else phrases.resume
-    question = phrase.format(intent=humanize(last.intent))
+    question = phrase.format(intent=intent_title(state.agent.intents, last.intent))
     state.conv.pending = PendingState(kind="resume", question=question, run_id=last.id)
     state.say(question)

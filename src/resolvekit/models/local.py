@@ -274,7 +274,7 @@ class LocalModel(Model):
             return None
         from ..understanding.extract import extract_value
 
-        shown = [humanize(name) for name in request.offered]
+        shown = [_title(request.intents, name) for name in request.offered]
         choice = SlotSpec(name="intent", kind="choice", choices=shown)
         found = extract_value(text, choice, context=shown)
         if found is None or found.score < MIN_SLOT_SCORE:
@@ -455,3 +455,8 @@ def _plain(value: Any) -> Any:
 def _named(slot: str) -> str:
     """A pattern for a slot named in a message: ``zip_code`` -> "zip code" as whole words."""
     return r"\b" + r"\s+".join(map(re.escape, humanize(slot).lower().split())) + r"\b"
+
+
+def _title(intents: Sequence[IntentSpec], name: str) -> str:
+    spec = _intent(intents, name)
+    return spec.title if spec is not None and spec.title else humanize(name)

@@ -8,14 +8,18 @@ gives no validation data.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from ..exceptions import UserError
 from ._calibration import fit_temperature, log_softmax
 from ._heads import CentroidHead, NeighbourHead, folds
-from ._linear import SoftmaxRegression
+from ._linear import LinearHead, fit_linear
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -30,9 +34,12 @@ __all__ = [
     "clearly_better",
     "cross_validate",
     "fit_model",
+    "held_out",
+    "validation_rows",
     "weigh_blocks",
 ]
 
+_T = TypeVar("_T")
 _ABSENT = -1e9
 """Logit of a class the fold's model never saw (its probability underflows to zero)."""
 _LARGE_DATA = 2000
@@ -105,8 +112,6 @@ def clearly_better(nll: npt.NDArray[np.float64], baseline: npt.NDArray[np.float6
 
 KNN_WEIGHTS = (0.0, 0.125, 0.25, 0.5, 1.0)
 """Weights of the kNN head's log-probabilities that ``method="auto"`` chooses from."""
-_SCREEN_STEPS = 20
-"""Golden-section steps of the coarse temperature fit used to compare kNN weights."""
 _SCORE_L2 = 1e-2
 """L2 strength of the logistic regression that weighs the in-scope score's parts."""
 
@@ -119,7 +124,7 @@ class Model:
     n_classes: int
     """In-scope intents; an out-of-scope class, when trained, has index ``n_classes``."""
     knn: NeighbourHead
-    linear: SoftmaxRegression | None = None
+    linear: LinearHead | None = None
     centroid: CentroidHead | None = None
     knn_weight: float = 0.0
     """Weight of the kNN log-probabilities added to the main head's (``auto`` picks it)."""
@@ -182,18 +187,15 @@ class Model:
             else ((1.0,) if self.method == "ensemble" else (0.0,))
         )
         rows = np.arange(len(y))
-        best = (math.inf, candidates[0])
-        if len(candidates) > 1:
-            # Compare candidates with a coarse temperature search; refine only the winner's.
-            for weight in candidates:
-                self.knn_weight = weight
-                logits = self.logits(held_in)
-                temperature = fit_temperature(logits, y, iterations=_SCREEN_STEPS)
-                nll = float(-log_softmax(logits, temperature)[rows, y].mean())
-                if nll < best[0] - 1e-9:
-                    best = (nll, weight)
-        self.knn_weight = best[1]
-        self.temperature = fit_temperature(self.logits(held_in), y)
+        best = (math.inf, candidates[0], 1.0)
+        for weight in candidates:
+            self.knn_weight = weight
+            logits = self.logits(held_in)
+            temperature = fit_temperature(logits, y)
+            nll = float(-log_softmax(logits, temperature)[rows, y].mean())
+            if nll < best[0] - 1e-9 or len(candidates) == 1:
+                best = (nll, weight, temperature)
+        _, self.knn_weight, self.temperature = best
 
     def heldout_nll(self, held_in: HeldOut, y: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
         """Calibrate on ``held_in``; the temperature-scaled negative log-likelihood of each row."""
@@ -231,8 +233,7 @@ class Model:
         balance = np.concatenate(
             [np.full(len(z_in), 1.0 / len(z_in)), np.full(len(z_oos), 1.0 / len(z_oos))]
         )
-        head = SoftmaxRegression(l2=_SCORE_L2).fit(features, target, 2, sample_weight=balance)
-        assert head.weights is not None
+        head = fit_linear(features, target, 2, l2=_SCORE_L2, sample_weight=balance)
         weights = np.maximum(head.weights[:, 1] - head.weights[:, 0], 0.0) * (self.scale > 0)
         total = float(weights.sum())
         n_parts = len(weights)
@@ -242,6 +243,80 @@ class Model:
         """The in-scope score: the weighted sum of the standardised parts."""
         out: npt.NDArray[np.float64] = ((parts - self.mean) * self.scale) @ self.weights
         return out
+
+    def to_arrays(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]:
+        """The fitted state as plain arrays and JSON-able values (see :meth:`from_arrays`)."""
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "knn_x": self.knn._x,
+            "mean": self.mean,
+            "scale": self.scale,
+            "weights": self.weights,
+        }
+        if self.linear is not None:
+            arrays["linear_w"], arrays["linear_b"] = self.linear.weights, self.linear.bias
+        if self.centroid is not None:
+            arrays["centroids"] = self.centroid._centroids
+        meta = {
+            "method": self.method,
+            "n_classes": self.n_classes,
+            "knn_k": self.knn.k,
+            "knn_bounds": [list(b) for b in self.knn._bounds],
+            "knn_weight": self.knn_weight,
+            "temperature": self.temperature,
+        }
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, npt.NDArray[Any]], meta: dict[str, Any]) -> Model:
+        """Rebuild a model saved by :meth:`to_arrays`.
+
+        Raises:
+            ValueError: missing or inconsistent arrays or values (a damaged file).
+        """
+        knn_x = arrays["knn_x"]
+        bounds = [(int(lo), int(hi)) for lo, hi in meta["knn_bounds"]]
+        total = len(bounds)
+        method, n_classes = str(meta["method"]), int(meta["n_classes"])
+        ends = [0] + [hi for _, hi in bounds]
+        if (
+            knn_x.dtype != np.float32
+            or knn_x.ndim != 2
+            or any(lo != end or hi < lo for (lo, hi), end in zip(bounds, ends, strict=False))
+            or ends[-1] != len(knn_x)
+            or total not in (n_classes, n_classes + 1)
+        ):
+            raise ValueError("inconsistent kNN examples")
+        dim = knn_x.shape[1]
+        model = cls(
+            method=method,
+            n_classes=n_classes,
+            knn=NeighbourHead(k=int(meta["knn_k"]), _x=knn_x, _bounds=bounds),
+            knn_weight=float(meta["knn_weight"]),
+            temperature=float(meta["temperature"]),
+            mean=np.asarray(arrays["mean"], np.float64),
+            scale=np.asarray(arrays["scale"], np.float64),
+            weights=np.asarray(arrays["weights"], np.float64),
+        )
+        shapes: list[tuple[npt.NDArray[Any], tuple[int, ...]]] = [
+            (model.mean, (3,)),
+            (model.scale, (3,)),
+            (model.weights, (3,)),
+        ]
+        if method in ("auto", "ensemble", "linear"):
+            model.linear = LinearHead(
+                weights=np.asarray(arrays["linear_w"], np.float64),
+                bias=np.asarray(arrays["linear_b"], np.float64),
+            )
+            shapes += [(model.linear.weights, (dim, total)), (model.linear.bias, (total,))]
+        if method == "centroid":
+            model.centroid = CentroidHead(_centroids=np.asarray(arrays["centroids"], np.float32))
+            shapes.append((model.centroid._centroids, (total, dim)))
+        for array, shape in shapes:
+            if array.shape != shape or not np.isfinite(array).all():
+                raise ValueError(f"bad array of shape {array.shape}, expected {shape}")
+        if not (math.isfinite(model.temperature) and model.temperature > 0):
+            raise ValueError(f"bad temperature {model.temperature}")
+        return model
 
 
 def weigh_blocks(
@@ -282,7 +357,7 @@ def fit_model(
         method=method, n_classes=n_classes, knn=NeighbourHead(k=neighbours).fit(x_all, y_all, total)
     )
     if method in ("auto", "ensemble", "linear"):
-        model.linear = SoftmaxRegression(l2=1.0 / (float(c) * len(y_all))).fit(x_all, y_all, total)
+        model.linear = fit_linear(x_all, y_all, total, l2=1.0 / (float(c) * len(y_all)))
     if method == "centroid":
         model.centroid = CentroidHead().fit(x_all, y_all, total)
     return model
@@ -312,7 +387,8 @@ def cross_validate(
     intent-group ``f``. Its held-out in-scope set is example-fold ``f`` restricted to intents the
     fold trained on; its pseudo out-of-scope set is every example of intent-group ``f`` (each intent
     is in exactly one group), examples whose intent had no training example in the fold, and
-    oos-fold ``f``. With fewer than three intents no intent is held out.
+    oos-fold ``f``. With fewer than three intents no intent is held out. Folds are fitted
+    :data:`FIT_THREADS` at a time.
     """
     n_folds = 5 if len(y) <= _LARGE_DATA else 3
     example_folds = folds(y, n_folds, rng)
@@ -322,16 +398,15 @@ def cross_validate(
         order = rng.permutation(n_classes)
         groups = [order[f::n_folds] for f in range(n_folds)]
     total = n_classes + (1 if len(oos) else 0)
-    held_in: list[HeldOut] = []
-    held_oos: list[HeldOut] = []
-    for f in range(n_folds):
+
+    def run(f: int) -> tuple[HeldOut, HeldOut] | None:
         in_fold = np.zeros(len(y), bool)
         in_fold[example_folds[f]] = True
         held_class = np.isin(y, groups[f])
         train = ~in_fold & ~held_class
         trained = np.unique(y[train])
         if len(trained) < 2:
-            continue
+            return None
         local = np.full(n_classes, -1, dtype=np.intp)
         local[trained] = np.arange(len(trained))
         model = fit_model(x[train], local[y[train]], len(trained), oos[oos_fold != f], settings)
@@ -340,17 +415,90 @@ def cross_validate(
             columns = trained
         known = in_fold & (local[y] >= 0)
         unknown = held_class | (in_fold & (local[y] < 0))
-        pieces = [x[known], x[unknown], oos[oos_fold == f]]
-        raw = model.raw(np.concatenate(pieces))
+        raw = model.raw(np.concatenate([x[known], x[unknown], oos[oos_fold == f]]))
         wide = np.full((len(raw.logits), total), _ABSENT)
         wide[:, columns] = raw.logits
         wide_knn = np.full((len(raw.logits), total), _ABSENT)
         wide_knn[:, columns] = raw.knn
         raw.logits, raw.knn = wide, wide_knn
         n_known = int(known.sum())
-        held_in.append(HeldOut.take(raw, np.arange(n_known), y[known]))
-        held_oos.append(HeldOut.take(raw, np.arange(n_known, len(wide)), None))
+        return (
+            HeldOut.take(raw, np.arange(n_known), y[known]),
+            HeldOut.take(raw, np.arange(n_known, len(wide)), None),
+        )
+
+    done = _in_threads(run, range(n_folds))
     return CrossValidation(
-        in_scope=HeldOut.concat(held_in),
-        out_of_scope=HeldOut.concat([h for h in held_oos if len(h.logits)]),
+        in_scope=HeldOut.concat([d[0] for d in done if d is not None]),
+        out_of_scope=HeldOut.concat([d[1] for d in done if d is not None and len(d[1].logits)]),
     )
+
+
+FIT_THREADS = 2
+"""Folds fitted at once. The fits spend their time in BLAS, scikit-learn's Cython loss and
+scipy's L-BFGS-B, which release the GIL; the classifier fits with one BLAS thread
+(:func:`~resolvekit.understanding._threads.blas_single_thread`), so two folds use two cores."""
+
+
+def _in_threads(fn: Callable[[int], _T], items: Iterable[int]) -> list[_T]:
+    """``[fn(i) for i in items]``, :data:`FIT_THREADS` at a time (results in order)."""
+    work = list(items)
+    workers = min(FIT_THREADS, len(work), os.cpu_count() or 1)
+    if workers <= 1:
+        return [fn(i) for i in work]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="resolvekit-fit") as pool:
+        return list(pool.map(fn, work))
+
+
+Rows = tuple["npt.NDArray[np.intp]", "npt.NDArray[np.intp]"]
+
+
+def validation_rows(
+    val_x: npt.NDArray[np.float32] | None,
+    val_labels: Sequence[str | None],
+    index: dict[str, int],
+) -> tuple[Rows | None, npt.NDArray[np.intp] | None]:
+    """Split validation data: (rows, classes) of in-scope messages, rows of out-of-scope ones."""
+    if val_x is None or len(val_labels) == 0:
+        return None, None
+    if len(val_x) != len(val_labels):
+        raise UserError(f"Got {len(val_x)} validation vectors but {len(val_labels)} labels")
+    rows_in = np.array([i for i, v in enumerate(val_labels) if v is not None], dtype=np.intp)
+    rows_oos = np.array([i for i, v in enumerate(val_labels) if v is None], dtype=np.intp)
+    y_in = np.array([index[v] for v in val_labels if v is not None], dtype=np.intp)
+    return ((rows_in, y_in) if len(rows_in) else None), (rows_oos if len(rows_oos) else None)
+
+
+def held_out(
+    x: npt.NDArray[np.float32],
+    y: npt.NDArray[np.intp],
+    n_classes: int,
+    oos: npt.NDArray[np.float32],
+    val_x: npt.NDArray[np.float32] | None,
+    val_in: Rows | None,
+    val_oos: npt.NDArray[np.intp] | None,
+    settings: dict[str, object],
+    seed: int,
+) -> tuple[HeldOut | None, HeldOut | None, Model | None]:
+    """Held-out outputs to calibrate on, and the full model when it had to be fitted.
+
+    With validation data holding in-scope and out-of-scope messages: the full model's outputs on
+    it. Otherwise the cross-validation folds' (seeded by ``seed``), with ``val_x`` replacing
+    whichever side it has; the full model is then fitted only for that, else left to the caller
+    (``None``), which fits it once for the block weight it keeps.
+    """
+    if val_x is not None and val_in is not None and val_oos is not None:
+        full = fit_model(x, y, n_classes, oos, settings)
+        scored = full.raw(val_x)
+        return HeldOut.take(scored, *val_in), HeldOut.take(scored, val_oos, None), full
+    cv = cross_validate(x, y, n_classes, oos, settings, np.random.default_rng(seed))
+    held_in, held_oos = cv.in_scope, cv.out_of_scope
+    model: Model | None = None
+    if val_x is not None and (val_in is not None or val_oos is not None):
+        model = fit_model(x, y, n_classes, oos, settings)
+        scored = model.raw(val_x)
+        if val_in is not None:
+            held_in = HeldOut.take(scored, *val_in)
+        if val_oos is not None:
+            held_oos = HeldOut.take(scored, val_oos, None)
+    return held_in, held_oos, model

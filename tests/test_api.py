@@ -29,7 +29,7 @@ EXPECTED_EXPORTS = {
     "ToolErrorKind", "ToolSignal",
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
-    "infer_model", "tool",
+    "infer_model", "tool", "ToolChanged", "Toolset", "FunctionToolset", "ToolOverride",
 }  # fmt: skip
 
 

@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "resolvekit.knowledge": 1,
     "resolvekit.sessions": 1,
     "resolvekit.tools": 1,
+    "resolvekit.toolsets": 1,
+    "resolvekit.connect": 1,
     "resolvekit.playbooks": 1,
     "resolvekit.consent": 1,
     "resolvekit.escalation": 1,
@@ -53,6 +55,7 @@ LAYERS: dict[str, int] = {
     "resolvekit.evals": 4,
     "resolvekit.cli": 4,
     "resolvekit.chat": 4,
+    "resolvekit.connect.server": 4,
 }
 """Each module's layer: the longest prefix listed decides."""
 

@@ -36,3 +36,18 @@ async def test_order_support_demo_resolves_and_hands_over(
     assert shop.orders["W2000001"]["address"] == "221B Baker Street, London NW1 6XE"
     assert shop.orders["W1000002"]["status"] == "shipped"
     assert "W1000001: cancelled" in capsys.readouterr().out
+
+
+async def test_connected_support_demo_cancels_through_an_mcp_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("mcp")
+    monkeypatch.setenv("ORDERS_FILE", str(tmp_path / "orders.json"))
+    example = _load("connected_support")
+    results = await example.demo("test")
+    assert [r.outcome for r in results] == ["awaiting_customer", "resolved"]
+    import json
+
+    orders = json.loads((tmp_path / "orders.json").read_text())
+    assert orders["orders"]["W1000001"]["status"] == "cancelled"
+    assert "orders.cancel_order" in capsys.readouterr().out

@@ -325,3 +325,25 @@ def test_a_custom_policy_reaches_every_output(tmp_path: Path) -> None:
     asyncio.run(run_suite(shop.suite(), options))
     results = (tmp_path / "results.jsonl").read_text()
     assert '"name": "[name]"' in results.replace('":"', '": "') and "Jane" not in results
+
+
+def test_redacting_records_with_a_memo_gives_what_the_plain_path_gives() -> None:
+    # The runner redacts each record through a memo shared by the whole run (a faster path);
+    # the result must be exactly the general one, record after record.
+    run = asyncio.run(run_suite(shop.suite(), RunOptions(trials=2, progress=False, redactor=None)))
+    records = [r for label in run.records.values() for r in label]
+    call = records[0].tool_calls[0]
+    odd = [  # a card number as an int, a tuple: left to the general path
+        records[0].model_copy(update={"tool_calls": [call.model_copy(update={"result": result})]})
+        for result in ({"card": 4111111111111111, "n": 3}, {"pair": (EMAIL, SSN)})
+    ]
+    assert leaks(json.dumps([r.model_dump(mode="json") for r in records]))  # raw: PII inside
+    memo: dict[str, str] = {}
+    for record in [*records, *odd, *records]:  # the second pass hits the memo
+        fast = redact_record(record, rk.DEFAULT_REDACTOR, memo=memo)
+        plain = redact_record(record, rk.DEFAULT_REDACTOR)
+        assert fast.model_dump(mode="json") == plain.model_dump(mode="json")
+        assert fast == plain
+    assert memo  # the memo was used
+    redacted = [redact_record(r, rk.DEFAULT_REDACTOR, memo=memo) for r in [*records, *odd]]
+    assert leaks(json.dumps([r.model_dump(mode="json") for r in redacted])) == []

@@ -49,9 +49,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, help="db.json or its folder")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="agent model (default: local)")
     parser.add_argument("--ids", default="", help="comma-separated task ids (default: all)")
+    parser.add_argument(
+        "--backend",
+        choices=["inprocess", "mcp", "openapi"],
+        default="inprocess",
+        help="run the retail actions in-process or through the retail service (MCP, OpenAPI)",
+    )
     parser.add_argument("--trials", type=int, default=1, help="trials per task (default 1)")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per conversation")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="agent CPU seconds per conversation"
+    )
+    parser.add_argument(
+        "--hang-timeout", type=float, default=300.0, help="wall-clock seconds per turn (hangs)"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip do_nothing and gold")
     parser.add_argument("--out", type=Path, help="folder for resumable results and reports")
     parser.add_argument("--json", type=Path, help="write the JSON report here")
@@ -60,11 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ids = [i.strip() for i in args.ids.split(",") if i.strip()] or None
-        suite = build_suite(args.tasks, args.db, model=args.model, ids=ids)
+        suite = build_suite(args.tasks, args.db, model=args.model, ids=ids, backend=args.backend)
         options = RunOptions(
             trials=args.trials,
             concurrency=args.concurrency,
             timeout=args.timeout,
+            hang_timeout=args.hang_timeout,
             baselines=not args.no_baselines,
             out_dir=args.out,
             progress=None,
@@ -75,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     report = build_report(run)
     print_scorecard(report)
+    if args.backend != "inprocess":
+        from examples.retail.services import service
+
+        print(f"retail service ({args.backend}, {service().url}): {service().calls} calls")
     failures = [r for r in run.records.get("agent", []) if not r.success]
     for record in failures[: args.show]:
         print(format_failure(record))

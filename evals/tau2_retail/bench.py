@@ -3,13 +3,19 @@
 Build it with :func:`build_suite` (or run ``resolvekit eval evals/tau2_retail``). The agent
 is ``examples/retail``'s, on copies of the τ²-bench database; the gold baseline replays the
 reference writes with the example's :func:`~examples.retail.tools.apply_action`.
+
+Each conversation plays on a copy-on-write fork of the database
+(:meth:`~examples.retail.db.RetailDB.fork`), and its snapshot reuses the original's dump for
+every record the conversation never fetched (:class:`~examples.retail.db.ForkDumper`), so the
+harness's cost per conversation follows what the conversation touched, not the database's
+size (2.8 MB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from resolvekit.evals import Suite, ToolCall
 
@@ -25,10 +31,6 @@ __all__ = ["DEFAULT_MODEL", "agent_factory", "build_suite"]
 DEFAULT_MODEL = "local"
 
 
-def _snapshot(db: RetailDB) -> dict[str, Any]:
-    return db.dump()
-
-
 def _replay(db: RetailDB, call: ToolCall) -> Any:
     from examples.retail.tools import apply_action
 
@@ -36,13 +38,17 @@ def _replay(db: RetailDB, call: ToolCall) -> Any:
 
 
 def agent_factory(
-    default_model: Model | str = DEFAULT_MODEL, data: Path | None = None
+    default_model: Model | str = DEFAULT_MODEL,
+    data: Path | None = None,
+    backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
 ) -> Callable[[Model | None], Agent[Any]]:
     """Build the retail agent per conversation, sharing the model and the policy knowledge.
 
     The runner's model (``--model``) wins over ``default_model``. The model object and the
     knowledge base over ``policy.md`` are made once per model and reused, so conversations do
-    not each load a classifier or embed the policy again.
+    not each load a classifier or embed the policy again. ``backend`` runs the retail actions
+    in-process or through the retail service over MCP or OpenAPI
+    (:mod:`examples.retail.services`).
     """
     from examples.retail.agent import build_agent, policy_knowledge
     from resolvekit.models import infer_model
@@ -57,7 +63,9 @@ def agent_factory(
             model = default[0]
         if id(model) not in cache:
             cache[id(model)] = (model, policy_knowledge(model=model, data=data))
-        return build_agent(model=model, store="memory://", knowledge=cache[id(model)][1])
+        return build_agent(
+            model=model, store="memory://", knowledge=cache[id(model)][1], backend=backend
+        )
 
     return make
 
@@ -68,6 +76,7 @@ def build_suite(
     *,
     model: Model | str = DEFAULT_MODEL,
     ids: Sequence[str] | None = None,
+    backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
 ) -> Suite:
     """The suite over a task file in τ²-bench's format.
 
@@ -76,11 +85,12 @@ def build_suite(
         db: ``db.json`` or its folder (default: the data folder's).
         model: the agent's model when the run names none (default: ``"local"``).
         ids: play only these task ids.
+        backend: where the agent's retail actions run (``inprocess``, ``mcp``, ``openapi``).
 
     Raises:
         Tau2DataError: a file is missing or malformed, or ``ids`` names unknown tasks.
     """
-    from examples.retail.db import load_db
+    from examples.retail.db import ForkDumper, load_db
 
     task_path, db_path = resolve_paths(tasks, db)
     chosen = load_tasks(task_path)
@@ -95,7 +105,8 @@ def build_suite(
         name="tau2_retail",
         description=f"τ²-bench retail: {len(chosen)} tasks from {task_path.name}",
         scenarios=tasks_to_scenarios(chosen, database),
-        agent=agent_factory(model, policy),
-        snapshot=_snapshot,
+        agent=agent_factory(model, policy, backend),
+        snapshot=ForkDumper(database),
+        plain_snapshots=True,
         replay=_replay,
     )

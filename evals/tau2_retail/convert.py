@@ -2,7 +2,8 @@
 
 For each task:
 
-- initial state: the database from ``db.json``, an isolated deep copy per trial;
+- initial state: the database from ``db.json``, an isolated copy per trial (a copy-on-write
+  :meth:`~examples.retail.db.RetailDB.fork`: records are copied when the agent fetches them);
 - expected end state: the database after the task's reference *write* actions, applied with the
   retail example's own :func:`~examples.retail.tools.apply_action` (reads and the transfer change
   nothing); stored as a patch over the initial state, so a failing check shows only the diff;
@@ -208,7 +209,7 @@ def task_to_scenario(
         tags=tags_of(task),
         intent=intent_of(task),
         user=customer,
-        initial_state=db.copy,
+        initial_state=db.fork,
         expect=Expect(
             outcome=expected_outcome(task, applied),
             state=_patch_of(db, initial, expected_db),

@@ -9,6 +9,7 @@ records into words ("the mechanical keyboard (switch type: linear)").
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -37,8 +38,11 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in pieces if re.search(r"\w", p)]
 
 
+@functools.lru_cache(maxsize=4096)
 def norm(text: str) -> str:
-    """Lower case, punctuation dropped, spaces collapsed (for matching words in agent text)."""
+    """Lower case, punctuation dropped, spaces collapsed (for matching words in agent text).
+
+    Remembered per text: the customer matches many phrases against each agent message."""
     text = re.sub(r"[^\w\s.]|(?<!\d)\.|\.(?!\d)", " ", text.lower())
     return " ".join(text.replace("_", " ").split())
 

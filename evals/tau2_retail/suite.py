@@ -17,13 +17,18 @@ if _ROOT not in sys.path:  # loaded as a file by `resolvekit eval`: `evals`, `ex
     sys.path.insert(0, _ROOT)
 
 from evals.tau2_retail.bench import DEFAULT_MODEL, build_suite  # noqa: E402
+from evals.tau2_retail.data import Tau2DataError  # noqa: E402
 from resolvekit.evals import Suite  # noqa: E402
 
 __all__ = ["suite"]
 
 
 def suite(
-    tasks: str | None = None, db: str | None = None, model: str = DEFAULT_MODEL, ids: str = ""
+    tasks: str | None = None,
+    db: str | None = None,
+    model: str = DEFAULT_MODEL,
+    ids: str = "",
+    backend: str = "inprocess",
 ) -> Suite:
     """The τ²-bench retail suite (see :func:`evals.tau2_retail.bench.build_suite`).
 
@@ -32,6 +37,10 @@ def suite(
         db: ``db.json`` path (or its folder).
         model: the agent's model when ``--model`` is not given.
         ids: comma-separated task ids to play (default: all).
+        backend: ``inprocess`` (default), ``mcp`` or ``openapi``: the retail actions through
+            the retail service on 127.0.0.1 (``--suite-arg backend=mcp``).
     """
     chosen = [i.strip() for i in ids.split(",") if i.strip()]
-    return build_suite(tasks, db, model=model, ids=chosen or None)
+    if backend not in ("inprocess", "mcp", "openapi"):
+        raise Tau2DataError(f"backend must be inprocess, mcp or openapi, not {backend!r}")
+    return build_suite(tasks, db, model=model, ids=chosen or None, backend=backend)  # type: ignore[arg-type]

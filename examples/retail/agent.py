@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import resolvekit as rk
 
@@ -66,6 +66,7 @@ def build_agent(
     db: RetailDB | None = None,
     knowledge: KnowledgeBase | bool = True,
     data: str | Path | None = None,
+    backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
     **options: Any,
 ) -> rk.Agent[RetailDB]:
     """The retail agent.
@@ -79,6 +80,10 @@ def build_agent(
         knowledge: answer policy questions from ``policy.md`` (True), not at all (False), or
             from the given knowledge base.
         data: the τ²-bench retail data folder (default: :func:`examples.retail.db.data_dir`).
+        backend: where the retail actions run: in this process (``inprocess``), or through
+            the retail service (:mod:`examples.retail.services`, started on 127.0.0.1 on first
+            use) over MCP (``mcp``) or its HTTP API and OpenAPI document (``openapi``). The
+            playbooks are the same; the database (``deps``) is registered with the service.
         **options: any other :class:`resolvekit.Agent` argument (``escalation``, ``handoff``...).
     """
     kb: KnowledgeBase | None
@@ -89,6 +94,10 @@ def build_agent(
     else:
         kb = knowledge
     options.setdefault("phrases", rk.Phrases(handoff=TRANSFER))
+    if backend != "inprocess":
+        from .services import remote_toolset
+
+        options["toolsets"] = [*options.get("toolsets", ()), remote_toolset(backend)]
     agent: rk.Agent[RetailDB] = rk.Agent(
         "Retail support",
         model=retail_model(model),
@@ -98,5 +107,5 @@ def build_agent(
         deps=db,
         **options,
     )
-    register(agent)
+    register(agent, tools=backend == "inprocess")
     return agent

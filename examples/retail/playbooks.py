@@ -547,9 +547,10 @@ async def end_conversation(ctx: Ctx, intent: EndConversation) -> Outcome:
     return ctx.resolve("customer finished", reply="Thank you for contacting us. Have a great day!")
 
 
-def register(agent: rk.Agent[RetailDB]) -> None:
-    """Add the retail tools and one playbook per intent to ``agent``."""
-    for tool in t.AGENT_TOOLS:
+def register(agent: rk.Agent[RetailDB], *, tools: bool = True) -> None:
+    """Add the retail tools (unless a connected toolset serves them) and one playbook per
+    intent to ``agent``."""
+    for tool in t.AGENT_TOOLS if tools else ():
         agent.add_tool(tool)
     agent.playbook(CancelOrder)(cancel_order)
     agent.playbook(ModifyOrderItems)(modify_items)

@@ -167,9 +167,11 @@ def get_product_details(db: RetailDB, product_id: str) -> Product:
 
 def get_item_details(db: RetailDB, item_id: str) -> Variant:
     """One variant by item id, whatever its product."""
-    for product in db.products.values():
+    for product_id, product in db.products.items():
         if item_id in product.variants:
-            return product.variants[item_id]
+            # Fetched again by id: on a fork (RetailDB.fork) only that returns the fork's own
+            # record, never the shared original a caller could change.
+            return _product(db, product_id).variants[item_id]
     raise rk.ToolRefusal("Item not found")
 
 

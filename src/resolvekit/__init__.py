@@ -34,6 +34,9 @@ _EXPORTS: dict[str, str] = {
     "tool": "tools",
     "Tool": "tools",
     "RetryPolicy": "tools",
+    "Toolset": "toolsets",
+    "FunctionToolset": "toolsets",
+    "ToolOverride": "toolsets",
     # escalation
     "EscalationPolicy": "escalation",
     "Handoff": "handoffs",
@@ -89,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "ToolRefusal": "exceptions",
     "RetryableToolError": "exceptions",
     "ReplayDivergence": "exceptions",
+    "ToolChanged": "exceptions",
     "CorrectionAfterWrite": "exceptions",
     "UnconfirmedWrite": "exceptions",
     "ModelError": "exceptions",
@@ -122,6 +126,7 @@ __all__ = [
     "EscalationPolicy",
     "FillSlots",
     "FunctionModel",
+    "FunctionToolset",
     "Handoff",
     "HandoffTarget",
     "Intent",
@@ -163,10 +168,13 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "Tool",
+    "ToolChanged",
     "ToolError",
     "ToolErrorKind",
+    "ToolOverride",
     "ToolRefusal",
     "ToolSignal",
+    "Toolset",
     "TraceEvent",
     "TurnResult",
     "UnconfirmedWrite",
@@ -205,6 +213,7 @@ if TYPE_CHECKING:
         RetryableToolError,
         StoreError,
         StoreUnavailable,
+        ToolChanged,
         ToolError,
         ToolErrorKind,
         ToolRefusal,
@@ -243,3 +252,4 @@ if TYPE_CHECKING:
     from .sessions.postgres import PostgresStore
     from .sessions.sqlite import SQLiteStore
     from .tools import RetryPolicy, Tool, tool
+    from .toolsets import FunctionToolset, ToolOverride, Toolset

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import TypeVar
 
@@ -36,6 +36,7 @@ from .sessions import (
     encode_conversation,
     open_store,
 )
+from .toolsets import Toolset
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
@@ -85,6 +86,10 @@ class Agent(Registry[DepsT]):
         repairs: what the agent does when the conversation goes off the path (a clarification
             that does not help, a slot value not given, an unclear confirmation...); see
             :mod:`resolvekit.repair` for the patterns and their defaults.
+        toolsets: connected systems whose tools the agent has besides its ``@agent.tool``
+            functions (:class:`resolvekit.connect.MCPToolset`,
+            :class:`resolvekit.connect.OpenAPIToolset`, or any :class:`~resolvekit.Toolset`);
+            started by :meth:`warm_up` (or on the first message), stopped by :meth:`close`.
         parked_playbooks: how many playbooks waiting for a customer stay running in memory
             between turns (resumed instead of replayed from their journal, so a long
             conversation costs no more per message than a short one); 0 replays every turn.
@@ -112,9 +117,10 @@ class Agent(Registry[DepsT]):
         consent: ConsentPolicy | None = None,
         redaction: Redactor | None = DEFAULT_REDACTOR,
         repairs: Repairs | None = None,
+        toolsets: Iterable[Toolset] = (),
         parked_playbooks: int | None = None,
     ) -> None:
-        super().__init__(name, deps=deps)
+        super().__init__(name, deps=deps, toolsets=toolsets)
         self._model_arg = model
         self._store_arg = store
         self.instructions = instructions
@@ -250,6 +256,7 @@ class Agent(Registry[DepsT]):
         reply_to: str | None,
     ) -> TurnResult:
         store = self.store
+        await self.refresh_tools()
         async with store.lock(customer_id):
             conversation = await self._conversation_for(customer_id)
             if message_id is not None and message_id in conversation.receipts:
@@ -321,6 +328,7 @@ class Agent(Registry[DepsT]):
         if finder is None:
             raise UserError(f"{type(store).__name__} cannot list interrupted writes (inflight)")
         before = time.time() - older_than
+        await self.refresh_tools()
         results: list[TurnResult] = []
         for conversation_id, customer_id in await finder(before, limit):
             async with store.lock(customer_id):
@@ -418,9 +426,11 @@ class Agent(Registry[DepsT]):
             self.deps = saved_deps
 
     async def close(self) -> None:
-        """Close the conversation store (database connections) on shutdown; the agent is not
-        used after it. Safe when the store was never opened, and more than once."""
+        """Close the conversation store (database connections) and disconnect the toolsets
+        (stopping the MCP servers the agent started) on shutdown; the agent is not used after
+        it. Safe when nothing was opened, and more than once."""
         self.parked.clear()
+        await self.close_tools()
         if "store" in self.__dict__:  # opened (cached_property), else nothing to close
             await self.store.close()
 
@@ -428,9 +438,14 @@ class Agent(Registry[DepsT]):
         """Load now what the first customer would otherwise wait for: the store, the model's
         own warm-up (:meth:`Model.warm_up`: LocalModel loads its sentence model, fits its intent
         classifier and imports its extractors; a wrapping model passes it on to the model it
-        wraps) and the knowledge base's embedder. Call once at start-up, after registering
-        intents; safe to skip."""
+        wraps), the knowledge base's embedder, and the connected toolsets (servers started,
+        tools listed). Call once at start-up, after registering intents; safe to skip.
+
+        Raises:
+            UserError: two toolsets offer the same tool name.
+        """
         self.store  # noqa: B018 - opened now (a cached property), not on the first message
+        await self.start_tools()
         warm = getattr(self.model, "warm_up", None)
         if warm is not None:
             await warm(self.intent_specs)

@@ -55,6 +55,7 @@ __all__ = [
     "RetryableToolError",
     "StoreError",
     "StoreUnavailable",
+    "ToolChanged",
     "ToolError",
     "ToolErrorKind",
     "ToolRefusal",
@@ -100,11 +101,28 @@ class ToolRefusal(ToolSignal):
 
 
 class RetryableToolError(ToolSignal):
-    """Raised by a tool for a transient failure; reads and idempotent writes are retried."""
+    """Raised by a tool for a transient failure; reads and idempotent writes are retried.
+
+    Args:
+        message: what failed.
+        retry_after: seconds the system asked to wait before the next attempt (an HTTP
+            ``Retry-After``), capped by the tool's retry policy.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 ToolErrorKind = Literal[
-    "invalid_arguments", "timeout", "refused", "exception", "unconfirmed", "unknown_outcome"
+    "invalid_arguments",
+    "timeout",
+    "refused",
+    "exception",
+    "unconfirmed",
+    "unknown_outcome",
+    "unavailable",
+    "bad_result",
 ]
 
 
@@ -115,8 +133,11 @@ class ToolError(ResolvekitError):
         tool: the tool's name.
         kind: what went wrong: ``invalid_arguments`` (rejected before the call), ``timeout``,
             ``refused`` (the tool raised :class:`ToolRefusal`), ``exception`` (any other error),
-            ``unconfirmed`` (a confirm-required write without a customer yes) or
-            ``unknown_outcome`` (a write was interrupted and cannot be safely repeated).
+            ``unconfirmed`` (a confirm-required write without a customer yes),
+            ``unknown_outcome`` (a write was interrupted and cannot be safely repeated),
+            ``unavailable`` (no such tool now, or its system could not be reached; nothing
+            was done) or ``bad_result`` (a connected system answered with something that is
+            not a valid result).
         message: a human-readable explanation, safe to show to an agent or log.
     """
 
@@ -157,6 +178,23 @@ class ReplayDivergence(PlaybookError):
         super().__init__(
             f"Replay diverged at step {step}: the journal holds {expected}, "
             f"but the playbook asked for {got}"
+        )
+
+
+class ToolChanged(ReplayDivergence):
+    """A connected tool's schema changed while a playbook that called it was suspended: the
+    journal recorded a call to another shape of the tool, so it is not replayed silently.
+
+    Attributes:
+        tool: the tool's name.
+    """
+
+    def __init__(self, step: int, tool: str, recorded: str, current: str | None) -> None:
+        self.tool = tool
+        super().__init__(
+            step,
+            f"call {tool!r} with schema {recorded}",
+            f"call {tool!r} with schema {current or '(tool gone)'}",
         )
 
 

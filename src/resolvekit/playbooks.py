@@ -25,7 +25,6 @@ from typing import (
     Literal,
     Protocol,
     TypeVar,
-    cast,
     overload,
     runtime_checkable,
 )
@@ -33,12 +32,20 @@ from typing import (
 from pydantic import TypeAdapter, ValidationError
 
 from ._json import detached, dump, jsonable, load
-from .exceptions import CorrectionAfterWrite, ReplayDivergence, ToolError, UnconfirmedWrite
+from .exceptions import (
+    CorrectionAfterWrite,
+    ReplayDivergence,
+    ToolChanged,
+    ToolError,
+    ToolErrorKind,
+    UnconfirmedWrite,
+)
 from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
+from .toolsets import resolve_tool
 
 if TYPE_CHECKING:
     from .models.base import Model
@@ -264,27 +271,47 @@ class Context(Generic[DepsT]):
 
     # -- effects -----------------------------------------------------------------------------
 
-    async def call(self, tool: Tool[R], /, **args: Any) -> R:
+    @overload
+    async def call(self, tool: Tool[R], /, **args: Any) -> R: ...
+
+    @overload
+    async def call(self, tool: str, /, **args: Any) -> Any: ...
+
+    async def call(self, tool: Tool[Any] | str, /, **args: Any) -> Any:
         """Call a tool through the journal; returns its (typed) result.
 
+        ``tool`` is a :class:`Tool` or the name of one of the agent's tools (``"crm.get_order"``).
+        A Tool stands for the agent's tool of its name: when a toolset provides that name (a
+        connected system), that one runs and its result loads as the Tool's return type.
+
         Raises:
-            ToolError: the tool failed (timeout, refusal, exception, invalid arguments); the
-                playbook may catch it and branch on ``error.kind``.
+            ToolError: the tool failed (timeout, refusal, exception, invalid arguments, no such
+                tool now: ``unavailable``); the playbook may branch on ``error.kind``.
             UnconfirmedWrite: a ``confirm=True`` write without a customer yes since the last one.
+            ToolChanged: a connected tool changed shape since this playbook called it.
         """
         outcome = await self._call(tool, args)
         if isinstance(outcome, ToolError):
             raise outcome
-        return cast(R, outcome)
+        return outcome
 
-    async def try_call(self, tool: Tool[R], /, **args: Any) -> R | ToolError:
+    @overload
+    async def try_call(self, tool: Tool[R], /, **args: Any) -> R | ToolError: ...
+
+    @overload
+    async def try_call(self, tool: str, /, **args: Any) -> Any: ...
+
+    async def try_call(self, tool: Tool[Any] | str, /, **args: Any) -> Any:
         """Like :meth:`call`, but a failure is returned as a :class:`ToolError` value."""
-        return cast("R | ToolError", await self._call(tool, args))
+        return await self._call(tool, args)
 
-    async def _call(self, tool: Tool[Any], args: dict[str, Any]) -> Any:
+    async def _call(self, ref: Tool[Any] | str, args: dict[str, Any]) -> Any:
+        tool, shape = resolve_tool(self._hooks.tools, ref)  # the one that runs, the typed one
+        if tool is None or shape is None:
+            return self._unavailable(str(ref), args)
         recorded = self._recorded_call(tool, args)
         if recorded is not None:
-            return await self._replay_call(tool, recorded)
+            return await self._replay_call(tool, recorded, shape)
         invalid: ToolError | None = None
         try:
             json_args = tool.validate_args(args)
@@ -292,10 +319,10 @@ class Context(Generic[DepsT]):
             json_args, invalid = jsonable(args), error
         step = self._next("call", tool.name, json_args)
         if step is not None:
-            return await self._replay_call(tool, step)
+            return await self._replay_call(tool, step, shape)
         index = self._run.base + self._cursor - 1
         if invalid is not None:
-            self._append(self._error_step(index, tool, json_args, invalid))
+            self._append(self._error_step(index, tool.name, json_args, invalid, tool.effect))
             self._hooks.trace("tool", {"tool": tool.name, "status": "error", **invalid.to_json()})
             return invalid
         if tool.confirm:
@@ -311,44 +338,76 @@ class Context(Generic[DepsT]):
                 idempotency_key=f"{self.conversation_id}:{self._run.id}:{index}",
                 deadline=time.time() + tool.max_duration(),
                 owner=process_id(),
+                schema=tool.fingerprint,
             )
         )
         if tool.effect == "write":
             await self._hooks.checkpoint()  # journaled ahead of the call
-        return await self._execute(tool, step)
+        return await self._execute(tool, step, shape)
 
-    async def _execute(self, tool: Tool[Any], step: Step) -> Any:
+    def _unavailable(self, name: str, args: dict[str, Any]) -> Any:
+        """A call by name of a tool the agent does not have now (a connected system stopped
+        offering it): journaled as an ``unavailable`` error, so replays agree."""
+        json_args = jsonable(args)
+        step = self._next("call", name, json_args)
+        if step is not None:
+            if step.status == "error":
+                return ToolError.from_json(step.error or {})
+            raise ToolChanged(step.index, name, step.schema or "(a Python tool)", None)
+        error = ToolError(
+            name, "unavailable", f"no tool named {name!r} now (tools: {sorted(self._hooks.tools)})"
+        )
+        self._append(self._error_step(self._run.base + self._cursor - 1, name, json_args, error))
+        self._hooks.trace("tool", {"tool": name, "status": "error", **error.to_json()})
+        return error
+
+    async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
+        shape = shape or tool
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
-        except ToolError as error:
-            step.status, step.error = "error", error.to_json()
-            self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
-            if tool.effect == "write":
-                await self._hooks.checkpoint()
-            return error
+            loaded = shape.load_result(result)
+        except ToolError as failed:
+            return await self._failed(tool, step, failed)
+        except Exception as exc:  # a result that does not fit the declared type
+            kind: ToolErrorKind = "unknown_outcome" if tool.effect == "write" else "bad_result"
+            unfit = ToolError(tool.name, kind, f"the result does not fit {shape.name!r}: {exc}")
+            return await self._failed(tool, step, unfit)
         step.status, step.result = "done", result
         self._hooks.trace(
             "tool", {"tool": tool.name, "args": step.args, "status": "done", "result": result}
         )
         if tool.effect == "write":
             await self._hooks.checkpoint()
-        return tool.load_result(result)
+        return loaded
 
-    async def _replay_call(self, tool: Tool[Any], step: Step) -> Any:
+    async def _failed(self, tool: Tool[Any], step: Step, error: ToolError) -> ToolError:
+        step.status, step.error = "error", error.to_json()
+        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
+        if tool.effect == "write":
+            await self._hooks.checkpoint()
+        return error
+
+    async def _replay_call(
+        self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None
+    ) -> Any:
+        if step.schema is not None and step.schema != tool.fingerprint:
+            raise ToolChanged(step.index, tool.name, step.schema, tool.fingerprint)
         if step.status == "done":
-            return tool.load_result(step.result)
+            return (shape or tool).load_result(step.result)
         if step.status == "error":
             return ToolError.from_json(step.error or {})
-        return await self.recover_step(tool, step)
+        return await self.recover_step(tool, step, shape)
 
-    async def recover_step(self, tool: Tool[Any], step: Step) -> Any:
+    async def recover_step(
+        self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None
+    ) -> Any:
         """A call left ``started``: the process died (or the turn was cancelled) between
         journaling it and recording its result. A read, or an idempotent write (called again
         with the same key), runs again; any other write is not repeated and becomes an
         ``unknown_outcome`` error (the engine hands it to a human)."""
         if tool.idempotent or tool.effect == "read":
             self._hooks.trace("recover", {"tool": tool.name, "key": step.idempotency_key})
-            return await self._execute(tool, step)
+            return await self._execute(tool, step, shape)
         error = ToolError(
             tool.name,
             "unknown_outcome",
@@ -360,17 +419,17 @@ class Context(Generic[DepsT]):
         return error
 
     def _error_step(
-        self, index: int, tool: Tool[Any], args: dict[str, Any], error: ToolError
+        self,
+        index: int,
+        name: str,
+        args: dict[str, Any],
+        error: ToolError,
+        effect: str | None = None,
     ) -> Step:
         return Step(
-            index=index,
-            kind="call",
-            key=tool.name,
-            args=args,
-            status="error",
-            error=error.to_json(),
-            effect=tool.effect,
-        )
+            index=index, kind="call", key=name, args=args, status="error",
+            error=error.to_json(), effect=effect,
+        )  # fmt: skip
 
     def _require_confirmation(self, tool: Tool[Any], index: int) -> None:
         """The nearest earlier confirmation must be a yes not yet used by another such write."""

@@ -4,8 +4,9 @@ that :class:`~resolvekit.Agent` inherits), and running one of its tools directly
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, Generic, TypeVar, Unpack, overload
 
@@ -15,9 +16,11 @@ from .playbooks import Context, Hooks, PlaybookOutcome
 from .sessions import Conversation, PlaybookRun
 from .specs import IntentSpec
 from .tools import Tool, ToolOptions, tool
+from .toolsets import FunctionToolset, Toolset, check_names, merge_tools
 
 __all__ = ["Playbook", "Registry"]
 
+log = logging.getLogger("resolvekit")
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
 Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
@@ -30,15 +33,24 @@ class Registry(Generic[DepsT]):
     Args:
         name: shown in traces, handoffs and errors.
         deps: default dependencies given to playbooks and tools as ``ctx.deps``.
+        toolsets: more sources of tools (connected systems), after the agent's own functions.
     """
 
-    def __init__(self, name: str, *, deps: DepsT | None = None) -> None:
+    def __init__(
+        self, name: str, *, deps: DepsT | None = None, toolsets: Iterable[Toolset] = ()
+    ) -> None:
         self.name = name
         self.deps = deps
-        self.tools: dict[str, Tool[Any]] = {}
+        self.functions = FunctionToolset(name="functions")
+        """The ``@agent.tool`` functions."""
+        self.toolsets: list[Toolset] = [self.functions, *toolsets]
+        """Where the agent's tools come from; the first toolset wins a name."""
+        self._merged: dict[str, Tool[Any]] = {}
+        self._merged_from: tuple[Mapping[str, Tool[Any]], ...] = ()
         self.intents: dict[str, type[Intent]] = {}
         self.playbooks: dict[str, Playbook] = {}
         self._specs: dict[str, IntentSpec] = {}
+        self._toolsets_held = False
 
     @overload
     def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
@@ -67,8 +79,63 @@ class Registry(Generic[DepsT]):
         """
         if new.name in self.tools and self.tools[new.name] is not new:
             raise UserError(f"Agent {self.name!r} already has a tool named {new.name!r}")
-        self.tools[new.name] = new
-        return new
+        return self.functions.add(new)
+
+    def add_toolset(self, toolset: Toolset) -> Toolset:
+        """Add a source of tools (a connected system); started with the agent."""
+        self.toolsets.append(toolset)
+        return toolset
+
+    @property
+    def tools(self) -> Mapping[str, Tool[Any]]:
+        """Every tool the agent has now, by name: its functions and its toolsets' tools."""
+        current = tuple(toolset.tools() for toolset in self.toolsets)
+        seen = self._merged_from
+        # The mappings themselves are kept (not their ids), so a changed one is never mistaken
+        # for the old one.
+        if len(current) != len(seen) or any(a is not b for a, b in zip(current, seen, strict=True)):
+            self._merged = merge_tools(self.toolsets)
+            self._merged_from = current
+        return self._merged
+
+    async def start_tools(self) -> None:
+        """Connect every toolset and list its tools.
+
+        Raises:
+            UserError: two toolsets offer the same tool name.
+        """
+        self._hold_toolsets()
+        for toolset in self.toolsets:
+            await toolset.start()
+        check_names(self.toolsets)
+
+    async def refresh_tools(self) -> None:
+        """Before a turn: reconnect dropped systems, list changed tool lists again. A system
+        that cannot be reached keeps offering its last tools; calling them fails typed
+        (``unavailable``)."""
+        self._hold_toolsets()
+        for toolset in self.toolsets:
+            try:
+                await toolset.refresh()
+            except Exception:  # a system that is down must not stop the customer's turn
+                log.warning("toolset %r could not be refreshed", toolset.name, exc_info=True)
+
+    async def close_tools(self) -> None:
+        """Let go of every toolset: one that other agents still use stays connected (the
+        retail eval builds an agent per conversation over one shared connection), the last
+        user disconnects it."""
+        held, self._toolsets_held = self._toolsets_held, False
+        for toolset in self.toolsets:
+            if held:
+                await toolset.release()
+            elif toolset.users == 0:
+                await toolset.close()
+
+    def _hold_toolsets(self) -> None:
+        if not self._toolsets_held:
+            self._toolsets_held = True
+            for toolset in self.toolsets:
+                toolset.acquire()
 
     def playbook(
         self, intent: type[IntentT]
@@ -137,6 +204,7 @@ class Registry(Generic[DepsT]):
             UserError: no tool of that name.
             ToolError: the arguments are invalid, or the tool failed (its ``kind`` says how).
         """
+        await self.refresh_tools()
         tool = self.tools.get(name)
         if tool is None:
             raise UserError(

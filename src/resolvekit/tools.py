@@ -25,9 +25,20 @@ import functools
 import inspect
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, get_type_hints, overload
+from typing import (
+    Any,
+    Generic,
+    Literal,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    cast,
+    get_type_hints,
+    overload,
+)
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
@@ -40,6 +51,8 @@ __all__ = ["Effect", "RetryPolicy", "Tool", "ToolOptions", "tool"]
 R = TypeVar("R")
 Effect = Literal["read", "write"]
 IDEMPOTENCY_PARAM = "idempotency_key"
+Authorize: TypeAlias = Callable[[Any, dict[str, Any]], Awaitable[None] | None]
+"""``authorize(ctx, args)``: raise :class:`ToolRefusal` to refuse a call."""
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -81,7 +94,17 @@ class Tool(Generic[R]):
     """True when the function accepts ``idempotency_key``."""
     args_model: type[BaseModel]
     result_adapter: TypeAdapter[Any]
+    authorize: Authorize | None = None
+    """Called before every attempt with the context and the validated arguments; raising
+    :class:`ToolRefusal` refuses the call (set with :class:`~resolvekit.toolsets.ToolOverride`)."""
     _schema: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def fingerprint(self) -> str | None:
+        """A digest of what the tool accepts and returns, journaled with each call of a tool
+        whose shape can change under a running conversation (a connected system's); None for
+        Python functions, whose shape changes only with a deploy."""
+        return None
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -141,20 +164,14 @@ class Tool(Generic[R]):
         Raises:
             ToolError: any failure, with its kind.
         """
-        model = self.args_model.model_validate(args)
-        kwargs = {name: getattr(model, name) for name in type(model).model_fields}
-        if self.idempotent:
-            kwargs[IDEMPOTENCY_PARAM] = idempotency_key
-        call = (
-            functools.partial(self.function, ctx, **kwargs)
-            if self.takes_ctx
-            else (functools.partial(self.function, **kwargs))
-        )
         retry = self.retry if (self.effect == "read" or self.idempotent) else NO_RETRY
 
         async def attempt() -> Any:
-            is_async = inspect.iscoroutinefunction(self.function)
-            coro = call() if is_async else asyncio.to_thread(call)
+            if self.authorize is not None:
+                verdict = self.authorize(ctx, args)
+                if inspect.isawaitable(verdict):
+                    await verdict
+            coro = self.call_once(ctx, args, idempotency_key)
             if self.timeout is None:
                 return await coro
             async with asyncio.timeout(self.timeout):
@@ -169,6 +186,7 @@ class Tool(Generic[R]):
                 retry_on=lambda exc: isinstance(exc, retry.retry_on),
                 initial=retry.initial,
                 max_wait=retry.max_wait,
+                retry_after=lambda exc: getattr(exc, "retry_after", None),
             )
         except TimeoutError as exc:
             if self.effect == "write":
@@ -187,13 +205,35 @@ class Tool(Generic[R]):
         except ToolError:
             raise
         except Exception as exc:  # a tool's failure must never crash the customer's turn
-            raise ToolError(self.name, "exception", f"{type(exc).__name__}: {exc}") from exc
+            raise self.failure(exc) from exc
         try:
             return self.dump_result(result)
         except Exception as exc:
             raise ToolError(
                 self.name, "exception", f"result does not match the declared return type: {exc}"
             ) from exc
+
+    def call_once(
+        self, ctx: object | None, args: dict[str, Any], key: str | None
+    ) -> Awaitable[Any]:
+        """One attempt of the call with validated ``args``: the function, on the loop or in a
+        worker thread. Tools that are not Python functions override this."""
+        model = self.args_model.model_validate(args)
+        kwargs = {name: getattr(model, name) for name in type(model).model_fields}
+        if self.idempotent:
+            kwargs[IDEMPOTENCY_PARAM] = key
+        call = (
+            functools.partial(self.function, ctx, **kwargs)
+            if self.takes_ctx
+            else functools.partial(self.function, **kwargs)
+        )
+        if inspect.iscoroutinefunction(self.function):
+            return cast(Awaitable[Any], call())
+        return asyncio.to_thread(call)
+
+    def failure(self, exc: Exception) -> ToolError:
+        """The typed error for an exception that ended the call (retries used up)."""
+        return ToolError(self.name, "exception", f"{type(exc).__name__}: {exc}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (tests, scripts): no journal, no checks."""

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import resolvekit as rk
+from resolvekit.consent import read_consent
 from resolvekit.models import ModelRequest, ModelResponse
 from resolvekit.models.local import LocalModel
 
@@ -141,6 +142,7 @@ async def test_a_question_with_no_knowledge_base_is_asked_again() -> None:
     backend, result = await confirm_with(always_yes(), "is it ok?")
     assert result.reply == "Just to be sure, please answer yes or no: Cancel order W1234567?"
     assert result.pending == "confirm" and backend.writes == []
+    assert result.outcome == "awaiting_customer"
 
 
 async def test_the_consent_is_recorded_with_the_write() -> None:
@@ -251,3 +253,86 @@ async def test_free_mode_writes_need_the_same_consent() -> None:
     await agent.handle("c", "cancel W1234567")
     done = await agent.handle("c", "yes go ahead")
     assert backend.writes == [("cancel", "W1234567")] and done.reply == "done"
+
+
+def answering(answer: str) -> rk.FunctionModel:
+    """Like :func:`always_yes`, but the model reads every confirmation as ``answer``."""
+
+    def decide(request: ModelRequest) -> ModelResponse:
+        if request.pending is not None and request.pending.kind == "confirm":
+            return ModelResponse(decision=rk.Confirm(answer=answer), confidence=1.0)  # type: ignore[arg-type]
+        return ModelResponse(
+            decision=rk.StartIntent(
+                intent="CancelOrder",
+                slots={"order_id": "W1234567", "reason": "ordered by mistake"},
+            ),
+            confidence=1.0,
+        )
+
+    return rk.FunctionModel(decide)
+
+
+async def confirm_step(agent: rk.Agent[Backend]) -> Any:
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    return next(s for run in conversation.runs for s in run.journal if s.kind == "confirm")
+
+
+@pytest.mark.parametrize("policy", [rk.ConsentPolicy(), rk.ConsentPolicy(require_reader_yes=False)])
+async def test_a_models_no_wins_over_a_customers_yes(policy: rk.ConsentPolicy) -> None:
+    """The stricter reading wins both ways: the model may turn a yes into a no."""
+    backend = Backend()
+    agent = build_agent(backend, answering("no"), consent=policy)
+    await agent.handle("c", START)
+    result = await agent.handle("c", "yes please")
+    assert backend.writes == []
+    assert (result.outcome, result.reply) == ("resolved", "customer kept the order")
+    step = await confirm_step(agent)
+    assert step.result is False
+    assert (step.evidence["model"], step.evidence["reader"], step.evidence["answer"]) == (
+        "no",
+        "yes",
+        "no",
+    )
+    (traced,) = [e.data for e in result.trace if e.kind == "confirm"]
+    assert (traced["model"], traced["reader"], traced["answer"]) == ("no", "yes", "no")
+    assert policy.decide("no", read_consent("yes please")) == "no"
+
+
+async def test_a_refusal_is_recorded_as_a_no_in_the_journal() -> None:
+    backend = Backend()
+    agent = build_agent(backend, always_yes())
+    await agent.handle("c", START)
+    await agent.handle("c", "no thanks")
+    step = await confirm_step(agent)
+    assert step.status == "done" and step.result is False
+    assert (step.evidence["reader"], step.evidence["answer"]) == ("no", "no")
+
+
+@pytest.mark.parametrize("policy", [rk.ConsentPolicy(), rk.ConsentPolicy(require_reader_yes=False)])
+@pytest.mark.parametrize("answer", ["yes", "make it happen"])
+async def test_a_model_that_is_unsure_makes_the_engine_ask_again(
+    policy: rk.ConsentPolicy, answer: str
+) -> None:
+    """An unsure model never lets a write through, even when the customer wrote a clear yes or
+    the policy is lenient: the question is asked again and stays open."""
+    backend = Backend()
+    agent = build_agent(backend, answering("unsure"), consent=policy)
+    await agent.handle("c", START)
+    result = await agent.handle("c", answer)
+    assert backend.writes == []
+    assert result.reply == "Just to be sure, please answer yes or no: Cancel order W1234567?"
+    assert (result.outcome, result.pending) == ("awaiting_customer", "confirm")
+    step = await confirm_step(agent)
+    assert step.status == "pending" and step.result is None
+
+
+async def test_a_lenient_policy_takes_a_yes_with_words_it_cannot_account_for() -> None:
+    """ "yes, make it happen": the reader finds a yes and words beyond it (unclear); a lenient
+    policy lets the model's yes stand, the default one asks again."""
+    assert read_consent("yes, make it happen").reason == "words beyond a yes"
+    lenient = rk.ConsentPolicy(require_reader_yes=False)
+    backend, result = await confirm_with(always_yes(), "yes, make it happen", consent=lenient)
+    assert backend.writes == [("cancel", "W1234567")] and result.outcome == "resolved"
+    strict_backend, strict = await confirm_with(always_yes(), "yes, make it happen")
+    assert strict_backend.writes == [] and strict.pending == "confirm"

@@ -347,6 +347,8 @@ async def test_a_question_is_answered_from_knowledge_else_the_fallback_intent_st
         None,
         "fallback",
     ]
+    (event,) = [e.data for e in fallback.trace if e.data.get("event") == "fallback"]
+    assert event == {"event": "fallback", "intent": "CancelOrder"}
 
 
 async def test_the_fallback_intent_is_checked_like_any_start() -> None:

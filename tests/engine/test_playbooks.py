@@ -138,7 +138,8 @@ async def test_slot_correction_rewinds_the_playbook_before_any_write() -> None:
     assert (await agent.handle("c", "cancel W1234567")).reply == "Cancel order W1234567?"
     corrected = await agent.handle("c", "no, the other order, W7654321")
     assert corrected.reply == "Cancel order W7654321?"
-    assert any(e.kind == "rewind" for e in corrected.trace)
+    rewinds = [e.data for e in corrected.trace if e.kind == "rewind"]
+    assert rewinds == [{"step": 0, "now": """call 'get_order' {"order_id": "W7654321"}"""}]
     done = await agent.handle("c", "yes")
     assert done.outcome == "resolved"
     assert backend.writes == [("cancel", "W7654321")]
@@ -179,6 +180,7 @@ async def test_correction_after_a_write_escalates_instead_of_rewriting_history()
     result = await agent.handle("c", "no wait, I meant W7654321")
     assert result.outcome == "escalated"
     assert isinstance(result.error, rk.CorrectionAfterWrite)
+    assert (result.error.slot, result.error.step, result.error.tool) == ("order_id", 0, "refund")
     assert result.handoff is not None
     assert [(a.tool, a.args, a.status) for a in result.handoff.actions] == [
         ("refund", {"order_id": "W1234567"}, "done")
@@ -445,8 +447,8 @@ async def test_crash_between_call_and_commit_recovers_idempotent_write_without_d
     # The next turn first recovers the interrupted run: same key, so no second charge.
     assert result.reply == "paid\nAnything else?"
     assert len(effects) == 1
-    recover = [e for e in result.trace if e.kind == "recover"]
-    assert recover and recover[0].data["key"] == effects[0]
+    recover = [e.data for e in result.trace if e.kind == "recover"]
+    assert recover == [{"tool": "charge", "key": effects[0]}]
 
 
 async def test_crash_with_non_idempotent_write_is_never_repeated(tmp_path: Path) -> None:
@@ -458,6 +460,20 @@ async def test_crash_with_non_idempotent_write_is_never_repeated(tmp_path: Path)
     assert result.outcome == "escalated"
     assert result.handoff is not None
     assert result.handoff.reason == "payment state unknown: unknown_outcome"
+    message = (
+        "the call was interrupted and the tool takes no idempotency key, so it is not "
+        "repeated; a human must check whether it took effect"
+    )
+    tool_events = [e.data for e in result.trace if e.kind == "tool"]
+    assert tool_events == [
+        {"tool": "charge", "args": {}, "kind": "unknown_outcome", "message": message}
+    ]
+    (action,) = result.handoff.actions
+    assert (action.tool, action.status, action.error) == (
+        "charge",
+        "error",
+        {"tool": "charge", "kind": "unknown_outcome", "message": message},
+    )
 
 
 async def test_say_is_sent_once_not_on_every_replay() -> None:

@@ -142,9 +142,11 @@ async def test_a_forbidden_call_fails_even_when_nothing_changed() -> None:
     assert ok.verdict == "resolved" and ok.forbidden_called == []
 
 
-async def test_timeouts_and_crashes_fail_without_stopping_the_suite() -> None:
-    (slow,) = await play(suite_of(slow_model(5), demo_scenario("order-status")), timeout=0.05)
-    assert slow.verdict == "failed" and slow.error == "timed out after 0.05s"
+async def test_hangs_and_crashes_fail_without_stopping_the_suite() -> None:
+    suite = suite_of(slow_model(5), demo_scenario("order-status"))
+    (slow,) = await play(suite, hang_timeout=0.05)
+    assert slow.verdict == "failed"
+    assert slow.error == "hung: the agent did not answer within 0.05s (wall clock, hang_timeout)"
 
     def crash(request: ModelRequest) -> ModelResponse:
         raise RuntimeError("model exploded")
@@ -368,3 +370,15 @@ async def test_a_scenario_can_name_the_customer_the_agent_sees(customer_id: str 
         assert seen.count("gold:who") == 2
     else:
         assert seen == ["cust-7"] * 3
+
+
+async def test_a_conversation_cut_off_mid_playbook_leaves_no_task_behind() -> None:
+    # Three customer turns: the playbook stops to ask for a confirmation (and stays parked in
+    # memory), then the conversation ends. The runner closes the agent, so nothing is left
+    # running (or destroyed while pending) after the suite.
+    before = asyncio.all_tasks()
+    scenario = demo_scenario("cancel-pending", max_turns=3)
+    (record,) = await play(suite_of(keyword_model(), scenario))
+    assert record.final_outcome == "awaiting_customer"
+    await asyncio.sleep(0)  # let the cancelled playbooks finish cancelling
+    assert asyncio.all_tasks() - before == set()

@@ -6,14 +6,18 @@ About internals: these tests also check private helpers directly (``resolvekit._
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
+import random
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from resolvekit._text import normalize
 from resolvekit.evals._state import diff_states, merge_state, says, to_data
+from resolvekit.evals.scoring import missing_facts
 
 
 class Colour(enum.Enum):
@@ -85,3 +89,70 @@ def test_says_matches_whole_words_after_normalisation() -> None:
     assert says("Your order has ALREADY shipped!", "already shipped")
     assert not says("I've refunded $250 for order W1004.", "25")
     assert not says("It shipped", "already shipped")
+
+
+def _walked_diff(expected: Any, actual: Any, path: str = "") -> list[tuple[str, str, Any, Any]]:
+    """diff_states as it was before it skipped shared parts: every key walked."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        entries = []
+        for key in expected:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                entries.append((sub, "missing", expected[key], None))
+            else:
+                entries.extend(_walked_diff(expected[key], actual[key], sub))
+        for key in actual:
+            if key not in expected:
+                sub = f"{path}.{key}" if path else str(key)
+                entries.append((sub, "unexpected", None, actual[key]))
+        return entries
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        entries = []
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            entries.extend(_walked_diff(want, got, f"{path}[{index}]"))
+        return entries
+    return [] if expected == actual else [(path, "changed", expected, actual)]
+
+
+def _state(rng: random.Random, depth: int = 0) -> Any:
+    if depth > 3 or rng.random() < 0.25:
+        return rng.choice([None, True, 0, 1, 1.5, "a", "b", ""])
+    if rng.random() < 0.6:
+        return {rng.choice("uvwxyz"): _state(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    return [_state(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+
+
+def _mutated(rng: random.Random, value: Any) -> Any:
+    """``value`` with a few parts changed, added or removed; the rest shared, not copied."""
+    if isinstance(value, dict):
+        out = dict(value)  # unchanged parts are the same objects: the snapshot fast path
+        for key in list(out):
+            roll = rng.random()
+            if roll < 0.15:
+                del out[key]
+            elif roll < 0.45:
+                out[key] = _mutated(rng, out[key])
+        if rng.random() < 0.2:
+            out[rng.choice("uvwxyz")] = _state(rng, 2)
+        return out
+    if isinstance(value, list) and value and rng.random() < 0.7:
+        return [_mutated(rng, item) if rng.random() < 0.4 else item for item in value]
+    return _state(rng, 3) if rng.random() < 0.5 else value
+
+
+def test_diff_states_skipping_shared_parts_finds_what_a_full_walk_finds() -> None:
+    rng = random.Random(7)
+    for _ in range(400):
+        expected = _state(rng)
+        for actual in (_mutated(rng, expected), copy.deepcopy(expected), _state(rng)):
+            found = [(d.path, d.kind, d.expected, d.actual) for d in diff_states(expected, actual)]
+            assert found == _walked_diff(expected, actual)
+
+
+def test_missing_facts_is_every_fact_the_agent_did_not_say() -> None:
+    texts = ["Refund of $1,250.00 issued.", "Your order W0012 has SHIPPED", "", "0.50 and 007"]
+    facts = ["1250", "$1,250", "order w0012", "shipped!", "125", "0.5", "7", "", "...", "0.500"]
+    facts += ["issued your", "SHIPPED 0.50", "refund", "W001", "and 007"]
+    said = "\n".join(texts)
+    assert missing_facts(facts, texts) == [f for f in facts if not says(said, f)]
+    assert missing_facts(facts, []) == [f for f in facts if not says("", f)]

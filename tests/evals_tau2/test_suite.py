@@ -14,7 +14,7 @@ from resolvekit.evals import RunOptions, load_suite, run_suite
 from resolvekit.evals.cli import main as eval_main
 from resolvekit.exceptions import UserError
 
-from .shop import write_data
+from .shop import database, write_data
 
 SUITE_DIR = Path(__file__).resolve().parents[2] / "evals" / "tau2_retail"
 NO_CHANGE = {"task-nc", "task-gc"}
@@ -38,6 +38,23 @@ async def test_gold_scores_everything_and_do_nothing_only_the_no_change_tasks(
     for record in run.records["agent"]:  # every conversation ran and was scored
         assert record.error is None, record.error
         assert record.turns and record.turns[0].role == "customer"
+
+
+async def test_conversations_never_see_each_others_writes(data: tuple[Path, Path]) -> None:
+    # Every trial of every task plays on its own fork of one database, several at once: a
+    # write leaking into the shared original (or another fork) would make the next trial's
+    # reference write refused (the order is no longer pending) or its end state wrong.
+    suite = build_suite(*data, model="test")
+    options = RunOptions(trials=2, progress=False, concurrency=4)
+    run = await run_suite(suite, options)
+    gold = run.records["gold"]
+    assert len(gold) == 2 * len(suite.scenarios)
+    assert all(r.success for r in gold), [(r.scenario, r.trial, r.reason) for r in gold]
+    agent = run.records["agent"]
+    assert any(r.changed for r in agent)  # the agent wrote too
+    assert all(r.error is None for r in agent)
+    for scenario in suite.scenarios:  # the original is as loaded
+        assert scenario.fresh_state().dump() == database()
 
 
 async def test_a_wrong_end_state_fails_with_the_diff_shown(data: tuple[Path, Path]) -> None:

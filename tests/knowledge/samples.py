@@ -76,3 +76,25 @@ class CountingEmbedder:
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         self.calls.append(list(texts))
         return self.inner.embed(texts)
+
+
+def planted_vectors(
+    n: int, *, dim: int = 64, per_topic: int = 20, seed: int = 0
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Unit vectors with a planted structure, and queries near known rows.
+
+    Rows come in topics of ``per_topic`` around random centres (cosine to the centre about 0.7,
+    to a topic sibling about 0.5, to anything else about 0), all shifted by one common direction
+    (as sentence embeddings are). Each query is a noisy copy of one row (cosine about 0.8).
+    Returns ``(rows, queries, target row of each query)``.
+    """
+    rng = np.random.default_rng(seed)
+    common = rng.standard_normal(dim) / np.sqrt(dim)
+    centres = rng.standard_normal((max(1, n // per_topic), dim)) / np.sqrt(dim)
+    topic = np.arange(n) % len(centres)
+    rows = 0.5 * common + centres[topic] + rng.standard_normal((n, dim)) / np.sqrt(dim)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    targets = rng.choice(n, size=min(n, 200), replace=False).astype(np.int64)
+    queries = rows[targets] + 0.75 * rng.standard_normal((len(targets), dim)) / np.sqrt(dim)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    return rows.astype(np.float32), queries.astype(np.float32), targets

@@ -12,6 +12,7 @@ from pydantic_core import from_json, to_json
 import resolvekit as rk
 from resolvekit.sessions import (
     DEFAULT_WRITE_DEADLINE,
+    FREE_RUN,
     Conversation,
     PendingState,
     PlaybookRun,
@@ -169,6 +170,28 @@ def test_damage_is_corrupt_store_naming_the_row(change: str) -> None:
     conversation = _rich()
     with pytest.raises(rk.CorruptStore, match=f"Conversation {conversation.id} in db.sqlite"):
         decode_conversation(conversation.id, _damaged(change), where="db.sqlite")
+
+
+@pytest.mark.parametrize(("step", "loads"), [(199, False), (200, True), (201, True), (202, False)])
+def test_a_pending_step_counts_from_the_base_of_a_compacted_journal(step: int, loads: bool) -> None:
+    """Free mode's journal moves its oldest steps to the archive and counts on from ``base``: a
+    question asked after a compaction names a step past ``len(journal)``."""
+    conversation = Conversation.new("c-1", "chat")
+    free = PlaybookRun(id=FREE_RUN, intent=FREE_RUN, status="free", base=200)
+    free.journal = [
+        Step(index=200, kind="call", key="get_order", status="done"),
+        Step(index=201, kind="confirm", key="Cancel?", status="pending"),
+    ]
+    conversation.runs.append(free)
+    conversation.pending = PendingState(
+        kind="tool_confirm", question="Cancel?", run_id=FREE_RUN, step=step
+    )
+    raw = encode_conversation(conversation).decode()
+    if loads:
+        assert decode_conversation(conversation.id, raw, where="db").pending == conversation.pending
+    else:
+        with pytest.raises(rk.CorruptStore, match=f"pending.step {step} is outside"):
+            decode_conversation(conversation.id, raw, where="db")
 
 
 def test_damage_report_never_quotes_the_customer() -> None:

@@ -116,3 +116,10 @@ def test_the_dev_corpus_never_reads_a_non_yes_as_yes() -> None:
     yeses = [i for i in items if i["label"] == "yes"]
     honoured = sum(read_consent(i["answer"], i["question"]).answer == "yes" for i in yeses)
     assert honoured / len(yeses) >= 0.93  # a regression guard; figures in docs/benchmarks.md
+
+
+@pytest.mark.parametrize("answer", ["Do not cancel", "DO NOT CANCEL IT", "Do not go ahead"])
+def test_do_not_is_a_refusal_not_a_question(answer: str) -> None:
+    """Was a bug: a reply of three or more words opening with 'do' was a question unless the
+    second word was it/that/so/do, so the customer was asked again instead of being heard."""
+    assert read_consent(answer, Q).answer == "no"

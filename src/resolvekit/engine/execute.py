@@ -31,7 +31,7 @@ async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: st
     conv = state.conv
     hooks = state.hooks()
     playbook = agent.playbooks[run.intent]
-    parked = parked_playbooks.take(conv.id, run, playbook) if rewind is None else None
+    parked = parked_playbooks.take(conv.id, run, playbook, agent.tools) if rewind is None else None
     if rewind is not None:
         parked_playbooks.drop(conv.id, run.id)
     if parked is not None:

@@ -84,6 +84,8 @@ async def recover_free(state: TurnState) -> bool:
         if tool is None:
             outcome: Any = ToolError(step.key, "unknown_outcome", "the tool is gone")
             step.status, step.error = "error", outcome.to_json()
+            # Traced as a recovered call's error is, so the unknown outcome goes to a human.
+            state.hooks().trace("tool", {"tool": step.key, "args": step.args, **outcome.to_json()})
         else:
             outcome = await ctx.recover_step(tool, step)
         _record_tool_message(state, step.key, step.args, tool, outcome)

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..playbooks import Context
 from ..sessions import PendingState, PlaybookRun
+from ..tools import Tool
 
 __all__ = ["Gate", "Parked", "ParkedPlaybooks"]
 
@@ -103,9 +105,17 @@ class ParkedPlaybooks:
             _, evicted = self._parked.popitem(last=False)
             _cancel(evicted.task)
 
-    def take(self, conversation_id: str, run: PlaybookRun, playbook: object) -> Parked | None:
+    def take(
+        self,
+        conversation_id: str,
+        run: PlaybookRun,
+        playbook: object,
+        tools: Mapping[str, Tool[Any]] | None = None,
+    ) -> Parked | None:
         """The playbook parked for ``run``, if the journal is still as it left it, it runs
-        ``playbook`` and on this event loop; any other is cancelled, and the engine replays."""
+        ``playbook`` and on this event loop, and the connected tools it called still have the
+        shape it saw (``tools``); any other is cancelled, and the engine replays (where a
+        changed tool fails loudly, :class:`~resolvekit.ToolChanged`)."""
         parked = self._parked.pop((conversation_id, run.id), None)
         if parked is None:
             return None
@@ -114,6 +124,7 @@ class ParkedPlaybooks:
             and parked.task.get_loop() is asyncio.get_running_loop()
             and parked.mark == journal_mark(run)
             and parked.playbook is playbook
+            and (tools is None or _same_tools(run, tools))
         )
         if not usable:
             _cancel(parked.task)
@@ -131,6 +142,16 @@ class ParkedPlaybooks:
         found = self._parked.pop((conversation_id, run_id), None) or parked
         if found is not None:
             _cancel(found.task)
+
+
+def _same_tools(run: PlaybookRun, tools: Mapping[str, Tool[Any]]) -> bool:
+    """Every connected tool the run called (a step with a schema digest) still has that shape."""
+    for step in run.journal:
+        if step.schema is not None:
+            tool = tools.get(step.key)
+            if tool is None or tool.fingerprint != step.schema:
+                return False
+    return True
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:

@@ -216,8 +216,12 @@ def _scorecard(metrics: Mapping[str, Metrics]) -> str:
         ["customer turns (mean)", *(f"{m.effort.customer_turns_mean:.1f}" for m in ms)],
         ["questions asked twice", *(m.effort.repeated_questions for m in ms)],
         ["info repeated", *(m.effort.repeated_info for m in ms)],
-        ["latency p50 ms", *(_ms(m.latency_ms_p50) for m in ms)],
-        ["latency p95 ms", *(_ms(m.latency_ms_p95) for m in ms)],
+        ["agent CPU per turn p50 ms", *(_ms(m.agent_cpu_ms_p50) for m in ms)],
+        ["agent CPU per turn p95 ms", *(_ms(m.agent_cpu_ms_p95) for m in ms)],
+        ["agent CPU per turn p99 ms", *(_ms(m.agent_cpu_ms_p99) for m in ms)],
+        ["turn wall time p50 ms", *(_ms(m.latency_ms_p50) for m in ms)],
+        ["turn wall time p95 ms", *(_ms(m.latency_ms_p95) for m in ms)],
+        ["turn wall time p99 ms", *(_ms(m.latency_ms_p99) for m in ms)],
         ["cost", *(f"{m.usage.get('cost', 0.0):.4f}" for m in ms)],
     ]
     return _table(["metric", *metrics], rows)
@@ -258,7 +262,10 @@ def _failure(record: ConversationRecord) -> str:
         "<h4>Transcript</h4>",
     ]
     for turn in record.turns:
-        meta = f" <span class='small'>[{turn.outcome}, {turn.ms:.1f} ms]</span>" if turn.ms else ""
+        meta = ""
+        if turn.ms:
+            cpu = f", agent CPU {turn.cpu_ms:.1f} ms" if turn.cpu_ms is not None else ""
+            meta = f" <span class='small'>[{turn.outcome}, {turn.ms:.1f} ms wall{cpu}]</span>"
         out.append(
             f"<div class='turn {turn.role}'><b>{turn.role}:</b> {escape(turn.text)}{meta}</div>"
         )

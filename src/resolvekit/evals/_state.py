@@ -63,17 +63,27 @@ class DiffEntry(BaseModel):
 
 
 def diff_states(expected: Any, actual: Any, path: str = "") -> list[DiffEntry]:
-    """Every difference between two plain-data states, deepest paths first found first."""
+    """Every difference between two plain-data states, deepest paths first found first.
+
+    Parts that are the same object are equal and skipped without being walked, so two states
+    sharing their unchanged parts compare in time proportional to what differs.
+    """
+    if expected is actual:
+        return []
     if isinstance(expected, dict) and isinstance(actual, dict):
+        if expected == actual:  # compared in C, shared parts by identity: no walk needed
+            return []
         entries: list[DiffEntry] = []
-        for key in expected:
-            sub = f"{path}.{key}" if path else str(key)
+        for key, want in expected.items():
             if key not in actual:
-                entries.append(
-                    DiffEntry(path=sub, expected=expected[key], actual=None, kind="missing")
-                )
-            else:
-                entries.extend(diff_states(expected[key], actual[key], sub))
+                sub = f"{path}.{key}" if path else str(key)
+                entries.append(DiffEntry(path=sub, expected=want, actual=None, kind="missing"))
+                continue
+            got = actual[key]
+            if got is not want:
+                entries.extend(diff_states(want, got, f"{path}.{key}" if path else str(key)))
+        if actual.keys() <= expected.keys():
+            return entries
         for key in actual:
             if key not in expected:
                 sub = f"{path}.{key}" if path else str(key)

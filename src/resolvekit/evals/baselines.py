@@ -38,7 +38,7 @@ def do_nothing_agent() -> Agent[Any]:
 
 
 async def replay_reference(
-    agent: Agent[Any],
+    agent: Agent[Any] | None,
     scenario: Scenario,
     deps: Any,
     replay: Callable[[Any, ToolCall], Any] | None = None,
@@ -48,7 +48,7 @@ async def replay_reference(
     A failing reference action is recorded with its error and stops the replay.
 
     Args:
-        agent: whose tools apply the actions.
+        agent: whose tools apply the actions (None when ``replay`` is given).
         scenario: the scenario whose reference actions to replay.
         deps: the backend state to act on.
         replay: when given, ``replay(deps, action)`` applies each action instead of the
@@ -65,6 +65,8 @@ async def replay_reference(
         raise ScenarioError(f"Scenario {scenario.id!r} has no reference actions")
     if replay is not None:
         return _replay_with(replay, scenario.reference_actions, deps)
+    if agent is None:
+        raise ScenarioError(f"Scenario {scenario.id!r}: replaying needs an agent or a replay")
     customer = scenario.customer_id or f"gold:{scenario.id}"
     calls = []
     for index, action in enumerate(scenario.reference_actions):

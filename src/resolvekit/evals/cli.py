@@ -48,7 +48,19 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--trials", type=int, default=3, help="trials per scenario (default 3)")
     parser.add_argument("--concurrency", type=int, default=8, help="conversations at once")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per conversation")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="the agent's own time per conversation: CPU seconds of its turns (default 60)",
+    )
+    parser.add_argument(
+        "--hang-timeout",
+        type=float,
+        default=300.0,
+        help="wall-clock seconds one agent turn or customer reply may take before the "
+        "conversation counts as hung (default 300)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of customers and bootstrap")
     parser.add_argument(
         "--out",
@@ -129,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         trials=args.trials,
         concurrency=args.concurrency,
         timeout=args.timeout,
+        hang_timeout=args.hang_timeout,
         seed=args.seed,
         model=args.model,
         user_model=args.user_model,

@@ -28,6 +28,10 @@ _GATED: tuple[tuple[str, bool], ...] = (
 )
 
 
+_PLAIN = ("customer_turns_mean", "latency_ms_p95", "agent_cpu_ms_p95")
+"""Shown metrics printed as plain numbers (not percentages)."""
+
+
 @dataclass(kw_only=True, frozen=True)
 class Delta:
     """How one metric moved between the baseline report and the candidate."""
@@ -94,6 +98,7 @@ def compare_reports(before: Report, after: Report, *, max_drop: float = 0.02) ->
         ("containment", a.containment, b.containment),
         ("customer_turns_mean", a.effort.customer_turns_mean, b.effort.customer_turns_mean),
         ("latency_ms_p95", a.latency_ms_p95, b.latency_ms_p95),
+        ("agent_cpu_ms_p95", a.agent_cpu_ms_p95, b.agent_cpu_ms_p95),
         ("cost", a.usage.get("cost", 0.0), b.usage.get("cost", 0.0)),
     )
     for name, x, y in shown:
@@ -120,7 +125,7 @@ def compare_reports(before: Report, after: Report, *, max_drop: float = 0.02) ->
 def _fmt(value: float | None, metric: str) -> str:
     if value is None:
         return "–"
-    if metric in ("customer_turns_mean", "latency_ms_p95"):
+    if metric in _PLAIN:
         return f"{value:.1f}"
     if metric == "cost":
         return f"{value:.4f}"
@@ -139,7 +144,7 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
         change = delta.change
         if change is None:
             shown = "–"
-        elif delta.metric in ("customer_turns_mean", "latency_ms_p95", "cost"):
+        elif delta.metric in (*_PLAIN, "cost"):
             shown = f"{change:+.4g}"
         else:
             shown = f"{change * 100:+.1f} pts"

@@ -80,7 +80,15 @@ class Metrics(BaseModel):
     pass_k: list[PassK]
     effort: Effort
     latency_ms_p50: float | None
+    """Wall time of ``agent.handle`` per turn, median (ms). With several conversations at once
+    it includes waiting for the others and for the harness."""
     latency_ms_p95: float | None
+    latency_ms_p99: float | None = None
+    agent_cpu_ms_p50: float | None = None
+    """The agent's own time per turn, median (ms): the CPU time of its code on the event loop
+    and in its worker threads, whatever else the process was doing."""
+    agent_cpu_ms_p95: float | None = None
+    agent_cpu_ms_p99: float | None = None
     usage: dict[str, float]
     by_intent: dict[str, Breakdown] = Field(default_factory=dict)
     by_tag: dict[str, Breakdown] = Field(default_factory=dict)
@@ -153,6 +161,7 @@ def compute_metrics(records: Sequence[ConversationRecord], *, seed: int = 0) -> 
     should = [r for r in records if r.expected == "escalated"]
     true_positive = sum(1 for r in escalated if r.expected == "escalated")
     latencies = [ms for r in records for ms in r.latencies_ms]
+    cpu = [ms for r in records for ms in r.agent_cpu_ms]
     usage: dict[str, float] = defaultdict(float)
     for record in records:
         for key, value in record.usage.items():
@@ -177,12 +186,20 @@ def compute_metrics(records: Sequence[ConversationRecord], *, seed: int = 0) -> 
             repeated_questions=sum(r.repeated_questions for r in records),
             repeated_info=sum(r.repeated_info for r in records),
         ),
-        latency_ms_p50=float(np.percentile(latencies, 50)) if latencies else None,
-        latency_ms_p95=float(np.percentile(latencies, 95)) if latencies else None,
+        latency_ms_p50=_percentile(latencies, 50),
+        latency_ms_p95=_percentile(latencies, 95),
+        latency_ms_p99=_percentile(latencies, 99),
+        agent_cpu_ms_p50=_percentile(cpu, 50),
+        agent_cpu_ms_p95=_percentile(cpu, 95),
+        agent_cpu_ms_p99=_percentile(cpu, 99),
         usage=dict(usage),
         by_intent=_slices(records, lambda r: [r.intent]),
         by_tag=_slices(records, lambda r: r.tags),
     )
+
+
+def _percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
 
 
 def _count(records: Iterable[ConversationRecord]) -> dict[str, int]:

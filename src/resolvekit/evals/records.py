@@ -43,7 +43,12 @@ class TurnRecord(BaseModel):
     outcome: str | None = None
     """For agent turns: the turn's outcome."""
     ms: float | None = None
-    """For agent turns: how long ``agent.handle`` took."""
+    """For agent turns: the wall time of ``agent.handle``, milliseconds. With several
+    conversations at once it includes waiting for the others (and the harness)."""
+    cpu_ms: float | None = None
+    """For agent turns: the agent's own time, milliseconds: the CPU time of its code on the
+    event loop and in the worker threads it used (see :mod:`resolvekit.evals._clock`); waiting
+    for anything else is not counted."""
 
 
 class ToolCallRecord(BaseModel):
@@ -93,6 +98,9 @@ class ConversationRecord(BaseModel):
     repeated_info: int = 0
     """Times the customer had to give information it had already given."""
     latencies_ms: list[float] = Field(default_factory=list)
+    """Wall time of each agent turn (``TurnRecord.ms``)."""
+    agent_cpu_ms: list[float] = Field(default_factory=list)
+    """The agent's own CPU time of each agent turn (``TurnRecord.cpu_ms``)."""
     usage: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
     duration_s: float = 0.0
@@ -110,26 +118,101 @@ class ConversationRecord(BaseModel):
 _RECORD_LABELS = frozenset(
     {"agent", "scenario", "trial", "seed", "tags", "intent", "expected", "verdict"}
     | {"escalated", "final_outcome", "changed", "state_ok", "customer_turns"}
-    | {"repeated_questions", "repeated_info", "latencies_ms", "usage", "duration_s"}
+    | {"repeated_questions", "repeated_info", "latencies_ms", "agent_cpu_ms", "usage"}
+    | {"duration_s"}
 )
 """Record fields kept as they are: the (agent, scenario, trial) key a resumed run looks up,
 labels and numbers. Everything else (transcript, tool calls, diff, reasons, errors) is
 redacted."""
 
 
-def redact_record(record: ConversationRecord, redactor: Redactor | None) -> ConversationRecord:
+def redact_record(
+    record: ConversationRecord,
+    redactor: Redactor | None,
+    *,
+    memo: dict[str, str] | None = None,
+) -> ConversationRecord:
     """A copy of ``record`` with its content redacted (``redactor=None``: ``record`` itself).
 
     The key (``agent``, ``scenario``, ``trial``), the seed, labels and numbers are kept, so a
     redacted results file is still resumable and scores the same.
+
+    Args:
+        record: the record.
+        redactor: the policy.
+        memo: remembers the redaction of each string across calls (give the same dict for
+            every record of a run: conversations repeat the same names, addresses and ids).
+            The result is the same with or without it.
     """
     if redactor is None:
         return record
+    from ..redaction import Redactor
+
+    if memo is not None and type(redactor).redact_value is Redactor.redact_value:
+        # The same walk as Redactor.redact_value, strings remembered, models copied rather
+        # than dumped and validated again; anything unusual takes the general path below.
+        try:
+            return _redact_copy(record, redactor, memo)
+        except _NotPlain:
+            pass
     data = record.model_dump()
     for key, value in data.items():
         if key not in _RECORD_LABELS:
             data[key] = redactor.redact_value(value)
     return ConversationRecord.model_validate(data)
+
+
+_MEMO_LIMIT = 100_000
+"""Strings a redaction memo holds before it starts over."""
+_PARTS = (TurnRecord, ToolCallRecord, DiffEntry)
+"""The models a record holds in its lists."""
+
+
+class _NotPlain(Exception):
+    """A value the fast path of :func:`redact_record` leaves to the general one."""
+
+
+def _redact_copy(
+    record: ConversationRecord, redactor: Redactor, memo: dict[str, str]
+) -> ConversationRecord:
+    update: dict[str, Any] = {}
+    for name, value in record.__dict__.items():
+        if name in _RECORD_LABELS:
+            continue
+        if type(value) is list and value and isinstance(value[0], _PARTS):
+            update[name] = [_redact_part(part, redactor, memo) for part in value]
+        else:
+            update[name] = _plain(value, redactor, memo)
+    return record.model_copy(update=update)
+
+
+def _redact_part(part: Any, redactor: Redactor, memo: dict[str, str]) -> Any:
+    if not isinstance(part, _PARTS):
+        raise _NotPlain
+    fields = {name: _plain(value, redactor, memo) for name, value in part.__dict__.items()}
+    return part.model_copy(update=fields)
+
+
+def _plain(value: Any, redactor: Redactor, memo: dict[str, str]) -> Any:
+    """``redactor.redact_value(value)`` for plain data (strings, dicts, lists, numbers that
+    stay numbers), strings looked up in ``memo`` first; raises :class:`_NotPlain` otherwise."""
+    kind = type(value)
+    if kind is str:
+        done = memo.get(value)
+        if done is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            done = memo[value] = redactor.redact_text(value)
+        return done
+    if kind is dict:
+        return {key: _plain(item, redactor, memo) for key, item in value.items()}
+    if kind is list:
+        return [_plain(item, redactor, memo) for item in value]
+    if value is None or kind is bool:
+        return value
+    if (kind is int or kind is float) and redactor.redact_value(value) is value:
+        return value
+    raise _NotPlain
 
 
 def append_record(path: Path, record: ConversationRecord) -> None:

@@ -206,7 +206,8 @@ def print_scorecard(
         ("customer turns (mean)", [f"{m.effort.customer_turns_mean:.1f}" for m in metrics]),
         ("questions asked twice", [str(m.effort.repeated_questions) for m in metrics]),
         ("info repeated", [str(m.effort.repeated_info) for m in metrics]),
-        ("latency p50 / p95 ms", [_latency(m) for m in metrics]),
+        ("agent CPU/turn p50/95/99 ms", [_cpu(m) for m in metrics]),
+        ("turn wall p50/95/99 ms", [_latency(m) for m in metrics]),
         ("tokens", [_tokens(m) for m in metrics]),
         ("cost", [f"{m.usage.get('cost', 0.0):.4f}" for m in metrics]),
     ]
@@ -233,9 +234,17 @@ def print_scorecard(
 
 
 def _latency(metrics: Metrics) -> str:
-    if metrics.latency_ms_p50 is None or metrics.latency_ms_p95 is None:
+    return _ms3(metrics.latency_ms_p50, metrics.latency_ms_p95, metrics.latency_ms_p99)
+
+
+def _cpu(metrics: Metrics) -> str:
+    return _ms3(metrics.agent_cpu_ms_p50, metrics.agent_cpu_ms_p95, metrics.agent_cpu_ms_p99)
+
+
+def _ms3(*values: float | None) -> str:
+    if any(v is None for v in values):
         return "–"
-    return f"{metrics.latency_ms_p50:.1f} / {metrics.latency_ms_p95:.1f}"
+    return " / ".join(f"{v:.1f}" for v in values if v is not None)
 
 
 def _tokens(metrics: Metrics) -> str:

@@ -2,6 +2,12 @@
 
 Results are appended to ``<out>/results.jsonl`` as each conversation finishes; running again
 with the same output folder skips the (agent, scenario, trial) triples already there.
+
+A conversation is bounded by what only the agent controls, so a busy machine or a busy harness
+cannot fail it: its scenario's ``max_turns``, and the agent's own time (the CPU time of its
+turns, see :mod:`resolvekit.evals._clock`, at most ``RunOptions.timeout`` seconds in all). A
+wall-clock guard per step (``RunOptions.hang_timeout``, one agent turn or one customer reply)
+catches real hangs only.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..redaction import DEFAULT_REDACTOR, Redactor
+from ._clock import HangGuard, TurnClock, metered_executor, timed
 from ._state import merge_state, to_data
 from .baselines import do_nothing_agent, replay_reference
 from .errors import ScenarioError
@@ -59,7 +66,14 @@ class RunOptions:
     concurrency: int = 8
     """Conversations in flight at once."""
     timeout: float = 60.0
-    """Seconds one conversation may take before it is scored ``failed``."""
+    """The agent's own time one conversation may use, in seconds: the CPU time of its turns
+    (its steps on the event loop and its jobs in worker threads), summed. Over it, the
+    conversation stops and is scored ``failed``. Time spent waiting (for other conversations,
+    the harness, a busy machine, a remote model) does not count."""
+    hang_timeout: float = 300.0
+    """Wall-clock seconds one step may take (an agent turn, a customer reply, a gold replay)
+    before the conversation counts as hung and is scored ``failed``: a guard against real
+    hangs, generous enough that waiting for other conversations never reaches it."""
     seed: int = 0
     """Seeds the simulated customers and the bootstrap; same seed, same customers."""
     model: Model | str | None = None
@@ -81,8 +95,10 @@ class RunOptions:
     def __post_init__(self) -> None:
         from ..exceptions import UserError
 
-        if self.trials < 1 or self.concurrency < 1 or self.timeout <= 0:
-            raise UserError("trials and concurrency must be at least 1 and timeout positive")
+        if self.trials < 1 or self.concurrency < 1 or self.timeout <= 0 or self.hang_timeout <= 0:
+            raise UserError(
+                "trials and concurrency must be at least 1, timeout and hang_timeout positive"
+            )
 
 
 @dataclass(kw_only=True)
@@ -99,6 +115,12 @@ class SuiteRun:
     redactor: Redactor | None = DEFAULT_REDACTOR
     """The policy the records went through (``options.redactor``); pass it on to
     :func:`~resolvekit.evals.report.write_json` and the other report writers."""
+
+    def __repr__(self) -> str:
+        # Short on purpose: the records and the suite's state can be megabytes, and asyncio
+        # formats the result of the main task when asyncio.run() ends.
+        counts = ", ".join(f"{label}={len(records)}" for label, records in self.records.items())
+        return f"SuiteRun(suite={self.suite.name!r}, {counts}, elapsed_s={self.elapsed_s:.1f})"
 
 
 def trial_seed(seed: int, scenario_id: str, trial: int) -> int:
@@ -141,6 +163,12 @@ class _Conversation:
     stop_reason: str = ""
     repeated_info: int = 0
     usage: dict[str, float] = field(default_factory=dict)
+    agent_cpu_s: float = 0.0
+    """The agent's own time so far (CPU seconds of its turns)."""
+
+
+class _Stopped(Exception):
+    """The conversation was stopped by one of its bounds; the message says which."""
 
 
 class _Runner:
@@ -164,6 +192,8 @@ class _Runner:
         self.records: dict[tuple[str, str, int], ConversationRecord] = {}
         self._expected: dict[str, tuple[Any, Any]] = {}
         self._tool_agent: Agent[Any] | None = None
+        self._redacted: dict[str, str] = {}
+        """Each string redacted so far, with its redaction (records repeat them)."""
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -188,12 +218,15 @@ class _Runner:
                 )
             await self._expectation(scenario)
         limit = asyncio.Semaphore(self.options.concurrency)
-        with _progress(len(jobs), self.options.progress, self.suite.name) as advance:
+        with (
+            metered_executor(),
+            _progress(len(jobs), self.options.progress, self.suite.name) as advance,
+        ):
 
             async def one(label: str, scenario: Scenario, trial: int) -> None:
                 async with limit:
                     record = await self._play(label, scenario, trial)
-                record = redact_record(record, self.options.redactor)
+                record = redact_record(record, self.options.redactor, memo=self._redacted)
                 self.records[record.key] = record
                 if self.path is not None:
                     append_record(self.path, record)
@@ -253,7 +286,8 @@ class _Runner:
         return initial, expected
 
     def _snapshot(self, deps: Any) -> Any:
-        return to_data(self.suite.snapshot(deps))
+        data = self.suite.snapshot(deps)
+        return data if self.suite.plain_snapshots else to_data(data)
 
     async def _play(self, label: str, scenario: Scenario, trial: int) -> ConversationRecord:
         seed = trial_seed(self.options.seed, scenario.id, trial)
@@ -263,16 +297,25 @@ class _Runner:
         seen = _Conversation()
         started = time.perf_counter()
         error: str | None = None
+        guard = HangGuard(self.options.hang_timeout)
         try:
-            async with asyncio.timeout(self.options.timeout):
-                if label == GOLD:
-                    await self._replay(scenario, deps, seen)
-                else:
-                    await self._converse(label, scenario, deps, seed, seen)
-        except TimeoutError:
-            error = f"timed out after {self.options.timeout:g}s"
+            if label == GOLD:
+                await self._replay(scenario, deps, seen, guard)
+            else:
+                await self._converse(label, scenario, deps, seed, seen, guard)
+        except _Stopped as exc:
+            error = str(exc)
+        except asyncio.CancelledError as exc:
+            if not guard.owns(exc):
+                raise
+            error = (
+                f"hung: {guard.fired} did not answer within {guard.limit:g}s "
+                f"(wall clock, hang_timeout)"
+            )
         except Exception as exc:  # one broken conversation must not stop the suite
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            guard.close()
         final = self._snapshot(deps)
         return self._score(
             label,
@@ -287,9 +330,14 @@ class _Runner:
             time.perf_counter() - started,
         )
 
-    async def _replay(self, scenario: Scenario, deps: Any, seen: _Conversation) -> None:
-        agent = self.suite.agent(self.model)
+    async def _replay(
+        self, scenario: Scenario, deps: Any, seen: _Conversation, guard: HangGuard
+    ) -> None:
+        # With the suite's own replay function no agent is needed (building one costs time).
+        agent = self.suite.agent(self.model) if self.suite.replay is None else None
+        guard.begin("the gold replay")
         seen.calls = await replay_reference(agent, scenario, deps, self.suite.replay)
+        guard.end()
         seen.escalated = scenario.expect.outcome == "escalated"
         seen.stop_reason = "gold replay"
         seen.intent = scenario.intent
@@ -298,21 +346,49 @@ class _Runner:
             raise ScenarioError(f"reference action {failed[0].tool!r} failed: {failed[0].error}")
 
     async def _converse(
-        self, label: str, scenario: Scenario, deps: Any, seed: int, seen: _Conversation
+        self,
+        label: str,
+        scenario: Scenario,
+        deps: Any,
+        seed: int,
+        seen: _Conversation,
+        guard: HangGuard,
     ) -> None:
         agent = self._agent(label)
         session = scenario.user.start(seed=seed, model=self.user_model)
         customer = scenario.customer_id or f"eval:{scenario.id}:{seed}:{uuid.uuid4().hex[:8]}"
+        budget = self.options.timeout
+        customer_turns = 0
         try:
+            guard.begin("the customer")
             text = await session.opening()
+            guard.end()
             while True:
                 seen.turns.append(TurnRecord(role="customer", text=text))
+                customer_turns += 1
+                clock = TurnClock()
+                guard.begin("the agent")
                 began = time.perf_counter()
-                result = await agent.handle(customer, text, channel=scenario.channel, deps=deps)
+                turn = agent.handle(customer, text, channel=scenario.channel, deps=deps)
+                result = await timed(turn, clock)
                 ms = (time.perf_counter() - began) * 1000
+                guard.end()
+                cpu = clock.cpu
+                seen.agent_cpu_s += cpu
                 seen.turns.append(
-                    TurnRecord(role="agent", text=result.reply, outcome=result.outcome, ms=ms)
+                    TurnRecord(
+                        role="agent",
+                        text=result.reply,
+                        outcome=result.outcome,
+                        ms=ms,
+                        cpu_ms=cpu * 1000,
+                    )
                 )
+                if seen.agent_cpu_s > budget:
+                    raise _Stopped(
+                        f"timed out: the agent used {seen.agent_cpu_s:.3g}s of its own time "
+                        f"(CPU), over the {budget:g}s budget (timeout)"
+                    )
                 seen.final_outcome = result.outcome
                 seen.intent = seen.intent or result.intent
                 seen.calls.extend(_tool_calls(result.trace))
@@ -323,13 +399,13 @@ class _Runner:
                     seen.handoff_reason = result.handoff.reason if result.handoff else None
                     seen.stop_reason = "escalated"
                     return
-                customer_turns = sum(1 for t in seen.turns if t.role == "customer")
                 if customer_turns >= scenario.max_turns:
                     seen.stop_reason = f"max turns ({scenario.max_turns}) reached"
                     return
-                move = await session.respond(
-                    AgentTurn(text=result.reply, outcome=result.outcome, pending=result.pending)
-                )
+                reply = AgentTurn(text=result.reply, outcome=result.outcome, pending=result.pending)
+                guard.begin("the customer")
+                move = await session.respond(reply)
+                guard.end()
                 if move.text is None:
                     seen.stop_reason = move.reason or "customer ended"
                     return
@@ -338,8 +414,7 @@ class _Runner:
             seen.repeated_info = session.repeated_info
             for key, value in session.usage.to_json().items():
                 seen.usage[f"user_{key}"] = seen.usage.get(f"user_{key}", 0.0) + value
-            if "store" in vars(agent):
-                await agent.store.close()
+            await agent.close()  # its store, and any playbook still parked awaiting a reply
 
     def _score(
         self,
@@ -397,6 +472,7 @@ class _Runner:
             repeated_questions=repeated_questions(seen.turns),
             repeated_info=seen.repeated_info,
             latencies_ms=[t.ms for t in seen.turns if t.ms is not None],
+            agent_cpu_ms=[t.cpu_ms for t in seen.turns if t.cpu_ms is not None],
             usage=seen.usage,
             error=error,
             duration_s=duration,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._text import normalize
-from ._state import DiffEntry, diff_states, says
+from ._state import DiffEntry, diff_states
 from .records import ToolCallRecord, TurnRecord, Verdict
 from .scenario import Expect, ExpectedOutcome, ForbiddenAction
 
@@ -120,8 +120,8 @@ def check_state(expect: Expect, initial: Any, final: Any, expected_state: Any) -
 
 def missing_facts(facts: Iterable[str], agent_texts: Iterable[str]) -> list[str]:
     """The required facts the agent never said (normalised comparison)."""
-    said = "\n".join(agent_texts)
-    return [fact for fact in facts if not says(said, fact)]
+    said = " " + normalize("\n".join(agent_texts)) + " "  # what says() compares, made once
+    return [fact for fact in facts if (wanted := normalize(fact)) and f" {wanted} " not in said]
 
 
 def forbidden_calls(rules: Sequence[ForbiddenAction], calls: Iterable[ToolCallRecord]) -> list[str]:

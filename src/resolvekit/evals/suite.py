@@ -63,6 +63,12 @@ class Suite:
     snapshot: Callable[[Any], Any] = field(default=to_data)
     """Turns ``deps`` into plain data for end-state checks (default: a deep conversion of
     dataclasses, pydantic models, mappings and lists)."""
+    plain_snapshots: bool = False
+    """``snapshot`` returns plain data already (dicts with string keys, lists, strings, numbers,
+    booleans, None), so the runner uses it as it is instead of converting it (a conversion walks
+    and copies the whole state). Snapshots are
+    only read, never changed, so they may share their unchanged parts with each other; parts
+    that are the same object cost nothing to compare."""
     description: str = ""
     replay: Callable[[Any, ToolCall], Any] | None = None
     """Applies one reference action to ``deps`` for the gold baseline and returns its result
@@ -78,6 +84,10 @@ class Suite:
                     f"Suite {self.name!r} has two scenarios with id {scenario.id!r}"
                 )
             seen.add(scenario.id)
+
+    def __repr__(self) -> str:
+        # The scenarios may hold whole backend states; keep the repr short.
+        return f"Suite(name={self.name!r}, scenarios={len(self.scenarios)})"
 
     def scenario(self, scenario_id: str) -> Scenario:
         """The scenario with this id.

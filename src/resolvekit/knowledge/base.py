@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,18 +14,22 @@ import numpy as np
 from ..exceptions import UserError
 from ..understanding.embedders import Embedder
 from ._embedding import default_embedder, embedder_for_name
+from ._reuse import vectors_for
+from ._text import terms as text_terms
 from .answers import Answer, Hit, calibrate_threshold, extract_answer
 from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
 from .documents import Document, load_documents
-from .errors import CorruptIndex, IndexMismatch, KnowledgeError
+from .errors import CorruptIndex, IndexMismatch
+from .fusion import DEFAULT_FUSION, default_fusion, default_threshold
 from .health import GAPS_FILE, GapLog, StaleDocument, stale_documents
-from .index import Filters, Fusion, HybridIndex
+from .index import DEFAULT_DEPTH, Filters, Fusion, HybridIndex, Scoring
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from ..models.base import Model
     from ..playbooks import KnowledgeAnswer
+    from ._pg import PgIndex
     from ._store import IndexSnapshot
 
 __all__ = [
@@ -35,35 +39,6 @@ __all__ = [
     "default_fusion",
     "default_threshold",
 ]
-
-DEFAULT_FUSION = Fusion(method="weighted", dense=1.0, lexical=0.05, center=True)
-"""Centred dense cosine (best of body and question) plus a small BM25 weight, chosen on the tune
-half of StackFAQ (seed 0) by ``tools/bench/bench_knowledge.py``. Centring is what helps (on every
-split); the lexical weight is within noise there and is kept for exact identifiers (product
-names, error codes) in real help centres."""
-
-_THRESHOLDS = {
-    # Precision >= 0.9 of answered tune queries on StackFAQ with a third of the threads removed
-    # (with DEFAULT_FUSION: centred cosines run lower than raw ones, which gave 0.707).
-    "st:all-MiniLM-L6-v2": 0.568,
-    # The hashing embedder measures word overlap only; a rough value for tests and demos.
-    "hashing": 0.3,
-}
-
-
-def default_fusion(embedder_name: str) -> Fusion:
-    """:data:`DEFAULT_FUSION` for learned embedders; without centring for the hashing embedder,
-    whose cosines measure word overlap (centring was measured on MiniLM only)."""
-    if embedder_name.startswith("hashing-"):
-        return replace(DEFAULT_FUSION, center=False)
-    return DEFAULT_FUSION
-
-
-def default_threshold(embedder_name: str) -> float:
-    """The calibrated answerability threshold for an embedder with :data:`DEFAULT_FUSION`."""
-    if embedder_name.startswith("hashing-"):
-        return _THRESHOLDS["hashing"]
-    return _THRESHOLDS.get(embedder_name, _THRESHOLDS["st:all-MiniLM-L6-v2"])
 
 
 @dataclass(kw_only=True)
@@ -99,6 +74,8 @@ class KnowledgeBase:
         overlap: int = DEFAULT_OVERLAP,
         stale_factor: float = 0.8,
         clock: Callable[[], date] = date.today,
+        scoring: Scoring = "auto",
+        depth: int = DEFAULT_DEPTH,
     ) -> None:
         """Create an empty knowledge base.
 
@@ -112,9 +89,20 @@ class KnowledgeBase:
             overlap: characters shared by consecutive chunks of one section.
             stale_factor: score multiplier for chunks past their ``review_by`` date.
             clock: today's date (injectable for tests).
+            scoring: how dense scores are computed (returned scores are always exact):
+                ``"auto"`` (default), ``"exact"``, ``"int8"`` (exact results, a quarter of the
+                memory read) or ``"binary"`` (approximate, fastest); see
+                :data:`~resolvekit.knowledge.index.Scoring` and ``docs/knowledge.md``.
+            depth: candidates re-scored after a ``"binary"`` pass (at least 1% of chunks).
         """
         if not 0 < stale_factor <= 1:
             raise UserError(f"stale_factor must be in (0, 1], not {stale_factor}")
+        if scoring not in ("auto", "exact", "int8", "binary"):
+            raise UserError(f"scoring must be auto, exact, int8 or binary, not {scoring!r}")
+        if depth < 1:
+            raise UserError(f"depth must be at least 1, not {depth}")
+        self.scoring: Scoring = scoring
+        self.depth = depth
         self._embedder = embedder
         self._fusion = fusion
         self._threshold = threshold
@@ -129,7 +117,10 @@ class KnowledgeBase:
         """Set by :meth:`load`: the stored embedder, recreated on first use."""
         self._documents: dict[str, Document] = {}
         self._hashes: list[str] = []
-        self._index = HybridIndex.build([], _empty(0), _empty(0))
+        self._index: HybridIndex | PgIndex = HybridIndex.build([], _empty(0), _empty(0))
+        self.url: str | None = None
+        """The PostgreSQL database searched, for a base loaded from a URL (else None)."""
+        self._table = "resolvekit_knowledge"
         self._dim: int | None = None
 
     @property
@@ -181,6 +172,8 @@ class KnowledgeBase:
 
     @property
     def documents(self) -> list[Document]:
+        if not isinstance(self._index, HybridIndex):
+            return self._index.documents()
         return list(self._documents.values())
 
     @property
@@ -193,7 +186,12 @@ class KnowledgeBase:
     # -- indexing ---------------------------------------------------------------------------
 
     def add(self, source: Any, *, metadata: Mapping[str, Any] | None = None) -> IndexReport:
-        """Add documents (replacing any with the same id); see :func:`load_documents`."""
+        """Add documents (replacing any with the same id); see :func:`load_documents`.
+
+        On a base loaded from PostgreSQL this and :meth:`sync` and :meth:`remove` change the
+        database in one transaction (see ``docs/knowledge.md``, several workers)."""
+        if not isinstance(self._index, HybridIndex):
+            return self._change(load_documents(source, metadata=metadata), [])
         documents = dict(self._documents)
         for document in load_documents(source, metadata=metadata):
             documents[document.id] = document
@@ -202,21 +200,45 @@ class KnowledgeBase:
     def sync(self, source: Any, *, metadata: Mapping[str, Any] | None = None) -> IndexReport:
         """Make ``source`` the whole content: new and changed chunks are embedded, unchanged
         ones keep their vectors, documents absent from ``source`` are removed."""
+        if not isinstance(self._index, HybridIndex):
+            return self._change(load_documents(source, metadata=metadata), [], sync=True)
         return self._reindex({d.id: d for d in load_documents(source, metadata=metadata)})
 
     def remove(self, *doc_ids: str) -> IndexReport:
         """Remove documents by id (unknown ids raise :class:`UserError`)."""
+        if not isinstance(self._index, HybridIndex):
+            stored = {d.id for d in self._index.documents()}
+            missing = [d for d in doc_ids if d not in stored]
+            if missing:
+                raise UserError(f"No such documents: {missing}")
+            return self._change([], list(doc_ids))
         unknown = [d for d in doc_ids if d not in self._documents]
         if unknown:
             raise UserError(f"No such documents: {unknown}")
         return self._reindex({k: v for k, v in self._documents.items() if k not in doc_ids})
 
-    def _known_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
-        known = {h: self._index.vectors[i] for i, h in enumerate(self._hashes)}
-        for row, vector in zip(self._index.field_rows, self._index.field_vectors, strict=True):
-            question = self._index.chunks[int(row)].question or ""
-            known[content_hash(question)] = vector
-        return known
+    def _change(
+        self, upsert: list[Document], remove: list[str], *, sync: bool = False
+    ) -> IndexReport:
+        """Write changes to the PostgreSQL database this base was loaded from."""
+        from ._pgwrite import apply_changes
+
+        assert self.url is not None and not isinstance(self._index, HybridIndex)
+        if len({d.id for d in upsert}) != len(upsert):
+            raise UserError("Document ids must be unique within one call")
+        counts = apply_changes(
+            self.url,
+            table=self._table,
+            upsert=upsert,
+            remove=remove,
+            embed=lambda texts: np.asarray(self.embedder.embed(texts), dtype=np.float32),
+            max_chars=self.max_chars,
+            overlap=self.overlap,
+            sync=sync,
+        )
+        self._index.manifest(fresh=True)
+        documents, chunks, embedded, reused = counts
+        return IndexReport(documents=documents, chunks=chunks, embedded=embedded, reused=reused)
 
     def _reindex(self, documents: dict[str, Document]) -> IndexReport:
         chunks = chunk_documents(
@@ -225,7 +247,14 @@ class KnowledgeBase:
         hashes = [content_hash(c.body) for c in chunks]
         hashes += [content_hash(c.question) for c in chunks if c.question]
         # The embedder's output and the reuse table die with this call, before the BM25 build.
-        body, field, embedded = self._vectors_for(chunks, hashes)
+        body, field, embedded = vectors_for(
+            self._index,
+            self._hashes,
+            chunks,
+            hashes,
+            lambda: self.embedder,
+            self._dim,
+        )
         dim = body.shape[1]
         self._index = HybridIndex.build(chunks, body, field)
         self._hashes = hashes[: len(chunks)]
@@ -237,40 +266,6 @@ class KnowledgeBase:
             embedded=embedded,
             reused=len(set(hashes)) - embedded,
         )
-
-    def _vectors_for(
-        self, chunks: list[Chunk], hashes: list[str]
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], int]:
-        """Body and question vectors of ``chunks`` (reused by content hash, else embedded),
-        and how many texts were embedded."""
-        known = self._known_vectors()
-        texts = [c.body for c in chunks] + [c.question for c in chunks if c.question]
-        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in known}
-        del texts
-        if missing:
-            vectors = np.asarray(self.embedder.embed(list(missing.values())), dtype=np.float32)
-            dim = self.embedder.dim
-            if vectors.shape != (len(missing), dim):
-                raise KnowledgeError(
-                    f"Embedder {self.embedder.name!r} returned shape {vectors.shape}, "
-                    f"expected {(len(missing), dim)}"
-                )
-            if not known and len(missing) == len(hashes):
-                # First build without duplicate texts: the embedder's rows are already in
-                # order (bodies, then questions), so views avoid a second copy of the vectors.
-                n = len(chunks)
-                return vectors[:n], vectors[n:], len(missing)
-            known.update(zip(missing, vectors, strict=True))
-        dim = self._vector_dim(known)
-        n = len(chunks)
-        body = np.stack([known[h] for h in hashes[:n]]) if n else _empty(dim)
-        field = np.stack([known[h] for h in hashes[n:]]) if len(hashes) > n else _empty(dim)
-        return body, field, len(missing)
-
-    def _vector_dim(self, known: Mapping[str, npt.NDArray[np.float32]]) -> int:
-        if known:
-            return int(next(iter(known.values())).shape[0])
-        return self._dim if self._dim is not None else self.embedder.dim
 
     # -- search -----------------------------------------------------------------------------
 
@@ -316,17 +311,23 @@ class KnowledgeBase:
             distinct=distinct,
             stale_factor=self.stale_factor,
             today=self.clock(),
+            scoring=self.scoring,
+            depth=self.depth,
         )
+        chunks = ranking.chunks
+        if chunks is None:
+            assert isinstance(self._index, HybridIndex)
+            chunks = [self._index.chunks[int(row)] for row in ranking.rows]
         hits = [
             Hit(
-                chunk=self._index.chunks[int(row)],
+                chunk=chunk,
                 score=float(score),
                 dense=float(dense),
                 lexical=float(lexical),
                 stale=bool(stale),
             )
-            for row, score, dense, lexical, stale in zip(
-                ranking.rows,
+            for chunk, score, dense, lexical, stale in zip(
+                chunks,
                 ranking.scores,
                 ranking.dense,
                 ranking.lexical,
@@ -434,16 +435,10 @@ class KnowledgeBase:
         if not hits or score < self.threshold:
             self.gaps.record(query, score, "unanswered")
             return Answer(query=query, text="", answerability=score, answerable=False, hits=hits)
-        bm25 = self._index.bm25
-        idf = bm25.idf
-
-        def weight(term: str) -> float:
-            row = bm25.vocabulary.get(term)
-            return float(idf[row]) if row is not None else 0.0
-
+        weights = self._index.term_weights(text_terms(query))
         return Answer(
             query=query,
-            text=extract_answer(query, hits[0], weight=weight),
+            text=extract_answer(query, hits[0], weight=lambda term: weights.get(term, 0.0)),
             citations=[hits[0].citation],
             answerability=score,
             answerable=True,
@@ -479,10 +474,24 @@ class KnowledgeBase:
 
     def stale(self, today: date | None = None) -> list[StaleDocument]:
         """Documents past their ``review_by`` date."""
-        return stale_documents(self._index.chunks, today or self.clock())
+        today = today or self.clock()
+        return stale_documents(self._index.stale_chunks(today), today)
 
-    def save(self, path: str | Path) -> None:
-        """Write the index to directory ``path`` (replaced atomically); gaps go to a sidecar."""
+    def save(self, path: str | Path, *, table: str = "resolvekit_knowledge") -> None:
+        """Write the index to directory ``path`` (replaced atomically; gaps go to a sidecar),
+        or publish it to PostgreSQL when ``path`` is a ``postgresql://`` URL.
+
+        Publishing writes a new generation of the tables prefixed ``table`` and switches
+        readers to it in one transaction (see ``docs/knowledge.md``); it needs the
+        ``postgres`` extra and the pgvector extension on the server.
+        """
+        from ._pg import is_url
+
+        if is_url(path):
+            from ._pgwrite import publish
+
+            publish(str(path), self._snapshot(), table=table)
+            return
         from ._store import save
 
         saved = save(self._snapshot(), Path(path), gaps=self.gaps.path)
@@ -490,19 +499,46 @@ class KnowledgeBase:
         self.path = saved
 
     @classmethod
-    def load(cls, path: str | Path, *, embedder: Embedder | None = None) -> KnowledgeBase:
-        """Load an index saved by :meth:`save`.
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        table: str = "resolvekit_knowledge",
+    ) -> KnowledgeBase:
+        """Load an index saved by :meth:`save`: a directory, or a ``postgresql://`` URL.
+
+        A base loaded from a URL searches the database (pgvector) and holds nothing but its
+        settings in memory; :meth:`add`, :meth:`sync` and :meth:`remove` change the database.
 
         Args:
-            path: the index directory.
+            path: the index directory, or the database URL.
             embedder: the embedder to query with; default: recreated from the stored name on
                 first use (so stats and health reports never load a model).
+            table: the table prefix in the database (URLs only).
 
         Raises:
-            CorruptIndex: missing or unreadable files.
+            CorruptIndex: missing or unreadable files, or no knowledge base at the URL.
             IndexMismatch: ``embedder`` differs from the one the index was built with, or the
                 index format is from another version.
         """
+        from ._pg import DEPTH, PgIndex, is_url
+
+        if is_url(path):
+            index, manifest = PgIndex.open(str(path), table=table, embedder=embedder)
+            kb = cls(
+                embedder=embedder,
+                fusion=Fusion.from_json(manifest["fusion"]),
+                threshold=manifest["threshold"],
+                max_chars=int(manifest["max_chars"]),
+                overlap=int(manifest["overlap"]),
+                stale_factor=float(manifest["stale_factor"]),
+            )
+            kb._embedder_name = str(manifest["embedder"])
+            kb._index = index
+            kb._dim = int(manifest["dim"])
+            kb.url, kb._table, kb.depth = str(path), table, DEPTH
+            return kb
         from ._store import load
 
         snapshot = load(Path(path), embedder)
@@ -527,15 +563,27 @@ class KnowledgeBase:
         kb.gaps.attach(path / GAPS_FILE)
         return kb
 
+    def close(self) -> None:
+        """Close the database connection of a base loaded from a URL (else a no-op)."""
+        if not isinstance(self._index, HybridIndex):
+            self._index.close()
+
     def _snapshot(self) -> IndexSnapshot:
-        """The content and settings :func:`~resolvekit.knowledge._store.save` writes."""
+        """The content and settings :func:`~resolvekit.knowledge._store.save` writes (read
+        back from the database for a base loaded from a URL)."""
         from ._store import IndexSnapshot
 
         index = self._index
+        documents, hashes = list(self._documents.values()), list(self._hashes)
+        if not isinstance(index, HybridIndex):
+            chunks = index.all_chunks()
+            hashes, body, _, field = index.vectors()
+            documents = index.documents()
+            index = HybridIndex.build(chunks, body, field)
         dim = int(index.vectors.shape[1]) if len(index) else self._dim or self.embedder.dim
         return IndexSnapshot(
-            documents=list(self._documents.values()),
-            hashes=list(self._hashes),
+            documents=documents,
+            hashes=hashes,
             index=index,
             dim=dim,
             embedder=self.embedder_name,

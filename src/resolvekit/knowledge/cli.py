@@ -15,6 +15,7 @@ from typing import Any
 
 from ..exceptions import UserError
 from ..understanding.embedders import Embedder, HashingEmbedder
+from ._pg import redact
 from .answers import Answer
 from .errors import CorruptIndex, IndexMismatch
 
@@ -63,7 +64,9 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     build.set_defaults(handler=_build)
 
     query = commands.add_parser("query", help="answer a question from an index")
-    query.add_argument("index", metavar="PATH", type=Path)
+    query.add_argument(
+        "index", metavar="PATH", type=_index_arg, help="directory or postgresql:// URL"
+    )
     query.add_argument("question")
     query.add_argument("-k", type=int, default=5, help="passages to show")
     query.add_argument(
@@ -77,7 +80,9 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     query.set_defaults(handler=_query)
 
     stats = commands.add_parser("stats", help="size, stale content and knowledge gaps")
-    stats.add_argument("index", metavar="PATH", type=Path)
+    stats.add_argument(
+        "index", metavar="PATH", type=_index_arg, help="directory or postgresql:// URL"
+    )
     stats.add_argument("--gaps", type=int, default=20, help="how many gaps to list")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=_stats)
@@ -182,7 +187,14 @@ def _answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _size(path: Path) -> int:
+def _index_arg(value: str) -> Path | str:
+    """A directory, or a PostgreSQL URL kept as text (``Path`` would fold its ``//``)."""
+    return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+
+
+def _size(path: Path | str) -> int:
+    if isinstance(path, str):
+        return 0  # in PostgreSQL
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
@@ -194,7 +206,7 @@ def _stats(args: argparse.Namespace) -> int:
     stale = kb.stale()
     gaps = kb.gaps.gaps()
     data = {
-        "path": str(args.index),
+        "path": redact(args.index) if isinstance(args.index, str) else str(args.index),
         "embedder": kb.embedder_name,
         "documents": len(kb.documents),
         "chunks": len(kb),

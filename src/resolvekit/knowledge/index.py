@@ -26,7 +26,7 @@ held-out split by ``tools/bench/bench_knowledge.py``) or ``rrf`` (reciprocal ran
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -34,14 +34,49 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..exceptions import UserError
+from ._dense import Centering as _Centering
+from ._dense import Int8Rows, SignCodes, combine_signals, demote, fuse, single_blas_thread
+from ._dense import RowTerms as _RowTerms  # noqa: F401  (tests use it from here)
+from ._dense import top_rows as _top_rows
 from ._text import terms as text_terms
 from .bm25 import BM25Index
 from .chunking import Chunk
+from .fusion import Fusion
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["CENTER_PRIOR_DOCS", "Filters", "Fusion", "HybridIndex", "Ranking"]
+__all__ = [
+    "AUTO_MIN_ROWS",
+    "CENTER_PRIOR_DOCS",
+    "DEFAULT_DEPTH",
+    "Filters",
+    "Fusion",
+    "HybridIndex",
+    "Ranking",
+    "Scoring",
+]
+
+Scoring = Literal["auto", "exact", "int8", "binary"]
+"""How the dense scores of a query are computed (see :meth:`HybridIndex.rank`):
+
+- ``exact``: one float32 matrix-vector product over every row;
+- ``int8``: a first pass over int8 copies of the vectors, then the best candidates re-scored from
+  the float32 rows, with an error bound that makes the result the exact one;
+- ``binary``: a first pass over one sign bit per dimension (Hamming distance), then the best
+  ``depth`` candidates (and the best lexical ones) re-scored exactly: approximate, recall measured;
+- ``auto`` (the default): ``exact`` below :data:`AUTO_MIN_ROWS` rows; above, ``binary`` with a
+  centred fusion (sentence embeddings, where its recall was measured) and ``int8`` otherwise.
+
+Returned scores are always the exact float32 ones; only which rows get re-scored differs.
+"""
+
+AUTO_MIN_ROWS = 20_000
+"""``auto`` scoring uses the exact product below this many chunks (it costs under 3 ms there)."""
+
+DEFAULT_DEPTH = 1024
+"""Candidates re-scored exactly after a ``binary`` first pass (at least ``16 * k`` and 1% of the
+chunks): recall@10 0.996 on real MiniLM vectors at 1% (docs/benchmarks.md)."""
 
 Filters = Mapping[str, str | Sequence[str]]
 """Metadata filters: ``{"product": "payments", "locale": ["en", "en-GB"], "audience": ...}``.
@@ -57,56 +92,6 @@ CENTER_PRIOR_DOCS = 8
 """Shrinkage of the centring mean: it is scaled by ``n_docs / (n_docs + CENTER_PRIOR_DOCS)``."""
 
 
-@dataclass(kw_only=True, frozen=True)
-class Fusion:
-    """How the signals combine into one score (see the module docstring)."""
-
-    method: Literal["weighted", "rrf"] = "weighted"
-    dense: float = 1.0
-    """Weight of the best-of-two dense cosine."""
-    dense_field: float = 0.0
-    lexical: float = 0.0
-    lexical_field: float = 0.0
-    rrf_k: int = 60
-    """RRF constant (``1 / (rrf_k + rank)``); ``rrf`` only."""
-    center: bool = False
-    """Centre the dense cosines on the corpus mean vector (see the module docstring)."""
-
-    def __post_init__(self) -> None:
-        if self.method not in ("weighted", "rrf"):
-            raise UserError(f"Fusion.method must be 'weighted' or 'rrf', not {self.method!r}")
-        weights = (self.dense, self.dense_field, self.lexical, self.lexical_field)
-        if any(w < 0 for w in weights) or not any(weights):
-            raise UserError("Fusion weights must be non-negative and not all zero")
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "dense": self.dense,
-            "dense_field": self.dense_field,
-            "lexical": self.lexical,
-            "lexical_field": self.lexical_field,
-            "rrf_k": self.rrf_k,
-            "center": self.center,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Fusion:
-        method = data.get("method", "weighted")
-        if method not in ("weighted", "rrf"):
-            raise ValueError(f"unknown fusion method {method!r}")
-        return cls(
-            method=method,
-            dense=float(str(data.get("dense", 1.0))),
-            dense_field=float(str(data.get("dense_field", 0.0))),
-            lexical=float(str(data.get("lexical", 0.0))),
-            lexical_field=float(str(data.get("lexical_field", 0.0))),
-            rrf_k=int(str(data.get("rrf_k", 60))),
-            # Indexes saved before centring existed keep their raw cosines.
-            center=data.get("center", False) is True,
-        )
-
-
 @dataclass(kw_only=True)
 class Ranking:
     """Ranked chunk rows for one query, with each row's signals."""
@@ -118,6 +103,8 @@ class Ranking:
     dense: npt.NDArray[np.float32]
     lexical: npt.NDArray[np.float32]
     stale: npt.NDArray[np.bool_]
+    chunks: list[Chunk] | None = None
+    """The chunk of each row, when the index is not an in-memory list (PostgreSQL)."""
 
 
 @dataclass(kw_only=True, eq=False)
@@ -145,6 +132,11 @@ class HybridIndex:
         init=False, repr=False, default=None
     )
     _centering: _Centering | None = field(init=False, repr=False, default=None)
+    _int8: tuple[Int8Rows, Int8Rows] | None = field(init=False, repr=False, default=None)
+    _signs: dict[bool, tuple[SignCodes, SignCodes]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+    _field_of_row: npt.NDArray[np.int64] | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
         n = len(self.chunks)
@@ -193,7 +185,9 @@ class HybridIndex:
         if self._centering is None:
             # Document codes are 0, 1, ... in order of first appearance.
             n_docs = int(self._doc_codes.max()) + 1 if len(self._doc_codes) else 0
-            self._centering = _Centering.build(self.vectors, self.field_vectors, n_docs=n_docs)
+            self._centering = _Centering.build(
+                self.vectors, self.field_vectors, n_docs=n_docs, prior_docs=CENTER_PRIOR_DOCS
+            )
         return self._centering
 
     def signals(
@@ -205,11 +199,22 @@ class HybridIndex:
         ``center`` the dense signals are centred cosines.
         """
         query_vector = query_vector.astype(FLOAT, copy=False)
-        dense_body = self.vectors @ query_vector
-        centering = self.centering() if center else None
-        if centering is not None:
+        with single_blas_thread():
+            dense_body = self.vectors @ query_vector
+            question = self.field_vectors @ query_vector
+        if center:
+            centering = self.centering()
             query_shift, query_scale = centering.query_terms(query_vector)
             centering.apply(dense_body, centering.body, query_shift, query_scale)
+            centering.apply(question, centering.field, query_shift, query_scale)
+        lexical, field_lexical = self.lexical_signals(query)
+        return combine_signals(self.field_rows, dense_body, question, lexical, field_lexical)
+
+    def lexical_signals(
+        self, query: str
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """BM25 of every body and of every question (one per :attr:`field_rows`), each divided
+        by the best score the query could reach."""
         words = text_terms(query)
         term_ids = self.bm25.term_ids(words)
         lexical = self.bm25.scores_for(term_ids)
@@ -217,31 +222,15 @@ class HybridIndex:
         if top > 0:
             lexical *= FLOAT(1.0 / top)
         if not len(self.field_rows):
-            return {
-                "dense": dense_body,
-                "dense_field": dense_body,
-                "lexical": lexical,
-                "lexical_field": lexical,
-            }
-        rows = self.field_rows
-        question = self.field_vectors @ query_vector
-        if centering is not None:
-            centering.apply(question, centering.field, query_shift, query_scale)
-        dense_field = dense_body.copy()
-        dense_field[rows] = question
-        dense = dense_body.copy()
-        dense[rows] = np.maximum(dense_body[rows], question)
-        lexical_field = lexical.copy()
+            return lexical, np.zeros(0, dtype=FLOAT)
         field_ids = self.field_bm25.term_ids(words)
         field_top = self.field_bm25.max_score_for(field_ids)
         field_scores = self.field_bm25.scores_for(field_ids)
-        lexical_field[rows] = field_scores / FLOAT(field_top) if field_top > 0 else 0.0
-        return {
-            "dense": dense,
-            "dense_field": dense_field,
-            "lexical": lexical,
-            "lexical_field": lexical_field,
-        }
+        if field_top > 0:
+            field_scores *= FLOAT(1.0 / field_top)
+        else:
+            field_scores[:] = 0.0
+        return lexical, field_scores
 
     def mask(self, filters: Filters | None) -> npt.NDArray[np.bool_] | None:
         """Rows allowed by ``filters`` (None when everything is allowed)."""
@@ -292,8 +281,15 @@ class HybridIndex:
         distinct: bool = True,
         stale_factor: float = 1.0,
         today: date | None = None,
+        scoring: Scoring = "exact",
+        depth: int = DEFAULT_DEPTH,
     ) -> Ranking:
-        """The ``k`` best chunk rows for a query (at most one per document when ``distinct``)."""
+        """The ``k`` best chunk rows for a query (at most one per document when ``distinct``).
+
+        ``scoring`` picks how dense scores are computed (see :data:`Scoring`; ``rrf`` fusion is
+        always exact); ``depth`` is how many candidates a ``binary`` first pass re-scores (at
+        least ``16 * k`` and 1% of the chunks).
+        """
         n = len(self.chunks)
         empty = np.zeros(0, dtype=FLOAT)
         if n == 0 or k <= 0:
@@ -304,16 +300,35 @@ class HybridIndex:
                 lexical=empty,
                 stale=np.zeros(0, dtype=bool),
             )
-        signals = self.signals(query_vector, query, center=fusion.center)
+        if scoring not in ("auto", "exact", "int8", "binary"):
+            raise UserError(f"scoring must be auto, exact, int8 or binary, not {scoring!r}")
+        if scoring == "auto":
+            # Sign codes were measured on centred sentence embeddings only (recall in
+            # docs/benchmarks.md); anything else gets the int8 pass, which is exact.
+            scoring = "exact" if n < AUTO_MIN_ROWS else "binary" if fusion.center else "int8"
         allowed = self.mask(filters)
+        stale = self._stale((today or date.today()).toordinal())
+        if scoring != "exact" and fusion.method == "weighted":
+            query_vector = query_vector.astype(FLOAT, copy=False)
+            return self._rank_two_pass(
+                query_vector,
+                query,
+                k=k,
+                fusion=fusion,
+                allowed=allowed,
+                stale=stale if stale_factor != 1.0 else None,
+                stale_factor=stale_factor,
+                distinct=distinct,
+                binary=scoring == "binary",
+                depth=max(depth, 16 * k, n // 100),
+            )
+        signals = self.signals(query_vector, query, center=fusion.center)
         if fusion.method == "weighted":
             fused = self._weighted(signals, fusion)
         else:
             fused = self._rrf(signals, fusion, depth=max(100, 4 * k), allowed=allowed)
-        stale = self._stale((today or date.today()).toordinal())
         if stale is not None and stale_factor != 1.0:
-            # Subtracting a share of |score| demotes negative scores too (multiplying would not).
-            fused[stale] -= FLOAT(1.0 - stale_factor) * np.abs(fused[stale])
+            demote(fused, stale, stale_factor)
         if allowed is not None:
             fused[~allowed] = -np.inf
         rows = self._top(fused, k, distinct)
@@ -326,21 +341,184 @@ class HybridIndex:
             stale=stale[rows] if stale is not None else np.zeros(len(rows), dtype=bool),
         )
 
+    def _rank_two_pass(
+        self,
+        query_vector: npt.NDArray[np.float32],
+        query: str,
+        *,
+        k: int,
+        fusion: Fusion,
+        allowed: npt.NDArray[np.bool_] | None,
+        stale: npt.NDArray[np.bool_] | None,
+        stale_factor: float,
+        distinct: bool,
+        binary: bool,
+        depth: int,
+    ) -> Ranking:
+        """:meth:`rank` with a compact first pass over every row and exact re-scoring of the
+        candidates it finds (see :data:`Scoring`)."""
+        n = len(self.chunks)
+        lexical, field_lexical = self.lexical_signals(query)
+        slack: npt.NDArray[np.float32] | None = None
+        with single_blas_thread():
+            if binary:
+                body_codes, field_codes = self.sign_codes(fusion.center)
+                body = body_codes.cosines(query_vector)
+                question = field_codes.cosines(query_vector)
+            else:
+                body_rows, field_rows = self.int8_rows()
+                body, body_error = body_rows.dots(query_vector), body_rows.errors(query_vector)
+                question = field_rows.dots(query_vector)
+                question_error = field_rows.errors(query_vector)
+                if fusion.center:
+                    centering = self.centering()
+                    shift, scale = centering.query_terms(query_vector)
+                    centering.apply(body, centering.body, shift, scale)
+                    centering.apply(question, centering.field, shift, scale)
+                    body_error *= centering.body.inverse_norm * FLOAT(scale)
+                    question_error *= centering.field.inverse_norm * FLOAT(scale)
+                # The fused score moves by at most (dense weights) x (the worse of the two
+                # cosines' errors), twice that on stale rows (their demotion has slope <= 2).
+                slack = body_error
+                if len(self.field_rows):
+                    slack[self.field_rows] = np.maximum(slack[self.field_rows], question_error)
+                slack *= FLOAT((fusion.dense + fusion.dense_field) * (1 if stale is None else 2))
+        signals = combine_signals(self.field_rows, body, question, lexical, field_lexical)
+        approximate = self._weighted(signals, fusion)
+        if stale is not None:
+            demote(approximate, stale, stale_factor)
+        if allowed is not None:
+            approximate[~allowed] = -np.inf
+        lexical_part = None
+        if binary and (fusion.lexical or fusion.lexical_field):
+            # No error bound for sign codes: keep the best lexical rows as candidates too.
+            lexical_part = signals["lexical"] * FLOAT(fusion.lexical)
+            lexical_part += signals["lexical_field"] * FLOAT(fusion.lexical_field)
+            if allowed is not None:
+                lexical_part[~allowed] = -np.inf
+        candidates = _top_rows(approximate, min(depth, n))
+        if lexical_part is not None:
+            candidates = _union(candidates, _top_rows(lexical_part, min(depth // 4, n)))
+        while True:
+            exact, dense = self._exact_at(candidates, query_vector, signals, fusion)
+            if stale is not None:
+                demote(exact, stale[candidates], stale_factor)
+            if allowed is not None:
+                exact[~allowed[candidates]] = -np.inf
+            order = self._top_of(candidates, exact, k, distinct)
+            more = np.zeros(0, dtype=np.int64)
+            if slack is not None and len(order) == k and len(candidates) < n:
+                # Exact for int8: every row whose bound reaches the k-th score is re-scored.
+                kth = exact[order[-1]]
+                reach = np.flatnonzero(approximate + slack >= kth)
+                more = np.setdiff1d(reach, candidates, assume_unique=True)
+            elif len(order) < k and len(candidates) < n:
+                depth *= 4  # too few distinct documents among the candidates
+                more = np.setdiff1d(_top_rows(approximate, min(depth, n)), candidates)
+                more = more[np.isfinite(approximate[more])]
+            if not len(more):
+                break
+            candidates = _union(candidates, more)
+        order = order[np.isfinite(exact[order])]
+        rows = candidates[order]
+        return Ranking(
+            rows=rows,
+            scores=exact[order],
+            dense=dense[order],
+            lexical=signals["lexical"][rows],
+            stale=stale[rows] if stale is not None else np.zeros(len(rows), dtype=bool),
+        )
+
+    def _exact_at(
+        self,
+        rows: npt.NDArray[np.int64],
+        query_vector: npt.NDArray[np.float32],
+        signals: dict[str, npt.NDArray[np.float32]],
+        fusion: Fusion,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Exact fused scores and dense signal of ``rows`` (lexical signals taken as given)."""
+        with single_blas_thread():
+            body = self.vectors[rows] @ query_vector
+            at = self.field_of_row()[rows]
+            has = at >= 0
+            question_rows = at[has]
+            question = self.field_vectors[question_rows] @ query_vector
+        if fusion.center:
+            centering = self.centering()
+            shift, scale = centering.query_terms(query_vector)
+            centering.apply_at(body, centering.body, rows, shift, scale)
+            centering.apply_at(question, centering.field, question_rows, shift, scale)
+        local = np.flatnonzero(has)
+        picked = {
+            "lexical": signals["lexical"][rows],
+            "lexical_field": signals["lexical_field"][rows],
+        }
+        if signals["lexical_field"] is signals["lexical"]:
+            picked["lexical_field"] = picked["lexical"]
+        dense = body.copy()
+        dense[local] = np.maximum(body[local], question)
+        dense_field = body.copy()
+        dense_field[local] = question
+        if not len(self.field_rows):
+            dense_field = dense
+        fused = self._weighted({"dense": dense, "dense_field": dense_field, **picked}, fusion)
+        return fused, dense
+
+    def _top_of(
+        self,
+        rows: npt.NDArray[np.int64],
+        scores: npt.NDArray[np.float32],
+        k: int,
+        distinct: bool,
+    ) -> npt.NDArray[np.int64]:
+        """Positions in ``rows`` of the ``k`` best ``scores`` (one per document if distinct);
+        ties go to the lower chunk row, as in :meth:`_top`."""
+        order = np.lexsort((rows, -scores))
+        if distinct:
+            _, first = np.unique(self._doc_codes[rows[order]], return_index=True)
+            order = order[np.sort(first)]
+        return order[:k].astype(np.int64)
+
+    def int8_rows(self) -> tuple[Int8Rows, Int8Rows]:
+        """int8 copies of the body and question vectors (built on first use)."""
+        if self._int8 is None:
+            self._int8 = (Int8Rows.build(self.vectors), Int8Rows.build(self.field_vectors))
+        return self._int8
+
+    def sign_codes(self, center: bool) -> tuple[SignCodes, SignCodes]:
+        """Sign codes of the body and question vectors, around the centring mean when
+        ``center`` (else around zero); built on first use."""
+        if center not in self._signs:
+            mean = self.centering().mean if center else np.zeros(self.vectors.shape[1], FLOAT)
+            self._signs[center] = (
+                SignCodes.build(self.vectors, mean),
+                SignCodes.build(self.field_vectors, mean),
+            )
+        return self._signs[center]
+
+    def field_of_row(self) -> npt.NDArray[np.int64]:
+        """For every chunk row, its row in :attr:`field_vectors` (-1 without a question)."""
+        if self._field_of_row is None:
+            field_of_row = np.full(len(self.chunks), -1, dtype=np.int64)
+            field_of_row[self.field_rows] = np.arange(len(self.field_rows))
+            self._field_of_row = field_of_row
+        return self._field_of_row
+
     def _weighted(
         self, signals: dict[str, npt.NDArray[np.float32]], fusion: Fusion
     ) -> npt.NDArray[np.float32]:
-        # Signals may share arrays (no FAQ chunks): add up the weights of each distinct array.
-        weights: dict[int, tuple[npt.NDArray[np.float32], float]] = {}
-        for name in ("dense", "dense_field", "lexical", "lexical_field"):
-            weight = float(getattr(fusion, name))
-            if weight:
-                array, total = weights.get(id(signals[name]), (signals[name], 0.0))
-                weights[id(array)] = (array, total + weight)
-        (first, first_weight), *rest = weights.values()
-        fused = np.multiply(first, FLOAT(first_weight))
-        for array, weight in rest:
-            fused += array * FLOAT(weight)
-        return fused
+        return fuse(signals, fusion)
+
+    def stale_chunks(self, today: date) -> list[Chunk]:
+        """Chunks past their ``review_by`` date on ``today``."""
+        return [c for c in self.chunks if c.is_stale(today)]
+
+    def term_weights(self, words: Iterable[str]) -> dict[str, float]:
+        """The body BM25 IDF of each term (0 for unknown terms), for extractive answers."""
+        vocabulary, idf = self.bm25.vocabulary, self.bm25.idf
+        return {
+            w: float(idf[row]) if (row := vocabulary.get(w)) is not None else 0.0 for w in words
+        }
 
     def _stale(self, today: int) -> npt.NDArray[np.bool_] | None:
         """Rows past ``review_by`` on day ``today`` (ordinal), cached per day; None if none."""
@@ -384,97 +562,10 @@ class HybridIndex:
             depth *= 4
 
 
-@dataclass(kw_only=True, frozen=True)
-class _RowTerms:
-    """Per-row constants of centred cosines for one vector matrix."""
-
-    mean_dot: npt.NDArray[np.float32]
-    """``m . d`` for every row ``d``."""
-    inverse_norm: npt.NDArray[np.float32]
-    """``1 / |d - m|`` (0 for a row equal to the mean: its centred cosine is 0)."""
-
-    @classmethod
-    def build(cls, vectors: npt.NDArray[np.float32], mean: npt.NDArray[np.float32]) -> _RowTerms:
-        mean_dot = vectors @ mean
-        squared = np.einsum("ij,ij->i", vectors, vectors) - 2 * mean_dot + float(mean @ mean)
-        norm = np.sqrt(np.maximum(squared, 0.0))
-        inverse = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 1e-6)
-        return cls(mean_dot=mean_dot.astype(FLOAT), inverse_norm=inverse.astype(FLOAT))
-
-
-@dataclass(kw_only=True, frozen=True)
-class _Centering:
-    """Centred cosines from raw dot products: ``(q.d - q.m - m.d + m.m) / (|q - m| |d - m|)``."""
-
-    mean: npt.NDArray[np.float32]
-    """The corpus mean of body and question vectors, shrunk for small corpora."""
-    body: _RowTerms
-    field: _RowTerms
-
-    @classmethod
-    def build(
-        cls,
-        vectors: npt.NDArray[np.float32],
-        field_vectors: npt.NDArray[np.float32],
-        *,
-        n_docs: int,
-    ) -> _Centering:
-        dim = vectors.shape[1]
-        count = len(vectors) + len(field_vectors)
-        total = vectors.sum(axis=0, dtype=np.float64) + field_vectors.sum(axis=0, dtype=np.float64)
-        shrink = n_docs / (n_docs + CENTER_PRIOR_DOCS)
-        mean = (total / count * shrink if count else np.zeros(dim)).astype(FLOAT)
-        return cls(
-            mean=mean,
-            body=_RowTerms.build(vectors, mean),
-            field=_RowTerms.build(field_vectors, mean),
-        )
-
-    def query_terms(self, query_vector: npt.NDArray[np.float32]) -> tuple[float, float]:
-        """``(q.m - m.m, 1 / |q - m|)`` for a query (the scale is 0 for a query equal to m)."""
-        query_dot = float(query_vector @ self.mean)
-        mean_squared = float(self.mean @ self.mean)
-        squared = float(query_vector @ query_vector) - 2 * query_dot + mean_squared
-        scale = 1.0 / np.sqrt(squared) if squared > 1e-12 else 0.0
-        return query_dot - mean_squared, float(scale)
-
-    def apply(
-        self,
-        dots: npt.NDArray[np.float32],
-        rows: _RowTerms,
-        query_shift: float,
-        query_scale: float,
-    ) -> None:
-        """Turn raw dot products ``dots`` (one per row of ``rows``) into centred cosines."""
-        dots -= FLOAT(query_shift)
-        dots -= rows.mean_dot
-        dots *= rows.inverse_norm
-        dots *= FLOAT(query_scale)
-
-
-def _top_rows(scores: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
-    """Rows of the ``k`` highest scores, best first (ties broken by row order)."""
-    n = len(scores)
-    if k >= n:
-        return np.argsort(-scores, kind="stable").astype(np.int64)
-    candidates: npt.NDArray[np.int64] | None = None
-    if n >= 16_384 and k <= n // 64:
-        # Exact shortcut: a threshold from a strided sample keeps ~8k candidates; if at least k
-        # scores reach it, the top k are all among them. Otherwise fall back to the full array.
-        sample = scores[:: n // 4096]
-        above = min(len(sample) - 1, int(np.ceil(8 * k * len(sample) / n)))
-        threshold = np.partition(sample, len(sample) - 1 - above)[len(sample) - 1 - above]
-        found = np.flatnonzero(scores >= threshold)
-        if len(found) >= k:
-            candidates = found
-    if candidates is None:
-        candidates = np.arange(n, dtype=np.int64)
-    if len(candidates) > k:
-        values = scores[candidates]
-        kth = values[np.argpartition(-values, k - 1)[k - 1]]
-        # Ties at the cut go to the lowest rows (argpartition alone would pick any of them).
-        better = candidates[values > kth]
-        tied = candidates[values == kth]
-        candidates = np.concatenate([better, tied[: k - len(better)]])
-    order = np.lexsort((candidates, -scores[candidates]))
-    return candidates[order].astype(np.int64)
+def _union(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sorted distinct rows of both (``np.union1d`` hashes: six times slower on a thousand)."""
+    rows = np.concatenate((a, b))
+    rows.sort()
+    if len(rows) > 1:
+        rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+    return rows

@@ -166,10 +166,11 @@ def _inconsistency(conversation_id: str, conversation: Conversation) -> str | No
     run = conversation.run(pending.run_id)
     if run is None:
         return f"pending.run_id {pending.run_id!r} names no run"
-    if pending.step is not None and not 0 <= pending.step < len(run.journal):
+    # Steps are numbered from ``run.base`` (free mode's journal moves its oldest to the archive).
+    if pending.step is not None and not run.base <= pending.step < run.base + len(run.journal):
         return (
             f"pending.step {pending.step} is outside run {run.id!r}'s journal "
-            f"of {len(run.journal)} steps"
+            f"of {len(run.journal)} steps from {run.base}"
         )
     return None
 

@@ -99,6 +99,9 @@ class Step:
     customer's lock free, the call is treated as interrupted by a crash."""
     owner: str | None = None
     """For a ``started`` call: the process that started it (see :data:`PROCESS_ID`)."""
+    schema: str | None = None
+    """For a call of a connected tool: the digest of the tool's shape when it was called
+    (:attr:`Tool.fingerprint`); replaying it against another shape fails loudly."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Any field given a value drops the JSON the step kept (see encode_conversation); a

@@ -186,8 +186,9 @@ def _is_question(folded: str, tokens: list[Token]) -> bool:
         # "sure, why not?" is consent phrased as a question.
         return not re.fullmatch(r"\W*(?:\w+\W+){0,2}why not\W*", folded)
     first = tokens[0].text
-    # "do it" and "will do" are answers; "do I get a refund" is a question.
-    if first in ("do", "will") and len(tokens) > 1 and tokens[1].text in ("it", "that", "so", "do"):
+    # "do it", "will do" and "do not cancel" are answers; "do I get a refund" is a question.
+    answers = ("it", "that", "so", "do", "not")
+    if first in ("do", "will") and len(tokens) > 1 and tokens[1].text in answers:
         return False
     return first in _QUESTION_START and len(tokens) >= 3
 

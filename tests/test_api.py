@@ -25,7 +25,7 @@ EXPECTED_EXPORTS = {
     "RedactingFilter", "Redactor", "DEFAULT_REDACTOR", "Repairs", "ReplayDivergence", "Reply",
     "ResolvekitError", "RetryPolicy", "RetryableToolError", "SQLiteStore", "ScriptedModel",
     "Slot", "StartIntent", "Store", "StoreError", "StoreUnavailable", "Tool", "ToolError",
-    "ToolRefusal", "KnowledgeError", "ModelRequestsBlocked", "PlaybookError",
+    "ToolRefusal", "KnowledgeError", "ModelRequestsBlocked", "ModelFilesError", "PlaybookError",
     "ToolErrorKind", "ToolSignal",
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",

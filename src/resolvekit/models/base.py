@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -114,3 +115,14 @@ class Model(ABC):
     @abstractmethod
     async def request(self, request: ModelRequest) -> ModelResponse:
         """Return one decision for ``request``."""
+
+    async def warm_up(self, intents: Sequence[IntentSpec]) -> None:
+        """Load now what the first request would otherwise wait for (``Agent.warm_up`` calls
+        this with the agent's intents).
+
+        The default passes the call on to the model this one wraps, when it keeps it in an
+        ``inner`` attribute (the convention of wrapping models), and does nothing otherwise.
+        A model that loads or fits something on first use overrides it."""
+        inner = getattr(self, "inner", None)
+        if isinstance(inner, Model) and inner is not self:
+            await inner.warm_up(intents)

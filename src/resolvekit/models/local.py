@@ -21,6 +21,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._text import fold
@@ -53,6 +54,10 @@ _WORD_NOT_CODE = 0.5
 MIN_SLOT_SCORE = 0.7
 """Extractions below this score are not used to prefill slots of a new intent."""
 
+TURN_THREADS = 32
+"""Threads of a LocalModel's own executor: turns in flight at once (their embeddings share
+forward passes, so more threads mean fuller batches, not more CPU)."""
+
 
 class LocalModel(Model):
     """The offline default model (sentence embeddings + deterministic extractors).
@@ -65,6 +70,11 @@ class LocalModel(Model):
         today: a function giving "today" for relative dates (for tests and evals).
         rules: the decision rules, tried in order (default
             :data:`~resolvekit.models.local_rules.DEFAULT_RULES`).
+        batching: the model worker (default): turns run on this model's own threads, never
+            the event loop's shared executor, side by side (only fitting the classifier is
+            serialised); the default embedder batches concurrent messages into one forward pass
+            and writes the disk cache in the background. ``False``: the earlier behaviour, one
+            turn at a time under one lock on the shared executor (benchmarks' baseline).
     """
 
     name = "local"
@@ -75,6 +85,7 @@ class LocalModel(Model):
         *,
         today: Callable[[], dt.date] | None = None,
         rules: Sequence[Rule] | None = None,
+        batching: bool = True,
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
         """The decision rules, in the order they are tried."""
@@ -82,9 +93,12 @@ class LocalModel(Model):
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
         self._trained_on: str | None = None
-        # Turns run in a worker thread (embedding is CPU work that would stall the event
-        # loop); one at a time, since fitting the classifier and BLAS limits are shared state.
+        # Turns run in worker threads (embedding is CPU work that would stall the event loop).
+        # With batching they run side by side on this model's executor and only fitting the
+        # classifier takes the lock; without, every turn takes it (the earlier behaviour).
+        self.batching = batching
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
         self._seen: _IntentsView | None = None
 
     @classmethod
@@ -99,7 +113,7 @@ class LocalModel(Model):
         if self._embedder is None:
             from ..understanding.embedders import default_intent_embedder
 
-            self._embedder = default_intent_embedder()
+            self._embedder = default_intent_embedder(batching=self.batching)
         return self._embedder
 
     # -- the one model method ----------------------------------------------------------------
@@ -113,20 +127,33 @@ class LocalModel(Model):
         if request.task == "summarize":
             lines = [f"{m.role}: {m.text}" for m in request.messages[-6:]]
             return ModelResponse(decision=Reply(text="\n".join(lines)), confidence=None)
-        return await asyncio.to_thread(self._locked, self._turn, request)
+        return await self._in_worker(self._turn, request)
+
+    async def _in_worker(self, fn: Callable[..., _T], *args: Any) -> _T:
+        if not self.batching:
+            return await asyncio.to_thread(self._locked, fn, *args)
+        if self._executor is None:  # created on the event loop's thread: no race
+            self._executor = ThreadPoolExecutor(
+                max_workers=TURN_THREADS, thread_name_prefix="resolvekit-localmodel"
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def warm_up(self, intents: Sequence[IntentSpec]) -> None:
-        """Load the sentence model and fit the classifier for ``intents`` now, off the event
-        loop, so the first customer does not wait for them (``Agent.warm_up`` calls this)."""
+        """Load the sentence model, fit the classifier for ``intents`` and import the
+        extractors now, off the event loop, so the first customer does not wait for them
+        (``Agent.warm_up`` calls this)."""
 
         def warm() -> None:
+            from ..understanding import extract  # noqa: F401 - the extractors' patterns
             from ..understanding.embedders import warm_up
 
             warm_up(self.embedder)  # even when every example is already in the disk cache
             if intents:
-                self._classifier_for(intents)
+                # One prediction past the fit: its BLAS thread limit finds the libraries once.
+                self._classifier_for(intents).predict_one("warm up")
+                self._view(intents)
 
-        await asyncio.to_thread(self._locked, warm)
+        await self._in_worker(warm)
 
     def _locked(self, fn: Callable[..., _T], *args: Any) -> _T:
         with self._lock:
@@ -301,6 +328,15 @@ class LocalModel(Model):
 
     def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
         view = self._view(intents)
+        classifier = self._classifier
+        if classifier is not None and self._trained_on == view.key:
+            return classifier
+        if not self.batching:
+            return self._fit(view)  # the turn holds the lock already
+        with self._lock:
+            return self._fit(view)
+
+    def _fit(self, view: _IntentsView) -> IntentClassifier:
         texts, labels, key = view.texts, view.labels, view.key
         if self._classifier is None or self._trained_on != key:
             from ..understanding.classifier import IntentClassifier

@@ -30,6 +30,7 @@ memory for this process and :meth:`CachedEmbedder.embed` still returns them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -38,6 +39,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +111,7 @@ class _Shard:
     """The shard's rows, in key order."""
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, eq=False)
 class EmbeddingStore:
     """The append-only shards of one embedder's vectors, indexed in memory by text digest.
 
@@ -127,6 +129,9 @@ class EmbeddingStore:
     _seen: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_failures: int = 0
+    _pending: list[_Shard] = field(default_factory=list)
+    """Rows added with ``defer=True``: indexed, not yet on disk (:meth:`flush` writes them)."""
+    _flush_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -227,8 +232,12 @@ class EmbeddingStore:
             not in the cache.
         """
         with self._lock:
-            self.refresh()
             located = [self._index.get(k) for k in keys]
+            if any(loc is None for loc in located):
+                # Only a miss looks for shards other processes wrote since: a lookup that hits
+                # everything lists no directory.
+                self.refresh()
+                located = [self._index.get(k) for k in keys]
             missing = [i for i, loc in enumerate(located) if loc is None]
             if len(missing) == len(keys) or self.dim is None:
                 return None, missing
@@ -243,8 +252,13 @@ class EmbeddingStore:
                 out[targets] = self._shards[shard_no].vectors[rows]
             return out, missing
 
-    def add(self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32]) -> None:
-        """Persist new vectors as one shard (atomic) and index them."""
+    def add(
+        self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32], *, defer: bool = False
+    ) -> None:
+        """Index new vectors and persist them as one shard (atomic).
+
+        With ``defer``, they are indexed at once and written later, together with other
+        deferred rows, by :meth:`flush` (no file I/O on the caller's path)."""
         if len(keys) == 0:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -265,7 +279,16 @@ class EmbeddingStore:
                             shard.path.unlink(missing_ok=True)
                 self._index.clear()
                 self._shards.clear()
+                self._pending.clear()
             self.dim = int(vectors.shape[1])
+            if defer:
+                if _flusher_pid != os.getpid():  # forked: this process has no writer yet
+                    with _flusher_lock:
+                        _start_flusher()
+                shard = _Shard(path=None, keys=key_array, vectors=vectors)
+                self._pending.append(shard)
+                self._index_shard(shard, keys)
+                return
             path = self._write(key_array, vectors)
             if path is not None:
                 self._seen.add(path.name)
@@ -274,6 +297,43 @@ class EmbeddingStore:
             for row, key in enumerate(keys):
                 self._index[key] = (shard_no, row)
             self._maybe_compact()
+
+    def _index_shard(self, shard: _Shard, keys: Sequence[bytes]) -> None:
+        shard_no = len(self._shards)
+        self._shards.append(shard)
+        for row, key in enumerate(keys):
+            self._index[key] = (shard_no, row)
+
+    def flush(self) -> None:
+        """Write the rows added with ``defer=True`` as one shard (nothing when there are none).
+
+        The file is written outside the index lock, so lookups and adds go on meanwhile; the
+        rows stay indexed in memory either way (a failed write is logged, as for :meth:`add`).
+        """
+        with self._flush_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+                dim = self.dim
+            pending = [s for s in pending if s.vectors.shape[1] == dim]
+            if not pending:
+                return
+            keys = np.concatenate([s.keys for s in pending])
+            vectors = np.concatenate([s.vectors for s in pending])
+            path = self._write(keys, vectors)
+            if path is None:
+                return
+            with self._lock:
+                self._seen.add(path.name)
+                if self.dim != dim:
+                    return  # the model changed dimension meanwhile: add() dropped everything
+                # The rows now live in the file: index them there (the in-memory shards become
+                # empty placeholders, keeping shard numbers stable) so compaction can merge it.
+                merged = _Shard(path=path, keys=keys, vectors=vectors)
+                empty = _Shard(path=None, keys=keys[:0], vectors=vectors[:0])
+                ids = {id(p) for p in pending}
+                self._shards = [empty if id(s) in ids else s for s in self._shards]
+                self._index_shard(merged, [k.tobytes() for k in keys])
+                self._maybe_compact()
 
     def _write(self, keys: npt.NDArray[np.uint8], vectors: npt.NDArray[np.float32]) -> Path | None:
         """Write one shard atomically; None (logged) if it could not be written."""
@@ -335,6 +395,67 @@ class EmbeddingStore:
                 self._index[key.tobytes()] = (shard_no, row)
 
 
+_FLUSH_SECONDS = 0.5
+"""How often the background writer persists deferred rows."""
+_flushing: weakref.WeakSet[EmbeddingStore] = weakref.WeakSet()
+_flusher: threading.Thread | None = None
+_flusher_lock = threading.Lock()
+
+
+def _flush_all() -> None:
+    for store in list(_flushing):
+        try:
+            store.flush()
+        except Exception:  # never let the background writer die; the rows stay in memory
+            logger.exception("Could not flush the embedding cache %s", store.directory)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(_FLUSH_SECONDS)
+        _flush_all()
+
+
+_SHARED: dict[Path, EmbeddingStore] = {}
+
+
+def _start_flusher() -> None:
+    """Start the background writer unless it runs (call with ``_flusher_lock`` held)."""
+    global _flusher
+    if _flusher is None or _flusher_pid != os.getpid():
+        _flusher = threading.Thread(
+            target=_flush_forever, name="resolvekit-cache-writer", daemon=True
+        )
+        _flusher.start()
+        _set_flusher_pid()
+
+
+_flusher_pid = 0
+
+
+def _set_flusher_pid() -> None:
+    global _flusher_pid
+    _flusher_pid = os.getpid()
+
+
+def _write_behind_store(directory: Path, name: str) -> EmbeddingStore:
+    """The process's one write-behind store of ``directory``, its deferred rows persisted every
+    :data:`_FLUSH_SECONDS` and at exit.
+
+    One per directory, so rows still in memory are seen by every embedder of this process that
+    reads them (the knowledge base's plain MiniLM reads what LocalModel's layered one shared).
+    """
+    with _flusher_lock:
+        store = _SHARED.get(directory)
+        if store is None or store.name != name:
+            store = _SHARED[directory] = EmbeddingStore(directory=directory, name=name)
+            _flushing.add(store)
+        if _flusher is None:
+            atexit.register(_flush_all)
+        _start_flusher()
+        return store
+
+
 class CachedEmbedder:
     """Wraps any :class:`~resolvekit.understanding.embedders.Embedder` with a disk cache.
 
@@ -344,21 +465,35 @@ class CachedEmbedder:
     Args:
         inner: the embedder that computes missing vectors.
         cache_dir: folder holding per-embedder caches; default ``cache_root() / "embeddings"``.
+        write_behind: new vectors are served from memory at once and written to disk by a
+            background thread every half second, many per shard (and at exit; :meth:`flush` to
+            write them now), instead of one shard written and synced per call on the caller's
+            path. Another process sees them up to half a second later.
 
     Attributes:
         hits: texts served from the cache so far.
         misses: texts the inner embedder had to compute so far.
     """
 
-    def __init__(self, inner: Embedder, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        cache_dir: str | os.PathLike[str] | None = None,
+        *,
+        write_behind: bool = False,
+    ) -> None:
         if isinstance(inner, CachedEmbedder):
             raise UserError("The embedder is already cached; do not wrap a CachedEmbedder again")
         self.inner = inner
         self._root = Path(cache_dir) if cache_dir is not None else cache_root() / "embeddings"
-        self.store = EmbeddingStore(
-            directory=_embedder_dir(self._root, inner.name), name=inner.name
+        directory = _embedder_dir(self._root, inner.name)
+        self.store = (
+            _write_behind_store(directory, inner.name)
+            if write_behind
+            else EmbeddingStore(directory=directory, name=inner.name)
         )
         self._first_block_store: EmbeddingStore | None = None
+        self.write_behind = write_behind
         self.hits = 0
         self.misses = 0
 
@@ -406,7 +541,7 @@ class CachedEmbedder:
         unique = list(first.values())
         computed = np.asarray(self.inner.embed([texts[i] for i in unique]), dtype=np.float32)
         self.misses += len(unique)
-        self.store.add([keys[i] for i in unique], computed)
+        self.store.add([keys[i] for i in unique], computed, defer=self.write_behind)
         self._share_first_block([keys[i] for i in unique], computed)
         if found is not None and found.shape[1] != computed.shape[1]:
             return self.embed(texts)  # the model changed dimension: add() dropped the old shards
@@ -426,8 +561,11 @@ class CachedEmbedder:
         if not alias:
             return
         if self._first_block_store is None:
-            self._first_block_store = EmbeddingStore(
-                directory=_embedder_dir(self._root, alias), name=alias
+            directory = _embedder_dir(self._root, alias)
+            self._first_block_store = (
+                _write_behind_store(directory, alias)
+                if self.write_behind
+                else EmbeddingStore(directory=directory, name=alias)
             )
         _, missing = self._first_block_store.lookup(keys)
         if not missing:
@@ -435,4 +573,12 @@ class CachedEmbedder:
         width = self.blocks[0]
         head = computed[missing, :width]
         head = head / np.maximum(np.linalg.norm(head, axis=1, keepdims=True), 1e-12)
-        self._first_block_store.add([keys[i] for i in missing], head.astype(np.float32))
+        self._first_block_store.add(
+            [keys[i] for i in missing], head.astype(np.float32), defer=self.write_behind
+        )
+
+    def flush(self) -> None:
+        """Write vectors kept in memory by ``write_behind`` to disk now."""
+        self.store.flush()
+        if self._first_block_store is not None:
+            self._first_block_store.flush()

@@ -1,0 +1,152 @@
+"""The LocalModel worker under concurrent retail conversations: turns/s and p50/p99 per turn.
+
+The retail agent (examples/retail, in-memory store, the policy knowledge base) on LocalModel
+handles ``--turns`` customer messages per conversation, every message new (a conversation
+number and an order id make each unique, so the embedding cache misses as it would with real
+customers), with 1, 16 and 64 conversations in flight. Variants, each with its own empty
+embedding cache, run in the same process one after the other at each concurrency:
+
+- ``old``: ``LocalModel(batching=False)``: one turn at a time under one lock on the event
+  loop's shared executor, each miss embedded alone and written + fsynced before the turn goes on
+  (the knowledge base's embedder likewise);
+- ``new``: the model worker (the default): turns on the model's own executor, concurrent
+  embeddings in one forward pass, cache writes in the background;
+- ``old-torch`` (``--torch``): ``old`` on sentence-transformers, i.e. the path before the
+  numpy encoder too.
+
+Run from the repository root::
+
+    .venv/bin/python tools/bench/bench_worker.py                    # a few minutes on 2 cores
+    .venv/bin/python tools/bench/bench_worker.py --levels 64 --torch
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+
+from resolvekit.models.local import LocalModel  # noqa: E402
+from resolvekit.understanding._cache import CachedEmbedder  # noqa: E402
+from resolvekit.understanding.embedders import (  # noqa: E402
+    SentenceTransformerEmbedder,
+    default_embedder,
+    default_intent_embedder,
+)
+
+LINES = (
+    "Hi, I want to return the {item} from order #W{order}, conversation {n}",
+    "my email is customer{n}.{order}@example.com",
+    "actually can you tell me where order W{order} is? ref {n}",
+    "what is your policy on refunds for a {item} bought {n} days ago?",
+)
+ITEMS = ("desk lamp", "office chair", "water bottle", "backpack", "hiking boots", "smart watch")
+
+
+def load() -> str:
+    return os.popen("uptime").read().strip().split("load average:")[-1].strip()
+
+
+def _backend(variant: str) -> Literal["numpy", "torch"]:
+    return "torch" if variant == "old-torch" else "numpy"
+
+
+def make_model(variant: str, cache: str) -> LocalModel:
+    if variant == "new":
+        return LocalModel(embedder=default_intent_embedder(cache_dir=cache))
+    inner = SentenceTransformerEmbedder(extra_layers=(2,), backend=_backend(variant))
+    return LocalModel(embedder=CachedEmbedder(inner, cache_dir=cache), batching=False)
+
+
+async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> dict[str, float]:
+    from examples.retail import build_agent
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["RESOLVEKIT_CACHE_DIR"] = cache  # the knowledge base's embedder too
+        from examples.retail.db import data_dir
+        from resolvekit.knowledge import KnowledgeBase
+
+        plain = (
+            default_embedder(cache_dir=cache + "/embeddings")
+            if variant == "new"
+            else CachedEmbedder(
+                SentenceTransformerEmbedder(backend=_backend(variant)),
+                cache_dir=cache + "/embeddings",
+            )
+        )
+        kb = KnowledgeBase(embedder=plain)
+        kb.add(data_dir() / "policy.md")
+        agent = build_agent(model=make_model(variant, cache + "/embeddings"), knowledge=kb)
+        await agent.warm_up()
+        latencies: list[float] = []
+
+        async def conversation(n: int) -> None:
+            order = 1000000 + salt * 1000 + n
+            for turn in range(turns):
+                text = LINES[turn % len(LINES)].format(
+                    n=f"{salt}-{n}", order=order, item=ITEMS[n % len(ITEMS)]
+                )
+                started = time.perf_counter()
+                await agent.handle(customer_id=f"{variant}-{salt}-{n}", text=text)
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(conversation(n) for n in range(concurrency)))
+        wall = time.perf_counter() - started
+        await agent.close()
+    latencies.sort()
+    return {
+        "turns/s": len(latencies) / wall,
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "turns": len(latencies),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--turns", type=int, default=3, help="messages per conversation")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat each measurement")
+    parser.add_argument("--torch", action="store_true", help="add the old path on torch")
+    args = parser.parse_args(argv)
+    variants = ["old", "new"] + (["old-torch"] if args.torch else [])
+    print(f"machine: {os.cpu_count()} CPU cores; retail agent, in-memory store; load {load()}")
+    salt = 0
+    for level in args.levels:
+        print(f"\n{level} concurrent conversations x {args.turns} turns (load {load()})")
+        results: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+        for _ in range(args.rounds):
+            for variant in variants:
+                salt += 1
+                results[variant].append(asyncio.run(run_variant(variant, level, args.turns, salt)))
+        for variant in variants:
+            rows = results[variant]
+            rate = [r["turns/s"] for r in rows]
+            p50 = statistics.median(r["p50"] for r in rows)
+            p99 = statistics.median(r["p99"] for r in rows)
+            print(
+                f"  {variant:9} {statistics.median(rate):7.1f} turns/s "
+                f"({min(rate):.1f}-{max(rate):.1f})   p50 {1000 * p50:7.0f} ms   "
+                f"p99 {1000 * p99:7.0f} ms"
+            )
+        new = statistics.median(r["turns/s"] for r in results["new"])
+        for variant in variants:
+            if variant != "new":
+                old = statistics.median(r["turns/s"] for r in results[variant])
+                print(f"  new / {variant}: {new / old:.2f}x turns/s")
+        print(f"  (load after: {load()})")
+
+
+if __name__ == "__main__":
+    main()

@@ -426,9 +426,10 @@ class Agent(Registry[DepsT]):
             self.deps = saved_deps
 
     async def close(self) -> None:
-        """Close the conversation store (database connections) and disconnect the toolsets
-        (stopping the MCP servers the agent started) on shutdown; the agent is not used after
-        it. Safe when nothing was opened, and more than once."""
+        """Close the conversation store (database connections) and let go of the toolsets on
+        shutdown: a toolset no other agent uses is disconnected (the MCP servers it started
+        are stopped). The agent is not used after it. Safe when nothing was opened, and more
+        than once."""
         self.parked.clear()
         await self.close_tools()
         if "store" in self.__dict__:  # opened (cached_property), else nothing to close

@@ -84,6 +84,8 @@ class Registry(Generic[DepsT]):
     def add_toolset(self, toolset: Toolset) -> Toolset:
         """Add a source of tools (a connected system); started with the agent."""
         self.toolsets.append(toolset)
+        if self._toolsets_held:  # the agent is running: it uses this one from now on
+            toolset.acquire()
         return toolset
 
     @property

@@ -219,3 +219,16 @@ async def test_an_agent_that_never_used_a_toolset_closes_it_only_when_nobody_doe
     lone = rk.Agent("c", model="test", store="memory://", toolsets=[Counting()])
     await lone.close()
     assert lone.toolsets[1].closed == 1  # type: ignore[attr-defined]
+
+
+async def test_a_toolset_added_to_a_running_agent_is_held_by_it() -> None:
+    shared = Counting()
+    other = rk.Agent("a", model="test", store="memory://", toolsets=[shared])
+    await other.warm_up()
+    late = rk.Agent("b", model="test", store="memory://")
+    await late.warm_up()
+    late.add_toolset(shared)
+    await late.close()
+    assert (shared.users, shared.closed) == (1, 0)  # still used by the other agent
+    await other.close()
+    assert shared.closed == 1

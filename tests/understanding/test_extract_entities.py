@@ -233,6 +233,7 @@ def test_postal_code_by_name_on_id_kind() -> None:
         ("name", "ok, Dan Cohen please", "Dan Cohen"),
         ("last_name", "Rossi thanks", "Rossi"),
         ("name", "Okay: Anne-Marie O'Brien!", "Anne-Marie O'Brien"),
+        ("name", "Maria Ta", "Maria Ta"),  # a surname is not a closing word
     ],
 )
 def test_names(slot_name: str, text: str, expected: str) -> None:

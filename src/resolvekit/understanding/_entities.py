@@ -226,7 +226,7 @@ _NOT_NAMES = word_set(
 )
 """Words never taken as (part of) a name: "one" answers "how many bags?", not "last name?"."""
 _CLOSING = re.compile(
-    r"(?:[\s,;:.!]+(?:please|pls|thanks|thank you|thx|cheers|ta))+[\s.!]*\Z", re.IGNORECASE
+    r"(?:[\s,;:.!]+(?:please|pls|plz|thanks|thank you|thx|cheers))+[\s.!]*\Z", re.IGNORECASE
 )
 
 

@@ -119,3 +119,37 @@ def test_cli_compare_exits_non_zero_on_regression(
     assert main(["compare", str(before), str(after), "--max-drop", "0.3"]) == 0
     assert main(["compare", str(before)]) == 1
     assert "exactly two" in capsys.readouterr().err
+
+
+def by_intent(**rates: float) -> dict[str, Any]:
+    from resolvekit.evals.metrics import Breakdown
+
+    return {
+        name: Breakdown(conversations=4, verdicts={}, success_rate=rate, resolution_rate=rate)
+        for name, rate in rates.items()
+    }
+
+
+def test_one_intent_falling_fails_the_gate_even_when_the_totals_hold() -> None:
+    before = report(by_intent=by_intent(CancelOrder=0.9, TrackOrder=0.7))
+    after = report(by_intent=by_intent(CancelOrder=0.7, TrackOrder=0.9))  # total unchanged
+    comparison = compare_reports(before, after)
+    assert [d.metric for d in comparison.regressions] == ["success_rate[CancelOrder]"]
+    assert compare_reports(before, after, max_intent_drop=0.25).exit_code == 0
+    out = io.StringIO()
+    print_comparison(comparison, Console(file=out, width=150, color_system=None))
+    assert "No regression" not in out.getvalue()
+
+
+def test_an_intent_missing_from_the_candidate_is_noted() -> None:
+    before = report(by_intent=by_intent(CancelOrder=0.9, Refund=0.5))
+    comparison = compare_reports(before, report(by_intent=by_intent(CancelOrder=0.9)))
+    assert comparison.exit_code == 0
+    assert comparison.notes == ["intents with no conversations in the candidate: Refund"]
+
+
+def test_cli_compare_takes_the_intent_threshold(tmp_path: Path) -> None:
+    before = write_json(report(by_intent=by_intent(A=1.0)), tmp_path / "a.json")
+    after = write_json(report(by_intent=by_intent(A=0.8)), tmp_path / "b.json")
+    assert main(["compare", str(before), str(after)]) == 1
+    assert main(["compare", str(before), str(after), "--max-intent-drop", "0.3"]) == 0

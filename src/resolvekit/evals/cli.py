@@ -99,6 +99,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         default=0.02,
         help="with 'compare': largest tolerated drop of a rate (default 0.02 = 2 points)",
     )
+    parser.add_argument(
+        "--max-intent-drop",
+        type=float,
+        default=0.10,
+        help="with 'compare': largest tolerated drop of one intent's success rate (default 0.10)",
+    )
     parser.set_defaults(handler=_handle, accepts_extra=True)
 
 
@@ -204,10 +210,12 @@ def _compare(args: argparse.Namespace) -> int:
 
     if len(args.reports) != 2:
         raise UserError("eval compare takes exactly two JSON reports: BEFORE AFTER")
-    if args.max_drop < 0:
-        raise UserError("--max-drop must not be negative")
+    if args.max_drop < 0 or args.max_intent_drop < 0:
+        raise UserError("--max-drop and --max-intent-drop must not be negative")
     before, after = (load_report(p) for p in args.reports)
-    comparison = compare_reports(before, after, max_drop=args.max_drop)
+    comparison = compare_reports(
+        before, after, max_drop=args.max_drop, max_intent_drop=args.max_intent_drop
+    )
     print_comparison(comparison)
     return comparison.exit_code
 

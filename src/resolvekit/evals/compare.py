@@ -2,7 +2,10 @@
 
 A metric regresses when it moves the wrong way by more than ``max_drop`` (absolute, on a 0–1
 scale): resolution, success, pass^k and escalation precision/recall must not drop; deflection and
-failure rates must not rise. Containment, effort, latency and cost are shown, never gated.
+failure rates must not rise. Each intent's success rate is gated too, by ``max_intent_drop``
+(default 0.10: an intent's rate rests on fewer conversations), so one intent falling 20 points
+fails the gate even when the totals hold. Containment, effort, latency and cost are shown,
+never gated.
 """
 
 from __future__ import annotations
@@ -78,13 +81,16 @@ def _gate(name: str, before: float | None, after: float | None, up: bool, limit:
     )
 
 
-def compare_reports(before: Report, after: Report, *, max_drop: float = 0.02) -> Comparison:
+def compare_reports(
+    before: Report, after: Report, *, max_drop: float = 0.02, max_intent_drop: float = 0.10
+) -> Comparison:
     """Compare the agent's metrics of two reports.
 
     Args:
         before: the baseline (e.g. the main branch's report).
         after: the candidate.
         max_drop: the largest tolerated move in the wrong direction (0.02 = 2 points).
+        max_intent_drop: the largest tolerated drop of one intent's success rate.
     """
     a: Metrics = before.agent.metrics
     b: Metrics = after.agent.metrics
@@ -113,12 +119,13 @@ def compare_reports(before: Report, after: Report, *, max_drop: float = 0.02) ->
             f"different run sizes: {a.tasks} tasks × {a.trials} trials vs "
             f"{b.tasks} tasks × {b.trials} trials"
         )
-    for intent, part in b.by_intent.items():
-        old = a.by_intent.get(intent)
-        if old is not None and old.success_rate - part.success_rate > max_drop:
-            notes.append(
-                f"intent {intent}: success {old.success_rate:.0%} -> {part.success_rate:.0%}"
-            )
+    for intent in sorted(a.by_intent.keys() & b.by_intent.keys()):
+        old, new = a.by_intent[intent], b.by_intent[intent]
+        name = f"success_rate[{intent}]"
+        deltas.append(_gate(name, old.success_rate, new.success_rate, True, max_intent_drop))
+    gone = sorted(a.by_intent.keys() - b.by_intent.keys())
+    if gone:
+        notes.append(f"intents with no conversations in the candidate: {', '.join(gone)}")
     return Comparison(deltas=deltas, max_drop=max_drop, notes=notes)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ from resolvekit.sessions.encrypted import EncryptedStore, FernetCodec
 from resolvekit.sessions.memory import MemoryStore
 from resolvekit.sessions.postgres import PostgresStore
 from resolvekit.sessions.sqlite import SQLiteStore
-
-from .conftest import new_table
 
 pytest.importorskip("cryptography")
 
@@ -39,18 +36,10 @@ def _secret_conversation() -> Conversation:
     return conversation
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-async def plain(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[rk.Store]:
-    """A built-in store (to wrap), the PostgreSQL one on a table of its own."""
-    built: rk.Store
-    if request.param == "memory":
-        built = MemoryStore()
-    elif request.param == "sqlite":
-        built = SQLiteStore(tmp_path / "s.db")
-    else:
-        built = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
-    yield built
-    await built.close()
+@pytest.fixture
+def plain(store: rk.Store) -> rk.Store:
+    """A built-in store to wrap: each of conftest's ``store`` in turn."""
+    return store
 
 
 async def _raw_text(store: rk.Store) -> str:

@@ -70,7 +70,11 @@ _T = TypeVar("_T")
 
 @dataclass
 class _Clock:
-    """CPU seconds of one probed call: its steps on the event loop thread, its worker jobs."""
+    """CPU seconds of one probed call: its steps on the event loop thread, its worker jobs.
+
+    The same idea as ``resolvekit.evals._clock`` (``TurnClock``, ``timed``, the metered
+    executor), kept here on purpose: ``--baseline`` times code from before that module
+    existed, and both versions must be measured by one clock."""
 
     cpu: float = 0.0
     jobs: float = 0.0

@@ -43,3 +43,42 @@ def postgres_url() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(pgdata, ignore_errors=True)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+"""How the browser tests start Debian's Chromium: headless, and without the background
+connections this machine's closed network refuses."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """A headless Chromium (Debian's ``/usr/bin/chromium``, installed by
+    ``tools/setup_browser.sh``) driven by Playwright: a ``playwright.sync_api.Browser``.
+
+    Skipped when Chromium or Playwright is missing, except under ``CI=1`` (``.ci/run``), where
+    a missing browser fails the run."""
+    import os
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        executable = None
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium or Playwright is missing: run tools/setup_browser.sh")
+        pytest.skip("Chromium or Playwright is missing: run tools/setup_browser.sh")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -9,4 +9,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".[all,dev]"
+bash tools/setup_browser.sh
 echo "resolvekit installed in $(pwd)/.venv"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 
-__all__ = ["STOPWORDS", "split_sentences", "stem", "terms"]
+__all__ = ["STOPWORDS", "clean_markup", "split_sentences", "stem", "terms"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -28,6 +29,32 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 """English function words (and contraction pieces: "don't" -> "don", "t") ignored by BM25."""
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+_WIKI_LINK = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_TAG = re.compile(
+    r"</?(a|b|i|u|em|strong|span|font|small|big|sub|sup|p|div|br|hr|li|ul|ol)\b[^<>]*/?>",
+    re.IGNORECASE,
+)
+_BLOCK_TAGS = frozenset({"p", "div", "br", "hr", "li", "ul", "ol"})
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
+
+
+def clean_markup(text: str) -> str:
+    """Remove markup a customer must never see from source text, keeping its words: wiki links
+    ``[[target|label]]`` become ``label`` (``[[text]]`` becomes ``text``), ``{{templates}}`` are
+    dropped, stray inline HTML tags (``<br>``, ``<b>``, ``<a href>``...) are removed and HTML
+    entities decoded. Markdown (``**bold**``, ``[label](url)``, headings) is left alone."""
+    if "[[" in text:
+        text = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), text)
+    if "{{" in text:
+        text = _TEMPLATE.sub("", text)
+    if "<" in text:
+        text = _TAG.sub(lambda m: "\n" if m.group(1).lower() in _BLOCK_TAGS else "", text)
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)).replace("\xa0", " "), text)
+    return text
 
 
 def stem(word: str) -> str:

@@ -286,7 +286,8 @@ class KnowledgeBase:
             k: how many hits.
             filters: metadata filters (see :data:`~resolvekit.knowledge.index.Filters`);
                 agent-only content is hidden unless ``{"audience": "agent"}``.
-            distinct: at most one passage per document.
+            distinct: at most one passage per section (:attr:`Chunk.section`: a document's
+                heading or FAQ question), so a one-page FAQ gives one hit per question.
             query_vector: the query's embedding, if already computed.
             log_gaps: log the query as a knowledge gap when its best score is below the
                 answerability threshold.
@@ -436,9 +437,11 @@ class KnowledgeBase:
             self.gaps.record(query, score, "unanswered")
             return Answer(query=query, text="", answerability=score, answerable=False, hits=hits)
         weights = self._index.term_weights(text_terms(query))
+        text = extract_answer(query, hits[0], weight=lambda term: weights.get(term, 0.0))
         return Answer(
             query=query,
-            text=extract_answer(query, hits[0], weight=lambda term: weights.get(term, 0.0)),
+            text=text,
+            truncated=text != hits[0].text.strip(),
             citations=[hits[0].citation],
             answerability=score,
             answerable=True,

@@ -14,7 +14,9 @@ rule                      decides
 ``confirmation``          a pending yes/no question: a slot correction, a question (to the knowledge
                           base), a clear yes or no (read by ``read_consent``), unsure, or the old
                           question's value to "Shall we go back...?"
-``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole
+``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole, unless
+                          they turn away (a question or request read confidently as another
+                          intent; an information question: the knowledge base first)
 ``bare_yes_to_text``      a bare "yes" to a text slot question: ask it again
 ``slot_answer``           a pending slot or ask: the value; a question (knowledge first); a topic
                           switch; partial corrections
@@ -181,10 +183,19 @@ def confirmation(turn: LocalTurn) -> ModelResponse | None:
     corrected = turn.model.corrections(text, active, turn.request) if active else {}
     if corrected and (detect_correction(text) or reading.answer != "yes"):
         return turn.respond(FillSlots(slots=corrected))
+    switch = None
+    if reading.answer in ("question", "unclear") and (
+        text.rstrip().endswith("?") or _TURNS_AWAY.match(text)
+    ):
+        # "actually, what's my balance?" instead of a yes or no: another request, if the
+        # classifier is sure of it. Never a yes: the question stays open.
+        switch = turn.model.switch(text, turn.request)
     if reading.answer == "question" or (pending.kind == "confirm" and turn.knowledge_first):
         # "What's the change fee?" before saying yes: answer it, then the engine asks the
-        # confirmation again.
-        return turn.respond(AnswerFromKnowledge(query=text))
+        # confirmation again (or, if the knowledge base cannot, starts the other request).
+        return turn.respond(AnswerFromKnowledge(query=text, otherwise=switch))
+    if switch is not None:
+        return turn.respond(switch, SWITCH_CONFIDENCE)
     if reading.answer in ("yes", "no"):
         return turn.respond(Confirm(answer="yes" if reading.answer == "yes" else "no"))
     if reading.reason != "no consent cue":
@@ -199,19 +210,39 @@ def confirmation(turn: LocalTurn) -> ModelResponse | None:
     return None
 
 
+_TURNS_AWAY = re.compile(
+    r"^\s*(?:actually|wait|instead|never ?mind|forget (?:it|that|about)|hold on|"
+    r"(?:can|could|would) (?:you|i|we)|i (?:want|wanna|need|would like|'d like) to|"
+    r"i'd rather|how (?:do|can|long|much|many)|what|when|where|why|which|who|is there|"
+    r"are there|do (?:you|i)|does)\b",
+    re.IGNORECASE,
+)
+
+
 def free_text_answer(turn: LocalTurn) -> ModelResponse | None:
-    """A playbook's own free-text question: it gets the customer's words whole."""
+    """A playbook's own free-text question: it gets the customer's words whole, unless they
+    turn away from it: a question or a new request ("is there an outage near S11 8HW?",
+    "actually, can I check my bill?") that the classifier confidently reads as another intent
+    starts that intent (the question stays open, as for any slot); an information question
+    goes to the knowledge base first. Plain statements are always the answer."""
     from ..understanding.extract import is_free_text
 
     pending = turn.pending
     if (
-        pending is not None
-        and pending.kind == "ask"
-        and pending.slot is not None
-        and is_free_text(pending.slot)
+        pending is None
+        or pending.kind != "ask"
+        or pending.slot is None
+        or not is_free_text(pending.slot)
     ):
-        return turn.respond(FillSlots(slots={pending.slot.name: turn.text.strip()}))
-    return None
+        return None
+    text = turn.text.strip()
+    if text.endswith("?") or _TURNS_AWAY.match(text):
+        switch = turn.model.switch(text, turn.request)
+        if switch is not None:
+            return turn.respond(switch, SWITCH_CONFIDENCE)
+        if turn.knowledge_first:
+            return turn.respond(AnswerFromKnowledge(query=text), SWITCH_CONFIDENCE)
+    return turn.respond(FillSlots(slots={pending.slot.name: text}))
 
 
 def bare_yes_to_text(turn: LocalTurn) -> ModelResponse | None:

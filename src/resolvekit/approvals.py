@@ -294,19 +294,20 @@ async def open_approval(
     """Route a new approval step: decided at once (an automatic tier or a callback approver),
     escalated (:class:`ApprovalEscalation`, recorded as an ``error`` step), or left
     ``pending`` with the role it needs in ``step.result``."""
+    amount, asked_role = step.args.get("amount"), step.args.get("role")
+    tier = policy.for_intent(run.intent).route(amount, asked_role)
+    role = tier.role if tier is not None else None
     request = ApprovalRequest(
         id=approval_id(conversation.id, run.id, step.index),
         customer_id=conversation.customer_id,
         conversation_id=conversation.id,
         intent=run.intent,
         reason=step.key,
-        amount=step.args.get("amount"),
-        role=step.args.get("role"),
+        amount=amount,
+        role=role,
         details=dict(step.args.get("details") or {}),
         requested_at=step.at,
     )
-    tier = policy.for_intent(request.intent).route(request.amount, request.role)
-    role = tier.role if tier is not None else None
     trace(
         "approval_requested",
         {

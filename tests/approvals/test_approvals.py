@@ -20,6 +20,14 @@ async def pending_id(agent: rk.Agent[Bank]) -> str:
     return rows[0].id
 
 
+async def asked(charge: str = "CH2002", **options: Any) -> tuple[Bank, rk.Agent[Bank], str]:
+    """A bank, an agent and the id of the approval its refund of ``charge`` waits for."""
+    bank = Bank()
+    agent = build(bank, **options)
+    await agent.handle("c1", f"refund {charge}")
+    return bank, agent, await pending_id(agent)
+
+
 async def stored(agent: rk.Agent[Bank], customer: str = "c1") -> rk.Conversation:
     conversation = await agent.conversation(customer)
     assert conversation is not None
@@ -127,10 +135,7 @@ async def test_above_the_top_tier_the_conversation_goes_to_a_person_with_context
 
 
 async def test_deciding_twice_raises_and_does_no_second_action() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     await agent.decide(approval, approve=True, approver="ana", role="team_lead")
     version = (await stored(agent)).version
     with pytest.raises(rk.ApprovalAlreadyDecided) as twice:
@@ -141,9 +146,7 @@ async def test_deciding_twice_raises_and_does_no_second_action() -> None:
 
 
 async def test_unknown_ids_are_typed_errors() -> None:
-    agent = build(Bank())
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    _, agent, approval = await asked()
     conversation, run, _ = approval.split(".")
     for bad in ["nope", f"{conversation}.{run}.0", f"{conversation}.{run}.99", f"x.{run}.1", ""]:
         with pytest.raises(rk.ApprovalNotFound):
@@ -156,10 +159,7 @@ async def test_unknown_ids_are_typed_errors() -> None:
 
 
 async def test_withdrawn_by_the_customer_the_approval_is_stale() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     result = await agent.handle("c1", "never mind")
     assert "withdrawn" in result.reply
     assert await agent.approvals() == []
@@ -170,10 +170,7 @@ async def test_withdrawn_by_the_customer_the_approval_is_stale() -> None:
 
 
 async def test_handed_to_a_person_while_waiting_the_approval_is_stale() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     result = await agent.handle("c1", "I want a human")
     assert result.outcome == "escalated"
     with pytest.raises(rk.ApprovalStale, match="handed"):
@@ -182,10 +179,7 @@ async def test_handed_to_a_person_while_waiting_the_approval_is_stale() -> None:
 
 
 async def test_while_waiting_messages_get_a_reminder_and_other_requests_wait_their_turn() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     reminder = await agent.handle("c1", "hello? any news")
     assert "still waiting for approval by a team_lead" in reminder.reply
     other = await agent.handle("c1", "where is my order")

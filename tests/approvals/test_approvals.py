@@ -3,8 +3,6 @@ waiting, notification, the journal and the trace."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,26 +257,3 @@ async def test_notify_failure_does_not_lose_the_decision() -> None:
     assert conversation.transcript[-1].text == "Refunded 120 on CH2002"
     with pytest.raises(rk.ApprovalAlreadyDecided):
         await agent.decide(approval, approve=True, approver="ana", role="team_lead")
-
-
-async def test_two_supervisors_deciding_at_once_one_wins(tmp_path: Path) -> None:
-    bank = Bank()
-    first = build(bank, store=f"sqlite:///{tmp_path / 'a.db'}")
-    await first.handle("c1", "refund CH2002")
-    approval = await pending_id(first)
-    second = build(bank, store=f"sqlite:///{tmp_path / 'a.db'}")
-
-    async def attempt(agent: rk.Agent[Bank], who: str, approve: bool) -> Any:
-        try:
-            return await agent.decide(approval, approve=approve, approver=who, role="team_lead")
-        except rk.ApprovalAlreadyDecided as exc:
-            return exc
-
-    outcomes = await asyncio.gather(attempt(first, "ana", True), attempt(second, "bob", False))
-    won = [o for o in outcomes if isinstance(o, rk.Decided)]
-    lost = [o for o in outcomes if isinstance(o, rk.ApprovalAlreadyDecided)]
-    assert len(won) == 1 and len(lost) == 1
-    assert lost[0].approver == won[0].approval.approver
-    assert len(bank.refunds) == (1 if won[0].approval.approved else 0)
-    await first.close()
-    await second.close()

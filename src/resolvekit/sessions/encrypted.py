@@ -141,6 +141,9 @@ class EncryptedStore:
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         return await self.store.inflight(before, limit)
 
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        return await self.store.awaiting_approval(limit)
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self.store.archived(conversation_id)
 

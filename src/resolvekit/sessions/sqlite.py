@@ -219,7 +219,7 @@ class SQLiteStore:
                 if cursor.rowcount == 0:
                     db.execute(
                         f"INSERT INTO conversations (id, {ROW_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (conversation.id, *write.values),
                     )
             except sqlite3.IntegrityError as exc:
@@ -380,6 +380,18 @@ class SQLiteStore:
                 "SELECT id, customer_id FROM conversations WHERE status != 'closed' "
                 "AND inflight_until < ? ORDER BY inflight_until LIMIT ?",
                 (before, limit),
+            ),
+        )
+        return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        rows = await self._run(
+            "list conversations waiting for an approval",
+            functools.partial(
+                self._fetch,
+                "SELECT id, customer_id FROM conversations WHERE status != 'closed' "
+                "AND approval_since IS NOT NULL ORDER BY approval_since LIMIT ?",
+                (limit,),
             ),
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]

@@ -30,6 +30,7 @@ EXPECTED_EXPORTS = {
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
     "infer_model", "tool", "ToolChanged", "Toolset", "FunctionToolset", "ToolOverride",
+    "WebhookTarget", "ZendeskTarget", "FreshdeskTarget",
 }  # fmt: skip
 
 

@@ -43,6 +43,9 @@ _EXPORTS: dict[str, str] = {
     "HandoffTarget": "delivery",
     "CallbackTarget": "delivery",
     "JSONLQueue": "delivery",
+    "WebhookTarget": "helpdesk",
+    "ZendeskTarget": "helpdesk",
+    "FreshdeskTarget": "helpdesk",
     # privacy
     "Redactor": "redaction",
     "RedactingFilter": "redaction",
@@ -125,6 +128,7 @@ __all__ = [
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
+    "FreshdeskTarget",
     "FunctionModel",
     "FunctionToolset",
     "Handoff",
@@ -181,6 +185,8 @@ __all__ = [
     "UnexpectedModelBehavior",
     "Usage",
     "UserError",
+    "WebhookTarget",
+    "ZendeskTarget",
     "infer_model",
     "tool",
 ]
@@ -223,6 +229,7 @@ if TYPE_CHECKING:
         UserError,
     )
     from .handoffs import Handoff
+    from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget
     from .intents import Intent, Slot
     from .knowledge import KnowledgeBase
     from .messages import (

@@ -1,0 +1,68 @@
+"""How a helpdesk answer is read: delivered, worth another attempt, or refused for good."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+__all__ = ["Permanent", "Transient", "check", "retry_after_seconds"]
+
+_RETRYABLE = frozenset({408, 409, 425, 429})
+"""4xx answers worth another attempt: timeout, a request with the same idempotency key still in
+progress (Zendesk answers 409), too early, too many requests."""
+
+
+class Transient(Exception):
+    """The attempt failed but another may succeed (5xx, 429, a timeout, a refused connection)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Permanent(Exception):
+    """The receiver refused the packet for good (a 4xx other than the retryable ones)."""
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date; None if absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def check(status: int, headers: Any, text: str, what: str) -> None:
+    """Raise :class:`Transient` or :class:`Permanent` for a non-2xx answer."""
+    if 200 <= status < 300:
+        return
+    detail = f"{what}: HTTP {status}: {text[:300]}"
+    if status >= 500 or status in _RETRYABLE:
+        raise Transient(detail, retry_after=retry_after_seconds(headers.get("retry-after")))
+    raise Permanent(detail)
+
+
+async def send(client: Any, method: str, url: str, what: str, **kwargs: Any) -> Any:
+    """One HTTP request; transport failures become :class:`Transient`, answers are checked.
+
+    Returns:
+        The response (2xx).
+    """
+    import httpx2
+
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx2.TransportError as exc:  # refused, reset, timed out: it may work later
+        raise Transient(f"{what}: {type(exc).__name__}: {exc}") from exc
+    check(response.status_code, response.headers, response.text, what)
+    return response

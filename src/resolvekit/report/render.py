@@ -31,7 +31,9 @@ def _headline(card: Scorecard) -> list[tuple[str, str]]:
         ("resolution", _pct(card.resolution)),
         ("containment (no human)", _pct(card.containment)),
         ("escalation", _pct(card.escalation)),
-        ("deflection", _pct(card.deflection)),
+        ("deflection (answered from knowledge)", _pct(card.deflection)),
+        ("resolved + answered (the eval's 'resolved')", _pct(card.resolved_or_answered)),
+        ("unresolved (the eval's 'deflected')", _pct(card.unresolved)),
         (f"first-contact resolution ({card.reopen_days:g} d)", _pct(card.first_contact_resolution)),
         ("approval turnaround (median)", "-" if turnaround is None else f"{turnaround:.0f} s"),
         (
@@ -90,7 +92,14 @@ def to_csv(card: Scorecard) -> str:
     writer = csv.writer(out)
     writer.writerow(["section", "key", "count", "rate"])
     writer.writerow(["total", "conversations", card.conversations, ""])
-    for name in ("resolution", "containment", "escalation", "deflection"):
+    for name in (
+        "resolution",
+        "containment",
+        "escalation",
+        "deflection",
+        "resolved_or_answered",
+        "unresolved",
+    ):
         rate: Rate = getattr(card, name)
         writer.writerow(["rate", name, rate.count, "" if rate.rate is None else f"{rate.rate:.4f}"])
     fcr = card.first_contact_resolution

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -22,11 +23,12 @@ __all__ = [
     "load_conversations",
 ]
 
-ConversationOutcome = Literal["resolved", "refused", "escalated", "deflected", "open"]
-"""How a conversation ended, decided like the eval scorer does from what the agent did:
-escalated (a human has it) wins; then resolved (a playbook reached its goal); then refused
-(declined by policy, nothing changed); an open one whose customer may still write is ``open``;
-anything else ended without resolution or handoff: ``deflected``."""
+ConversationOutcome = Literal["resolved", "answered", "refused", "escalated", "unresolved", "open"]
+"""How a conversation ended, from what the agent did: ``escalated`` (a human has it) wins;
+then ``resolved`` (a playbook reached its goal); ``refused`` (declined by policy, nothing
+changed); ``answered`` (from knowledge only: the deflection); an open one whose customer may
+still write is ``open``; anything else ended without any of these: ``unresolved`` (what the
+eval scorer calls ``deflected``)."""
 
 _NO_ANSWER = normalize(Phrases().no_answer_waiting)
 
@@ -69,6 +71,11 @@ class Scorecard(BaseModel):
     resolution: Rate
     escalation: Rate
     deflection: Rate
+    """Answered from knowledge only, no playbook, no human."""
+    resolved_or_answered: Rate
+    """Resolved by a playbook or answered from knowledge: what the eval scores ``resolved``."""
+    unresolved: Rate
+    """Ended without resolution, answer, refusal or handoff (the eval's ``deflected``)."""
     containment: Rate
     """Conversations no human took (whatever their outcome): shown next to resolution, never
     instead of it."""
@@ -123,10 +130,12 @@ def facts_of(
         outcome = "resolved"
     elif "refused" in statuses:
         outcome = "refused"
-    elif conversation.status == "open" and conversation.pending is not None:
-        outcome = "open"
+    elif conversation.counters.get("knowledge_answers", 0) > 0:
+        outcome = "answered"
+    elif conversation.status == "open":
+        outcome = "open"  # the customer may still write (see load_conversations' idle)
     else:
-        outcome = "deflected"
+        outcome = "unresolved"
     reason = None
     if outcome == "escalated":
         reason = str((handoff or {}).get("reason") or "unknown")
@@ -170,14 +179,23 @@ def facts_of(
 
 
 async def load_conversations(
-    store: Any, *, since: float | None = None, until: float | None = None
+    store: Any,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    idle: float = 24 * 3600.0,
+    now: float | None = None,
 ) -> list[ConversationFacts]:
     """The facts of every conversation created in ``[since, until)``, oldest first.
+
+    An open conversation idle for more than ``idle`` seconds (the agent's ``idle_timeout``)
+    counts as ended; a more recent one as ``open`` (in the volume, not in the rates).
 
     Raises:
         UserError: the store cannot list its conversations.
         CorruptStore: a stored conversation cannot be read (the message names it).
     """
+    now = time.time() if now is None else now
     lister = getattr(store, "conversation_ids", None)
     if lister is None:
         raise UserError(f"{type(store).__name__} cannot list its conversations")
@@ -202,6 +220,8 @@ async def load_conversations(
             raise CorruptStore(
                 f"conversation {conversation_id}: unreadable archive: {exc}"
             ) from None
+        if facts.outcome == "open" and facts.updated_at < now - idle:
+            facts.outcome = "unresolved"  # abandoned: the agent would close it on the next message
         if (since is None or facts.created_at >= since) and (
             until is None or facts.created_at < until
         ):
@@ -240,8 +260,10 @@ def compute_scorecard(
     turns = [f.customer_turns for f in facts]
     gaps = Counter(q for f in facts for q in f.unanswered)
     notes = [
-        "Resolution: a playbook reached its goal; deflection: ended without resolution or "
-        "handoff (the eval's definitions); open conversations are counted in volume only.",
+        "Resolution: a playbook reached its goal. Deflection: answered from knowledge only. "
+        "Resolved + answered is what the eval scores 'resolved'; unresolved (no resolution, "
+        "answer, refusal or handoff) is the eval's 'deflected'. Rates are over ended "
+        "conversations; open ones count in the volume only.",
         "Stale articles are not shown: conversations do not record which articles were cited.",
     ]
     if not waits:
@@ -254,11 +276,14 @@ def compute_scorecard(
         by_intent=dict(Counter(i for f in facts for i in (f.intents or ["(none)"])).most_common()),
         by_channel=dict(Counter(f.channel for f in facts).most_common()),
         outcomes={
-            k: outcomes[k] for k in ("resolved", "refused", "escalated", "deflected", "open")
+            k: outcomes[k]
+            for k in ("resolved", "answered", "refused", "escalated", "unresolved", "open")
         },
         resolution=_rate(len(resolved), len(ended)),
         escalation=_rate(escalated, len(ended)),
-        deflection=_rate(outcomes["deflected"], len(ended)),
+        deflection=_rate(outcomes["answered"], len(ended)),
+        resolved_or_answered=_rate(len(resolved) + outcomes["answered"], len(ended)),
+        unresolved=_rate(outcomes["unresolved"], len(ended)),
         containment=_rate(len(ended) - escalated, len(ended)),
         first_contact_resolution=_rate(sum(not reopened(f) for f in resolved), len(ended)),
         escalation_reasons=dict(

@@ -4,7 +4,9 @@ conversations; date ranges, first-contact resolution, formats; empty and damaged
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -19,13 +21,20 @@ from resolvekit.sessions.conversation import Conversation, PlaybookRun
 DAY = 86400.0
 
 
+def cli(args: list[str]) -> int:
+    """``resolvekit ARGS`` in a worker thread: the session's Playwright keeps an event loop
+    running in this one, where ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(main, args).result()
+
+
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, Path]:  # type: ignore[type-arg]
     """The demo suite run once by ``resolvekit eval --store``: (store URL, eval metrics, dir)."""
     folder = tmp_path_factory.mktemp("eval")
     url = f"sqlite:///{folder / 'eval.db'}"
     args = ["eval", "demo", "--trials", "2", "--no-baselines", "--no-progress", "--no-redact"]
-    assert main([*args, "--store", url, "--out", str(folder / "out")]) == 0
+    assert cli([*args, "--store", url, "--out", str(folder / "out")]) == 0
     report = json.loads((folder / "out" / "report.json").read_text())
     return url, report["agents"]["agent"]["metrics"], folder
 
@@ -38,7 +47,7 @@ def _records(folder: Path) -> list[dict]:  # type: ignore[type-arg]
 def test_report_agrees_with_the_eval_report(eval_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url, metrics, folder = eval_run
     out = tmp_path / "card.json"
-    assert main(["report", url, "--format", "json", "--out", str(out)]) == 0
+    assert cli(["report", url, "--format", "json", "--out", str(out)]) == 0
     card = json.loads(out.read_text())
     verdicts = metrics["verdicts"]
     records = _records(folder)
@@ -71,11 +80,11 @@ def test_report_agrees_with_the_eval_report(eval_run, tmp_path: Path) -> None:  
 
 def test_formats_csv_and_table(eval_run, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     url, metrics, _ = eval_run
-    assert main(["report", url, "--format", "csv"]) == 0
+    assert cli(["report", url, "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[0] == "section,key,count,rate"
     assert f"total,conversations,{metrics['conversations']}," in rows
-    assert main(["report", url]) == 0
+    assert cli(["report", url]) == 0
     table = capsys.readouterr().out
     assert "containment (no human)" in table and "Escalation reasons" in table
 
@@ -83,9 +92,9 @@ def test_formats_csv_and_table(eval_run, tmp_path: Path, capsys) -> None:  # typ
 def test_an_empty_store_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     rk.SQLiteStore(tmp_path / "empty.db")  # creates the file and its tables
-    assert main(["report", url]) == 0
+    assert cli(["report", url]) == 0
     assert capsys.readouterr().err.strip() == f"No conversations in {url} for this date range."
-    assert main(["report", f"sqlite:///{tmp_path / 'missing.db'}"]) == 1
+    assert cli(["report", f"sqlite:///{tmp_path / 'missing.db'}"]) == 1
     assert "no store at" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()
 
@@ -103,7 +112,7 @@ def test_a_damaged_row_is_one_clear_line_and_a_failing_status(tmp_path: Path, ca
     asyncio.run(fill())
     with sqlite3.connect(path) as db:
         db.execute("UPDATE conversations SET data = '{not json'")
-    status = main(["report", f"sqlite:///{path}"])
+    status = cli(["report", f"sqlite:///{path}"])
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert err.startswith("error: damaged store:") and conversation.id in err
@@ -186,5 +195,37 @@ async def test_date_range_and_archived_runs(tmp_path: Path) -> None:
 
 
 def test_bad_dates_are_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["report", "memory://", "--since", "last week"]) == 1
+    assert cli(["report", "memory://", "--since", "last week"]) == 1
     assert "--since: not a date" in capsys.readouterr().err
+
+
+def test_html_page_renders_its_charts_in_chromium(eval_run, tmp_path: Path, chromium) -> None:  # type: ignore[no-untyped-def]
+    url, metrics, _ = eval_run
+    page_path = tmp_path / "report.html"
+    assert cli(["report", url, "--format", "html", "--out", str(page_path)]) == 0
+    text = page_path.read_text()
+    assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
+    page = chromium.new_page(viewport={"width": 1000, "height": 900})
+    try:
+        page.goto(page_path.as_uri())
+        charts = page.locator("svg.chart")
+        assert charts.count() >= 3
+        box = charts.first.bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 10
+        widths = [
+            float(w)
+            for w in page.locator("svg.chart rect.bar").evaluate_all(
+                "bars => bars.map(b => b.getBBox().width)"
+            )
+        ]
+        assert widths and max(widths) == 360.0  # the largest bar spans the scale
+        headline = page.locator("#headline").inner_text()
+        assert f"conversations\t{metrics['conversations']}" in headline
+        # UPDATE_SCREENSHOTS=1 refreshes docs/images/report.png; by default it goes to tmp.
+        shot = tmp_path / "report.png"
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            shot = Path(__file__).resolve().parents[2] / "docs" / "images" / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+    finally:
+        page.close()

@@ -20,8 +20,14 @@ def _pct(rate: Rate) -> str:
 
 def _day(value: float | None) -> str:
     if value is None:
-        return "any"
+        return "…"
     return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d")
+
+
+def _title(card: Scorecard) -> str:
+    if card.since is None and card.until is None:
+        return "Scorecard, all conversations"
+    return f"Scorecard {_day(card.since)} to {_day(card.until)} (exclusive)"
 
 
 def _headline(card: Scorecard) -> list[tuple[str, str]]:
@@ -62,7 +68,7 @@ def to_table(card: Scorecard, console: Any = None) -> None:
     from rich.table import Table
 
     console = console or Console()
-    head = Table(title=f"Scorecard {_day(card.since)} .. {_day(card.until)}")
+    head = Table(title=_title(card))
     head.add_column("measure")
     head.add_column("value", justify="right")
     for name, value in _headline(card):
@@ -157,7 +163,7 @@ def to_html(card: Scorecard) -> str:
         "table{border-collapse:collapse}th,td{padding:.25rem .75rem;text-align:left;"
         "border-bottom:1px solid #ddd}td{text-align:right}.empty{color:#888}"
         "</style></head><body>"
-        f"<h1>Scorecard {_day(card.since)} .. {_day(card.until)}</h1>"
+        f"<h1>{html.escape(_title(card))}</h1>"
         f"<table id='headline'>{rows}</table>{sections}<ul class='notes'>{notes}</ul>"
         "</body></html>"
     )

@@ -273,7 +273,9 @@ def compute_scorecard(
         until=until,
         reopen_days=reopen_days,
         conversations=len(facts),
-        by_intent=dict(Counter(i for f in facts for i in (f.intents or ["(no playbook)"])).most_common()),
+        by_intent=dict(
+            Counter(i for f in facts for i in (f.intents or ["(no playbook)"])).most_common()
+        ),
         by_channel=dict(Counter(f.channel for f in facts).most_common()),
         outcomes={
             k: outcomes[k]

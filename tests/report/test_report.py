@@ -4,39 +4,20 @@ conversations; date ranges, first-contact resolution, formats; empty and damaged
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 import resolvekit as rk
-from resolvekit.cli import main
 from resolvekit.messages import Message
 from resolvekit.report import ConversationFacts, compute_scorecard, load_conversations
 from resolvekit.sessions.conversation import Conversation, PlaybookRun
 
+from .conftest import cli
+
 DAY = 86400.0
-
-
-def cli(args: list[str]) -> int:
-    """``resolvekit ARGS`` in a worker thread: the session's Playwright keeps an event loop
-    running in this one, where ``asyncio.run`` refuses to start."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(main, args).result()
-
-
-@pytest.fixture(scope="module")
-def eval_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, Path]:  # type: ignore[type-arg]
-    """The demo suite run once by ``resolvekit eval --store``: (store URL, eval metrics, dir)."""
-    folder = tmp_path_factory.mktemp("eval")
-    url = f"sqlite:///{folder / 'eval.db'}"
-    args = ["eval", "demo", "--trials", "2", "--no-baselines", "--no-progress", "--no-redact"]
-    assert cli([*args, "--store", url, "--out", str(folder / "out")]) == 0
-    report = json.loads((folder / "out" / "report.json").read_text())
-    return url, report["agents"]["agent"]["metrics"], folder
 
 
 def _records(folder: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -197,35 +178,3 @@ async def test_date_range_and_archived_runs(tmp_path: Path) -> None:
 def test_bad_dates_are_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli(["report", "memory://", "--since", "last week"]) == 1
     assert "--since: not a date" in capsys.readouterr().err
-
-
-def test_html_page_renders_its_charts_in_chromium(eval_run, tmp_path: Path, chromium) -> None:  # type: ignore[no-untyped-def]
-    url, metrics, _ = eval_run
-    page_path = tmp_path / "report.html"
-    assert cli(["report", url, "--format", "html", "--out", str(page_path)]) == 0
-    text = page_path.read_text()
-    assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
-    page = chromium.new_page(viewport={"width": 1000, "height": 900})
-    try:
-        page.goto(page_path.as_uri())
-        charts = page.locator("svg.chart")
-        assert charts.count() >= 3
-        box = charts.first.bounding_box()
-        assert box is not None and box["width"] > 100 and box["height"] > 10
-        widths = [
-            float(w)
-            for w in page.locator("svg.chart rect.bar").evaluate_all(
-                "bars => bars.map(b => b.getBBox().width)"
-            )
-        ]
-        assert widths and max(widths) == 360.0  # the largest bar spans the scale
-        headline = page.locator("#headline").inner_text()
-        assert f"conversations\t{metrics['conversations']}" in headline
-        # UPDATE_SCREENSHOTS=1 refreshes docs/images/report.png; by default it goes to tmp.
-        shot = tmp_path / "report.png"
-        if os.environ.get("UPDATE_SCREENSHOTS"):
-            shot = Path(__file__).resolve().parents[2] / "docs" / "images" / "report.png"
-        page.screenshot(path=str(shot), full_page=True)
-        assert shot.stat().st_size > 10_000
-    finally:
-        page.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any
+
+from .._retry import parse_retry_after
 
 __all__ = ["Permanent", "Transient", "check", "retry_after_seconds"]
 
@@ -26,20 +26,9 @@ class Permanent(Exception):
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date; None if absent or
-    unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+    """A ``Retry-After`` header in seconds (never negative); None if absent or unreadable."""
+    seconds = parse_retry_after(value, now=now)
+    return None if seconds is None else max(seconds, 0.0)
 
 
 def check(status: int, headers: Any, text: str, what: str) -> None:

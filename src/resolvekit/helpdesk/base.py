@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from .._retry import backoff_delay, retry_async
 from ..exceptions import UserError
@@ -19,7 +19,7 @@ from ..redaction import DEFAULT_REDACTOR, Redactor
 from ._http import Permanent, Transient
 from .outbox import Outbox, OutboxEntry
 
-__all__ = ["DeliveryPolicy", "FlushReport", "OutboxTarget", "handoff_key"]
+__all__ = ["DeliveryPolicy", "FlushReport", "OutboxTarget", "TargetOptions", "handoff_key"]
 
 log = logging.getLogger("resolvekit.helpdesk")
 
@@ -64,6 +64,20 @@ class DeliveryPolicy:
             raise UserError("DeliveryPolicy: waits and timeout must be >= 0")
 
 
+class TargetOptions(TypedDict, total=False):
+    """Keyword options every helpdesk target takes."""
+
+    policy: DeliveryPolicy | None
+    """Retries, timeouts and when to give up (default: :class:`DeliveryPolicy`)."""
+    redactor: Redactor | None
+    """The policy applied to the packet before it is stored or sent (default:
+    :data:`~resolvekit.DEFAULT_REDACTOR`; None: as given)."""
+    clock: Callable[[], float]
+    """The time source (tests simulate an hour passing)."""
+    sleep: Callable[[float], Awaitable[None]] | None
+    """The async sleep between attempts (tests record the waits instead)."""
+
+
 @dataclass(kw_only=True)
 class FlushReport:
     """What one sweep did: keys of packets delivered, still waiting, and given up on."""
@@ -86,23 +100,16 @@ class OutboxTarget:
     kind = "target"
 
     def __init__(
-        self,
-        *,
-        endpoint: str,
-        outbox: Path | str | Outbox,
-        policy: DeliveryPolicy | None = None,
-        redactor: Redactor | None = DEFAULT_REDACTOR,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        self, *, endpoint: str, outbox: Path | str | Outbox, **options: Unpack[TargetOptions]
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise UserError(f"{type(self).__name__}: not an http(s) URL: {endpoint!r}")
         self.endpoint = endpoint.rstrip("/")
-        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox, clock=clock)
-        self.policy = policy or DeliveryPolicy()
-        self.redactor = redactor
-        self.clock = clock
-        self.sleep = sleep
+        self.clock = options.get("clock", time.time)
+        self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox, clock=self.clock)
+        self.policy = options.get("policy") or DeliveryPolicy()
+        self.redactor = options.get("redactor", DEFAULT_REDACTOR)
+        self.sleep = options.get("sleep")
         self._busy: set[str] = set()
 
     @property

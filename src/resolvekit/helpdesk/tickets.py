@@ -7,20 +7,18 @@ import base64
 import html
 import json
 import re
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack, cast
 
 from ..exceptions import UserError
 from ..handoffs import Handoff
-from ..redaction import DEFAULT_REDACTOR, Redactor
 from . import _http
-from .base import DeliveryPolicy, OutboxTarget
+from .base import OutboxTarget, TargetOptions
 from .outbox import Outbox, OutboxEntry
 
-__all__ = ["FreshdeskTarget", "Requester", "ZendeskTarget", "render_note"]
+__all__ = ["FreshdeskTarget", "Requester", "TicketOptions", "ZendeskTarget", "render_note"]
 
 
 @dataclass(kw_only=True)
@@ -88,29 +86,23 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+class TicketOptions(TargetOptions, total=False):
+    """Keyword options of the ticket targets."""
+
+    requester: Callable[[Handoff], Requester]
+    """Who the ticket is for (default: the customer id as name, and as email when it is one)."""
+    tags: list[str]
+    """Extra tags, besides ``resolvekit``, ``channel_<channel>`` and ``intent_<intent>``."""
+
+
 class _TicketTarget(OutboxTarget):
     def __init__(
-        self,
-        endpoint: str,
-        *,
-        outbox: Path | str | Outbox,
-        requester: Callable[[Handoff], Requester],
-        tags: list[str] | None,
-        policy: DeliveryPolicy | None,
-        redactor: Redactor | None,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]] | None,
+        self, endpoint: str, *, outbox: Path | str | Outbox, **options: Unpack[TicketOptions]
     ) -> None:
-        super().__init__(
-            endpoint=endpoint,
-            outbox=outbox,
-            policy=policy,
-            redactor=redactor,
-            clock=clock,
-            sleep=sleep,
-        )
-        self.requester = requester
-        self.tags = list(tags or [])
+        self.requester = options.pop("requester", default_requester)
+        self.tags = list(options.pop("tags", []))
+        # What is left is a TargetOptions (mypy does not narrow a TypedDict on pop).
+        super().__init__(endpoint=endpoint, outbox=outbox, **cast(TargetOptions, options))
 
 
 def _base(kind: str, host: str | None, base_url: str | None, suffix: str) -> str:
@@ -134,9 +126,8 @@ class ZendeskTarget(_TicketTarget):
         email: the agent the API token belongs to.
         api_token: a Zendesk API token (sent as ``{email}/token:{api_token}``, basic auth).
         outbox: the outbox directory (see :class:`WebhookTarget`).
-        requester: who the ticket is for (default: the customer id as name, and as email
-            when it is one).
-        tags: extra tags, besides ``resolvekit``, ``channel_<channel>``, ``intent_<intent>``.
+        options: ``requester``, ``tags`` (:class:`TicketOptions`), ``policy``, ``redactor``,
+            ``clock``, ``sleep`` (:class:`~resolvekit.helpdesk.TargetOptions`).
     """
 
     kind = "zendesk"
@@ -149,24 +140,14 @@ class ZendeskTarget(_TicketTarget):
         api_token: str,
         outbox: Path | str | Outbox,
         base_url: str | None = None,
-        requester: Callable[[Handoff], Requester] = default_requester,
-        tags: list[str] | None = None,
-        policy: DeliveryPolicy | None = None,
-        redactor: Redactor | None = DEFAULT_REDACTOR,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        **options: Unpack[TicketOptions],
     ) -> None:
         if not email or not api_token:
             raise UserError("ZendeskTarget: email and api_token are required")
         super().__init__(
             _base("ZendeskTarget", subdomain, base_url, "zendesk.com"),
             outbox=outbox,
-            requester=requester,
-            tags=tags,
-            policy=policy,
-            redactor=redactor,
-            clock=clock,
-            sleep=sleep,
+            **options,
         )
         self._auth = _basic(f"{email}/token", api_token)
 
@@ -214,9 +195,8 @@ class FreshdeskTarget(_TicketTarget):
         domain: ``acme`` for ``https://acme.freshdesk.com`` (or pass ``base_url``).
         api_key: a Freshdesk API key (sent as basic auth ``{api_key}:X``).
         outbox: the outbox directory (see :class:`WebhookTarget`).
-        requester: who the ticket is for; without an email the customer id is sent as
-            ``unique_external_id``.
-        tags: extra tags.
+        options: as for :class:`ZendeskTarget`; a requester without an email is sent as
+            ``unique_external_id`` (the customer id).
     """
 
     kind = "freshdesk"
@@ -228,24 +208,14 @@ class FreshdeskTarget(_TicketTarget):
         api_key: str,
         outbox: Path | str | Outbox,
         base_url: str | None = None,
-        requester: Callable[[Handoff], Requester] = default_requester,
-        tags: list[str] | None = None,
-        policy: DeliveryPolicy | None = None,
-        redactor: Redactor | None = DEFAULT_REDACTOR,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        **options: Unpack[TicketOptions],
     ) -> None:
         if not api_key:
             raise UserError("FreshdeskTarget: api_key is required")
         super().__init__(
             _base("FreshdeskTarget", domain, base_url, "freshdesk.com"),
             outbox=outbox,
-            requester=requester,
-            tags=tags,
-            policy=policy,
-            redactor=redactor,
-            clock=clock,
-            sleep=sleep,
+            **options,
         )
         self._auth = _basic(api_key, "X")
 

@@ -6,14 +6,12 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from ..exceptions import UserError
-from ..redaction import DEFAULT_REDACTOR, Redactor
 from . import _http
-from .base import DeliveryPolicy, OutboxTarget
+from .base import OutboxTarget, TargetOptions
 from .outbox import Outbox, OutboxEntry
 
 __all__ = ["SIGNATURE_HEADER", "WebhookTarget", "sign", "verify_signature"]
@@ -71,11 +69,8 @@ class WebhookTarget(OutboxTarget):
         url: where to POST.
         secret: the shared signing secret (at least 16 characters).
         outbox: the directory of the outbox and the dead-letter file (or an :class:`Outbox`).
-        policy: retries and timeouts.
-        redactor: the policy applied to the packet before it is stored or sent.
         headers: extra headers for every request (not signed).
-        clock: the time source (tests simulate an hour passing).
-        sleep: the async sleep between attempts (tests record waits instead).
+        options: ``policy``, ``redactor``, ``clock``, ``sleep`` (:class:`TargetOptions`).
     """
 
     kind = "webhook"
@@ -86,17 +81,12 @@ class WebhookTarget(OutboxTarget):
         secret: str | bytes,
         *,
         outbox: Path | str | Outbox,
-        policy: DeliveryPolicy | None = None,
-        redactor: Redactor | None = DEFAULT_REDACTOR,
         headers: dict[str, str] | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        **options: Unpack[TargetOptions],
     ) -> None:
         if len(secret) < 16:
             raise UserError("WebhookTarget: the signing secret must have at least 16 characters")
-        super().__init__(
-            endpoint=url, outbox=outbox, policy=policy, redactor=redactor, clock=clock, sleep=sleep
-        )
+        super().__init__(endpoint=url, outbox=outbox, **options)
         self._secret = secret
         self._headers = dict(headers or {})
 

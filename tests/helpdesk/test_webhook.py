@@ -207,3 +207,23 @@ def test_a_damaged_outbox_file_is_left_in_place(tmp_path: Path) -> None:
     bad.write_text("{not json")
     assert outbox.pending() == []
     assert bad.exists()
+
+
+async def test_a_turn_does_not_carry_the_backlog(
+    served: Served, helpdesk: Helpdesk, tmp_path: Path, clock: Clock, sleep
+) -> None:
+    """While the helpdesk is down, a delivery tries only its own packet; once it is back, a
+    delivery re-sends at most ``inline_sweep`` waiting packets (the sweep does the rest)."""
+    hook = target(served, tmp_path, clock, sleep, policy=DeliveryPolicy(inline_sweep=1))
+    served.stop()
+    await hook.deliver(make_handoff(1))
+    clock.advance(3600)
+    await hook.deliver(make_handoff(2))
+    [first, _second] = hook.outbox.pending()
+    assert (first.packet["conversation_id"], first.attempts) == ("conv-1", 3)  # not retried
+    served.start()
+    clock.advance(3600)
+    await hook.deliver(make_handoff(3))
+    assert [p["conversation_id"] for p in helpdesk.webhooks] == ["conv-3", "conv-1"]
+    assert [e.packet["conversation_id"] for e in hook.outbox.pending()] == ["conv-2"]
+    assert len((await hook.flush()).delivered) == 1 and hook.outbox.pending() == []

@@ -56,6 +56,9 @@ class DeliveryPolicy:
     """After this many HTTP attempts in all the packet goes to the dead-letter file."""
     timeout: float = 10.0
     """Seconds per HTTP request."""
+    inline_sweep: int = 5
+    """After a delivery that succeeded, at most this many waiting packets are re-sent in the
+    same call (the customer's turn waits for them); the sweep sends the rest."""
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or self.max_attempts < 1:
@@ -121,8 +124,11 @@ class OutboxTarget:
         return f"{type(self).__name__}({self.endpoint!r})"
 
     async def deliver(self, handoff: Handoff) -> None:
-        """Keep the redacted packet in the outbox, then send it and any other due packet.
+        """Keep the redacted packet in the outbox, then send it; when that worked, also re-send
+        up to ``policy.inline_sweep`` waiting packets (the helpdesk is back).
 
+        Runs inside the customer's turn (``Agent`` awaits its targets before it returns), so
+        keep ``attempts`` x ``timeout`` small there; the sweep has all the time it needs.
         Never raises for the receiver's failures: the packet waits or is dead-lettered (logged).
         """
         handoff = redact_handoff(handoff, self.redactor)
@@ -138,13 +144,15 @@ class OutboxTarget:
                 next_at=now,
             )
             await asyncio.to_thread(self.outbox.save, entry)
-        await self._attempt(entry)
-        await self.flush()
+        if await self._attempt(entry) == "delivered" and self.policy.inline_sweep > 0:
+            await self.flush(limit=self.policy.inline_sweep)
 
-    async def flush(self) -> FlushReport:
-        """Re-send every packet of this target whose next attempt is due (the sweep)."""
+    async def flush(self, *, limit: int | None = None) -> FlushReport:
+        """Re-send the packets of this target whose next attempt is due, oldest first (the
+        sweep; at most ``limit`` of them)."""
         report = FlushReport()
-        for entry in await asyncio.to_thread(self.outbox.due, self.name):
+        due = await asyncio.to_thread(self.outbox.due, self.name)
+        for entry in due[:limit]:
             fate = await self._attempt(entry)
             if fate is not None:
                 getattr(report, fate).append(entry.key)

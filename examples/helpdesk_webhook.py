@@ -75,7 +75,7 @@ def build_agent(receiver: Receiver, outbox: Path) -> tuple[rk.Agent[None], rk.We
     policy = DeliveryPolicy(attempts=1, sweep_wait=0.0)
     webhook = rk.WebhookTarget(receiver.url, SECRET, outbox=outbox, policy=policy)
     model = rk.FunctionModel(lambda request: rk.Escalate(reason="wants a manager"))
-    agent = rk.Agent(
+    agent: rk.Agent[None] = rk.Agent(
         name="Acme support", model=model, store="memory://", handoff=[webhook], free_mode=True
     )
     return agent, webhook

@@ -153,3 +153,18 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
     assert FreshdeskTarget("acme", api_key="k", outbox=tmp_path).endpoint == (
         "https://acme.freshdesk.com"
     )
+
+
+async def test_an_unreadable_answer_is_kept_then_dead_lettered(
+    served: Served, helpdesk: Helpdesk, tmp_path: Path, clock: Clock, sleep
+) -> None:
+    helpdesk.faults = ["no_id", "no_id"]
+    policy = DeliveryPolicy(attempts=1, max_attempts=2)
+    target = freshdesk(served, tmp_path, clock, sleep, policy=policy)
+    await target.deliver(make_handoff())
+    [entry] = target.outbox.pending()
+    assert "unexpected answer" in (entry.last_error or "")
+    clock.advance(3600)
+    assert len((await target.flush()).dead) == 1
+    [letter] = target.outbox.dead_letters()
+    assert letter.reason.startswith("gave up after 2 attempts: unexpected answer")

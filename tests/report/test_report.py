@@ -177,3 +177,26 @@ async def test_date_range_and_archived_runs(tmp_path: Path) -> None:
 def test_bad_dates_are_a_clear_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert cli(["report", "memory://", "--since", "last week"]) == 1
     assert "--since: not a date" in capsys.readouterr().err
+
+
+def test_an_encrypted_store_needs_its_key(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    key = rk.EncryptedStore.new_key()
+    path = tmp_path / "enc.db"
+
+    async def fill() -> None:
+        store = rk.EncryptedStore(rk.SQLiteStore(path), key)
+        conversation = Conversation.new("c1", "email")
+        conversation.transcript.append(Message(role="customer", text="hello"))
+        await store.save(conversation)
+        await store.close()
+
+    asyncio.run(fill())
+    url = f"sqlite:///{path}"
+    assert cli(["report", url, "--format", "json"]) == 2  # without the key: unreadable
+    assert "encrypted" in capsys.readouterr().err
+    monkeypatch.setenv("RK_KEY", key)
+    assert cli(["report", url, "--format", "json", "--key-env", "RK_KEY"]) == 0
+    assert json.loads(capsys.readouterr().out)["by_channel"] == {"email": 1}
+    assert cli(["report", url, "--key-env", "RK_MISSING"]) == 1

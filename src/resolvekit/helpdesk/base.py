@@ -195,20 +195,27 @@ class OutboxTarget:
                 )
         except Permanent as exc:
             return await self._bury(entry, f"refused: {exc}")
+        except (KeyError, TypeError, ValueError) as exc:  # a 2xx we cannot read: counted, kept
+            return await self._defer(entry, Transient(f"unexpected answer: {exc!r}"))
         except Transient as exc:
-            entry.last_error = str(exc)
-            if entry.attempts >= policy.max_attempts:
-                return await self._bury(entry, f"gave up after {entry.attempts} attempts: {exc}")
-            rounds = max(1, -(-entry.attempts // policy.attempts))
-            wait = backoff_delay(
-                rounds, initial=policy.sweep_wait, max_wait=policy.max_sweep_wait, jitter=0.2
-            )
-            entry.next_at = self.clock() + max(wait, exc.retry_after or 0.0)
-            await asyncio.to_thread(self.outbox.save, entry)
-            log.warning("handoff %s to %s waits in the outbox: %s", entry.key, self.name, exc)
-            return "deferred"
+            return await self._defer(entry, exc)
         await asyncio.to_thread(self.outbox.remove, entry.key)
         return "delivered"
+
+    async def _defer(self, entry: OutboxEntry, exc: Transient) -> Fate:
+        """Keep the packet for a later sweep (or bury it after ``max_attempts``)."""
+        policy = self.policy
+        entry.last_error = str(exc)
+        if entry.attempts >= policy.max_attempts:
+            return await self._bury(entry, f"gave up after {entry.attempts} attempts: {exc}")
+        rounds = max(1, -(-entry.attempts // policy.attempts))
+        wait = backoff_delay(
+            rounds, initial=policy.sweep_wait, max_wait=policy.max_sweep_wait, jitter=0.2
+        )
+        entry.next_at = self.clock() + max(wait, exc.retry_after or 0.0)
+        await asyncio.to_thread(self.outbox.save, entry)
+        log.warning("handoff %s to %s waits in the outbox: %s", entry.key, self.name, exc)
+        return "deferred"
 
     async def _bury(self, entry: OutboxEntry, reason: str) -> Fate:
         await asyncio.to_thread(self.outbox.bury, entry, reason)

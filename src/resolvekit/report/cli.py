@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +31,11 @@ def add_report_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--format", choices=("table", "html", "csv", "json"), default="table", help="output"
     )
     parser.add_argument("--out", type=Path, help="write to this file (default: stdout)")
+    parser.add_argument(
+        "--key-env",
+        metavar="NAME",
+        help="an encrypted store: the environment variable holding its key (EncryptedStore)",
+    )
     parser.set_defaults(handler=_report)
 
 
@@ -47,6 +53,7 @@ def _day(text: str | None, flag: str) -> float | None:
 def _report(args: argparse.Namespace) -> int:
     from ..exceptions import CorruptStore, UserError
     from ..sessions import open_store
+    from ..sessions.encrypted import EncryptedStore
     from . import render
     from .scorecard import compute_scorecard, load_conversations
 
@@ -58,8 +65,14 @@ def _report(args: argparse.Namespace) -> int:
         if not path.exists():  # opening would create an empty database
             raise UserError(f"no store at {path}")
 
+    key = None
+    if args.key_env is not None:
+        key = os.environ.get(args.key_env)
+        if not key:
+            raise UserError(f"--key-env: the environment variable {args.key_env} is not set")
+
     async def load() -> list:  # type: ignore[type-arg]
-        store = open_store(args.store)
+        store = open_store(args.store) if key is None else EncryptedStore(args.store, key)
         try:
             return await load_conversations(store, since=since, until=until)
         finally:

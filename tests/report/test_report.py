@@ -200,3 +200,11 @@ def test_an_encrypted_store_needs_its_key(
     assert cli(["report", url, "--format", "json", "--key-env", "RK_KEY"]) == 0
     assert json.loads(capsys.readouterr().out)["by_channel"] == {"email": 1}
     assert cli(["report", url, "--key-env", "RK_MISSING"]) == 1
+
+
+def test_table_to_a_file(eval_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, metrics, _ = eval_run
+    out = tmp_path / "card.txt"
+    assert cli(["report", url, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "resolved + answered" in text and str(metrics["conversations"]) in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -107,6 +108,10 @@ class OutboxTarget:
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise UserError(f"{type(self).__name__}: not an http(s) URL: {endpoint!r}")
+        if importlib.util.find_spec("httpx2") is None:
+            raise UserError(
+                f'{type(self).__name__} needs httpx2: pip install "resolvekit[helpdesk]"'
+            )
         self.endpoint = endpoint.rstrip("/")
         self.clock = options.get("clock", time.time)
         self.outbox = outbox if isinstance(outbox, Outbox) else Outbox(outbox, clock=self.clock)

@@ -97,10 +97,8 @@ def _report(args: argparse.Namespace) -> int:
         "json": render.to_json,
     }[args.format]
     if text is None:
-        from rich.console import Console
-
         with args.out.open("w", encoding="utf-8") as handle:
-            render.to_table(card, Console(file=handle, width=100))
+            render.to_table(card, handle)
         return 0
     output = text(card)
     if args.out is None:

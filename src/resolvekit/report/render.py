@@ -62,12 +62,20 @@ def _sections(card: Scorecard) -> list[tuple[str, dict[str, int]]]:
     ]
 
 
-def to_table(card: Scorecard, console: Any = None) -> None:
-    """Print the scorecard as rich tables."""
-    from rich.console import Console
-    from rich.table import Table
+def to_table(card: Scorecard, file: Any = None) -> None:
+    """Print the scorecard as rich tables (to ``file``, default the terminal)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        from ..exceptions import UserError
 
-    console = console or Console()
+        raise UserError(
+            'terminal tables need rich: pip install "resolvekit[evals]", or use --format '
+            "json, csv or html"
+        ) from None
+
+    console = Console() if file is None else Console(file=file, width=100)
     head = Table(title=_title(card))
     head.add_column("measure")
     head.add_column("value", justify="right")

@@ -249,7 +249,6 @@ class FreshdeskTarget(_TicketTarget):
 
     async def _send(self, entry: OutboxEntry, client: Any) -> None:
         handoff = Handoff.model_validate(entry.packet)
-        headers = {"Authorization": self._auth}
         # Marked (and saved) before the first request: after a crash the retry knows a ticket
         # may exist although no answer was seen.
         retried = bool(entry.progress)
@@ -258,52 +257,34 @@ class FreshdeskTarget(_TicketTarget):
             await self._save_progress(entry)
         ticket_id = entry.progress.get("ticket_id")
         if ticket_id is None and retried:
-            ticket_id = await self._find_ticket(client, entry.key, headers)
+            ticket_id = await self._find_ticket(client, entry.key)
         if ticket_id is None:
-            response = await _http.send(
-                client,
-                "POST",
-                f"{self.endpoint}/api/v2/tickets",
-                "freshdesk ticket",
-                json=self.ticket(handoff, entry.key),
-                headers=headers,
-            )
+            body = self.ticket(handoff, entry.key)
+            response = await self._call(client, "POST", "/tickets", "ticket", json=body)
             ticket_id = response.json()["id"]
         if entry.progress.get("ticket_id") != ticket_id:
             entry.progress["ticket_id"] = ticket_id
             await self._save_progress(entry)
-        if retried and await self._has_note(client, ticket_id, entry.key, headers):
+        if retried and await self._has_note(client, ticket_id, entry.key):
             return
-        await _http.send(
-            client,
-            "POST",
-            f"{self.endpoint}/api/v2/tickets/{ticket_id}/notes",
-            "freshdesk note",
-            json=self.note(handoff, entry.key),
-            headers=headers,
-        )
+        note = self.note(handoff, entry.key)
+        await self._call(client, "POST", f"/tickets/{ticket_id}/notes", "note", json=note)
 
-    async def _find_ticket(self, client: Any, key: str, headers: dict[str, str]) -> Any:
-        response = await _http.send(
-            client,
-            "GET",
-            f"{self.endpoint}/api/v2/search/tickets",
-            "freshdesk search",
-            params={"query": f"\"tag:'{key}'\""},
-            headers=headers,
-        )
+    async def _call(self, client: Any, method: str, path: str, what: str, **kwargs: Any) -> Any:
+        """One request to ``/api/v2{path}`` with the API key."""
+        headers = {"Authorization": self._auth}
+        url = f"{self.endpoint}/api/v2{path}"
+        return await _http.send(client, method, url, f"freshdesk {what}", headers=headers, **kwargs)
+
+    async def _find_ticket(self, client: Any, key: str) -> Any:
+        query = {"query": f"\"tag:'{key}'\""}
+        response = await self._call(client, "GET", "/search/tickets", "search", params=query)
         results = response.json().get("results") or []
         return results[0]["id"] if results else None
 
-    async def _has_note(
-        self, client: Any, ticket_id: Any, key: str, headers: dict[str, str]
-    ) -> bool:
-        response = await _http.send(
-            client,
-            "GET",
-            f"{self.endpoint}/api/v2/tickets/{ticket_id}/conversations",
-            "freshdesk conversations",
-            headers=headers,
+    async def _has_note(self, client: Any, ticket_id: Any, key: str) -> bool:
+        response = await self._call(
+            client, "GET", f"/tickets/{ticket_id}/conversations", "conversations"
         )
         marker = f"resolvekit delivery: {key}"
         return any(marker in str(c.get("body", "")) for c in response.json())

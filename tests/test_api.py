@@ -33,6 +33,7 @@ EXPECTED_EXPORTS = {
     "Approval", "ApprovalPolicy", "ApprovalTier", "ApprovalRequest", "Notification",
     "PendingApproval", "Decided", "ApprovalError", "ApprovalNotFound", "ApprovalAlreadyDecided",
     "ApprovalRoleNotAllowed", "ApprovalStale",
+    "WebhookTarget", "ZendeskTarget", "FreshdeskTarget",
 }  # fmt: skip
 
 

@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "resolvekit.consent": 1,
     "resolvekit.escalation": 1,
     "resolvekit.delivery": 1,
+    "resolvekit.helpdesk": 1,
     "resolvekit.repair": 1,
     "resolvekit.registry": 1,
     "resolvekit.approvals": 1,
@@ -56,6 +57,8 @@ LAYERS: dict[str, int] = {
     # 4: what uses agents
     "resolvekit.evals": 4,
     "resolvekit.cli": 4,
+    "resolvekit.helpdesk_cli": 4,
+    "resolvekit.report": 4,
     "resolvekit.chat": 4,
     "resolvekit.connect.server": 4,
 }

@@ -56,6 +56,9 @@ _EXPORTS: dict[str, str] = {
     "HandoffTarget": "delivery",
     "CallbackTarget": "delivery",
     "JSONLQueue": "delivery",
+    "WebhookTarget": "helpdesk",
+    "ZendeskTarget": "helpdesk",
+    "FreshdeskTarget": "helpdesk",
     # privacy
     "Redactor": "redaction",
     "RedactingFilter": "redaction",
@@ -148,6 +151,7 @@ __all__ = [
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
+    "FreshdeskTarget",
     "FunctionModel",
     "FunctionToolset",
     "Handoff",
@@ -206,6 +210,8 @@ __all__ = [
     "UnexpectedModelBehavior",
     "Usage",
     "UserError",
+    "WebhookTarget",
+    "ZendeskTarget",
     "infer_model",
     "tool",
 ]
@@ -262,6 +268,7 @@ if TYPE_CHECKING:
         UserError,
     )
     from .handoffs import Handoff
+    from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget
     from .intents import Intent, Slot
     from .knowledge import KnowledgeBase
     from .messages import (

@@ -156,6 +156,15 @@ class MemoryStore:
         )
         return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
 
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = sorted(self._rows.items(), key=lambda item: (item[1].updated_at, item[0]))
+        return [
+            cid for cid, row in rows if updated_since is None or row.updated_at >= updated_since
+        ]
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return [
             decode_record(conversation_id, seq, raw, where=_WHERE, codec=self.codec)

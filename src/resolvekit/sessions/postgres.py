@@ -476,6 +476,16 @@ class PostgresStore:
         )
         return [self._decode(*row) for row in rows]
 
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = await self._rows(
+            f"SELECT id FROM {self.table} WHERE updated_at >= %s ORDER BY updated_at, id",
+            (float("-inf") if updated_since is None else updated_since,),
+        )
+        return [str(row[0]) for row in rows]
+
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._rows(
             f"SELECT id, customer_id FROM {self.table} WHERE status <> 'closed' "

@@ -396,6 +396,20 @@ class SQLiteStore:
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = await self._run(
+            "list conversations",
+            functools.partial(
+                self._fetch,
+                "SELECT id FROM conversations WHERE updated_at >= ? ORDER BY updated_at, id",
+                (float("-inf") if updated_since is None else updated_since,),
+            ),
+        )
+        return [str(row[0]) for row in rows]
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._run(
             f"read conversation {conversation_id}'s archive",

@@ -30,5 +30,7 @@ def suite(split: str = "all", ids: str = "") -> Suite:
     return Suite(
         name=f"bank-{split}",
         agent=lambda model: build_agent(model=model or "local"),
-        scenarios=prepare(scenarios, split=split, state=demo_state, customer_id="cust-ana", ids=ids),
+        scenarios=prepare(
+            scenarios, split=split, state=demo_state, customer_id="cust-ana", ids=ids
+        ),
     )

@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 Bank = dict[str, Any]
-"""The state: ``customers``, ``cards``, ``transactions``, ``payees``, ``transfers``, ``disputes``."""
+"""The state: ``customers``, ``cards``, ``transactions``, ``payees``, ``transfers``,
+``disputes`` and ``today``."""
 
 DISPUTE_LIMIT = 250.0
 """Disputes above this amount need a supervisor's approval (today: a person takes over)."""
@@ -60,7 +61,7 @@ def _card(bank: Bank, customer: str, last4: str) -> dict[str, Any]:
     return card  # type: ignore[no-any-return]
 
 
-def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool]:
+def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool[Any]]:
     """Register the bank's tools on ``agent``; returns them by name."""
 
     @agent.tool(effect="read")

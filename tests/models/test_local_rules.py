@@ -59,3 +59,49 @@ async def test_no_rule_deciding_asks_for_more() -> None:
     model = LocalModel(embedder=HashingEmbedder(), rules=[])
     response = await model.request(request("hello"))
     assert response.decision == rk.Reply(text="Could you tell me a bit more about what you need?")
+
+
+class _Rejecting(LocalModel):
+    """The classifier's label with a set confidence, always rejected as out of scope."""
+
+    def __init__(self, confidence: float) -> None:
+        super().__init__(embedder=HashingEmbedder())
+        self.fixed = confidence
+
+    def classify(self, text, intents):  # type: ignore[no-untyped-def]
+        from resolvekit.models.local_rules import Prediction
+
+        return Prediction(
+            label="FreezeCard", confidence=self.fixed, ranking=[("FreezeCard", self.fixed)],
+            in_scope=False,
+        )  # fmt: skip
+
+
+class FreezeCard(rk.Intent):
+    """Block a lost card."""
+
+    examples = ["I lost my card", "freeze my card"]
+    last4: str = rk.Slot(pattern=r"\d{4}")
+
+
+async def test_a_likely_intent_below_the_scope_threshold_is_the_knowledge_fallback() -> None:
+    # Regression (bank suite, issue 15): "Please block my credit card, I can't find it anywhere"
+    # was FreezeCard at 0.99 but below the out-of-scope threshold, so the agent answered "I
+    # couldn't find a reliable answer" and never started the request.
+    agent = rk.Agent("bank", model="test", store="memory://", handoff=[])
+
+    @agent.playbook(FreezeCard)
+    async def freeze(ctx: rk.Context[None], intent: FreezeCard) -> rk.PlaybookOutcome:
+        return ctx.resolve("frozen")
+
+    specs = agent.intent_specs
+    ask = ModelRequest(
+        allowed=OPEN,
+        messages=[rk.Message(role="customer", text="please block card 4821")],
+        intents=specs,
+    )
+    likely = (await _Rejecting(0.9).request(ask)).decision
+    assert isinstance(likely, rk.AnswerFromKnowledge)
+    assert likely.otherwise == rk.StartIntent(intent="FreezeCard", slots={"last4": "4821"})
+    unlikely = (await _Rejecting(0.2).request(ask)).decision
+    assert isinstance(unlikely, rk.AnswerFromKnowledge) and unlikely.otherwise is None

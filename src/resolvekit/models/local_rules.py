@@ -26,7 +26,8 @@ rule                      decides
 ``bare_yes_no``           a lone "yes"/"no thanks" with nothing open
 ``correction_redo``       "actually, make it annual" right after a request was resolved
 ``no_intents``            an agent without intents: the knowledge base
-``classify``              the intent classifier: out of scope (knowledge), several requests in one
+``classify``              the intent classifier: out of scope (knowledge; a still likely intent as
+                          the fallback), several requests in one
                           message, an information question (knowledge first, the intent as the
                           fallback), or the intent with the slots found in the message
 ========================  ==========================================================================
@@ -62,6 +63,9 @@ def _words(text: str) -> frozenset[str]:
 
 SWITCH_CONFIDENCE = 0.6
 """How sure the classifier must be to read an answer to a pending question as a new request."""
+LIKELY_INTENT = 0.5
+"""An intent the out-of-scope detector rejects still starts, when the knowledge base cannot
+answer, if its calibrated confidence is at least this (more likely right than not)."""
 
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
@@ -330,8 +334,21 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
     prediction = turn.model.classify(text, request.intents)
     if not prediction.in_scope:
         if "answer_from_knowledge" in request.allowed:
+            # The out-of-scope detector is tuned on held-out *intents* of the agent's own
+            # domain, so a new wording of a request ("please block my credit card") can fall
+            # below its threshold while the label is still very likely right. The knowledge
+            # base answers first; when it cannot, the likely intent starts instead of a dead end.
+            spec = turn.intent(prediction.label)
+            likely = spec is not None and prediction.confidence >= LIKELY_INTENT
+            otherwise = (
+                StartIntent(intent=spec.name, slots=turn.model.prefill(text, spec))
+                if likely and spec is not None
+                else None
+            )
             return turn.respond(
-                AnswerFromKnowledge(query=text), prediction.confidence, prediction.ranking
+                AnswerFromKnowledge(query=text, otherwise=otherwise),
+                prediction.confidence,
+                prediction.ranking,
             )
         return turn.respond(
             AskClarification(text="Could you tell me a bit more about what you need?"),

@@ -46,8 +46,9 @@ class Quote(BaseModel):
 
 def proration(account: dict[str, Any], plan: str, today: str) -> Quote:
     """What switching ``account`` to ``plan`` on ``today`` costs (negative: a credit)."""
-    start, end = date.fromisoformat(account["period_start"]), date.fromisoformat(
-        account["period_end"]
+    start, end = (
+        date.fromisoformat(account["period_start"]),
+        date.fromisoformat(account["period_end"]),
     )
     left = (end - date.fromisoformat(today)).days
     days = (end - start).days

@@ -37,7 +37,9 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
             else:
                 answer = await ctx.ask(_VERIFY, name=f"card_last4_{attempt}")
                 found = _DIGITS.findall(answer)
-                digits = found[-1] if found else ""
+                if not found:  # "I don't know": nothing to check, and no reason to ask again
+                    break
+                digits = found[-1]
             sent = await ctx.try_call("send_reset_link", email=intent.email, card_last4=digits)
             if not isinstance(sent, rk.ToolError):
                 return ctx.resolve(
@@ -76,8 +78,11 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
         done = await ctx.call("change_plan", plan=intent.plan)
         return ctx.resolve(
             f"Done: you're on the {intent.plan.title()} plan. "
-            + (f"{_money(done.amount)} is charged now." if done.amount >= 0
-               else f"{_money(-done.amount)} is credited to your next invoice.")  # fmt: skip
+            + (
+                f"{_money(done.amount)} is charged now."
+                if done.amount >= 0
+                else f"{_money(-done.amount)} is credited to your next invoice."
+            )  # fmt: skip
         )
 
     @agent.playbook(CancelSubscription)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import resolvekit as rk
 from resolvekit.models import ModelRequest
 from resolvekit.models.local import LocalModel
@@ -105,3 +107,45 @@ async def test_a_likely_intent_below_the_scope_threshold_is_the_knowledge_fallba
     assert likely.otherwise == rk.StartIntent(intent="FreezeCard", slots={"last4": "4821"})
     unlikely = (await _Rejecting(0.2).request(ask)).decision
     assert isinstance(unlikely, rk.AnswerFromKnowledge) and unlikely.otherwise is None
+
+
+class _Sure(LocalModel):
+    """The classifier always says ChangePlan, in scope."""
+
+    def __init__(self) -> None:
+        super().__init__(embedder=HashingEmbedder())
+
+    def classify(self, text, intents):  # type: ignore[no-untyped-def]
+        from resolvekit.models.local_rules import Prediction
+
+        return Prediction(
+            label="ChangePlan", confidence=0.95, ranking=[("ChangePlan", 0.95)], in_scope=True
+        )
+
+
+class ChangePlan(rk.Intent):
+    """Switch the subscription plan."""
+
+    examples = ["switch me to the business plan", "change my plan"]
+    plan: Literal["starter", "pro", "business"] = rk.Slot()
+
+
+async def test_a_question_that_picks_a_choice_is_a_request_not_a_knowledge_question() -> None:
+    # Regression (helpdesk suite, issue 15): "can i swich to the bussiness plan" was sent to the
+    # knowledge base first as a general "can I ...?" question, which answered with the price
+    # list and never switched the plan.
+    agent = rk.Agent("desk", model="test", store="memory://", handoff=[])
+
+    @agent.playbook(ChangePlan)
+    async def change(ctx: rk.Context[None], intent: ChangePlan) -> rk.PlaybookOutcome:
+        return ctx.resolve("changed")
+
+    def ask(text: str) -> ModelRequest:
+        message = rk.Message(role="customer", text=text)
+        return ModelRequest(allowed=OPEN, messages=[message], intents=agent.intent_specs)
+
+    picked = (await _Sure().request(ask("can i swich to the bussiness plan"))).decision
+    assert picked == rk.StartIntent(intent="ChangePlan", slots={"plan": "business"})
+    general = (await _Sure().request(ask("can I change plans any time?"))).decision
+    assert isinstance(general, rk.AnswerFromKnowledge)
+    assert general.otherwise == rk.StartIntent(intent="ChangePlan", slots={})

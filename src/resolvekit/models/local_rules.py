@@ -370,7 +370,7 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
     start = StartIntent(
         intent=prediction.label, slots=turn.model.prefill(text, spec) if spec else {}
     )
-    if turn.knowledge_first:
+    if turn.knowledge_first and not _names_a_choice(start.slots, spec):
         # A question about how things work ("what happens when I cancel?") shares words with an
         # intent but asks for no action: the knowledge base answers it when it can, else the
         # intent takes it.
@@ -380,6 +380,14 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
             prediction.ranking,
         )
     return turn.respond(start, prediction.confidence, prediction.ranking)
+
+
+def _names_a_choice(slots: dict[str, Any], spec: IntentSpec | None) -> bool:
+    """Whether the message gave one of the intent's choice slots a value: "can I switch to the
+    business plan?" picks a plan, so it asks for the switch, not how switching works."""
+    if spec is None:
+        return False
+    return any(slot.kind == "choice" and slot.name in slots for slot in spec.slots)
 
 
 DEFAULT_RULES: tuple[Rule, ...] = tuple(

@@ -76,14 +76,11 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
         if not await ctx.confirm(question):
             return ctx.resolve("plan unchanged", reply=f"OK, you stay on {sub.plan.title()}.")
         done = await ctx.call("change_plan", plan=intent.plan)
-        return ctx.resolve(
-            f"Done: you're on the {intent.plan.title()} plan. "
-            + (
-                f"{_money(done.amount)} is charged now."
-                if done.amount >= 0
-                else f"{_money(-done.amount)} is credited to your next invoice."
-            )  # fmt: skip
-        )
+        if done.amount >= 0:
+            money = f"{_money(done.amount)} is charged now."
+        else:
+            money = f"{_money(-done.amount)} is credited to your next invoice."
+        return ctx.resolve(f"Done: you're on the {intent.plan.title()} plan. {money}")
 
     @agent.playbook(CancelSubscription)
     async def cancel(ctx: rk.Context[Desk], intent: CancelSubscription) -> rk.PlaybookOutcome:

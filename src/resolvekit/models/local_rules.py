@@ -14,7 +14,8 @@ rule                      decides
 ``confirmation``          a pending yes/no question: a slot correction, a question (to the knowledge
                           base), a clear yes or no (read by ``read_consent``), unsure, or the old
                           question's value to "Shall we go back...?"
-``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole
+``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole (a general
+                          question: the knowledge base first)
 ``bare_yes_to_text``      a bare "yes" to a text slot question: ask it again
 ``slot_answer``           a pending slot or ask: the value; a question (knowledge first); a topic
                           switch; partial corrections
@@ -214,7 +215,13 @@ def free_text_answer(turn: LocalTurn) -> ModelResponse | None:
         and pending.slot is not None
         and is_free_text(pending.slot)
     ):
-        return turn.respond(FillSlots(slots={pending.slot.name: turn.text.strip()}))
+        words = FillSlots(slots={pending.slot.name: turn.text.strip()})
+        if turn.knowledge_first:
+            # "Which charge is it?" - "how long does a dispute take?": a general question is
+            # answered from the knowledge base and the question asked again; only when the
+            # knowledge base cannot answer it are the words the answer.
+            return turn.respond(AnswerFromKnowledge(query=turn.text, otherwise=words))
+        return turn.respond(words)
     return None
 
 

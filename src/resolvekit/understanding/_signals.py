@@ -533,7 +533,8 @@ def detect_correction(text: str) -> bool:
 
 
 _INFO_START = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|quick question|one more thing)\W+)*"
+    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
+    r"|quick question|one more thing)\W+)*"
     r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
     r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
     r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b"

@@ -149,3 +149,29 @@ async def test_a_question_that_picks_a_choice_is_a_request_not_a_knowledge_quest
     general = (await _Sure().request(ask("can I change plans any time?"))).decision
     assert isinstance(general, rk.AnswerFromKnowledge)
     assert general.otherwise == rk.StartIntent(intent="ChangePlan", slots={})
+
+
+class SendMoney(rk.Intent):
+    """Send money to a friend."""
+
+    examples = ["send money to a friend", "send 20 to Sam", "transfer money", "pay my friend"]
+    amount: float = rk.Slot(kind="money", ask="How much?")
+
+
+async def test_a_bare_number_with_a_correction_cue_corrects_the_amount_at_a_confirmation() -> None:
+    # Regression (bank probes, issue 15): "oops, make it 90" to "Send $80.00?" was read as an
+    # unsure answer (the bare 90 too weak to be a correction) and a following "yes" sent $80.
+    sent: list[float] = []
+    agent = rk.Agent("bank", model="test", store="memory://", handoff=[])
+
+    @agent.playbook(SendMoney)
+    async def send(ctx: rk.Context[None], intent: SendMoney) -> rk.PlaybookOutcome:
+        if not await ctx.confirm(f"Send ${intent.amount:.2f}?"):
+            return ctx.resolve("not sent")
+        sent.append(intent.amount)
+        return ctx.resolve("sent")
+
+    assert (await agent.handle("c", "send 80 to Sam")).reply == "Send $80.00?"
+    assert (await agent.handle("c", "oops, make it 90")).reply == "Send $90.00?"
+    assert (await agent.handle("c", "yes")).outcome == "resolved"
+    assert sent == [90.0]

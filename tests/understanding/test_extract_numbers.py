@@ -215,3 +215,21 @@ def test_a_slip_in_a_currency_word_still_names_it(
     found = extract_value(text, MONEY)
     assert found is not None
     assert (found.value, found.unit, found.score) == (value, unit, score)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "score"),
+    [
+        # Regression (bank probes, issue 15): "send 80 to John Carter" asked "How much should I
+        # send?": a bare number was too weak to take from a request even after "send".
+        ("send 80 to John Carter", "80.00", 0.75),
+        ("transfer 300 to Greenway Rentals", "300.00", 0.75),
+        ("pay her 25 tomorrow", "25.00", 0.75),
+        ("send 2 items back", "2.00", 0.4),  # a count stays a count
+        ("I have 80 left", "80.00", 0.6),  # no verb that moves money: as before
+    ],
+)
+def test_the_object_of_a_money_verb_is_an_amount(text: str, value: str, score: float) -> None:
+    found = extract_value(text, MONEY)
+    assert found is not None
+    assert (found.value, found.score) == (value, score)

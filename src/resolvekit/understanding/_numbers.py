@@ -326,13 +326,19 @@ _COUNTED = re.compile(r"\s(?:items?|pieces?|units?|pairs?|of\b|x\b|times?\b|days
 
 
 def _bare_money_score(folded: str, nm: NumberMatch) -> float:
-    """A number without currency: cents (``49.99``) look like money, counts (``2 items``) don't."""
+    """A number without currency: cents (``49.99``) look like money, counts (``2 items``) don't,
+    and the object of a verb that moves money (``send 80 to John``) is an amount."""
     if _COUNTED.match(folded, nm.end):
         return 0.4
+    if _MONEY_VERB.search(folded, max(0, nm.start - 20), nm.start):
+        return 0.75
     if nm.words:
         return 0.6
     exponent = nm.value.as_tuple().exponent
     return 0.7 if exponent == -2 else 0.6
+
+
+_MONEY_VERB = re.compile(r"\b(?:send|pay|transfer|wire|lend|tip)\s+(?:(?:him|her|them|me)\s+)?\Z")
 
 
 def extract_money(text: str, folded: str, numbers: list[NumberMatch]) -> list[Extraction]:

@@ -175,3 +175,31 @@ async def test_a_bare_number_with_a_correction_cue_corrects_the_amount_at_a_conf
     assert (await agent.handle("c", "oops, make it 90")).reply == "Send $90.00?"
     assert (await agent.handle("c", "yes")).outcome == "resolved"
     assert sent == [90.0]
+
+
+class Reset(rk.Intent):
+    """Reset a password."""
+
+    examples = ["reset my password", "I forgot my password", "I can't log in"]
+    email: str = rk.Slot(kind="email", ask="Which email?")
+
+
+async def test_a_correction_right_after_a_refusal_runs_the_request_again() -> None:
+    # Regression (helpdesk probes, issue 15): "sorry, it's ann@example.com" after "no account
+    # uses ann@exmaple.com" was not read as a correction (no digit after "it's", and only a
+    # resolved request could be corrected), so the customer had to start over.
+    reset_for: list[str] = []
+    agent = rk.Agent("desk", model="test", store="memory://", handoff=[])
+
+    @agent.playbook(Reset)
+    async def reset(ctx: rk.Context[None], intent: Reset) -> rk.PlaybookOutcome:
+        if intent.email != "ann@example.com":
+            return ctx.refuse("unknown", reply=f"No account uses {intent.email}.")
+        reset_for.append(intent.email)
+        return ctx.resolve("Link sent.")
+
+    first = await agent.handle("c", "reset my password, my email is ann@exmaple.com")
+    assert first.outcome == "refused"
+    again = await agent.handle("c", "oh sorry, it's ann@example.com")
+    assert (again.intent, again.outcome) == ("Reset", "resolved")
+    assert reset_for == ["ann@example.com"]

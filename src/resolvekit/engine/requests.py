@@ -68,7 +68,12 @@ def build_request(agent: AgentSetup, conv: Conversation, **changes: Any) -> Mode
         history=list(conv.history),
         offered=list(conv.offered),
         recent_intent=(
-            next((r.intent for r in reversed(conv.runs) if r.status == "resolved"), None)
+            # A refusal often came from a wrong value ("no account uses lena@brightlab.io"), so
+            # "sorry, it's lena@brightlabs.io" corrects a refused request as well.
+            next(
+                (r.intent for r in reversed(conv.runs) if r.status in ("resolved", "refused")),
+                None,
+            )
             if run is None
             else None
         ),

@@ -15,8 +15,9 @@ from . import build_agent, demo_state
 DEMO: list[list[str]] = [
     ["I lost my card", "4821", "yes"],
     ["I don't recognise a payment from Bluebird Cafe", "yes"],
-    ["There's a $640 charge from SkyJet Airlines I never made"],
     ["send $75.50 to Maria Silva", "yes"],
+    # Last: a person takes the conversation over, and the agent then only records messages.
+    ["There's a $640 charge from SkyJet Airlines I never made"],
 ]
 
 agent = build_agent(model="local", deps=demo_state())

@@ -99,3 +99,11 @@ async def test_suite_scenarios_reach_their_goal_on_the_test_model() -> None:
         "cancel-transfer-completed": "refused_correctly",
     }
     assert all(r.verdict != "failed" for r in run.records["gold"])
+
+
+async def test_the_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples.bank.__main__ import demo
+
+    outcomes = [r.outcome for r in await demo("test")]
+    assert outcomes.count("resolved") == 3 and outcomes[-1] == "escalated"
+    assert "TR503" in capsys.readouterr().out

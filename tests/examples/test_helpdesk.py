@@ -85,3 +85,13 @@ async def test_suite_scenarios_reach_their_goal_on_the_test_model() -> None:
         "cancel-takes-offer": "resolved",
     }
     assert all(r.verdict != "failed" for r in run.records["gold"])
+
+
+async def test_the_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples.helpdesk.__main__ import demo
+
+    results = await demo("test")
+    assert "reset link" in results[2].reply and results[2].outcome == "resolved"
+    # (The hashing embedder of "test" is too weak to route the invoice question; "local" does.)
+    assert results[-1].outcome == "resolved" and "cancelled" in results[-1].reply
+    assert "$40.32 is charged now" in capsys.readouterr().out

@@ -346,3 +346,20 @@ def test_a_general_case_is_a_question_about_the_rules_even_about_a_record() -> N
 )
 def test_not_an_information_question(text: str) -> None:
     assert not is_information_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Regression (helpdesk probes, issue 15): an interjection before the question hid it,
+        # so "oh wait, how long is the link valid?" was taken as the answer to a ctx.ask.
+        "oh wait, how long is the link valid?",
+        "wait, what currency are invoices in?",
+        "sorry, how long does a dispute take?",
+        "hmm, is there a fee for transfers?",
+        "btw, when are invoices sent?",
+    ],
+)
+def test_an_interjection_before_a_question_keeps_it_a_question(text: str) -> None:
+    assert is_information_question(text)
+    assert not is_information_question(text.replace("?", " for my order W1234567?"))

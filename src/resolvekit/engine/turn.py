@@ -229,7 +229,8 @@ class Turn:
             case AnswerFromKnowledge(query=query, otherwise=otherwise):
                 answered = await answer(state, query, clarify_if_not=otherwise is None)
                 if not answered and otherwise is not None:
-                    state.note("knowledge", event="fallback", intent=otherwise.intent)
+                    fallback = otherwise.intent if isinstance(otherwise, StartIntent) else None
+                    state.note("knowledge", event="fallback", intent=fallback)
                     return await self._apply(otherwise, response)
             case AskClarification(text=text, options=options):
                 await clarify(state, text, options)

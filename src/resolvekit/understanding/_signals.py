@@ -502,7 +502,7 @@ _LEADING_CUE = re.compile(
     r"^\W*(?:(?:no|nope|nah|sorry|oops|wait|actually|hmm|um|oh)\b[\s,.!-]*)+"
     r"(?:(?:i meant|i mean|it'?s|it is|it was|its)\s)?"
     r"(?:the\sother\b|the\s(?:first|second|third|last|other|previous|earlier|newer|older)"
-    r"\s(?:one|order|item|address|card)\b|\S*\d)"
+    r"\s(?:one|order|item|address|card)\b|\S*\d|\S+@\S+)"
 )
 _ACTUALLY = re.compile(
     r"\bactually\b[\s,.!-]*(?:it'?s|it is|its|i meant|i mean|that'?s|that should|make it"
@@ -516,8 +516,9 @@ def detect_correction(text: str) -> bool:
 
     Cues: "I meant", "sorry, I mean...", "wrong one / wrong order", "that's not right",
     "not that one", "typo", "scratch that", "it should be", "change it to", "instead",
-    "no, the other order", "no, it's W7654321", "actually it's ...", and a message starting with
-    "the other one". "Actually, what's my order status?" is a new request, not a correction.
+    "no, the other order", "no, it's W7654321", "sorry, it's ann@example.com", "actually it's
+    ...", and a message starting with "the other one". "Actually, what's my order status?" is a
+    new request, not a correction.
 
     Raises:
         UserError: ``text`` is not a string.
@@ -533,7 +534,8 @@ def detect_correction(text: str) -> bool:
 
 
 _INFO_START = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|quick question|one more thing)\W+)*"
+    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
+    r"|quick question|one more thing)\W+)*"
     r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
     r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
     r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b"

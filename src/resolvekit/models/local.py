@@ -28,7 +28,10 @@ from .._text import fold
 from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
+from ..exceptions import UserError
+from ..understanding.masking import mask_data
 from .base import Model, ModelRequest, ModelResponse, Signals
+from .local_fit import CONFIDENT, FitSettings, LocalFitReport
 from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction, Rule
 
 if TYPE_CHECKING:
@@ -75,6 +78,28 @@ class LocalModel(Model):
             serialised); the default embedder batches concurrent messages into one forward pass
             and writes the disk cache in the background. ``False``: the earlier behaviour, one
             turn at a time under one lock on the shared executor (benchmarks' baseline).
+        oos_threshold: the in-scope score below which a message is out of scope (it goes to
+            the knowledge base); ``None`` (default): chosen by the fit on held-out data (your
+            ``validation`` set when given, else cross-validation). :meth:`fit_report` shows the
+            scores it was chosen from.
+        confirm_threshold: calibrated confidence below which an in-scope intent is not started
+            but confirmed with the customer ("Did you mean A or B?"); ``None`` (default)
+            leaves that to the engine's ``EscalationPolicy.confidence_floor``.
+        confident_threshold: calibrated confidence at or above which an intent is taken even
+            when its in-scope score is under ``oos_threshold``: a confident intent is never
+            deflected to the knowledge base (default :data:`CONFIDENT`).
+        negative_examples: off-topic messages for your domain ("do you sell gift cards?" for a
+            bank that does not): trained as an out-of-scope class beside nine generic ones.
+        validation: held-out ``(message, intent name)`` pairs, ``None`` as the intent of an
+            out-of-scope message; the fit chooses its calibration and ``oos_threshold`` on them
+            instead of cross-validating, and :meth:`fit_report` reports them.
+        mask: replace ids, numbers, postcodes, emails and phone numbers by typed placeholders
+            before classifying (:func:`~resolvekit.understanding.masking.mask_data`), so the
+            data a message carries does not push it out of scope (default ``True``).
+
+    Raises:
+        UserError: a threshold out of range, an empty negative example, a malformed validation
+            pair (unknown intents are reported when the intents are first seen).
     """
 
     name = "local"
@@ -86,9 +111,26 @@ class LocalModel(Model):
         today: Callable[[], dt.date] | None = None,
         rules: Sequence[Rule] | None = None,
         batching: bool = True,
+        oos_threshold: float | None = None,
+        confirm_threshold: float | None = None,
+        confident_threshold: float = CONFIDENT,
+        negative_examples: Sequence[str] = (),
+        validation: Sequence[tuple[str, str | None]] = (),
+        mask: bool = True,
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
         """The decision rules, in the order they are tried."""
+        self.settings = FitSettings(
+            oos_threshold=oos_threshold,
+            confirm_threshold=confirm_threshold,
+            confident_threshold=confident_threshold,
+            negative_examples=tuple(negative_examples),
+            validation=tuple(validation),
+            mask=mask,
+        )
+        """The out-of-scope and confirmation thresholds, negative examples, validation set and
+        masking (:class:`~resolvekit.models.local_fit.FitSettings`; validated, read-only: set
+        them through the properties of the same names)."""
         self._embedder = embedder
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
@@ -100,6 +142,71 @@ class LocalModel(Model):
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._seen: _IntentsView | None = None
+
+    # -- settings ------------------------------------------------------------------------------
+
+    @property
+    def oos_threshold(self) -> float | None:
+        """In-scope score below which a message is out of scope; ``None``: the fit's choice
+        (the chosen value is :attr:`LocalFitReport.threshold`). Setting it applies at once."""
+        return self.settings.oos_threshold
+
+    @oos_threshold.setter
+    def oos_threshold(self, value: float | None) -> None:
+        self.settings = self.settings.replace(oos_threshold=value)
+
+    @property
+    def confirm_threshold(self) -> float | None:
+        """Confidence below which an intent is confirmed with the customer instead of started."""
+        return self.settings.confirm_threshold
+
+    @confirm_threshold.setter
+    def confirm_threshold(self, value: float | None) -> None:
+        self.settings = self.settings.replace(confirm_threshold=value)
+
+    @property
+    def confident_threshold(self) -> float:
+        """Confidence at or above which the out-of-scope gate never sends an intent away."""
+        return self.settings.confident_threshold
+
+    @confident_threshold.setter
+    def confident_threshold(self, value: float) -> None:
+        self.settings = self.settings.replace(confident_threshold=value)
+
+    @property
+    def negative_examples(self) -> tuple[str, ...]:
+        """Your off-topic messages, trained as out of scope (setting them refits)."""
+        return self.settings.negative_examples
+
+    @negative_examples.setter
+    def negative_examples(self, value: Sequence[str]) -> None:
+        self.settings = self.settings.replace(negative_examples=tuple(value))
+
+    @property
+    def validation(self) -> tuple[tuple[str, str | None], ...]:
+        """Held-out ``(message, intent or None)`` pairs the fit calibrates on (setting refits)."""
+        return self.settings.validation
+
+    @validation.setter
+    def validation(self, value: Sequence[tuple[str, str | None]]) -> None:
+        self.settings = self.settings.replace(validation=tuple(value))
+
+    def fit_report(self, intents: Sequence[IntentSpec]) -> LocalFitReport:
+        """How well the classifier fitted for ``intents`` does on held-out messages: accuracy
+        per intent (cross-validated unless a ``validation`` set was given), the top confusions,
+        out-of-scope recall and in-scope rejections at the threshold, the threshold and how it
+        was chosen, and warnings (too few examples, intents that collide). Fits first if needed
+        (``agent.intent_specs()`` gives an agent's intents).
+
+        Raises:
+            UserError: no intents, or validation pairs naming an unknown intent.
+        """
+        from .local_fit import build_report
+
+        if not intents:
+            raise UserError("fit_report needs the agent's intents; this one has none")
+        classifier = self._classifier_for(intents)
+        return build_report(classifier, self._view(intents), self.settings)
 
     @classmethod
     def for_tests(cls) -> LocalModel:
@@ -282,13 +389,22 @@ class LocalModel(Model):
         return request.offered[shown.index(str(found.value))]
 
     def classify(self, text: str, intents: Sequence[IntentSpec]) -> Prediction:
+        """The classifier's reading of ``text`` (masked first unless ``mask=False``): in scope
+        when its score reaches the threshold or its confidence reaches
+        ``confident_threshold``."""
         classifier = self._classifier_for(intents)
-        prediction = classifier.predict_one(text)
+        settings = self.settings
+        prediction = classifier.predict_one(mask_data(text) if settings.mask else text)
+        threshold = (
+            classifier.threshold if settings.oos_threshold is None else settings.oos_threshold
+        )
+        confidence = float(prediction.confidence)
         return Prediction(
             label=prediction.label,
-            confidence=float(prediction.confidence),
+            confidence=confidence,
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
-            in_scope=bool(prediction.in_scope) and prediction.label != _OTHER,
+            in_scope=(prediction.score >= threshold or confidence >= settings.confident_threshold)
+            and prediction.label != _OTHER,
         )
 
     def several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
@@ -329,7 +445,7 @@ class LocalModel(Model):
     def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
         view = self._view(intents)
         classifier = self._classifier
-        if classifier is not None and self._trained_on == view.key:
+        if classifier is not None and self._trained_on == self.settings.fit_key(view.key):
             return classifier
         if not self.batching:
             return self._fit(view)  # the turn holds the lock already
@@ -337,18 +453,28 @@ class LocalModel(Model):
             return self._fit(view)
 
     def _fit(self, view: _IntentsView) -> IntentClassifier:
-        texts, labels, key = view.texts, view.labels, view.key
+        settings = self.settings
+        texts, labels, key = view.texts, view.labels, settings.fit_key(view.key)
         if self._classifier is None or self._trained_on != key:
             from ..understanding.classifier import IntentClassifier
 
+            settings.check_validation(set(labels))
             # Generic chatter is the out-of-scope reference class: with few intents there are
             # too few to hold some out when choosing the threshold. A lone intent needs it as a
             # second class.
-            oos = list(_GENERIC_OUT_OF_SCOPE)
+            oos = list(_GENERIC_OUT_OF_SCOPE) + list(settings.negative_examples)
             if len(set(labels)) < 2:
                 texts, labels = texts + oos[:3], labels + [_OTHER] * 3
                 oos = oos[3:]
-            self._classifier = IntentClassifier(self.embedder).fit(texts, labels, oos_texts=oos)
+            masked = mask_data if settings.mask else _same
+            val = settings.validation
+            self._classifier = IntentClassifier(self.embedder).fit(
+                [masked(t) for t in texts],
+                labels,
+                oos_texts=[masked(t) for t in oos],
+                val_texts=[masked(t) for t, _ in val] or None,
+                val_labels=[label for _, label in val] or None,
+            )
             self._trained_on = key
         return self._classifier
 
@@ -439,6 +565,10 @@ _GENERIC_OUT_OF_SCOPE = (
     "recommend a good movie",
     "what time is it in Tokyo",
 )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _intent(intents: Sequence[IntentSpec], name: str | None) -> IntentSpec | None:

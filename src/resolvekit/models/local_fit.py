@@ -1,0 +1,321 @@
+"""LocalModel's visible settings and its fit report.
+
+:class:`FitSettings` holds what a developer may set on :class:`~resolvekit.models.local.LocalModel`
+(the out-of-scope and confirmation thresholds, negative examples, a validation set, masking),
+checked when set. :class:`LocalFitReport` is what ``LocalModel.fit_report(intents)`` and
+``resolvekit fit-report module:agent`` show: held-out accuracy per intent, the top confusions,
+out-of-scope recall and in-scope rejections at the threshold in force, how the threshold was
+chosen, and warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ..exceptions import UserError
+
+if TYPE_CHECKING:
+    from ..understanding.classifier import IntentClassifier
+
+__all__ = [
+    "CONFIDENT",
+    "FEW_EXAMPLES",
+    "Confusion",
+    "FitSettings",
+    "IntentScore",
+    "LocalFitReport",
+    "build_report",
+    "format_report",
+]
+
+CONFIDENT = 0.9
+"""Default ``confident_threshold``: at this calibrated confidence the label is right about 90%
+of the time, so the out-of-scope gate does not overrule it."""
+FEW_EXAMPLES = 10
+"""Intents with fewer examples than this get a warning (see the curves in docs/models.md)."""
+_COLLIDE = 0.25
+"""A pair of intents collides when this share of one's held-out messages is taken for the other."""
+
+
+def _fraction(name: str, value: float | None, *, optional: bool = True) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise UserError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+@dataclass(kw_only=True, frozen=True)
+class FitSettings:
+    """LocalModel's settings that shape its intent classifier (see its constructor)."""
+
+    oos_threshold: float | None = None
+    """In-scope score below which a message is out of scope; ``None``: the fit's choice."""
+    confirm_threshold: float | None = None
+    """Confidence below which an intent is confirmed instead of started; ``None``: the engine's
+    ``EscalationPolicy.confidence_floor``."""
+    confident_threshold: float = CONFIDENT
+    """Confidence at or above which the out-of-scope gate never sends an intent away."""
+    negative_examples: tuple[str, ...] = ()
+    """Off-topic messages of the domain, trained as out of scope."""
+    validation: tuple[tuple[str, str | None], ...] = ()
+    """Held-out ``(message, intent or None)`` pairs to calibrate and choose the threshold on."""
+    mask: bool = True
+    """Mask ids, numbers, postcodes, emails and phones before classifying."""
+
+    def __post_init__(self) -> None:
+        threshold = self.oos_threshold
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or math.isnan(threshold)
+        ):
+            raise UserError(f"oos_threshold must be a number or None, got {threshold!r}")
+        _fraction("confirm_threshold", self.confirm_threshold)
+        _fraction("confident_threshold", self.confident_threshold, optional=False)
+        for text in self.negative_examples:
+            if not isinstance(text, str) or not text.strip():
+                raise UserError(f"negative_examples must be non-empty strings, got {text!r}")
+        for pair in self.validation:
+            if (
+                not isinstance(pair, tuple | list)
+                or len(pair) != 2
+                or not isinstance(pair[0], str)
+                or not pair[0].strip()
+                or not (pair[1] is None or (isinstance(pair[1], str) and pair[1]))
+            ):
+                raise UserError(
+                    "validation must hold (message, intent name or None) pairs, got "
+                    f"{pair!r}"
+                )
+
+    def replace(self, **changes: Any) -> FitSettings:
+        """A copy with ``changes``, checked again."""
+        return dataclasses.replace(self, **changes)
+
+    def fit_key(self, intents_key: str) -> str:
+        """What the classifier depends on: the intents' training data plus these settings (the
+        thresholds apply at prediction time and are left out)."""
+        parts = repr((intents_key, self.negative_examples, self.validation, self.mask))
+        return hashlib.sha256(parts.encode()).hexdigest()
+
+    def check_validation(self, intents: set[str]) -> None:
+        """Raise when a validation pair names an intent the agent does not have."""
+        unknown = sorted({v for _, v in self.validation if v is not None and v not in intents})
+        if unknown:
+            raise UserError(
+                f"validation names intents the agent does not have: {', '.join(unknown[:5])}"
+            )
+
+
+@dataclass(kw_only=True, frozen=True)
+class IntentScore:
+    """One intent's line of the fit report."""
+
+    intent: str
+    examples: int
+    """Training phrases (examples, plus its name and description)."""
+    heldout: int
+    """Held-out messages of this intent the figures are measured on."""
+    accuracy: float
+    """Share of them whose top intent was this one (``nan`` without held-out messages)."""
+    accepted: float
+    """Share of them taken in scope *and* labelled right at the threshold in force."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class Confusion:
+    """Held-out messages of ``intent`` taken for ``predicted``."""
+
+    intent: str
+    predicted: str
+    count: int
+    share: float
+    """``count`` over the intent's held-out messages."""
+
+
+@dataclass(kw_only=True, frozen=True)
+class LocalFitReport:
+    """How LocalModel's classifier does on held-out messages (``LocalModel.fit_report``)."""
+
+    intents: tuple[IntentScore, ...]
+    """Per intent, worst first."""
+    confusions: tuple[Confusion, ...]
+    """The most frequent mistakes, largest first (at most 10)."""
+    accuracy: float
+    """Top-1 accuracy on all held-out in-scope messages."""
+    in_scope_accuracy: float
+    """Held-out in-scope messages accepted and labelled right at the threshold in force."""
+    in_scope_rejected: float
+    """Held-out in-scope messages the out-of-scope gate sends away at the threshold in force."""
+    oos_recall: float
+    """Held-out out-of-scope messages rejected at the threshold in force (``nan``: none)."""
+    oos_messages: int
+    """Held-out out-of-scope messages (cross-validation: whole intents held out, plus held-out
+    negative examples)."""
+    threshold: float
+    """The out-of-scope threshold in force."""
+    threshold_source: Literal["set", "validation", "cross-validation", "none"]
+    """``set`` by you, chosen on your ``validation`` set, or by cross-validation."""
+    confident_threshold: float
+    confirm_threshold: float | None
+    block_weight: float | None
+    """Weight of the embedder's lower-layer block the fit chose (0: off)."""
+    warnings: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``nan`` and infinities as ``None``)."""
+        from pydantic import TypeAdapter
+
+        data: dict[str, Any] = TypeAdapter(LocalFitReport).dump_python(self, mode="json")
+        return _finite(data)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+class _View(Protocol):
+    texts: list[str]
+    labels: list[str]
+
+
+def build_report(
+    classifier: IntentClassifier, view: _View, settings: FitSettings
+) -> LocalFitReport:
+    """The report of a fitted classifier at the thresholds in ``settings``."""
+    fit = classifier.report
+    if fit is None:
+        raise UserError("The intent classifier is not fitted")
+    classes = classifier.classes
+    threshold = classifier.threshold if settings.oos_threshold is None else settings.oos_threshold
+    confident = settings.confident_threshold
+
+    def accepted(score: float, confidence: float) -> bool:
+        return score >= threshold or confidence >= confident
+
+    true, predicted = fit.heldout_true, fit.heldout_predicted
+    taken = [accepted(s, c) for s, c in zip(fit.heldout_scores, fit.heldout_confidence, strict=True)]
+    if len(taken) != len(true):  # no out-of-scope side: nothing is rejected
+        taken = [True] * len(true)
+    examples = Counter(view.labels)
+    per: dict[int, list[tuple[bool, bool]]] = {}
+    for t, p, ok in zip(true, predicted, taken, strict=True):
+        per.setdefault(t, []).append((t == p, ok and t == p))
+    nan = float("nan")
+    scores = sorted(
+        (
+            IntentScore(
+                intent=name,
+                examples=examples[name],
+                heldout=len(per.get(i, [])),
+                accuracy=_mean([r for r, _ in per.get(i, [])]),
+                accepted=_mean([a for _, a in per.get(i, [])]),
+            )
+            for i, name in enumerate(classes)
+        ),
+        key=lambda s: (s.accuracy if s.heldout else -1.0, s.intent),
+    )
+    pairs = Counter((t, p) for t, p in zip(true, predicted, strict=True) if t != p)
+    confusions = tuple(
+        Confusion(
+            intent=classes[t],
+            predicted=classes[p],
+            count=n,
+            share=n / max(len(per.get(t, [])), 1),
+        )
+        for (t, p), n in pairs.most_common(10)
+    )
+    oos = [
+        not accepted(s, c)
+        for s, c in zip(fit.heldout_oos_scores, fit.heldout_oos_confidence, strict=True)
+    ]
+    source: Literal["set", "validation", "cross-validation", "none"] = (
+        "set" if settings.oos_threshold is not None else fit.threshold_source
+    )
+    return LocalFitReport(
+        intents=tuple(scores),
+        confusions=confusions,
+        accuracy=_mean([t == p for t, p in zip(true, predicted, strict=True)]),
+        in_scope_accuracy=_mean(
+            [ok and t == p for t, p, ok in zip(true, predicted, taken, strict=True)]
+        ),
+        in_scope_rejected=_mean([not ok for ok in taken]),
+        oos_recall=_mean(oos) if oos else nan,
+        oos_messages=len(oos),
+        threshold=threshold,
+        threshold_source=source,
+        confident_threshold=confident,
+        confirm_threshold=settings.confirm_threshold,
+        block_weight=fit.block_weight,
+        warnings=_warnings(scores, confusions, source),
+    )
+
+
+def _mean(values: Sequence[bool]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def _warnings(
+    scores: Sequence[IntentScore], confusions: Sequence[Confusion], source: str
+) -> tuple[str, ...]:
+    out: list[str] = []
+    few = [s for s in scores if s.examples < FEW_EXAMPLES]
+    if few:
+        names = ", ".join(f"{s.intent} ({s.examples})" for s in few[:8])
+        more = f" and {len(few) - 8} more" if len(few) > 8 else ""
+        out.append(
+            f"{len(few)} intent(s) have fewer than {FEW_EXAMPLES} examples: {names}{more}; "
+            "accuracy grows with examples up to ~40 per intent (docs/models.md)"
+        )
+    for c in confusions:
+        if c.share >= _COLLIDE and c.count >= 2:
+            out.append(
+                f"{c.intent} collides with {c.predicted}: {c.count} of its held-out messages "
+                f"({c.share:.0%}) were taken for it; add examples that tell them apart or merge "
+                "them"
+            )
+    if source == "none":
+        out.append(
+            "the out-of-scope threshold could not be chosen (no held-out out-of-scope "
+            "messages): every message is in scope; add negative_examples or a validation set"
+        )
+    return tuple(out)
+
+
+def format_report(report: LocalFitReport) -> str:
+    """The report as plain text (the CLI prints a rich table instead when rich is installed)."""
+    lines = [
+        f"held-out top-1 accuracy {report.accuracy:.1%}; accepted and right "
+        f"{report.in_scope_accuracy:.1%}; in-scope rejected {report.in_scope_rejected:.1%}",
+        f"out-of-scope recall {report.oos_recall:.1%} of {report.oos_messages} held-out "
+        f"messages; threshold {report.threshold:.3f} ({report.threshold_source}); confident at "
+        f"{report.confident_threshold:.2f}",
+        "",
+        f"{'intent':<40} {'examples':>8} {'held-out':>8} {'accuracy':>8} {'accepted':>8}",
+    ]
+    for s in report.intents:
+        lines.append(
+            f"{s.intent[:40]:<40} {s.examples:>8} {s.heldout:>8} {s.accuracy:>8.1%} "
+            f"{s.accepted:>8.1%}"
+        )
+    if report.confusions:
+        lines += ["", "top confusions:"]
+        lines += [
+            f"  {c.intent} -> {c.predicted}: {c.count} ({c.share:.0%})" for c in report.confusions
+        ]
+    if report.warnings:
+        lines += ["", "warnings:"] + [f"  - {w}" for w in report.warnings]
+    return "\n".join(lines)

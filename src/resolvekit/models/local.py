@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -31,7 +32,7 @@ from ..specs import IntentSpec, SlotSpec
 from ..exceptions import UserError
 from ..understanding.masking import mask_data
 from .base import Model, ModelRequest, ModelResponse, Signals
-from .local_fit import CONFIDENT, FitSettings, LocalFitReport
+from .local_fit import CONFIDENT, IN_SCOPE_LOSS, FitSettings, LocalFitReport, choose_threshold
 from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction, Rule
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ class LocalModel(Model):
         mask: replace ids, numbers, postcodes, emails and phone numbers by typed placeholders
             before classifying (:func:`~resolvekit.understanding.masking.mask_data`), so the
             data a message carries does not push it out of scope (default ``True``).
+        in_scope_loss: when the fit chooses ``oos_threshold``: the share of held-out in-scope
+            messages the classifier labels right that the threshold may send away (default
+            1%); the highest threshold within it is taken.
 
     Raises:
         UserError: a threshold out of range, an empty negative example, a malformed validation
@@ -117,6 +121,7 @@ class LocalModel(Model):
         negative_examples: Sequence[str] = (),
         validation: Sequence[tuple[str, str | None]] = (),
         mask: bool = True,
+        in_scope_loss: float = IN_SCOPE_LOSS,
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
         """The decision rules, in the order they are tried."""
@@ -127,6 +132,7 @@ class LocalModel(Model):
             negative_examples=tuple(negative_examples),
             validation=tuple(validation),
             mask=mask,
+            in_scope_loss=in_scope_loss,
         )
         """The out-of-scope and confirmation thresholds, negative examples, validation set and
         masking (:class:`~resolvekit.models.local_fit.FitSettings`; validated, read-only: set
@@ -135,6 +141,7 @@ class LocalModel(Model):
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
         self._trained_on: str | None = None
+        self._chosen_threshold = -math.inf
         # Turns run in worker threads (embedding is CPU work that would stall the event loop).
         # With batching they run side by side on this model's executor and only fitting the
         # classifier takes the lock; without, every turn takes it (the earlier behaviour).
@@ -191,6 +198,15 @@ class LocalModel(Model):
     def validation(self, value: Sequence[tuple[str, str | None]]) -> None:
         self.settings = self.settings.replace(validation=tuple(value))
 
+    @property
+    def in_scope_loss(self) -> float:
+        """Share of right answers the fit's threshold may send away (setting it refits)."""
+        return self.settings.in_scope_loss
+
+    @in_scope_loss.setter
+    def in_scope_loss(self, value: float) -> None:
+        self.settings = self.settings.replace(in_scope_loss=value)
+
     def fit_report(self, intents: Sequence[IntentSpec]) -> LocalFitReport:
         """How well the classifier fitted for ``intents`` does on held-out messages: accuracy
         per intent (cross-validated unless a ``validation`` set was given), the top confusions,
@@ -206,7 +222,7 @@ class LocalModel(Model):
         if not intents:
             raise UserError("fit_report needs the agent's intents; this one has none")
         classifier = self._classifier_for(intents)
-        return build_report(classifier, self._view(intents), self.settings)
+        return build_report(classifier, self._view(intents), self.settings, self._threshold())
 
     @classmethod
     def for_tests(cls) -> LocalModel:
@@ -394,18 +410,29 @@ class LocalModel(Model):
         ``confident_threshold``."""
         classifier = self._classifier_for(intents)
         settings = self.settings
-        prediction = classifier.predict_one(mask_data(text) if settings.mask else text)
-        threshold = (
-            classifier.threshold if settings.oos_threshold is None else settings.oos_threshold
-        )
+        x = classifier.embedder.embed([mask_data(text) if settings.mask else text])
+        prediction = classifier.predict_embeddings(x)[0]
         confidence = float(prediction.confidence)
+        # The out-of-scope class (generic chatter plus your negative examples) is likelier than
+        # any intent: off topic, whatever the score.
+        off_topic = 1.0 - float(classifier.scores(x)[0].sum()) > confidence
         return Prediction(
             label=prediction.label,
             confidence=confidence,
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
-            in_scope=(prediction.score >= threshold or confidence >= settings.confident_threshold)
+            in_scope=(
+                prediction.score >= self._threshold()
+                or confidence >= settings.confident_threshold
+            )
+            and not off_topic
             and prediction.label != _OTHER,
         )
+
+    def _threshold(self) -> float:
+        """The out-of-scope threshold in force: yours, else the one chosen at fit time."""
+        if self.settings.oos_threshold is not None:
+            return self.settings.oos_threshold
+        return self._chosen_threshold
 
     def several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
         """Two or more different requests in one message, one per clause, in the order said;
@@ -475,6 +502,8 @@ class LocalModel(Model):
                 val_texts=[masked(t) for t, _ in val] or None,
                 val_labels=[label for _, label in val] or None,
             )
+            assert self._classifier.report is not None
+            self._chosen_threshold = choose_threshold(self._classifier.report, settings)
             self._trained_on = key
         return self._classifier
 

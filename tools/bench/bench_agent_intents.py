@@ -18,7 +18,8 @@ agent started the right intent, (b) - (a), and the share of in-domain (described
 out-of-domain out-of-scope test messages for which the agent started no intent.
 
 ``--curve`` instead prints the classifier's held-out top-1 (all 77 intents, the full test set)
-for 5, 10, 20 and 40 examples per intent, the guidance in docs/models.md.
+for 5, 10, 20 and 40 examples per intent (an intent with fewer training messages gives all it
+has: the smallest has 35), the guidance in docs/models.md.
 
 Run from the repository root (embeddings come from the disk cache after the first run)::
 
@@ -204,7 +205,7 @@ def bench_curve(seeds: list[int]) -> None:
             rng = random.Random(seed)
             texts, labels = [], []
             for name in sorted(train):
-                for t in rng.sample(train[name], k):
+                for t in rng.sample(train[name], min(k, len(train[name]))):
                     texts.append(mask_data(t))
                     labels.append(name)
             started = time.perf_counter()

@@ -34,6 +34,7 @@ __all__ = [
     "build_report",
     "choose_threshold",
     "format_report",
+    "print_report",
 ]
 
 CONFIDENT = 0.9
@@ -368,3 +369,29 @@ def format_report(report: LocalFitReport) -> str:
     if report.warnings:
         lines += ["", "warnings:"] + [f"  - {w}" for w in report.warnings]
     return "\n".join(lines)
+
+
+def print_report(report: LocalFitReport) -> None:
+    """Print the report: rich tables when ``rich`` is installed, else :func:`format_report`."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(format_report(report))
+        return
+    head, _, rest = format_report(report).partition("\n\n")
+    console = Console()
+    console.print(head)
+    table = Table("intent", "examples", "held-out", "accuracy", "accepted", title="per intent")
+    for s in report.intents:
+        table.add_row(
+            s.intent, str(s.examples), str(s.heldout), f"{s.accuracy:.1%}", f"{s.accepted:.1%}"
+        )
+    console.print(table)
+    if report.confusions:
+        confusions = Table("intent", "taken for", "messages", "share", title="top confusions")
+        for c in report.confusions:
+            confusions.add_row(c.intent, c.predicted, str(c.count), f"{c.share:.0%}")
+        console.print(confusions)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)

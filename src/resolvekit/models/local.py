@@ -88,7 +88,8 @@ class LocalModel(Model):
             leaves that to the engine's ``EscalationPolicy.confidence_floor``.
         confident_threshold: calibrated confidence at or above which an intent is taken even
             when its in-scope score is under ``oos_threshold``: a confident intent is never
-            deflected to the knowledge base (default :data:`CONFIDENT`).
+            deflected to the knowledge base (default :data:`CONFIDENT`; ``None``: the gate
+            alone decides).
         negative_examples: off-topic messages for your domain ("do you sell gift cards?" for a
             bank that does not): trained as an out-of-scope class beside nine generic ones.
         validation: held-out ``(message, intent name)`` pairs, ``None`` as the intent of an
@@ -117,7 +118,7 @@ class LocalModel(Model):
         batching: bool = True,
         oos_threshold: float | None = None,
         confirm_threshold: float | None = None,
-        confident_threshold: float = CONFIDENT,
+        confident_threshold: float | None = CONFIDENT,
         negative_examples: Sequence[str] = (),
         validation: Sequence[tuple[str, str | None]] = (),
         mask: bool = True,
@@ -172,12 +173,12 @@ class LocalModel(Model):
         self.settings = self.settings.replace(confirm_threshold=value)
 
     @property
-    def confident_threshold(self) -> float:
+    def confident_threshold(self) -> float | None:
         """Confidence at or above which the out-of-scope gate never sends an intent away."""
         return self.settings.confident_threshold
 
     @confident_threshold.setter
-    def confident_threshold(self, value: float) -> None:
+    def confident_threshold(self, value: float | None) -> None:
         self.settings = self.settings.replace(confident_threshold=value)
 
     @property
@@ -421,8 +422,7 @@ class LocalModel(Model):
             confidence=confidence,
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
             in_scope=(
-                prediction.score >= self._threshold()
-                or confidence >= settings.confident_threshold
+                prediction.score >= self._threshold() or settings.confident(confidence)
             )
             and not off_topic
             and prediction.label != _OTHER,

@@ -65,8 +65,13 @@ class FitSettings:
     confirm_threshold: float | None = None
     """Confidence below which an intent is confirmed instead of started; ``None``: the engine's
     ``EscalationPolicy.confidence_floor``."""
-    confident_threshold: float = CONFIDENT
-    """Confidence at or above which the out-of-scope gate never sends an intent away."""
+    confident_threshold: float | None = CONFIDENT
+    """Confidence at or above which the out-of-scope gate never sends an intent away
+    (``None``: the gate alone decides)."""
+
+    def confident(self, confidence: float) -> bool:
+        """Whether ``confidence`` reaches ``confident_threshold``."""
+        return self.confident_threshold is not None and confidence >= self.confident_threshold
     negative_examples: tuple[str, ...] = ()
     """Off-topic messages of the domain, trained as out of scope."""
     validation: tuple[tuple[str, str | None], ...] = ()
@@ -86,7 +91,7 @@ class FitSettings:
         ):
             raise UserError(f"oos_threshold must be a number or None, got {threshold!r}")
         _fraction("confirm_threshold", self.confirm_threshold)
-        _fraction("confident_threshold", self.confident_threshold, optional=False)
+        _fraction("confident_threshold", self.confident_threshold)
         _fraction("in_scope_loss", self.in_scope_loss, optional=False)
         for text in self.negative_examples:
             if not isinstance(text, str) or not text.strip():
@@ -176,7 +181,7 @@ class LocalFitReport:
     """``set`` by you, chosen on your ``validation`` set, or by cross-validation."""
     threshold_rule: str
     """How the threshold was chosen, in words."""
-    confident_threshold: float
+    confident_threshold: float | None
     confirm_threshold: float | None
     block_weight: float | None
     """Weight of the embedder's lower-layer block the fit chose (0: off)."""
@@ -222,7 +227,7 @@ def choose_threshold(fit: FitReport, settings: FitSettings) -> float:
             fit.heldout_predicted,
             strict=False,
         )
-        if true == predicted and confidence < settings.confident_threshold
+        if true == predicted and not settings.confident(confidence)
     )
     if not fit.heldout_scores or not fit.heldout_oos_scores:
         return fit.threshold
@@ -242,10 +247,8 @@ def build_report(
     if fit is None:
         raise UserError("The intent classifier is not fitted")
     classes = classifier.classes
-    confident = settings.confident_threshold
-
     def accepted(score: float, confidence: float) -> bool:
-        return score >= threshold or confidence >= confident
+        return score >= threshold or settings.confident(confidence)
 
     true, predicted = fit.heldout_true, fit.heldout_predicted
     taken = [accepted(s, c) for s, c in zip(fit.heldout_scores, fit.heldout_confidence, strict=True)]
@@ -306,7 +309,7 @@ def build_report(
             else f"the highest sending away at most {settings.in_scope_loss:.1%} of the held-out "
             f"in-scope messages labelled right ({source})"
         ),
-        confident_threshold=confident,
+        confident_threshold=settings.confident_threshold,
         confirm_threshold=settings.confirm_threshold,
         block_weight=fit.block_weight,
         warnings=_warnings(scores, confusions, source),
@@ -351,7 +354,7 @@ def format_report(report: LocalFitReport) -> str:
         f"{report.in_scope_accuracy:.1%}; in-scope rejected {report.in_scope_rejected:.1%}",
         f"out-of-scope recall {report.oos_recall:.1%} of {report.oos_messages} held-out "
         f"messages; threshold {report.threshold:.3f}: {report.threshold_rule}",
-        f"confident (never sent away) at {report.confident_threshold:.2f}; confirmed below "
+        f"confident (never sent away) at {report.confident_threshold}; confirmed below "
         f"{report.confirm_threshold if report.confirm_threshold is not None else 'the engine floor'}",
         "",
         f"{'intent':<40} {'examples':>8} {'held-out':>8} {'accuracy':>8} {'accepted':>8}",

@@ -24,6 +24,7 @@ __all__ = ["PLACEHOLDERS", "mask_data"]
 PLACEHOLDERS: dict[str, str] = {
     "email": "[email]",
     "postcode": "[postcode]",
+    "card": "[card]",
     "phone": "[phone]",
     "id": "[id]",
     "number": "[number]",
@@ -34,6 +35,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     # UK postcodes (S11 8HW, LS1 1AA, EC1A 1BB); upper case only, so words are never taken.
     ("postcode", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
+    # A payment card number: 13-19 digits, in groups of four or not.
+    ("card", re.compile(r"(?<![\w+])\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}(?!\w)")),
     # A phone number: 9+ digits with spaces, dots, dashes or brackets between them.
     ("phone", re.compile(r"(?<![\w#])\+?\(?\d[\d ().-]{7,}\d(?![\w])")),
     # Order numbers and references: "#W2378156", "#12345", "CH1001", "FJ204", "AB-1234-XY"
@@ -45,7 +48,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def mask_data(text: str) -> str:
-    """``text`` with emails, postcodes, phone numbers, ids and long numbers replaced by
+    """``text`` with emails, postcodes, card and phone numbers, ids and long numbers replaced by
     :data:`PLACEHOLDERS`; everything else is left as it was."""
     for kind, pattern in _PATTERNS:
         text = pattern.sub(PLACEHOLDERS[kind], text)

@@ -126,7 +126,9 @@ def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) 
     described = rng.sample(data["test_described"], min(messages // 4, len(data["test_described"])))
     unseen = rng.sample(data["test_unseen"], min(messages // 4, len(data["test_unseen"])))
     out_of_domain = rng.sample(data["test_out"], min(messages // 4, len(data["test_out"])))
-    model = LocalModel(negative_examples=data["negatives"], validation=data["validation"], **settings)
+    model = LocalModel(
+        negative_examples=data["negatives"], validation=data["validation"], **settings
+    )
     agent = build_agent(data, model)
     specs = agent.intent_specs
     started = time.perf_counter()
@@ -154,12 +156,15 @@ def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) 
         if c and not a:
             seen = model.classify(text, specs)
             floor = agent.escalation.confidence_floor
-            why["gate" if not seen.in_scope else "floor" if seen.confidence < floor else "other"] += 1
+            why[
+                "gate" if not seen.in_scope else "floor" if seen.confidence < floor else "other"
+            ] += 1
     print(f"  seed {seed}: right by the classifier but not started: {dict(why)}")
     return {
         "classifier top-1": 100 * statistics.mean(classifier_right),
         "agent started right": 100 * statistics.mean(agent_right),
-        "gap (agent - classifier)": 100 * (statistics.mean(agent_right) - statistics.mean(classifier_right)),
+        "gap (agent - classifier)": 100
+        * (statistics.mean(agent_right) - statistics.mean(classifier_right)),
         "right by classifier, not started": 100 * lost / len(test_in),
         "in-domain OOS caught, described": 100 * statistics.mean(g is None for g in got_described),
         "in-domain OOS caught, unseen": 100 * statistics.mean(g is None for g in got_unseen),
@@ -171,13 +176,17 @@ def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) 
         "fit report: OOS recall": 100 * report.oos_recall,
         "threshold": report.threshold,
         "fit s": fit_s,
-        "agent ms/message": 1000 * agent_s / (len(test_in) + len(described) + len(unseen) + len(out_of_domain)),
+        "agent ms/message": 1000
+        * agent_s
+        / (len(test_in) + len(described) + len(unseen) + len(out_of_domain)),
     }
 
 
 def bench_gap(seeds: list[int], examples: int, messages: int, settings: dict[str, Any]) -> None:
-    print(f"\nAgent vs classifier, BANKING77 {77 - HELD_OUT} intents x {examples} examples, "
-          f"{messages} in-scope test messages per seed, settings {settings or 'default'}")
+    print(
+        f"\nAgent vs classifier, BANKING77 {77 - HELD_OUT} intents x {examples} examples, "
+        f"{messages} in-scope test messages per seed, settings {settings or 'default'}"
+    )
     rows: dict[str, list[float]] = defaultdict(list)
     for seed in seeds:
         for key, value in run_seed(seed, examples, messages, settings).items():
@@ -185,20 +194,29 @@ def bench_gap(seeds: list[int], examples: int, messages: int, settings: dict[str
         print(f"  seed {seed} done (load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"  {'':<36}" + "".join(f"{'seed ' + str(s):>11}" for s in seeds) + f"{'mean':>11}")
     for key, values in rows.items():
-        print(f"  {key:<36}" + "".join(f"{v:>11.2f}" for v in values)
-              + f"{statistics.mean(values):>11.2f}")
+        print(
+            f"  {key:<36}"
+            + "".join(f"{v:>11.2f}" for v in values)
+            + f"{statistics.mean(values):>11.2f}"
+        )
 
 
 def bench_curve(seeds: list[int]) -> None:
     from resolvekit.understanding.classifier import IntentClassifier
     from resolvekit.understanding.embedders import default_intent_embedder
 
-    print("\nClassifier top-1 on BANKING77 test (77 intents, 3,080 messages) by examples per intent")
+    print(
+        "\nClassifier top-1 on BANKING77 test (77 intents, 3,080 messages) by examples per intent"
+    )
     train = _by_intent(*banking77("train"))
     test_x, test_y = banking77("test")
     embedder = default_intent_embedder()
     test_v = embedder.embed([mask_data(t) for t in test_x])
-    print(f"  {'examples':<10}" + "".join(f"{'seed ' + str(s):>10}" for s in seeds) + f"{'mean':>10}{'fit s':>8}")
+    print(
+        f"  {'examples':<10}"
+        + "".join(f"{'seed ' + str(s):>10}" for s in seeds)
+        + f"{'mean':>10}{'fit s':>8}"
+    )
     for k in (5, 10, 20, 40):
         accs, times = [], []
         for seed in seeds:
@@ -212,9 +230,15 @@ def bench_curve(seeds: list[int]) -> None:
             clf = IntentClassifier(embedder).fit(texts, labels)
             times.append(time.perf_counter() - started)
             preds = clf.predict_embeddings(test_v)
-            accs.append(100 * statistics.mean(p.label == y for p, y in zip(preds, test_y, strict=True)))
-        print(f"  {k:<10}" + "".join(f"{a:>10.2f}" for a in accs)
-              + f"{statistics.mean(accs):>10.2f}{statistics.mean(times):>8.1f}", flush=True)
+            accs.append(
+                100 * statistics.mean(p.label == y for p, y in zip(preds, test_y, strict=True))
+            )
+        print(
+            f"  {k:<10}"
+            + "".join(f"{a:>10.2f}" for a in accs)
+            + f"{statistics.mean(accs):>10.2f}{statistics.mean(times):>8.1f}",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -26,10 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._text import fold
+from ..exceptions import UserError
 from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
-from ..exceptions import UserError
 from ..understanding.masking import mask_data
 from .base import Model, ModelRequest, ModelResponse, Signals
 from .local_fit import CONFIDENT, IN_SCOPE_LOSS, FitSettings, LocalFitReport, choose_threshold
@@ -421,9 +421,7 @@ class LocalModel(Model):
             label=prediction.label,
             confidence=confidence,
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
-            in_scope=(
-                prediction.score >= self._threshold() or settings.confident(confidence)
-            )
+            in_scope=(prediction.score >= self._threshold() or settings.confident(confidence))
             and not off_topic
             and prediction.label != _OTHER,
         )

@@ -72,6 +72,7 @@ class FitSettings:
     def confident(self, confidence: float) -> bool:
         """Whether ``confidence`` reaches ``confident_threshold``."""
         return self.confident_threshold is not None and confidence >= self.confident_threshold
+
     negative_examples: tuple[str, ...] = ()
     """Off-topic messages of the domain, trained as out of scope."""
     validation: tuple[tuple[str, str | None], ...] = ()
@@ -105,8 +106,7 @@ class FitSettings:
                 or not (pair[1] is None or (isinstance(pair[1], str) and pair[1]))
             ):
                 raise UserError(
-                    "validation must hold (message, intent name or None) pairs, got "
-                    f"{pair!r}"
+                    f"validation must hold (message, intent name or None) pairs, got {pair!r}"
                 )
 
     def replace(self, **changes: Any) -> FitSettings:
@@ -191,8 +191,10 @@ class LocalFitReport:
         """The report as JSON-ready data (``nan`` and infinities as ``None``)."""
         from pydantic import TypeAdapter
 
-        data: dict[str, Any] = TypeAdapter(LocalFitReport).dump_python(self, mode="json")
-        return _finite(data)
+        data: dict[str, Any] = _finite(
+            TypeAdapter(LocalFitReport).dump_python(self, mode="json")
+        )
+        return data
 
 
 def _finite(value: Any) -> Any:
@@ -247,11 +249,14 @@ def build_report(
     if fit is None:
         raise UserError("The intent classifier is not fitted")
     classes = classifier.classes
+
     def accepted(score: float, confidence: float) -> bool:
         return score >= threshold or settings.confident(confidence)
 
     true, predicted = fit.heldout_true, fit.heldout_predicted
-    taken = [accepted(s, c) for s, c in zip(fit.heldout_scores, fit.heldout_confidence, strict=True)]
+    taken = [
+        accepted(s, c) for s, c in zip(fit.heldout_scores, fit.heldout_confidence, strict=True)
+    ]
     if len(taken) != len(true):  # no out-of-scope side: nothing is rejected
         taken = [True] * len(true)
     examples = Counter(view.labels)
@@ -349,13 +354,14 @@ def _warnings(
 
 def format_report(report: LocalFitReport) -> str:
     """The report as plain text (the CLI prints a rich table instead when rich is installed)."""
+    floor = report.confirm_threshold
     lines = [
         f"held-out top-1 accuracy {report.accuracy:.1%}; accepted and right "
         f"{report.in_scope_accuracy:.1%}; in-scope rejected {report.in_scope_rejected:.1%}",
         f"out-of-scope recall {report.oos_recall:.1%} of {report.oos_messages} held-out "
         f"messages; threshold {report.threshold:.3f}: {report.threshold_rule}",
         f"confident (never sent away) at {report.confident_threshold}; confirmed below "
-        f"{report.confirm_threshold if report.confirm_threshold is not None else 'the engine floor'}",
+        f"{floor if floor is not None else 'the engine floor'}",
         "",
         f"{'intent':<40} {'examples':>8} {'held-out':>8} {'accuracy':>8} {'accepted':>8}",
     ]
@@ -382,7 +388,7 @@ def print_report(report: LocalFitReport) -> None:
     except ImportError:
         print(format_report(report))
         return
-    head, _, rest = format_report(report).partition("\n\n")
+    head = format_report(report).partition("\n\n")[0]
     console = Console()
     console.print(head)
     table = Table("intent", "examples", "held-out", "accuracy", "accepted", title="per intent")

@@ -50,7 +50,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -150,9 +150,8 @@ class FitReport:
     heldout_confidence: tuple[float, ...] = field(default=(), repr=False)
     heldout_oos_scores: tuple[float, ...] = field(default=(), repr=False)
     heldout_oos_confidence: tuple[float, ...] = field(default=(), repr=False)
-    """Per held-out in-scope message: its intent and the top intent predicted (indices into
-    :attr:`IntentClassifier.classes`), its in-scope score and calibrated confidence; per held-out
-    out-of-scope message, its score and top confidence (what LocalModel's fit report reads)."""
+    """Per held-out in-scope message: its intent and top intent (indices into ``classes``), score
+    and confidence; per held-out out-of-scope message, its score and top confidence."""
 
 
 class IntentClassifier:
@@ -447,9 +446,10 @@ class IntentClassifier:
         if fitted is None:
             return False
         try:
-            report = FitReport(
-                **{k: tuple(v) if isinstance(v, list) else v for k, v in fitted.report.items()}
-            )
+            values: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in fitted.report.items()
+            }
+            report = FitReport(**values)
         except TypeError as exc:
             store.logger.warning("Ignoring a damaged classifier file: %s", exc)
             return False

@@ -191,9 +191,7 @@ class LocalFitReport:
         """The report as JSON-ready data (``nan`` and infinities as ``None``)."""
         from pydantic import TypeAdapter
 
-        data: dict[str, Any] = _finite(
-            TypeAdapter(LocalFitReport).dump_python(self, mode="json")
-        )
+        data: dict[str, Any] = _finite(TypeAdapter(LocalFitReport).dump_python(self, mode="json"))
         return data
 
 

@@ -131,6 +131,10 @@ def test_negative_examples_are_off_topic() -> None:
     assert model().classify(off, INTENTS).in_scope  # "my order" is OrderStatus's wording
     negatives = [off, "what is the address of your London branch"]
     assert not model(negative_examples=negatives).classify(off, INTENTS).in_scope
+    # With the score gate open, the out-of-scope class beating every intent still decides.
+    open_gate = model(negative_examples=negatives, oos_threshold=-1e9, confident_threshold=None)
+    assert not open_gate.classify(off, INTENTS).in_scope
+    assert open_gate.classify("where is my order", INTENTS).in_scope
 
 
 def test_confirm_threshold_asks_which_intent_instead_of_starting() -> None:
@@ -297,6 +301,31 @@ def test_long_messages_carrying_data_classify_like_the_plain_request(
     short = minilm.classify(plain, INTENTS)
     assert (carried.label, carried.in_scope) == (short.label, short.in_scope) == (intent, True)
     assert carried.confidence >= 0.5
+
+
+class _Recording(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts: list[str]) -> Any:
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
+def test_local_model_classifies_the_masked_text_and_trains_on_masked_examples() -> None:
+    class Track(rk.Intent):
+        examples = ["where is order W1234567", "track my parcel", "status of my order"]
+
+    embedder = _Recording()
+    lm = LocalModel(embedder=embedder)
+    lm.classify("my order #W2378156 hasn't arrived, postcode S11 8HW", [Track.spec(), *INTENTS])
+    assert "where is order [id]" in embedder.seen
+    assert "my order [id] hasn't arrived, postcode [postcode]" in embedder.seen
+    assert not any("W2378156" in t or "W1234567" in t for t in embedder.seen)
+    embedder.seen.clear()
+    LocalModel(embedder=embedder, mask=False).classify("order #W2378156", [Track.spec()])
+    assert "order #W2378156" in embedder.seen
 
 
 def test_without_masking_the_data_pushes_long_messages_down(minilm: LocalModel) -> None:

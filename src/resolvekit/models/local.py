@@ -8,6 +8,11 @@ finally the intent classifier (out of scope -> the knowledge base; in scope -> t
 the slots found, its calibrated confidence and the runner-ups; an information question -> the
 knowledge base first, the intent as the fallback).
 
+What decides whether a message starts an intent is visible and settable: ``oos_threshold``,
+``in_scope_loss``, ``confident_threshold``, ``confirm_threshold``, ``negative_examples``,
+``validation`` and ``mask`` (see :class:`LocalModel`), and ``fit_report(intents)`` shows how the
+fitted classifier does on held-out messages (``resolvekit fit-report module:agent``).
+
 It returns the same decisions as any other model; the engine does not special-case it. The
 public methods (``fill``, ``prefill``, ``switch``, ``classify``...) are the building blocks the
 rules use, for rules of your own.

@@ -37,7 +37,14 @@ from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
 from ..understanding.masking import mask_data
 from .base import Model, ModelRequest, ModelResponse, Signals
-from .local_fit import CONFIDENT, IN_SCOPE_LOSS, FitSettings, LocalFitReport, choose_threshold
+from .local_fit import (
+    CONFIDENT,
+    IN_SCOPE_LOSS,
+    FitSettings,
+    LocalFitReport,
+    Setting,
+    choose_threshold,
+)
 from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction, Rule
 
 if TYPE_CHECKING:
@@ -156,62 +163,21 @@ class LocalModel(Model):
         self._executor: ThreadPoolExecutor | None = None
         self._seen: _IntentsView | None = None
 
-    # -- settings ------------------------------------------------------------------------------
+    # -- settings (read from and written to ``self.settings``, checked when set) -------------
 
-    @property
-    def oos_threshold(self) -> float | None:
-        """In-scope score below which a message is out of scope; ``None``: the fit's choice
-        (the chosen value is :attr:`LocalFitReport.threshold`). Setting it applies at once."""
-        return self.settings.oos_threshold
-
-    @oos_threshold.setter
-    def oos_threshold(self, value: float | None) -> None:
-        self.settings = self.settings.replace(oos_threshold=value)
-
-    @property
-    def confirm_threshold(self) -> float | None:
-        """Confidence below which an intent is confirmed with the customer instead of started."""
-        return self.settings.confirm_threshold
-
-    @confirm_threshold.setter
-    def confirm_threshold(self, value: float | None) -> None:
-        self.settings = self.settings.replace(confirm_threshold=value)
-
-    @property
-    def confident_threshold(self) -> float | None:
-        """Confidence at or above which the out-of-scope gate never sends an intent away."""
-        return self.settings.confident_threshold
-
-    @confident_threshold.setter
-    def confident_threshold(self, value: float | None) -> None:
-        self.settings = self.settings.replace(confident_threshold=value)
-
-    @property
-    def negative_examples(self) -> tuple[str, ...]:
-        """Your off-topic messages, trained as out of scope (setting them refits)."""
-        return self.settings.negative_examples
-
-    @negative_examples.setter
-    def negative_examples(self, value: Sequence[str]) -> None:
-        self.settings = self.settings.replace(negative_examples=tuple(value))
-
-    @property
-    def validation(self) -> tuple[tuple[str, str | None], ...]:
-        """Held-out ``(message, intent or None)`` pairs the fit calibrates on (setting refits)."""
-        return self.settings.validation
-
-    @validation.setter
-    def validation(self, value: Sequence[tuple[str, str | None]]) -> None:
-        self.settings = self.settings.replace(validation=tuple(value))
-
-    @property
-    def in_scope_loss(self) -> float:
-        """Share of right answers the fit's threshold may send away (setting it refits)."""
-        return self.settings.in_scope_loss
-
-    @in_scope_loss.setter
-    def in_scope_loss(self, value: float) -> None:
-        self.settings = self.settings.replace(in_scope_loss=value)
+    oos_threshold = Setting[float | None]()
+    """In-scope score below which a message is out of scope; ``None``: the fit's choice (see
+    :attr:`LocalFitReport.threshold`). Setting it applies at once."""
+    in_scope_loss = Setting[float]()
+    """Share of held-out right answers the fit's threshold may send away (setting it refits)."""
+    confident_threshold = Setting[float | None]()
+    """Confidence at or above which the out-of-scope gate never sends an intent away."""
+    confirm_threshold = Setting[float | None]()
+    """Confidence below which an intent is confirmed with the customer instead of started."""
+    negative_examples = Setting[Sequence[str]]()
+    """Your off-topic messages, trained as out of scope (setting them refits)."""
+    validation = Setting[Sequence[tuple[str, str | None]]]()
+    """Held-out ``(message, intent or None)`` pairs the fit calibrates on (setting refits)."""
 
     def fit_report(self, intents: Sequence[IntentSpec]) -> LocalFitReport:
         """How well the classifier fitted for ``intents`` does on held-out messages: accuracy

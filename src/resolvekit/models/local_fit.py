@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 from ..exceptions import UserError
 
@@ -31,6 +31,7 @@ __all__ = [
     "FitSettings",
     "IntentScore",
     "LocalFitReport",
+    "Setting",
     "build_report",
     "choose_threshold",
     "format_report",
@@ -84,6 +85,13 @@ class FitSettings:
     right, that it may send away (the highest threshold within it is taken)."""
 
     def __post_init__(self) -> None:
+        # Any sequences given are kept as tuples (the settings are hashed into the fit key).
+        object.__setattr__(self, "negative_examples", tuple(self.negative_examples))
+        object.__setattr__(
+            self,
+            "validation",
+            tuple(p if isinstance(p, str) else tuple(p) for p in self.validation),
+        )
         threshold = self.oos_threshold
         if threshold is not None and (
             isinstance(threshold, bool)
@@ -128,6 +136,33 @@ class FitSettings:
             raise UserError(
                 f"validation names intents the agent does not have: {', '.join(unknown[:5])}"
             )
+
+
+_V = TypeVar("_V")
+
+
+class _Owner(Protocol):
+    settings: FitSettings
+
+
+class Setting(Generic[_V]):
+    """A LocalModel attribute kept in its :class:`FitSettings`: read from them, and set through
+    :meth:`FitSettings.replace`, so a bad value is a ``UserError`` and changes nothing."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Setting[_V]: ...
+    @overload
+    def __get__(self, obj: _Owner, owner: type) -> _V: ...
+    def __get__(self, obj: _Owner | None, owner: type) -> Setting[_V] | _V:
+        if obj is None:
+            return self
+        return cast("_V", getattr(obj.settings, self.name))
+
+    def __set__(self, obj: _Owner, value: _V) -> None:
+        obj.settings = obj.settings.replace(**{self.name: value})
 
 
 @dataclass(kw_only=True, frozen=True)

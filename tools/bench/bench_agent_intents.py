@@ -11,6 +11,9 @@ BANKING77, few examples per intent drawn from ``train`` (seeds 0, 1, 2 by defaul
 - ``validation``: 5 more ``train`` messages per in-scope intent, 5 more of each described
   out-of-scope intent and CLINC150's ``oos_val`` (out of domain). Thresholds are chosen on these
   only; test is read once per configuration.
+- ``--data clinc150``: the same on CLINC150 (150 intents: 10 described and 10 unseen held out,
+  130 kept; validation from its ``val`` split). Its ``oos_test`` is then CLINC's own in-domain
+  out-of-scope set, not out of domain.
 
 Figures per seed and their mean: (a) the classifier's top-1 on the in-scope test messages (the
 label LocalModel's classifier ranks first, whatever the gate says), (b) the share on which the
@@ -67,26 +70,38 @@ def _intent_class(name: str, examples: list[str]) -> type[rk.Intent]:
     return type(name, (rk.Intent,), {"examples": examples, "__doc__": "", "__module__": __name__})
 
 
-def split(seed: int, examples: int) -> dict[str, Any]:
-    """Training intents, negatives, validation and test sets for one seed (train/test only)."""
+def _sources(data: str) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+    """(train, validation pool, test) messages by intent. BANKING77 has no validation split, so
+    its validation messages come from ``train`` (never the ones given as examples)."""
+    if data == "banking77":
+        train = _by_intent(*banking77("train"))
+        return train, train, _by_intent(*banking77("test"))
+    clinc = clinc150()
+    return _by_intent(*clinc["train"]), _by_intent(*clinc["val"]), _by_intent(*clinc["test"])
+
+
+def split(seed: int, examples: int, data: str = "banking77") -> dict[str, Any]:
+    """Training intents, negatives, validation and test sets for one seed."""
     rng = random.Random(seed)
-    train = _by_intent(*banking77("train"))
-    test = _by_intent(*banking77("test"))
+    train, val, test = _sources(data)
     names = sorted(train)
     rng.shuffle(names)
-    described, unseen = names[: HELD_OUT // 2], names[HELD_OUT // 2 : HELD_OUT]
-    inside = sorted(names[HELD_OUT:])
+    held = HELD_OUT if data == "banking77" else 20
+    described, unseen = names[: held // 2], names[held // 2 : held]
+    inside = sorted(names[held:])
     shots: dict[str, list[str]] = {}
     validation: list[tuple[str, str | None]] = []
     for name in inside:
         pool = rng.sample(train[name], len(train[name]))
         shots[name] = pool[:examples]
-        validation += [(t, name) for t in pool[examples : examples + VALIDATION_PER_INTENT]]
+        spare = pool[examples:] if data == "banking77" else rng.sample(val[name], len(val[name]))
+        validation += [(t, name) for t in spare[:VALIDATION_PER_INTENT]]
     negatives: list[str] = []
     for name in described:
         pool = rng.sample(train[name], len(train[name]))
         negatives += pool[:NEGATIVES_PER_INTENT]
-        validation += [(t, None) for t in pool[NEGATIVES_PER_INTENT : 2 * NEGATIVES_PER_INTENT]]
+        spare = pool[NEGATIVES_PER_INTENT:] if data == "banking77" else val[name]
+        validation += [(t, None) for t in spare[:NEGATIVES_PER_INTENT]]
     clinc = clinc150()
     validation += [(t, None) for t in clinc["oos_val"][0]]
     return {
@@ -119,8 +134,10 @@ async def _started(agent: rk.Agent[None], texts: list[str], tag: str) -> list[st
     return out
 
 
-def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) -> dict[str, float]:
-    data = split(seed, examples)
+def run_seed(
+    seed: int, examples: int, messages: int, settings: dict[str, Any], source: str
+) -> dict[str, float]:
+    data = split(seed, examples, source)
     rng = random.Random(1000 + seed)
     test_in = rng.sample(data["test_in"], min(messages, len(data["test_in"])))
     described = rng.sample(data["test_described"], min(messages // 4, len(data["test_described"])))
@@ -170,7 +187,7 @@ def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) 
         "in-domain OOS caught, unseen": 100 * statistics.mean(g is None for g in got_unseen),
         "in-domain OOS caught, all": 100
         * statistics.mean(g is None for g in got_described + got_unseen),
-        "out-of-domain OOS caught": 100 * statistics.mean(g is None for g in got_out),
+        "CLINC150 oos_test caught": 100 * statistics.mean(g is None for g in got_out),
         "fit report: held-out top-1": 100 * report.accuracy,
         "fit report: in-scope rejected": 100 * report.in_scope_rejected,
         "fit report: OOS recall": 100 * report.oos_recall,
@@ -182,14 +199,17 @@ def run_seed(seed: int, examples: int, messages: int, settings: dict[str, Any]) 
     }
 
 
-def bench_gap(seeds: list[int], examples: int, messages: int, settings: dict[str, Any]) -> None:
+def bench_gap(
+    seeds: list[int], examples: int, messages: int, settings: dict[str, Any], source: str
+) -> None:
     print(
-        f"\nAgent vs classifier, BANKING77 {77 - HELD_OUT} intents x {examples} examples, "
+        f"\nAgent vs classifier, {source} ({'63' if source == 'banking77' else '130'} intents) x "
+        f"{examples} examples, "
         f"{messages} in-scope test messages per seed, settings {settings or 'default'}"
     )
     rows: dict[str, list[float]] = defaultdict(list)
     for seed in seeds:
-        for key, value in run_seed(seed, examples, messages, settings).items():
+        for key, value in run_seed(seed, examples, messages, settings, source).items():
             rows[key].append(value)
         print(f"  seed {seed} done (load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"  {'':<36}" + "".join(f"{'seed ' + str(s):>11}" for s in seeds) + f"{'mean':>11}")
@@ -247,6 +267,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=10)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--curve", action="store_true")
+    parser.add_argument("--data", choices=["banking77", "clinc150"], default="banking77")
     parser.add_argument("--oos-threshold", type=float, default=None)
     parser.add_argument("--confident", type=float, default=None)
     parser.add_argument("--no-mask", action="store_true")
@@ -263,7 +284,7 @@ def main() -> None:
         settings["confident_threshold"] = args.confident
     if args.no_mask:
         settings["mask"] = False
-    bench_gap(args.seeds, args.examples, args.messages, settings)
+    bench_gap(args.seeds, args.examples, args.messages, settings, args.data)
 
 
 if __name__ == "__main__":

@@ -375,3 +375,21 @@ async def test_a_confident_intent_is_never_deflected_to_the_knowledge_base() -> 
     deflecting = await _agent(model(oos_threshold=1e9, confident_threshold=None))
     deflected = await deflecting.handle("c2", "I've moved house")
     assert deflected.intent is None and deflected.outcome != "resolved"
+
+
+def test_try_and_is_one_request_not_two() -> None:
+    class ConfirmReservation(rk.Intent):
+        examples = ["confirm my reservation", "is my reservation confirmed", "check my booking"]
+
+    class TryProduct(rk.Intent):
+        examples = ["I would like to try", "I want to try it", "can I try it first"]
+
+    intents = [ConfirmReservation.spec(), TryProduct.spec(), *INTENTS]
+    lm = model()
+    # Split at "and", the two halves would be two confident requests.
+    assert lm.classify("I would like to try", intents).label == "TryProduct"
+    assert lm.classify("confirm my reservation", intents).label == "ConfirmReservation"
+    assert lm.several("I would like to try and confirm my reservation", intents) == []
+    assert lm.several("please go and check my booking", intents) == []
+    both = lm.several("I want to close my account and update my home address", intents)
+    assert [start.intent for start, _ in both] == ["CloseAccount", "UpdateAddress"]

@@ -61,8 +61,12 @@ def _words(text: str) -> frozenset[str]:
 
 _T = TypeVar("_T")
 
-_CLAUSES = re.compile(r"\s*(?:[;.!?]\s+|,?\s+(?:and(?:\s+also)?|also|then|plus)\s+)", re.IGNORECASE)
-"""Where one request of a message may end and another begin."""
+_CLAUSES = re.compile(
+    r"\s*(?:[;.!?]\s+|(?<!\btry)(?<!\bgo)(?<!\bcome),?\s+(?:and(?:\s+also)?|also|then|plus)\s+)",
+    re.IGNORECASE,
+)
+"""Where one request of a message may end and another begin ("try and confirm", "go and
+check" are one request)."""
 
 _WORD_NOT_CODE = 0.5
 """Pattern matches scoring below this are plain words the pattern happened to fit."""

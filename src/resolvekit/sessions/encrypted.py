@@ -141,6 +141,9 @@ class EncryptedStore:
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         return await self.store.inflight(before, limit)
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        return await self.store.handed_off(limit)
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self.store.archived(conversation_id)
 

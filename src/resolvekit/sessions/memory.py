@@ -146,6 +146,11 @@ class MemoryStore:
         found.sort()
         return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        found = [(r.updated_at, cid) for cid, r in self._rows.items() if r.status == "handed_off"]
+        found.sort()
+        return [self._decode(cid, self._rows[cid]) for _, cid in found[:limit]]
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return [
             decode_record(conversation_id, seq, raw, where=_WHERE, codec=self.codec)

@@ -481,6 +481,14 @@ class PostgresStore:
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        rows = await self._rows(
+            f"SELECT id, version, data FROM {self.table} WHERE status = 'handed_off' "
+            "ORDER BY updated_at LIMIT %s",
+            (limit,),
+        )
+        return [self._decode(*row) for row in rows]
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._rows(
             f"SELECT seq, data FROM {self.table}_archive WHERE conversation_id = %s ORDER BY seq",

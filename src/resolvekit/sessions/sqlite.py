@@ -384,6 +384,14 @@ class SQLiteStore:
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        sql = "SELECT id, version, data FROM conversations WHERE status = 'handed_off' "
+        rows = await self._run(
+            "list handed-off conversations",
+            functools.partial(self._fetch, sql + "ORDER BY updated_at LIMIT ?", (limit,)),
+        )
+        return [self._decode(*row) for row in rows]
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._run(
             f"read conversation {conversation_id}'s archive",

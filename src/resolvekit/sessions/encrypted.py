@@ -142,7 +142,8 @@ class EncryptedStore:
         return await self.store.inflight(before, limit)
 
     async def handed_off(self, limit: int = 100) -> list[Conversation]:
-        return await self.store.handed_off(limit)
+        found: list[Conversation] = await cast(Any, self.store).handed_off(limit)
+        return found
 
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self.store.archived(conversation_id)

@@ -160,12 +160,14 @@ def conversation_page(
     if pending_run is not None:
         top += _confirm_panel(cid, pending_run, pending_request, csrf)
     handoff = view.handoff
-    priority = str(handoff.get("priority", "-"))
+    priority = str(handoff.get("priority", ""))
+    badge = (
+        f" · <span class='badge {escape(priority)}'>{escape(priority)}</span>" if priority else ""
+    )
     status = "with a human" if view.with_human else conv.status
     head = (
         f"<h1>Customer {escape(conv.customer_id)} <small>on {escape(conv.channel)} · "
-        f"<span id='status'>{escape(status)}</span> · "
-        f"<span class='badge {escape(priority)}'>{escape(priority)}</span></small></h1>"
+        f"<span id='status'>{escape(status)}</span>{badge}</small></h1>"
     )
     left = (
         _handoff_section(view)
@@ -314,10 +316,11 @@ def _knowledge(view: ConversationView) -> str:
         inner = "<p>No answer in the knowledge base.</p>"
     else:
         cites = "".join(f"<li>{escape(c.title or c.doc_id)}</li>" for c in answer.citations)
-        inner = (
-            f"<div class='msg agent'>{escape(answer.text)}</div><ul>{cites}</ul>"
-            f"<button type='button' data-fill='{escape(answer.text)}'>Use as reply</button>"
-        )
+        inner = f"<div class='msg agent'>{escape(answer.text)}</div><ul>{cites}</ul>"
+        if view.with_human:
+            inner += (
+                f"<button type='button' data-fill='{escape(answer.text)}'>Use as reply</button>"
+            )
     return _section("Knowledge suggestions", question + inner, "knowledge")
 
 

@@ -156,7 +156,9 @@ class Console:
             conversation=conv,
             handoff=dict(conv.handoff or {}),
             slots=dict(runs[-1].slots) if runs else {},
-            actions=[s for r in conv.runs for s in r.journal if s.kind == "call"],
+            actions=sorted(
+                (s for r in conv.runs for s in r.journal if s.kind == "call"), key=lambda s: s.at
+            ),
             frustration=frustration(conv),
             suggestions=suggest(conv, self.agent.playbooks, self.agent.tools),
             last_question=_last_question(conv),

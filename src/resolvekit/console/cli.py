@@ -50,12 +50,12 @@ def _serve(args: argparse.Namespace) -> int:
     from ..chat import load_agent
     from .app import create_app
 
+    target = _load_function(args.reply_target) if args.reply_target else None
     agent = load_agent(args.agent)
     key = args.api_key or os.environ.get(KEY_VARIABLE)
     if not key:
         key = secrets.token_urlsafe(18)
         print(f"console key (log in with your name and it): {key}", flush=True)
-    target = _load_function(args.reply_target) if args.reply_target else None
     app = create_app(agent, api_key=key, reply_target=target)
     print(f"resolvekit console on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

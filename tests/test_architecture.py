@@ -47,10 +47,12 @@ LAYERS: dict[str, int] = {
     "resolvekit.delivery": 1,
     "resolvekit.repair": 1,
     "resolvekit.registry": 1,
+    "resolvekit.approvals": 1,
     # 2: the turn engine
     "resolvekit.engine": 2,
     # 3: the agent
     "resolvekit.agent": 3,
+    "resolvekit.approval_desk": 3,
     # 4: what uses agents
     "resolvekit.evals": 4,
     "resolvekit.cli": 4,

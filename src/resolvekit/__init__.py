@@ -37,6 +37,19 @@ _EXPORTS: dict[str, str] = {
     "Toolset": "toolsets",
     "FunctionToolset": "toolsets",
     "ToolOverride": "toolsets",
+    # approvals
+    "Approval": "approvals",
+    "ApprovalPolicy": "approvals",
+    "ApprovalTier": "approvals",
+    "ApprovalRequest": "approvals",
+    "Notification": "approvals",
+    "PendingApproval": "approvals",
+    "Decided": "approvals",
+    "ApprovalError": "exceptions",
+    "ApprovalNotFound": "exceptions",
+    "ApprovalAlreadyDecided": "exceptions",
+    "ApprovalRoleNotAllowed": "exceptions",
+    "ApprovalStale": "exceptions",
     # escalation
     "EscalationPolicy": "escalation",
     "Handoff": "handoffs",
@@ -110,6 +123,15 @@ __all__ = [
     "DEFAULT_REDACTOR",
     "Agent",
     "AnswerFromKnowledge",
+    "Approval",
+    "ApprovalAlreadyDecided",
+    "ApprovalError",
+    "ApprovalNotFound",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ApprovalRoleNotAllowed",
+    "ApprovalStale",
+    "ApprovalTier",
     "AskClarification",
     "CallTool",
     "CallbackTarget",
@@ -121,6 +143,7 @@ __all__ = [
     "Conversation",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "Decided",
     "EncryptedStore",
     "Escalate",
     "EscalationPolicy",
@@ -147,7 +170,9 @@ __all__ = [
     "ModelRequestsBlocked",
     "ModelResponse",
     "ModelTimeout",
+    "Notification",
     "Outcome",
+    "PendingApproval",
     "Phrases",
     "PlaybookError",
     "PlaybookOutcome",
@@ -191,10 +216,24 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), [*__all__, "_
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .approvals import (
+        Approval,
+        ApprovalPolicy,
+        ApprovalRequest,
+        ApprovalTier,
+        Decided,
+        Notification,
+        PendingApproval,
+    )
     from .consent import ConsentPolicy
     from .delivery import CallbackTarget, HandoffTarget, JSONLQueue
     from .escalation import EscalationPolicy
     from .exceptions import (
+        ApprovalAlreadyDecided,
+        ApprovalError,
+        ApprovalNotFound,
+        ApprovalRoleNotAllowed,
+        ApprovalStale,
         ConcurrentUpdate,
         CorrectionAfterWrite,
         CorruptStore,

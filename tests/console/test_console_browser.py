@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,17 +41,10 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        started = threading.Event()
-
-        async def wait() -> None:
-            while not self.server.started:
-                await asyncio.sleep(0.05)
-            started.set()
-
-        while not self.loop.is_running():
-            threading.Event().wait(0.01)
-        asyncio.run_coroutine_threadsafe(wait(), self.loop)
-        assert started.wait(TIMEOUT), "the console server did not start"
+        deadline = time.monotonic() + TIMEOUT
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the console server did not start"
+            time.sleep(0.05)
         return self
 
     @property

@@ -41,11 +41,12 @@ def build_request(agent: AgentSetup, conv: Conversation, **changes: Any) -> Mode
     allowed = _OPEN
     model_pending: Pending | None = None
     run = conv.active_run
-    if pending is not None:
-        allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
+    kind = pending.kind if pending is not None else None
+    if pending is not None and kind is not None and kind != "approval":  # a person decides those
+        allowed = _WAITING_VALUE if kind in ("slot", "ask") else _WAITING_YES_NO
         owner = run or conv.run(pending.run_id)  # a "resume" question's run is suspended
         model_pending = Pending(
-            kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
+            kind="confirm" if kind == "tool_confirm" else kind,
             question=pending.question,
             slot=pending_spec(agent, conv, pending),
             intent=owner.intent if owner else None,

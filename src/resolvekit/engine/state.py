@@ -80,6 +80,8 @@ class TurnState:
             tools=agent.tools,
             knowledge=knowledge if agent.has_knowledge else None,
             trace=self._on_trace,
+            approvals=agent.approval_policy,
+            approval_text=agent.phrases.approval_pending,
         )
 
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:

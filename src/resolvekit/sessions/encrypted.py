@@ -145,6 +145,9 @@ class EncryptedStore:
         found: list[Conversation] = await cast(Any, self.store).handed_off(limit)
         return found
 
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        return await self.store.awaiting_approval(limit)
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self.store.archived(conversation_id)
 

@@ -40,6 +40,7 @@ class _Row:
     inflight_until: float | None
     data: str
     """The conversation's JSON as the store's codec keeps it."""
+    approval_since: float | None = None
 
 
 class MemoryStore:
@@ -126,6 +127,7 @@ class MemoryStore:
             resume_token=conversation.resume_token,
             inflight_until=write.inflight_until,
             data=write.data,
+            approval_since=conversation.awaiting_approval(),
         )
         if write.archive:
             self._archive.setdefault(conversation.id, []).extend(r for _, r in write.archive)
@@ -150,6 +152,14 @@ class MemoryStore:
         found = [(r.updated_at, cid) for cid, r in self._rows.items() if r.status == "handed_off"]
         found.sort()
         return [self._decode(cid, self._rows[cid]) for _, cid in found[:limit]]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        found = sorted(
+            (row.approval_since, cid, row.customer_id)
+            for cid, row in self._rows.items()
+            if row.status != "closed" and row.approval_since is not None
+        )
+        return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
 
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return [

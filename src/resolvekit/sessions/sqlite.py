@@ -219,7 +219,7 @@ class SQLiteStore:
                 if cursor.rowcount == 0:
                     db.execute(
                         f"INSERT INTO conversations (id, {ROW_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (conversation.id, *write.values),
                     )
             except sqlite3.IntegrityError as exc:
@@ -391,6 +391,18 @@ class SQLiteStore:
             functools.partial(self._fetch, sql + "ORDER BY updated_at LIMIT ?", (limit,)),
         )
         return [self._decode(*row) for row in rows]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        rows = await self._run(
+            "list conversations waiting for an approval",
+            functools.partial(
+                self._fetch,
+                "SELECT id, customer_id FROM conversations WHERE status != 'closed' "
+                "AND approval_since IS NOT NULL ORDER BY approval_since LIMIT ?",
+                (limit,),
+            ),
+        )
+        return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._run(

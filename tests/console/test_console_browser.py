@@ -149,3 +149,32 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         assert page.locator(f"tr[data-conversation='{cid}']").count() == 0
     finally:
         page.close()
+
+
+def test_a_team_lead_approves_a_refund_in_the_approvals_pane(chromium: Any) -> None:
+    from tests.approvals.refunds import Bank, build
+
+    bank = Bank()
+    agent = build(bank)
+    app = create_app(agent, api_key=KEY, roles={"Lena": "team_lead"})
+    with LiveServer(app) as server:
+        server.run(agent.handle("c-9", "refund CH2002"))
+        page = chromium.new_page(viewport={"width": 1280, "height": 700})
+        page.set_default_timeout(TIMEOUT * 1000)
+        try:
+            page.goto(server.url + "/login")
+            page.fill("input[name=name]", "Lena")
+            page.fill("input[name=key]", KEY)
+            page.click("button[type=submit]")
+            row = page.locator("tr[data-approval]")
+            assert "refund 120 on CH2002" in row.inner_text()
+            page.screenshot(path=str(IMAGES / "console-approvals.png"), full_page=True)
+            row.locator("input[name=note]").fill("goodwill")
+            row.locator("button[value=approve]").click()
+            page.wait_for_selector("#flash")
+            assert "approved by Lena" in page.inner_text("#flash")
+            assert bank.refunds == [("CH2002", 120.0)]
+            page.wait_for_selector("#approvals-empty")
+        finally:
+            page.close()
+            server.run(agent.close())

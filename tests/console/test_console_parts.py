@@ -132,3 +132,9 @@ def test_the_cli_refuses_a_bad_reply_target() -> None:
     from resolvekit.cli import main
 
     assert main(["console", "examples.order_support:agent", "--reply-target", "nocolon"]) == 1
+
+
+def test_the_cli_refuses_a_bad_role() -> None:
+    from resolvekit.cli import main
+
+    assert main(["console", "examples.order_support:agent", "--role", "lena"]) == 1

@@ -14,11 +14,13 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from ..exceptions import ResolvekitError
+from .approvals import approvals_section, decide, pending
 from .errors import ConsoleRefusal
 from .pages import SCRIPT, conversation_page, inbox_page, login_page, message_page
 from .service import Console, ReplyTarget
@@ -77,6 +79,7 @@ def create_app(
     *,
     api_key: str,
     reply_target: ReplyTarget | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> Starlette:
     """The handoff inbox and agent assist console for ``agent``, as an ASGI app.
 
@@ -84,6 +87,9 @@ def create_app(
         agent: the agent whose handed-off conversations humans take over.
         api_key: the shared console key human agents log in with (at least 8 characters).
         reply_target: where messages to customers go (see :class:`Console`).
+        roles: the approval role of each human agent by name (``{"alice": "team_lead"}``):
+            what the approvals pane lets them decide (:meth:`Agent.decide`). Others see the
+            pending approvals read only.
 
     Raises:
         UserError: starlette is not installed (``pip install "resolvekit[console]"``), or the
@@ -101,6 +107,17 @@ def create_app(
         raise UserError("The console key must have at least 8 characters")
     console = Console(agent, reply_target=reply_target)
     auth = _Auth(api_key)
+    role_of = dict(roles or {})
+
+    async def approvals_pane(human: str, csrf: str, customer_id: str | None = None) -> str:
+        role = role_of.get(human)
+        try:
+            items = await pending(agent, role, customer_id)
+        except ResolvekitError as exc:
+            return f"<section class='error'>Approvals unavailable: {escape(str(exc))}</section>"
+        if customer_id is not None and not items:
+            return ""
+        return approvals_section(items, role=role, csrf=csrf)
 
     def session(request: Request) -> tuple[str, str] | None:
         cookie = request.cookies.get(COOKIE)
@@ -172,12 +189,35 @@ def create_app(
         found = session(request)
         if found is None:
             return RedirectResponse("/login", status_code=303)
-        human, csrf = found
+        return await show_inbox(*found)
+
+    async def show_inbox(human: str, csrf: str, flash: str = "", status: int = 200) -> Response:
         try:
             items = await console.inbox()
         except ResolvekitError as exc:
             return page(message_page("Inbox unavailable", str(exc), human=human, csrf=csrf), 500)
-        return page(inbox_page(items, human=human, csrf=csrf))
+        extra = await approvals_pane(human, csrf)
+        if flash:
+            extra = f"<section class='flash' id='flash'>{escape(flash)}</section>" + extra
+        return page(inbox_page(items, human=human, csrf=csrf, extra=extra), status)
+
+    async def decide_approval(request: Request) -> Response:
+        checked = await guarded(request)
+        if not isinstance(checked, tuple):
+            return checked
+        human, csrf, form = checked
+        try:
+            said = await decide(
+                agent,
+                request.path_params["aid"],
+                decision=form.get("decision", ""),
+                human=human,
+                role=role_of.get(human),
+                note=form.get("note") or None,
+            )
+        except ConsoleRefusal as exc:
+            return await show_inbox(human, csrf, str(exc), _STATUS.get(exc.code, 400))
+        return await show_inbox(human, csrf, said)
 
     async def show(
         request: Request,
@@ -196,6 +236,7 @@ def create_app(
         flash = _flash(request.query_params.get("done", ""), view)
         if "flash" not in shown:
             shown["flash"] = flash
+        shown["extra"] = await approvals_pane(human, csrf, view.conversation.customer_id)
         return page(conversation_page(view, human=human, csrf=csrf, **shown), status)
 
     async def conversation(request: Request) -> Response:
@@ -262,6 +303,7 @@ def create_app(
             Route("/c/{cid}/run", posting(run), methods=["POST"]),
             Route("/c/{cid}/reply", posting(reply), methods=["POST"]),
             Route("/c/{cid}/handback", posting(hand_back), methods=["POST"]),
+            Route("/approvals/{aid}", decide_approval, methods=["POST"]),
         ]
     )
     app.state.console = console

@@ -41,6 +41,13 @@ def add_console_command(subparsers: argparse._SubParsersAction[argparse.Argument
         help="where messages to customers go: a function taking a resolvekit.console."
         "HumanReply (default: kept in the transcript only)",
     )
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="NAME=ROLE",
+        help="a human agent's approval role (repeatable), e.g. --role lena=team_lead",
+    )
     parser.set_defaults(handler=_serve)
 
 
@@ -51,12 +58,13 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
     target = _load_function(args.reply_target) if args.reply_target else None
+    roles = dict(_role(item) for item in args.role)
     agent = load_agent(args.agent)
     key = args.api_key or os.environ.get(KEY_VARIABLE)
     if not key:
         key = secrets.token_urlsafe(18)
         print(f"console key (log in with your name and it): {key}", flush=True)
-    app = create_app(agent, api_key=key, reply_target=target)
+    app = create_app(agent, api_key=key, reply_target=target, roles=roles)
     print(f"resolvekit console on http://{args.host}:{args.port}/", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -75,3 +83,10 @@ def _load_function(where: str) -> Any:
     if not callable(function):
         raise UserError(f"the reply target {where!r} is not callable")
     return function
+
+
+def _role(item: str) -> tuple[str, str]:
+    name, _, role = item.partition("=")
+    if not name.strip() or not role.strip():
+        raise UserError(f"--role takes NAME=ROLE, not {item!r}")
+    return name.strip(), role.strip()

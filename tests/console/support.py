@@ -8,7 +8,7 @@ from typing import Any
 
 import resolvekit as rk
 from resolvekit.console import HumanReply
-from tests.engine.shop import Backend, CancelOrder, Order, Reason
+from tests.engine.shop import Backend, CancelOrder, build_agent
 
 KEY = "console-test-key"
 
@@ -38,37 +38,22 @@ class Outbox:
 
 
 def shop_agent(backend: Backend, store: str = "memory://") -> rk.Agent[Backend]:
-    """The cancel agent; its playbook finds an order a human already cancelled and says so."""
-    agent: rk.Agent[Backend] = rk.Agent(
-        name="Acme", model="test", deps=backend, handoff=[], knowledge=Faq(), store=store
-    )
+    """The engine tests' cancel agent (get_order, cancel_order) with a playbook that finds an
+    order a human already cancelled and says so, naming its tools as strings."""
+    agent = build_agent(backend, "test", handoff=[], knowledge=Faq(), store=store)
 
-    @agent.tool(effect="read")
-    def get_order(ctx: rk.Context[Backend], order_id: str) -> Order:
-        """Look up an order."""
-        if order_id not in ctx.deps.orders:
-            raise rk.ToolRefusal(f"no order {order_id}")
-        return Order(**ctx.deps.orders[order_id])
-
-    @agent.tool(effect="write", confirm=True)
-    def cancel_order(ctx: rk.Context[Backend], order_id: str, reason: Reason) -> Order:
-        """Cancel a pending order."""
-        ctx.deps.writes.append(("cancel", order_id))
-        ctx.deps.orders[order_id]["status"] = "cancelled"
-        return Order(**ctx.deps.orders[order_id])
-
-    @agent.playbook(CancelOrder)
     async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:
-        order = await ctx.call(get_order, order_id=intent.order_id)
+        order = await ctx.call("get_order", order_id=intent.order_id)
         if order.status == "cancelled":
             return ctx.resolve(f"Order {order.id} is cancelled.")
         if order.status != "pending":
             return ctx.escalate(f"order {order.id} is {order.status}")
         if not await ctx.confirm(f"Cancel order {order.id}?"):
             return ctx.resolve("customer kept the order")
-        await ctx.call(cancel_order, order_id=order.id, reason=intent.reason)
+        await ctx.call("cancel_order", order_id=order.id, reason=intent.reason)
         return ctx.resolve(f"Order {order.id} cancelled")
 
+    agent.playbooks["CancelOrder"] = cancel  # in place of the engine tests' playbook
     return agent
 
 

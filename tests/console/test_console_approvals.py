@@ -21,6 +21,16 @@ async def _client(bank: Bank, name: str, agent: Any = None) -> tuple[httpx2.Asyn
     return client, agent
 
 
+async def _pending(
+    client: httpx2.AsyncClient, agent: Any, customer: str, text: str
+) -> tuple[str, str]:
+    """The customer asks; the inbox's one approval id and the page's CSRF token."""
+    await agent.handle(customer, text)
+    html = (await client.get("/")).text
+    [aid] = re.findall(r"data-approval='([^']+)'", html)
+    return aid, _token(html)
+
+
 def _token(html: str) -> str:
     found = re.search(r"name='csrf' value='([^']+)'", html) or re.search(
         r'name="csrf" value="([^"]+)"', html
@@ -51,13 +61,10 @@ async def test_a_team_lead_approves_once_and_the_playbook_refunds() -> None:
 async def test_without_a_role_approvals_are_read_only() -> None:
     bank = Bank()
     client, agent = await _client(bank, "sam")
-    await agent.handle("c-1", "refund CH2002")
+    aid, token = await _pending(client, agent, "c-1", "refund CH2002")
     html = (await client.get("/")).text
-    [aid] = re.findall(r"data-approval='([^']+)'", html)
     assert "read only" in html and "value='approve'" not in html
-    response = await client.post(
-        f"/approvals/{aid}", data={"csrf": _token(html), "decision": "approve"}
-    )
+    response = await client.post(f"/approvals/{aid}", data={"csrf": token, "decision": "approve"})
     assert response.status_code == 400 and "has no approval role" in response.text
     assert bank.refunds == []
     await client.aclose()
@@ -66,14 +73,12 @@ async def test_without_a_role_approvals_are_read_only() -> None:
 async def test_a_manager_declines_with_a_note_and_a_wrong_role_cannot() -> None:
     bank = Bank()
     client, agent = await _client(bank, "max")
-    await agent.handle("c-2", "refund CH3003")
-    html = (await client.get("/")).text
-    [aid] = re.findall(r"data-approval='([^']+)'", html)
-    bad = await client.post(f"/approvals/{aid}", data={"csrf": _token(html), "decision": "maybe"})
+    aid, token = await _pending(client, agent, "c-2", "refund CH3003")
+    bad = await client.post(f"/approvals/{aid}", data={"csrf": token, "decision": "maybe"})
     assert bad.status_code == 400 and bank.refunds == []
     response = await client.post(
         f"/approvals/{aid}",
-        data={"csrf": _token(html), "decision": "decline", "note": "over the limit"},
+        data={"csrf": token, "decision": "decline", "note": "over the limit"},
     )
     assert "declined by max" in response.text and bank.refunds == []
     await agent.handle("c-3", "refund CH3003")

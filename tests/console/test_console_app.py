@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -18,9 +19,9 @@ from tests.engine.shop import Backend
 
 
 class Setup:
-    def __init__(self) -> None:
+    def __init__(self, store: str = "memory://") -> None:
         self.backend = Backend()
-        self.agent = shop_agent(self.backend)
+        self.agent = shop_agent(self.backend, store)
         self.outbox = Outbox()
         self.app = create_app(self.agent, api_key=KEY, reply_target=self.outbox)
         self.client = httpx2.AsyncClient(
@@ -51,13 +52,17 @@ class Setup:
         return found
 
 
-@pytest.fixture
-async def setup() -> AsyncIterator[Setup]:
-    s = Setup()
+@pytest.fixture(params=["memory", "sqlite"])
+async def setup(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Setup]:
+    """A logged-in console over an agent whose conversation with c-1 was handed off, on the
+    memory store and on SQLite (locks and saves across the console and the agent)."""
+    store = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/console.db"
+    s = Setup(store)
     s.cid = await hand_off(s.agent)
     await s.login()
     yield s
     await s.client.aclose()
+    await s.agent.close()
 
 
 async def test_pages_need_a_login_with_the_key() -> None:

@@ -3,6 +3,8 @@ signal, the service's refusals and the CLI's key handling."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import resolvekit as rk
@@ -138,3 +140,42 @@ def test_the_cli_refuses_a_bad_role() -> None:
     from resolvekit.cli import main
 
     assert main(["console", "examples.order_support:agent", "--role", "lena"]) == 1
+
+
+def test_resolvekit_console_serves_the_login_page(tmp_path: Path) -> None:
+    """The command really serves: started as a process on a free port, it answers /login and
+    refuses the inbox without a session."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "resolvekit.cli", "console", "examples.order_support:agent",
+         "--port", str(port), "--api-key", "a-long-console-key"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90  # a loaded machine
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+                    assert "Console key" in page.read().decode()
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "resolvekit console did not start"
+                time.sleep(0.2)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/")
+        with urllib.request.urlopen(request, timeout=5) as inbox:
+            assert inbox.url.endswith("/login")  # redirected: no session
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()  # type: ignore[union-attr]

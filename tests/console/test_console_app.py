@@ -238,3 +238,22 @@ async def test_hand_back_resumes_the_playbook_where_it_stopped(setup: Setup) -> 
     assert setup.backend.writes == [("cancel", "W1234567")]
     again = await setup.post(f"/c/{setup.cid}/run", {"tool": "get_order", "request": "r-9"})
     assert again.status_code in (400, 409)  # not with a human any more
+
+
+async def test_the_humans_call_is_traced_with_their_name_and_logged_redacted(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup.backend.orders["W1234567"]["items"] = ["lamp for jane.doe@example.com"]
+    with caplog.at_level("INFO", logger="resolvekit.console"):
+        outcome = await setup.app.state.console.run_tool(
+            setup.cid, "get_order", {"order_id": "W1234567"}, human="alice", request="r-t"
+        )
+    assert outcome.status == "done" and not outcome.duplicate
+    [event] = [e for e in outcome.trace if e.kind == "tool"]
+    assert event.data["human"] == "alice" and event.data["status"] == "done"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert '"human": "alice"' in logged and "jane.doe@example.com" not in logged
+    again = await setup.app.state.console.run_tool(
+        setup.cid, "get_order", {"order_id": "W1234567"}, human="alice", request="r-t"
+    )
+    assert again.duplicate and again.result == outcome.result

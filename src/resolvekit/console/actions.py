@@ -46,7 +46,8 @@ class ToolRun:
     duplicate: bool = False
     """The request id was already journaled: this is that call's outcome; nothing ran again."""
     trace: list[TraceEvent] = field(default_factory=list)
-    """The call's trace events, each with the human's name (``data["human"]``)."""
+    """The call's trace events, each with the human's name (``data["human"]``); also logged
+    to the ``resolvekit.console`` logger, redacted by the agent's redaction policy."""
 
 
 def needs_confirmation(agent: Agent[Any], name: str) -> bool:
@@ -152,7 +153,10 @@ async def _call(
         await agent.store.save(conv)
 
     def on_trace(kind: str, data: dict[str, Any]) -> None:
-        trace.append(TraceEvent(kind=kind, data={**data, "human": human}))
+        event = TraceEvent(kind=kind, data={**data, "human": human})
+        trace.append(event)
+        shown = agent.redaction.redact_value(event.data) if agent.redaction else event.data
+        log.info("console trace %s: %s", kind, json.dumps(shown, default=str))
 
     ctx: Context[Any] = Context(
         conversation=conv,

@@ -18,11 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: order_support
-
-import order_support
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repo root
 
 import resolvekit as rk
+from examples import order_support
 from resolvekit.console import HumanReply, create_app
 
 CONVERSATIONS = [

@@ -22,6 +22,7 @@ from ..messages import Message
 from ..playbooks import Context, Hooks
 from ..results import TraceEvent
 from ..sessions import FREE_RUN, Conversation, PlaybookRun, Step
+from ._held import held
 from .errors import ConsoleRefusal
 
 if TYPE_CHECKING:
@@ -90,16 +91,7 @@ async def run_tool(
         raise ConsoleRefusal("invalid", f"Invalid arguments for {name}: {exc.message}") from None
     if needs_confirmation(agent, name) and not confirmed:
         return ToolRun(tool=name, args=valid, status="confirm")
-    store = agent.store
-    found = await store.get(conversation_id)
-    if found is None:
-        raise ConsoleRefusal("not_found", f"No conversation {conversation_id}")
-    async with store.lock(found.customer_id):
-        conv = await store.get(conversation_id)
-        if conv is None or conv.status != "handed_off":
-            raise ConsoleRefusal(
-                "not_handed_off", f"Conversation {conversation_id} is not with a human now"
-            )
+    async with held(agent.store, conversation_id) as conv:
         earlier = _earlier(conv, request)
         if earlier is not None:
             return ToolRun(

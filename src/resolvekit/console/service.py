@@ -18,6 +18,7 @@ from ..exceptions import ResolvekitError, UserError
 from ..messages import Message
 from ..playbooks import KnowledgeAnswer
 from ..sessions import FREE_RUN, Conversation, Step
+from ._held import held
 from .actions import ToolRun, needs_confirmation, run_tool
 from .errors import ConsoleRefusal
 from .signals import Frustration, frustration
@@ -248,18 +249,9 @@ class Console:
     async def _update(
         self, conversation_id: str, change: Callable[[Conversation], None], status: str = ""
     ) -> Conversation:
-        store = self.agent.store
-        found = await store.get(conversation_id)
-        if found is None:
-            raise ConsoleRefusal("not_found", f"No conversation {conversation_id}")
-        async with store.lock(found.customer_id):
-            conv = await store.get(conversation_id)
-            if conv is None or conv.status != (status or "handed_off"):
-                raise ConsoleRefusal(
-                    "not_handed_off", f"Conversation {conversation_id} is not with a human now"
-                )
+        async with held(self.agent.store, conversation_id, status or "handed_off") as conv:
             change(conv)
-            await store.save(conv)
+            await self.agent.store.save(conv)
         return conv
 
     async def _send(self, conv: Conversation, text: str, human: str | None) -> str | None:

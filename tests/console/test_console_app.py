@@ -257,3 +257,14 @@ async def test_the_humans_call_is_traced_with_their_name_and_logged_redacted(
         setup.cid, "get_order", {"order_id": "W1234567"}, human="alice", request="r-t"
     )
     assert again.duplicate and again.result == outcome.result
+
+
+async def test_a_later_handoff_says_which_calls_a_human_ran(setup: Setup) -> None:
+    await setup.post(
+        f"/c/{setup.cid}/run", {"tool": "get_order", "request": "r-h", "arg.order_id": "W1234567"}
+    )
+    await setup.post(f"/c/{setup.cid}/handback", {})
+    result = await setup.agent.handle("c-1", "no, get me a human again")
+    assert result.handoff is not None
+    by = {(a.tool, a.human) for a in result.handoff.actions}
+    assert ("get_order", "alice") in by

@@ -65,3 +65,15 @@ async def test_console_demo_seeds_handoffs_the_inbox_lists() -> None:
     items = await Console(agent).inbox()
     assert sorted(i.customer_id for i in items) == ["c-1", "c-2"]
     assert {i.frustration.level for i in items if i.customer_id == "c-1"} == {"medium"}
+
+
+async def test_refund_approvals_demo_waits_for_the_team_lead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = _load("refund_approvals")
+    decided = await example.demo(tmp_path, "test")
+    assert [d.approval.approver for d in decided] == ["ana"]
+    assert decided[0].result.outcome == "resolved" and decided[0].notified
+    out = capsys.readouterr().out
+    assert "needs approval by a team_lead" in out
+    assert "refunds made: ['CH1001', 'CH2002']" in out

@@ -197,18 +197,9 @@ class ApprovalPolicy:
 
 
 @dataclass(kw_only=True, frozen=True)
-class PendingApproval:
+class PendingApproval(ApprovalRequest):
     """A row of :meth:`resolvekit.Agent.approvals`: an approval waiting for a person."""
 
-    id: str
-    customer_id: str
-    conversation_id: str
-    intent: str
-    reason: str
-    amount: float | None
-    role: str | None
-    details: dict[str, Any]
-    requested_at: float
     waiting: float
     """Seconds since it was requested."""
 

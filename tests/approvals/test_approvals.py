@@ -3,8 +3,6 @@ waiting, notification, the journal and the trace."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +16,14 @@ async def pending_id(agent: rk.Agent[Bank]) -> str:
     rows = await agent.approvals()
     assert len(rows) == 1
     return rows[0].id
+
+
+async def asked(charge: str = "CH2002", **options: Any) -> tuple[Bank, rk.Agent[Bank], str]:
+    """A bank, an agent and the id of the approval its refund of ``charge`` waits for."""
+    bank = Bank()
+    agent = build(bank, **options)
+    await agent.handle("c1", f"refund {charge}")
+    return bank, agent, await pending_id(agent)
 
 
 async def stored(agent: rk.Agent[Bank], customer: str = "c1") -> rk.Conversation:
@@ -127,10 +133,7 @@ async def test_above_the_top_tier_the_conversation_goes_to_a_person_with_context
 
 
 async def test_deciding_twice_raises_and_does_no_second_action() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     await agent.decide(approval, approve=True, approver="ana", role="team_lead")
     version = (await stored(agent)).version
     with pytest.raises(rk.ApprovalAlreadyDecided) as twice:
@@ -141,9 +144,7 @@ async def test_deciding_twice_raises_and_does_no_second_action() -> None:
 
 
 async def test_unknown_ids_are_typed_errors() -> None:
-    agent = build(Bank())
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    _, agent, approval = await asked()
     conversation, run, _ = approval.split(".")
     for bad in ["nope", f"{conversation}.{run}.0", f"{conversation}.{run}.99", f"x.{run}.1", ""]:
         with pytest.raises(rk.ApprovalNotFound):
@@ -156,10 +157,7 @@ async def test_unknown_ids_are_typed_errors() -> None:
 
 
 async def test_withdrawn_by_the_customer_the_approval_is_stale() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     result = await agent.handle("c1", "never mind")
     assert "withdrawn" in result.reply
     assert await agent.approvals() == []
@@ -170,10 +168,7 @@ async def test_withdrawn_by_the_customer_the_approval_is_stale() -> None:
 
 
 async def test_handed_to_a_person_while_waiting_the_approval_is_stale() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     result = await agent.handle("c1", "I want a human")
     assert result.outcome == "escalated"
     with pytest.raises(rk.ApprovalStale, match="handed"):
@@ -182,10 +177,7 @@ async def test_handed_to_a_person_while_waiting_the_approval_is_stale() -> None:
 
 
 async def test_while_waiting_messages_get_a_reminder_and_other_requests_wait_their_turn() -> None:
-    bank = Bank()
-    agent = build(bank)
-    await agent.handle("c1", "refund CH2002")
-    approval = await pending_id(agent)
+    bank, agent, approval = await asked()
     reminder = await agent.handle("c1", "hello? any news")
     assert "still waiting for approval by a team_lead" in reminder.reply
     other = await agent.handle("c1", "where is my order")
@@ -265,26 +257,3 @@ async def test_notify_failure_does_not_lose_the_decision() -> None:
     assert conversation.transcript[-1].text == "Refunded 120 on CH2002"
     with pytest.raises(rk.ApprovalAlreadyDecided):
         await agent.decide(approval, approve=True, approver="ana", role="team_lead")
-
-
-async def test_two_supervisors_deciding_at_once_one_wins(tmp_path: Path) -> None:
-    bank = Bank()
-    first = build(bank, store=f"sqlite:///{tmp_path / 'a.db'}")
-    await first.handle("c1", "refund CH2002")
-    approval = await pending_id(first)
-    second = build(bank, store=f"sqlite:///{tmp_path / 'a.db'}")
-
-    async def attempt(agent: rk.Agent[Bank], who: str, approve: bool) -> Any:
-        try:
-            return await agent.decide(approval, approve=approve, approver=who, role="team_lead")
-        except rk.ApprovalAlreadyDecided as exc:
-            return exc
-
-    outcomes = await asyncio.gather(attempt(first, "ana", True), attempt(second, "bob", False))
-    won = [o for o in outcomes if isinstance(o, rk.Decided)]
-    lost = [o for o in outcomes if isinstance(o, rk.ApprovalAlreadyDecided)]
-    assert len(won) == 1 and len(lost) == 1
-    assert lost[0].approver == won[0].approval.approver
-    assert len(bank.refunds) == (1 if won[0].approval.approved else 0)
-    await first.close()
-    await second.close()

@@ -35,7 +35,7 @@ from .records import (
     read_records,
     redact_record,
 )
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioApprover
 from .scoring import (
     Observation,
     check_state,
@@ -50,6 +50,7 @@ from .users import AgentTurn, LLMUser
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..models import Model
+    from ..results import TurnResult
 
 __all__ = ["AGENT", "DO_NOTHING", "GOLD", "RunOptions", "SuiteRun", "run_suite", "trial_seed"]
 
@@ -358,7 +359,7 @@ class _Runner:
         session = scenario.user.start(seed=seed, model=self.user_model)
         customer = scenario.customer_id or f"eval:{scenario.id}:{seed}:{uuid.uuid4().hex[:8]}"
         budget = self.options.timeout
-        customer_turns = 0
+        customer_turns = waited = 0
         try:
             guard.begin("the customer")
             text = await session.opening()
@@ -389,6 +390,11 @@ class _Runner:
                         f"timed out: the agent used {seen.agent_cpu_s:.3g}s of its own time "
                         f"(CPU), over the {budget:g}s budget (timeout)"
                     )
+                if result.pending == "approval" and scenario.approver is not None:
+                    waited += 1
+                    if waited > scenario.approver.after_turns:
+                        seen.calls.extend(_tool_calls(result.trace))
+                        result = await _decide(agent, customer, scenario.approver, deps, seen)
                 seen.final_outcome = result.outcome
                 seen.intent = seen.intent or result.intent
                 seen.calls.extend(_tool_calls(result.trace))
@@ -477,6 +483,25 @@ class _Runner:
             error=error,
             duration_s=duration,
         )
+
+
+async def _decide(
+    agent: Agent[Any], customer: str, approver: ScenarioApprover, deps: Any, seen: _Conversation
+) -> TurnResult:
+    """The scenario's approver decides the customer's pending approval; what the customer is
+    told is the agent's next turn."""
+    [pending, *_] = await agent.approvals(customer_id=customer)
+    decided = await agent.decide(
+        pending.id,
+        approve=approver.approve,
+        approver=approver.name,
+        role=approver.role,
+        note=approver.note,
+        deps=deps,
+    )
+    result = decided.result
+    seen.turns.append(TurnRecord(role="agent", text=result.reply, outcome=result.outcome))
+    return result
 
 
 def _tool_calls(trace: list[Any]) -> list[ToolCallRecord]:

@@ -25,7 +25,7 @@ def slow_agent(store: str) -> rk.Agent[Any]:
     @agent.tool(effect="read")
     async def count_stock(ctx: rk.Context[Any]) -> int:
         """Count the stock (slowly)."""
-        Path(os.environ["SLOW_MARKER"]).write_text("started")
+        Path(os.environ["SLOW_MARKER"]).touch()  # noqa: ASYNC240 - a test signal, instant
         await asyncio.sleep(float(os.environ.get("SLOW_SECONDS", "3")))
         return 7
 

@@ -87,7 +87,7 @@ def test_shutdown_finishes_the_turn_in_flight(serve_process: Any, tmp_path: Path
 
 
 def test_a_client_that_leaves_mid_stream(serve_process: Any, tmp_path: Path) -> None:
-    env, db, marker = slow_env(tmp_path, seconds=2)
+    env, db, _ = slow_env(tmp_path, seconds=2)
     server = serve_process(SLOW, env)
     url = f"{server.url}/v1/customers/c1/messages"
     body = {"text": "is the lamp in stock", "message_id": "m1"}
@@ -105,7 +105,7 @@ def test_a_client_that_leaves_mid_stream(serve_process: Any, tmp_path: Path) -> 
 
 
 def test_shutdown_waits_for_a_turn_whose_client_left(serve_process: Any, tmp_path: Path) -> None:
-    env, db, marker = slow_env(tmp_path, seconds=3)
+    env, db, _ = slow_env(tmp_path, seconds=3)
     server = serve_process(SLOW, env)
     url = f"{server.url}/v1/customers/c1/messages/stream"
     with httpx2.stream("POST", url, json={"text": "is the lamp in stock"}, timeout=60) as response:

@@ -58,3 +58,13 @@ async def test_the_retail_demo() -> None:
         assert reply.json()["reply"]
         page = await client.get("/demo")
         assert page.status_code in (200, 404)  # 404 until the widget's files are in
+
+
+def test_model_and_store_overrides(serve_process: Any, tmp_path: Any) -> None:
+    db = tmp_path / "served.db"
+    server = serve_process(f"tests.serve.apps:shop --store sqlite:///{db}", command=True)
+    url = f"{server.url}/v1/customers/c1/messages"
+    assert httpx2.post(url, json={"text": "where is W1234567"}, timeout=60).status_code == 200
+    server.terminate()
+    server.wait()
+    assert db.exists() and db.stat().st_size > 0

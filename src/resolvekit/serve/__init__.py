@@ -19,5 +19,15 @@ from .app import create_app
 from .config import Authorize, ServeConfig, ServedAgent
 from .errors import ApiError
 from .stream import EVENTS
+from .tokens import customer_token, token_authorize
 
-__all__ = ["EVENTS", "ApiError", "Authorize", "ServeConfig", "ServedAgent", "create_app"]
+__all__ = [
+    "EVENTS",
+    "ApiError",
+    "Authorize",
+    "ServeConfig",
+    "ServedAgent",
+    "create_app",
+    "customer_token",
+    "token_authorize",
+]

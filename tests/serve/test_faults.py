@@ -188,3 +188,23 @@ def test_customer_tokens() -> None:
         assert token_customer(secret, bad) is None
     with pytest.raises(UserError):
         customer_token("short", "c1")
+
+
+async def test_ids_too_long(make_client: Any) -> None:
+    async with make_client() as client:
+        long = "c" * 201
+        assert error(await client.post(f"/v1/customers/{long}/messages", json={"text": "hi"})) == (
+            422,
+            "invalid_request",
+        )
+        body = {"text": "hi", "message_id": "m" * 201}
+        assert error(await client.post(M, json=body)) == (422, "invalid_request")
+
+
+async def test_static_files(make_client: Any) -> None:
+    async with make_client() as client:
+        readme = await client.get("/static/README.md")
+        assert readme.status_code == 200
+        assert "widget.js" in readme.text
+    async with make_client(static=False) as client:
+        assert (await client.get("/static/README.md")).status_code == 404

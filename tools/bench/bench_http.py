@@ -17,9 +17,9 @@ messages one after the other, at most ``--concurrency`` customers in flight:
 server over HTTP); ``client`` is this process's CPU per turn over HTTP (httpx), which shares
 the same two cores. Then the check: every customer's stored conversation is read back
 (``agent.conversation`` in process; ``GET .../conversation`` over HTTP) and must hold each
-message exactly once, with one agent reply each; ``--retries`` messages are sent again with their ``message_id`` and must come
-back ``duplicate`` without adding a line. Lost or doubled messages are counted and printed
-(the script exits 1 if there are any).
+message exactly once, with one agent reply each; ``--retries`` messages are sent again with
+their ``message_id`` and must come back ``duplicate`` without adding a line. Lost or doubled
+messages are counted and printed (the script exits 1 if there are any).
 
 Run from the repository root::
 

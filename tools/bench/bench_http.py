@@ -23,7 +23,7 @@ messages are counted and printed (the script exits 1 if there are any).
 
 Run from the repository root::
 
-    .venv/bin/python tools/bench/bench_http.py                   # about a minute on 2 cores
+    .venv/bin/python tools/bench/bench_http.py                   # ~2 min on 2 cores at load 16
     .venv/bin/python tools/bench/bench_http.py --customers 200 --stream
 """
 

@@ -58,13 +58,17 @@ CHROMIUM_ARGS = [
 connections this machine's closed network refuses."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """A headless Chromium (Debian's ``/usr/bin/chromium``, installed by
     ``tools/setup_browser.sh``) driven by Playwright: a ``playwright.sync_api.Browser``.
 
     Skipped when Chromium or Playwright is missing, except under ``CI=1`` (``.ci/run``), where
-    a missing browser fails the run."""
+    a missing browser fails the run.
+
+    Module-scoped: Playwright's sync API keeps its event loop running in this thread while it
+    is open, so an async test (or ``asyncio.run``) after it would fail; keep browser tests in
+    modules of their own, without async tests."""
     import os
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")

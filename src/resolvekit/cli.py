@@ -161,6 +161,12 @@ def _add_console_commands(subparsers: argparse._SubParsersAction[argparse.Argume
     add_console_command(subparsers)
 
 
+def _add_serve_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .serve.cli import add_serve_commands
+
+    add_serve_commands(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -175,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_helpdesk_commands(subparsers)
     _add_fit_report_command(subparsers)
     _add_console_commands(subparsers)
+    _add_serve_commands(subparsers)
     return parser
 
 

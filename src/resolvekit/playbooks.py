@@ -131,16 +131,14 @@ class Suspended(BaseException):
 
 @dataclass(kw_only=True)
 class Hooks:
-    """What the engine lends a :class:`Context`: persistence, the tools, knowledge and tracing.
-
-    The seam between a playbook's context and whatever runs it (the turn engine, or a test
-    that drives a playbook by hand)."""
+    """The seam between a :class:`Context` and what runs it: persistence, tools, knowledge."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
+    live: Callable[[str, dict[str, Any]], None] | None = None  # tool_started, say: see .live
     approvals: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     approval_text: str = "This needs approval ({reason}); I'll let you know once it's decided."
 
@@ -365,7 +363,8 @@ class Context(Generic[DepsT]):
         return error
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
-        shape = shape or tool
+        shape, args = shape or tool, step.args
+        self._hooks.live and self._hooks.live("tool_started", {"tool": tool.name, "args": args})
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
@@ -568,6 +567,7 @@ class Context(Generic[DepsT]):
         if self._next("say", text, {}) is None:
             self._append(Step(index=self._cursor - 1, kind="say", key=text))
             self.outbox.append(text)
+            self._hooks.live and self._hooks.live("say", {"text": text})  # heard now
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""

@@ -95,6 +95,9 @@ class Agent(Registry[DepsT]):
             conversation costs no more per message than a short one); 0 replays every turn.
             The journal stays the source of truth: another worker or a restart replays it.
             Default :data:`PARKED_PLAYBOOKS`.
+        tracing: export an OpenTelemetry span tree per turn to the global tracer provider,
+            redacted by ``redaction`` (:func:`resolvekit.tracing.instrument`; needs the
+            ``otel`` extra). Off by default, and then it costs nothing.
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Agent(Registry[DepsT]):
         repairs: Repairs | None = None,
         toolsets: Iterable[Toolset] = (),
         parked_playbooks: int | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(name, deps=deps, toolsets=toolsets)
         self._model_arg = model
@@ -147,6 +151,10 @@ class Agent(Registry[DepsT]):
         self.parked = ParkedPlaybooks(
             PARKED_PLAYBOOKS if parked_playbooks is None else parked_playbooks
         )
+        if tracing:
+            from .tracing import instrument
+
+            instrument(self)
 
     # -- registration ------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from .exceptions import (
 )
 from .intents import slot_error_message, spec_from_schema
 from .messages import Citation
+from .results import elapsed_ms
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
@@ -362,27 +363,27 @@ class Context(Generic[DepsT]):
         return error
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
-        shape = shape or tool
+        shape, started = shape or tool, time.perf_counter()  # traced as the call's "ms"
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
         except ToolError as failed:
-            return await self._failed(tool, step, failed)
+            return await self._failed(tool, step, failed, started)
         except Exception as exc:  # a result that does not fit the declared type
             kind: ToolErrorKind = "unknown_outcome" if tool.effect == "write" else "bad_result"
             unfit = ToolError(tool.name, kind, f"the result does not fit {shape.name!r}: {exc}")
-            return await self._failed(tool, step, unfit)
+            return await self._failed(tool, step, unfit, started)
         step.status, step.result = "done", result
-        self._hooks.trace(
-            "tool", {"tool": tool.name, "args": step.args, "status": "done", "result": result}
-        )
+        done = {"status": "done", "result": result, "ms": elapsed_ms(started)}
+        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **done})
         if tool.effect == "write":
             await self._hooks.checkpoint()
         return loaded
 
-    async def _failed(self, tool: Tool[Any], step: Step, error: ToolError) -> ToolError:
+    async def _failed(self, tool: Tool[Any], step: Step, error: ToolError, at: float) -> ToolError:
         step.status, step.error = "error", error.to_json()
-        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
+        took = {"ms": elapsed_ms(at)}
+        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json(), **took})
         if tool.effect == "write":
             await self._hooks.checkpoint()
         return error
@@ -516,6 +517,7 @@ class Context(Generic[DepsT]):
         step = self._next("search", query, {"k": k})
         if step is not None:
             return KnowledgeAnswer.from_json(step.result)
+        started = time.perf_counter()
         if self._hooks.knowledge is None:
             answer = KnowledgeAnswer(query=query, text="", answerable=False)
         else:
@@ -529,7 +531,9 @@ class Context(Generic[DepsT]):
                 result=answer.to_json(),
             )
         )
-        self._hooks.trace("knowledge", {"query": query, "answerable": answer.answerable})
+        hits, ms = len(answer.citations), elapsed_ms(started)
+        found = {"answerable": answer.answerable, "score": answer.score, "hits": hits, "ms": ms}
+        self._hooks.trace("knowledge", {"query": query, **found})
         return answer
 
     def say(self, text: str, /) -> None:

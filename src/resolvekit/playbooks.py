@@ -382,8 +382,8 @@ class Context(Generic[DepsT]):
 
     async def _failed(self, tool: Tool[Any], step: Step, error: ToolError, at: float) -> ToolError:
         step.status, step.error = "error", error.to_json()
-        took = {"ms": elapsed_ms(at)}
-        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json(), **took})
+        took = {"tool": tool.name, "args": step.args, **step.error, "ms": elapsed_ms(at)}
+        self._hooks.trace("tool", took)
         if tool.effect == "write":
             await self._hooks.checkpoint()
         return error
@@ -517,11 +517,11 @@ class Context(Generic[DepsT]):
         step = self._next("search", query, {"k": k})
         if step is not None:
             return KnowledgeAnswer.from_json(step.result)
-        started = time.perf_counter()
-        if self._hooks.knowledge is None:
+        knowledge, started = self._hooks.knowledge, time.perf_counter()
+        if knowledge is None:
             answer = KnowledgeAnswer(query=query, text="", answerable=False)
         else:
-            answer = await self._hooks.knowledge(query, k)
+            answer = await knowledge(query, k)
         self._append(
             Step(
                 index=self._cursor - 1,
@@ -531,9 +531,8 @@ class Context(Generic[DepsT]):
                 result=answer.to_json(),
             )
         )
-        hits, ms = len(answer.citations), elapsed_ms(started)
-        found = {"answerable": answer.answerable, "score": answer.score, "hits": hits, "ms": ms}
-        self._hooks.trace("knowledge", {"query": query, **found})
+        found = {"answerable": answer.answerable, "score": answer.score, "ms": elapsed_ms(started)}
+        self._hooks.trace("knowledge", {"query": query, "hits": len(answer.citations), **found})
         return answer
 
     def say(self, text: str, /) -> None:

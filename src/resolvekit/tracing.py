@@ -100,9 +100,7 @@ def instrument(
             "Tracing needs OpenTelemetry: pip install 'resolvekit[otel]' (opentelemetry-api and "
             "opentelemetry-sdk)"
         ) from exc
-    from . import __version__
-
-    tracer = trace.get_tracer("resolvekit", __version__, tracer_provider=tracer_provider)
+    tracer = trace.get_tracer("resolvekit", tracer_provider=tracer_provider)
     handle: Callable[..., Awaitable[TurnResult]] = agent.handle
 
     @functools.wraps(handle)

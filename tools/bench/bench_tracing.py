@@ -85,12 +85,13 @@ def build(tracing: str) -> tuple[Callable[[str], Awaitable[None]], Any]:
 
 async def timed(
     turn: Callable[[str], Awaitable[None]], name: str, n: int, start: int
-) -> list[float]:
-    times: list[float] = []
+) -> list[tuple[float, float]]:
+    """``n`` turns, each from a new customer (the short shape): (wall ms, CPU ms) each."""
+    times: list[tuple[float, float]] = []
     for i in range(n):
-        began = time.perf_counter()
-        await turn(f"{name}-{start + i}")  # a new customer each turn: the short shape
-        times.append((time.perf_counter() - began) * 1000)
+        began, cpu = time.perf_counter(), time.process_time()
+        await turn(f"{name}-{start + i}")
+        times.append(((time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000))
     return times
 
 
@@ -99,21 +100,23 @@ async def main(turns: int, rounds: int, warmup: int) -> None:
     variants = {name: build(name)[0] for name in ("off", "noop", "sdk")}
     for name, turn in variants.items():
         await timed(turn, f"warm-{name}", warmup, 0)
-    samples: dict[str, list[float]] = {name: [] for name in variants}
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     per_round = turns // rounds
-    gc.collect()
     for r in range(rounds):
         for name, turn in variants.items():
+            gc.collect()
             samples[name] += await timed(turn, name, per_round, r * per_round)
-    base = statistics.mean(samples["off"])
-    print(f"load average before/after: {load} / {os.getloadavg()[:3]}")
-    print(f"{'tracing':<8} {'turns':>6} {'mean ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs off':>7}")
+    print(f"load average before: {load}, after: {os.getloadavg()[:3]}")
+    head = ("tracing", "turns", "mean ms", "p50 ms", "p99 ms", "cpu ms", "p50/off", "cpu/off")
+    print("{:<8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}".format(*head))
+    off_p50 = statistics.median(w for w, _ in samples["off"])
+    off_cpu = statistics.mean(c for _, c in samples["off"])
     for name, values in samples.items():
-        values.sort()
-        mean = statistics.mean(values)
-        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        row = f"{name:<8} {len(values):>6} {mean:>8.3f} {statistics.median(values):>8.3f}"
-        print(f"{row} {p99:>8.3f} {mean / base:>6.2f}x")
+        wall = sorted(w for w, _ in values)
+        cpu = statistics.mean(c for _, c in values)
+        p50, p99 = statistics.median(wall), wall[min(len(wall) - 1, int(len(wall) * 0.99))]
+        row = f"{name:<8} {len(wall):>6} {statistics.mean(wall):>8.3f} {p50:>8.3f} {p99:>8.3f}"
+        print(f"{row} {cpu:>8.3f} {p50 / off_p50:>7.2f}x {cpu / off_cpu:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,8 @@ class Hooks:
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
+    started: Callable[[str, dict[str, Any]], None] | None = None
+    """Told ``(tool, args)`` before a tool runs, when a turn is watched (:mod:`.live`)."""
 
 
 class Parking(Protocol):
@@ -364,6 +366,8 @@ class Context(Generic[DepsT]):
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
         shape, started = shape or tool, time.perf_counter()  # traced as the call's "ms"
+        if self._hooks.started is not None:
+            self._hooks.started(tool.name, step.args)
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
@@ -522,15 +526,9 @@ class Context(Generic[DepsT]):
             answer = KnowledgeAnswer(query=query, text="", answerable=False)
         else:
             answer = await knowledge(query, k)
-        self._append(
-            Step(
-                index=self._cursor - 1,
-                kind="search",
-                key=query,
-                args={"k": k},
-                result=answer.to_json(),
-            )
-        )
+        searched = Step(index=self._cursor - 1, kind="search", key=query, args={"k": k})
+        searched.result = answer.to_json()
+        self._append(searched)
         found = {"answerable": answer.answerable, "score": answer.score, "ms": elapsed_ms(started)}
         self._hooks.trace("knowledge", {"query": query, "hits": len(answer.citations), **found})
         return answer

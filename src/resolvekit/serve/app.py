@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ResolvekitError, UserError
+from ..exceptions import InternalError, ResolvekitError, UserError
 from .auth import Gate
 from .body import MessageIn, ResumeIn, read_body
 from .config import ServeConfig, ServedAgent
@@ -120,7 +120,12 @@ def _api(handler: Handler) -> Handler:
         except ApiError as error:
             return error_response(error)
         except ResolvekitError as exc:
+            if isinstance(exc, InternalError):
+                log.error("%s %s failed: %s", request.method, request.url.path, exc)
             return error_response(error_for(exc))
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return error_response(ApiError(500, "internal", "the request failed"))
 
     return call
 
@@ -210,6 +215,7 @@ class _Service:
 
         live = LiveEvents(self.agent)
         task = await self._start(request, observer=live)
+        await live.first(task)
         return StreamingResponse(
             live.events(task),
             media_type="text/event-stream",

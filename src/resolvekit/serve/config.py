@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..results import TurnResult
     from ..sessions import Conversation, Store
     from ..specs import IntentSpec
+    from .channels import Channels
 
 __all__ = ["Authorize", "ServeConfig", "ServedAgent"]
 
@@ -51,6 +52,9 @@ class ServeConfig:
     """On shutdown, seconds to wait for turns still running (also those whose client left)."""
     recent_traces: int = 1000
     """Customers whose recent turns' redacted traces this process keeps for ``GET .../trace``."""
+    channels: Channels | None = None
+    """The signed email and SMS webhooks (``/v1/channels/email``, ``/v1/channels/sms``);
+    None: not served. See :class:`~resolvekit.serve.channels.Channels`."""
     deps: Callable[[Request, str, dict[str, Any]], Any] | None = None
     """Builds a message's ``deps`` (``ctx.deps`` of its tools) from the request, the customer id
     and the body's ``metadata``; None: the agent's own ``deps``."""

@@ -51,3 +51,21 @@ async def test_connected_support_demo_cancels_through_an_mcp_server(
     orders = json.loads((tmp_path / "orders.json").read_text())
     assert orders["orders"]["W1000001"]["status"] == "cancelled"
     assert "orders.cancel_order" in capsys.readouterr().out
+
+
+async def test_traced_support_prints_each_turns_span_tree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    lines = await _load("traced_support").demo()
+    names = [line.strip().split("  ")[0] for line in lines]
+    assert names == [
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool order_status",
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool cancel_order",
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool order_status", "resolvekit.handoff",
+    ]  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "outcome=escalated" in printed and "reason=order already shipped" in printed

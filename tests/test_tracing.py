@@ -333,3 +333,44 @@ def test_tracing_is_off_by_default_and_one_argument_turns_it_on() -> None:
     handle = agent.handle
     instrument(agent)  # again: unchanged, not wrapped twice
     assert agent.handle is handle
+
+
+async def test_a_customer_key_makes_the_customer_hash_unguessable(
+    exported: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = exported
+    agent = build_agent(Backend(), rk.ScriptedModel([rk.Reply(text="hi")]), handoff=[])
+    instrument(agent, tracer_provider=provider, customer_key="k1")
+    await agent.handle("+15550109999", "hello")
+    (turn,) = turns(exporter)
+    shown = (turn.attributes or {})["resolvekit.customer.hash"]
+    assert shown == customer_hash("+15550109999", "k1") != customer_hash("+15550109999")
+    assert customer_hash("+15550109999", "k2") != shown
+
+
+async def test_a_turn_from_the_email_webhook_is_traced_under_the_resolved_customer(
+    exported: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    pytest.importorskip("starlette")
+    import json
+
+    from resolvekit.serve.channels import Channels
+    from resolvekit.serve.signing import signed_headers
+
+    from .serve.conftest import client_for
+
+    provider, exporter = exported
+    agent = traced_agent(rk.ScriptedModel([rk.Reply(text="hi Jane")]), provider)
+    app = agent.to_asgi(channels=Channels(secret="s", resolve_customer=lambda c, a: "c-42"))
+    payload = {"from": "jane@example.com", "text": "hello", "message_id": "m1"}
+    body = json.dumps(payload).encode()
+    async with client_for(app) as client:
+        signed = signed_headers("s", body)
+        answered = await client.post("/v1/channels/email", content=body, headers=signed)
+    assert answered.json()["send"]["text"] == "hi Jane"
+    (turn,) = turns(exporter)
+    attributes = turn.attributes or {}
+    assert (attributes["resolvekit.channel"], attributes["resolvekit.customer.hash"]) == (
+        "email",
+        customer_hash("c-42"),
+    )

@@ -28,13 +28,14 @@ during the turn, so spans your own code starts (an HTTP client's, a database's) 
 Privacy: no arguments, results, slot values or message text are exported. Every string
 attribute goes through the agent's ``redaction`` policy (the one handoffs use; pass
 ``redactor=`` to choose another); the customer id is exported only as a SHA-256 prefix
-(``resolvekit.customer.hash``).
+(``resolvekit.customer.hash``; keyed with ``customer_key=``).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -78,6 +79,7 @@ def instrument(
     *,
     tracer_provider: TracerProvider | None = None,
     redactor: Redactor | Literal["agent"] | None = "agent",
+    customer_key: str | bytes | None = None,
 ) -> None:
     """Trace every turn of ``agent`` (its ``handle``, hence ``handle_sync`` too).
 
@@ -87,6 +89,9 @@ def instrument(
             ``opentelemetry.trace.set_tracer_provider``).
         redactor: the policy for every string attribute: ``"agent"`` (default) is the agent's
             ``redaction`` at each turn (the handoffs' policy), None exports raw strings.
+        customer_key: a secret for :func:`customer_hash` (an HMAC). Without one the hash is a
+            plain SHA-256, which anyone can reverse by hashing guesses when your customer ids
+            are guessable (emails, phone numbers): give a key then.
 
     Raises:
         UserError: ``opentelemetry-api`` is not installed (``pip install 'resolvekit[otel]'``).
@@ -109,7 +114,7 @@ def instrument(
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": agent.name,
-            "resolvekit.customer.hash": customer_hash(customer_id),
+            "resolvekit.customer.hash": customer_hash(customer_id, customer_key),
             "resolvekit.channel": kwargs.get("channel", "chat"),
             "resolvekit.message_id.present": kwargs.get("message_id") is not None,
         }
@@ -136,9 +141,13 @@ def is_instrumented(agent: object) -> bool:
     return bool(getattr(getattr(agent, "handle", None), _MARK, False))
 
 
-def customer_hash(customer_id: str) -> str:
-    """The customer id as traces show it: the first 16 hex digits of its SHA-256."""
-    return hashlib.sha256(customer_id.encode()).hexdigest()[:16]
+def customer_hash(customer_id: str, key: str | bytes | None = None) -> str:
+    """The customer id as traces show it: the first 16 hex digits of its SHA-256, or of its
+    HMAC-SHA256 under ``key``."""
+    if key is None:
+        return hashlib.sha256(customer_id.encode()).hexdigest()[:16]
+    secret = key.encode() if isinstance(key, str) else key
+    return hmac.new(secret, customer_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def record_turn(

@@ -374,3 +374,25 @@ async def test_a_turn_from_the_email_webhook_is_traced_under_the_resolved_custom
         "email",
         customer_hash("c-42"),
     )
+
+
+async def test_a_tool_that_crashes_records_its_error_kind_and_a_redacted_message(
+    exported: tuple[TracerProvider, InMemorySpanExporter],
+) -> None:
+    provider, exporter = exported
+    model = rk.ScriptedModel([rk.CallTool(tool="charge", args={}), rk.Reply(text="sorry")])
+    agent = rk.Agent(name="Pay", model=model, store="memory://", free_mode=True, handoff=[])
+
+    @agent.tool(effect="read")
+    def charge() -> str:
+        """Charge the card on file."""
+        raise RuntimeError(f"card {CARD} declined for {EMAIL}")
+
+    instrument(agent, tracer_provider=provider)
+    await agent.handle("c", "charge me")
+    failed = only(exporter, "execute_tool charge")
+    assert failed.status.status_code == StatusCode.ERROR
+    assert (failed.attributes or {})["error.type"] == "exception"
+    assert "declined" in str(failed.status.description)
+    assert CARD not in str(failed.status.description)
+    assert EMAIL not in str(failed.status.description)

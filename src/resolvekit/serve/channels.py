@@ -10,16 +10,16 @@ answers the turn's result with what to send back in ``send``. See ``docs/serving
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import email.utils
 import inspect
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
 from .body import parse_body, read_raw
+from .config import Channel, Channels, CustomerResolver
 from .signing import verify
 from .turns import result_json
 
@@ -42,29 +42,6 @@ __all__ = [
     "default_customer",
     "normalize_address",
 ]
-
-Channel = Literal["email", "sms"]
-
-CustomerResolver = Callable[[str, str], "str | Awaitable[str | None] | None"]
-"""``resolve_customer(channel, address)``: the customer id behind an email address or a phone
-number (already normalised: see :func:`normalize_address`), sync or async; None when you do not
-know them, and then :func:`default_customer` is used."""
-
-
-@dataclasses.dataclass(kw_only=True)
-class Channels:
-    """The email and SMS webhooks (``ServeConfig.channels``)."""
-
-    secret: str | bytes
-    """The shared HMAC secret the sender signs each request with."""
-    resolve_customer: CustomerResolver | None = None
-    """Who writes: maps ``(channel, address)`` to your customer id, so a customer who started in
-    the web chat as ``c-42`` goes on in the same conversation from their email or phone. None,
-    or a None answer: :func:`default_customer` (``"email:jane@example.com"``)."""
-    max_age: float = 300.0
-    """Seconds a request's timestamp may be away from the server's clock (older: 401)."""
-    enabled: tuple[Channel, ...] = ("email", "sms")
-    """Which routes to add."""
 
 
 class _Inbound(pydantic.BaseModel):

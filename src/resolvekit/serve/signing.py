@@ -91,7 +91,7 @@ def verify(
         raise SignatureError(
             "missing", f"the request needs {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers"
         )
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         raise SignatureError("missing", f"{TIMESTAMP_HEADER} must be unix seconds")
     # The match is checked before the age, and in constant time, so neither the answer nor
     # its timing tells a forger how close a guess came.

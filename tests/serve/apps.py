@@ -44,3 +44,7 @@ def slow_app() -> Any:
 def shop_app() -> Any:
     store = os.environ.get("SHOP_STORE", "memory://")
     return build_agent(Backend(), "test", store=store, handoff=[]).to_asgi()
+
+
+shop = build_agent(Backend(), "test", handoff=[])
+"""For ``resolvekit serve tests.serve.apps:shop``."""

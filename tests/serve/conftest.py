@@ -99,15 +99,13 @@ def free_port() -> int:
 
 
 class Server:
-    """A uvicorn server in a subprocess on a free 127.0.0.1 port."""
+    """A server in a subprocess on a free 127.0.0.1 port: ``command`` gets ``--host`` and
+    ``--port`` appended."""
 
-    def __init__(self, target: str, env: dict[str, str], *, factory: bool = True) -> None:
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
-        args += ["--port", str(self.port), "--log-level", "warning"]
-        if factory:
-            args.append("--factory")
+        args = [*command, "--host", "127.0.0.1", "--port", str(self.port)]
         full_env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **env}
         self.process = subprocess.Popen(
             args, cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -141,11 +139,17 @@ class Server:
 
 @pytest.fixture
 def serve_process() -> Iterator[Callable[..., Server]]:
-    """``serve_process(target, env)``: a started uvicorn subprocess, killed after the test."""
+    """``serve_process(target, env)``: a started server subprocess, killed after the test."""
     started: list[Server] = []
 
-    def start(target: str, env: dict[str, str] | None = None, **kw: Any) -> Server:
-        server = Server(target, env or {}, **kw)
+    def start(target: str, env: dict[str, str] | None = None, *, command: bool = False) -> Server:
+        """``target``: an app factory for uvicorn, or with ``command`` the arguments of
+        ``resolvekit serve``."""
+        if command:
+            args = [sys.executable, "-m", "resolvekit.cli", "serve", *target.split()]
+        else:
+            args = [sys.executable, "-m", "uvicorn", target, "--factory", "--log-level", "warning"]
+        server = Server(args, env or {})
         started.append(server)
         server.wait_ready()
         return server

@@ -74,7 +74,7 @@ async def test_async_authorize(make_client: Any) -> None:
     async def authorize(request: Request, customer_id: str | None) -> bool:
         return customer_id == "c1"
 
-    async with make_client(authorize=authorize) as client:
+    async with make_client(api_keys=[], authorize=authorize) as client:
         assert (await client.post(M, json={"text": "where is W1234567"})).status_code == 200
         denied = await client.post("/v1/customers/c9/messages", json={"text": "hi"})
         assert error(denied) == (403, "forbidden")
@@ -146,3 +146,65 @@ def test_unknown_options_are_refused() -> None:
 
     with pytest.raises(UserError, match="api_key"):
         shop_agent().to_asgi(api_key="k")
+
+
+async def test_keys_for_servers_tokens_for_browsers(make_client: Any) -> None:
+    from resolvekit.serve import customer_token, token_authorize
+
+    secret = "s" * 32
+    async with make_client(authorize=token_authorize(secret)) as client:  # and api_keys=[KEY]
+        # the server's key speaks for anyone, operator actions included
+        assert (await client.post(M, json={"text": "where is W1234567"})).status_code == 200
+        resume = await client.post("/v1/handoffs/resume", json={"token": "t"})
+        assert error(resume) == (404, "unknown_token")
+        # a browser's token speaks for its own customer only
+        token = {"Authorization": f"Bearer {customer_token(secret, 'c1')}"}
+        own = await client.get("/v1/customers/c1/conversation", headers=token)
+        assert own.status_code == 200
+        other = await client.get("/v1/customers/c2/conversation", headers=token)
+        assert error(other) == (403, "forbidden")
+        resume = await client.post("/v1/handoffs/resume", json={"token": "t"}, headers=token)
+        assert error(resume) == (403, "forbidden")
+        expired = {"Authorization": f"Bearer {customer_token(secret, 'c1', ttl=-1)}"}
+        late = await client.get("/v1/customers/c1/conversation", headers=expired)
+        assert error(late) == (403, "forbidden")
+        forged = {"Authorization": f"Bearer {customer_token('x' * 32, 'c1')}"}
+        assert error(await client.get("/v1/customers/c1/conversation", headers=forged)) == (
+            403,
+            "forbidden",
+        )
+
+
+def test_customer_tokens() -> None:
+    from resolvekit.exceptions import UserError
+    from resolvekit.serve.tokens import customer_token, token_customer
+
+    secret = "k" * 20
+    token = customer_token(secret, "c.1/é")
+    assert token_customer(secret, token) == "c.1/é"
+    head, expiry, signature = token.split(".")
+    assert token_customer(secret, f"{head}.{int(expiry) + 999}.{signature}") is None
+    for bad in ("", "a.b", "a.1.", token + "x", "!!!.1.zz"):
+        assert token_customer(secret, bad) is None
+    with pytest.raises(UserError):
+        customer_token("short", "c1")
+
+
+async def test_ids_too_long(make_client: Any) -> None:
+    async with make_client() as client:
+        long = "c" * 201
+        assert error(await client.post(f"/v1/customers/{long}/messages", json={"text": "hi"})) == (
+            422,
+            "invalid_request",
+        )
+        body = {"text": "hi", "message_id": "m" * 201}
+        assert error(await client.post(M, json=body)) == (422, "invalid_request")
+
+
+async def test_static_files(make_client: Any) -> None:
+    async with make_client() as client:
+        readme = await client.get("/static/README.md")
+        assert readme.status_code == 200
+        assert "widget.js" in readme.text
+    async with make_client(static=False) as client:
+        assert (await client.get("/static/README.md")).status_code == 404

@@ -108,3 +108,24 @@ async def test_unauthenticated_health_but_not_api(make_client: Any) -> None:
             assert wrong.status_code == 401
             assert wrong.json()["error"]["code"] == "unauthorized"
     assert AUTH  # the fixture's key is another one
+
+
+async def test_deps_from_the_request_and_metadata(make_client: Any) -> None:
+    from starlette.requests import Request
+
+    from tests.engine.shop import Backend
+
+    tenant = Backend(orders={"W7777777": {"id": "W7777777", "status": "shipped", "items": []}})
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def deps(request: Request, customer_id: str, metadata: dict[str, Any]) -> Backend:
+        seen.append((customer_id, metadata))
+        return tenant if metadata.get("tenant") == "t7" else Backend()
+
+    async with make_client(deps=deps) as client:
+        body = {"text": "where is W7777777", "channel": "sms", "metadata": {"tenant": "t7"}}
+        reply = (await client.post(M, json=body)).json()
+        conv = (await client.get("/v1/customers/c1/conversation")).json()
+    assert reply["reply"] == "Order W7777777 is shipped"
+    assert seen == [("c1", {"tenant": "t7"})]
+    assert conv["channel"] == "sms"

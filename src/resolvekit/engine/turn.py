@@ -27,7 +27,7 @@ from ..messages import (
     Usage,
 )
 from ..models.base import ModelRequest, ModelResponse
-from ..results import TraceEvent, TurnResult, elapsed_ms
+from ..results import TurnResult, elapsed_ms
 from ..sessions import FREE_RUN, Conversation
 from .clarify import answer, clarify
 from .confirm import confirm
@@ -179,20 +179,16 @@ class Turn:
             response = await state.agent.model.request(request)
             state.usage.add(response.usage)
             problem = invalid_decision(state.agent, state.conv, response, request)
-            state.trace.append(
-                TraceEvent(
-                    kind="model",
-                    data={
-                        "decision": response.decision.model_dump(),
-                        "confidence": response.confidence,
-                        "alternatives": response.alternatives,
-                        "ms": elapsed_ms(started),
-                        "invalid": problem,
-                        "attempt": attempt,
-                        "model": response.model_name or state.agent.model.name,
-                        **_tokens(response.usage),
-                    },
-                )
+            state.note(
+                "model",
+                decision=response.decision.model_dump(),
+                confidence=response.confidence,
+                alternatives=response.alternatives,
+                ms=elapsed_ms(started),
+                invalid=problem,
+                attempt=attempt,
+                model=response.model_name or state.agent.model.name,
+                **_tokens(response.usage),
             )
             if problem is None:
                 return response

@@ -78,8 +78,9 @@ def _serve(args: argparse.Namespace) -> int:
         "cwd": os.getcwd(),
     }
     os.environ[ENV] = json.dumps(settings)
-    if args.workers > 1 and (settings["store"] or "").startswith(("memory", "sqlite")):
-        print("warning: several workers need a shared store (postgresql://)", file=sys.stderr)
+    if args.workers > 1 and not (args.store or "").startswith(("postgresql:", "postgres:")):
+        print("note: workers share conversations only through a shared store (--store "
+              "postgresql://...); memory:// is one per worker", file=sys.stderr)  # fmt: skip
     print(f"serving on http://{args.host}:{args.port}" + (" (demo: /demo)" if args.demo else ""))
     uvicorn.run(
         "resolvekit.serve.cli:app_from_env",
@@ -122,13 +123,15 @@ def app_from_env() -> Starlette:
 
 
 def _rebuilt(agent: Agent[Any], overrides: dict[str, str]) -> Agent[Any]:
-    """``agent`` on another model or store (before it opened either)."""
+    """``agent`` on another model or store, set as :meth:`Agent.override` sets a model: in the
+    cached properties, before the agent opened its own."""
+    from ..models import infer_model
+    from ..sessions import open_store
+
     if "model" in overrides:
-        agent.__dict__.pop("model", None)
-        agent._model_arg = overrides["model"]
+        vars(agent)["model"] = infer_model(overrides["model"])
     if "store" in overrides:
-        agent.__dict__.pop("store", None)
-        agent._store_arg = overrides["store"]
+        vars(agent)["store"] = open_store(overrides["store"])
     return agent
 
 

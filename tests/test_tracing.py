@@ -290,9 +290,12 @@ async def test_a_refused_message_ends_the_turn_span_in_error(
     agent = traced_agent(rk.ScriptedModel([]), provider)
     with pytest.raises(rk.InvalidMessage):
         await agent.handle("c", "   ")
-    (turn,) = turns(exporter)
-    assert turn.status.status_code == StatusCode.ERROR
-    assert (turn.attributes or {})["error.type"] == "InvalidMessage"
+    with pytest.raises(rk.UserError):  # the same error as untraced, not one of tracing's
+        await agent.handle(None, "hello")  # type: ignore[arg-type]
+    refused, bad_id = turns(exporter)
+    assert refused.status.status_code == StatusCode.ERROR
+    assert (refused.attributes or {})["error.type"] == "InvalidMessage"
+    assert (bad_id.attributes or {})["error.type"] == "UserError"
 
 
 async def test_a_duplicate_delivery_is_a_turn_span_marked_duplicate_with_no_steps(

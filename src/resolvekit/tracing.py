@@ -114,7 +114,8 @@ def instrument(
         attributes = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.agent.name": agent.name,
-            "resolvekit.customer.hash": customer_hash(customer_id, customer_key),
+            # str(): a bad id (None from a webhook) is handle's to refuse, with its UserError
+            "resolvekit.customer.hash": customer_hash(str(customer_id), customer_key),
             "resolvekit.channel": kwargs.get("channel", "chat"),
             "resolvekit.message_id.present": kwargs.get("message_id") is not None,
         }

@@ -17,13 +17,13 @@ messages one after the other, at most ``--concurrency`` customers in flight:
 server over HTTP); ``client`` is this process's CPU per turn over HTTP (httpx), which shares
 the same two cores. Then the check: every customer's stored conversation is read back
 (``agent.conversation`` in process; ``GET .../conversation`` over HTTP) and must hold each
-message exactly once, with one agent reply each; ``--retries`` messages are sent again with their ``message_id`` and must come
-back ``duplicate`` without adding a line. Lost or doubled messages are counted and printed
-(the script exits 1 if there are any).
+message exactly once, with one agent reply each; ``--retries`` messages are sent again with
+their ``message_id`` and must come back ``duplicate`` without adding a line. Lost or doubled
+messages are counted and printed (the script exits 1 if there are any).
 
 Run from the repository root::
 
-    .venv/bin/python tools/bench/bench_http.py                   # about a minute on 2 cores
+    .venv/bin/python tools/bench/bench_http.py                   # ~2 min on 2 cores at load 16
     .venv/bin/python tools/bench/bench_http.py --customers 200 --stream
 """
 

@@ -50,6 +50,7 @@ LAYERS: dict[str, int] = {
     "resolvekit.repair": 1,
     "resolvekit.registry": 1,
     "resolvekit.approvals": 1,
+    "resolvekit.tracing": 1,
     # 2: the turn engine
     "resolvekit.engine": 2,
     # 3: the agent

@@ -88,3 +88,21 @@ async def test_helpdesk_webhook_demo_delivers_once_after_the_outage(
     assert packet["reason"] == "wants a manager" and packet["customer_id"] == "jane@example.com"
     out = capsys.readouterr().out
     assert "waiting: 1" in out and "delivered 1; the receiver has 1" in out
+
+
+async def test_traced_support_prints_each_turns_span_tree(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    lines = await _load("traced_support").demo()
+    names = [line.strip().split("  ")[0] for line in lines]
+    assert names == [
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool order_status",
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool cancel_order",
+        "resolvekit.turn", "chat local", "resolvekit.playbook CancelOrder",
+        "execute_tool order_status", "resolvekit.handoff",
+    ]  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "outcome=escalated" in printed and "reason=order already shipped" in printed

@@ -105,6 +105,8 @@ class Agent(Registry[DepsT]):
         notify: where customers are told decisions on their approvals (a
             :class:`~resolvekit.approvals.Notifier` or a callable taking a
             :class:`~resolvekit.approvals.Notification`, sync or async).
+        tracing: export an OpenTelemetry span tree per turn (global tracer provider), redacted
+            by ``redaction``: :func:`resolvekit.tracing.instrument` (the ``otel`` extra).
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class Agent(Registry[DepsT]):
         parked_playbooks: int | None = None,
         approvals: ApprovalPolicy | None = None,
         notify: NotifyTarget | None = None,
+        tracing: bool = False,
     ) -> None:
         super().__init__(name, deps=deps, toolsets=toolsets)
         self._model_arg = model
@@ -161,6 +164,10 @@ class Agent(Registry[DepsT]):
         )
         self.approval_policy = approvals or ApprovalPolicy()
         self.notify = notify
+        if tracing:
+            from .tracing import instrument
+
+            instrument(self)
 
     # -- registration ------------------------------------------------------------------------
 

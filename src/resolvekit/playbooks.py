@@ -43,6 +43,7 @@ from .exceptions import (
 )
 from .intents import answer_type, slot_error_message, spec_from_schema
 from .messages import Citation
+from .results import elapsed_ms
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
 from .tools import Tool
@@ -363,28 +364,28 @@ class Context(Generic[DepsT]):
         return error
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
-        shape, args = shape or tool, step.args
+        shape, started, args = shape or tool, time.perf_counter(), step.args  # "ms" traced
         self._hooks.live and self._hooks.live("tool_started", {"tool": tool.name, "args": args})
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
         except ToolError as failed:
-            return await self._failed(tool, step, failed)
+            return await self._failed(tool, step, failed, started)
         except Exception as exc:  # a result that does not fit the declared type
             kind: ToolErrorKind = "unknown_outcome" if tool.effect == "write" else "bad_result"
             unfit = ToolError(tool.name, kind, f"the result does not fit {shape.name!r}: {exc}")
-            return await self._failed(tool, step, unfit)
+            return await self._failed(tool, step, unfit, started)
         step.status, step.result = "done", result
-        self._hooks.trace(
-            "tool", {"tool": tool.name, "args": step.args, "status": "done", "result": result}
-        )
+        done = {"status": "done", "result": result, "ms": elapsed_ms(started)}
+        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **done})
         if tool.effect == "write":
             await self._hooks.checkpoint()
         return loaded
 
-    async def _failed(self, tool: Tool[Any], step: Step, error: ToolError) -> ToolError:
+    async def _failed(self, tool: Tool[Any], step: Step, error: ToolError, at: float) -> ToolError:
         step.status, step.error = "error", error.to_json()
-        self._hooks.trace("tool", {"tool": tool.name, "args": step.args, **error.to_json()})
+        took = {"tool": tool.name, "args": step.args, **step.error, "ms": elapsed_ms(at)}
+        self._hooks.trace("tool", took)
         if tool.effect == "write":
             await self._hooks.checkpoint()
         return error
@@ -546,20 +547,16 @@ class Context(Generic[DepsT]):
         step = self._next("search", query, {"k": k})
         if step is not None:
             return KnowledgeAnswer.from_json(step.result)
-        if self._hooks.knowledge is None:
+        knowledge, started = self._hooks.knowledge, time.perf_counter()
+        if knowledge is None:
             answer = KnowledgeAnswer(query=query, text="", answerable=False)
         else:
-            answer = await self._hooks.knowledge(query, k)
-        self._append(
-            Step(
-                index=self._cursor - 1,
-                kind="search",
-                key=query,
-                args={"k": k},
-                result=answer.to_json(),
-            )
-        )
-        self._hooks.trace("knowledge", {"query": query, "answerable": answer.answerable})
+            answer = await knowledge(query, k)
+        searched = Step(index=self._cursor - 1, kind="search", key=query, args={"k": k})
+        searched.result = answer.to_json()
+        self._append(searched)
+        found = {"answerable": answer.answerable, "score": answer.score, "ms": elapsed_ms(started)}
+        self._hooks.trace("knowledge", {"query": query, "hits": len(answer.citations), **found})
         return answer
 
     def say(self, text: str, /) -> None:

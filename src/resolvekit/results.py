@@ -10,7 +10,7 @@ from .handoffs import Handoff, redact_handoff
 from .messages import Citation, Usage
 from .redaction import DEFAULT_REDACTOR, Redactor
 
-__all__ = ["Outcome", "TraceEvent", "TurnResult"]
+__all__ = ["Outcome", "TraceEvent", "TurnResult", "elapsed_ms"]
 
 Outcome = Literal["resolved", "answered", "awaiting_customer", "escalated", "refused", "replied"]
 """How a turn ended: ``resolved`` (a playbook met the need), ``answered`` (from knowledge),
@@ -26,7 +26,16 @@ class TraceEvent:
     """``model``, ``invalid_decision``, ``slot``, ``tool``, ``ask``, ``confirm``, ``playbook``,
     ``knowledge``, ``rewind``, ``escalation``..."""
     data: dict[str, Any]
+    """What happened; a step that took time (``model``, ``tool``, ``knowledge``,
+    ``escalation``) has its duration in ``ms``."""
     at: float = dataclasses.field(default_factory=time.time)
+    """When the event was recorded (``time.time()``): the end of a step with ``ms``."""
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started`` (a :func:`time.perf_counter` reading), as traced in
+    ``ms``."""
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 @dataclasses.dataclass(kw_only=True)

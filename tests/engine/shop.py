@@ -138,3 +138,13 @@ def one_write_agent(
         return await playbook(ctx, intent, cancel)
 
     return agent
+
+
+def untimed(events: list[rk.TraceEvent], kind: str) -> list[dict[str, Any]]:
+    """The data of ``events`` of ``kind``, each checked to carry its duration (``ms``, a
+    non-negative float) and returned without it."""
+    found = [dict(e.data) for e in events if e.kind == kind]
+    for data in found:
+        ms = data.pop("ms")
+        assert isinstance(ms, float) and ms >= 0, data
+    return found

@@ -15,7 +15,7 @@ import resolvekit as rk
 from resolvekit.messages import Citation
 from resolvekit.playbooks import KnowledgeAnswer
 
-from .shop import Backend, Order
+from .shop import Backend, Order, untimed
 
 
 class Task(rk.Intent):
@@ -307,8 +307,9 @@ async def test_a_search_is_replayed_with_its_score_and_citations() -> None:
         return ctx.resolve(f"{found.query}|{found.text}|{found.answerable}|{found.score}|{cited}")
 
     first = await agent.handle("c", "do the thing")
-    knowledge = [e.data for e in first.trace if e.kind == "knowledge"]
-    assert knowledge == [{"query": "return window", "answerable": True}]
+    assert untimed(first.trace, "knowledge") == [
+        {"query": "return window", "hits": 1, "answerable": True, "score": 0.75}
+    ]
     done = await agent.handle("c", "yes")
     assert done.reply == "return window|30 days|True|0.75|returns/Returns"
     assert source.asked == [("return window", 3)]
@@ -346,8 +347,8 @@ async def test_a_search_with_no_knowledge_source_is_not_answerable() -> None:
 
     first = await agent.handle("c", "do the thing")
     assert first.reply == "Looking.\nGo on?"
-    assert [e.data for e in first.trace if e.kind == "knowledge"] == [
-        {"query": "return window", "answerable": False}
+    assert untimed(first.trace, "knowledge") == [
+        {"query": "return window", "hits": 0, "answerable": False, "score": 0.0}
     ]
     done = await agent.handle("c", "yes")
     assert done.reply == "return window|''|False|0.0"
@@ -503,7 +504,7 @@ async def test_tool_calls_are_traced_with_their_arguments_and_outcome() -> None:
         return ctx.resolve("looked")
 
     result = await agent.handle("c", "do the thing")
-    assert [e.data for e in result.trace if e.kind == "tool"] == [
+    assert untimed(result.trace, "tool") == [
         {"tool": "lookup", "args": {"order_id": "W1234567"}, "status": "done", "result": "pending"},
         {
             "tool": "lookup",

@@ -16,7 +16,7 @@ from resolvekit.playbooks import KnowledgeAnswer
 from resolvekit.sessions import FREE_RUN, PlaybookRun, Step
 from resolvekit.sessions.memory import MemoryStore
 
-from .shop import Backend, Order, build_agent
+from .shop import Backend, Order, build_agent, untimed
 from .test_consent import START, always_yes
 from .test_delivery import Crash, FreezingStore, crashing_shop, free_shop
 
@@ -240,8 +240,8 @@ async def test_a_knowledge_answer_is_traced_and_asks_for_three_passages() -> Non
     assert (result.outcome, result.reply) == ("answered", "30 days.")
     assert result.citations == [Citation(doc_id="returns")]
     assert source.asked == [("return window", 3)]
-    assert [e.data for e in result.trace if e.kind == "knowledge"] == [
-        {"query": "return window", "answerable": True, "score": 0.9}
+    assert untimed(result.trace, "knowledge") == [
+        {"query": "return window", "answerable": True, "score": 0.9, "hits": 1}
     ]
 
 
@@ -547,9 +547,7 @@ async def test_a_stale_answer_is_traced_and_waits_for_the_customer() -> None:
 async def test_an_escalation_is_traced_with_its_reason_and_priority() -> None:
     model = rk.ScriptedModel([rk.Escalate(reason="legal threat", priority="urgent")])
     result = await build_agent(Backend(), model).handle("c", "I'll sue")
-    assert [e.data for e in result.trace if e.kind == "escalation"] == [
-        {"reason": "legal threat", "priority": "urgent"}
-    ]
+    assert untimed(result.trace, "escalation") == [{"reason": "legal threat", "priority": "urgent"}]
 
 
 class Summarizer(rk.FunctionModel):
@@ -1487,7 +1485,10 @@ async def test_each_model_decision_is_traced() -> None:
     model = rk.ScriptedModel([rk.Reply(text="Hello!")])
     result = await build_agent(Backend(), model).handle("c", "hi")
     (event,) = [e.data for e in result.trace if e.kind == "model"]
-    assert set(event) == {"decision", "confidence", "alternatives", "ms", "invalid", "attempt"}
+    assert set(event) == {
+        "decision", "confidence", "alternatives", "ms", "invalid", "attempt", "model",
+    }  # fmt: skip
+    assert event["model"] == "scripted"  # the name of the model that decided
     assert event["decision"]["kind"] == "reply" and event["decision"]["text"] == "Hello!"
     assert (event["confidence"], event["alternatives"], event["invalid"], event["attempt"]) == (
         1.0,

@@ -3,8 +3,11 @@ decide when to stop asking (:mod:`resolvekit.repair`)."""
 
 from __future__ import annotations
 
+import time
+
 from ..intents import intent_title
 from ..repair import HandOver, PatternName, Situation
+from ..results import elapsed_ms
 from .escalate import escalate
 from .state import TurnState
 
@@ -62,9 +65,12 @@ async def clarify(state: TurnState, text: str, options: list[str]) -> None:
 async def answer(state: TurnState, query: str, *, clarify_if_not: bool = True) -> bool:
     """Answer from knowledge; False (after a clarification, if ``clarify_if_not``) when it
     cannot."""
-    agent = state.agent
+    agent, started = state.agent, time.perf_counter()
     found = await agent.answer_from_knowledge(query, 3)
-    state.note("knowledge", query=query, answerable=found.answerable, score=found.score)
+    hits, ms = len(found.citations), elapsed_ms(started)
+    state.note(
+        "knowledge", query=query, answerable=found.answerable, score=found.score, hits=hits, ms=ms
+    )
     if not found.answerable:
         if clarify_if_not:
             phrases, pending = agent.phrases, state.conv.pending

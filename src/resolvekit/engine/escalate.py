@@ -4,10 +4,12 @@ reaches a person."""
 from __future__ import annotations
 
 import logging
+import time
 
 from ..handoffs import build_handoff, summarize
 from ..messages import Reply
 from ..models.base import ModelRequest
+from ..results import elapsed_ms
 from .requests import build_request
 from .state import TurnState
 
@@ -21,7 +23,7 @@ async def escalate(
 ) -> None:
     """Hand the conversation over: the packet (redacted by the agent's policy), the status, the
     resume token; what the customer is told."""
-    conv = state.conv
+    conv, started = state.conv, time.perf_counter()
     pending = conv.pending
     active = conv.active_run
     if active is not None:
@@ -46,7 +48,7 @@ async def escalate(
     state.handoff = handoff
     state.escalated_now = True
     state.outcome = "escalated"
-    state.note("escalation", reason=reason, priority=priority)
+    state.note("escalation", reason=reason, priority=priority, ms=elapsed_ms(started))
     state.say(reply or state.agent.phrases.handoff)
 
 

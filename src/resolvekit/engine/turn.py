@@ -24,9 +24,10 @@ from ..messages import (
     Message,
     Reply,
     StartIntent,
+    Usage,
 )
 from ..models.base import ModelRequest, ModelResponse
-from ..results import TurnResult
+from ..results import TurnResult, elapsed_ms
 from ..sessions import FREE_RUN, Conversation, PlaybookRun
 from .approval import while_pending
 from .clarify import answer, clarify
@@ -193,9 +194,11 @@ class Turn:
                 decision=response.decision.model_dump(),
                 confidence=response.confidence,
                 alternatives=response.alternatives,
-                ms=round((time.perf_counter() - started) * 1000, 3),
+                ms=elapsed_ms(started),
                 invalid=problem,
                 attempt=attempt,
+                model=response.model_name or state.agent.model.name,
+                **_tokens(response.usage),
             )
             if problem is None:
                 return response
@@ -259,3 +262,10 @@ class Turn:
                 back.status, back.queued = "waiting", False
                 conv.pending = None
         await fill(state, slots)
+
+
+def _tokens(usage: Usage) -> dict[str, int]:
+    """The tokens a model request spent, when the model counts them (LLMs do, LocalModel not)."""
+    if not usage.prompt_tokens and not usage.completion_tokens:
+        return {}
+    return {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}

@@ -88,6 +88,11 @@ def create_app(agent: ServedAgent, config: ServeConfig | None = None, **options:
         Route(f"{customer}/trace", _api(service.trace), methods=["GET"]),
         Route("/v1/handoffs/resume", _api(service.resume), methods=["POST"]),
     ]
+    if config.channels is not None:
+        from .channels import channel_routes
+
+        hooks = channel_routes(agent, service.turns, service.gate, config, config.channels)
+        routes += [Route(path, _api(handler), methods=["POST"]) for path, handler in hooks]
     if config.static:
         routes += [
             Route("/widget.js", _static("widget.js", "text/javascript"), methods=["GET"]),

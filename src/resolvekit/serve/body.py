@@ -12,7 +12,7 @@ from .errors import ApiError
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-__all__ = ["MessageIn", "ResumeIn", "read_body"]
+__all__ = ["MessageIn", "ResumeIn", "parse_body", "read_body", "read_raw"]
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
@@ -53,6 +53,15 @@ async def read_body(request: Request, model: type[ModelT], limit: int) -> ModelT
     Raises:
         ApiError: 413 (over ``limit`` bytes), 400 (not JSON), 422 (fields or types wrong).
     """
+    return parse_body(await read_raw(request, limit), model)
+
+
+async def read_raw(request: Request, limit: int) -> bytes:
+    """The request's body as bytes (what a signature covers).
+
+    Raises:
+        ApiError: 413, over ``limit`` bytes (refused before it is read whole).
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -61,6 +70,15 @@ async def read_body(request: Request, model: type[ModelT], limit: int) -> ModelT
         raw += chunk
         if len(raw) > limit:
             raise _too_large(limit)
+    return bytes(raw)
+
+
+def parse_body(raw: bytes, model: type[ModelT]) -> ModelT:
+    """``raw`` JSON as ``model``.
+
+    Raises:
+        ApiError: 400 (not JSON), 422 (not an object, or fields or types wrong).
+    """
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -15,12 +15,36 @@ if TYPE_CHECKING:
     from ..sessions import Conversation, Store
     from ..specs import IntentSpec
 
-__all__ = ["Authorize", "ServeConfig", "ServedAgent"]
+__all__ = ["Authorize", "Channel", "Channels", "CustomerResolver", "ServeConfig", "ServedAgent"]
 
 Authorize = Callable[["Request", "str | None"], "bool | Awaitable[bool]"]
 """Your own auth: ``authorize(request, customer_id)`` returns True when the caller may speak as
 (and read) ``customer_id``; False answers 403. ``customer_id`` is None for operator actions
 (resuming a handoff). Read your session cookie or token from ``request``."""
+
+
+Channel = Literal["email", "sms"]
+
+CustomerResolver = Callable[[str, str], "str | Awaitable[str | None] | None"]
+"""``resolve_customer(channel, address)``: the customer id behind an email address or a phone
+number (normalised by :func:`resolvekit.serve.channels.normalize_address`), sync or async; None
+when you do not know them (then ``"{channel}:{address}"``)."""
+
+
+@dataclasses.dataclass(kw_only=True)
+class Channels:
+    """The email and SMS webhooks (``ServeConfig.channels``; :mod:`resolvekit.serve.channels`)."""
+
+    secret: str | bytes
+    """The shared HMAC secret the sender signs each request with."""
+    resolve_customer: CustomerResolver | None = None
+    """Who writes: maps ``(channel, address)`` to your customer id, so a customer who started in
+    the web chat as ``c-42`` goes on in the same conversation from their email or phone. None,
+    or a None answer: the sender is a customer of their own, ``"email:jane@example.com"``."""
+    max_age: float = 300.0
+    """Seconds a request's timestamp may be away from the server's clock (older: 401)."""
+    enabled: tuple[Channel, ...] = ("email", "sms")
+    """Which routes to add."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -52,6 +76,9 @@ class ServeConfig:
     """On shutdown, seconds to wait for turns still running (also those whose client left)."""
     recent_traces: int = 1000
     """Customers whose recent turns' redacted traces this process keeps for ``GET .../trace``."""
+    channels: Channels | None = None
+    """The signed email and SMS webhooks (``/v1/channels/email``, ``/v1/channels/sms``);
+    None: not served. See :class:`Channels`."""
     deps: Callable[[Request, str, dict[str, Any]], Any] | None = None
     """Builds a message's ``deps`` (``ctx.deps`` of its tools) from the request, the customer id
     and the body's ``metadata``; None: the agent's own ``deps``."""

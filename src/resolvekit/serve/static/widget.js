@@ -276,7 +276,10 @@
       if (item.ariaLabel) button.setAttribute("aria-label", item.ariaLabel);
       button.addEventListener("click", function () {
         if (questionId) answered[questionId] = true;
+        button.setAttribute("aria-pressed", "true");
         closeChoices();
+        // The pressed button is now disabled: keyboard focus goes back to the message box.
+        input.focus();
         send(item.text, questionId);
       });
       group.appendChild(button);

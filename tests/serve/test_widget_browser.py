@@ -1,0 +1,208 @@
+"""The chat widget (``serve/static/widget.js``) in a real headless Chromium, against the retail
+agent served by uvicorn: a customer cancels an order with the confirmation button and sees the
+handoff; keyboard-only use; a resend after a lost response does not double the message.
+
+Set ``RESOLVEKIT_SCREENSHOTS=<folder>`` to save the screenshots of docs/widget.md there
+(``tools/screenshots.py`` does it for ``docs/images``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .widget_server import RunningServer, serve_retail
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+TIMEOUT_MS = 60_000
+"""How long the browser waits for a reply (generous: the machine is shared and loaded)."""
+
+CUSTOMER = ["I want to cancel an order", "I'm Yusuf Rossi, zip 19122", "#W6247578"]
+"""A customer who cancels a pending order of the τ²-bench retail database."""
+
+ORDER = "#W6247578"
+
+
+@pytest.fixture
+def server() -> Iterator[RunningServer]:
+    """A server of its own per test: each test changes the database."""
+    with serve_retail() as running:
+        yield running
+
+
+@pytest.fixture
+def page(chromium: Any, server: RunningServer) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1000, "height": 720})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server.url}/demo")
+    yield page
+    context.close()
+    assert errors == [], f"the page raised: {errors}"
+
+
+def customer_id(page: Any) -> str:
+    return str(page.evaluate("window.resolvekit.widget.customerId"))
+
+
+def replies(page: Any) -> Any:
+    """The agent's finished replies."""
+    return page.locator(".rk-agent[aria-busy=false]")
+
+
+def say(page: Any, text: str) -> str:
+    """Types ``text``, sends it with Enter and returns the agent's reply once it is complete."""
+    done = replies(page).count()
+    box = page.get_by_role("textbox", name="Type your message")
+    box.fill(text)
+    box.press("Enter")
+    reply = replies(page).nth(done)
+    reply.wait_for()
+    return str(reply.inner_text())
+
+
+def screenshot(page: Any, name: str) -> None:
+    folder = os.environ.get("RESOLVEKIT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name))
+
+
+def test_cancel_an_order_with_the_confirmation_button_then_a_handoff(
+    page: Any, server: RunningServer
+) -> None:
+    for text in CUSTOMER:
+        say(page, text)
+    question = say(page, "no longer needed")
+    assert "Please confirm: cancel order #W6247578" in question
+    yes = page.get_by_role("button", name="Yes", exact=False).last
+    assert yes.is_enabled()
+    assert server.db.orders[ORDER].status == "pending"
+    screenshot(page, "widget-confirm.png")
+
+    done = replies(page).count()
+    yes.click()
+    answer = replies(page).nth(done)
+    answer.wait_for()
+    assert "is cancelled" in answer.inner_text()
+    assert server.db.orders[ORDER].status == "cancelled"
+    assert not yes.is_enabled(), "an answered question's buttons are disabled"
+
+    banner = page.get_by_text("You're now talking to a human")
+    assert not banner.is_visible()
+    say(page, "I want to talk to a human")
+    banner.wait_for(state="visible")
+    assert banner.get_attribute("role") == "status"
+    screenshot(page, "widget-handoff.png")
+    assert server.run(server.agent.conversation(customer_id(page))).status == "handed_off"
+
+
+def test_the_button_answers_its_own_question(page: Any, server: RunningServer) -> None:
+    """A confirmation button sends ``reply_to`` with the question's id."""
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda request: sent.append(json.loads(request.post_data or "{}"))
+        if request.method == "POST"
+        else None,
+    )
+    for text in [*CUSTOMER[:2], "#W4776164", "ordered by mistake"]:
+        say(page, text)
+    page.get_by_role("button", name="No", exact=False).last.click()
+    replies(page).nth(4).wait_for()
+    assert sent[-1]["text"] == "no"
+    assert sent[-1]["reply_to"]
+    assert sent[-2].get("reply_to") is None
+    assert server.db.orders["#W4776164"].status == "pending"
+
+
+def test_keyboard_only(page: Any, server: RunningServer) -> None:
+    """Tab reaches the message box, Enter sends, Tab then Enter presses a button, Escape closes
+    the panel and the launcher opens it again."""
+    box = page.get_by_role("textbox", name="Type your message")
+    for _ in range(10):
+        if box.evaluate("node => node.getRootNode().activeElement === node"):
+            break
+        page.keyboard.press("Tab")
+    else:
+        pytest.fail("Tab never reached the message box")
+    for text in [*CUSTOMER, "no longer needed"]:
+        done = replies(page).count()
+        page.keyboard.type(text)
+        page.keyboard.press("Enter")
+        replies(page).nth(done).wait_for()
+    # Shift+Tab walks back from the box to the Yes/No buttons of the question.
+    focused = ""
+    for _ in range(6):
+        page.keyboard.press("Shift+Tab")
+        focused = page.evaluate(
+            "document.querySelector('resolvekit-chat').shadowRoot.activeElement?.textContent"
+        )
+        if focused == "Yes":
+            break
+    assert focused == "Yes"
+    done = replies(page).count()
+    page.keyboard.press("Enter")
+    assert "is cancelled" in replies(page).nth(done).inner_text()
+    assert server.db.orders[ORDER].status == "cancelled"
+
+    page.keyboard.press("Escape")
+    assert not box.is_visible()
+    launcher = page.get_by_role("button", name="Open chat: Retail support")
+    assert launcher.evaluate("node => node.getRootNode().activeElement === node")
+    page.keyboard.press("Enter")
+    assert box.is_visible()
+
+
+def test_a_resend_after_a_lost_response_does_not_double_the_message(
+    page: Any, server: RunningServer
+) -> None:
+    """The first attempt reaches the server, which handles the message; its response is lost.
+    The widget resends with the same ``message_id``; the server gives back the stored result."""
+    attempts: list[str] = []
+
+    def lose_first_response(route: Any) -> None:
+        attempts.append(json.loads(route.request.post_data)["message_id"])
+        if len(attempts) == 1:
+            route.fetch()  # the turn runs on the server
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/v1/customers/*/messages**", lose_first_response)
+    reply = say(page, CUSTOMER[0])
+    assert "verify your identity" in reply
+    assert len(attempts) == 2 and attempts[0] == attempts[1]
+    lines = server.transcript(customer_id(page))
+    assert [text for role, text in lines if role == "customer"] == [CUSTOMER[0]]
+    assert page.locator(".rk-customer").count() == 1
+    assert replies(page).count() == 1
+    assert page.get_by_role("status").filter(has_text="Reconnecting").count() == 0
+
+
+def test_the_host_page_css_does_not_leak_in(page: Any) -> None:
+    page.add_style_tag(content="button, textarea { all: unset !important; color: red !important }")
+    send = page.get_by_role("button", name="Send")
+    assert send.evaluate("node => getComputedStyle(node).color") == "rgb(255, 255, 255)"
+
+
+def test_roles_and_labels(page: Any) -> None:
+    log = page.get_by_role("log", name="Conversation")
+    assert log.get_attribute("aria-live") == "polite"
+    say(page, CUSTOMER[0])
+    unnamed = page.evaluate(
+        """() => [...document.querySelector('resolvekit-chat').shadowRoot
+                  .querySelectorAll('button, textarea')]
+                  .filter(n => !(n.getAttribute('aria-label') || n.textContent.trim()
+                                 || (n.labels && n.labels.length)))
+                  .map(n => n.outerHTML)"""
+    )
+    assert unnamed == []

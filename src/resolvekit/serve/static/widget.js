@@ -25,6 +25,9 @@
   var credential = data.token || data.apiKey || "";
   var streaming = data.stream !== "false";
   var RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, 8000, 8000, 8000];
+  // Failures worth a resend with the same message_id (the service runs it at most once).
+  var RETRY_STATUS = { 408: true, 409: true, 429: true, 500: false, 502: true, 503: true, 504: true };
+  var RETRY_CODES = { concurrent_update: true, store_unavailable: true, shutting_down: true };
 
   var STRINGS = {
     open: "Open chat",
@@ -37,6 +40,8 @@
     human: "You're now talking to a human",
     yes: "Yes",
     no: "No",
+    confirm: "Confirm",
+    choices: "Quick replies",
     reconnecting: "Connection lost. Reconnecting\u2026",
     failed: "Your message could not be sent.",
     retry: "Retry",
@@ -273,7 +278,6 @@
     items.forEach(function (item) {
       var button = el("button", { type: "button" }, item.label);
       if (item.primary) button.className = "rk-primary";
-      if (item.ariaLabel) button.setAttribute("aria-label", item.ariaLabel);
       button.addEventListener("click", function () {
         if (questionId) answered[questionId] = true;
         button.setAttribute("aria-pressed", "true");
@@ -290,12 +294,12 @@
   function showConfirmation(questionId, prompt) {
     if (!questionId || shownQuestions[questionId] || answered[questionId]) return;
     shownQuestions[questionId] = true;
-    var about = prompt ? ": " + prompt : "";
+    // The group is named by the question, so a screen reader says what Yes and No answer.
     choices(
-      "Confirm" + about,
+      prompt || STRINGS.confirm,
       [
-        { label: STRINGS.yes, text: "yes", primary: true, ariaLabel: STRINGS.yes + about },
-        { label: STRINGS.no, text: "no", ariaLabel: STRINGS.no + about },
+        { label: STRINGS.yes, text: "yes", primary: true },
+        { label: STRINGS.no, text: "no" },
       ],
       questionId
     );
@@ -306,7 +310,7 @@
     if (!options || !options.length || shownQuestions[key]) return;
     shownQuestions[key] = true;
     choices(
-      "Quick replies",
+      STRINGS.choices,
       options.map(function (option) {
         var text = typeof option === "string" ? option : option.label || option.value;
         return { label: text, text: (option && option.value) || text };
@@ -373,7 +377,9 @@
     payload = payload || {};
     if (name === "delta") {
       this.customerBubble.classList.remove("rk-sending");
-      this.text += payload.text || payload.delta || "";
+      // The reply is the deltas joined by newlines (docs/serving.md).
+      var piece = payload.text || "";
+      this.text = this.text ? this.text + "\n" + piece : piece;
       this.bubble().textContent = this.text;
       scrollDown();
     } else if (name === "tool_started" || name === "tool_finished") {
@@ -391,10 +397,7 @@
     } else if (name === "done" || name === "result") {
       this.finish(payload.result || payload);
     } else if (name === "error") {
-      throw new TurnError(
-        payload.message || payload.detail || payload.error || "error",
-        payload.retryable === true
-      );
+      throw new TurnError(payload.message || payload.code || "error", RETRY_CODES[payload.code] === true);
     }
   };
 
@@ -415,8 +418,8 @@
     var confirmation = this.pendingConfirmation || {};
     var questionId = result.question_id || confirmation.question_id;
     var pending = result.pending || (this.pendingConfirmation ? "confirm" : null);
-    if (pending === "confirm" || pending === "tool_confirm") {
-      showConfirmation(questionId, confirmation.question || confirmation.text || "");
+    if (pending === "confirm" || pending === "tool_confirm" || pending === "resume") {
+      showConfirmation(questionId, confirmation.prompt || result.reply || "");
     } else if (result.options && result.options.length) {
       showOptions(result.options, questionId);
     }
@@ -462,8 +465,7 @@
       })
       .then(function (response) {
         if (!response.ok) {
-          // 408/429/5xx are worth a resend (same message_id); other codes are final.
-          var retryable = response.status === 408 || response.status === 429 || response.status >= 500;
+          var retryable = RETRY_STATUS[response.status] === true;
           return response
             .json()
             .catch(function () {

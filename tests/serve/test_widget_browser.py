@@ -110,9 +110,9 @@ def test_the_button_answers_its_own_question(page: Any, server: RunningServer) -
     sent: list[dict[str, Any]] = []
     page.on(
         "request",
-        lambda request: sent.append(json.loads(request.post_data or "{}"))
-        if request.method == "POST"
-        else None,
+        lambda request: (
+            sent.append(json.loads(request.post_data or "{}")) if request.method == "POST" else None
+        ),
     )
     for text in [*CUSTOMER[:2], "#W4776164", "ordered by mistake"]:
         say(page, text)
@@ -206,3 +206,73 @@ def test_roles_and_labels(page: Any) -> None:
                   .map(n => n.outerHTML)"""
     )
     assert unnamed == []
+
+
+CANNED = (
+    ": a comment line is ignored\r\n\r\n"
+    'event: tool_started\r\ndata: {"tool": "get_order_details", "args": {}}\r\n\r\n'
+    'event: delta\ndata: {"text": "Refunds take 5 to 7 business days."}\n\n'
+    'event: delta\ndata: {"text": "Why do you want to cancel?"}\n\n'
+    "event: done\ndata: "
+    + json.dumps(
+        {
+            "reply": "Refunds take 5 to 7 business days.\nWhy do you want to cancel?",
+            "outcome": "awaiting_customer",
+            "pending": "slot",
+            "question_id": "q-7",
+            "options": ["no longer needed", "ordered by mistake"],
+            "citations": [
+                {"doc_id": "d1", "title": "Refunds", "source": "https://shop.example/refunds"},
+                {"doc_id": "d2", "title": "policy.md", "source": "/srv/policy.md"},
+            ],
+            "handoff": None,
+        }
+    )
+    + "\n\n"
+)
+
+
+def test_a_stream_with_citations_and_quick_replies(page: Any) -> None:
+    """A canned event stream (CRLF and LF lines, a comment): the reply is the deltas joined by
+    newlines, citations with a URL are links, options are quick replies sending ``reply_to``."""
+    sent: list[dict[str, Any]] = []
+
+    def canned(route: Any) -> None:
+        sent.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=CANNED)
+
+    page.route("**/v1/customers/*/messages/stream", canned)
+    reply = say(page, "how long do refunds take? and cancel my order")
+    assert reply.startswith("Refunds take 5 to 7 business days.\nWhy do you want to cancel?")
+    link = page.get_by_role("link", name="Refunds")
+    assert link.get_attribute("href") == "https://shop.example/refunds"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert page.get_by_role("link", name="policy.md").count() == 0, "a file path is not a link"
+    assert "policy.md" in reply
+    group = page.get_by_role("group", name="Quick replies")
+    group.get_by_role("button", name="ordered by mistake").click()
+    page.locator(".rk-customer").nth(1).wait_for()
+    assert sent[-1]["text"] == "ordered by mistake"
+    assert sent[-1]["reply_to"] == "q-7"
+    assert sent[-1]["message_id"] != sent[0]["message_id"]
+
+
+def test_an_error_the_service_refuses_is_shown_not_retried(page: Any) -> None:
+    calls: list[str] = []
+
+    def refuse(route: Any) -> None:
+        calls.append(route.request.url)
+        body = {"error": {"code": "message_too_long", "message": "The message is too long"}}
+        route.fulfill(
+            status=422, headers={"Content-Type": "application/json"}, body=json.dumps(body)
+        )
+
+    page.route("**/v1/customers/*/messages/stream", refuse)
+    box = page.get_by_role("textbox", name="Type your message")
+    box.fill("hello")
+    box.press("Enter")
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "The message is too long" in alert.inner_text()
+    assert alert.get_by_role("button", name="Retry").count() == 0
+    assert len(calls) == 1

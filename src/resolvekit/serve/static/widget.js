@@ -325,7 +325,8 @@
       name = citation.title + " \u2013 " + citation.heading;
     }
     var href = citation.url || citation.source || "";
-    if (/^https?:\/\//i.test(href) || href.charAt(0) === "/") {
+    // Only web addresses are links: a knowledge source may be a file path on the server.
+    if (/^https?:\/\//i.test(href)) {
       return el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, name);
     }
     return el("span", {}, name);

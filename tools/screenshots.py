@@ -16,7 +16,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST = "tests/serve/test_widget_browser.py::test_cancel_an_order_with_the_confirmation_button_then_a_handoff"
+TEST = (
+    "tests/serve/test_widget_browser.py"
+    "::test_cancel_an_order_with_the_confirmation_button_then_a_handoff"
+)
 
 
 def main() -> int:

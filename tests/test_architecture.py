@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "resolvekit._text": 0,
     "resolvekit._lazy": 0,
     "resolvekit._retry": 0,
+    "resolvekit.live": 0,
     # 1: components
     "resolvekit.understanding": 1,
     "resolvekit.models": 1,
@@ -51,6 +52,10 @@ LAYERS: dict[str, int] = {
     "resolvekit.engine": 2,
     # 3: the agent
     "resolvekit.agent": 3,
+    # the HTTP service sits beside the agent (Agent.to_asgi builds it; it reads the agent
+    # through serve.config.ServedAgent, never importing agent.py); its command line uses chat
+    "resolvekit.serve": 3,
+    "resolvekit.serve.cli": 4,
     # 4: what uses agents
     "resolvekit.evals": 4,
     "resolvekit.cli": 4,

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._text import clean_text
 from .consent import ConsentPolicy
@@ -37,6 +37,9 @@ from .sessions import (
     open_store,
 )
 from .toolsets import Toolset
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["Agent", "Phrases"]  # Phrases lives in resolvekit.phrases
 
@@ -456,6 +459,15 @@ class Agent(Registry[DepsT]):
             from .understanding.embedders import warm_up
 
             await asyncio.to_thread(warm_up, self.knowledge.embedder)
+
+    def to_asgi(self, **options: Any) -> Starlette:
+        """This agent as an HTTP service: a Starlette ASGI app to run with uvicorn
+        (``pip install resolvekit[serve]``). The options are those of
+        :func:`resolvekit.serve.create_app` (``api_keys``, ``authorize``, ``cors_origins``...);
+        see ``docs/serving.md``."""
+        from .serve import create_app
+
+        return create_app(self, **options)
 
     # -- humans and knowledge ----------------------------------------------------------------
 

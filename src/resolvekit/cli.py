@@ -106,6 +106,12 @@ def _recover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_serve_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .serve.cli import add_serve_commands
+
+    add_serve_commands(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -117,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_commands(subparsers)
     _add_chat_command(subparsers)
     _add_recover_command(subparsers)
+    _add_serve_commands(subparsers)
     return parser
 
 

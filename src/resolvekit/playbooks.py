@@ -140,6 +140,8 @@ class Hooks:
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
+    started: Callable[[str, dict[str, Any]], None] | None = None
+    """Told ``(tool, args)`` before a tool runs, when a turn is watched (:mod:`.live`)."""
 
 
 class Parking(Protocol):
@@ -363,6 +365,8 @@ class Context(Generic[DepsT]):
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
         shape = shape or tool
+        if self._hooks.started is not None:
+            self._hooks.started(tool.name, step.args)
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)

@@ -55,6 +55,9 @@ class TurnResult:
     question_id: str | None = None
     """The id of the open question, if any: send it back as ``handle(reply_to=...)`` with the
     answer (a confirmation button) so an answer is never applied to a different question."""
+    options: list[str] = dataclasses.field(default_factory=list)
+    """Quick replies for the open question: ``["yes", "no"]`` for a confirmation, the choices
+    of a slot or question that has them; empty when the answer is free text."""
     usage: Usage = dataclasses.field(default_factory=Usage)
     error: BaseException | None = None
     """The engine error behind an escalation (a replay divergence, a crashed playbook...)."""

@@ -48,6 +48,7 @@ def keep_receipt(conversation: Conversation, message_id: str, result: TurnResult
         "citations": [c.model_dump(mode="json") for c in result.citations],
         "pending": result.pending,
         "question_id": result.question_id,
+        "options": result.options,
         "usage": result.usage.to_json(),
         "error": f"{type(result.error).__name__}: {result.error}" if result.error else None,
     }
@@ -69,6 +70,7 @@ def receipt_result(stored: dict[str, Any]) -> TurnResult:
         citations=[Citation.model_validate(c) for c in stored.get("citations") or []],
         pending=stored.get("pending"),
         question_id=stored.get("question_id"),
+        options=list(stored.get("options") or []),
         usage=Usage.from_json(stored.get("usage") or {}),
         duplicate=True,
     )

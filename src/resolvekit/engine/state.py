@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..live import current_observer, safe
 from ..messages import Citation, Message, Usage
 from ..playbooks import Hooks, KnowledgeAnswer
 from ..results import Outcome, TraceEvent, TurnResult
 from ..sessions import FREE_RUN, Conversation, PlaybookRun
+from .options import quick_replies
 
 if TYPE_CHECKING:
     from ..handoffs import Handoff
@@ -50,15 +52,26 @@ class TurnState:
         """Writes whose outcome became unknown this turn (always handed to a human)."""
         self.recovered = False
         """True when this turn finished work a crash had interrupted."""
+        self.observer = safe(current_observer())
+        """Who watches this turn live (:mod:`resolvekit.live`); None when nobody does."""
 
     def say(self, text: str) -> None:
         """Add ``text`` to the reply."""
         if text:
             self.replies.append(text)
+            if self.observer is not None:
+                self.observer("say", {"text": text})
+
+    def say_all(self, texts: list[str]) -> None:
+        """Add each of ``texts`` to the reply (a playbook's ``ctx.say`` outbox)."""
+        for text in texts:
+            self.say(text)
 
     def note(self, kind: str, /, **data: Any) -> None:
         """Add a trace event."""
         self.trace.append(TraceEvent(kind=kind, data=data))
+        if self.observer is not None:
+            self.observer(kind, data)
 
     def waiting(self) -> None:
         """The turn ends waiting for the customer."""
@@ -80,6 +93,7 @@ class TurnState:
             tools=agent.tools,
             knowledge=knowledge if agent.has_knowledge else None,
             trace=self._on_trace,
+            started=self._on_started if self.observer is not None else None,
         )
 
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
@@ -88,6 +102,12 @@ class TurnState:
         if kind == "tool" and data.get("kind") == "unknown_outcome":
             self.unknown.append(str(data.get("tool")))
         self.trace.append(TraceEvent(kind=kind, data=data))
+        if self.observer is not None:
+            self.observer(kind, data)
+
+    def _on_started(self, tool: str, args: dict[str, Any]) -> None:
+        if self.observer is not None:
+            self.observer("tool_started", {"tool": tool, "args": args})
 
     def free_run(self) -> PlaybookRun:
         """The run that journals free-mode tool calls (created on first use)."""
@@ -117,6 +137,7 @@ class TurnState:
             citations=self.citations,
             pending=conv.pending.kind if conv.pending else None,
             question_id=conv.pending.id if conv.pending else None,
+            options=quick_replies(self.agent, conv, run),
             usage=self.usage,
             error=self.error,
         )

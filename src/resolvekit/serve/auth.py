@@ -1,0 +1,77 @@
+"""Who may call: API keys, your own ``authorize`` callable, and rate limits (``limits``)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import inspect
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from .config import ServeConfig
+
+__all__ = ["Gate"]
+
+
+class Gate:
+    """Checks a request's key, its right to a customer, and the rate limits."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        from limits import parse_many
+        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.storage import storage_from_string
+
+        self.config = config
+        self._keys = [key.encode() for key in config.api_keys if key]
+        url = config.rate_limit_storage
+        storage: Any = storage_from_string(url if url.startswith("async+") else f"async+{url}")
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._customer = parse_many(config.customer_rate) if config.customer_rate else []
+        self._key = parse_many(config.key_rate) if config.key_rate else []
+
+    async def caller(self, request: Request, customer_id: str | None) -> str:
+        """Authenticate the request and check it may act for ``customer_id`` (None: an operator
+        action) and is within its key's rate; returns the caller's rate-limit identity.
+
+        Raises:
+            ApiError: 401 (no or wrong key), 403 (not this customer), 429 (over the rate).
+        """
+        if self._keys:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            given = token.strip().encode()
+            # compare with every key, so the time taken says nothing about which one matched
+            matched = [hmac.compare_digest(given, key) for key in self._keys]
+            if scheme.lower() != "bearer" or not any(matched):
+                raise ApiError(401, "unauthorized", "a valid API key is required (Bearer)")
+            identity = "key:" + hashlib.sha256(given).hexdigest()[:16]
+        else:
+            identity = "ip:" + (request.client.host if request.client else "unknown")
+        authorize = self.config.authorize
+        if authorize is not None:
+            allowed = authorize(request, customer_id)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if not allowed:
+                who = f"customer {customer_id!r}" if customer_id else "this operation"
+                raise ApiError(403, "forbidden", f"this caller may not act for {who}")
+        await self._hit(self._key, identity, "key_rate_limited")
+        return identity
+
+    async def message(self, customer_id: str) -> None:
+        """Count one message of ``customer_id`` (429 over the customer's rate)."""
+        await self._hit(self._customer, "customer:" + customer_id, "customer_rate_limited")
+
+    async def _hit(self, items: list[Any], identity: str, code: str) -> None:
+        for item in items:
+            if not await self._limiter.hit(item, identity):
+                stats = await self._limiter.get_window_stats(item, identity)
+                wait = max(1, math.ceil(stats.reset_time - time.time()))
+                raise ApiError(
+                    429, code, f"rate limit {item} exceeded; retry in {wait}s", retry_after=wait
+                )

@@ -1,0 +1,111 @@
+"""Server-Sent Events for one turn: what a UI renders while the agent works."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ResolvekitError
+from .errors import error_for
+from .turns import result_json
+
+if TYPE_CHECKING:
+    from ..results import TurnResult
+    from .config import ServedAgent
+
+__all__ = ["EVENTS", "LiveEvents", "sse"]
+
+log = logging.getLogger("resolvekit.serve")
+
+EVENTS = (
+    "tool_started",
+    "tool_finished",
+    "delta",
+    "escalated",
+    "confirmation",
+    "done",
+    "error",
+)
+"""The event types of a stream, in the order a UI may meet them (``done`` or ``error`` last)."""
+
+_CONFIRMATIONS = ("confirm", "tool_confirm", "resume")
+
+
+def sse(event: str, data: Any) -> bytes:
+    """One Server-Sent Event."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+class LiveEvents:
+    """Turns the engine's live events (:mod:`resolvekit.live`) into redacted stream events."""
+
+    def __init__(self, agent: ServedAgent) -> None:
+        self.agent = agent
+        self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
+        self.last_said = ""
+
+    def _redact(self, value: Any) -> Any:
+        redactor = self.agent.redaction
+        return value if redactor is None else redactor.redact_value(value)
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        """The observer: called in the turn's task, never blocks."""
+        if kind == "tool_started":
+            event: tuple[str, Any] = (
+                "tool_started",
+                {"tool": data.get("tool"), "args": self._redact(data.get("args") or {})},
+            )
+        elif kind == "tool":
+            status = data.get("status") or "error"
+            finished = {"tool": data.get("tool"), "status": status}
+            if status != "done":
+                finished["error"] = data.get("kind")
+            event = ("tool_finished", finished)
+        elif kind == "say":
+            self.last_said = str(data.get("text", ""))
+            event = ("delta", {"text": self._redact(self.last_said)})
+        elif kind == "escalation":
+            event = (
+                "escalated",
+                {
+                    "reason": self._redact(data.get("reason")),
+                    "priority": data.get("priority"),
+                },
+            )
+        else:
+            return
+        self.queue.put_nowait(event)
+
+    async def events(self, task: asyncio.Task[TurnResult]) -> AsyncIterator[bytes]:
+        """The stream: live events until the turn ends, then ``confirmation`` (when the turn
+        waits for a yes or no), then ``done`` with the result, or ``error``."""
+        task.add_done_callback(lambda _: self.queue.put_nowait(None))
+        while (item := await self.queue.get()) is not None:
+            yield sse(*item)
+        try:
+            result = task.result()
+        except ResolvekitError as exc:
+            error = error_for(exc)
+            yield sse("error", error.body()["error"])
+            return
+        except Exception as exc:  # the turn task itself failed outside the agent
+            log.exception("a streamed turn failed")
+            yield sse("error", {"code": "internal", "message": type(exc).__name__})
+            return
+        data = result_json(self.agent, result)
+        if result.duplicate and data["reply"]:  # a retry: nothing ran, the stored reply
+            yield sse("delta", {"text": data["reply"]})
+        if result.pending in _CONFIRMATIONS:
+            prompt = self.last_said or result.reply.rsplit("\n", 1)[-1]
+            yield sse(
+                "confirmation",
+                {
+                    "question_id": result.question_id,
+                    "prompt": self._redact(prompt),
+                    "options": data["options"],
+                },
+            )
+        yield sse("done", data)

@@ -8,15 +8,17 @@ Set ``RESOLVEKIT_SCREENSHOTS=<folder>`` to save the screenshots of docs/widget.m
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .widget_server import RunningServer, serve_retail
+from .widget_server import RunningServer, serve_agent, serve_retail
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -27,6 +29,8 @@ CUSTOMER = ["I want to cancel an order", "I'm Yusuf Rossi, zip 19122", "#W624757
 """A customer who cancels a pending order of the τ²-bench retail database."""
 
 ORDER = "#W6247578"
+
+ORDER_SUPPORT = Path(__file__).resolve().parents[2] / "examples" / "order_support.py"
 
 
 @pytest.fixture
@@ -276,3 +280,48 @@ def test_an_error_the_service_refuses_is_shown_not_retried(page: Any) -> None:
     assert "The message is too long" in alert.inner_text()
     assert alert.get_by_role("button", name="Retry").count() == 0
     assert len(calls) == 1
+
+
+def test_embedded_on_another_site_with_a_key_and_quick_replies(chromium: Any) -> None:
+    """The widget on a page of another origin (CORS), with an API key and a signed-in
+    customer's id, in front of ``examples/order_support.py``: the reason slot's choices are
+    quick replies, and the cancellation happens after the Yes button."""
+    spec = importlib.util.spec_from_file_location("widget_order_support", ORDER_SUPPORT)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = example  # its dataclasses look their module up
+    spec.loader.exec_module(example)
+    shop = example.Shop()
+    # Another origin (a page Playwright serves); reaching 127.0.0.1 from it needs Chromium's
+    # local network access permission, granted below as a visitor would.
+    shop_origin = "http://localhost:9"
+    options = {"api_keys": ["k-widget"], "cors_origins": [shop_origin]}
+    with (
+        example.agent.override(model="test", deps=shop),
+        serve_agent(example.agent, shop, **options) as server,
+    ):
+        host_page = (
+            "<!doctype html><title>Shop</title><h1>Shop</h1>"
+            f'<script src="{server.url}/widget.js" data-api-key="k-widget"'
+            ' data-customer-id="c-1" data-title="Shop help" data-open="true"></script>'
+        )
+        context = chromium.new_context(permissions=["local-network-access"])
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.route(
+            f"{shop_origin}/",
+            lambda route: route.fulfill(content_type="text/html", body=host_page),
+        )
+        try:
+            page.goto(f"{shop_origin}/")
+            say(page, "I want to cancel order W1000001")
+            group = page.get_by_role("group", name="Quick replies")
+            group.get_by_role("button", name="ordered by mistake").click()
+            replies(page).nth(1).wait_for()
+            assert shop.orders["W1000001"]["status"] == "pending"
+            page.get_by_role("button", name="Yes").click()
+            assert "is cancelled" in replies(page).nth(2).inner_text()
+            assert shop.orders["W1000001"]["status"] == "cancelled"
+            assert shop.orders["W1000001"]["customer"] == "c-1"
+        finally:
+            context.close()

@@ -46,14 +46,22 @@ class RunningServer:
 def serve_retail(**app_options: Any) -> Iterator[RunningServer]:
     """The retail agent (offline ``test`` model, in-memory store, its own copy of the τ²-bench
     database) served by :func:`resolvekit.serve.create_app` until the block ends."""
-    import uvicorn
-
     from examples.retail.agent import build_agent
     from examples.retail.db import load_db
-    from resolvekit.serve import create_app
 
     db = load_db()
-    agent = build_agent("test", db=db, handoff=[])
+    with serve_agent(build_agent("test", db=db, handoff=[]), db, **app_options) as running:
+        yield running
+
+
+@contextmanager
+def serve_agent(agent: rk.Agent[Any], db: Any, **app_options: Any) -> Iterator[RunningServer]:
+    """``agent`` served by :func:`resolvekit.serve.create_app` until the block ends; ``db`` is
+    its backend, for the test to read."""
+    import uvicorn
+
+    from resolvekit.serve import create_app
+
     app = create_app(agent, **app_options)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -175,6 +175,8 @@
     "border-radius:16px;padding:5px 14px;cursor:pointer;font-weight:600}",
     ".rk-choices button.rk-primary{background:#2748d6;color:#fff}",
     ".rk-choices button:disabled{opacity:.5;cursor:default}",
+    ".rk-choices button[aria-pressed=true]{opacity:1;background:#2748d6;color:#fff}",
+    ".rk-choices button:not(.rk-primary)[aria-pressed=true]{background:#5b6275;border-color:#5b6275}",
     ".rk-sources{margin-top:6px;font-size:13px;color:#5b6275}",
     ".rk-sources a{color:#2748d6}",
     ".rk-status{padding:0 14px;font-size:13px;color:#8a4b00;min-height:0}",

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+import resolvekit as rk
+
 from .widget_server import RunningServer, serve_agent, serve_retail
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -41,16 +43,31 @@ def server() -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def page(chromium: Any, server: RunningServer) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1000, "height": 720})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+def page_for(chromium: Any) -> Iterator[Any]:
+    """Opens a URL in a fresh browser context (its own storage, so its own anonymous
+    customer); fails the test if the page raised a JavaScript error."""
+    contexts: list[Any] = []
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{server.url}/demo")
-    yield page
-    context.close()
+
+    def open_page(url: str) -> Any:
+        context = chromium.new_context(viewport={"width": 1000, "height": 720})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert errors == [], f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(page_for: Any, server: RunningServer) -> Any:
+    """The demo page in front of the retail agent."""
+    return page_for(f"{server.url}/demo")
 
 
 def customer_id(page: Any) -> str:
@@ -325,3 +342,28 @@ def test_embedded_on_another_site_with_a_key_and_quick_replies(chromium: Any) ->
             assert shop.orders["W1000001"]["customer"] == "c-1"
         finally:
             context.close()
+
+
+def test_a_cited_answer_links_its_source(page_for: Any) -> None:
+    """An agent answering from a knowledge base: the citation under the reply is a link to the
+    article's URL."""
+    from resolvekit.knowledge import KnowledgeBase
+    from resolvekit.understanding.embedders import HashingEmbedder
+
+    kb = KnowledgeBase(embedder=HashingEmbedder())
+    kb.add(
+        {
+            "id": "refunds",
+            "title": "Refunds",
+            "source": "https://shop.example/help/refunds",
+            "text": "# Refunds\n\nRefunds reach your card within 5 to 7 business days.",
+        }
+    )
+    agent = rk.Agent("Help", model="test", store="memory://", knowledge=kb, handoff=[])
+    with serve_agent(agent, None) as server:
+        page = page_for(f"{server.url}/demo")
+        reply = say(page, "How long do refunds take to reach my card?")
+        assert reply.startswith("Refunds reach your card within 5 to 7 business days.")
+        link = page.get_by_role("log").get_by_role("link", name="Refunds")
+        assert link.get_attribute("href") == "https://shop.example/help/refunds"
+        assert link.get_attribute("target") == "_blank"

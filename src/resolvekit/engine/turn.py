@@ -26,7 +26,7 @@ from ..messages import (
     StartIntent,
 )
 from ..models.base import ModelRequest, ModelResponse
-from ..results import TraceEvent, TurnResult
+from ..results import TurnResult
 from ..sessions import FREE_RUN, Conversation
 from .clarify import answer, clarify
 from .confirm import confirm
@@ -178,18 +178,14 @@ class Turn:
             response = await state.agent.model.request(request)
             state.usage.add(response.usage)
             problem = invalid_decision(state.agent, state.conv, response, request)
-            state.trace.append(
-                TraceEvent(
-                    kind="model",
-                    data={
-                        "decision": response.decision.model_dump(),
-                        "confidence": response.confidence,
-                        "alternatives": response.alternatives,
-                        "ms": round((time.perf_counter() - started) * 1000, 3),
-                        "invalid": problem,
-                        "attempt": attempt,
-                    },
-                )
+            state.note(
+                "model",
+                decision=response.decision.model_dump(),
+                confidence=response.confidence,
+                alternatives=response.alternatives,
+                ms=round((time.perf_counter() - started) * 1000, 3),
+                invalid=problem,
+                attempt=attempt,
             )
             if problem is None:
                 return response

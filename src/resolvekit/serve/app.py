@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import ResolvekitError, UserError
+from ..exceptions import InternalError, ResolvekitError, UserError
 from .auth import Gate
 from .body import MessageIn, ResumeIn, read_body
 from .config import ServeConfig, ServedAgent
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.routing import BaseRoute
 
     from ..sessions import Conversation
 
@@ -33,6 +34,7 @@ STATIC = Path(__file__).with_name("static")
 """The web chat's files (``widget.js``, ``demo.html``), served at ``/widget.js`` and ``/demo``."""
 
 READY_TIMEOUT = 5.0
+MAX_ID_CHARS = 200
 Handler = Callable[["Request"], Awaitable["Response"]]
 
 
@@ -52,7 +54,8 @@ def create_app(agent: ServedAgent, config: ServeConfig | None = None, **options:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
-    from starlette.routing import Route
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
 
     known = {f.name for f in dataclasses.fields(ServeConfig)}
     unknown = sorted(set(options) - known)
@@ -75,7 +78,7 @@ def create_app(agent: ServedAgent, config: ServeConfig | None = None, **options:
             await agent.close()
 
     customer = "/v1/customers/{customer_id}"
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/readyz", service.readyz, methods=["GET"]),
         Route(f"{customer}/messages", _api(service.message), methods=["POST"]),
@@ -89,6 +92,7 @@ def create_app(agent: ServedAgent, config: ServeConfig | None = None, **options:
         routes += [
             Route("/widget.js", _static("widget.js", "text/javascript"), methods=["GET"]),
             Route("/demo", _static("demo.html", "text/html"), methods=["GET"]),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
     middleware = []
     if config.cors_origins:
@@ -120,7 +124,12 @@ def _api(handler: Handler) -> Handler:
         except ApiError as error:
             return error_response(error)
         except ResolvekitError as exc:
+            if isinstance(exc, InternalError):
+                log.error("%s %s failed: %s", request.method, request.url.path, exc)
             return error_response(error_for(exc))
+        except Exception:
+            log.exception("%s %s failed", request.method, request.url.path)
+            return error_response(ApiError(500, "internal", "the request failed"))
 
     return call
 
@@ -178,7 +187,7 @@ class _Service:
         return JSONResponse({"status": "ready"})
 
     async def _start(self, request: Request, *, observer: LiveEvents | None = None) -> Any:
-        customer_id = request.path_params["customer_id"]
+        customer_id = _customer_id(request)
         await self.gate.caller(request, customer_id)
         body = await read_body(request, MessageIn, self.config.max_body_bytes)
         await self.gate.message(customer_id)
@@ -210,6 +219,7 @@ class _Service:
 
         live = LiveEvents(self.agent)
         task = await self._start(request, observer=live)
+        await live.first(task)
         return StreamingResponse(
             live.events(task),
             media_type="text/event-stream",
@@ -217,7 +227,7 @@ class _Service:
         )
 
     async def _conversation(self, request: Request) -> Conversation:
-        customer_id = request.path_params["customer_id"]
+        customer_id = _customer_id(request)
         await self.gate.caller(request, customer_id)
         found = await self.agent.conversation(customer_id)
         if found is None:
@@ -249,7 +259,7 @@ class _Service:
         """Redacted traces of the customer's recent turns handled by this process."""
         from starlette.responses import JSONResponse
 
-        customer_id = request.path_params["customer_id"]
+        customer_id = _customer_id(request)
         await self.gate.caller(request, customer_id)
         turns = self.turns.traces(customer_id)
         if turns is None:
@@ -273,6 +283,13 @@ class _Service:
     def _redact(self, data: dict[str, Any]) -> dict[str, Any]:
         redactor = self.agent.redaction
         return data if redactor is None else redactor.redact_value(data)
+
+
+def _customer_id(request: Request) -> str:
+    customer_id: str = request.path_params["customer_id"]
+    if len(customer_id) > MAX_ID_CHARS or not customer_id.strip():
+        raise ApiError(422, "invalid_request", f"customer ids have 1 to {MAX_ID_CHARS} characters")
+    return customer_id
 
 
 def conversation_json(agent: ServedAgent, conversation: Conversation) -> dict[str, Any]:

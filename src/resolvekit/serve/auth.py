@@ -37,31 +37,44 @@ class Gate:
 
     async def caller(self, request: Request, customer_id: str | None) -> str:
         """Authenticate the request and check it may act for ``customer_id`` (None: an operator
-        action) and is within its key's rate; returns the caller's rate-limit identity.
+        action) and is within its rate; returns the caller's rate-limit identity.
+
+        A valid API key may act for any customer; a request without one is ``authorize``'s
+        to decide; with neither configured the service is open (rate-limited per address).
 
         Raises:
-            ApiError: 401 (no or wrong key), 403 (not this customer), 429 (over the rate).
+            ApiError: 401 (no or wrong key, and no ``authorize``), 403 (``authorize`` said no),
+                429 (over the rate).
         """
-        if self._keys:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            given = token.strip().encode()
-            # compare with every key, so the time taken says nothing about which one matched
-            matched = [hmac.compare_digest(given, key) for key in self._keys]
-            if scheme.lower() != "bearer" or not any(matched):
+        identity = self._key_of(request)
+        if identity is None:
+            authorize = self.config.authorize
+            if authorize is None:
                 raise ApiError(401, "unauthorized", "a valid API key is required (Bearer)")
-            identity = "key:" + hashlib.sha256(given).hexdigest()[:16]
-        else:
-            identity = "ip:" + (request.client.host if request.client else "unknown")
-        authorize = self.config.authorize
-        if authorize is not None:
             allowed = authorize(request, customer_id)
             if inspect.isawaitable(allowed):
                 allowed = await allowed
             if not allowed:
                 who = f"customer {customer_id!r}" if customer_id else "this operation"
                 raise ApiError(403, "forbidden", f"this caller may not act for {who}")
+            identity = "ip:" + (request.client.host if request.client else "unknown")
         await self._hit(self._key, identity, "key_rate_limited")
         return identity
+
+    def _key_of(self, request: Request) -> str | None:
+        """The rate-limit identity of a valid API key in the request; None without one (and
+        ``"open"`` when the service has neither keys nor ``authorize``)."""
+        if not self._keys:
+            if self.config.authorize is not None:
+                return None
+            return "ip:" + (request.client.host if request.client else "unknown")  # open
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        given = token.strip().encode()
+        # compared with every key, so the time taken says nothing about which one matched
+        matched = [hmac.compare_digest(given, key) for key in self._keys]
+        if scheme.lower() != "bearer" or not any(matched):
+            return None
+        return "key:" + hashlib.sha256(given).hexdigest()[:16]
 
     async def message(self, customer_id: str) -> None:
         """Count one message of ``customer_id`` (429 over the customer's rate)."""

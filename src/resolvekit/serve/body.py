@@ -26,11 +26,11 @@ class MessageIn(_Strict):
 
     text: str
     """What the customer wrote."""
-    channel: str = "chat"
+    channel: str = pydantic.Field(default="chat", max_length=40)
     """Where it arrived: ``chat``, ``email``, ``sms``, ``voice``..."""
-    message_id: str | None = None
+    message_id: str | None = pydantic.Field(default=None, max_length=200)
     """Your id for this delivery: a retry with the same id gets the stored reply."""
-    reply_to: str | None = None
+    reply_to: str | None = pydantic.Field(default=None, max_length=200)
     """The ``question_id`` this message answers (a quick-reply button)."""
     metadata: dict[str, Any] | None = None
     """Anything of yours; given to the ``deps`` callable of the service, not stored."""

@@ -122,13 +122,15 @@ def app_from_env() -> Starlette:
 
 
 def _rebuilt(agent: Agent[Any], overrides: dict[str, str]) -> Agent[Any]:
-    """``agent`` on another model or store (before it opened either)."""
+    """``agent`` on another model or store, set as :meth:`Agent.override` sets a model: in the
+    cached properties, before the agent opened its own."""
+    from ..models import infer_model
+    from ..sessions import open_store
+
     if "model" in overrides:
-        agent.__dict__.pop("model", None)
-        agent._model_arg = overrides["model"]
+        vars(agent)["model"] = infer_model(overrides["model"])
     if "store" in overrides:
-        agent.__dict__.pop("store", None)
-        agent._store_arg = overrides["store"]
+        vars(agent)["store"] = open_store(overrides["store"])
     return agent
 
 

@@ -46,6 +46,8 @@ class LiveEvents:
         self.agent = agent
         self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self.last_said = ""
+        self.started = asyncio.Event()
+        """Set by the first event, or when the turn ends without one."""
 
     def _redact(self, value: Any) -> Any:
         redactor = self.agent.redaction
@@ -78,6 +80,16 @@ class LiveEvents:
         else:
             return
         self.queue.put_nowait(event)
+        self.started.set()
+
+    async def first(self, task: asyncio.Task[TurnResult]) -> None:
+        """Wait for the first event or the end of the turn, so that a turn refused before it
+        began (an empty message, a store that is down) answers a plain HTTP error instead of
+        a stream; raises that error."""
+        task.add_done_callback(lambda _: self.started.set())
+        await self.started.wait()
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            task.result()
 
     async def events(self, task: asyncio.Task[TurnResult]) -> AsyncIterator[bytes]:
         """The stream: live events until the turn ends, then ``confirmation`` (when the turn

@@ -4,6 +4,7 @@ and shutdown waits for all of them; plus the redacted traces of recent turns."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from ..live import TurnObserver, observe
 from .errors import ApiError
 
 if TYPE_CHECKING:
-    from ..results import TurnResult
+    from ..results import TraceEvent, TurnResult
     from .config import ServedAgent
 
 __all__ = ["TURN_FIELDS", "Turns", "result_json"]
@@ -38,7 +39,9 @@ TRACES_PER_CUSTOMER = 20
 def result_json(agent: ServedAgent, result: TurnResult) -> dict[str, Any]:
     """The API's view of a turn: :data:`TURN_FIELDS` of the result's export, redacted with the
     agent's policy."""
-    exported = result.export(agent.redaction)
+    # the fields left out are emptied first: redacting a whole trace per turn costs more than
+    # the turn itself
+    exported = dataclasses.replace(result, trace=[], slots={}, error=None).export(agent.redaction)
     return {name: exported.get(name) for name in TURN_FIELDS}
 
 
@@ -49,7 +52,9 @@ class Turns:
         self.agent = agent
         self.tasks: set[asyncio.Task[TurnResult]] = set()
         self.draining = False
-        self._traces: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()
+        self._traces: OrderedDict[str, deque[tuple[str | None, float, list[TraceEvent]]]] = (
+            OrderedDict()
+        )
         self._recent = recent_traces
 
     def start(
@@ -92,17 +97,9 @@ class Turns:
         result = task.result()
         if result.duplicate:
             return
-        redactor = self.agent.redaction
-        trace = [
-            {
-                "kind": e.kind,
-                "data": e.data if redactor is None else redactor.redact_value(e.data),
-                "at": e.at,
-            }
-            for e in result.trace
-        ]
+        # kept raw, redacted when read: most traces are never read
         kept = self._traces.pop(customer_id, None) or deque(maxlen=TRACES_PER_CUSTOMER)
-        kept.append({"message_id": message_id, "at": time.time(), "trace": trace})
+        kept.append((message_id, time.time(), result.trace))
         self._traces[customer_id] = kept
         while len(self._traces) > self._recent:
             self._traces.popitem(last=False)
@@ -110,7 +107,24 @@ class Turns:
     def traces(self, customer_id: str) -> list[dict[str, Any]] | None:
         """The customer's recent turns' redacted traces in this process, oldest first."""
         kept = self._traces.get(customer_id)
-        return list(kept) if kept else None
+        if not kept:
+            return None
+        redactor = self.agent.redaction
+        return [
+            {
+                "message_id": message_id,
+                "at": at,
+                "trace": [
+                    {
+                        "kind": e.kind,
+                        "data": e.data if redactor is None else redactor.redact_value(e.data),
+                        "at": e.at,
+                    }
+                    for e in trace
+                ],
+            }
+            for message_id, at, trace in kept
+        ]
 
     async def drain(self, wait: float) -> int:
         """Refuse new turns and wait up to ``wait`` seconds for those running.

@@ -299,10 +299,12 @@ def test_an_error_the_service_refuses_is_shown_not_retried(page: Any) -> None:
     assert len(calls) == 1
 
 
-def test_embedded_on_another_site_with_a_key_and_quick_replies(chromium: Any) -> None:
-    """The widget on a page of another origin (CORS), with an API key and a signed-in
-    customer's id, in front of ``examples/order_support.py``: the reason slot's choices are
-    quick replies, and the cancellation happens after the Yes button."""
+def test_embedded_on_another_site_with_a_customer_token_and_quick_replies(chromium: Any) -> None:
+    """The widget on a page of another origin (CORS) for a signed-in customer (a customer token
+    and id, as docs/widget.md says), in front of ``examples/order_support.py``: the reason
+    slot's choices are quick replies, and the cancellation happens after the Yes button."""
+    from resolvekit.serve import customer_token, token_authorize
+
     spec = importlib.util.spec_from_file_location("widget_order_support", ORDER_SUPPORT)
     assert spec is not None and spec.loader is not None
     example = importlib.util.module_from_spec(spec)
@@ -312,14 +314,19 @@ def test_embedded_on_another_site_with_a_key_and_quick_replies(chromium: Any) ->
     # Another origin (a page Playwright serves); reaching 127.0.0.1 from it needs Chromium's
     # local network access permission, granted below as a visitor would.
     shop_origin = "http://localhost:9"
-    options = {"api_keys": ["k-widget"], "cors_origins": [shop_origin]}
+    secret = "s3cret-for-tests"
+    options = {
+        "api_keys": ["server-key"],
+        "authorize": token_authorize(secret),
+        "cors_origins": [shop_origin],
+    }
     with (
         example.agent.override(model="test", deps=shop),
         serve_agent(example.agent, shop, **options) as server,
     ):
         host_page = (
             "<!doctype html><title>Shop</title><h1>Shop</h1>"
-            f'<script src="{server.url}/widget.js" data-api-key="k-widget"'
+            f'<script src="{server.url}/widget.js" data-token="{customer_token(secret, "c-1")}"'
             ' data-customer-id="c-1" data-title="Shop help" data-open="true"></script>'
         )
         context = chromium.new_context(permissions=["local-network-access"])

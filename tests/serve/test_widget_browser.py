@@ -374,3 +374,68 @@ def test_a_cited_answer_links_its_source(page_for: Any) -> None:
         link = page.get_by_role("log").get_by_role("link", name="Refunds")
         assert link.get_attribute("href") == "https://shop.example/help/refunds"
         assert link.get_attribute("target") == "_blank"
+
+
+def test_a_reload_picks_up_the_conversation(page: Any, server: RunningServer) -> None:
+    """After a reload the widget shows the open conversation kept by the service, with the
+    open question's buttons, which still work."""
+    for text in [*CUSTOMER, "no longer needed"]:
+        say(page, text)
+    page.reload()
+    history = page.locator(".rk-history")
+    history.last.wait_for()
+    assert history.first.inner_text() == CUSTOMER[0]
+    assert "Please confirm: cancel order #W6247578" in history.last.inner_text()
+    done = replies(page).count()
+    page.get_by_role("button", name="Yes").click()
+    assert "is cancelled" in replies(page).nth(done).inner_text()
+    assert server.db.orders[ORDER].status == "cancelled"
+
+
+BREAK_FIRST_STREAM = """
+(() => {
+  const realFetch = window.fetch;
+  window.__sent = [];
+  window.fetch = async (url, init) => {
+    const response = await realFetch(url, init);
+    if (!String(url).endsWith("/messages/stream")) return response;
+    window.__sent.push(JSON.parse(init.body).message_id);
+    if (window.__sent.length > 1) return response;
+    // The first stream breaks after its first event, as a dropped connection would.
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const body = new ReadableStream({
+      async pull(controller) {
+        while (!text.includes("\\n\\n")) {
+          const chunk = await reader.read();
+          if (chunk.done) break;
+          text += decoder.decode(chunk.value, { stream: true });
+        }
+        controller.enqueue(new TextEncoder().encode(text.slice(0, text.indexOf("\\n\\n") + 2)));
+        controller.error(new TypeError("network error"));
+        reader.cancel();
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+})();
+"""
+
+
+def test_a_stream_broken_midway_is_resent_once(page_for: Any, server: RunningServer) -> None:
+    """The connection drops after the first event of the stream: the widget drops what it
+    showed, resends with the same ``message_id`` and shows the reply once."""
+    page = page_for("about:blank")
+    page.add_init_script(BREAK_FIRST_STREAM)
+    page.goto(f"{server.url}/demo")
+    say(page, CUSTOMER[0])
+    reply = say(page, CUSTOMER[1])
+    assert reply.startswith("Which order would you like to cancel?")
+    sent = page.evaluate("window.__sent")
+    assert len(sent) == 3 and sent[0] == sent[1] != sent[2]
+    lines = server.transcript(customer_id(page))
+    assert [text for role, text in lines if role == "customer"] == CUSTOMER[:2]
+    assert page.locator(".rk-customer").count() == 2
+    assert replies(page).count() == 2
+    assert page.locator(".rk-activity").count() == 0

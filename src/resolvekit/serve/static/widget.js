@@ -40,6 +40,7 @@
     human: "You're now talking to a human",
     yes: "Yes",
     no: "No",
+    person: "Support agent",
     confirm: "Confirm",
     choices: "Quick replies",
     reconnecting: "Connection lost. Reconnecting\u2026",
@@ -242,10 +243,11 @@
     return node;
   }
 
-  function setOpen(open) {
+  function setOpen(open, moveFocus) {
     panel.hidden = !open;
     launcher.hidden = open;
     launcher.setAttribute("aria-expanded", String(open));
+    if (moveFocus === false) return;
     if (open) input.focus();
     else launcher.focus();
   }
@@ -447,9 +449,10 @@
     return out;
   }
 
+  var customerUrl = server + "/v1/customers/" + encodeURIComponent(customer);
+
   function url() {
-    var base = server + "/v1/customers/" + encodeURIComponent(customer) + "/messages";
-    return streaming ? base + "/stream" : base;
+    return customerUrl + (streaming ? "/messages/stream" : "/messages");
   }
 
   /** One attempt: POST the message and render the response; rejects with a TurnError. */
@@ -493,6 +496,8 @@
             if (!exchange.done) throw new TurnError("the stream ended early", true);
           },
           function (error) {
+            // A connection dropped after the result arrived loses nothing.
+            if (exchange.done) return;
             if (error instanceof TurnError) throw error;
             throw new TurnError(String(error && error.message), true);
           }
@@ -548,7 +553,7 @@
   }
 
   function pump() {
-    if (busy || !queue.length) return;
+    if (busy || restoring || !queue.length) return;
     busy = true;
     var item = queue.shift();
     deliver(item, 0).then(function () {
@@ -581,9 +586,60 @@
     }
   });
 
+  // -- picking up where the customer left off (a reload, another tab) ------------------------
+
+  var restoring = true;
+
+  /** Shows the open conversation kept by the service: its lines, its open question's buttons,
+   * the human banner. Messages typed meanwhile wait, then follow it. */
+  function restore() {
+    return fetch(customerUrl + "/conversation", {
+      headers: headers("application/json"),
+      cache: "no-store",
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (conversation) {
+        if (!conversation) return;
+        var first = log.firstChild;
+        (conversation.transcript || []).forEach(function (line) {
+          var human = line.role === "human_agent";
+          if (line.role !== "customer" && line.role !== "agent" && !human) return;
+          var bubble = el(
+            "div",
+            { class: "rk-msg rk-history " + (line.role === "customer" ? "rk-customer" : "rk-agent") },
+            line.text
+          );
+          if (line.role !== "customer") bubble.setAttribute("aria-busy", "false");
+          if (human) bubble.setAttribute("aria-label", STRINGS.person + ": " + line.text);
+          log.insertBefore(bubble, first);
+        });
+        var pending = conversation.pending;
+        if (!first && pending && pending.question_id) {
+          if (pending.kind === "confirm" || pending.kind === "tool_confirm" || pending.kind === "resume") {
+            showConfirmation(pending.question_id, pending.question || "");
+          } else {
+            showOptions(pending.options, pending.question_id);
+          }
+        }
+        if (conversation.status === "handed_off") showHandoff();
+        scrollDown();
+      })
+      .catch(function () {
+        // Nothing to show (no network yet): the next message goes through the usual resend.
+      })
+      .then(function () {
+        restoring = false;
+        pump();
+      });
+  }
+
   function mount() {
     document.body.appendChild(host);
-    if (data.open === "true") setOpen(true);
+    // Open from the start, but without taking the focus from the page.
+    if (data.open === "true") setOpen(true, false);
+    restore();
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);

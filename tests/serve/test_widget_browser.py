@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import resolvekit as rk
+from tests.examples.retail_data import require_data
 
 from .widget_server import RunningServer, serve_agent, serve_retail
 
@@ -38,6 +39,7 @@ ORDER_SUPPORT = Path(__file__).resolve().parents[2] / "examples" / "order_suppor
 @pytest.fixture
 def server() -> Iterator[RunningServer]:
     """A server of its own per test: each test changes the database."""
+    require_data()
     with serve_retail() as running:
         yield running
 

@@ -441,3 +441,39 @@ def test_a_stream_broken_midway_is_resent_once(page_for: Any, server: RunningSer
     assert page.locator(".rk-customer").count() == 2
     assert replies(page).count() == 2
     assert page.locator(".rk-activity").count() == 0
+
+
+def test_offline_then_online_the_message_goes_through(page: Any, server: RunningServer) -> None:
+    """Sent while the browser is offline: the widget says it is reconnecting and sends the
+    message when the network is back."""
+    page.context.set_offline(True)
+    box = page.get_by_role("textbox", name="Type your message")
+    box.fill(CUSTOMER[0])
+    box.press("Enter")
+    page.get_by_role("status").filter(has_text="Reconnecting").wait_for()
+    assert server.transcript(customer_id(page)) == []
+    page.context.set_offline(False)
+    assert "verify your identity" in replies(page).first.inner_text()
+    lines = server.transcript(customer_id(page))
+    assert [text for role, text in lines if role == "customer"] == [CUSTOMER[0]]
+    assert page.get_by_role("status").filter(has_text="Reconnecting").count() == 0
+
+
+def test_plain_json_turns(page_for: Any, server: RunningServer) -> None:
+    """``data-stream="false"``: one JSON answer per message, rendered the same way."""
+    paths: list[str] = []
+    plain = '<script src="/widget.js" data-stream="false" data-open="true"></script>'
+    page = page_for("about:blank")
+    page.on("request", lambda request: paths.append(request.url.split(server.url)[-1]))
+    page.route(
+        f"{server.url}/plain",
+        lambda route: route.fulfill(content_type="text/html", body=plain),
+    )
+    page.goto(f"{server.url}/plain")
+    for text in [*CUSTOMER, "no longer needed"]:
+        say(page, text)
+    page.get_by_role("button", name="Yes").click()
+    assert "is cancelled" in replies(page).nth(4).inner_text()
+    assert server.db.orders[ORDER].status == "cancelled"
+    posted = [path for path in paths if "/messages" in path]
+    assert len(posted) == 5 and all(path.endswith("/messages") for path in posted)

@@ -25,6 +25,7 @@
   var credential = data.token || data.apiKey || "";
   var streaming = data.stream !== "false";
   var RETRY_DELAYS = [500, 1000, 2000, 4000, 8000, 8000, 8000, 8000];
+  var OFFLINE_CHECK = 30000; // offline: retry at the "online" event, or after this long
   // Failures worth a resend with the same message_id (the service runs it at most once).
   var RETRY_STATUS = { 408: true, 409: true, 429: true, 500: false, 502: true, 503: true, 504: true };
   var RETRY_CODES = { concurrent_update: true, store_unavailable: true, shutting_down: true };
@@ -523,11 +524,13 @@
         status.textContent = "";
       },
       function (error) {
-        if (error.retryable && tries < RETRY_DELAYS.length) {
+        // While the browser knows it is offline, waiting for the network costs no attempt.
+        var offline = navigator.onLine === false;
+        if (error.retryable && (offline || tries < RETRY_DELAYS.length)) {
           status.textContent = STRINGS.reconnecting;
           item.exchange.reset();
-          return wait(RETRY_DELAYS[tries]).then(function () {
-            return deliver(item, tries + 1);
+          return wait(offline ? OFFLINE_CHECK : RETRY_DELAYS[tries]).then(function () {
+            return deliver(item, offline ? tries : tries + 1);
           });
         }
         status.textContent = "";

@@ -60,3 +60,36 @@ async def test_nobody_observes_outside_the_block() -> None:
     agent = build_agent(Backend(), "test", handoff=[])
     await agent.handle("c1", "where is order W1234567")
     assert seen == []
+
+
+async def test_what_a_playbook_says_is_heard_before_its_next_tool() -> None:
+    import resolvekit as rk
+
+    class Lookup(rk.Intent):
+        """Customer wants an order looked up."""
+
+        examples = ["look up my order", "find my order"]
+
+    agent: rk.Agent[None] = rk.Agent("A", model="test", store="memory://", handoff=[])
+
+    @agent.tool(effect="read")
+    async def search_orders(ctx: rk.Context[None]) -> int:
+        """Search (slow in real life)."""
+        return 3
+
+    @agent.playbook(Lookup)
+    async def lookup(ctx: rk.Context[None], intent: Lookup) -> rk.PlaybookOutcome:
+        ctx.say("One moment, I'm looking.")
+        found = await ctx.call(search_orders)
+        return ctx.resolve(f"Found {found} orders")
+
+    seen = Seen()
+    with observe(seen):
+        result = await agent.handle("c1", "look up my order")
+    live = [(k, d.get("text") or d.get("tool")) for k, d in seen if k in ("say", "tool_started")]
+    assert live == [
+        ("say", "One moment, I'm looking."),
+        ("tool_started", "search_orders"),
+        ("say", "Found 3 orders"),
+    ]
+    assert result.reply == "One moment, I'm looking.\nFound 3 orders"

@@ -130,18 +130,16 @@ class Suspended(BaseException):
 
 @dataclass(kw_only=True)
 class Hooks:
-    """What the engine lends a :class:`Context`: persistence, the tools, knowledge and tracing.
-
-    The seam between a playbook's context and whatever runs it (the turn engine, or a test
-    that drives a playbook by hand)."""
+    """What the engine lends a :class:`Context`: persistence, the tools, knowledge, tracing;
+    the seam between a context and whatever runs it (the engine, or a test driving a playbook)."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
-    started: Callable[[str, dict[str, Any]], None] | None = None
-    """Told ``(tool, args)`` before a tool runs, when a turn is watched (:mod:`.live`)."""
+    live: Callable[[str, dict[str, Any]], None] | None = None
+    """Told ``tool_started`` and ``say`` as they happen, when a turn is watched (:mod:`.live`)."""
 
 
 class Parking(Protocol):
@@ -365,8 +363,8 @@ class Context(Generic[DepsT]):
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
         shape = shape or tool
-        if self._hooks.started is not None:
-            self._hooks.started(tool.name, step.args)
+        if self._hooks.live is not None:
+            self._hooks.live("tool_started", {"tool": tool.name, "args": step.args})
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
@@ -541,6 +539,8 @@ class Context(Generic[DepsT]):
         if self._next("say", text, {}) is None:
             self._append(Step(index=self._cursor - 1, kind="say", key=text))
             self.outbox.append(text)
+            if self._hooks.live is not None:
+                self._hooks.live("say", {"text": text})
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""

@@ -41,3 +41,34 @@ async def test_two_workers_share_one_customer(postgres_url: str) -> None:
     assert sorted(said) == sorted(messages)  # each once
     roles = [m["role"] for m in conv["transcript"]]
     assert roles == ["customer", "agent"] * len(messages)  # one turn at a time
+
+
+def test_resolvekit_serve_with_workers(serve_process: Any, postgres_url: str) -> None:
+    """``resolvekit serve --workers 2`` on PostgreSQL: concurrent messages of one customer."""
+    import httpx2
+
+    customer = f"w-{uuid.uuid4().hex[:8]}"
+    server = serve_process(
+        f"tests.serve.apps:shop --workers 2 --store {postgres_url}", command=True
+    )
+    url = f"{server.url}/v1/customers/{customer}/messages"
+    messages = [f"where is order W1234567 (message {i})" for i in range(8)]
+
+    async def send_all() -> list[Any]:
+        async with httpx2.AsyncClient(timeout=120) as client:
+            replies = await asyncio.gather(
+                *(
+                    client.post(url, json={"text": t, "message_id": f"m{i}"})
+                    for i, t in enumerate(messages)
+                )
+            )
+            conv = await client.get(url.removesuffix("/messages") + "/conversation")
+        return [*replies, conv]
+
+    *replies, conv = asyncio.run(send_all())
+    server.terminate()
+    server.wait()
+    assert all(r.status_code == 200 for r in replies), [r.text for r in replies]
+    said = [m["text"] for m in conv.json()["transcript"] if m["role"] == "customer"]
+    assert sorted(said) == sorted(messages)
+    assert [m["role"] for m in conv.json()["transcript"]] == ["customer", "agent"] * len(messages)

@@ -60,27 +60,27 @@ async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: st
     try:
         stopped = await _until_stopped(parked)
     except Suspended as signal:
-        state.say_all(ctx.outbox)
+        state.replies.extend(ctx.outbox)
         _ask(state, signal.pending, signal.error)
         return
     except ToolError as exc:
-        state.say_all(ctx.outbox)
+        state.replies.extend(ctx.outbox)
         await _fail(state, run, exc, f"{exc.tool} failed ({exc.kind}): {exc.message}")
         return
     except PlaybookError as exc:
-        state.say_all(ctx.outbox)
+        state.replies.extend(ctx.outbox)
         if agent.raise_errors:
             raise
         await _fail(state, run, exc, str(exc))
         return
     except Exception as exc:  # a playbook bug must not crash the customer's turn
-        state.say_all(ctx.outbox)
+        state.replies.extend(ctx.outbox)
         log.exception("playbook %s crashed", run.intent)
         if agent.raise_errors:
             raise
         await _fail(state, run, exc, f"playbook {run.intent} crashed: {type(exc).__name__}: {exc}")
         return
-    state.say_all(ctx.outbox)
+    state.replies.extend(ctx.outbox)
     if isinstance(stopped, _Waiting):
         parked_playbooks.park(conv.id, run, parked)
         _ask(state, stopped.pending, stopped.error)

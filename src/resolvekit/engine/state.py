@@ -62,11 +62,6 @@ class TurnState:
             if self.observer is not None:
                 self.observer("say", {"text": text})
 
-    def say_all(self, texts: list[str]) -> None:
-        """Add each of ``texts`` to the reply (a playbook's ``ctx.say`` outbox)."""
-        for text in texts:
-            self.say(text)
-
     def note(self, kind: str, /, **data: Any) -> None:
         """Add a trace event."""
         self.trace.append(TraceEvent(kind=kind, data=data))
@@ -93,7 +88,7 @@ class TurnState:
             tools=agent.tools,
             knowledge=knowledge if agent.has_knowledge else None,
             trace=self._on_trace,
-            started=self._on_started if self.observer is not None else None,
+            live=self.observer,
         )
 
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
@@ -104,10 +99,6 @@ class TurnState:
         self.trace.append(TraceEvent(kind=kind, data=data))
         if self.observer is not None:
             self.observer(kind, data)
-
-    def _on_started(self, tool: str, args: dict[str, Any]) -> None:
-        if self.observer is not None:
-            self.observer("tool_started", {"tool": tool, "args": args})
 
     def free_run(self) -> PlaybookRun:
         """The run that journals free-mode tool calls (created on first use)."""

@@ -89,7 +89,7 @@ def say(page: Any, text: str) -> str:
     box.press("Enter")
     reply = replies(page).nth(done)
     reply.wait_for()
-    return str(reply.inner_text())
+    return str(reply.locator(".rk-text").inner_text())
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -271,7 +271,7 @@ def test_a_stream_with_citations_and_quick_replies(page: Any) -> None:
     assert link.get_attribute("href") == "https://shop.example/refunds"
     assert link.get_attribute("rel") == "noopener noreferrer"
     assert page.get_by_role("link", name="policy.md").count() == 0, "a file path is not a link"
-    assert "policy.md" in reply
+    assert "policy.md" in replies(page).first.inner_text()
     group = page.get_by_role("group", name="Quick replies")
     group.get_by_role("button", name="ordered by mistake").click()
     page.locator(".rk-customer").nth(1).wait_for()
@@ -386,7 +386,8 @@ def test_a_reload_picks_up_the_conversation(page: Any, server: RunningServer) ->
     page.reload()
     history = page.locator(".rk-history")
     history.last.wait_for()
-    assert history.first.inner_text() == CUSTOMER[0]
+    assert history.first.locator(".rk-text").inner_text() == CUSTOMER[0]
+    assert history.first.text_content() == f"You: {CUSTOMER[0]}", "who said it, for screen readers"
     assert "Please confirm: cancel order #W6247578" in history.last.inner_text()
     done = replies(page).count()
     page.get_by_role("button", name="Yes").click()

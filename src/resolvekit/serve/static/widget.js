@@ -1,13 +1,14 @@
 /*
  * resolvekit web chat widget: one script tag, no build step, no dependencies.
  *
- *   <script src="https://support.example.com/widget.js"
- *           data-api-key="pk_live_..." data-title="Acme support" defer></script>
+ *   <script src="https://support.example.com/widget.js" data-title="Acme support"
+ *           data-customer-id="c-42" data-token="<customer token>" defer></script>
  *
- * Attributes (all optional): data-server (default: where widget.js came from), data-api-key or
- * data-token (sent as "Authorization: Bearer ..."), data-customer-id (default: an anonymous id
- * kept in localStorage), data-title, data-open="true" (start open), data-channel (default "web"),
- * data-stream="false" (plain JSON turns instead of server-sent events).
+ * Attributes (all optional): data-server (default: where widget.js came from), data-token (or
+ * data-api-key; sent as "Authorization: Bearer ..."; never put a service API key in a page),
+ * data-customer-id (default: an anonymous id kept in localStorage), data-title, data-open="true"
+ * (start open), data-channel (default "web"), data-stream="false" (plain JSON turns instead of
+ * server-sent events).
  *
  * Everything lives in a shadow root, so the host page's CSS does not leak in and ours does not
  * leak out. Server text is only ever set as textContent (never parsed as HTML). See docs/widget.md.
@@ -37,7 +38,6 @@
     input: "Type your message",
     send: "Send",
     you: "You",
-    agent: title,
     human: "You're now talking to a human",
     yes: "Yes",
     no: "No",
@@ -167,7 +167,7 @@
     ".rk-customer{align-self:flex-end;background:#2748d6;color:#fff;border-bottom-right-radius:4px}",
     ".rk-agent{align-self:flex-start;background:#fff;border:1px solid #dde1ee;",
     "border-bottom-left-radius:4px}",
-    ".rk-agent[aria-busy=true]:empty::after{content:'\\2026';color:#6b7280}",
+    ".rk-agent[aria-busy=true] .rk-text:empty::after{content:'\\2026';color:#6b7280}",
     ".rk-sending{opacity:.65}",
     ".rk-activity{align-self:flex-start;color:#5b6275;font-size:13px;font-style:italic}",
     ".rk-note{align-self:center;color:#8a1c1c;font-size:13px;display:flex;gap:8px;",
@@ -354,10 +354,24 @@
     panel.classList.add("rk-with-human");
   }
 
+  /** A message bubble; a screen reader hears who said it ("You: ...", "Acme support: ..."). */
+  function message(role, text) {
+    var who = role === "customer" ? STRINGS.you : role === "human_agent" ? STRINGS.person : title;
+    var bubble = el("div", { class: "rk-msg " + (role === "customer" ? "rk-customer" : "rk-agent") });
+    bubble.appendChild(el("span", { class: "rk-sr" }, who + ": "));
+    bubble.appendChild(el("span", { class: "rk-text" }, text));
+    if (role !== "customer") bubble.setAttribute("aria-busy", "false");
+    return bubble;
+  }
+
+  function setText(bubble, text) {
+    bubble.querySelector(".rk-text").textContent = text;
+  }
+
   /** One exchange on screen: the customer's bubble, then the agent's as it streams in. */
   function Exchange(text) {
-    this.customerBubble = add(el("div", { class: "rk-msg rk-customer rk-sending" }, text));
-    this.customerBubble.setAttribute("aria-label", STRINGS.you + ": " + text);
+    this.customerBubble = add(message("customer", text));
+    this.customerBubble.classList.add("rk-sending");
     this.reply = null;
     this.text = "";
     this.activity = null;
@@ -365,7 +379,8 @@
 
   Exchange.prototype.bubble = function () {
     if (!this.reply) {
-      this.reply = add(el("div", { class: "rk-msg rk-agent", "aria-busy": "true" }));
+      this.reply = add(message("agent", ""));
+      this.reply.setAttribute("aria-busy", "true");
     }
     return this.reply;
   };
@@ -386,7 +401,7 @@
       // The reply is the deltas joined by newlines (docs/serving.md).
       var piece = payload.text || "";
       this.text = this.text ? this.text + "\n" + piece : piece;
-      this.bubble().textContent = this.text;
+      setText(this.bubble(), this.text);
       scrollDown();
     } else if (name === "tool_started" || name === "tool_finished") {
       this.customerBubble.classList.remove("rk-sending");
@@ -417,7 +432,7 @@
     var bubble = this.bubble();
     if (result.reply && this.text !== result.reply) {
       this.text = result.reply;
-      bubble.textContent = result.reply;
+      setText(bubble, result.reply);
     }
     bubble.setAttribute("aria-busy", "false");
     showCitations(bubble, result.citations);
@@ -607,15 +622,9 @@
         if (!conversation) return;
         var first = log.firstChild;
         (conversation.transcript || []).forEach(function (line) {
-          var human = line.role === "human_agent";
-          if (line.role !== "customer" && line.role !== "agent" && !human) return;
-          var bubble = el(
-            "div",
-            { class: "rk-msg rk-history " + (line.role === "customer" ? "rk-customer" : "rk-agent") },
-            line.text
-          );
-          if (line.role !== "customer") bubble.setAttribute("aria-busy", "false");
-          if (human) bubble.setAttribute("aria-label", STRINGS.person + ": " + line.text);
+          if (["customer", "agent", "human_agent"].indexOf(line.role) < 0) return;
+          var bubble = message(line.role, line.text);
+          bubble.classList.add("rk-history");
           log.insertBefore(bubble, first);
         });
         var pending = conversation.pending;

@@ -162,7 +162,7 @@
     "border-bottom:1px solid #f0d68a}",
     ".rk-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;",
     "background:#f6f7fb}",
-    ".rk-msg{max-width:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;",
+    ".rk-msg{position:relative;max-width:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;",
     "overflow-wrap:anywhere}",
     ".rk-customer{align-self:flex-end;background:#2748d6;color:#fff;border-bottom-right-radius:4px}",
     ".rk-agent{align-self:flex-start;background:#fff;border:1px solid #dde1ee;",

@@ -208,3 +208,15 @@ async def test_static_files(make_client: Any) -> None:
         assert "widget.js" in readme.text
     async with make_client(static=False) as client:
         assert (await client.get("/static/README.md")).status_code == 404
+
+
+async def test_authorized_callers_each_have_their_own_request_budget(make_client: Any) -> None:
+    def authorize(request: Request, customer_id: str | None) -> bool:
+        return customer_id is not None
+
+    async with make_client(api_keys=[], authorize=authorize, key_rate="2/minute") as client:
+        for _ in range(2):
+            assert (await client.get("/v1/customers/c1/conversation")).status_code == 404
+        assert error(await client.get("/v1/customers/c1/conversation")) == (429, "key_rate_limited")
+        # the same address speaking for another customer is another caller
+        assert (await client.get("/v1/customers/c2/conversation")).status_code == 404

@@ -11,9 +11,11 @@ S = "/v1/customers/c1/messages/stream"
 
 
 def events(text: str) -> list[tuple[str, Any]]:
-    """Parse a text/event-stream body."""
+    """Parse a text/event-stream body (comment blocks, the pings, left out)."""
     out = []
     for block in text.strip().split("\n\n"):
+        if block.startswith(":"):
+            continue
         lines = dict(line.split(": ", 1) for line in block.splitlines())
         out.append((lines["event"], json.loads(lines["data"])))
     return out
@@ -83,3 +85,35 @@ async def test_errors_before_and_during_the_stream(make_client: Any) -> None:
     got = events(failed.text)
     assert [name for name, _ in got] == ["tool_started", "tool_finished", "delta", "error"]
     assert got[-1][1]["code"] == "store_unavailable"
+
+
+async def test_a_quiet_stream_is_pinged(make_client: Any, monkeypatch: Any) -> None:
+    import asyncio
+
+    import resolvekit as rk
+    from resolvekit.serve import stream
+
+    monkeypatch.setattr(stream, "PING_SECONDS", 0.05)
+
+    class Slow(rk.Intent):
+        """Customer wants a slow thing."""
+
+        examples = ["do the slow thing"]
+
+    agent: rk.Agent[None] = rk.Agent("Slow", model="test", store="memory://", handoff=[])
+
+    @agent.tool(effect="read")
+    async def wait_a_bit(ctx: rk.Context[None]) -> int:
+        """Wait."""
+        await asyncio.sleep(0.5)
+        return 1
+
+    @agent.playbook(Slow)
+    async def slow(ctx: rk.Context[None], intent: Slow) -> rk.PlaybookOutcome:
+        await ctx.call(wait_a_bit)
+        return ctx.resolve("done")
+
+    async with make_client(agent) as client:
+        body = (await client.post(S, json={"text": "do the slow thing"})).text
+    assert ": ping\n\n" in body
+    assert [name for name, _ in events(body)] == ["tool_started", "tool_finished", "delta", "done"]

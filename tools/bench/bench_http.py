@@ -6,20 +6,24 @@ messages one after the other, at most ``--concurrency`` customers in flight:
 
 - ``in-process``: ``await agent.handle(...)`` directly (the baseline);
 - ``http``: ``POST /v1/customers/{id}/messages`` to ``resolvekit.serve`` under uvicorn in a
-  subprocess on 127.0.0.1 (one worker, an API key checked, rate limits off), over keep-alive
-  connections (httpx, ``--concurrency`` connections);
+  subprocess on 127.0.0.1 (one worker, httptools and uvloop, an API key checked, rate limits
+  off), over keep-alive connections (httpx, ``--concurrency`` connections);
+- ``http-h11``: the same on uvicorn's pure-Python HTTP parser and asyncio's loop (what uvicorn
+  uses when httptools and uvloop are not installed);
 - ``http-stream`` (``--stream``): the same through the Server-Sent Events route, timed to
   the ``done`` event.
 
-Then the check: every customer's stored conversation is read back (``agent.conversation`` in
-process; ``GET .../conversation`` over HTTP) and must hold each message exactly once, with one
-agent reply each; ``--retries`` messages are sent again with their ``message_id`` and must come
-back ``duplicate`` without adding a line. Lost or doubled messages are counted and printed
-(the script exits 1 if there are any).
+``cpu ms`` is CPU time per turn of the process that runs the agent (this one in process, the
+server over HTTP); ``client`` is this process's CPU per turn over HTTP (httpx), which shares
+the same two cores. Then the check: every customer's stored conversation is read back
+(``agent.conversation`` in process; ``GET .../conversation`` over HTTP) and must hold each
+message exactly once, with one agent reply each; ``--retries`` messages are sent again with
+their ``message_id`` and must come back ``duplicate`` without adding a line. Lost or doubled
+messages are counted and printed (the script exits 1 if there are any).
 
 Run from the repository root::
 
-    .venv/bin/python tools/bench/bench_http.py                   # about a minute on 2 cores
+    .venv/bin/python tools/bench/bench_http.py                   # ~2 min on 2 cores at load 16
     .venv/bin/python tools/bench/bench_http.py --customers 200 --stream
 """
 
@@ -147,16 +151,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(Path(__file__).parent)]),
-    }
+def start_server(port: int, fast: bool) -> subprocess.Popen[bytes]:
+    """uvicorn with httptools and uvloop (``fast``, its default when they are installed) or
+    with its pure-Python parser h11 on asyncio's loop."""
+    path = os.pathsep.join([str(ROOT / "src"), str(Path(__file__).parent)])
+    http = ["httptools", "--loop", "uvloop"] if fast else ["h11", "--loop", "asyncio"]
     return subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench_http:app_factory", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env,
+         "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--http", *http],
+        env={**os.environ, "PYTHONPATH": path},
     )  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def wait_ready(url: str) -> None:
@@ -183,16 +194,18 @@ async def run_in_process(args: argparse.Namespace) -> dict[str, Any]:
         conv = await agent.conversation(customer)
         return [] if conv is None else [(m.role, m.text) for m in conv.transcript]
 
+    cpu = time.process_time()
     wall, latencies = await drive(send, args.customers, args.turns, args.concurrency)
+    cpu = time.process_time() - cpu
     lost, doubled = await check(read, send, args.customers, args.turns, args.retries)
     await agent.close()
-    return {"wall": wall, "latencies": latencies, "lost": lost, "doubled": doubled}
+    return {"wall": wall, "latencies": latencies, "lost": lost, "doubled": doubled, "cpu": cpu}
 
 
-async def run_http(args: argparse.Namespace, *, stream: bool) -> dict[str, Any]:
+async def run_http(args: argparse.Namespace, *, stream: bool, fast: bool) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(port)
+    server = start_server(port, fast)
     try:
         await wait_ready(url)
         limits = httpx2.Limits(
@@ -228,12 +241,22 @@ async def run_http(args: argparse.Namespace, *, stream: bool) -> dict[str, Any]:
                 response.raise_for_status()
                 return [(m["role"], m["text"]) for m in response.json()["transcript"]]
 
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
             wall, latencies = await drive(send, args.customers, args.turns, args.concurrency)
+            server_cpu = cpu_seconds(server.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
             lost, doubled = await check(read, send, args.customers, args.turns, args.retries)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(120)
-    return {"wall": wall, "latencies": latencies, "lost": lost, "doubled": doubled}
+    return {
+        "wall": wall,
+        "latencies": latencies,
+        "lost": lost,
+        "doubled": doubled,
+        "cpu": server_cpu,
+        "client_cpu": client_cpu,
+    }
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -252,24 +275,27 @@ async def main(args: argparse.Namespace) -> int:
     )
     variants: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
         ("in-process", lambda: run_in_process(args)),
-        ("http", lambda: run_http(args, stream=False)),
+        ("http", lambda: run_http(args, stream=False, fast=True)),
+        ("http-h11", lambda: run_http(args, stream=False, fast=False)),
     ]
     if args.stream:
-        variants.append(("http-stream", lambda: run_http(args, stream=True)))
+        variants.append(("http-stream", lambda: run_http(args, stream=True, fast=True)))
     results: dict[str, dict[str, Any]] = {}
     for name, run in variants:
         results[name] = await run()
     base = results["in-process"]
     base_rate = len(base["latencies"]) / base["wall"]
-    header = ("variant", "turns/s", "ratio", "p50 ms", "p99 ms", "lost", "doubled")
-    print("{:<12} {:>9} {:>7} {:>8} {:>8} {:>5} {:>8}".format(*header))
+    header = ("variant", "turns/s", "ratio", "p50 ms", "p99 ms", "cpu ms", "client", "lost")
+    print("{:<12} {:>9} {:>7} {:>8} {:>8} {:>7} {:>7} {:>5} doubled".format(*header))
     bad = 0
     for name, r in results.items():
         rate = len(r["latencies"]) / r["wall"]
         p50, p99 = (quantile(r["latencies"], q) * 1000 for q in (0.5, 0.99))
+        per_turn = 1000 / len(r["latencies"])
+        client = f"{r['client_cpu'] * per_turn:7.2f}" if "client_cpu" in r else "      -"
         print(
             f"{name:<12} {rate:9.1f} {rate / base_rate:6.2f}x {p50:8.1f} {p99:8.1f} "
-            f"{r['lost']:5d} {r['doubled']:8d}"
+            f"{r['cpu'] * per_turn:7.2f} {client} {r['lost']:5d} {r['doubled']:7d}"
         )
         bad += r["lost"] + r["doubled"]
     print(f"load after: {load()}")

@@ -57,7 +57,7 @@ class Gate:
             if not allowed:
                 who = f"customer {customer_id!r}" if customer_id else "this operation"
                 raise ApiError(403, "forbidden", f"this caller may not act for {who}")
-            identity = "ip:" + (request.client.host if request.client else "unknown")
+            identity = f"caller:{customer_id}"  # one budget per customer spoken for
         await self._hit(self._key, identity, "key_rate_limited")
         return identity
 

@@ -78,8 +78,9 @@ def _serve(args: argparse.Namespace) -> int:
         "cwd": os.getcwd(),
     }
     os.environ[ENV] = json.dumps(settings)
-    if args.workers > 1 and (settings["store"] or "").startswith(("memory", "sqlite")):
-        print("warning: several workers need a shared store (postgresql://)", file=sys.stderr)
+    if args.workers > 1 and not (args.store or "").startswith(("postgresql:", "postgres:")):
+        print("note: workers share conversations only through a shared store (--store "
+              "postgresql://...); memory:// is one per worker", file=sys.stderr)  # fmt: skip
     print(f"serving on http://{args.host}:{args.port}" + (" (demo: /demo)" if args.demo else ""))
     uvicorn.run(
         "resolvekit.serve.cli:app_from_env",

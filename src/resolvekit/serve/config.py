@@ -41,7 +41,8 @@ class ServeConfig:
     """Messages one customer may send (a ``limits`` string: ``"10/second;60/minute"``); None:
     unlimited. Over it: 429 with ``Retry-After``."""
     key_rate: str | None = "3000/minute"
-    """Requests one API key (or, without keys, one client address) may make; None: unlimited."""
+    """Requests one caller may make: per API key; per customer for callers ``authorize`` let
+    in; per client address when the service is open. None: unlimited."""
     rate_limit_storage: str = "memory://"
     """Where the counters live (a ``limits`` storage URL: ``memory://`` is per process;
     ``redis://host:6379`` shares them between workers)."""

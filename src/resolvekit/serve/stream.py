@@ -33,6 +33,10 @@ EVENTS = (
 
 _CONFIRMATIONS = ("confirm", "tool_confirm", "resume")
 
+PING_SECONDS = 15.0
+"""A stream with no event for this long gets a comment line (``: ping``), which SSE clients
+ignore, so that proxies do not close it while a slow tool or model works."""
+
 
 def sse(event: str, data: Any) -> bytes:
     """One Server-Sent Event."""
@@ -95,7 +99,14 @@ class LiveEvents:
         """The stream: live events until the turn ends, then ``confirmation`` (when the turn
         waits for a yes or no), then ``done`` with the result, or ``error``."""
         task.add_done_callback(lambda _: self.queue.put_nowait(None))
-        while (item := await self.queue.get()) is not None:
+        while True:
+            try:
+                item = await asyncio.wait_for(self.queue.get(), PING_SECONDS)
+            except TimeoutError:  # a comment line keeps proxies from closing a quiet stream
+                yield b": ping\n\n"
+                continue
+            if item is None:
+                break
             yield sse(*item)
         try:
             result = task.result()

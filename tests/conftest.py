@@ -68,7 +68,11 @@ def chromium() -> Iterator[object]:
     (pytest-asyncio's runners) would fail with "cannot be called from a running event loop".
 
     Skipped when Chromium or Playwright is missing, except under ``CI=1`` (``.ci/run``), where
-    a missing browser fails the run."""
+    a missing browser fails the run.
+
+    Module-scoped: Playwright's sync API keeps its event loop running in this thread while it
+    is open, so an async test (or ``asyncio.run``) after it would fail; keep browser tests in
+    modules of their own, without async tests."""
     import os
 
     executable = shutil.which("chromium") or shutil.which("chromium-browser")

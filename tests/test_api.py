@@ -30,6 +30,10 @@ EXPECTED_EXPORTS = {
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
     "infer_model", "tool", "ToolChanged", "Toolset", "FunctionToolset", "ToolOverride",
+    "Approval", "ApprovalPolicy", "ApprovalTier", "ApprovalRequest", "Notification",
+    "PendingApproval", "Decided", "ApprovalError", "ApprovalNotFound", "ApprovalAlreadyDecided",
+    "ApprovalRoleNotAllowed", "ApprovalStale",
+    "WebhookTarget", "ZendeskTarget", "FreshdeskTarget",
 }  # fmt: skip
 
 

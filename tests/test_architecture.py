@@ -46,12 +46,15 @@ LAYERS: dict[str, int] = {
     "resolvekit.consent": 1,
     "resolvekit.escalation": 1,
     "resolvekit.delivery": 1,
+    "resolvekit.helpdesk": 1,
     "resolvekit.repair": 1,
     "resolvekit.registry": 1,
+    "resolvekit.approvals": 1,
     # 2: the turn engine
     "resolvekit.engine": 2,
     # 3: the agent
     "resolvekit.agent": 3,
+    "resolvekit.approval_desk": 3,
     # the HTTP service sits beside the agent (Agent.to_asgi builds it; it reads the agent
     # through serve.config.ServedAgent, never importing agent.py); its command line uses chat
     "resolvekit.serve": 3,
@@ -59,6 +62,8 @@ LAYERS: dict[str, int] = {
     # 4: what uses agents
     "resolvekit.evals": 4,
     "resolvekit.cli": 4,
+    "resolvekit.helpdesk_cli": 4,
+    "resolvekit.report": 4,
     "resolvekit.chat": 4,
     "resolvekit.connect.server": 4,
 }

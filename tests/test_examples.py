@@ -51,3 +51,26 @@ async def test_connected_support_demo_cancels_through_an_mcp_server(
     orders = json.loads((tmp_path / "orders.json").read_text())
     assert orders["orders"]["W1000001"]["status"] == "cancelled"
     assert "orders.cancel_order" in capsys.readouterr().out
+
+
+async def test_refund_approvals_demo_waits_for_the_team_lead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = _load("refund_approvals")
+    decided = await example.demo(tmp_path, "test")
+    assert [d.approval.approver for d in decided] == ["ana"]
+    assert decided[0].result.outcome == "resolved" and decided[0].notified
+    out = capsys.readouterr().out
+    assert "needs approval by a team_lead" in out
+    assert "refunds made: ['CH1001', 'CH2002']" in out
+
+
+async def test_helpdesk_webhook_demo_delivers_once_after_the_outage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = _load("helpdesk_webhook")
+    receiver = await example.demo(tmp_path)
+    [packet] = receiver.packets.values()
+    assert packet["reason"] == "wants a manager" and packet["customer_id"] == "jane@example.com"
+    out = capsys.readouterr().out
+    assert "waiting: 1" in out and "delivered 1; the receiver has 1" in out

@@ -153,7 +153,8 @@ async def test_export_is_json_ready_and_redacted_while_the_trace_stays_raw() -> 
     assert json.loads(json.dumps(exported)) == exported
     assert set(exported) == {
         "reply", "outcome", "confidence", "handoff", "trace", "conversation_id", "intent",
-        "slots", "citations", "pending", "question_id", "usage", "error", "duplicate",
+        "slots", "citations", "pending", "question_id", "options", "usage", "error",
+        "duplicate",
     }  # fmt: skip
     assert leaks(json.dumps(exported)) == []
     assert exported["reply"] == "Shall I refund to [iban GB** ****5432] and text [phone ****58]?"

@@ -41,6 +41,7 @@ def agent_factory(
     default_model: Model | str = DEFAULT_MODEL,
     data: Path | None = None,
     backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
+    **agent_options: Any,
 ) -> Callable[[Model | None], Agent[Any]]:
     """Build the retail agent per conversation, sharing the model and the policy knowledge.
 
@@ -48,7 +49,7 @@ def agent_factory(
     knowledge base over ``policy.md`` are made once per model and reused, so conversations do
     not each load a classifier or embed the policy again. ``backend`` runs the retail actions
     in-process or through the retail service over MCP or OpenAPI
-    (:mod:`examples.retail.services`).
+    (:mod:`examples.retail.services`). ``agent_options`` go to the agent (``approvals=...``).
     """
     from examples.retail.agent import build_agent, policy_knowledge
     from resolvekit.models import infer_model
@@ -64,7 +65,11 @@ def agent_factory(
         if id(model) not in cache:
             cache[id(model)] = (model, policy_knowledge(model=model, data=data))
         return build_agent(
-            model=model, store="memory://", knowledge=cache[id(model)][1], backend=backend
+            model=model,
+            store="memory://",
+            knowledge=cache[id(model)][1],
+            backend=backend,
+            **agent_options,
         )
 
     return make

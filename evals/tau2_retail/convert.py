@@ -25,7 +25,7 @@ from resolvekit.evals.scenario import ExpectedOutcome
 
 from .customer import TaskCustomer
 from .data import TRANSFER, Action, Task, Tau2DataError
-from .goals import derive_goals, derive_identity, opening_for
+from .goals import derive_goals, derive_identity, known_sentences, opening_for
 
 if TYPE_CHECKING:
     from examples.retail.db import RetailDB
@@ -201,6 +201,7 @@ def task_to_scenario(
         opening=opening_for(task),
         identity=derive_identity(task, _user_of(task, initial)),
         goals=derive_goals(task, initial),
+        known=known_sentences(task),
     )
     notes = f" (reference writes refused by the database: {'; '.join(refused)})" if refused else ""
     return Scenario(

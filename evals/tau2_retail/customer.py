@@ -4,8 +4,9 @@
 calling in the first person, then answers the agent's questions by the kinds fixed in
 ``examples/retail/DIALOGUE.md`` (identity, order, items, new options, payment, reason, address,
 confirmation, anything else), pursues its goals (see ``goals.py``) one after the other, and says
-goodbye when they are done. It never says an id its scenario does not state, answers "I don't
-know" to what it cannot know, says "no" to a confirmation that does not match its goal (or to
+goodbye when they are done. It never says an id its scenario does not state, answers a question
+its goals do not cover from its task's own sentences on the subject (``known``), "I don't know"
+only when nothing there answers it, says "no" to a confirmation that does not match its goal (or to
 any change when the correct outcome is no change), and asks for a human after a few turns
 without progress.
 """
@@ -18,7 +19,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from resolvekit.evals.users import AgentTurn, SimulatedUser, UserMove, UserSession
+from resolvekit.evals.users import (
+    AgentTurn,
+    SimulatedUser,
+    UserMove,
+    UserSession,
+    is_information,
+)
 from resolvekit.models import Model
 
 from .english import contains, join_words, norm, split_sentences
@@ -115,6 +122,9 @@ class TaskCustomer(SimulatedUser):
     goals: list[Goal]
     patience: int = Field(default=3, ge=1)
     """Turns without progress before asking for a human."""
+    known: list[str] = Field(default_factory=list)
+    """What the task's text lets the customer say (first person): answers to questions the
+    goals do not cover, instead of "I don't know" (see ``goals.known_sentences``)."""
 
     def start(self, *, seed: int, model: Model | None = None) -> UserSession:
         """A fresh session; the customer is deterministic, so ``seed`` changes nothing."""
@@ -164,7 +174,7 @@ class _TaskSession(UserSession):
 
     def _say(self, text: str) -> str:
         key = norm(text)
-        if key in self.said and text not in (_DONT_KNOW, _BYE):
+        if key in self.said and text not in (_DONT_KNOW, _BYE) and is_information(text):
             self.repeated_info += 1
         self.said.add(key)
         return text
@@ -218,15 +228,19 @@ class _TaskSession(UserSession):
             case "confirm":
                 return self._confirm(focus, turn.text)
             case "resume" | "yes_no":
+                shown = _order_ids(turn.text)
+                if goal is not None and goal.order_ref and shown and goal.order_ref not in shown:
+                    # "Is it order #W1?" about another order than the one meant.
+                    return f"No, I mean {goal.order or 'another order'}.", True
                 return ("Yes, please." if goal is not None else "No, thank you."), True
             case "identity":
                 return self._identity(turn.text)
             case "items":
-                return _or_unknown(goal.items if goal else None)
+                return self._or_known(goal.items if goal else None, "items")
             case "all_items":
                 return "No, that's all.", goal is not None
             case "payment":
-                return _or_unknown(goal.payment if goal else None)
+                return self._or_known(goal.payment if goal else None, "payment")
             case "options":
                 if goal is not None and goal.items:
                     other = [w for w in goal.confirm_avoids if contains(turn.text, w)]
@@ -235,15 +249,18 @@ class _TaskSession(UserSession):
                             f"No, I didn't ask about the {join_words(other)}; I mean {goal.items}.",
                             True,
                         )
-                return _or_unknown(goal.options if goal else None)
+                return self._or_known(goal.options if goal else None, "options")
             case "reason":
-                return _or_unknown(goal.reason if goal else None)
+                return self._or_known(goal.reason if goal else None, "reason")
             case "address":
-                return _or_unknown(goal.address if goal else None)
+                return self._or_known(goal.address if goal else None, "address")
             case "order":
                 if goal is not None and goal.order_ref and goal.order_ref in turn.text:
                     return f"{goal.order_ref}, that's the one.", True  # recognised in a list
-                return _or_unknown(goal.order if goal else None)
+                shown = _order_ids(turn.text)
+                if len(shown) == 1 and (goal is None or goal.order_ref is None):
+                    return f"That one, {shown[0]}.", True  # the only order the agent shows
+                return self._or_known(goal.order if goal else None, "order")
             case "anything_else" | "open" | "statement":
                 return self._move_on(turn, kind)
             case "unknown":
@@ -297,6 +314,17 @@ class _TaskSession(UserSession):
             finished = finished or index not in self.stated
         return self._next_request(finished)
 
+    def _or_known(self, answer: str | None, kind: QuestionKind) -> tuple[str, bool]:
+        """The goal's answer; else a sentence of the task's text on the subject; else "I
+        don't know"."""
+        if answer:
+            return answer, True
+        topic = _TOPICS.get(kind)
+        for sentence in self.config.known if topic is not None else ():
+            if topic is not None and topic.search(sentence):
+                return sentence, True
+        return _DONT_KNOW, False
+
     def _identity(self, text: str) -> tuple[str, bool]:
         who = self.config.identity
         question = (_last_question(text) or text).lower()
@@ -317,13 +345,28 @@ class _TaskSession(UserSession):
         return _DONT_KNOW, False
 
 
+_TOPICS: dict[QuestionKind, re.Pattern[str]] = {
+    "order": re.compile(
+        r"#W\d{7}|\b(?:pending|delivered|last|recent|latest|most recent|first) order\b",
+        re.IGNORECASE,
+    ),
+    "payment": re.compile(
+        r"\b(?:paypal|credit card|debit card|gift card|card ending|pay(?:ment|ing)?)\b",
+        re.IGNORECASE,
+    ),
+    "address": re.compile(r"\b(?:address|street|avenue|road|lane|moved|live)\b", re.IGNORECASE),
+    "reason": re.compile(r"\b(?:because|reason|no longer|mistake|broken|don't need)\b", re.I),
+}
+"""What a sentence of the task's text must mention to answer each kind of question."""
+
+
+def _order_ids(text: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"#W\d{7}", text)))
+
+
 def _named(text: str, goal: Goal) -> list[str]:
     """The goal's own product names that ``text`` mentions."""
     return [w for w in goal.mentions if w not in goal.confirm_avoids and contains(text, w)]
-
-
-def _or_unknown(answer: str | None) -> tuple[str, bool]:
-    return (answer, True) if answer else (_DONT_KNOW, False)
 
 
 def _mismatch(goal: Goal, text: str) -> str | None:

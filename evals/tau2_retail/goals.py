@@ -30,7 +30,15 @@ from .english import (
     to_first_person,
 )
 
-__all__ = ["Goal", "GoalKind", "Identity", "derive_goals", "derive_identity", "opening_for"]
+__all__ = [
+    "Goal",
+    "GoalKind",
+    "Identity",
+    "derive_goals",
+    "derive_identity",
+    "known_sentences",
+    "opening_for",
+]
 
 GoalKind = Literal[
     "cancel",
@@ -180,6 +188,23 @@ def _said(sentence: str) -> str:
 def _spoken_sentences(task: Task) -> list[str]:
     sentences = split_sentences(task.instructions.reason_for_call)
     return [s for s in sentences if not is_stage_direction(s) and spoken_part(s)]
+
+
+def known_sentences(task: Task) -> list[str]:
+    """What the customer can say from the task's own text: the sentences of ``known_info``
+    and ``reason_for_call`` in the first person, without stage directions, secrets or identity
+    details. The customer answers a question its goals do not cover from these (which card,
+    which address, why) instead of "I don't know"; never from the reference actions."""
+    instructions = task.instructions
+    out: list[str] = []
+    for text in (instructions.known_info, instructions.reason_for_call):
+        for sentence in split_sentences(text or ""):
+            if is_stage_direction(sentence) or not spoken_part(sentence):
+                continue
+            said = _said(sentence)
+            if said and said not in out and len(said.split()) >= 3:
+                out.append(said)
+    return out
 
 
 def opening_for(task: Task) -> str:

@@ -15,7 +15,7 @@ from .playbooks import register
 if TYPE_CHECKING:
     from resolvekit.knowledge import KnowledgeBase
 
-__all__ = ["INSTRUCTIONS", "build_agent", "policy_knowledge", "retail_model"]
+__all__ = ["APPROVALS", "INSTRUCTIONS", "build_agent", "policy_knowledge", "retail_model"]
 
 INSTRUCTIONS = (
     "You are a retail customer-service agent. Authenticate the user first (email, or first name "
@@ -23,6 +23,11 @@ INSTRUCTIONS = (
     "change, cancel or modify only pending orders, return or exchange only delivered orders, "
     "and transfer to a human only when the request is out of scope."
 )
+
+
+APPROVALS = rk.ApprovalPolicy(tiers=[rk.ApprovalTier(up_to=None)])
+"""The default approval policy: every refund is approved at once (journaled). Pass
+``approvals=rk.ApprovalPolicy(tiers=[...])`` for limits (``evals/approvals`` does)."""
 
 
 def policy_knowledge(
@@ -94,6 +99,7 @@ def build_agent(
     else:
         kb = knowledge
     options.setdefault("phrases", rk.Phrases(handoff=TRANSFER))
+    options.setdefault("approvals", APPROVALS)
     if backend != "inprocess":
         from .services import remote_toolset
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import resolvekit as rk
+from resolvekit.consent import read_consent
 
 from . import agent_tools as t
 from .db import Address, GiftCard, Order, OrderItem, PaymentMethod, RetailDB, User, Variant
@@ -185,6 +186,17 @@ async def choose_order(
         if not ids and request:
             orders = await _orders(ctx, user)
             order = _unique_fit(request, orders, action)
+    if order is None and not ids:
+        orders = orders if orders is not None else await _orders(ctx, user)
+        proposed = await _propose_only_order(ctx, orders, action, verb)
+        if isinstance(proposed, Order):
+            order = proposed
+        elif proposed:  # "no, the one with the lamp": read like an answer to the question
+            ids = find_order_ids(proposed)
+            if not ids:
+                picked = await _order_by_description(ctx, proposed, orders, action)
+                if isinstance(picked, Order):
+                    order = picked
     for _ in range(ATTEMPTS if order is None else 0):
         if not ids:
             answer = await ctx.ask(question, name="order")
@@ -242,6 +254,27 @@ async def lookup_orders(ctx: Ctx, user: User, given: str | None) -> list[Order] 
     if ranked and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]):
         return [ranked[0][1]]
     return orders
+
+
+async def _propose_only_order(
+    ctx: Ctx, orders: list[Order], action: Action, verb: str
+) -> Order | str:
+    """When one order is all it can be (the only one whose status allows ``action``, or the
+    customer's only order), propose it instead of asking which: the order if the customer
+    agrees, else what they said instead ("" when there was nothing to propose)."""
+    allowed = _ALLOWED[action]
+    eligible = [o for o in orders if not allowed or o.status in allowed]
+    candidates = eligible or orders
+    if len(candidates) != 1:
+        return ""
+    (only,) = candidates
+    question = f"I see one order you can {verb}: {order_label(only)}. Is that the one?"
+    if len(eligible) != 1:
+        question = f"I see one order on your account: {order_label(only)}. Is that the one?"
+    answer = await ctx.ask(question, name="order_proposal")
+    if read_consent(answer, question).answer == "yes" or only.order_id in answer:
+        return only
+    return answer
 
 
 def _unique_fit(text: str, orders: list[Order], action: Action) -> Order | None:

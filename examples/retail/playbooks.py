@@ -303,6 +303,19 @@ async def return_items(ctx: Ctx, intent: ReturnItems) -> Outcome:
             f"{order.order_id}, with the refund of ${total:.2f} to your {method}. "
             f"Shall I proceed?"
         ):
+            # Refunds go through the agent's approval tiers (all automatic by default).
+            approval = await ctx.approve(
+                f"refund ${total:.2f} for a return from {order.order_id}",
+                amount=total,
+                details={"order_id": order.order_id, "items": [i.item_id for i in items]},
+            )
+            if not approval.approved:
+                why = f" ({approval.note})" if approval.note else ""
+                return refuse(
+                    ctx,
+                    f"return of {order.order_id} declined by {approval.approver}{why}",
+                    f"I'm sorry, the refund for order {order.order_id} was not approved{why}.",
+                )
             done = await ctx.try_call(
                 t.return_delivered_order_items,
                 order_id=order.order_id,

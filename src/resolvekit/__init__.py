@@ -37,12 +37,28 @@ _EXPORTS: dict[str, str] = {
     "Toolset": "toolsets",
     "FunctionToolset": "toolsets",
     "ToolOverride": "toolsets",
+    # approvals
+    "Approval": "approvals",
+    "ApprovalPolicy": "approvals",
+    "ApprovalTier": "approvals",
+    "ApprovalRequest": "approvals",
+    "Notification": "approvals",
+    "PendingApproval": "approvals",
+    "Decided": "approvals",
+    "ApprovalError": "exceptions",
+    "ApprovalNotFound": "exceptions",
+    "ApprovalAlreadyDecided": "exceptions",
+    "ApprovalRoleNotAllowed": "exceptions",
+    "ApprovalStale": "exceptions",
     # escalation
     "EscalationPolicy": "escalation",
     "Handoff": "handoffs",
     "HandoffTarget": "delivery",
     "CallbackTarget": "delivery",
     "JSONLQueue": "delivery",
+    "WebhookTarget": "helpdesk",
+    "ZendeskTarget": "helpdesk",
+    "FreshdeskTarget": "helpdesk",
     # privacy
     "Redactor": "redaction",
     "RedactingFilter": "redaction",
@@ -110,6 +126,15 @@ __all__ = [
     "DEFAULT_REDACTOR",
     "Agent",
     "AnswerFromKnowledge",
+    "Approval",
+    "ApprovalAlreadyDecided",
+    "ApprovalError",
+    "ApprovalNotFound",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ApprovalRoleNotAllowed",
+    "ApprovalStale",
+    "ApprovalTier",
     "AskClarification",
     "CallTool",
     "CallbackTarget",
@@ -121,10 +146,12 @@ __all__ = [
     "Conversation",
     "CorrectionAfterWrite",
     "CorruptStore",
+    "Decided",
     "EncryptedStore",
     "Escalate",
     "EscalationPolicy",
     "FillSlots",
+    "FreshdeskTarget",
     "FunctionModel",
     "FunctionToolset",
     "Handoff",
@@ -147,7 +174,9 @@ __all__ = [
     "ModelRequestsBlocked",
     "ModelResponse",
     "ModelTimeout",
+    "Notification",
     "Outcome",
+    "PendingApproval",
     "Phrases",
     "PlaybookError",
     "PlaybookOutcome",
@@ -181,6 +210,8 @@ __all__ = [
     "UnexpectedModelBehavior",
     "Usage",
     "UserError",
+    "WebhookTarget",
+    "ZendeskTarget",
     "infer_model",
     "tool",
 ]
@@ -191,10 +222,24 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), [*__all__, "_
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .approvals import (
+        Approval,
+        ApprovalPolicy,
+        ApprovalRequest,
+        ApprovalTier,
+        Decided,
+        Notification,
+        PendingApproval,
+    )
     from .consent import ConsentPolicy
     from .delivery import CallbackTarget, HandoffTarget, JSONLQueue
     from .escalation import EscalationPolicy
     from .exceptions import (
+        ApprovalAlreadyDecided,
+        ApprovalError,
+        ApprovalNotFound,
+        ApprovalRoleNotAllowed,
+        ApprovalStale,
         ConcurrentUpdate,
         CorrectionAfterWrite,
         CorruptStore,
@@ -223,6 +268,7 @@ if TYPE_CHECKING:
         UserError,
     )
     from .handoffs import Handoff
+    from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget
     from .intents import Intent, Slot
     from .knowledge import KnowledgeBase
     from .messages import (

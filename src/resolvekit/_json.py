@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pydantic_core
 from pydantic import TypeAdapter
 
-__all__ = ["detached", "dump", "jsonable", "load"]
+__all__ = ["detached", "dump", "jsonable", "load", "same_json"]
 
 T = TypeVar("T")
 
@@ -52,3 +52,13 @@ def detached(data: Any) -> Any:
     if isinstance(data, dict | list):
         return pydantic_core.from_json(pydantic_core.to_json(data, inf_nan_mode="constants"))
     return data
+
+
+def same_json(recorded: Any, asked: Any) -> bool:
+    """Two values are the same JSON data (the direct comparison is enough almost always; the
+    canonical text settles the rest)."""
+    return recorded == asked or _canon(recorded) == _canon(asked)
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

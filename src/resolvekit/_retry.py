@@ -20,11 +20,31 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-__all__ = ["backoff_delay", "retry_async"]
+__all__ = ["backoff_delay", "parse_retry_after", "retry_async"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger("resolvekit.retry")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """An HTTP ``Retry-After`` header in seconds: delta-seconds or an HTTP date (relative to
+    ``now``, default the current time); None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    import email.utils
+    import time
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def backoff_delay(

@@ -12,6 +12,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._text import clean_text
+from .approval_desk import NotifyTarget, decide_approval, pending_approvals
+from .approvals import ApprovalPolicy, Decided, PendingApproval
 from .consent import ConsentPolicy
 from .delivery import HandoffTarget
 from .engine import Turn, compact, keep_receipt, receipt_result
@@ -98,6 +100,11 @@ class Agent(Registry[DepsT]):
             conversation costs no more per message than a short one); 0 replays every turn.
             The journal stays the source of truth: another worker or a restart replays it.
             Default :data:`PARKED_PLAYBOOKS`.
+        approvals: who approves what ``ctx.approve`` asks (tiers by amount; see
+            :mod:`resolvekit.approvals`).
+        notify: where customers are told decisions on their approvals (a
+            :class:`~resolvekit.approvals.Notifier` or a callable taking a
+            :class:`~resolvekit.approvals.Notification`, sync or async).
     """
 
     def __init__(
@@ -122,6 +129,8 @@ class Agent(Registry[DepsT]):
         repairs: Repairs | None = None,
         toolsets: Iterable[Toolset] = (),
         parked_playbooks: int | None = None,
+        approvals: ApprovalPolicy | None = None,
+        notify: NotifyTarget | None = None,
     ) -> None:
         super().__init__(name, deps=deps, toolsets=toolsets)
         self._model_arg = model
@@ -150,6 +159,8 @@ class Agent(Registry[DepsT]):
         self.parked = ParkedPlaybooks(
             PARKED_PLAYBOOKS if parked_playbooks is None else parked_playbooks
         )
+        self.approval_policy = approvals or ApprovalPolicy()
+        self.notify = notify
 
     # -- registration ------------------------------------------------------------------------
 
@@ -359,6 +370,7 @@ class Agent(Registry[DepsT]):
             and conversation.status == "open"
             and time.time() - conversation.updated_at > self.idle_timeout
             and conversation.inflight_until() is None  # an interrupted write is recovered first
+            and conversation.awaiting_approval() is None  # a pending approval keeps it open
         ):
             conversation.status = "closed"
             conversation.summary = summarize(conversation)
@@ -518,6 +530,41 @@ class Agent(Registry[DepsT]):
                 conversation.facts["human_note"] = note
             await self.store.save(conversation)
         return conversation
+
+    async def decide(
+        self,
+        approval_id: str,
+        *,
+        approve: bool,
+        approver: str,
+        role: str,
+        note: str | None = None,
+        deps: DepsT | None = None,
+    ) -> Decided:
+        """Decide a pending approval (from any process over the same store): the playbook
+        waiting in ``ctx.approve`` runs on, the outcome is saved, and the customer is told on
+        their channel (``Agent(notify=...)``; the message is in the transcript too).
+
+        Raises:
+            ApprovalNotFound: no approval has this id.
+            ApprovalAlreadyDecided: it was decided already (of two deciding at once, one wins).
+            ApprovalRoleNotAllowed: ``role`` may not decide its tier.
+            ApprovalStale: the conversation moved on (the customer withdrew the request...).
+            UserError: ``approve`` is not a bool or ``approver`` is empty.
+        """
+        await self.refresh_tools()
+        return await decide_approval(
+            self, approval_id, approve=approve, approver=approver, role=role, note=note,
+            deps=deps if deps is not None else self.deps, deliver=self._deliver,
+            notify=self.notify,
+        )  # fmt: skip
+
+    async def approvals(
+        self, *, role: str | None = None, customer_id: str | None = None, limit: int = 100
+    ) -> list[PendingApproval]:
+        """Approvals waiting for a person, the longest waiting first (``role``: only those it
+        may decide)."""
+        return await pending_approvals(self, role=role, customer_id=customer_id, limit=limit)
 
     @property
     def has_knowledge(self) -> bool:

@@ -106,6 +106,14 @@ def _recover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_helpdesk_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    from .helpdesk_cli import add_helpdesk_commands
+
+    add_helpdesk_commands(subparsers)
+
+
 def _add_serve_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .serve.cli import add_serve_commands
 
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_commands(subparsers)
     _add_chat_command(subparsers)
     _add_recover_command(subparsers)
+    _add_helpdesk_commands(subparsers)
     _add_serve_commands(subparsers)
     return parser
 

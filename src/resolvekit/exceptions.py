@@ -14,6 +14,11 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
     │   ├── ReplayDivergence           replay asked for a different step than the journal holds
     │   ├── CorrectionAfterWrite       a correction would rewrite history after a completed write
     │   └── UnconfirmedWrite           a confirm-required write without a recorded customer yes
+    ├── ApprovalError                  deciding an approval was refused; nothing changed
+    │   ├── ApprovalNotFound           no approval has that id
+    │   ├── ApprovalAlreadyDecided     it was decided already (no second action)
+    │   ├── ApprovalRoleNotAllowed     the approver's role may not decide it
+    │   └── ApprovalStale              the conversation moved on (cancelled, handed over...)
     ├── ModelError
     │   ├── ModelHTTPError             the model server answered with an HTTP error
     │   ├── ModelTimeout               the model did not answer in time
@@ -37,6 +42,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 __all__ = [
+    "ApprovalAlreadyDecided",
+    "ApprovalError",
+    "ApprovalNotFound",
+    "ApprovalRoleNotAllowed",
+    "ApprovalStale",
     "ConcurrentUpdate",
     "CorrectionAfterWrite",
     "CorruptStore",
@@ -218,6 +228,70 @@ class UnconfirmedWrite(PlaybookError):
         super().__init__(
             f"Tool {tool!r} requires the customer's explicit confirmation: "
             f"call `await ctx.confirm(...)` and get a yes before calling it"
+        )
+
+
+class ApprovalError(ResolvekitError):
+    """Base for a decision on an approval that was refused; the stored state is unchanged.
+
+    Attributes:
+        approval_id: the approval the decision was for.
+    """
+
+    def __init__(self, approval_id: str, message: str) -> None:
+        self.approval_id = approval_id
+        super().__init__(message)
+
+
+class ApprovalNotFound(ApprovalError):
+    """No pending or decided approval has this id."""
+
+    def __init__(self, approval_id: str) -> None:
+        super().__init__(approval_id, f"No approval with id {approval_id!r}"[:200])
+
+
+class ApprovalAlreadyDecided(ApprovalError):
+    """The approval was decided already; the second decision is not applied.
+
+    Attributes:
+        decision: the first decision (``approved``/``declined``).
+        approver: who made it.
+    """
+
+    def __init__(self, approval_id: str, decision: str, approver: str) -> None:
+        self.decision = decision
+        self.approver = approver
+        super().__init__(
+            approval_id,
+            f"Approval {approval_id} was already {decision} by {approver!r}; nothing was done",
+        )
+
+
+class ApprovalRoleNotAllowed(ApprovalError):
+    """The approver's role may not decide this approval (its tier needs another role).
+
+    Attributes:
+        role: the role given.
+        allowed: the roles that may decide it.
+    """
+
+    def __init__(self, approval_id: str, role: str | None, allowed: list[str]) -> None:
+        self.role = role
+        self.allowed = allowed
+        super().__init__(
+            approval_id,
+            f"Role {role!r} may not decide approval {approval_id} (allowed: "
+            f"{', '.join(allowed)}); nothing was done",
+        )
+
+
+class ApprovalStale(ApprovalError):
+    """The conversation moved on since the approval was requested (the customer withdrew the
+    request, it was handed to a human, closed...): the approval can no longer be decided."""
+
+    def __init__(self, approval_id: str, why: str) -> None:
+        super().__init__(
+            approval_id, f"Approval {approval_id} can no longer be decided: {why}; nothing was done"
         )
 
 

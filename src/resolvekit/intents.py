@@ -30,7 +30,15 @@ from pydantic_core import PydanticUndefined
 from .exceptions import UserError
 from .specs import IntentSpec, SlotKind, SlotSpec
 
-__all__ = ["Intent", "Slot", "SlotInfo", "humanize", "slot_error_message", "spec_from_schema"]
+__all__ = [
+    "Intent",
+    "Slot",
+    "SlotInfo",
+    "answer_type",
+    "humanize",
+    "slot_error_message",
+    "spec_from_schema",
+]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -397,3 +405,20 @@ def humanize(name: str) -> str:
             out.append(" ")
         out.append(ch.lower() if ch.isupper() else ch)
     return "".join(out).replace("_", " ").strip()
+
+
+_ANSWER_TYPES: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
+
+
+def answer_type(kind: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
+    """The adapter and JSON Schema of an answer type (``ctx.ask``'s), built once per type: a
+    replayed ``ctx.ask`` costs a dictionary lookup, not a new schema."""
+    try:
+        cached = _ANSWER_TYPES.get(kind)
+    except TypeError:  # an unhashable type annotation: build it every time
+        adapter: TypeAdapter[Any] = TypeAdapter(kind)
+        return adapter, adapter.json_schema()
+    if cached is None:
+        adapter = TypeAdapter(kind)
+        cached = _ANSWER_TYPES[kind] = (adapter, adapter.json_schema())
+    return cached

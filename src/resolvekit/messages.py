@@ -95,10 +95,12 @@ class AnswerFromKnowledge(_Decision):
 
     kind: Literal["answer_from_knowledge"] = "answer_from_knowledge"
     query: str
-    otherwise: StartIntent | None = None
+    otherwise: StartIntent | FillSlots | None = None
     """What to do when the knowledge base cannot answer: start this intent instead (a question
     like "how long do refunds take?" is answered if the policy says; else the refund intent
-    takes it). Without it, the engine clarifies or escalates."""
+    takes it), or fill the pending question with these values (a playbook's free-text question
+    answered with a question: answered from the knowledge base when it can be, else taken as
+    the answer). Without it, the engine clarifies or escalates."""
 
 
 class AskClarification(_Decision):

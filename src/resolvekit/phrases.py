@@ -44,3 +44,15 @@ class Phrases:
     (``handle(reply_to=...)``)."""
     confirm_tool: str = "To confirm: {action} ({args}). Shall I go ahead?"
     not_done: str = "OK, I haven't done that. Is there anything else I can help with?"
+    approval_pending: str = (
+        "This needs approval by a {role} ({reason}). I'll let you know here as soon as it's "
+        "decided."
+    )
+    """Said when ``ctx.approve`` waits for a person (``{reason}``, ``{role}``)."""
+    approval_waiting: str = (
+        "Your request is still waiting for approval by a {role} ({reason}). I'll let you know "
+        'here as soon as it\'s decided; say "cancel" to withdraw it.'
+    )
+    """Said to a customer who writes while their approval is pending."""
+    approval_withdrawn: str = "OK, I've withdrawn that request; nothing was changed."
+    """Said when the customer cancels a request waiting for approval."""

@@ -29,9 +29,10 @@ from typing import (
     runtime_checkable,
 )
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from ._json import detached, dump, jsonable, load
+from ._json import detached, dump, jsonable, load, same_json
+from .approvals import Approval, ApprovalPolicy, open_approval, recorded_approval
 from .exceptions import (
     CorrectionAfterWrite,
     ReplayDivergence,
@@ -40,7 +41,7 @@ from .exceptions import (
     ToolErrorKind,
     UnconfirmedWrite,
 )
-from .intents import slot_error_message, spec_from_schema
+from .intents import answer_type, slot_error_message, spec_from_schema
 from .messages import Citation
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
@@ -117,7 +118,7 @@ class KnowledgeSource(Protocol):
 
 
 class Suspended(BaseException):
-    """Raised through a playbook when it needs the customer (``ctx.ask``, ``ctx.confirm``); the
+    """Raised through a playbook when it waits (``ctx.ask/confirm/approve``); the
     engine catches it and sends the question. A BaseException so ``except Exception`` in
     playbook code cannot swallow it."""
 
@@ -130,16 +131,16 @@ class Suspended(BaseException):
 
 @dataclass(kw_only=True)
 class Hooks:
-    """What the engine lends a :class:`Context`: persistence, the tools, knowledge, tracing;
-    the seam between a context and whatever runs it (the engine, or a test driving a playbook)."""
+    """The seam between a :class:`Context` and what runs it: persistence, tools, knowledge."""
 
     checkpoint: Callable[[], Awaitable[None]]
     """Persist the conversation now (used around writes)."""
     tools: Mapping[str, Tool[Any]]
     knowledge: KnowledgeFn | None
     trace: Callable[[str, dict[str, Any]], None]
-    live: Callable[[str, dict[str, Any]], None] | None = None
-    """Told ``tool_started`` and ``say`` as they happen, when a turn is watched (:mod:`.live`)."""
+    live: Callable[[str, dict[str, Any]], None] | None = None  # tool_started, say: see .live
+    approvals: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    approval_text: str = "This needs approval ({reason}); I'll let you know once it's decided."
 
 
 class Parking(Protocol):
@@ -238,7 +239,7 @@ class Context(Generic[DepsT]):
         if index >= len(journal):
             return None
         step = journal[index]
-        if step.kind == kind and step.key == key and _same(step.args, args):
+        if step.kind == kind and step.key == key and same_json(step.args, args):
             return step
         got = _describe(kind, key, args)
         if self._rewind is None:
@@ -362,9 +363,8 @@ class Context(Generic[DepsT]):
         return error
 
     async def _execute(self, tool: Tool[Any], step: Step, shape: Tool[Any] | None = None) -> Any:
-        shape = shape or tool
-        if self._hooks.live is not None:
-            self._hooks.live("tool_started", {"tool": tool.name, "args": step.args})
+        shape, args = shape or tool, step.args
+        self._hooks.live and self._hooks.live("tool_started", {"tool": tool.name, "args": args})
         try:
             result = await tool.invoke(self, step.args, step.idempotency_key)
             loaded = shape.load_result(result)
@@ -458,7 +458,7 @@ class Context(Generic[DepsT]):
         The playbook is suspended until the customer answers; an answer that does not validate
         is asked again with the reason.
         """
-        adapter, schema = _answer_type(type)
+        adapter, schema = answer_type(type)
         args = {"name": name, "schema": schema}
         step = self._next("ask", question, args)
         if step is None:
@@ -492,9 +492,37 @@ class Context(Generic[DepsT]):
                 return bool(step.result)
             await self._wait_for_customer("confirm", text, step, None, None)
 
+    async def approve(
+        self,
+        reason: str,
+        /,
+        *,
+        amount: float | None = None,
+        role: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Approval:
+        """A decision on ``reason`` (a refund of ``amount``...) by the agent's approval policy:
+        approved at once under the automatic tier, else the playbook waits (durably) for someone
+        with the tier's ``role`` or a higher one (``Agent.decide``); above the top tier the
+        conversation goes to a person. Write only when ``approval.approved``."""
+        args = {"amount": amount, "role": role, "details": jsonable(dict(details or {}))}
+        step = self._next("approve", reason, args) or self._append(
+            Step(index=self._cursor - 1, kind="approve", key=reason, args=args, status="pending")
+        )
+        if step.status == "pending" and step.result is None:  # new (or its routing interrupted)
+            hooks = self._hooks
+            await open_approval(step, self._conversation, self._run, hooks.approvals, hooks.trace)
+        position = step.index
+        while True:
+            step = self._run.journal[position]  # the run may be a new turn's copy
+            if step.status != "pending":
+                return recorded_approval(step)
+            question = self._hooks.approval_text.format(reason=reason, role=step.result["role"])
+            await self._wait_for_customer("approval", question, step, None, None)
+
     async def _wait_for_customer(
         self,
-        kind: Literal["ask", "confirm"],
+        kind: Literal["ask", "confirm", "approval"],
         question: str,
         step: Step,
         spec: SlotSpec | None,
@@ -539,8 +567,7 @@ class Context(Generic[DepsT]):
         if self._next("say", text, {}) is None:
             self._append(Step(index=self._cursor - 1, kind="say", key=text))
             self.outbox.append(text)
-            if self._hooks.live is not None:
-                self._hooks.live("say", {"text": text})
+            self._hooks.live and self._hooks.live("say", {"text": text})  # heard now
 
     def remember(self, key: str, value: Any, /) -> None:
         """Keep a fact for the rest of the conversation (e.g. the authenticated user id)."""
@@ -566,33 +593,6 @@ class Context(Generic[DepsT]):
     def refuse(self, reason: str, /, *, reply: str | None = None) -> PlaybookOutcome:
         """Decline the request (e.g. against policy) without changing anything."""
         return PlaybookOutcome(kind="refused", summary=reason, reply=reply)
-
-
-_ANSWER_TYPES: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
-
-
-def _answer_type(kind: Any) -> tuple[TypeAdapter[Any], dict[str, Any]]:
-    """The adapter and JSON Schema of an answer type, built once per type: a replayed
-    ``ctx.ask`` costs a dictionary lookup, not a new schema."""
-    try:
-        cached = _ANSWER_TYPES.get(kind)
-    except TypeError:  # an unhashable type annotation: build it every time
-        adapter: TypeAdapter[Any] = TypeAdapter(kind)
-        return adapter, adapter.json_schema()
-    if cached is None:
-        adapter = TypeAdapter(kind)
-        cached = _ANSWER_TYPES[kind] = (adapter, adapter.json_schema())
-    return cached
-
-
-def _same(recorded: dict[str, Any], asked: dict[str, Any]) -> bool:
-    """The arguments of a recorded step and of the replayed call are the same JSON data (the
-    direct comparison is enough almost always; the canonical text settles the rest)."""
-    return recorded == asked or _canon(recorded) == _canon(asked)
-
-
-def _canon(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _describe(kind: str, key: str, args: dict[str, Any]) -> str:

@@ -51,7 +51,8 @@ class TurnResult:
     slots: dict[str, Any] = dataclasses.field(default_factory=dict)
     citations: list[Citation] = dataclasses.field(default_factory=list)
     pending: str | None = None
-    """What the agent waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm`` or ``resume``."""
+    """What the agent waits for: ``slot``, ``ask``, ``confirm``, ``tool_confirm``, ``resume``, or
+    ``approval`` (a person's decision: ``Agent.decide``)."""
     question_id: str | None = None
     """The id of the open question, if any: send it back as ``handle(reply_to=...)`` with the
     answer (a confirmation button) so an answer is never applied to a different question."""

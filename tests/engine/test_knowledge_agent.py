@@ -63,3 +63,29 @@ async def test_ctx_search_is_journaled_so_replays_see_the_same_answer() -> None:
     kb.remove(*[d.id for d in kb.documents])  # the knowledge changes between turns
     second = await agent.handle("c", "yes")
     assert second.outcome == "resolved"  # the replay used the journaled answer
+
+
+async def test_a_question_to_a_free_text_ask_is_answered_then_the_ask_comes_back() -> None:
+    # Regression (bank suite, issue 15): "Which charge is it?" - "what is the daily transfer
+    # limit?" took the question as the merchant's name. LocalModel now answers it from the
+    # knowledge base and asks again; a question the knowledge base cannot answer is the answer.
+    class Dispute(rk.Intent):
+        """Dispute a charge."""
+
+        examples = ["dispute a charge", "I don't recognise a payment"]
+
+    agent = rk.Agent("bank", model="test", store="memory://", knowledge=knowledge(), handoff=[])
+
+    @agent.playbook(Dispute)
+    async def dispute(ctx: rk.Context[None], intent: Dispute) -> rk.PlaybookOutcome:
+        merchant = await ctx.ask("Which charge is it?", name="merchant")
+        return ctx.resolve(f"Disputed the charge from {merchant}.")
+
+    assert (await agent.handle("c", "dispute a charge")).reply == "Which charge is it?"
+    answered = await agent.handle("c", "do you ship internationally?")
+    assert "Canada" in answered.reply and answered.reply.endswith("Which charge is it?")
+    done = await agent.handle("c", "Bluebird Cafe")
+    assert done.reply == "Disputed the charge from Bluebird Cafe."
+    await agent.handle("d", "dispute a charge")
+    taken = await agent.handle("d", "where is zebra books ltd from?")
+    assert taken.reply == "Disputed the charge from where is zebra books ltd from?."

@@ -23,6 +23,36 @@ async def test_scripted_user_says_its_lines_then_stops() -> None:
     assert session.repeated_info == 1
 
 
+async def test_a_second_yes_or_no_is_an_answer_not_repeated_information() -> None:
+    lines = ["cancel W1", "Yes, please go ahead.", "cancel W2", "Yes, please go ahead.", "no", "no"]
+    session = ScriptedUser(lines=lines).start(seed=0)
+    await session.opening()
+    for _ in lines[1:]:
+        await session.respond(ask("?"))
+    assert session.repeated_info == 0
+    session = ScriptedUser(lines=["my order is W1", "my order is W1"]).start(seed=0)
+    await session.opening()
+    await session.respond(ask("?"))
+    assert session.repeated_info == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "information"),
+    [
+        ("yes", False),
+        ("Yes, please go ahead.", False),
+        ("no thanks", False),
+        ("No, I mean the order with the lamp.", True),
+        ("W1002", True),
+        ("yes, and change the address to 5 Elm Road", True),
+    ],
+)
+def test_which_lines_count_as_information(line: str, information: bool) -> None:
+    from resolvekit.evals.users import is_information
+
+    assert is_information(line) is information
+
+
 def test_scripted_lines_must_not_be_blank() -> None:
     with pytest.raises(ValueError, match="blank"):
         ScriptedUser(lines=["ok", "  "])

@@ -288,3 +288,47 @@ async def test_a_question_is_asked_after_the_actions_before_saying_bye() -> None
         "Also, could you tell me how much money I save?"
     )
     assert await ask(session, "You save $10.00.", "answered") == "No, that's all. Thank you, bye!"
+
+
+async def test_the_customer_takes_the_only_order_the_agent_shows(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    session, _ = await _session(customers["info"])  # a question: no order of its own in mind
+    listed = "Your orders are: #W0000002 (Desk Lamp; pending). Which order do you mean?"
+    assert await ask(session, listed) == "That one, #W0000002."
+    session, _ = await _session(customers["info"])
+    two = "Your orders are: #W0000001 (Keyboard); #W0000002 (Desk Lamp). Which order do you mean?"
+    assert await ask(session, two) != "That one, #W0000001."
+
+
+async def test_a_proposed_order_is_accepted_only_when_it_is_the_one_meant(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    session, _ = await _session(customers["cx"])  # means #W0000002
+    wrong = "I see one order you can cancel: #W0000001 (Mechanical Keyboard). Is that the one?"
+    assert await ask(session, wrong) == ("No, I mean my pending order with only the desk lamp.")
+    right = "I see one order you can cancel: #W0000002 (Desk Lamp). Is that the one?"
+    assert await ask(session, right) == "Yes, please."
+
+
+async def test_questions_the_goals_do_not_cover_are_answered_from_the_task_text(
+    customers: dict[str, TaskCustomer],
+) -> None:
+    knows = customers["tr"].model_copy(
+        update={"known": ["I placed the order last week.", "I paid with my PayPal account."]}
+    )
+    session, _ = await _session(knows)
+    assert await ask(session, "Which payment method did you use?") == (
+        "I paid with my PayPal account."
+    )
+    # Nothing in the text about a reason: still "I don't know", never an invention.
+    assert await ask(session, "What is the reason for the return?") == "I'm sorry, I don't know."
+
+
+def test_known_sentences_come_from_the_task_text_without_stage_directions() -> None:
+    from evals.tau2_retail.goals import known_sentences
+
+    (task,) = [Task.model_validate(t) for t in tasks() if t["id"] == "nc"]
+    known = known_sentences(task)
+    assert "I'd like to cancel the desk lamp." in known
+    assert not any("regret" in k or "confirm" in k for k in known)

@@ -164,7 +164,9 @@ async def test_two_requests_in_one_conversation(agent: rk.Agent[RetailDB]) -> No
         ],
     )
     assert turns[4].outcome == "resolved"
-    assert "order number" in turns[5].reply  # no second authentication
+    # No second authentication; the only delivered order is proposed, and the customer's
+    # answer naming it accepts it.
+    assert "#W9389413" in turns[5].reply and turns[5].reply.endswith("Is that the one?")
     assert "refund to" in turns[7].reply and "gift card" in turns[7].reply
     assert turns[-1].outcome == "resolved"
     assert_same(
@@ -313,3 +315,50 @@ async def test_the_request_itself_names_the_order_reason_and_product(
         agent, db, ["how many t-shirt options are available right now?", "Yusuf Rossi, 19122"]
     )
     assert "There are 10 available T-Shirt options" in turns[1].reply
+
+
+async def test_the_only_order_that_fits_is_proposed_not_asked_for(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()  # Anya Garcia: one pending order (#W6436609) among three
+    turns = await talk(
+        agent,
+        db,
+        [
+            "Hi, I need to cancel an order",
+            "I am Anya Garcia and my zip is 19036",
+            "yes, that one",
+            "I ordered it by mistake",
+            "yes please",
+        ],
+    )
+    proposal = turns[1].reply
+    assert "#W6436609" in proposal and proposal.endswith("Is that the one?")
+    assert "#W6310710" not in proposal  # processed: it cannot be cancelled
+    assert "reason" in turns[2].reply
+    assert turns[4].outcome == "resolved"
+    assert_same(
+        db,
+        replayed(
+            [("cancel_pending_order", {"order_id": "#W6436609", "reason": "ordered by mistake"})]
+        ),
+    )
+
+
+async def test_a_declined_proposal_is_read_as_the_answer_to_which_order(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()  # Isabella Sanchez: pending #W4386313, delivered #W1713682, one cancelled
+    turns = await talk(
+        agent,
+        db,
+        [
+            "Hi, I need to cancel an order",
+            "Isabella Sanchez, 85093",
+            "no, the one with the hiking boots",
+        ],
+    )
+    assert "#W4386313" in turns[1].reply and turns[1].reply.endswith("Is that the one?")
+    # The delivered order cannot be cancelled: said, and nothing changed.
+    assert turns[2].outcome == "refused" and "#W1713682 is delivered" in turns[2].reply
+    assert_same(db, fresh_db())

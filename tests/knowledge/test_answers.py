@@ -39,8 +39,44 @@ def test_long_passages_are_cut_to_the_best_sentence_window() -> None:
     hit = Hit(chunk=Chunk(id="c", doc_id="d", text=text), score=1.0)
     span = extract_answer("do gift cards expire", hit, max_chars=120)
     assert "Gift cards never expire" in span
-    assert len(span) <= 120
+    # The cut is marked at both ends; the window itself stays within max_chars.
+    assert span.startswith("… ") and span.endswith(" …")
+    assert len(span.strip("… ")) <= 120
     assert extract_answer("anything", Hit(chunk=Chunk(id="c", doc_id="d", text="Short."), score=1))
+
+
+def test_a_cut_answer_keeps_every_warning_sentence_and_marks_each_gap() -> None:
+    filler = [f"Unrelated sentence {i} about store layouts." for i in range(12)]
+    text = " ".join(
+        [
+            "Warning: unplug the charger before you clean the device.",
+            *filler[:6],
+            "Clean the screen with a dry cloth once a week.",
+            *filler[6:],
+            "Do not use alcohol wipes on the coating.",
+        ]
+    )
+    hit = Hit(chunk=Chunk(id="c", doc_id="d", text=text), score=1.0)
+    span = extract_answer("how do I clean the screen", hit, max_chars=80)
+    assert span == (
+        "Warning: unplug the charger before you clean the device. … Clean the screen with a "
+        "dry cloth once a week. … Do not use alcohol wipes on the coating."
+    )
+
+
+def test_extractive_answers_say_when_they_are_cut(embedder: CountingEmbedder) -> None:
+    filler = " ".join(f"Unrelated sentence {i} about store layouts." for i in range(40))
+    kb = KnowledgeBase(embedder=embedder, threshold=-1.0)
+    kb.add(
+        [
+            Document(id="long", text=f"Gift cards never expire. {filler}"),
+            Document(id="short", text="Parcels ship within two days."),
+        ]
+    )
+    cut = kb.ask("do gift cards expire")
+    assert cut.truncated and cut.text.endswith("…")
+    whole = kb.ask("when do parcels ship")
+    assert not whole.truncated and whole.text == "Parcels ship within two days."
 
 
 def test_below_threshold_the_answer_declines_and_logs_a_gap(kb: KnowledgeBase) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from resolvekit.exceptions import UserError
 from resolvekit.knowledge import Document, DocumentError, chunk_document
+from resolvekit.knowledge.chunking import is_question
 from resolvekit.knowledge.documents import parse_markdown
 
 from .samples import REFUNDS_MD
@@ -112,3 +113,42 @@ def test_a_markdown_heading_that_is_a_question_is_indexed_as_the_question() -> N
     assert faq.body == "What plans are there?\nBasic, Pro and Team."
     assert faq.citation.heading == "Plans > What plans are there?"
     assert prices.question is None and prices.body.startswith("Plans > Prices\n")
+
+
+@pytest.mark.parametrize(
+    ("heading", "question"),
+    [
+        ("How long do refunds take?", True),
+        ("How to reset your password", True),
+        ("Can I change plan mid-cycle", True),
+        ("Is my data encrypted", True),
+        ("Timing", False),
+        ("Refund policy", False),
+        ("Resetting a password", False),
+        ("", False),
+    ],
+)
+def test_headings_that_read_as_questions_are_indexed_as_questions(
+    heading: str, question: bool
+) -> None:
+    assert is_question(heading) is question
+    (chunk,) = chunk_document(Document(id="d", text=f"# {heading or 'x'}\n\nThe answer."))
+    assert (chunk.question is not None) is (question and bool(heading))
+
+
+def test_markup_a_customer_must_not_see_is_cleaned_at_ingestion() -> None:
+    text = (
+        "Wash your hands often. See [[Symptoms|the symptoms page]] and [[Testing]]."
+        "{{citation needed}} Use soap &amp; water."
+    )
+    (chunk,) = chunk_document(
+        Document(id="f", text=text, format="faq", question="How do I stay [[Safety|safe]]?")
+    )
+    assert chunk.text == (
+        "Wash your hands often. See the symptoms page and Testing. Use soap & water."
+    )
+    assert chunk.question == "How do I stay safe?"
+    # Markdown, and tags that may be a code sample, are left alone.
+    kept = "**Bold**, [a link](https://x.example) and `x = '<br>'`.\nvar a = [[name, url]];"
+    (md,) = chunk_document(Document(id="m", text=kept))
+    assert md.text == kept

@@ -14,6 +14,7 @@ import pytest
 
 from resolvekit.exceptions import UserError
 from resolvekit.knowledge import Document, Fusion, KnowledgeBase
+from resolvekit.understanding.embedders import HashingEmbedder
 
 from .samples import CountingEmbedder
 
@@ -56,7 +57,7 @@ def test_dense_search_ranks_by_cosine_and_cites_chunks(
     assert hits[0].chunk.heading_path == ("Refund policy", "Timing")
     assert hits[0].citation.chunk_id == hits[0].chunk.id
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    assert len({h.doc_id for h in hits}) == 3  # distinct documents by default
+    assert len({h.chunk.section for h in hits}) == 3  # distinct sections by default
 
 
 def test_weighted_fusion_is_the_documented_sum_and_changes_the_ranking() -> None:
@@ -165,15 +166,27 @@ def test_search_edge_cases(embedder: CountingEmbedder) -> None:
         Fusion(dense=0.0)
 
 
-def test_non_distinct_search_returns_several_chunks_of_one_document(
+def test_search_is_distinct_per_section_so_a_one_page_faq_gives_k_hits(
     embedder: CountingEmbedder,
 ) -> None:
     kb = KnowledgeBase(embedder=embedder)
     kb.add(
-        Document(id="long", text="# A\n\nrefund one\n\n# B\n\nrefund two\n\n# C\n\nrefund three")
+        Document(
+            id="faq",
+            text="# FAQ\n\n## How do refunds work?\n\nrefund one\n\n"
+            "## When is a refund paid?\n\nrefund two\n\n## Refund limits\n\nrefund three",
+        )
     )
-    assert len(kb.search("refund", k=3)) == 1
-    assert len(kb.search("refund", k=3, distinct=False)) == 3
+    hits = kb.search("refund", k=5)
+    assert len(hits) == 3 and len({h.chunk.section for h in hits}) == 3
+
+
+def test_pieces_of_one_long_section_are_one_hit_unless_not_distinct() -> None:
+    kb = KnowledgeBase(embedder=HashingEmbedder(), max_chars=60, overlap=0)
+    kb.add(Document(id="long", text="# Refunds\n\n" + "A refund sentence here. " * 12))
+    assert len({c.section for c in kb.chunks}) == 1 and len(kb.chunks) > 3
+    assert len(kb.search("refund sentence", k=3)) == 1
+    assert len(kb.search("refund sentence", k=3, distinct=False)) == 3
 
 
 @pytest.mark.parametrize("k", [1, 10, 40, 300])

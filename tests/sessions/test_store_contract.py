@@ -8,7 +8,7 @@ import time
 import pytest
 
 import resolvekit as rk
-from resolvekit.sessions import Conversation, PlaybookRun, Step
+from resolvekit.sessions import Conversation, PendingState, PlaybookRun, Step
 
 
 def _with_started_write(customer_id: str, at: float, deadline: float | None = None) -> Conversation:
@@ -123,3 +123,36 @@ async def test_a_save_that_cannot_be_encoded_leaves_the_conversation_as_it_was(
     del conversation.facts["bad"]
     await store.save(conversation)
     assert await store.archived(conversation.id) == [{"n": 0}]
+
+
+def _waiting_for_approval(customer_id: str, asked_at: float) -> Conversation:
+    conversation = Conversation.new(customer_id, "chat")
+    run = PlaybookRun(id="r1", intent="Refund", status="waiting")
+    run.journal.append(Step(index=0, kind="approve", key="refund 120", status="pending"))
+    conversation.runs.append(run)
+    conversation.pending = PendingState(
+        kind="approval", question="needs approval", run_id="r1", step=0, asked_at=asked_at
+    )
+    return conversation
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+async def test_awaiting_approval_lists_waiting_conversations_longest_first(
+    store: rk.Store, encrypted: bool
+) -> None:
+    if encrypted:
+        store = rk.EncryptedStore(store, key=rk.EncryptedStore.new_key())
+    now = time.time()
+    newer = _waiting_for_approval("newer", now - 10)
+    older = _waiting_for_approval("older", now - 3600)
+    closed = _waiting_for_approval("closed", now - 7200)
+    closed.status = "closed"
+    for conversation in (newer, older, closed, Conversation.new("quiet", "chat")):
+        await store.save(conversation)
+    assert await store.awaiting_approval() == [(older.id, "older"), (newer.id, "newer")]
+    assert await store.awaiting_approval(limit=1) == [(older.id, "older")]
+    # Decided: the next save takes the conversation off the list.
+    older.pending = None
+    older.runs[0].journal[0].status = "done"
+    await store.save(older)
+    assert await store.awaiting_approval() == [(newer.id, "newer")]

@@ -194,3 +194,42 @@ def test_a_number_followed_by_what_the_slot_counts_is_certain(
     assert found[name].value == expected and found[name].score == 0.9
     alone = extract_slots("the blue one", [SlotSpec(name=name, kind="integer")])
     assert name not in alone or alone[name].score < 0.7
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit", "score"),
+    [
+        # Regression (bank suite, issue 15): "i need to transfer 45 dolars to john" left the
+        # amount to a bare-number guess too weak to take from a request, so it was asked again.
+        ("transfer 45 dolars to john", "45.00", "USD", 0.95),
+        ("send 40 dollers", "40.00", "USD", 0.95),
+        ("20 eruos", "20.00", "EUR", 0.95),
+        ("10 pounsd", "10.00", "GBP", 0.95),
+        ("7 sounds", "7.00", None, 0.6),  # the first letter must be right: not pounds
+        ("3 qiud", "3.00", None, 0.6),  # words under five letters are not forgiven
+    ],
+)
+def test_a_slip_in_a_currency_word_still_names_it(
+    text: str, value: str, unit: str | None, score: float
+) -> None:
+    found = extract_value(text, MONEY)
+    assert found is not None
+    assert (found.value, found.unit, found.score) == (value, unit, score)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "score"),
+    [
+        # Regression (bank probes, issue 15): "send 80 to John Carter" asked "How much should I
+        # send?": a bare number was too weak to take from a request even after "send".
+        ("send 80 to John Carter", "80.00", 0.75),
+        ("transfer 300 to Greenway Rentals", "300.00", 0.75),
+        ("pay her 25 tomorrow", "25.00", 0.75),
+        ("send 2 items back", "2.00", 0.4),  # a count stays a count
+        ("I have 80 left", "80.00", 0.6),  # no verb that moves money: as before
+    ],
+)
+def test_the_object_of_a_money_verb_is_an_amount(text: str, value: str, score: float) -> None:
+    found = extract_value(text, MONEY)
+    assert found is not None
+    assert (found.value, found.score) == (value, score)

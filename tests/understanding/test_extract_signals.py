@@ -309,10 +309,20 @@ def test_signals_survive_odd_text(fn: object, text: str) -> None:
         "ok and when does the sale end",
         "can I bring skis on the plane?",
         "are pets allowed in the cabin?",
+        # A general case ("with a", "at a"): the rules, even with "I" or "my record".
+        "How many checked bags do I get with a standard fare?",
+        "What do I get with a premium plan?",
     ],
 )
 def test_information_question(text: str) -> None:
     assert is_information_question(text)
+
+
+def test_a_general_case_is_a_question_about_the_rules_even_about_a_record() -> None:
+    records = {"bill", "order"}
+    assert is_information_question("can I pay my bill at a paypoint?", records=records)
+    assert not is_information_question("can I pay my bill?", records=records)
+    assert not is_information_question("where is my order from?", records=records)
 
 
 @pytest.mark.parametrize(
@@ -323,6 +333,8 @@ def test_information_question(text: str) -> None:
         "What is the status of W1234567?",
         "How much do I get back in total?",
         "why was I charged twice?",
+        "do I get the fee back?",
+        "when do I get my refund for the lamp?",
         "can you refund CH1001?",  # requests
         "could you cancel it please",
         "how do I cancel my subscription?",  # wants it done
@@ -334,3 +346,20 @@ def test_information_question(text: str) -> None:
 )
 def test_not_an_information_question(text: str) -> None:
     assert not is_information_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Regression (helpdesk probes, issue 15): an interjection before the question hid it,
+        # so "oh wait, how long is the link valid?" was taken as the answer to a ctx.ask.
+        "oh wait, how long is the link valid?",
+        "wait, what currency are invoices in?",
+        "sorry, how long does a dispute take?",
+        "hmm, is there a fee for transfers?",
+        "btw, when are invoices sent?",
+    ],
+)
+def test_an_interjection_before_a_question_keeps_it_a_question(text: str) -> None:
+    assert is_information_question(text)
+    assert not is_information_question(text.replace("?", " for my order W1234567?"))

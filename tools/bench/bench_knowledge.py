@@ -344,6 +344,8 @@ def splits(
 ) -> None:
     """Every protocol over ``args.splits`` random splits: mean +- standard deviation over the
     held-out halves, and a nested check where the protocol itself is chosen on the tune half."""
+    if args.splits < 1:  # --splits 0: the seed's split only
+        return
     seeds = range(args.seed, args.seed + args.splits)
     table: dict[str, list[tuple[float, ...]]] = {name: [] for name in FAMILIES}
     table["nested: protocol chosen by inner splits of the tune half"] = []

@@ -80,6 +80,7 @@ async def answer(state: TurnState, query: str, *, clarify_if_not: bool = True) -
             await clarify(state, text, [])
         return False
     state.conv.counters["clarifications"] = 0
+    state.conv.bump("knowledge_answers")  # what `resolvekit report` counts as answered
     state.say(found.text)
     state.citations.extend(found.citations)
     state.outcome = "answered"

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ..approvals import ApprovalEscalation
 from ..exceptions import PlaybookError, ToolError, UserError
 from ..intents import Intent, intent_title
 from ..playbooks import Context, PlaybookOutcome, Suspended
@@ -62,6 +63,12 @@ async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: st
     except Suspended as signal:
         state.replies.extend(ctx.outbox)
         _ask(state, signal.pending, signal.error)
+        return
+    except ApprovalEscalation as signal:  # an amount above the top approval tier
+        state.replies.extend(ctx.outbox)
+        run.status, run.summary = "escalated", signal.reason
+        state.note("playbook", event="escalated", intent=run.intent, summary=signal.reason)
+        await escalate(state, signal.reason, signal.priority)
         return
     except ToolError as exc:
         state.replies.extend(ctx.outbox)

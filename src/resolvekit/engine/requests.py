@@ -41,11 +41,12 @@ def build_request(agent: AgentSetup, conv: Conversation, **changes: Any) -> Mode
     allowed = _OPEN
     model_pending: Pending | None = None
     run = conv.active_run
-    if pending is not None:
-        allowed = _WAITING_VALUE if pending.kind in ("slot", "ask") else _WAITING_YES_NO
+    kind = pending.kind if pending is not None else None
+    if pending is not None and kind is not None and kind != "approval":  # a person decides those
+        allowed = _WAITING_VALUE if kind in ("slot", "ask") else _WAITING_YES_NO
         owner = run or conv.run(pending.run_id)  # a "resume" question's run is suspended
         model_pending = Pending(
-            kind="confirm" if pending.kind == "tool_confirm" else pending.kind,
+            kind="confirm" if kind == "tool_confirm" else kind,
             question=pending.question,
             slot=pending_spec(agent, conv, pending),
             intent=owner.intent if owner else None,
@@ -68,7 +69,12 @@ def build_request(agent: AgentSetup, conv: Conversation, **changes: Any) -> Mode
         history=list(conv.history),
         offered=list(conv.offered),
         recent_intent=(
-            next((r.intent for r in reversed(conv.runs) if r.status == "resolved"), None)
+            # A refusal often came from a wrong value ("no account uses lena@brightlab.io"), so
+            # "sorry, it's lena@brightlabs.io" corrects a refused request as well.
+            next(
+                (r.intent for r in reversed(conv.runs) if r.status in ("resolved", "refused")),
+                None,
+            )
             if run is None
             else None
         ),
@@ -111,7 +117,7 @@ def invalid_decision(
     match decision:
         case StartIntent() | AnswerFromKnowledge(otherwise=StartIntent()):
             start = decision if isinstance(decision, StartIntent) else decision.otherwise
-            assert start is not None  # the pattern above guarantees it
+            assert isinstance(start, StartIntent)  # the pattern above guarantees it
             for asked in (start, *start.then):
                 if asked.intent not in agent.intents:
                     return (
@@ -120,6 +126,10 @@ def invalid_decision(
                 unknown = set(asked.slots) - set(agent.intents[asked.intent].model_fields)
                 if unknown:
                     return f"intent {asked.intent!r} has no slots {sorted(unknown)}"
+        case AnswerFromKnowledge(otherwise=FillSlots() as fill):
+            return invalid_decision(
+                agent, conv, dataclasses.replace(response, decision=fill), request
+            )
         case FillSlots(slots=slots):
             resuming = pending is not None and pending.kind == "resume"
             owner = run or (conv.run(pending.run_id) if pending and resuming else None)

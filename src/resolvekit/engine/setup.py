@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ..approvals import ApprovalPolicy
     from ..consent import ConsentPolicy
     from ..escalation import EscalationPolicy
     from ..intents import Intent
@@ -80,6 +81,11 @@ class AgentSetup(Protocol):
     @property
     def parked(self) -> ParkedPlaybooks:
         """Playbooks kept running in memory between turns (:mod:`.parking`)."""
+        ...
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        """Who approves what (``ctx.approve``)."""
         ...
 
     @property

@@ -89,6 +89,8 @@ class TurnState:
             knowledge=knowledge if agent.has_knowledge else None,
             trace=self._on_trace,
             live=self.observer,
+            approvals=agent.approval_policy,
+            approval_text=agent.phrases.approval_pending,
         )
 
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:

@@ -27,14 +27,15 @@ from ..messages import (
 )
 from ..models.base import ModelRequest, ModelResponse
 from ..results import TurnResult
-from ..sessions import FREE_RUN, Conversation
+from ..sessions import FREE_RUN, Conversation, PlaybookRun
+from .approval import while_pending
 from .clarify import answer, clarify
 from .confirm import confirm
 from .escalate import close, escalate, report_unknown_outcomes
 from .free import free_call
 from .recovery import recover
 from .requests import build_request, invalid_decision
-from .slots import fill, queue, remembered, set_slots, start
+from .slots import advance, fill, queue, remembered, set_slots, start
 from .state import TurnState
 
 if TYPE_CHECKING:
@@ -94,9 +95,18 @@ class Turn:
         await self._guarded(recover(state), "recovery")
         return state.result()
 
+    async def after_decision(self, run: PlaybookRun) -> TurnResult:
+        """Run ``run``'s playbook on with no customer message, once a person decided the
+        approval it waits for (:func:`resolvekit.engine.approval.decide`)."""
+        self.state.intent = run.intent
+        await self._guarded(advance(self.state, run), "turn")
+        return self.state.result()
+
     async def _turn(self, resumed: bool) -> None:
         state = self.state
         if await recover(state):
+            return
+        if await while_pending(state):
             return
         if resumed and state.recovered:
             # The message was acted on before the crash: finish that, do not read it again.
@@ -215,7 +225,8 @@ class Turn:
             case AnswerFromKnowledge(query=query, otherwise=otherwise):
                 answered = await answer(state, query, clarify_if_not=otherwise is None)
                 if not answered and otherwise is not None:
-                    state.note("knowledge", event="fallback", intent=otherwise.intent)
+                    fallback = otherwise.intent if isinstance(otherwise, StartIntent) else None
+                    state.note("knowledge", event="fallback", intent=fallback)
                     return await self._apply(otherwise, response)
             case AskClarification(text=text, options=options):
                 await clarify(state, text, options)

@@ -21,6 +21,7 @@ from .._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Scenario": "scenario",
+    "ScenarioApprover": "scenario",
     "Expect": "scenario",
     "ForbiddenAction": "scenario",
     "ToolCall": "scenario",
@@ -72,6 +73,7 @@ __all__ = [
     "ReportError",
     "RunOptions",
     "Scenario",
+    "ScenarioApprover",
     "ScenarioError",
     "ScriptedUser",
     "SimulatedUser",
@@ -116,7 +118,14 @@ if TYPE_CHECKING:
         write_json,
     )
     from .runner import RunOptions, SuiteRun, run_suite
-    from .scenario import Expect, ForbiddenAction, Scenario, ToolCall, load_scenarios
+    from .scenario import (
+        Expect,
+        ForbiddenAction,
+        Scenario,
+        ScenarioApprover,
+        ToolCall,
+        load_scenarios,
+    )
     from .scoring import Observation, classify
     from .suite import Suite, load_suite
     from .users import (

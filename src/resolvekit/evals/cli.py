@@ -88,6 +88,12 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="also keep the agent's conversations in this store (sqlite:///eval.db), for "
+        "`resolvekit report`",
+    )
+    parser.add_argument(
         "--no-redact",
         action="store_true",
         help="write results, reports and errors without masking cards, IBANs, phone numbers, "
@@ -155,6 +161,7 @@ def _run(args: argparse.Namespace) -> int:
         out_dir=out,
         progress=False if args.no_progress else None,
         redactor=_redactor(args),
+        store=args.store,
     )
     run = asyncio.run(run_suite(suite, run_options))
     report = build_report(run)

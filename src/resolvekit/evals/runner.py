@@ -35,7 +35,7 @@ from .records import (
     read_records,
     redact_record,
 )
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioApprover
 from .scoring import (
     Observation,
     check_state,
@@ -50,6 +50,8 @@ from .users import AgentTurn, LLMUser
 if TYPE_CHECKING:
     from ..agent import Agent
     from ..models import Model
+    from ..results import TurnResult
+    from ..sessions import Store
 
 __all__ = ["AGENT", "DO_NOTHING", "GOLD", "RunOptions", "SuiteRun", "run_suite", "trial_seed"]
 
@@ -86,6 +88,10 @@ class RunOptions:
     """Where ``results.jsonl`` is kept (None: in memory only, nothing resumable)."""
     progress: bool | None = None
     """Show a progress bar; None: only when stderr is a terminal."""
+    store: str | None = None
+    """Also keep the agent's conversations (not the baselines') in this store, e.g.
+    ``sqlite:///eval.db``, closed when the simulated customer leaves: ``resolvekit report``
+    reads them back."""
     redactor: Redactor | None = DEFAULT_REDACTOR
     """The policy applied to each conversation record (transcript, tool calls, diff, reasons,
     errors) once it is scored, before it is kept or written to ``results.jsonl``; the (agent,
@@ -192,6 +198,8 @@ class _Runner:
         self.records: dict[tuple[str, str, int], ConversationRecord] = {}
         self._expected: dict[str, tuple[Any, Any]] = {}
         self._tool_agent: Agent[Any] | None = None
+        self._kept: Store | None = None
+        """The store of ``options.store``, shared by the agent's conversations."""
         self._redacted: dict[str, str] = {}
         """Each string redacted so far, with its redaction (records repeat them)."""
 
@@ -218,6 +226,10 @@ class _Runner:
                 )
             await self._expectation(scenario)
         limit = asyncio.Semaphore(self.options.concurrency)
+        if self.options.store is not None:
+            from ..sessions import open_store
+
+            self._kept = open_store(self.options.store)
         with (
             metered_executor(),
             _progress(len(jobs), self.options.progress, self.suite.name) as advance,
@@ -232,7 +244,11 @@ class _Runner:
                     append_record(self.path, record)
                 advance()
 
-            await asyncio.gather(*(one(*job) for job in jobs))
+            try:
+                await asyncio.gather(*(one(*job) for job in jobs))
+            finally:
+                if self._kept is not None:
+                    await self._kept.close()
         return len(jobs)
 
     def collect(self) -> dict[str, list[ConversationRecord]]:
@@ -255,6 +271,8 @@ class _Runner:
         agent = self.suite.agent(self.model)
         # The runner reads every handoff from TurnResult; an agent without targets is expected.
         agent._warn_no_target = False
+        if label == AGENT and self._kept is not None:
+            agent.__dict__["store"] = _Kept(self._kept)  # the cached_property, replaced
         return agent
 
     async def _expectation(self, scenario: Scenario) -> tuple[Any, Any]:
@@ -358,7 +376,7 @@ class _Runner:
         session = scenario.user.start(seed=seed, model=self.user_model)
         customer = scenario.customer_id or f"eval:{scenario.id}:{seed}:{uuid.uuid4().hex[:8]}"
         budget = self.options.timeout
-        customer_turns = 0
+        customer_turns = waited = 0
         try:
             guard.begin("the customer")
             text = await session.opening()
@@ -389,6 +407,11 @@ class _Runner:
                         f"timed out: the agent used {seen.agent_cpu_s:.3g}s of its own time "
                         f"(CPU), over the {budget:g}s budget (timeout)"
                     )
+                if result.pending == "approval" and scenario.approver is not None:
+                    waited += 1
+                    if waited > scenario.approver.after_turns:
+                        seen.calls.extend(_tool_calls(result.trace))
+                        result = await _decide(agent, customer, scenario.approver, deps, seen)
                 seen.final_outcome = result.outcome
                 seen.intent = seen.intent or result.intent
                 seen.calls.extend(_tool_calls(result.trace))
@@ -414,6 +437,8 @@ class _Runner:
             seen.repeated_info = session.repeated_info
             for key, value in session.usage.to_json().items():
                 seen.usage[f"user_{key}"] = seen.usage.get(f"user_{key}", 0.0) + value
+            if isinstance(agent.__dict__.get("store"), _Kept):
+                await _close_kept(agent.store, customer)
             await agent.close()  # its store, and any playbook still parked awaiting a reply
 
     def _score(
@@ -479,6 +504,25 @@ class _Runner:
         )
 
 
+async def _decide(
+    agent: Agent[Any], customer: str, approver: ScenarioApprover, deps: Any, seen: _Conversation
+) -> TurnResult:
+    """The scenario's approver decides the customer's pending approval; what the customer is
+    told is the agent's next turn."""
+    [pending, *_] = await agent.approvals(customer_id=customer)
+    decided = await agent.decide(
+        pending.id,
+        approve=approver.approve,
+        approver=approver.name,
+        role=approver.role,
+        note=approver.note,
+        deps=deps,
+    )
+    result = decided.result
+    seen.turns.append(TurnRecord(role="agent", text=result.reply, outcome=result.outcome))
+    return result
+
+
 def _tool_calls(trace: list[Any]) -> list[ToolCallRecord]:
     calls = []
     for event in trace:
@@ -526,3 +570,26 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+class _Kept:
+    """The shared store of ``RunOptions.store`` as one conversation's agent sees it: closing
+    the agent leaves it open for the others."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def close(self) -> None:
+        return None
+
+
+async def _close_kept(store: Any, customer: str) -> None:
+    """The simulated customer left: close their conversation unless a human has it."""
+    async with store.lock(customer):
+        conversation = await store.open_conversation(customer)
+        if conversation is not None and conversation.status == "open":
+            conversation.status = "closed"
+            await store.save(conversation)

@@ -45,6 +45,7 @@ __all__ = [
     "ExpectedOutcome",
     "ForbiddenAction",
     "Scenario",
+    "ScenarioApprover",
     "ToolCall",
     "load_scenarios",
 ]
@@ -121,6 +122,21 @@ class Expect(BaseModel):
         return value
 
 
+class ScenarioApprover(BaseModel):
+    """The person who decides the approvals a scenario's conversation asks for
+    (``ctx.approve``): the runner calls ``agent.decide`` for them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="supervisor", min_length=1)
+    role: str = Field(min_length=1)
+    approve: bool = True
+    note: str | None = None
+    after_turns: int = Field(default=0, ge=0)
+    """Customer messages answered while the approval waits before the decision (simulated
+    time: the customer keeps writing, the approver decides later)."""
+
+
 class Scenario(BaseModel):
     """One customer situation to play against the agent, with what a correct agent achieves."""
 
@@ -143,6 +159,8 @@ class Scenario(BaseModel):
     reference_actions: list[ToolCall] | None = None
     """The tool calls a perfect agent makes (gold replay); ``[]`` means "change nothing"."""
     channel: str = "chat"
+    approver: ScenarioApprover | None = None
+    """Who decides the approvals the agent asks for; None leaves them pending."""
     customer_id: str | None = None
     """The customer id the agent sees (``ctx.customer_id``). Default: a new unique id per
     conversation. Set it when your tools check records against the customer, as they should;

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .._text import normalize
+from ..consent import read_consent
 from ..messages import Message, Reply, Usage
 from ..models import Model, ModelRequest, infer_model
 from ._state import says
@@ -34,6 +35,7 @@ __all__ = [
     "SimulatedUser",
     "UserMove",
     "UserSession",
+    "is_information",
 ]
 
 STOP = "###STOP###"
@@ -107,6 +109,16 @@ class SimulatedUser(BaseModel, ABC):
         """
 
 
+def is_information(line: str) -> bool:
+    """Whether saying ``line`` again would be giving information again (counted in
+    ``repeated_info``): a plain yes ("Yes, please go ahead.") or a bare no, said to a second
+    confirmation, is an answer, not information repeated."""
+    reading = read_consent(line)
+    if reading.answer == "yes":
+        return False
+    return not (reading.answer == "no" and len(line.split()) <= 3)
+
+
 # -- scripted ------------------------------------------------------------------------------
 
 
@@ -133,7 +145,7 @@ class _ScriptedSession(UserSession):
     said: list[str] = field(default_factory=list)
 
     def _say(self, line: str) -> str:
-        if normalize(line) in {normalize(s) for s in self.said}:
+        if is_information(line) and normalize(line) in {normalize(s) for s in self.said}:
             self.repeated_info += 1
         self.said.append(line)
         return line
@@ -409,7 +421,7 @@ class _LLMSession(UserSession):
         if not text:
             return UserMove(text=None, reason="customer said nothing")
         key = normalize(text)
-        if key in self.said:
+        if key in self.said and is_information(text):
             self.repeated_info += 1
         self.said.add(key)
         self.messages.append(Message(role="agent", text=text))

@@ -500,11 +500,11 @@ class PgIndex:
         order = np.lexsort((ids, -fused))
         chunks = [chunk_from_json(rows[int(i)][1])[0] for i in order]
         if distinct:
-            seen: set[str] = set()
+            seen: set[tuple[str, tuple[str, ...], str]] = set()
             kept = []
             for position, chunk in enumerate(chunks):
-                if chunk.doc_id not in seen:
-                    seen.add(chunk.doc_id)
+                if chunk.section not in seen:
+                    seen.add(chunk.section)
                     kept.append(position)
             order, chunks = order[kept], [chunks[p] for p in kept]
         order, chunks = order[:k], chunks[:k]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 
-__all__ = ["STOPWORDS", "split_sentences", "stem", "terms"]
+__all__ = ["STOPWORDS", "clean_markup", "split_sentences", "stem", "terms"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -22,12 +23,47 @@ def split_sentences(text: str) -> list[str]:
 _STOPWORDS = """a an and are as at be been being but by can could did do does doing for from had
     has have having he her here hers him his i if in into is it its itself me my myself of on or
     our ours she so than that the their theirs them then there these they this those to too was
-    we were what when where which while who whom why will with would you your yours yourself
-    s t d ll m re ve"""
+    we were while will with would you your yours yourself s t d ll m re ve"""
 STOPWORDS = frozenset(_STOPWORDS.split())
-"""English function words (and contraction pieces: "don't" -> "don", "t") ignored by BM25."""
+"""English function words (and contraction pieces: "don't" -> "don", "t") ignored by BM25.
+Question words (what, when, where, which, who, why, how) are kept: "when will my refund arrive"
+and "why was my refund refused" ask different things, and their IDF already weighs them
+down where every entry uses them."""
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+_WIKI_LINK = re.compile(r"\[\[([^\[\]|]*)(?:\|([^\[\]]*))?\]\]")
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
+
+
+_CODE_LINE = re.compile(r"(?<!\{)\{(?!\{)|(?<!\})\}(?!\})|;.*[=(]|[=(].*;|^\s*(?:```|~~~)")
+
+
+def clean_markup(text: str) -> str:
+    """Remove markup a customer must never see from source text, keeping its words: wiki links
+    ``[[target|label]]`` become ``label`` (``[[text]]`` becomes ``text``), ``{{templates}}`` are
+    dropped and HTML entities (``&amp;``, ``&nbsp;``) decoded. Markdown (``**bold**``,
+    ``[label](url)``, headings) and anything that looks like HTML are left alone: tags inside
+    prose may be a code sample (HTML files are parsed as HTML, see ``documents.parse_html``).
+    Lines that look like code (braces, ``;`` with ``=`` or ``(``, fences) are never changed:
+    ``folders = [[name, url]];`` is an array, not a link."""
+    if "[[" not in text and "{{" not in text and "&" not in text:
+        return text
+    return "\n".join(
+        line if _CODE_LINE.search(line) else _clean_line(line) for line in text.split("\n")
+    )
+
+
+def _clean_line(line: str) -> str:
+    if "[[" in line:
+        line = _WIKI_LINK.sub(lambda m: (m.group(2) or m.group(1)).strip(), line)
+    if "{{" in line:
+        line = _TEMPLATE.sub("", line)
+    if "&" in line:
+        line = _ENTITY.sub(lambda m: html.unescape(m.group(0)).replace("\xa0", " "), line)
+    return line
 
 
 def stem(word: str) -> str:

@@ -1,7 +1,8 @@
 """Hits, answers, grounding and answerability.
 
 **Extractive answers** (no LLM): the best passage, or, when it is long, the window of consecutive
-sentences that covers the most query terms, cited.
+sentences that covers the most query terms, cited, with ``…`` where sentences were left out and
+every warning sentence of the passage kept.
 
 **Generated answers** (an LLM): the model gets the retrieved passages numbered from 1 and must
 cite them with *citation markers*: ``[n]`` (or ``[n, m]``) right after the claim, where ``n`` is a
@@ -31,6 +32,8 @@ from .chunking import Chunk
 
 __all__ = [
     "ANSWER_INSTRUCTIONS",
+    "ELLIPSIS",
+    "WARNING",
     "Answer",
     "Grounded",
     "Hit",
@@ -86,6 +89,9 @@ class Answer:
     """Generated sentences removed because they cited no retrieved passage."""
     rejected_citations: list[Citation] = field(default_factory=list)
     """Citations the model returned that point at no retrieved passage."""
+    truncated: bool = False
+    """An extractive answer cut from a longer passage (``…`` marks the cuts; the citation
+    points at the whole passage)."""
 
 
 ANSWER_INSTRUCTIONS = (
@@ -95,6 +101,19 @@ ANSWER_INSTRUCTIONS = (
     "question, say so in one sentence citing nothing."
 )
 """Sent as ``ModelRequest.instructions`` with ``task="answer"``: the citation-marker convention."""
+
+
+WARNING = re.compile(
+    r"^[\s>*_!#\-\u26a0\ufe0f]*(?:warning|caution|important|danger|attention|note)\b"
+    r"|^[\s>*_]*(?:do not|don't|never)\b",
+    re.IGNORECASE,
+)
+"""Sentences an extractive answer never drops: those the source marks as a warning ("Warning:",
+"Important:", "Note:", a "> **Caution**" callout...) or that forbid something ("Do not...",
+"Never..."). Left out of a cut answer, they could turn advice into harm."""
+
+ELLIPSIS = "…"
+"""Marks where an extractive answer leaves out part of its passage."""
 
 
 def extract_answer(
@@ -111,6 +130,9 @@ def extract_answer(
         hit: the passage to answer from.
         max_chars: passages up to this length are returned whole; longer ones are cut to the
             window of consecutive sentences (at most this long) with the most query-term weight.
+            A cut answer says so: ``…`` stands where sentences were left out. Sentences the
+            source marks as warnings (:data:`WARNING`) are kept wherever they are, even past
+            ``max_chars``.
         weight: importance of a term (e.g. its IDF); every term weighs 1 by default.
     """
     text = hit.chunk.text.strip()
@@ -134,8 +156,20 @@ def extract_answer(
         if score > best[0]:
             best = (score, start, end)
     _, start, end = best
-    span = " ".join(sentences[start:end])
-    return span if len(span) <= max_chars else span[: max_chars - 1].rstrip() + "…"
+    kept = sorted(
+        set(range(start, end)) | {i for i, s in enumerate(sentences) if WARNING.search(s)}
+    )
+    parts: list[str] = [ELLIPSIS] if kept[0] > 0 else []
+    for position, index in enumerate(kept):
+        if position and index != kept[position - 1] + 1:
+            parts.append(ELLIPSIS)
+        sentence = sentences[index]
+        if len(sentence) > max_chars and not WARNING.search(sentence):
+            sentence = sentence[: max_chars - 1].rstrip() + ELLIPSIS
+        parts.append(sentence)
+    if kept[-1] < len(sentences) - 1:
+        parts.append(ELLIPSIS)
+    return " ".join(parts)
 
 
 _MARKER = re.compile(r"\[(\s*\d+\s*(?:,\s*\d+\s*)*)\]")

@@ -16,7 +16,7 @@ from ..understanding.embedders import Embedder
 from ._embedding import default_embedder, embedder_for_name
 from ._reuse import vectors_for
 from ._text import terms as text_terms
-from .answers import Answer, Hit, calibrate_threshold, extract_answer
+from .answers import Answer, Hit, extract_answer
 from .chunking import DEFAULT_MAX_CHARS, DEFAULT_OVERLAP, Chunk, chunk_documents, content_hash
 from .documents import Document, load_documents
 from .errors import CorruptIndex, IndexMismatch
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..playbooks import KnowledgeAnswer
     from ._pg import PgIndex
     from ._store import IndexSnapshot
+    from .calibration import Calibration
 
 __all__ = [
     "DEFAULT_FUSION",
@@ -111,6 +112,8 @@ class KnowledgeBase:
         self.stale_factor = stale_factor
         self.clock = clock
         self.gaps = GapLog()
+        self.calibration: Calibration | None = None
+        """What the last :meth:`calibrate` measured and chose."""
         self.path: Path | None = None
         """The directory this base was loaded from or last saved to."""
         self._embedder_name: str | None = None
@@ -286,7 +289,8 @@ class KnowledgeBase:
             k: how many hits.
             filters: metadata filters (see :data:`~resolvekit.knowledge.index.Filters`);
                 agent-only content is hidden unless ``{"audience": "agent"}``.
-            distinct: at most one passage per document.
+            distinct: at most one passage per section (:attr:`Chunk.section`: a document's
+                heading or FAQ question), so a one-page FAQ gives one hit per question.
             query_vector: the query's embedding, if already computed.
             log_gaps: log the query as a knowledge gap when its best score is below the
                 answerability threshold.
@@ -436,9 +440,11 @@ class KnowledgeBase:
             self.gaps.record(query, score, "unanswered")
             return Answer(query=query, text="", answerability=score, answerable=False, hits=hits)
         weights = self._index.term_weights(text_terms(query))
+        text = extract_answer(query, hits[0], weight=lambda term: weights.get(term, 0.0))
         return Answer(
             query=query,
-            text=extract_answer(query, hits[0], weight=lambda term: weights.get(term, 0.0)),
+            text=text,
+            truncated=text != hits[0].text.strip(),
             citations=[hits[0].citation],
             answerability=score,
             answerable=True,
@@ -448,27 +454,21 @@ class KnowledgeBase:
 
     def calibrate(
         self,
-        examples: Iterable[tuple[str, str | None]],
+        examples: Iterable[tuple[str, str | Iterable[str] | None]],
         *,
         target_precision: float = 0.9,
+        choose_center: bool = True,
     ) -> float:
-        """Set :attr:`threshold` from labelled questions and return it.
+        """Set :attr:`threshold` and :attr:`Fusion.center` from ``(question, expected)`` pairs
+        (expected: a doc id, several, or ``None`` for a question not to answer); return the
+        threshold. :attr:`calibration` says what was measured. See
+        :func:`~resolvekit.knowledge.calibration.calibrate`."""
+        from .calibration import calibrate
 
-        Args:
-            examples: ``(question, expected doc_id)`` pairs; ``None`` for a question the
-                knowledge base should *not* answer.
-            target_precision: the share of answered questions whose best hit must be right.
-        """
-        scores: list[float] = []
-        correct: list[bool] = []
-        for question, expected in examples:
-            hits = self.search(question, k=1, log_gaps=False)
-            scores.append(hits[0].score if hits else 0.0)
-            correct.append(bool(hits) and expected is not None and hits[0].doc_id == expected)
-        if not scores:
-            raise UserError("calibrate() needs at least one example")
-        self.threshold = calibrate_threshold(scores, correct, target_precision=target_precision)
-        return self.threshold
+        self.calibration = calibrate(
+            self, examples, target_precision=target_precision, choose_center=choose_center
+        )
+        return self.calibration.threshold
 
     # -- health and persistence -----------------------------------------------------------
 

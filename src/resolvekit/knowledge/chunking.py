@@ -8,7 +8,8 @@ an answer spanning the cut is still found. No chunk is longer than ``max_chars``
 
 Plain text is split by the same rules without headings; an FAQ entry's answer likewise, and every
 piece keeps the entry's question. A markdown section whose heading is a question ("## How long do
-refunds take?") is an FAQ entry too: the heading is indexed as its question.
+refunds take?", or "## How to reset your password" without the mark) is an FAQ entry too: the
+heading is indexed as its question (see :func:`is_question`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ from datetime import date
 
 from ..exceptions import UserError
 from ..messages import Citation
-from ._text import split_sentences
+from ._text import clean_markup, split_sentences
 from .documents import Document
 from .errors import DocumentError
 
-__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_OVERLAP", "Chunk", "chunk_document", "chunk_documents"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_OVERLAP",
+    "Chunk",
+    "chunk_document",
+    "chunk_documents",
+    "is_question",
+]
 
 DEFAULT_MAX_CHARS = 1200
 """About 250 words: within the 256 word-piece window of MiniLM-class embedders."""
@@ -50,6 +58,13 @@ class Chunk:
     reviewed_at: date | None = None
     review_by: date | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def section(self) -> tuple[str, tuple[str, ...], str]:
+        """Which section of its document the chunk belongs to: the document id, the heading
+        path and the FAQ question. Pieces of one long section share it; search returns at most
+        one passage per section (so a one-page FAQ gives one hit per question)."""
+        return (self.doc_id, self.heading_path, self.question or "")
 
     @property
     def heading(self) -> str:
@@ -225,15 +240,18 @@ def chunk_document(
         raise UserError(f"max_chars must be at least 50, not {max_chars}")
     if not 0 <= overlap < max_chars // 2:
         raise UserError(f"overlap must be in [0, max_chars / 2), not {overlap}")
+    text = clean_markup(document.text)
     if document.format == "markdown":
-        sections = _sections(document.text)
+        sections = _sections(text)
     else:
-        sections = [((), document.text)] if document.text.strip() else []
+        sections = [((), text)] if text.strip() else []
     chunks: list[Chunk] = []
     for path, body in sections:
         # "## How long do refunds take?" is an FAQ entry written as a section: its heading is
         # indexed as the question, as an FAQ file's would be.
-        question = document.question or (path[-1] if path and path[-1].endswith("?") else None)
+        question = (clean_markup(document.question) if document.question else None) or (
+            path[-1] if path and is_question(path[-1]) else None
+        )
         for piece in _pack(_atoms(body, max_chars), max_chars, overlap):
             chunks.append(
                 Chunk(
@@ -253,6 +271,21 @@ def chunk_document(
     if not chunks and document.question:
         raise DocumentError(document.source or document.id, "an FAQ entry needs an answer")
     return chunks
+
+
+_QUESTION_WORDS = """how what when where why who whom whose which can could do does did is are was
+    were will would should shall may might am have has"""
+_QUESTION_START = frozenset(_QUESTION_WORDS.split())
+
+
+def is_question(heading: str) -> bool:
+    """Whether a heading reads as a question, and is indexed as one: it ends with ``?``, or
+    starts with a question word or an auxiliary verb ("How to reset my password",
+    "Can I change plan mid-cycle"). Topic headings ("Timing", "Refund policy") are not."""
+    words = heading.strip().split(maxsplit=1)
+    if not words:
+        return False
+    return heading.rstrip().endswith("?") or words[0].lower().strip("\"'*_") in _QUESTION_START
 
 
 def chunk_documents(

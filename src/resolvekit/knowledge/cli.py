@@ -1,4 +1,5 @@
-"""``resolvekit index build | query | stats``: the knowledge index from the command line.
+"""``resolvekit index build | query | calibrate | stats``: the knowledge index from the command
+line.
 
 The top-level ``resolvekit`` command registers these with :func:`add_index_commands`.
 """
@@ -11,13 +12,16 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import UserError
 from ..understanding.embedders import Embedder, HashingEmbedder
 from ._pg import redact
 from .answers import Answer
 from .errors import CorruptIndex, IndexMismatch
+
+if TYPE_CHECKING:
+    from .base import KnowledgeBase
 
 __all__ = ["add_index_commands"]
 
@@ -61,7 +65,37 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="KEY=VALUE",
         help="default metadata for every document (repeatable), e.g. locale=en",
     )
+    _add_ranking_options(build)
+    build.add_argument(
+        "--calibrate",
+        metavar="FILE",
+        type=Path,
+        help="after indexing, calibrate on labelled questions (see `index calibrate`)",
+    )
+    build.add_argument("--target-precision", type=float, default=0.9, help=argparse.SUPPRESS)
     build.set_defaults(handler=_build)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="set the answerability threshold (and centring) from labelled questions",
+        description='Calibrate an index on FILE: JSON Lines of {"question": ..., '
+        '"expected": doc id | [doc ids] | null} (null: a question it must not answer), or a '
+        "CSV with question and expected columns (several ids separated by '|'). Sets the "
+        "lowest threshold whose answered questions reach --target-precision and, unless "
+        "--keep-center, whether dense cosines are centred; saves the index.",
+    )
+    calibrate.add_argument("index", metavar="PATH", type=Path, help="index directory")
+    calibrate.add_argument("examples", metavar="FILE", type=Path, help="labelled questions")
+    calibrate.add_argument(
+        "--target-precision",
+        type=float,
+        default=0.9,
+        help="share of answered questions whose best hit must be right (default 0.9)",
+    )
+    calibrate.add_argument(
+        "--keep-center", action="store_true", help="do not choose centring, only the threshold"
+    )
+    calibrate.set_defaults(handler=_calibrate)
 
     query = commands.add_parser("query", help="answer a question from an index")
     query.add_argument(
@@ -77,6 +111,10 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="metadata filter (repeatable; VALUE may be a,b for several)",
     )
     query.add_argument("--json", action="store_true", help="print JSON")
+    query.add_argument(
+        "--threshold", type=float, help="answerability threshold for this query only"
+    )
+    _add_ranking_options(query, saved="for this query only")
     query.set_defaults(handler=_query)
 
     stats = commands.add_parser("stats", help="size, stale content and knowledge gaps")
@@ -86,6 +124,101 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     stats.add_argument("--gaps", type=int, default=20, help="how many gaps to list")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=_stats)
+
+
+def _add_ranking_options(parser: argparse.ArgumentParser, saved: str = "saved") -> None:
+    group = parser.add_argument_group(f"ranking ({saved}; default: the index's own)")
+    group.add_argument("--fusion", choices=("weighted", "rrf"), help="how signals combine")
+    for name in ("dense", "dense-field", "lexical", "lexical-field"):
+        group.add_argument(f"--{name}", type=float, metavar="W", help=f"weight of {name}")
+    group.add_argument(
+        "--center",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="centre dense cosines on the corpus mean",
+    )
+    if saved == "saved":
+        group.add_argument("--threshold", type=float, help="answerability threshold")
+
+
+def _apply_ranking(kb: KnowledgeBase, args: argparse.Namespace) -> None:
+    """Set the fusion options given on the command line (others keep the index's values)."""
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {
+        field: value
+        for field, value in (
+            ("method", args.fusion),
+            ("dense", args.dense),
+            ("dense_field", args.dense_field),
+            ("lexical", args.lexical),
+            ("lexical_field", args.lexical_field),
+            ("center", args.center),
+        )
+        if value is not None
+    }
+    if changes:
+        kb.fusion = replace(kb.fusion, **changes)
+    if args.threshold is not None:
+        kb.threshold = args.threshold
+
+
+def _read_examples(path: Path) -> list[tuple[str, Any]]:
+    """Labelled questions from JSON Lines or CSV (see ``index calibrate --help``)."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    examples: list[tuple[str, Any]] = []
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        if rows and not {"question", "expected"} <= set(rows[0]):
+            raise UserError(f"{path}: the CSV needs 'question' and 'expected' columns")
+        for row in rows:
+            ids = [i.strip() for i in (row["expected"] or "").split("|") if i.strip()]
+            examples.append((row["question"], ids or None))
+        return examples
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            examples.append((str(record["question"]), record.get("expected")))
+        except (ValueError, KeyError, TypeError):
+            raise UserError(
+                f"{path}:{number}: expected a JSON object with 'question' and 'expected'"
+            ) from None
+    return examples
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .base import KnowledgeBase
+
+    kb = KnowledgeBase.load(args.index)
+    _calibrate_and_report(kb, args.examples, args.target_precision, not args.keep_center)
+    kb.save(args.index)
+    return 0
+
+
+def _calibrate_and_report(
+    kb: KnowledgeBase, examples: Path, target_precision: float, choose_center: bool
+) -> None:
+    kb.calibrate(
+        _read_examples(examples), target_precision=target_precision, choose_center=choose_center
+    )
+    found = kb.calibration
+    assert found is not None
+    tried = ", ".join(
+        f"{'centred' if center else 'raw'} {right}/{found.answerable} right first"
+        for center, right in sorted(found.right_first.items(), reverse=True)
+    )
+    print(
+        f"Calibrated on {found.questions} questions ({found.answerable} answerable): "
+        f"threshold {found.threshold:.3f}, {'centred' if found.center else 'raw'} cosines"
+        + (f" ({tried})" if tried else "")
+    )
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -127,6 +260,9 @@ def _build(args: argparse.Namespace) -> int:
         raise UserError(
             f"No documents found in {args.source} (supported: .md, .txt, .html, .json, .csv)"
         )
+    _apply_ranking(kb, args)
+    if args.calibrate is not None:
+        _calibrate_and_report(kb, args.calibrate, args.target_precision, args.center is None)
     kb.save(args.out)
     elapsed = time.perf_counter() - started
     print(
@@ -144,6 +280,7 @@ def _query(args: argparse.Namespace) -> int:
         for key, value in _pairs(args.filter, "--filter").items()
     }
     kb = KnowledgeBase.load(args.index)
+    _apply_ranking(kb, args)
     answer = kb.ask(args.question, k=args.k, filters=filters or None)
     if args.json:
         print(json.dumps(_answer_json(answer), indent=2, ensure_ascii=False))

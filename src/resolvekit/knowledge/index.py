@@ -122,6 +122,7 @@ class HybridIndex:
     field_bm25: BM25Index
     """Over questions, one document per entry of :attr:`field_rows`."""
     _doc_codes: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _section_codes: npt.NDArray[np.int64] = field(init=False, repr=False)
     _review_by: npt.NDArray[np.int64] = field(init=False, repr=False)
     _columns: dict[str, tuple[dict[str, int], npt.NDArray[np.int32]]] = field(
         init=False, repr=False, default_factory=dict
@@ -147,6 +148,12 @@ class HybridIndex:
         doc_index: dict[str, int] = {}
         self._doc_codes = np.fromiter(
             (doc_index.setdefault(c.doc_id, len(doc_index)) for c in self.chunks),
+            dtype=np.int64,
+            count=n,
+        )
+        section_index: dict[tuple[str, tuple[str, ...], str], int] = {}
+        self._section_codes = np.fromiter(
+            (section_index.setdefault(c.section, len(section_index)) for c in self.chunks),
             dtype=np.int64,
             count=n,
         )
@@ -284,7 +291,7 @@ class HybridIndex:
         scoring: Scoring = "exact",
         depth: int = DEFAULT_DEPTH,
     ) -> Ranking:
-        """The ``k`` best chunk rows for a query (at most one per document when ``distinct``).
+        """The ``k`` best chunk rows for a query (at most one per section when ``distinct``).
 
         ``scoring`` picks how dense scores are computed (see :data:`Scoring`; ``rrf`` fusion is
         always exact); ``depth`` is how many candidates a ``binary`` first pass re-scores (at
@@ -471,11 +478,11 @@ class HybridIndex:
         k: int,
         distinct: bool,
     ) -> npt.NDArray[np.int64]:
-        """Positions in ``rows`` of the ``k`` best ``scores`` (one per document if distinct);
+        """Positions in ``rows`` of the ``k`` best ``scores`` (one per section if distinct);
         ties go to the lower chunk row, as in :meth:`_top`."""
         order = np.lexsort((rows, -scores))
         if distinct:
-            _, first = np.unique(self._doc_codes[rows[order]], return_index=True)
+            _, first = np.unique(self._section_codes[rows[order]], return_index=True)
             order = order[np.sort(first)]
         return order[:k].astype(np.int64)
 
@@ -555,7 +562,7 @@ class HybridIndex:
         depth = 4 * k
         while True:
             rows = _top_rows(scores, depth)
-            _, first = np.unique(self._doc_codes[rows], return_index=True)
+            _, first = np.unique(self._section_codes[rows], return_index=True)
             kept = rows[np.sort(first)]
             if len(kept) >= k or depth >= len(scores):
                 return kept[:k]

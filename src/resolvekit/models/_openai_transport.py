@@ -13,13 +13,11 @@ the server or the client does, :func:`send` fails only with a
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import os
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
-from .._retry import retry_async
+from .._retry import parse_retry_after, retry_async
 from ..exceptions import (
     ModelConnectionError,
     ModelError,
@@ -246,15 +244,4 @@ def _retry_after(exc: BaseException) -> float | None:
             return float(millis) / 1000
         except ValueError:
             pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return parse_retry_after(headers.get("retry-after"))

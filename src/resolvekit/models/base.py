@@ -61,8 +61,9 @@ class ModelRequest:
     offered: list[str] = field(default_factory=list)
     """Intents offered in the agent's last clarification, in order ("the second one")."""
     recent_intent: str | None = None
-    """With no request under way: the intent of the request last resolved in this
-    conversation ("actually, make it annual" right after a plan change)."""
+    """With no request under way: the intent of the request last resolved or refused in this
+    conversation ("actually, make it annual" right after a plan change; "sorry, it's
+    ann@example.com" after "no account uses ann@exmaple.com")."""
     history: list[str] = field(default_factory=list)
     """Summaries of the customer's earlier conversations, newest last."""
     query: str = ""

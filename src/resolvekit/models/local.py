@@ -54,6 +54,10 @@ _WORD_NOT_CODE = 0.5
 MIN_SLOT_SCORE = 0.7
 """Extractions below this score are not used to prefill slots of a new intent."""
 
+_CORRECTED_SCORE = 0.6
+"""With a correction cue ("make it", "I meant"), extractions this strong correct a slot (a bare
+number for an amount)."""
+
 TURN_THREADS = 32
 """Threads of a LocalModel's own executor: turns in flight at once (their embeddings share
 forward passes, so more threads mean fuller batches, not more CPU)."""
@@ -219,18 +223,19 @@ class LocalModel(Model):
         return values or None
 
     def corrections(self, text: str, active: IntentSpec, request: ModelRequest) -> dict[str, Any]:
-        from ..understanding.extract import extract_slots
+        from ..understanding.extract import detect_correction, extract_slots
 
         typed = [s for s in active.slots if s.kind != "text"]
         if not typed:
             return {}
         found = extract_slots(text, typed, today=self._today())
+        # "Oops, make it 90" to "Shall I send $80.00?": the correction says the bare number is
+        # the new amount, which alone would be too weak a reading.
+        floor = _CORRECTED_SCORE if detect_correction(text) else MIN_SLOT_SCORE
         return {
             name: _plain(e.value)
             for name, e in found.items()
-            if e.score >= MIN_SLOT_SCORE
-            and name in request.slots
-            and _plain(e.value) != request.slots[name]
+            if e.score >= floor and name in request.slots and _plain(e.value) != request.slots[name]
         }
 
     def redo(self, text: str, request: ModelRequest) -> StartIntent | None:

@@ -14,7 +14,10 @@ rule                      decides
 ``confirmation``          a pending yes/no question: a slot correction, a question (to the knowledge
                           base), a clear yes or no (read by ``read_consent``), unsure, or the old
                           question's value to "Shall we go back...?"
-``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole
+``free_text_answer``      a playbook's free-text ``ctx.ask``: the customer's words, whole, unless
+                          they turn away (a question or request read confidently as another
+                          intent starts it; a general question: the knowledge base first, the
+                          words as the answer when it cannot)
 ``bare_yes_to_text``      a bare "yes" to a text slot question: ask it again
 ``slot_answer``           a pending slot or ask: the value; a question (knowledge first); a topic
                           switch; partial corrections
@@ -26,7 +29,8 @@ rule                      decides
 ``bare_yes_no``           a lone "yes"/"no thanks" with nothing open
 ``correction_redo``       "actually, make it annual" right after a request was resolved
 ``no_intents``            an agent without intents: the knowledge base
-``classify``              the intent classifier: out of scope (knowledge), several requests in one
+``classify``              the intent classifier: out of scope (knowledge; a still likely intent as
+                          the fallback), several requests in one
                           message, an information question (knowledge first, the intent as the
                           fallback), or the intent with the slots found in the message
 ========================  ==========================================================================
@@ -62,6 +66,9 @@ def _words(text: str) -> frozenset[str]:
 
 SWITCH_CONFIDENCE = 0.6
 """How sure the classifier must be to read an answer to a pending question as a new request."""
+LIKELY_INTENT = 0.5
+"""An intent the out-of-scope detector rejects still starts, when the knowledge base cannot
+answer, if its calibrated confidence is at least this (more likely right than not)."""
 
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
@@ -181,10 +188,19 @@ def confirmation(turn: LocalTurn) -> ModelResponse | None:
     corrected = turn.model.corrections(text, active, turn.request) if active else {}
     if corrected and (detect_correction(text) or reading.answer != "yes"):
         return turn.respond(FillSlots(slots=corrected))
+    switch = None
+    if reading.answer in ("question", "unclear") and (
+        text.rstrip().endswith("?") or _TURNS_AWAY.match(text)
+    ):
+        # "actually, what's my balance?" instead of a yes or no: another request, if the
+        # classifier is sure of it. Never a yes: the question stays open.
+        switch = turn.model.switch(text, turn.request)
     if reading.answer == "question" or (pending.kind == "confirm" and turn.knowledge_first):
         # "What's the change fee?" before saying yes: answer it, then the engine asks the
-        # confirmation again.
-        return turn.respond(AnswerFromKnowledge(query=text))
+        # confirmation again (or, if the knowledge base cannot, starts the other request).
+        return turn.respond(AnswerFromKnowledge(query=text, otherwise=switch))
+    if switch is not None:
+        return turn.respond(switch, SWITCH_CONFIDENCE)
     if reading.answer in ("yes", "no"):
         return turn.respond(Confirm(answer="yes" if reading.answer == "yes" else "no"))
     if reading.reason != "no consent cue":
@@ -199,19 +215,43 @@ def confirmation(turn: LocalTurn) -> ModelResponse | None:
     return None
 
 
+_TURNS_AWAY = re.compile(
+    r"^\s*(?:actually|wait|instead|never ?mind|forget (?:it|that|about)|hold on|"
+    r"(?:can|could|would) (?:you|i|we)|i (?:want|wanna|need|would like|'d like) to|"
+    r"i'd rather|how (?:do|can|long|much|many)|what|when|where|why|which|who|is there|"
+    r"are there|do (?:you|i)|does)\b",
+    re.IGNORECASE,
+)
+
+
 def free_text_answer(turn: LocalTurn) -> ModelResponse | None:
-    """A playbook's own free-text question: it gets the customer's words whole."""
+    """A playbook's own free-text question: it gets the customer's words whole, unless they
+    turn away from it: a question or a new request ("is there an outage near S11 8HW?",
+    "actually, can I check my bill?") that the classifier confidently reads as another intent
+    starts that intent (the question stays open, as for any slot); an information question
+    goes to the knowledge base first. Plain statements are always the answer."""
     from ..understanding.extract import is_free_text
 
     pending = turn.pending
     if (
-        pending is not None
-        and pending.kind == "ask"
-        and pending.slot is not None
-        and is_free_text(pending.slot)
+        pending is None
+        or pending.kind != "ask"
+        or pending.slot is None
+        or not is_free_text(pending.slot)
     ):
-        return turn.respond(FillSlots(slots={pending.slot.name: turn.text.strip()}))
-    return None
+        return None
+    text = turn.text.strip()
+    if text.endswith("?") or _TURNS_AWAY.match(text):
+        switch = turn.model.switch(text, turn.request)
+        if switch is not None:
+            return turn.respond(switch, SWITCH_CONFIDENCE)
+    words = FillSlots(slots={pending.slot.name: text})
+    if turn.knowledge_first:
+        # "Which charge is it?" - "how long does a dispute take?": a general question is
+        # answered from the knowledge base and the question asked again; only when the
+        # knowledge base cannot answer it are the words the answer.
+        return turn.respond(AnswerFromKnowledge(query=text, otherwise=words))
+    return turn.respond(words)
 
 
 def bare_yes_to_text(turn: LocalTurn) -> ModelResponse | None:
@@ -330,8 +370,21 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
     prediction = turn.model.classify(text, request.intents)
     if not prediction.in_scope:
         if "answer_from_knowledge" in request.allowed:
+            # The out-of-scope detector is tuned on held-out *intents* of the agent's own
+            # domain, so a new wording of a request ("please block my credit card") can fall
+            # below its threshold while the label is still very likely right. The knowledge
+            # base answers first; when it cannot, the likely intent starts instead of a dead end.
+            spec = turn.intent(prediction.label)
+            likely = spec is not None and prediction.confidence >= LIKELY_INTENT
+            otherwise = (
+                StartIntent(intent=spec.name, slots=turn.model.prefill(text, spec))
+                if likely and spec is not None
+                else None
+            )
             return turn.respond(
-                AnswerFromKnowledge(query=text), prediction.confidence, prediction.ranking
+                AnswerFromKnowledge(query=text, otherwise=otherwise),
+                prediction.confidence,
+                prediction.ranking,
             )
         return turn.respond(
             AskClarification(text="Could you tell me a bit more about what you need?"),
@@ -353,7 +406,7 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
     start = StartIntent(
         intent=prediction.label, slots=turn.model.prefill(text, spec) if spec else {}
     )
-    if turn.knowledge_first:
+    if turn.knowledge_first and not _names_a_choice(start.slots, spec):
         # A question about how things work ("what happens when I cancel?") shares words with an
         # intent but asks for no action: the knowledge base answers it when it can, else the
         # intent takes it.
@@ -363,6 +416,14 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
             prediction.ranking,
         )
     return turn.respond(start, prediction.confidence, prediction.ranking)
+
+
+def _names_a_choice(slots: dict[str, Any], spec: IntentSpec | None) -> bool:
+    """Whether the message gave one of the intent's choice slots a value: "can I switch to the
+    business plan?" picks a plan, so it asks for the switch, not how switching works."""
+    if spec is None:
+        return False
+    return any(slot.kind == "choice" and slot.name in slots for slot in spec.slots)
 
 
 DEFAULT_RULES: tuple[Rule, ...] = tuple(

@@ -12,14 +12,15 @@ __all__ = ["SCHEMA_VERSION", "schema_of", "upgrade"]
 
 log = logging.getLogger("resolvekit")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: conversations and meta. 2: one open conversation per customer (a partial unique index),
-``inflight_until``, the ``archive`` and ``locks`` tables."""
+``inflight_until``, the ``archive`` and ``locks`` tables. 3: ``approval_since`` (conversations
+waiting for an approval; older rows wait for none)."""
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
     "status TEXT NOT NULL, updated_at REAL NOT NULL, version INTEGER NOT NULL, "
-    "resume_token TEXT, data TEXT NOT NULL, inflight_until REAL)",
+    "resume_token TEXT, data TEXT NOT NULL, inflight_until REAL, approval_since REAL)",
     "CREATE INDEX IF NOT EXISTS conversations_customer "
     "ON conversations (customer_id, status, updated_at)",
     "CREATE INDEX IF NOT EXISTS conversations_token ON conversations (resume_token)",
@@ -34,6 +35,8 @@ _V2 = (
     "data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS locks (customer_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
     "expires_at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS conversations_approval "
+    "ON conversations (approval_since) WHERE approval_since IS NOT NULL",
 )
 
 
@@ -65,6 +68,8 @@ def upgrade(db: sqlite3.Connection, found: int | None, path: str) -> None:
     if "inflight_until" not in columns:
         db.execute("ALTER TABLE conversations ADD COLUMN inflight_until REAL")
         _backfill_inflight(db, path)
+    if "approval_since" not in columns:
+        db.execute("ALTER TABLE conversations ADD COLUMN approval_since REAL")
     _close_duplicates(db, path)
     for statement in _V2:
         db.execute(statement)

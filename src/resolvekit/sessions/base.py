@@ -64,6 +64,12 @@ class Store(Protocol):
         oldest first: writes that were started and may have been interrupted by a crash."""
         ...
 
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        """``(conversation_id, customer_id)`` of conversations not closed that wait for an
+        approval (:meth:`Conversation.awaiting_approval` as of their last save), the longest
+        waiting first."""
+        ...
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         """The records moved out of a conversation by its saves (``archive_out``), in order."""
         ...
@@ -206,7 +212,9 @@ def decode_record(conversation_id: str, seq: int, raw: object, *, where: str, co
     return record
 
 
-ROW_COLUMNS = "customer_id, status, updated_at, version, resume_token, inflight_until, data"
+ROW_COLUMNS = (
+    "customer_id, status, updated_at, version, resume_token, inflight_until, data, approval_since"
+)
 """The columns of a stored conversation after its id, in the order of :attr:`RowWrite.values`."""
 
 
@@ -346,6 +354,7 @@ def _row_write(
             conversation.resume_token,
             inflight_until,
             data,
+            conversation.awaiting_approval(),
         ),
     )
 

@@ -56,7 +56,7 @@ MAX_RECEIPTS = 100
 DEFAULT_WRITE_DEADLINE = 300.0
 """Seconds after which a started write without its own deadline is taken as interrupted."""
 
-StepKind = Literal["call", "ask", "confirm", "search", "say", "remember"]
+StepKind = Literal["call", "ask", "confirm", "approve", "search", "say", "remember"]
 StepStatus = Literal["pending", "started", "done", "error"]
 RunStatus = Literal[
     "collecting",
@@ -143,13 +143,13 @@ class PlaybookRun:
 class PendingState:
     """What the agent asked and is waiting for."""
 
-    kind: Literal["slot", "ask", "confirm", "tool_confirm", "resume"]
+    kind: Literal["slot", "ask", "confirm", "tool_confirm", "resume", "approval"]
     question: str
     run_id: str | None = None
     slot: str | None = None
     """For ``slot``: the slot name; for ``ask``: the answer's name."""
     step: int | None = None
-    """For ``ask``/``confirm``: the journal step waiting for the answer."""
+    """For ``ask``/``confirm``/``approval``: the journal step waiting for the answer."""
     tool: dict[str, Any] | None = None
     """For ``tool_confirm`` (free mode): ``{"name": ..., "args": ...}``."""
     attempts: int = 0
@@ -236,6 +236,12 @@ class Conversation:
             pydantic.ValidationError: the data does not describe a conversation.
         """
         return _CONVERSATION.validate_python(data)
+
+    def awaiting_approval(self) -> float | None:
+        """When the approval this conversation waits for was requested (None: it waits for
+        none)."""
+        pending = self.pending
+        return pending.asked_at if pending is not None and pending.kind == "approval" else None
 
     def inflight_until(self) -> float | None:
         """The latest deadline of a write still ``started`` (journaled ahead of its call and

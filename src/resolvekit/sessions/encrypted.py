@@ -141,8 +141,19 @@ class EncryptedStore:
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         return await self.store.inflight(before, limit)
 
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        return await self.store.awaiting_approval(limit)
+
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self.store.archived(conversation_id)
+
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        lister = getattr(self.store, "conversation_ids")  # noqa: B009 - optional on Store
+        found: list[str] = await lister(updated_since=updated_since)
+        return found
 
     def lock(self, customer_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         return self.store.lock(customer_id)

@@ -40,6 +40,7 @@ class _Row:
     inflight_until: float | None
     data: str
     """The conversation's JSON as the store's codec keeps it."""
+    approval_since: float | None = None
 
 
 class MemoryStore:
@@ -126,6 +127,7 @@ class MemoryStore:
             resume_token=conversation.resume_token,
             inflight_until=write.inflight_until,
             data=write.data,
+            approval_since=conversation.awaiting_approval(),
         )
         if write.archive:
             self._archive.setdefault(conversation.id, []).extend(r for _, r in write.archive)
@@ -145,6 +147,23 @@ class MemoryStore:
         ]
         found.sort()
         return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        found = sorted(
+            (row.approval_since, cid, row.customer_id)
+            for cid, row in self._rows.items()
+            if row.status != "closed" and row.approval_since is not None
+        )
+        return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
+
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = sorted(self._rows.items(), key=lambda item: (item[1].updated_at, item[0]))
+        return [
+            cid for cid, row in rows if updated_since is None or row.updated_at >= updated_since
+        ]
 
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         return [

@@ -60,9 +60,9 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("resolvekit.sessions.postgres")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """1: the conversations and meta tables. 2: one open conversation per customer (a partial unique
-index), ``inflight_until``, the ``<table>_archive`` table."""
+index), ``inflight_until``, the ``<table>_archive`` table. 3: ``approval_since``."""
 
 _ASSIGN = ", ".join(f"{column} = %s" for column in ROW_COLUMNS.split(", "))
 
@@ -261,6 +261,7 @@ class PostgresStore:
             f"CREATE INDEX IF NOT EXISTS {t}_token ON {t} (resume_token)",
             f"CREATE TABLE IF NOT EXISTS {t}_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS inflight_until DOUBLE PRECISION",
+            f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS approval_since DOUBLE PRECISION",
         ):
             await conn.execute(statement)
         await self._backfill_inflight(conn)
@@ -270,6 +271,8 @@ class PostgresStore:
             "WHERE status <> 'closed'",
             f"CREATE INDEX IF NOT EXISTS {t}_inflight ON {t} (inflight_until) "
             "WHERE inflight_until IS NOT NULL",
+            f"CREATE INDEX IF NOT EXISTS {t}_approval ON {t} (approval_since) "
+            "WHERE approval_since IS NOT NULL",
             f"CREATE TABLE IF NOT EXISTS {t}_archive (conversation_id TEXT NOT NULL, "
             "seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))",
         ):
@@ -435,7 +438,7 @@ class PostgresStore:
         if cursor.rowcount == 0:
             cursor = await conn.execute(
                 f"INSERT INTO {t} (id, {ROW_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 (conversation.id, *write.values),
             )
             if cursor.rowcount == 0:
@@ -473,11 +476,29 @@ class PostgresStore:
         )
         return [self._decode(*row) for row in rows]
 
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = await self._rows(
+            f"SELECT id FROM {self.table} WHERE updated_at >= %s ORDER BY updated_at, id",
+            (float("-inf") if updated_since is None else updated_since,),
+        )
+        return [str(row[0]) for row in rows]
+
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._rows(
             f"SELECT id, customer_id FROM {self.table} WHERE status <> 'closed' "
             "AND inflight_until < %s ORDER BY inflight_until LIMIT %s",
             (before, limit),
+        )
+        return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        rows = await self._rows(
+            f"SELECT id, customer_id FROM {self.table} WHERE status <> 'closed' "
+            "AND approval_since IS NOT NULL ORDER BY approval_since LIMIT %s",
+            (limit,),
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 

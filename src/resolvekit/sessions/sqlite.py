@@ -219,7 +219,7 @@ class SQLiteStore:
                 if cursor.rowcount == 0:
                     db.execute(
                         f"INSERT INTO conversations (id, {ROW_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (conversation.id, *write.values),
                     )
             except sqlite3.IntegrityError as exc:
@@ -383,6 +383,32 @@ class SQLiteStore:
             ),
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
+
+    async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
+        rows = await self._run(
+            "list conversations waiting for an approval",
+            functools.partial(
+                self._fetch,
+                "SELECT id, customer_id FROM conversations WHERE status != 'closed' "
+                "AND approval_since IS NOT NULL ORDER BY approval_since LIMIT ?",
+                (limit,),
+            ),
+        )
+        return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
+
+    async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
+        """Ids of every stored conversation (open, handed off or closed), least recently
+        updated first; with ``updated_since``, only those saved at or after it. Read-only: for
+        reports (``resolvekit report``), which then ``get`` each one."""
+        rows = await self._run(
+            "list conversations",
+            functools.partial(
+                self._fetch,
+                "SELECT id FROM conversations WHERE updated_at >= ? ORDER BY updated_at, id",
+                (float("-inf") if updated_since is None else updated_since,),
+            ),
+        )
+        return [str(row[0]) for row in rows]
 
     async def archived(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._run(

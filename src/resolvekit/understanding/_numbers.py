@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ._common import Extraction, Token, drop_contained, tokenize, word_set
+from ._spelling import one_slip
 
 __all__ = [
     "NumberMatch",
@@ -294,7 +295,24 @@ def _currency_before(folded: str, start: int) -> tuple[str, int] | None:
 
 
 def _currency_after(folded: str, end: int) -> re.Match[str] | None:
-    return _AFTER.match(folded, end)
+    found = _AFTER.match(folded, end)
+    if found is not None:
+        return found
+    # "40 dollers", "20 eruos": a one-letter slip in a currency word of five letters or more
+    # (shorter ones, "buck", "quid", would catch ordinary words) still names the currency; the
+    # first letter must be right ("7 sounds", "5 rounds" are not pounds).
+    word = _NEXT_WORD.match(folded, end)
+    if word is None or len(word.group(1)) < 5 or word.group(1) in _WORDS:
+        return None
+    typed = word.group(1)
+    fixed = next((w for w in _SLIPPABLE if w[0] == typed[0] and one_slip(typed, w)), None)
+    if fixed is None:
+        return None
+    return _AFTER.match(folded[: word.start(1)] + fixed + folded[word.end(1) :], end)
+
+
+_NEXT_WORD = re.compile(r"\s?([a-z]+)")
+_SLIPPABLE = tuple(w for w in _WORDS if len(w) >= 5)
 
 
 def _money_value(value: Decimal) -> str:
@@ -308,13 +326,19 @@ _COUNTED = re.compile(r"\s(?:items?|pieces?|units?|pairs?|of\b|x\b|times?\b|days
 
 
 def _bare_money_score(folded: str, nm: NumberMatch) -> float:
-    """A number without currency: cents (``49.99``) look like money, counts (``2 items``) don't."""
+    """A number without currency: cents (``49.99``) look like money, counts (``2 items``) don't,
+    and the object of a verb that moves money (``send 80 to John``) is an amount."""
     if _COUNTED.match(folded, nm.end):
         return 0.4
+    if _MONEY_VERB.search(folded, max(0, nm.start - 20), nm.start):
+        return 0.75
     if nm.words:
         return 0.6
     exponent = nm.value.as_tuple().exponent
     return 0.7 if exponent == -2 else 0.6
+
+
+_MONEY_VERB = re.compile(r"\b(?:send|pay|transfer|wire|lend|tip)\s+(?:(?:him|her|them|me)\s+)?\Z")
 
 
 def extract_money(text: str, folded: str, numbers: list[NumberMatch]) -> list[Extraction]:

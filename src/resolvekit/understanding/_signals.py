@@ -502,7 +502,7 @@ _LEADING_CUE = re.compile(
     r"^\W*(?:(?:no|nope|nah|sorry|oops|wait|actually|hmm|um|oh)\b[\s,.!-]*)+"
     r"(?:(?:i meant|i mean|it'?s|it is|it was|its)\s)?"
     r"(?:the\sother\b|the\s(?:first|second|third|last|other|previous|earlier|newer|older)"
-    r"\s(?:one|order|item|address|card)\b|\S*\d)"
+    r"\s(?:one|order|item|address|card)\b|\S*\d|\S+@\S+)"
 )
 _ACTUALLY = re.compile(
     r"\bactually\b[\s,.!-]*(?:it'?s|it is|its|i meant|i mean|that'?s|that should|make it"
@@ -516,8 +516,9 @@ def detect_correction(text: str) -> bool:
 
     Cues: "I meant", "sorry, I mean...", "wrong one / wrong order", "that's not right",
     "not that one", "typo", "scratch that", "it should be", "change it to", "instead",
-    "no, the other order", "no, it's W7654321", "actually it's ...", and a message starting with
-    "the other one". "Actually, what's my order status?" is a new request, not a correction.
+    "no, the other order", "no, it's W7654321", "sorry, it's ann@example.com", "actually it's
+    ...", and a message starting with "the other one". "Actually, what's my order status?" is a
+    new request, not a correction.
 
     Raises:
         UserError: ``text`` is not a string.
@@ -533,7 +534,8 @@ def detect_correction(text: str) -> bool:
 
 
 _INFO_START = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|quick question|one more thing)\W+)*"
+    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
+    r"|quick question|one more thing)\W+)*"
     r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
     r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
     r"|is there\b|are there\b|is it true\b|do you\b|does\b|are you\b"
@@ -544,11 +546,16 @@ _OWN = re.compile(
     # the customer's own things, requests, and ids
     r"\b(?:mine|ours|me|please|i want|i'd like|i would like|i need|help me|i wanna)\b"
     r"|\b(?:can|could|would|will) you\b|\S*\d{3}"
-    # "do I get back", "why was I charged": about what happened to this customer
-    r"|\b(?:do|did|was|were|am|will|have|had|should|would) i\b"
     # "what's the tracking number?": one particular record, not a policy
     r"|\bthe (?:\w+ )?(?:number|status|total|balance|amount|address|id|code|date)\b"
 )
+_ABOUT_ME = re.compile(
+    # "do I get back", "why was I charged": about what happened to this customer
+    r"\b(?:do|did|was|were|am|will|have|had|should|would) i\b"
+)
+_ANY = re.compile(r"\b(?:with|at|on|for|under|using|via|by|from) (?:a|an|any)\b")
+"""A hypothetical, general case ("...do I get *with a* standard fare?", "can I pay my bill *at
+a* paypoint?"): a question about the rules, even when it says "I" or names a record."""
 
 
 def is_information_question(text: str, *, records: Collection[str] | None = None) -> bool:
@@ -557,8 +564,11 @@ def is_information_question(text: str, *, records: Collection[str] | None = None
     "What happens when I cancel?", "Do you ship to Canada?".
 
     A question about the customer's own records ("where is my order?", "what's the status of
-    W1234567?"), a request ("can you refund it?", "I'd like to cancel, how?") and "how do I
-    cancel?" (which wants the cancelling done) are not.
+    W1234567?"), a request ("can you refund it?", "I'd like to cancel, how?"), a question about
+    what happened to them ("why was I charged twice?", "do I get the fee back?") and "how do I
+    cancel?" (which wants the cancelling done) are not. A general case asked with "a"/"any"
+    after a preposition is a question about the rules even with "I" or "my" in it: "How many
+    bags do I get with a standard fare?", "Can I pay my bill at a paypoint?".
 
     Args:
         records: the words that name the customer's records (``{"order", "booking"}``): then
@@ -576,11 +586,15 @@ def is_information_question(text: str, *, records: Collection[str] | None = None
         return False
     if _OWN.search(folded):
         return False
+    general = _ANY.search(folded) is not None
+    if _ABOUT_ME.search(folded) and not general:
+        return False
     kinds = None if records is None else {stem(word.lower()) for word in records}
     for own in _MY.finditer(folded):
-        if kinds is None:
+        if kinds is None and not general:
             return False
         # "my order" is a record of this customer; "my skis" is not.
-        if any(word is not None and stem(word) in kinds for word in own.groups()):
+        mine = kinds is not None and any(w is not None and stem(w) in kinds for w in own.groups())
+        if mine and not general:
             return False
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._common import tokenize
 
-__all__ = ["spelled"]
+__all__ = ["one_slip", "spelled"]
 
 _SPELLED = [
     *("human", "humans", "person", "people", "agent", "representative", "operator"),
@@ -23,7 +23,7 @@ def spelled(clause: str) -> str:
         word = token.text
         if len(word) < 4 or word in _SPELLED_SET:
             continue
-        fixed = next((w for w in _SPELLED if _one_slip(word, w)), None)
+        fixed = next((w for w in _SPELLED if one_slip(word, w)), None)
         if fixed is not None:
             out += [clause[last : token.start], fixed]
             last = token.end
@@ -33,7 +33,9 @@ def spelled(clause: str) -> str:
 _SPELLED_SET = frozenset(_SPELLED)
 
 
-def _one_slip(word: str, target: str) -> bool:
+def one_slip(word: str, target: str) -> bool:
+    """Whether ``word`` is ``target`` with one slip: a letter added, dropped or changed (words
+    of five letters or more), or two neighbouring letters swapped."""
     if len(word) != len(target):
         if min(len(word), len(target)) < 5 or abs(len(word) - len(target)) != 1:
             return False

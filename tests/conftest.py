@@ -63,10 +63,6 @@ def chromium() -> Iterator[object]:
     """A headless Chromium (Debian's ``/usr/bin/chromium``, installed by
     ``tools/setup_browser.sh``) driven by Playwright: a ``playwright.sync_api.Browser``.
 
-    One per test module, not per session: Playwright's sync API keeps its event loop marked
-    running in the main thread while it is open, so the async tests of later modules
-    (pytest-asyncio's runners) would fail with "cannot be called from a running event loop".
-
     Skipped when Chromium or Playwright is missing, except under ``CI=1`` (``.ci/run``), where
     a missing browser fails the run.
 

@@ -1,0 +1,38 @@
+"""Retake the chat widget's screenshots in ``docs/images`` from its browser test.
+
+    .venv/bin/python tools/screenshots.py
+
+Runs ``tests/serve/test_widget_browser.py``'s cancel-and-handoff test in headless Chromium (Debian's
+``/usr/bin/chromium``; see ``tools/setup_browser.sh``) with ``RESOLVEKIT_SCREENSHOTS`` set, so the
+pictures show exactly what the test checked: ``widget-confirm.png`` (the confirmation buttons)
+and ``widget-handoff.png`` (the human banner). Exits with pytest's status.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST = (
+    "tests/serve/test_widget_browser.py"
+    "::test_cancel_an_order_with_the_confirmation_button_then_a_handoff"
+)
+
+
+def main() -> int:
+    env = dict(os.environ, RESOLVEKIT_SCREENSHOTS=str(ROOT / "docs" / "images"), CI="1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")] if p
+    )
+    command = [sys.executable, "-m", "pytest", TEST, "-q", "-p", "no:randomly"]
+    status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    if status == 0:
+        print(f"screenshots written to {ROOT / 'docs' / 'images'}")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

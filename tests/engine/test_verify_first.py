@@ -227,3 +227,19 @@ async def test_a_tool_reads_the_identity_given_to_call_tool_like_the_gold_baseli
     )
     assert result == "cancelled"
     assert seen["writes"] == [("A-1", "W9")]
+
+
+async def test_the_gold_baseline_gives_the_scenario_identity_to_the_tools() -> None:
+    from resolvekit.evals import Scenario, ToolCall
+    from resolvekit.evals.baselines import replay_reference
+
+    agent, seen = build()
+    scenario = Scenario(
+        id="cancel",
+        user=["cancel W9"],
+        reference_actions=[ToolCall(tool="cancel_order", args={"order_id": "W9"})],
+        identity={"account": "A-1"},
+    )
+    calls = await replay_reference(agent, scenario, None)
+    assert [(c.tool, c.status) for c in calls] == [("cancel_order", "done")]
+    assert seen["writes"] == [("A-1", "W9")]

@@ -56,11 +56,13 @@ def proration(account: dict[str, Any], plan: str, today: str) -> Quote:
     return Quote(plan=plan, amount=amount, days_left=left)
 
 
-def _account(desk: Desk, customer: str) -> dict[str, Any]:
-    account = desk["accounts"].get(customer)
-    if account is None:
-        raise rk.ToolRefusal("you are not signed in to an account")
-    return account  # type: ignore[no-any-return]
+def _account(ctx: rk.Context[Desk]) -> dict[str, Any]:
+    """The verified account (``ctx.identity``, set by the agent's verify step before the plan
+    and billing playbooks run, and by the eval's ``Scenario.identity`` for the gold baseline)."""
+    identity = ctx.identity
+    if not identity:
+        raise rk.ToolRefusal("the customer is not verified")
+    return ctx.deps["accounts"][identity["account"]]  # type: ignore[no-any-return]
 
 
 def _subscription(account: dict[str, Any]) -> Subscription:
@@ -108,9 +110,14 @@ def register_tools(agent: rk.Agent[Desk]) -> dict[str, rk.Tool[Any]]:
         return wanted
 
     @agent.tool(effect="read")
+    def signed_in_account(ctx: rk.Context[Desk]) -> str | None:
+        """The id of the account the customer is signed in to (None: not signed in)."""
+        return ctx.customer_id if ctx.customer_id in ctx.deps["accounts"] else None
+
+    @agent.tool(effect="read")
     def get_subscription(ctx: rk.Context[Desk]) -> Subscription:
         """The signed-in customer's subscription."""
-        return _subscription(_account(ctx.deps, ctx.customer_id))
+        return _subscription(_account(ctx))
 
     @agent.tool(effect="read")
     def quote_plan_change(ctx: rk.Context[Desk], plan: Plan) -> Quote:
@@ -119,7 +126,7 @@ def register_tools(agent: rk.Agent[Desk]) -> dict[str, rk.Tool[Any]]:
         Args:
             plan: the new plan.
         """
-        return proration(_account(ctx.deps, ctx.customer_id), plan, ctx.deps["today"])
+        return proration(_account(ctx), plan, ctx.deps["today"])
 
     @agent.tool(effect="write", confirm=True)
     def change_plan(ctx: rk.Context[Desk], plan: Plan) -> Quote:
@@ -128,7 +135,7 @@ def register_tools(agent: rk.Agent[Desk]) -> dict[str, rk.Tool[Any]]:
         Args:
             plan: the new plan.
         """
-        account = _account(ctx.deps, ctx.customer_id)
+        account = _account(ctx)
         if account["plan"] == plan:
             raise rk.ToolRefusal(f"you are already on the {plan} plan")
         quote = proration(account, plan, ctx.deps["today"])
@@ -139,7 +146,7 @@ def register_tools(agent: rk.Agent[Desk]) -> dict[str, rk.Tool[Any]]:
     @agent.tool(effect="write", confirm=True)
     def apply_retention_offer(ctx: rk.Context[Desk]) -> Subscription:
         """Give the retention discount (50% off for three months) instead of cancelling."""
-        account = _account(ctx.deps, ctx.customer_id)
+        account = _account(ctx)
         if account.get("discount"):
             raise rk.ToolRefusal("a discount is already running on this account")
         account["discount"] = dict(OFFER)
@@ -148,14 +155,15 @@ def register_tools(agent: rk.Agent[Desk]) -> dict[str, rk.Tool[Any]]:
     @agent.tool(effect="write", confirm=True)
     def cancel_subscription(ctx: rk.Context[Desk]) -> Subscription:
         """Cancel at the end of the current billing period (no refund for the rest of it)."""
-        account = _account(ctx.deps, ctx.customer_id)
+        account = _account(ctx)
         if account["status"] != "active":
             raise rk.ToolRefusal(f"the subscription is already {account['status']}")
         account["status"] = "cancels at period end"
         return _subscription(account)
 
-    tools = (account_exists, send_reset_link, get_subscription, quote_plan_change, change_plan,
-             apply_retention_offer, cancel_subscription)  # fmt: skip
+    tools = (account_exists, send_reset_link, signed_in_account, get_subscription,
+             quote_plan_change, change_plan, apply_retention_offer,
+             cancel_subscription)  # fmt: skip
     return {tool.name: tool for tool in tools}
 
 

@@ -34,6 +34,7 @@ class ResetPassword(rk.Intent):
 class ChangePlan(rk.Intent):
     """Customer wants to upgrade or downgrade their subscription plan."""
 
+    verify_first = True  # the signed-in account is found before anything is asked
     intent_title = "change your plan"
     examples = [
         "I want to upgrade my plan",
@@ -58,6 +59,7 @@ class ChangePlan(rk.Intent):
 class CancelSubscription(rk.Intent):
     """Customer wants to cancel their subscription."""
 
+    verify_first = True  # the signed-in account is found before anything is asked
     intent_title = "cancel your subscription"
     examples = [
         "cancel my subscription",

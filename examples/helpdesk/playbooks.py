@@ -1,5 +1,7 @@
 """The helpdesk's playbooks: a password reset after identity verification, a prorated plan
-change, and a cancellation that offers a discount first."""
+change, and a cancellation that offers a discount first. Plan changes and cancellations are for
+the signed-in account: the agent's verify step (``@agent.verify``) finds it once per
+conversation, before their slots are asked (``verify_first``)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,19 @@ def _money(amount: float) -> str:
 
 def register_playbooks(agent: rk.Agent[Desk]) -> None:
     """Register the helpdesk's playbooks on ``agent`` (its tools must be registered first)."""
+
+    @agent.verify
+    async def signed_in(ctx: rk.Context[Desk]) -> dict[str, str] | rk.PlaybookOutcome:
+        # Written once: runs before the slots of every verify_first intent (plan changes,
+        # cancellations), once per conversation; the tools read ``ctx.identity``.
+        account = await ctx.call("signed_in_account")
+        if account is None:
+            return ctx.refuse(
+                "not signed in",
+                reply="Please sign in to your account and write to us from there: I can only "
+                "change the subscription of the account you're signed in to.",
+            )
+        return {"account": account}
 
     @agent.playbook(ResetPassword)
     async def reset(ctx: rk.Context[Desk], intent: ResetPassword) -> rk.PlaybookOutcome:

@@ -100,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "ModelFilesError": "exceptions",
     "KnowledgeError": "exceptions",
     "UserError": "exceptions",
+    "VerifyStepMissing": "exceptions",
     "InvalidMessage": "exceptions",
     "InternalError": "exceptions",
     "ConsentPolicy": "consent",
@@ -210,6 +211,7 @@ __all__ = [
     "UnexpectedModelBehavior",
     "Usage",
     "UserError",
+    "VerifyStepMissing",
     "WebhookTarget",
     "ZendeskTarget",
     "infer_model",
@@ -266,6 +268,7 @@ if TYPE_CHECKING:
         UnconfirmedWrite,
         UnexpectedModelBehavior,
         UserError,
+        VerifyStepMissing,
     )
     from .handoffs import Handoff
     from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget

@@ -4,6 +4,7 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
 
     ResolvekitError
     ├── UserError                      the developer used the API wrong (actionable message)
+    │   └── VerifyStepMissing          an intent is ``verify_first`` but the agent has no verify
     ├── InternalError                  a bug: an unexpected exception while handling a message
     ├── InvalidMessage                 a customer message was rejected; nothing was stored
     ├── ToolSignal                     raised *on purpose* by a tool
@@ -73,6 +74,7 @@ __all__ = [
     "UnconfirmedWrite",
     "UnexpectedModelBehavior",
     "UserError",
+    "VerifyStepMissing",
 ]
 
 
@@ -82,6 +84,21 @@ class ResolvekitError(Exception):
 
 class UserError(ResolvekitError):
     """The API was used in a way that cannot work; the message says how to fix it."""
+
+
+class VerifyStepMissing(UserError):
+    """An intent declares ``verify_first = True`` but the agent has no verify step.
+
+    Attributes:
+        intent: the intent's name.
+    """
+
+    def __init__(self, intent: str, agent: str) -> None:
+        self.intent = intent
+        super().__init__(
+            f"Intent {intent} has verify_first = True, but agent {agent!r} has no verify step: "
+            f"register one with @agent.verify (async def verify(ctx) -> identity | refusal)"
+        )
 
 
 class InternalError(ResolvekitError):

@@ -135,6 +135,8 @@ class Intent(BaseModel):
         intent_name: the name models and traces use; the class name by default.
         intent_title: how the agent names the intent to customers ("talk to a person" in "I can
             help you with ..." and "Shall we go back to ...?"); the name in words by default.
+        verify_first: run the agent's verify step (``@agent.verify``) before any slot is asked;
+            a refusal from it ends the request. Once per conversation (see docs/playbooks.md).
     """
 
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")
@@ -142,6 +144,7 @@ class Intent(BaseModel):
     examples: ClassVar[Sequence[str]] = ()
     intent_name: ClassVar[str] = ""
     intent_title: ClassVar[str] = ""
+    verify_first: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -52,14 +52,7 @@ from .toolsets import resolve_tool
 if TYPE_CHECKING:
     from .models.base import Model
 
-__all__ = [
-    "Context",
-    "Hooks",
-    "KnowledgeAnswer",
-    "KnowledgeSource",
-    "PlaybookOutcome",
-    "Suspended",
-]
+__all__ = ["Context", "Hooks", "KnowledgeAnswer", "KnowledgeSource", "PlaybookOutcome", "Suspended"]
 
 DepsT = TypeVar("DepsT")
 T = TypeVar("T")
@@ -215,6 +208,12 @@ class Context(Generic[DepsT]):
         customer gave up front ("the order with the blue kettle").
         """
         return self._run.opening
+
+    @property
+    def identity(self) -> Any:
+        """Who the customer is, as the agent's verify step (``@agent.verify``) returned it, in
+        its JSON form; None until verified in this conversation."""
+        return self._conversation.identity
 
     @property
     def facts(self) -> Mapping[str, Any]:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, Generic, TypeVar, Unpack, overload
 
+from ._json import jsonable
 from .exceptions import UserError
 from .intents import Intent
 from .playbooks import Context, Hooks, PlaybookOutcome
@@ -18,13 +19,16 @@ from .specs import IntentSpec
 from .tools import Tool, ToolOptions, tool
 from .toolsets import FunctionToolset, Toolset, check_names, merge_tools
 
-__all__ = ["Playbook", "Registry"]
+__all__ = ["Playbook", "Registry", "VerifyStep"]
 
 log = logging.getLogger("resolvekit")
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
 Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
 """A registered playbook: ``async def playbook(ctx, intent) -> PlaybookOutcome``."""
+VerifyStep = Callable[[Context[Any]], Awaitable[Any]]
+"""The identity step: ``async def verify(ctx) -> identity | PlaybookOutcome`` (see
+:meth:`Registry.verify`)."""
 
 
 class Registry(Generic[DepsT]):
@@ -51,6 +55,8 @@ class Registry(Generic[DepsT]):
         self.playbooks: dict[str, Playbook] = {}
         self._specs: dict[str, IntentSpec] = {}
         self._toolsets_held = False
+        self.verify_step: VerifyStep | None = None
+        """The identity step registered with :meth:`verify`, if any."""
 
     @overload
     def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
@@ -164,6 +170,27 @@ class Registry(Generic[DepsT]):
 
         return register
 
+    def verify(self, function: Callable[[Context[Any]], Awaitable[Any]]) -> VerifyStep:
+        """Register the agent's identity step, written once for every playbook.
+
+        ``async def verify(ctx) -> identity | PlaybookOutcome`` may ``ctx.ask``, ``ctx.call``
+        lookups and ``ctx.say``; it returns who the customer is (plain data, a pydantic model or
+        a dataclass, kept as JSON) or a refusal/escalation (``ctx.refuse(...)``). It runs
+        before any slot of an intent with ``verify_first = True``, at most once per conversation
+        (whatever the channel): afterwards every playbook reads the result as ``ctx.identity``.
+        Its steps are journaled in the request's run like the playbook's own.
+
+        Raises:
+            UserError: ``function`` is not an async function, or a verify step is registered
+                already.
+        """
+        if not asyncio.iscoroutinefunction(function):
+            raise UserError(f"@agent.verify takes an async function, not {function!r}")
+        if self.verify_step is not None:
+            raise UserError(f"Agent {self.name!r} already has a verify step")
+        self.verify_step = function
+        return function
+
     def intent_spec(self, name: str) -> IntentSpec:
         """The model-facing description of one registered intent."""
         spec = self._specs.get(name)
@@ -185,6 +212,7 @@ class Registry(Generic[DepsT]):
         deps: DepsT | None = None,
         channel: str = "chat",
         idempotency_key: str | None = None,
+        identity: Any = None,
     ) -> Any:
         """Run one of the agent's tools outside any conversation: for operators, back-office
         jobs and evals (the gold baseline). Arguments are validated, the timeout and retry
@@ -198,6 +226,8 @@ class Registry(Generic[DepsT]):
             deps: the dependencies given to the tool (default ``Agent.deps``).
             channel: ``ctx.channel``.
             idempotency_key: passed to tools that take one (default: a new random key).
+            identity: who the customer is, as the agent's verify step would return it in JSON
+                form (``ctx.identity`` for the tool; default None, not verified).
 
         Returns:
             The result as JSON-compatible data (what a journal would store).
@@ -214,6 +244,7 @@ class Registry(Generic[DepsT]):
             )
         valid = tool.validate_args(args)
         conversation = Conversation.new(customer_id, channel)
+        conversation.identity = jsonable(identity)
         run = PlaybookRun(id="direct", intent="direct")
 
         async def no_checkpoint() -> None:

@@ -95,3 +95,13 @@ async def test_the_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None
     # (The hashing embedder of "test" is too weak to route the invoice question; "local" does.)
     assert results[-1].outcome == "resolved" and "cancelled" in results[-1].reply
     assert "$40.32 is charged now" in capsys.readouterr().out
+
+
+async def test_plan_changes_need_a_signed_in_account_before_anything_is_asked(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    desk = demo_state()
+    result = await agent.handle(f"guest-{next(_ids)}", "I want to change my plan", deps=desk)
+    assert result.outcome == "refused" and "sign in" in result.reply
+    assert "Which plan" not in result.reply  # the verify step ran before the plan slot
+    assert all(a["charges"] == [] for a in desk["accounts"].values())

@@ -16,22 +16,26 @@ from ..sessions import PendingState, PlaybookRun
 from .escalate import escalate
 from .parking import Gate, Parked
 from .state import TurnState
+from .verify import VERIFIED, program, verification_program
 
 __all__ = ["execute", "offer_resume"]
 
 log = logging.getLogger("resolvekit")
 
 
-async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: str | None) -> None:
+async def execute(
+    state: TurnState, run: PlaybookRun, intent: Intent | None, rewind: str | None
+) -> None:
     """Run ``run``'s playbook for ``intent`` until it finishes or needs the customer: resumed
     where it is parked when it can be (:mod:`resolvekit.engine.parking`), else replayed from
     its journal. ``rewind`` names a corrected slot (a mismatch then truncates the journal
-    instead of diverging)."""
+    instead of diverging). ``intent`` None runs only the run's identity part (its slots are
+    not collected yet: :mod:`resolvekit.engine.verify`)."""
     agent = state.agent
     parked_playbooks = agent.parked
     conv = state.conv
     hooks = state.hooks()
-    playbook = agent.playbooks[run.intent]
+    playbook = program(agent, run.intent) if intent is not None else verification_program(agent)
     parked = parked_playbooks.take(conv.id, run, playbook, agent.tools) if rewind is None else None
     if rewind is not None:
         parked_playbooks.drop(conv.id, run.id)
@@ -93,6 +97,8 @@ async def execute(state: TurnState, run: PlaybookRun, intent: Intent, rewind: st
         _ask(state, stopped.pending, stopped.error)
         return
     state.conv.pending = None
+    if stopped.outcome is VERIFIED:  # the identity part is done: the slots come next
+        return
     await _finish(state, run, stopped.outcome)
 
 

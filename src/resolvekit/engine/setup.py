@@ -21,10 +21,13 @@ if TYPE_CHECKING:
     from ..tools import Tool
     from .parking import ParkedPlaybooks
 
-__all__ = ["AgentSetup", "Playbook"]
+__all__ = ["AgentSetup", "Playbook", "VerifyStep"]
 
 Playbook = Callable[["Context[Any]", Any], Awaitable["PlaybookOutcome | None"]]
 """A registered playbook: ``async def playbook(ctx, intent)``."""
+
+VerifyStep = Callable[["Context[Any]"], Awaitable[Any]]
+"""The identity step: ``async def verify(ctx) -> identity | PlaybookOutcome``."""
 
 
 class AgentSetup(Protocol):
@@ -44,6 +47,11 @@ class AgentSetup(Protocol):
 
     @property
     def tools(self) -> Mapping[str, Tool[Any]]: ...
+
+    @property
+    def verify_step(self) -> VerifyStep | None:
+        """The identity step (``@agent.verify``), if any."""
+        ...
 
     @property
     def free_mode(self) -> bool: ...

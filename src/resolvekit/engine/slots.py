@@ -17,6 +17,7 @@ from ..specs import SlotSpec
 from .clarify import clarify, repair
 from .execute import execute
 from .state import TurnState
+from .verify import needs_verification, restart_if_verified
 
 __all__ = ["advance", "fill", "queue", "remembered", "set_slots", "start"]
 
@@ -151,6 +152,12 @@ async def advance(
     """Ask for the next missing slot, or run the playbook."""
     errors = errors or {}
     state.current_run = run
+    if needs_verification(state.agent, run):  # the identity part runs before any slot
+        restart_if_verified(state.conv, run)
+        run.status = "waiting"
+        await execute(state, run, None, rewind)
+        if needs_verification(state.agent, run):
+            return  # waiting for the customer, or refused/failed
     intent_cls = state.agent.intents[run.intent]
     spec = state.agent.intent_spec(run.intent)
     for slot in intent_cls.required_slots():

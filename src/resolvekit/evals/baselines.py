@@ -51,6 +51,7 @@ async def replay_reference(
         agent: whose tools apply the actions (None when ``replay`` is given).
         scenario: the scenario whose reference actions to replay.
         deps: the backend state to act on.
+            The agent's tools see ``scenario.identity`` as ``ctx.identity``.
         replay: when given, ``replay(deps, action)`` applies each action instead of the
             agent's tools (e.g. a benchmark's own action functions); an exception it raises is
             recorded as the action's error.
@@ -88,6 +89,7 @@ async def replay_reference(
                 deps=deps,
                 channel=scenario.channel,
                 idempotency_key=f"gold:{scenario.id}:{index}",
+                identity=scenario.identity,
             )
         except ToolError as exc:
             calls.append(

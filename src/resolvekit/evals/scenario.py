@@ -166,6 +166,10 @@ class Scenario(BaseModel):
     conversation. Set it when your tools check records against the customer, as they should;
     every trial then uses the same id, so the suite's agent needs its own store per
     conversation (``store="memory://"``)."""
+    identity: Any = None
+    """Who the customer is once verified, as the agent's verify step (``@agent.verify``) would
+    return it in JSON form: the gold baseline's tool calls see it as ``ctx.identity`` (the
+    conversation itself verifies through the agent)."""
 
     @field_validator("user", mode="wrap")
     @classmethod

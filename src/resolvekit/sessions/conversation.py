@@ -56,7 +56,7 @@ MAX_RECEIPTS = 100
 DEFAULT_WRITE_DEADLINE = 300.0
 """Seconds after which a started write without its own deadline is taken as interrupted."""
 
-StepKind = Literal["call", "ask", "confirm", "approve", "search", "say", "remember"]
+StepKind = Literal["call", "ask", "confirm", "approve", "search", "say", "remember", "verify"]
 StepStatus = Literal["pending", "started", "done", "error"]
 RunStatus = Literal[
     "collecting",
@@ -178,6 +178,9 @@ class Conversation:
     runs: list[PlaybookRun] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     """Values the customer gave (slot values, remembered facts), reusable by later intents."""
+    identity: Any = None
+    """Who the customer is, as the agent's verify step returned it (JSON-compatible), once
+    verified in this conversation (``ctx.identity``); None before."""
     pending: PendingState | None = None
     counters: dict[str, int] = field(default_factory=dict)
     """``clarifications``, ``tool_failures``, ``fallbacks``... for the escalation policy."""

@@ -69,9 +69,10 @@ def build_agent(backend: Backend, model: rk.Model, **options: Any) -> rk.Agent[B
     @agent.tool(effect="write", confirm=True)
     def cancel_order(ctx: rk.Context[Backend], order_id: str, reason: Reason) -> Order:
         """Cancel a pending order."""
+        order = ctx.deps.orders[order_id]  # an unknown order raises: no write happened
         ctx.deps.writes.append(("cancel", order_id))
-        ctx.deps.orders[order_id]["status"] = "cancelled"
-        return Order(**ctx.deps.orders[order_id])
+        order["status"] = "cancelled"
+        return Order(**order)
 
     @agent.playbook(CancelOrder)
     async def cancel(ctx: rk.Context[Backend], intent: CancelOrder) -> rk.PlaybookOutcome:

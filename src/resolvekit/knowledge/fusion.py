@@ -26,6 +26,11 @@ class Fusion:
     """RRF constant (``1 / (rrf_k + rank)``); ``rrf`` only."""
     center: bool = False
     """Centre the dense cosines on the corpus mean vector (see the module docstring)."""
+    best_of_two: bool = True
+    """For FAQ entries, the ``dense`` signal is the better of the body's and the question's
+    cosine; ``False``: the body's (question + answer) alone. Best of two wins when questions are
+    written like the customers' ones; body only when questions are short topic labels that
+    match too many queries. :meth:`KnowledgeBase.calibrate` chooses on labelled questions."""
 
     def __post_init__(self) -> None:
         if self.method not in ("weighted", "rrf"):
@@ -43,6 +48,7 @@ class Fusion:
             "lexical_field": self.lexical_field,
             "rrf_k": self.rrf_k,
             "center": self.center,
+            "best_of_two": self.best_of_two,
         }
 
     @classmethod
@@ -59,6 +65,7 @@ class Fusion:
             rrf_k=int(str(data.get("rrf_k", 60))),
             # Indexes saved before centring existed keep their raw cosines.
             center=data.get("center", False) is True,
+            best_of_two=data.get("best_of_two", True) is not False,
         )
 
 

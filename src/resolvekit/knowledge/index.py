@@ -4,7 +4,8 @@ Every chunk has a *body* (its context line + text) and, for FAQ entries, a *fiel
 question. Four signals are computed for every chunk, each in a fixed range so that scores mean
 the same thing from one query to the next (which the answerability threshold relies on):
 
-- ``dense``: the better of cosine(query, body) and cosine(query, question) ("best of two");
+- ``dense``: the better of cosine(query, body) and cosine(query, question) ("best of two"), or
+  cosine(query, body) alone without :attr:`Fusion.best_of_two`;
 - ``dense_field``: cosine(query, question) (the body's cosine for chunks without a question);
 - ``lexical``: BM25 of the body divided by :meth:`BM25Index.max_score` (in [0, 1]);
 - ``lexical_field``: the same over the question (the body's value for chunks without one).

@@ -115,6 +115,7 @@ def test_the_setting_is_saved_and_old_indexes_keep_best_of_two(tmp_path: Path) -
     old = fusion.to_json()
     del old["best_of_two"]
     assert Fusion.from_json(old).best_of_two is True
+    assert "best_of_two" not in Fusion().to_json()  # the default: manifests stay as they were
     kb, _ = _topic_label_faq()
     kb.fusion = fusion
     kb.save(tmp_path / "index")

@@ -40,7 +40,7 @@ class Fusion:
             raise UserError("Fusion weights must be non-negative and not all zero")
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "method": self.method,
             "dense": self.dense,
             "dense_field": self.dense_field,
@@ -48,8 +48,10 @@ class Fusion:
             "lexical_field": self.lexical_field,
             "rrf_k": self.rrf_k,
             "center": self.center,
-            "best_of_two": self.best_of_two,
         }
+        if not self.best_of_two:  # written only when set: manifests saved before stay the same
+            data["best_of_two"] = False
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Fusion:

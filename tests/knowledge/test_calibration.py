@@ -63,7 +63,7 @@ def test_calibrate_turns_centring_off_when_raw_cosines_rank_more_questions_right
     found = kb.calibration
     assert found is not None and found.threshold == threshold == kb.threshold
     # On these vectors centring ranks fewer questions right: it is turned off.
-    assert found.right_first[False] > found.right_first[True]
+    assert found.right_first[False, True] > found.right_first[True, True]
     assert found.center is False and kb.fusion.center is False
     assert (found.questions, found.answerable) == (len(examples), len(examples))
     # From the other side it stays off: the better setting wins, not the current one.
@@ -76,7 +76,7 @@ def test_calibrate_keeps_centring_as_set_when_asked_or_when_it_cannot_tell() -> 
     kb.fusion = replace(kb.fusion, center=True, lexical=0.0)
     kb.calibrate(examples, choose_center=False)
     assert kb.fusion.center is True and kb.calibration is not None
-    assert list(kb.calibration.right_first) == [True]
+    assert [center for center, _ in kb.calibration.right_first] == [True, True]
     kb.calibrate(examples[:4])  # fewer than 5 answerable questions: nothing to choose from
     assert kb.fusion.center is True
 
@@ -94,7 +94,9 @@ def test_a_question_several_documents_answer_is_right_on_any_of_them(
     question = "how many days do refunds take"
     top = kb.search(question, k=1)[0].doc_id
     kb.calibrate([(question, ["elsewhere", top]), ("what is the weather", None)])
-    assert kb.calibration is not None and kb.calibration.right_first == {kb.fusion.center: 1}
+    assert kb.calibration is not None and kb.calibration.right_first == {
+        (kb.fusion.center, True): 1
+    }
     # The only right answer clears the threshold: it is answered.
     assert kb.ask(question).answerable
     with pytest.raises(UserError, match="doc id, a list of doc ids or None"):

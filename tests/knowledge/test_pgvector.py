@@ -71,6 +71,7 @@ def assert_same(
     [
         None,
         Fusion(dense=1.0, lexical=0.05, center=True),
+        Fusion(dense=1.0, lexical=0.05, center=True, best_of_two=False),
         Fusion(dense=0.6, dense_field=0.2, lexical=0.3, lexical_field=0.1),
         Fusion(method="rrf"),
     ],

@@ -175,6 +175,20 @@ def compute_signals(
     return Signals(chunk=chunk, starts=starts, gold=gold)
 
 
+def single_signals(docs: dict[str, npt.NDArray[np.float64]]) -> dict[str, Any]:
+    """Document scores of each signal alone (BM25, dense; raw and centred), by row label."""
+    return {
+        "BM25 (body: question + answer)": docs["lexical"],
+        "BM25 (question)": docs["lexical_field"],
+        "dense (body: question + answer)": docs["dense_body"],
+        "dense (question)": docs["dense_field"],
+        "dense best of two": docs["dense"],
+        "centred dense (body)": docs["dense_body_c"],
+        "centred dense (question)": docs["dense_field_c"],
+        "centred dense best of two": docs["dense_c"],
+    }
+
+
 def gold_ranks(scores: npt.NDArray[np.float64], gold: npt.NDArray[np.int64]) -> Any:
     """Rank of each query's gold document; ties count against it (pessimistic), so constant
     scores cannot score well."""
@@ -286,14 +300,7 @@ def quality(args: argparse.Namespace) -> dict[str, Any]:
     previous = tune_fusion(sig, tune, center=False, grid=FULL_GRID)
     docs = {name: sig.docs(values) for name, values in sig.chunk.items()}
     methods: dict[str, Any] = {
-        "BM25 (body: question + answer)": docs["lexical"],
-        "BM25 (question)": docs["lexical_field"],
-        "dense (body: question + answer)": docs["dense_body"],
-        "dense (question)": docs["dense_field"],
-        "dense best of two": docs["dense"],
-        "centred dense (body)": docs["dense_body_c"],
-        "centred dense (question)": docs["dense_field_c"],
-        "centred dense best of two": docs["dense_c"],
+        **single_signals(docs),
         "RRF(BM25 body, dense best of two)": rrf([docs["lexical"], docs["dense"]]),
         f"fused, tuned {_fusion_label(fusion)}": sig.fused(fusion),
         f"fused, library default {_fusion_label(DEFAULT_FUSION)}": sig.fused(DEFAULT_FUSION),
@@ -399,7 +406,9 @@ def _row(values: Sequence[float]) -> str:
 
 def _fusion_label(fusion: Fusion) -> str:
     parts = [f"{name}={getattr(fusion, name):g}" for name in SIGNALS if getattr(fusion, name)]
-    return "[" + ", ".join(parts) + (", centred" if fusion.center else "") + "]"
+    parts += ["centred"] if fusion.center else []
+    parts += [] if fusion.best_of_two else ["body only"]
+    return "[" + ", ".join(parts) + "]"
 
 
 def _fmt(values: Sequence[float]) -> str:

@@ -315,15 +315,18 @@ def combine_signals(
     question: npt.NDArray[np.float32],
     lexical: npt.NDArray[np.float32],
     field_lexical: npt.NDArray[np.float32],
+    best_of_two: bool = True,
 ) -> dict[str, npt.NDArray[np.float32]]:
     """The four signals from per-body and per-question scores (``question`` and
-    ``field_lexical`` have one value per entry of ``field_rows``)."""
+    ``field_lexical`` have one value per entry of ``field_rows``); ``best_of_two``: see
+    :attr:`Fusion.best_of_two`."""
     if not len(field_rows):
         return {"dense": body, "dense_field": body, "lexical": lexical, "lexical_field": lexical}
     dense_field = body.copy()
     dense_field[field_rows] = question
     dense = body.copy()
-    dense[field_rows] = np.maximum(body[field_rows], question)
+    if best_of_two:
+        dense[field_rows] = np.maximum(body[field_rows], question)
     lexical_field = lexical.copy()
     lexical_field[field_rows] = field_lexical
     return {

@@ -483,7 +483,7 @@ class PgIndex:
         )
         field_rows = np.flatnonzero(has)
         signals = combine_signals(
-            field_rows, body, question[field_rows], lexical, field_lexical[field_rows]
+            field_rows, body, question[has], lexical, field_lexical[has], fusion.best_of_two
         )
         if fusion.method == "weighted":
             fused = fuse(signals, fusion)

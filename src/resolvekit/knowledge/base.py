@@ -458,16 +458,16 @@ class KnowledgeBase:
         *,
         target_precision: float = 0.9,
         choose_center: bool = True,
+        choose_best_of_two: bool = True,
     ) -> float:
-        """Set :attr:`threshold` and :attr:`Fusion.center` from ``(question, expected)`` pairs
-        (expected: a doc id, several, or ``None`` for a question not to answer); return the
-        threshold. :attr:`calibration` says what was measured. See
+        """Set :attr:`threshold`, :attr:`Fusion.center` and :attr:`Fusion.best_of_two` from
+        ``(question, expected)`` pairs (expected: a doc id, several, or ``None`` for a question
+        not to answer); return the threshold. :attr:`calibration` says what was measured. See
         :func:`~resolvekit.knowledge.calibration.calibrate`."""
         from .calibration import calibrate
 
-        self.calibration = calibrate(
-            self, examples, target_precision=target_precision, choose_center=choose_center
-        )
+        choose = {"choose_center": choose_center, "choose_best_of_two": choose_best_of_two}
+        self.calibration = calibrate(self, examples, target_precision=target_precision, **choose)
         return self.calibration.threshold
 
     # -- health and persistence -----------------------------------------------------------

@@ -77,12 +77,14 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
     calibrate = commands.add_parser(
         "calibrate",
-        help="set the answerability threshold (and centring) from labelled questions",
+        help="set the answerability threshold (and the dense ranking) from labelled questions",
         description='Calibrate an index on FILE: JSON Lines of {"question": ..., '
         '"expected": doc id | [doc ids] | null} (null: a question it must not answer), or a '
         "CSV with question and expected columns (several ids separated by '|'). Sets the "
         "lowest threshold whose answered questions reach --target-precision and, unless "
-        "--keep-center, whether dense cosines are centred; saves the index.",
+        "--keep-center, whether dense cosines are centred and, unless --keep-best-of-two, "
+        "whether FAQ entries match on the better of question and body or the body alone; "
+        "saves the index.",
     )
     calibrate.add_argument("index", metavar="PATH", type=Path, help="index directory")
     calibrate.add_argument("examples", metavar="FILE", type=Path, help="labelled questions")
@@ -94,6 +96,9 @@ def add_index_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     )
     calibrate.add_argument(
         "--keep-center", action="store_true", help="do not choose centring, only the threshold"
+    )
+    calibrate.add_argument(
+        "--keep-best-of-two", action="store_true", help="do not choose best of two / body only"
     )
     calibrate.set_defaults(handler=_calibrate)
 
@@ -137,6 +142,12 @@ def _add_ranking_options(parser: argparse.ArgumentParser, saved: str = "saved") 
         default=None,
         help="centre dense cosines on the corpus mean",
     )
+    group.add_argument(
+        "--best-of-two",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="FAQ entries match on the better of question and body (--no-best-of-two: body)",
+    )
     if saved == "saved":
         group.add_argument("--threshold", type=float, help="answerability threshold")
 
@@ -154,6 +165,7 @@ def _apply_ranking(kb: KnowledgeBase, args: argparse.Namespace) -> None:
             ("lexical", args.lexical),
             ("lexical_field", args.lexical_field),
             ("center", args.center),
+            ("best_of_two", args.best_of_two),
         )
         if value is not None
     }
@@ -197,28 +209,40 @@ def _calibrate(args: argparse.Namespace) -> int:
     from .base import KnowledgeBase
 
     kb = KnowledgeBase.load(args.index)
-    _calibrate_and_report(kb, args.examples, args.target_precision, not args.keep_center)
+    choose = (not args.keep_center, not args.keep_best_of_two)
+    _calibrate_and_report(kb, args.examples, args.target_precision, *choose)
     kb.save(args.index)
     return 0
 
 
 def _calibrate_and_report(
-    kb: KnowledgeBase, examples: Path, target_precision: float, choose_center: bool
+    kb: KnowledgeBase,
+    examples: Path,
+    target_precision: float,
+    choose_center: bool,
+    choose_best_of_two: bool,
 ) -> None:
     kb.calibrate(
-        _read_examples(examples), target_precision=target_precision, choose_center=choose_center
+        _read_examples(examples),
+        target_precision=target_precision,
+        choose_center=choose_center,
+        choose_best_of_two=choose_best_of_two,
     )
     found = kb.calibration
     assert found is not None
     tried = ", ".join(
-        f"{'centred' if center else 'raw'} {right}/{found.answerable} right first"
-        for center, right in sorted(found.right_first.items(), reverse=True)
+        f"{_ranking_label(*setting)} {right}/{found.answerable} right first"
+        for setting, right in sorted(found.right_first.items(), reverse=True)
     )
     print(
         f"Calibrated on {found.questions} questions ({found.answerable} answerable): "
-        f"threshold {found.threshold:.3f}, {'centred' if found.center else 'raw'} cosines"
+        f"threshold {found.threshold:.3f}, {_ranking_label(found.center, found.best_of_two)}"
         + (f" ({tried})" if tried else "")
     )
+
+
+def _ranking_label(center: bool, best_of_two: bool) -> str:
+    return f"{'centred' if center else 'raw'} cosines, {'best of two' if best_of_two else 'body'}"
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -262,7 +286,8 @@ def _build(args: argparse.Namespace) -> int:
         )
     _apply_ranking(kb, args)
     if args.calibrate is not None:
-        _calibrate_and_report(kb, args.calibrate, args.target_precision, args.center is None)
+        choose = (args.center is None, args.best_of_two is None)
+        _calibrate_and_report(kb, args.calibrate, args.target_precision, *choose)
     kb.save(args.out)
     elapsed = time.perf_counter() - started
     print(

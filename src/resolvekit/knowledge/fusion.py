@@ -26,6 +26,11 @@ class Fusion:
     """RRF constant (``1 / (rrf_k + rank)``); ``rrf`` only."""
     center: bool = False
     """Centre the dense cosines on the corpus mean vector (see the module docstring)."""
+    best_of_two: bool = True
+    """For FAQ entries, the ``dense`` signal is the better of the body's and the question's
+    cosine; ``False``: the body's (question + answer) alone. Best of two wins when questions are
+    written like the customers' ones; body only when questions are short topic labels that
+    match too many queries. :meth:`KnowledgeBase.calibrate` chooses on labelled questions."""
 
     def __post_init__(self) -> None:
         if self.method not in ("weighted", "rrf"):
@@ -35,7 +40,7 @@ class Fusion:
             raise UserError("Fusion weights must be non-negative and not all zero")
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "method": self.method,
             "dense": self.dense,
             "dense_field": self.dense_field,
@@ -44,6 +49,9 @@ class Fusion:
             "rrf_k": self.rrf_k,
             "center": self.center,
         }
+        if not self.best_of_two:  # written only when set: manifests saved before stay the same
+            data["best_of_two"] = False
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Fusion:
@@ -59,6 +67,7 @@ class Fusion:
             rrf_k=int(str(data.get("rrf_k", 60))),
             # Indexes saved before centring existed keep their raw cosines.
             center=data.get("center", False) is True,
+            best_of_two=data.get("best_of_two", True) is not False,
         )
 
 

@@ -4,7 +4,8 @@ Every chunk has a *body* (its context line + text) and, for FAQ entries, a *fiel
 question. Four signals are computed for every chunk, each in a fixed range so that scores mean
 the same thing from one query to the next (which the answerability threshold relies on):
 
-- ``dense``: the better of cosine(query, body) and cosine(query, question) ("best of two");
+- ``dense``: the better of cosine(query, body) and cosine(query, question) ("best of two"), or
+  cosine(query, body) alone without :attr:`Fusion.best_of_two`;
 - ``dense_field``: cosine(query, question) (the body's cosine for chunks without a question);
 - ``lexical``: BM25 of the body divided by :meth:`BM25Index.max_score` (in [0, 1]);
 - ``lexical_field``: the same over the question (the body's value for chunks without one).
@@ -198,12 +199,18 @@ class HybridIndex:
         return self._centering
 
     def signals(
-        self, query_vector: npt.NDArray[np.float32], query: str, *, center: bool = False
+        self,
+        query_vector: npt.NDArray[np.float32],
+        query: str,
+        *,
+        center: bool = False,
+        best_of_two: bool = True,
     ) -> dict[str, npt.NDArray[np.float32]]:
         """The four per-chunk signals of the module docstring, each of shape ``(n_chunks,)``.
 
         Without FAQ chunks the field signals *are* the body signals (the same arrays). With
-        ``center`` the dense signals are centred cosines.
+        ``center`` the dense signals are centred cosines; without ``best_of_two`` the ``dense``
+        signal is the body's cosine alone (:attr:`Fusion.best_of_two`).
         """
         query_vector = query_vector.astype(FLOAT, copy=False)
         with single_blas_thread():
@@ -215,7 +222,9 @@ class HybridIndex:
             centering.apply(dense_body, centering.body, query_shift, query_scale)
             centering.apply(question, centering.field, query_shift, query_scale)
         lexical, field_lexical = self.lexical_signals(query)
-        return combine_signals(self.field_rows, dense_body, question, lexical, field_lexical)
+        return combine_signals(
+            self.field_rows, dense_body, question, lexical, field_lexical, best_of_two
+        )
 
     def lexical_signals(
         self, query: str
@@ -329,7 +338,9 @@ class HybridIndex:
                 binary=scoring == "binary",
                 depth=max(depth, 16 * k, n // 100),
             )
-        signals = self.signals(query_vector, query, center=fusion.center)
+        signals = self.signals(
+            query_vector, query, center=fusion.center, best_of_two=fusion.best_of_two
+        )
         if fusion.method == "weighted":
             fused = self._weighted(signals, fusion)
         else:
@@ -390,7 +401,9 @@ class HybridIndex:
                 if len(self.field_rows):
                     slack[self.field_rows] = np.maximum(slack[self.field_rows], question_error)
                 slack *= FLOAT((fusion.dense + fusion.dense_field) * (1 if stale is None else 2))
-        signals = combine_signals(self.field_rows, body, question, lexical, field_lexical)
+        signals = combine_signals(
+            self.field_rows, body, question, lexical, field_lexical, fusion.best_of_two
+        )
         approximate = self._weighted(signals, fusion)
         if stale is not None:
             demote(approximate, stale, stale_factor)
@@ -463,7 +476,8 @@ class HybridIndex:
         if signals["lexical_field"] is signals["lexical"]:
             picked["lexical_field"] = picked["lexical"]
         dense = body.copy()
-        dense[local] = np.maximum(body[local], question)
+        if fusion.best_of_two:
+            dense[local] = np.maximum(body[local], question)
         dense_field = body.copy()
         dense_field[local] = question
         if not len(self.field_rows):

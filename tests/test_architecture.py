@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "resolvekit._text": 0,
     "resolvekit._lazy": 0,
     "resolvekit._retry": 0,
+    "resolvekit._meter": 0,
     # 1: components
     "resolvekit.understanding": 1,
     "resolvekit.models": 1,

@@ -36,6 +36,7 @@ see the same machine load.
     .venv/bin/python tools/bench/bench_eval.py                        # this checkout, 1/4/16
     .venv/bin/python tools/bench/bench_eval.py --baseline main        # and main's code
     .venv/bin/python tools/bench/bench_eval.py --ids 0,1,2,3 --concurrency 1,4 --breakdown
+    .venv/bin/python tools/bench/bench_eval.py --warm 3   # one-time costs paid before measuring
     .venv/bin/python tools/bench/bench_eval.py --profile /tmp/prof    # cProfile of each run
     .venv/bin/python tools/bench/bench_eval.py --show runs.json --breakdown  # a --json file again
 
@@ -285,6 +286,12 @@ def _child(args: argparse.Namespace) -> None:
     setup = time.perf_counter()
     suite = load_suite(str(root / "evals" / "tau2_retail"), options)
     setup_s = time.perf_counter() - setup
+    if args.warm:  # the process's one-time costs (imports, model, knowledge index) first
+        import dataclasses
+
+        warm = dataclasses.replace(suite, scenarios=suite.scenarios[: args.warm])
+        asyncio.run(run_suite(warm, RunOptions(trials=1, concurrency=1, progress=False)))
+        setup_s = time.perf_counter() - setup
     _install_probes(suite, breakdown=args.breakdown)
     run_options = RunOptions(
         trials=1, concurrency=args.concurrency, baselines=not args.no_baselines, progress=False
@@ -383,6 +390,8 @@ def _run_child(root: Path, concurrency: int, args: argparse.Namespace, tag: str)
         command += ["--ids", args.ids]
     if args.no_baselines:
         command.append("--no-baselines")
+    if args.warm:
+        command += ["--warm", str(args.warm)]
     if args.breakdown:
         command.append("--breakdown")
     if args.profile:
@@ -485,6 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV")
     parser.add_argument("--no-baselines", action="store_true", help="skip do_nothing and gold")
     parser.add_argument("--breakdown", action="store_true", help="harness CPU by part")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first play N tasks unmeasured (imports, model, knowledge: one-time costs)",
+    )
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per run")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--show", type=Path, help="print the figures of a --json file, run nothing")

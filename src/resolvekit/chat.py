@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import importlib.util
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -121,8 +122,15 @@ async def chat(
 def load_agent(target: str) -> Agent[Any]:
     """Load an agent from ``path/to/file.py:name`` or ``package.module:name``.
 
+    ``name`` (default ``agent``) is an :class:`Agent`, or a function that builds one when
+    called with no arguments (``examples.helpdesk.agent:build_agent``). A module is looked up
+    from the current directory too, as ``python -m`` would; a file inside a package (with
+    ``__init__.py`` files above it) is imported as that package's module, so its relative
+    imports work.
+
     Raises:
-        UserError: the file, module or attribute is missing or is not an Agent.
+        UserError: the file, module or attribute is missing, or is not an Agent or a function
+            returning one.
     """
     where, _, name = target.partition(":")
     name = name or "agent"
@@ -130,18 +138,49 @@ def load_agent(target: str) -> Agent[Any]:
         path = Path(where)
         if not path.is_file():
             raise UserError(f"No such file: {where}")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        if spec is None or spec.loader is None:
-            raise UserError(f"Cannot import {where}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
+        module = _import_file(path)
     else:
+        if "" not in sys.path and str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
         try:
             module = importlib.import_module(where)
         except ImportError as exc:
             raise UserError(f"Cannot import {where!r}: {exc}") from exc
-    agent = getattr(module, name, None)
+    found = getattr(module, name, None)
+    if found is None:
+        raise UserError(f"{where!r} has no {name!r}")
+    agent = found
+    if inspect.isfunction(found):
+        try:
+            agent = found()
+        except TypeError as exc:
+            raise UserError(
+                f"{target!r} is a function; it must build the agent with no arguments ({exc})"
+            ) from exc
     if not isinstance(agent, Agent):
         raise UserError(f"{target!r} is not an Agent (found {type(agent).__name__})")
     return agent
+
+
+def _import_file(path: Path) -> Any:
+    """Import ``path``: as a package's module when ``__init__.py`` files sit above it."""
+    path = path.resolve()
+    parts = [path.stem]
+    top = path.parent
+    while (top / "__init__.py").is_file():
+        parts.insert(0, top.name)
+        top = top.parent
+    if len(parts) > 1:
+        if str(top) not in sys.path:
+            sys.path.insert(0, str(top))
+        try:
+            return importlib.import_module(".".join(parts))
+        except ImportError as exc:
+            raise UserError(f"Cannot import {path}: {exc}") from exc
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"Cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module

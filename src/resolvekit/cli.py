@@ -114,6 +114,47 @@ def _add_helpdesk_commands(
     add_helpdesk_commands(subparsers)
 
 
+def _add_fit_report_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    parser = subparsers.add_parser(
+        "fit-report",
+        help="how well LocalModel understands an agent's intents (held-out accuracy, OOS)",
+        description=(
+            "Fit LocalModel's intent classifier for the agent's intents (or load the saved fit) "
+            "and print its held-out accuracy per intent, top confusions, out-of-scope recall "
+            "and in-scope rejections at the threshold, how the threshold was chosen, and "
+            "warnings."
+        ),
+    )
+    parser.add_argument("agent", help="where the agent is: path/to/file.py:agent or module:agent")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=_fit_report)
+
+
+def _fit_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .chat import load_agent
+    from .exceptions import UserError
+    from .models.local import LocalModel
+    from .models.local_fit import print_report
+
+    agent = load_agent(args.agent)
+    model = agent.model
+    if not isinstance(model, LocalModel):
+        raise UserError(
+            f"fit-report needs an agent on LocalModel (model='local'); this one runs on "
+            f"{type(model).__name__}"
+        )
+    report = model.fit_report(agent.intent_specs)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -126,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chat_command(subparsers)
     _add_recover_command(subparsers)
     _add_helpdesk_commands(subparsers)
+    _add_fit_report_command(subparsers)
     return parser
 
 

@@ -75,6 +75,15 @@ def test_load_agent_from_a_file_and_errors() -> None:
         load_agent(f"{EXAMPLE}:Shop")
     with pytest.raises(rk.UserError, match="Cannot import"):
         load_agent("no.such.module:agent")
+    with pytest.raises(rk.UserError, match="has no 'nothing'"):
+        load_agent(f"{EXAMPLE}:nothing")
+
+
+def test_load_agent_from_a_factory_and_from_a_file_inside_a_package() -> None:
+    # examples/helpdesk/agent.py imports its siblings relatively and exposes build_agent().
+    built = load_agent("examples/helpdesk/agent.py:build_agent")
+    assert isinstance(built, rk.Agent)
+    assert isinstance(load_agent("examples.helpdesk.agent:build_agent"), rk.Agent)
 
 
 def test_cli_chat_runs_on_the_test_model(

@@ -8,6 +8,11 @@ finally the intent classifier (out of scope -> the knowledge base; in scope -> t
 the slots found, its calibrated confidence and the runner-ups; an information question -> the
 knowledge base first, the intent as the fallback).
 
+What decides whether a message starts an intent is visible and settable: ``oos_threshold``,
+``in_scope_loss``, ``confident_threshold``, ``confirm_threshold``, ``negative_examples``,
+``validation`` and ``mask`` (see :class:`LocalModel`), and ``fit_report(intents)`` shows how the
+fitted classifier does on held-out messages (``resolvekit fit-report module:agent``).
+
 It returns the same decisions as any other model; the engine does not special-case it. The
 public methods (``fill``, ``prefill``, ``switch``, ``classify``...) are the building blocks the
 rules use, for rules of your own.
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import math
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -26,10 +32,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._meter import metered
 from .._text import fold
+from ..exceptions import UserError
 from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
+from ..understanding.masking import mask_data
 from .base import Model, ModelRequest, ModelResponse, Signals
+from .local_fit import (
+    CONFIDENT,
+    IN_SCOPE_LOSS,
+    FitSettings,
+    LocalFitReport,
+    Setting,
+    choose_threshold,
+)
 from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction, Rule
 
 if TYPE_CHECKING:
@@ -46,8 +62,12 @@ def _words(text: str) -> frozenset[str]:
 
 _T = TypeVar("_T")
 
-_CLAUSES = re.compile(r"\s*(?:[;.!?]\s+|,?\s+(?:and(?:\s+also)?|also|then|plus)\s+)", re.IGNORECASE)
-"""Where one request of a message may end and another begin."""
+_CLAUSES = re.compile(
+    r"\s*(?:[;.!?]\s+|(?<!\btry)(?<!\bgo)(?<!\bcome),?\s+(?:and(?:\s+also)?|also|then|plus)\s+)",
+    re.IGNORECASE,
+)
+"""Where one request of a message may end and another begin ("try and confirm", "go and
+check" are one request)."""
 
 _WORD_NOT_CODE = 0.5
 """Pattern matches scoring below this are plain words the pattern happened to fit."""
@@ -80,6 +100,32 @@ class LocalModel(Model):
             serialised); the default embedder batches concurrent messages into one forward pass
             and writes the disk cache in the background. ``False``: the earlier behaviour, one
             turn at a time under one lock on the shared executor (benchmarks' baseline).
+        oos_threshold: the in-scope score below which a message is out of scope (it goes to
+            the knowledge base); ``None`` (default): chosen by the fit on held-out data (your
+            ``validation`` set when given, else cross-validation). :meth:`fit_report` shows the
+            scores it was chosen from.
+        confirm_threshold: calibrated confidence below which an in-scope intent is not started
+            but confirmed with the customer ("Did you mean A or B?"); ``None`` (default)
+            leaves that to the engine's ``EscalationPolicy.confidence_floor``.
+        confident_threshold: calibrated confidence at or above which an intent is taken even
+            when its in-scope score is under ``oos_threshold``: a confident intent is never
+            deflected to the knowledge base (default :data:`CONFIDENT`; ``None``: the gate
+            alone decides).
+        negative_examples: off-topic messages for your domain ("do you sell gift cards?" for a
+            bank that does not): trained as an out-of-scope class beside nine generic ones.
+        validation: held-out ``(message, intent name)`` pairs, ``None`` as the intent of an
+            out-of-scope message; the fit chooses its calibration and ``oos_threshold`` on them
+            instead of cross-validating, and :meth:`fit_report` reports them.
+        mask: replace ids, numbers, postcodes, emails and phone numbers by typed placeholders
+            before classifying (:func:`~resolvekit.understanding.masking.mask_data`), so the
+            data a message carries does not push it out of scope (default ``True``).
+        in_scope_loss: when the fit chooses ``oos_threshold``: the share of held-out in-scope
+            messages the classifier labels right that the threshold may send away (default
+            1%); the highest threshold within it is taken.
+
+    Raises:
+        UserError: a threshold out of range, an empty negative example, a malformed validation
+            pair (unknown intents are reported when the intents are first seen).
     """
 
     name = "local"
@@ -91,13 +137,33 @@ class LocalModel(Model):
         today: Callable[[], dt.date] | None = None,
         rules: Sequence[Rule] | None = None,
         batching: bool = True,
+        oos_threshold: float | None = None,
+        confirm_threshold: float | None = None,
+        confident_threshold: float | None = CONFIDENT,
+        negative_examples: Sequence[str] = (),
+        validation: Sequence[tuple[str, str | None]] = (),
+        mask: bool = True,
+        in_scope_loss: float = IN_SCOPE_LOSS,
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
         """The decision rules, in the order they are tried."""
+        self.settings = FitSettings(
+            oos_threshold=oos_threshold,
+            confirm_threshold=confirm_threshold,
+            confident_threshold=confident_threshold,
+            negative_examples=tuple(negative_examples),
+            validation=tuple(validation),
+            mask=mask,
+            in_scope_loss=in_scope_loss,
+        )
+        """The out-of-scope and confirmation thresholds, negative examples, validation set and
+        masking (:class:`~resolvekit.models.local_fit.FitSettings`; validated, read-only: set
+        them through the properties of the same names)."""
         self._embedder = embedder
         self._today = today or dt.date.today
         self._classifier: IntentClassifier | None = None
         self._trained_on: str | None = None
+        self._chosen_threshold = -math.inf
         # Turns run in worker threads (embedding is CPU work that would stall the event loop).
         # With batching they run side by side on this model's executor and only fitting the
         # classifier takes the lock; without, every turn takes it (the earlier behaviour).
@@ -105,6 +171,39 @@ class LocalModel(Model):
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._seen: _IntentsView | None = None
+
+    # -- settings (read from and written to ``self.settings``, checked when set) -------------
+
+    oos_threshold = Setting[float | None]()
+    """In-scope score below which a message is out of scope; ``None``: the fit's choice (see
+    :attr:`LocalFitReport.threshold`). Setting it applies at once."""
+    in_scope_loss = Setting[float]()
+    """Share of held-out right answers the fit's threshold may send away (setting it refits)."""
+    confident_threshold = Setting[float | None]()
+    """Confidence at or above which the out-of-scope gate never sends an intent away."""
+    confirm_threshold = Setting[float | None]()
+    """Confidence below which an intent is confirmed with the customer instead of started."""
+    negative_examples = Setting[Sequence[str]]()
+    """Your off-topic messages, trained as out of scope (setting them refits)."""
+    validation = Setting[Sequence[tuple[str, str | None]]]()
+    """Held-out ``(message, intent or None)`` pairs the fit calibrates on (setting refits)."""
+
+    def fit_report(self, intents: Sequence[IntentSpec]) -> LocalFitReport:
+        """How well the classifier fitted for ``intents`` does on held-out messages: accuracy
+        per intent (cross-validated unless a ``validation`` set was given), the top confusions,
+        out-of-scope recall and in-scope rejections at the threshold, the threshold and how it
+        was chosen, and warnings (too few examples, intents that collide). Fits first if needed
+        (``agent.intent_specs()`` gives an agent's intents).
+
+        Raises:
+            UserError: no intents, or validation pairs naming an unknown intent.
+        """
+        from .local_fit import build_report
+
+        if not intents:
+            raise UserError("fit_report needs the agent's intents; this one has none")
+        classifier = self._classifier_for(intents)
+        return build_report(classifier, self._view(intents), self.settings, self._threshold())
 
     @classmethod
     def for_tests(cls) -> LocalModel:
@@ -289,14 +388,31 @@ class LocalModel(Model):
         return request.offered[shown.index(str(found.value))]
 
     def classify(self, text: str, intents: Sequence[IntentSpec]) -> Prediction:
+        """The classifier's reading of ``text`` (masked first unless ``mask=False``): in scope
+        when its score reaches the threshold or its confidence reaches
+        ``confident_threshold``."""
         classifier = self._classifier_for(intents)
-        prediction = classifier.predict_one(text)
+        settings = self.settings
+        x = classifier.embedder.embed([mask_data(text) if settings.mask else text])
+        prediction = classifier.predict_embeddings(x)[0]
+        confidence = float(prediction.confidence)
+        # The out-of-scope class (generic chatter plus your negative examples) is likelier than
+        # any intent: off topic, whatever the score.
+        off_topic = 1.0 - float(classifier.scores(x)[0].sum()) > confidence
         return Prediction(
             label=prediction.label,
-            confidence=float(prediction.confidence),
+            confidence=confidence,
             ranking=[(r.label, float(r.probability)) for r in prediction.ranking[:3]],
-            in_scope=bool(prediction.in_scope) and prediction.label != _OTHER,
+            in_scope=(prediction.score >= self._threshold() or settings.confident(confidence))
+            and not off_topic
+            and prediction.label != _OTHER,
         )
+
+    def _threshold(self) -> float:
+        """The out-of-scope threshold in force: yours, else the one chosen at fit time."""
+        if self.settings.oos_threshold is not None:
+            return self.settings.oos_threshold
+        return self._chosen_threshold
 
     def several(self, text: str, intents: Sequence[IntentSpec]) -> list[tuple[StartIntent, float]]:
         """Two or more different requests in one message, one per clause, in the order said;
@@ -336,7 +452,7 @@ class LocalModel(Model):
     def _classifier_for(self, intents: Sequence[IntentSpec]) -> IntentClassifier:
         view = self._view(intents)
         classifier = self._classifier
-        if classifier is not None and self._trained_on == view.key:
+        if classifier is not None and self._trained_on == self.settings.fit_key(view.key):
             return classifier
         if not self.batching:
             return self._fit(view)  # the turn holds the lock already
@@ -344,18 +460,30 @@ class LocalModel(Model):
             return self._fit(view)
 
     def _fit(self, view: _IntentsView) -> IntentClassifier:
-        texts, labels, key = view.texts, view.labels, view.key
+        settings = self.settings
+        texts, labels, key = view.texts, view.labels, settings.fit_key(view.key)
         if self._classifier is None or self._trained_on != key:
             from ..understanding.classifier import IntentClassifier
 
+            settings.check_validation(set(labels))
             # Generic chatter is the out-of-scope reference class: with few intents there are
             # too few to hold some out when choosing the threshold. A lone intent needs it as a
             # second class.
-            oos = list(_GENERIC_OUT_OF_SCOPE)
+            oos = list(_GENERIC_OUT_OF_SCOPE) + list(settings.negative_examples)
             if len(set(labels)) < 2:
                 texts, labels = texts + oos[:3], labels + [_OTHER] * 3
                 oos = oos[3:]
-            self._classifier = IntentClassifier(self.embedder).fit(texts, labels, oos_texts=oos)
+            masked = mask_data if settings.mask else _same
+            val = settings.validation
+            self._classifier = IntentClassifier(self.embedder).fit(
+                [masked(t) for t in texts],
+                labels,
+                oos_texts=[masked(t) for t in oos],
+                val_texts=[masked(t) for t, _ in val] or None,
+                val_labels=[label for _, label in val] or None,
+            )
+            assert self._classifier.report is not None
+            self._chosen_threshold = choose_threshold(self._classifier.report, settings)
             self._trained_on = key
         return self._classifier
 
@@ -446,6 +574,10 @@ _GENERIC_OUT_OF_SCOPE = (
     "recommend a good movie",
     "what time is it in Tokyo",
 )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _intent(intents: Sequence[IntentSpec], name: str | None) -> IntentSpec | None:

@@ -73,6 +73,8 @@ answer, if its calibrated confidence is at least this (more likely right than no
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
 _NO_NAME = "Sorry, I didn't catch the name."
+_WHICH = "I want to make sure I help with the right thing."
+"""Said before "Did you mean A or B?" when the intent is below ``confirm_threshold``."""
 """Said before a name question again when the answer held no name."""
 
 
@@ -400,6 +402,15 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
         return turn.respond(
             StartIntent(intent=first.intent, slots=first.slots, then=queued),
             min(confidence for _, confidence in several),
+            prediction.ranking,
+        )
+    confirm = getattr(turn.model, "confirm_threshold", None)
+    if confirm is not None and prediction.confidence < confirm:
+        # Not sure enough to start: "Did you mean A or B?" (LocalModel(confirm_threshold=...)).
+        options = [label for label, _ in prediction.ranking[:2]]
+        return turn.respond(
+            AskClarification(text=_WHICH, options=options),
+            prediction.confidence,
             prediction.ranking,
         )
     spec = turn.intent(prediction.label)

@@ -38,13 +38,9 @@ How it works:
   ``r`` of them (:func:`~resolvekit.understanding._calibration.choose_threshold`).
 - **Explicit out-of-scope class.** ``oos_texts`` (messages the agent should not handle) become an
   extra class of both heads; their probability mass lowers every intent's confidence.
-- **Fitting.** The linear head is scikit-learn's ``LogisticRegression`` (lbfgs, multinomial;
-  :mod:`~resolvekit.understanding._linear`). Cross-validation folds are fitted two at a time,
-  with one BLAS thread each; only the chosen block weight's full model is fitted.
-- **Persistence.** With ``persist=True`` (the default) the fitted classifier is saved under the
-  resolvekit cache folder, keyed by its training vectors, labels, embedder and settings, and the
-  same fit in a later process loads it instead (0.1 s for 77 intents x 20 examples):
-  :mod:`~resolvekit.understanding._classifier_store`.
+- **Fitting** (scikit-learn's lbfgs ``LogisticRegression``, folds two at a time) and
+  **persistence** (a fit is saved by its data and settings and loaded when asked for again,
+  :mod:`~resolvekit.understanding._classifier_store`): see docs/models.md.
 """
 
 from __future__ import annotations
@@ -53,8 +49,8 @@ import contextlib
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -148,6 +144,14 @@ class FitReport:
     """Held-out out-of-scope messages rejected, at the threshold."""
     block_weight: float | None = None
     """Weight of the embedder's extra blocks (``None`` when its vectors are one block)."""
+    heldout_true: tuple[int, ...] = field(default=(), repr=False)
+    heldout_predicted: tuple[int, ...] = field(default=(), repr=False)
+    heldout_scores: tuple[float, ...] = field(default=(), repr=False)
+    heldout_confidence: tuple[float, ...] = field(default=(), repr=False)
+    heldout_oos_scores: tuple[float, ...] = field(default=(), repr=False)
+    heldout_oos_confidence: tuple[float, ...] = field(default=(), repr=False)
+    """Per held-out in-scope message: its intent and top intent (indices into ``classes``), score
+    and confidence; per held-out out-of-scope message, its score and top confidence."""
 
 
 class IntentClassifier:
@@ -442,7 +446,10 @@ class IntentClassifier:
         if fitted is None:
             return False
         try:
-            report = FitReport(**fitted.report)
+            values: dict[str, Any] = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in fitted.report.items()
+            }
+            report = FitReport(**values)
         except TypeError as exc:
             store.logger.warning("Ignoring a damaged classifier file: %s", exc)
             return False
@@ -470,6 +477,7 @@ class IntentClassifier:
         nan = float("nan")
         accuracy = ece = in_acc = oos_recall = nan
         threshold = -math.inf
+        rows: dict[str, tuple[float, ...] | tuple[int, ...]] = {}
         if held_in is not None and held_in.y is not None and len(held_in.y):
             if not calibrated:
                 model.calibrate(held_in, held_in.y)
@@ -482,9 +490,15 @@ class IntentClassifier:
             ece = expected_calibration_error(confidence, correct)
             parts_in = model.score_parts(held_in, n_in)
             model.fit_standardisation(parts_in)
+            rows["heldout_true"] = tuple(int(v) for v in held_in.y)
+            rows["heldout_predicted"] = tuple(int(v) for v in predicted)
+            rows["heldout_confidence"] = tuple(float(v) for v in confidence)
             if held_oos is not None and len(held_oos.logits):
                 parts_oos = model.score_parts(held_oos, n_in)
                 model.fit_weights(parts_in, parts_oos)
+                oos_probs = softmax(model.logits(held_oos), model.temperature)[:, :n_in]
+                rows["heldout_oos_scores"] = tuple(float(v) for v in model.combine(parts_oos))
+                rows["heldout_oos_confidence"] = tuple(float(v) for v in oos_probs.max(axis=1))
                 choice = choose_threshold(
                     model.combine(parts_in),
                     correct,
@@ -498,6 +512,7 @@ class IntentClassifier:
                 )
             else:
                 source = "none"
+            rows["heldout_scores"] = tuple(float(v) for v in model.combine(parts_in))
         else:
             source = "none"
         self._model, self._classes, self._threshold = model, classes, threshold
@@ -512,6 +527,7 @@ class IntentClassifier:
             heldout_in_scope_accuracy=in_acc,
             heldout_oos_recall=oos_recall,
             block_weight=None if self._blocks is None else self._block_weight,
+            **rows,  # type: ignore[arg-type]
         )
 
     # --- prediction ----------------------------------------------------------------------------

@@ -240,7 +240,6 @@ class LocalModel(Model):
             self._executor = ThreadPoolExecutor(
                 max_workers=TURN_THREADS, thread_name_prefix="resolvekit-localmodel"
             )
-        # metered: an eval's CPU clock of the turn counts this thread's work as the agent's.
         return await asyncio.get_running_loop().run_in_executor(self._executor, metered(fn), *args)
 
     async def warm_up(self, intents: Sequence[IntentSpec]) -> None:

@@ -63,6 +63,10 @@ def chromium() -> Iterator[object]:
     """A headless Chromium (Debian's ``/usr/bin/chromium``, installed by
     ``tools/setup_browser.sh``) driven by Playwright: a ``playwright.sync_api.Browser``.
 
+    One per test module, not per session: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, and pytest-asyncio cannot run the async tests of later
+    modules beside it. Async tests and this fixture do not share a module.
+
     Skipped when Chromium or Playwright is missing, except under ``CI=1`` (``.ci/run``), where
     a missing browser fails the run.
 

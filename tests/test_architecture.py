@@ -62,6 +62,7 @@ LAYERS: dict[str, int] = {
     "resolvekit.report": 4,
     "resolvekit.chat": 4,
     "resolvekit.connect.server": 4,
+    "resolvekit.console": 4,
 }
 """Each module's layer: the longest prefix listed decides."""
 

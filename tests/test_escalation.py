@@ -129,14 +129,15 @@ def test_the_packet_holds_every_action_query_and_message() -> None:
     assert handoff.facts == {"email": "jane@example.com"}
     assert [a.model_dump() for a in handoff.actions] == [
         {"tool": "get_order", "args": {"order_id": "W1234567"}, "status": "done",
-         "result": None, "error": None, "effect": "read", "intent": "CancelOrder"},
+         "result": None, "error": None, "effect": "read", "intent": "CancelOrder",
+         "human": None},
         {"tool": "cancel_order", "args": {"order_id": "W1234567"}, "status": "done",
          "result": {"status": "cancelled"}, "error": None, "effect": "write",
-         "intent": "CancelOrder"},
+         "intent": "CancelOrder", "human": None},
         {"tool": "ping", "args": {}, "status": "error", "result": None,
-         "error": {"kind": "timeout"}, "effect": None, "intent": None},
+         "error": {"kind": "timeout"}, "effect": None, "intent": None, "human": None},
         {"tool": "pong", "args": {}, "status": "done", "result": None,
-         "error": None, "effect": None, "intent": None},
+         "error": None, "effect": None, "intent": None, "human": None},
     ]  # fmt: skip
     assert handoff.knowledge == ["cancellation policy"]
     assert [(m["role"], m["text"], m["channel"]) for m in handoff.transcript] == [

@@ -53,6 +53,20 @@ async def test_connected_support_demo_cancels_through_an_mcp_server(
     assert "orders.cancel_order" in capsys.readouterr().out
 
 
+async def test_console_demo_seeds_handoffs_the_inbox_lists() -> None:
+    example = _load("console_demo")
+    from resolvekit.console import Console
+
+    agent = example.order_support.agent
+    shop = example.order_support.Shop()
+    with agent.override(model="test"):
+        results = await example.seed(agent, shop)
+    assert [r.outcome for r in results] == ["escalated", "escalated"]
+    items = await Console(agent).inbox()
+    assert sorted(i.customer_id for i in items) == ["c-1", "c-2"]
+    assert {i.frustration.level for i in items if i.customer_id == "c-1"} == {"medium"}
+
+
 async def test_refund_approvals_demo_waits_for_the_team_lead(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

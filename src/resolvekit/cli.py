@@ -155,6 +155,12 @@ def _fit_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_console_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .console.cli import add_console_command
+
+    add_console_command(subparsers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command family registered."""
     parser = argparse.ArgumentParser(
@@ -168,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recover_command(subparsers)
     _add_helpdesk_commands(subparsers)
     _add_fit_report_command(subparsers)
+    _add_console_commands(subparsers)
     return parser
 
 

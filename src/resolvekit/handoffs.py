@@ -33,6 +33,8 @@ class ActionRecord(BaseModel):
     error: dict[str, Any] | None = None
     effect: str | None = None
     intent: str | None = None
+    human: str | None = None
+    """The human agent who ran it from the console (``resolvekit console``); None: the agent."""
 
 
 class Handoff(BaseModel):
@@ -135,6 +137,7 @@ def build_handoff(
             error=step.error,
             effect=step.effect,
             intent=None if run.intent == FREE_RUN else run.intent,
+            human=step.human.get("name") if step.human else None,
         )
         for run in conv.runs
         for step in run.journal

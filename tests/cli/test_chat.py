@@ -91,7 +91,9 @@ def test_cli_chat_runs_on_the_test_model(
 ) -> None:
     lines = iter(["hello", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
-    assert main(["chat", f"{EXAMPLE}:agent", "--model", "test", "--customer", "c-1"]) == 0
+    # A customer of its own: the example module (and its agent's store) is shared with the
+    # other tests of the session that import it.
+    assert main(["chat", f"{EXAMPLE}:agent", "--model", "test", "--customer", "c-cli"]) == 0
     assert "agent> Hello! How can I help you today?" in capsys.readouterr().out
 
 

@@ -125,6 +125,22 @@ async def test_a_save_that_cannot_be_encoded_leaves_the_conversation_as_it_was(
     assert await store.archived(conversation.id) == [{"n": 0}]
 
 
+async def test_handed_off_lists_the_conversations_a_human_has_oldest_first(
+    store: rk.Store,
+) -> None:
+    first, second, open_one, closed = (Conversation.new(c, "chat") for c in "abcd")
+    first.status = second.status = "handed_off"
+    closed.status = "closed"
+    for conversation in (first, open_one, second, closed):
+        await store.save(conversation)
+    listed = await store.handed_off()  # type: ignore[attr-defined]
+    assert [c.id for c in listed] == [first.id, second.id]
+    assert [c.id for c in await store.handed_off(limit=1)] == [first.id]  # type: ignore[attr-defined]
+    # A listing is read-only: what it returns is a copy, saving nothing.
+    listed[0].status = "open"
+    assert [c.id for c in await store.handed_off()] == [first.id, second.id]  # type: ignore[attr-defined]
+
+
 def _waiting_for_approval(customer_id: str, asked_at: float) -> Conversation:
     conversation = Conversation.new(customer_id, "chat")
     run = PlaybookRun(id="r1", intent="Refund", status="waiting")

@@ -33,6 +33,11 @@ class Store(Protocol):
     Every method may raise :class:`~resolvekit.exceptions.StoreUnavailable` (retry later,
     nothing was written half-way) and :class:`~resolvekit.exceptions.CorruptStore` (a stored
     record cannot be read; it is left untouched).
+
+    Optional, outside the protocol (every built-in store has it; the handoff inbox of
+    ``resolvekit console`` needs it): ``async handed_off(limit=100) -> list[Conversation]``,
+    the conversations a human has (status ``handed_off``), least recently saved first: a
+    read-only listing.
     """
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:

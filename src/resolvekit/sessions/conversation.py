@@ -102,6 +102,10 @@ class Step:
     schema: str | None = None
     """For a call of a connected tool: the digest of the tool's shape when it was called
     (:attr:`Tool.fingerprint`); replaying it against another shape fails loudly."""
+    human: dict[str, Any] | None = None
+    """For a step a human agent made in the console (``resolvekit console``): ``{"name": ...,
+    "request": ...}``, who and which click (a repeated click finds this step and calls nothing
+    again); None for the agent's own steps."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Any field given a value drops the JSON the step kept (see encode_conversation); a

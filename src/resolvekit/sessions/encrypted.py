@@ -141,6 +141,10 @@ class EncryptedStore:
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         return await self.store.inflight(before, limit)
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        found: list[Conversation] = await cast(Any, self.store).handed_off(limit)
+        return found
+
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         return await self.store.awaiting_approval(limit)
 

@@ -148,6 +148,11 @@ class MemoryStore:
         found.sort()
         return [(cid, customer_id) for _, cid, customer_id in found[:limit]]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        found = [(r.updated_at, cid) for cid, r in self._rows.items() if r.status == "handed_off"]
+        found.sort()
+        return [self._decode(cid, self._rows[cid]) for _, cid in found[:limit]]
+
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         found = sorted(
             (row.approval_since, cid, row.customer_id)

@@ -494,6 +494,14 @@ class PostgresStore:
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        rows = await self._rows(
+            f"SELECT id, version, data FROM {self.table} WHERE status = 'handed_off' "
+            "ORDER BY updated_at LIMIT %s",
+            (limit,),
+        )
+        return [self._decode(*row) for row in rows]
+
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._rows(
             f"SELECT id, customer_id FROM {self.table} WHERE status <> 'closed' "

@@ -384,6 +384,14 @@ class SQLiteStore:
         )
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
+    async def handed_off(self, limit: int = 100) -> list[Conversation]:
+        sql = "SELECT id, version, data FROM conversations WHERE status = 'handed_off' "
+        rows = await self._run(
+            "list handed-off conversations",
+            functools.partial(self._fetch, sql + "ORDER BY updated_at LIMIT ?", (limit,)),
+        )
+        return [self._decode(*row) for row in rows]
+
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._run(
             "list conversations waiting for an approval",

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "resolvekit._lazy": 0,
     "resolvekit._retry": 0,
     "resolvekit.live": 0,
+    "resolvekit._meter": 0,
     # 1: components
     "resolvekit.understanding": 1,
     "resolvekit.models": 1,

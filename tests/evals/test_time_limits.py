@@ -23,6 +23,7 @@ from resolvekit.evals import (
 from resolvekit.evals.demo.model import decide
 from resolvekit.evals.users import AgentTurn, GoalUser, UserMove, UserSession
 from resolvekit.models import ModelRequest, ModelResponse
+from resolvekit.models.local import LocalModel
 
 from .agents import demo_scenario, suite_of
 
@@ -65,6 +66,23 @@ async def test_work_in_worker_threads_counts_as_the_agents_own_time() -> None:
     assert record.verdict == "failed" and record.error is not None
     assert record.error.startswith("timed out: the agent used ")
     assert all(ms >= 25 for ms in record.agent_cpu_ms)
+
+
+class _HeavyLocalModel(LocalModel):
+    """A LocalModel whose every turn burns 30 ms of CPU in the model's own executor."""
+
+    def _turn(self, request: ModelRequest) -> Any:
+        burn(0.03)
+        return super()._turn(request)
+
+
+async def test_a_local_models_own_executor_counts_as_the_agents_own_time() -> None:
+    # LocalModel runs its turns on its own threads, not the loop's default executor.
+    model = _HeavyLocalModel.for_tests()
+    suite = suite_of(model, demo_scenario("cancel-pending"))
+    (record,) = await play(suite, timeout=30.0)
+    assert model._executor is not None  # the turns did run on the model's own executor
+    assert record.agent_cpu_ms and all(ms >= 25 for ms in record.agent_cpu_ms)
 
 
 async def test_waiting_is_not_the_agents_time_and_a_real_hang_is_caught() -> None:

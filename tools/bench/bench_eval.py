@@ -8,13 +8,15 @@ each in a fresh child process, one after the other, and prints for each run:
   sampled every 2 s; the machine's core count is printed once);
 - wall time of ``run_suite``, and of the ``asyncio.run`` teardown after it;
 - CPU time of the process during ``run_suite`` (all threads), split into the **agent's own
-  CPU** (every ``Agent.handle`` call: each step of its coroutine on the event loop, plus the jobs
-  it hands to the loop's default executor, e.g. ``asyncio.to_thread``, timed inside the worker
-  thread) and the **harness** (everything else: state copies, snapshots, scoring, the simulated
-  customer, building the agents, records, the runner and the event loop);
+  CPU** (every ``Agent.handle`` call: each step of its coroutine on the event loop, plus the
+  jobs it hands to any thread pool, the loop's default executor (``asyncio.to_thread``) or one
+  of its own (a LocalModel's turns), timed inside the worker thread) and the **harness**
+  (everything else: state copies, snapshots, scoring, the simulated customer, building the
+  agents, records, the runner and the event loop);
 - the overhead ratio: harness CPU / agent CPU. The agent's CPU also counts the threads Python
-  did not start (``native``: torch's or a BLAS library's own thread pool, read from /proc):
-  only the agent's model uses them, and its per-turn probe cannot see them;
+  did not start (``native``: torch's or a BLAS library's own thread pool, read from /proc) and
+  the batching embedder's thread: only the agent's model uses them, and its per-turn probe
+  cannot see them;
 - per-turn agent latency p50/p95/p99: the agent's own CPU per ``Agent.handle`` call, and the
   wall time of the call (which includes waiting for the event loop and other conversations);
 - the score (agent pass^1), the conversations that timed out or crashed, and whether every
@@ -23,7 +25,8 @@ each in a fresh child process, one after the other, and prints for each run:
 The probes are the same for every code version: they patch ``Agent.handle``, the suite's agent
 factory, ``Scenario.fresh_state`` (copy), the suite's snapshot and the runner's ``to_data``
 (snapshot), ``_Runner._score`` (scoring), the customer sessions (customer), the gold replay and
-``redact_record``/``append_record`` (records), and install a timing default executor.
+``redact_record``/``append_record`` (records), and time the thread-pool jobs submitted during
+each probed call (``ThreadPoolExecutor.submit``).
 
 ``--baseline REV`` also measures the code of git revision REV (``src``, ``evals`` and
 ``examples`` exported with ``git archive`` into a temporary folder) in the same invocation,
@@ -33,6 +36,7 @@ see the same machine load.
     .venv/bin/python tools/bench/bench_eval.py                        # this checkout, 1/4/16
     .venv/bin/python tools/bench/bench_eval.py --baseline main        # and main's code
     .venv/bin/python tools/bench/bench_eval.py --ids 0,1,2,3 --concurrency 1,4 --breakdown
+    .venv/bin/python tools/bench/bench_eval.py --warm 3   # one-time costs paid before measuring
     .venv/bin/python tools/bench/bench_eval.py --profile /tmp/prof    # cProfile of each run
     .venv/bin/python tools/bench/bench_eval.py --show runs.json --breakdown  # a --json file again
 
@@ -117,14 +121,16 @@ class _Stepped:
                 value, error = None, exc
 
 
-class _TimedExecutor(concurrent.futures.ThreadPoolExecutor):
-    """The loop's default executor: a job submitted during a probed call is timed in its
-    worker thread and added to that call's clock."""
+def _time_executor_jobs() -> None:
+    """Every thread-pool job submitted during a probed call is timed in its worker thread and
+    added to that call's clock: the loop's default executor (``asyncio.to_thread``) and any
+    executor of the agent's own (a LocalModel runs its turns on its own threads)."""
+    submit = concurrent.futures.ThreadPoolExecutor.submit
 
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Any:
+    def timed_submit(self: Any, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Any:
         clock = _CURRENT.get()
-        if clock is None:
-            return super().submit(fn, *args, **kwargs)
+        if clock is None or getattr(fn, "_bench_timed", False):
+            return submit(self, fn, *args, **kwargs)
 
         def timed() -> _T:
             start = time.thread_time()
@@ -133,7 +139,10 @@ class _TimedExecutor(concurrent.futures.ThreadPoolExecutor):
             finally:
                 clock.add(time.thread_time() - start, job=True)
 
-        return super().submit(timed)
+        timed._bench_timed = True  # type: ignore[attr-defined]
+        return submit(self, timed)
+
+    concurrent.futures.ThreadPoolExecutor.submit = timed_submit  # type: ignore[method-assign]
 
 
 @dataclass
@@ -194,6 +203,7 @@ def _install_probes(suite: Any, *, breakdown: bool) -> None:
     agent: Any = importlib.import_module("resolvekit.agent").Agent
     runner: Any = importlib.import_module("resolvekit.evals.runner")
     scenario_type: Any = importlib.import_module("resolvekit.evals.scenario").Scenario
+    _time_executor_jobs()
     agent.handle = _async_probe("agent", agent.handle, turn=True)
     suite.agent = _sync_probe("agent_build", suite.agent)
     if not breakdown:  # only what the overhead ratio needs: fewer probes, less probe overhead
@@ -260,6 +270,8 @@ def _thread_cpu() -> dict[str, float]:
         except OSError:
             continue
         name = names.get(int(tid), "native")
+        # The batching embedder's thread serves only the agent's model: like a torch pool.
+        name = "native" if name.startswith("resolvekit-embedder") else name
         name = "worker" if name.startswith(("asyncio_", "ThreadPool", "resolvekit")) else name
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return out
@@ -274,6 +286,12 @@ def _child(args: argparse.Namespace) -> None:
     setup = time.perf_counter()
     suite = load_suite(str(root / "evals" / "tau2_retail"), options)
     setup_s = time.perf_counter() - setup
+    if args.warm:  # the process's one-time costs (imports, model, knowledge index) first
+        import dataclasses
+
+        warm = dataclasses.replace(suite, scenarios=suite.scenarios[: args.warm])
+        asyncio.run(run_suite(warm, RunOptions(trials=1, concurrency=1, progress=False)))
+        setup_s = time.perf_counter() - setup
     _install_probes(suite, breakdown=args.breakdown)
     run_options = RunOptions(
         trials=1, concurrency=args.concurrency, baselines=not args.no_baselines, progress=False
@@ -281,7 +299,7 @@ def _child(args: argparse.Namespace) -> None:
     measured: dict[str, float] = {}
 
     async def play() -> Any:
-        asyncio.get_running_loop().set_default_executor(_TimedExecutor())
+        asyncio.get_running_loop().set_default_executor(concurrent.futures.ThreadPoolExecutor())
         wall, cpu = time.perf_counter(), time.process_time()
         threads = _thread_cpu()
         try:
@@ -372,6 +390,8 @@ def _run_child(root: Path, concurrency: int, args: argparse.Namespace, tag: str)
         command += ["--ids", args.ids]
     if args.no_baselines:
         command.append("--no-baselines")
+    if args.warm:
+        command += ["--warm", str(args.warm)]
     if args.breakdown:
         command.append("--breakdown")
     if args.profile:
@@ -474,6 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV")
     parser.add_argument("--no-baselines", action="store_true", help="skip do_nothing and gold")
     parser.add_argument("--breakdown", action="store_true", help="harness CPU by part")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first play N tasks unmeasured (imports, model, knowledge: one-time costs)",
+    )
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per run")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--show", type=Path, help="print the figures of a --json file, run nothing")

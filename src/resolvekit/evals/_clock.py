@@ -7,10 +7,13 @@ Between its steps the loop runs other conversations and the harness; the wall ti
 
 - the thread CPU time of each step of the turn's coroutine, on the event loop thread;
 - the thread CPU time of each job the turn submits to the default executor, measured in the
-  worker thread (:func:`metered_executor` installs an executor that does this).
+  worker thread (:func:`metered_executor` installs an executor that does this);
+- the thread CPU time of each job the turn runs on an executor of its own through
+  :func:`resolvekit._meter.metered` (a :class:`~resolvekit.models.LocalModel`'s turns).
 
 Not counted: threads the agent's libraries start themselves (e.g. a BLAS or torch thread
-pool), jobs given to an executor other than the loop's default, and tasks the turn spawns.
+pool, the batching embedder's thread), other jobs given to an executor other than the loop's
+default, and tasks the turn spawns.
 CPU time does not grow when the machine is busy or the harness runs between steps, which is
 what makes it a fair budget for a conversation.
 """
@@ -24,6 +27,8 @@ from collections.abc import Callable, Coroutine, Generator, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any, TypeVar
+
+from .._meter import JOB_METER
 
 __all__ = ["HangGuard", "TurnClock", "metered_executor", "timed"]
 
@@ -86,10 +91,12 @@ class _Stepped:
 async def timed(coro: Coroutine[Any, Any, _T], clock: TurnClock) -> _T:
     """Await ``coro``, adding its own CPU time to ``clock`` (see the module docstring)."""
     token = _CURRENT.set(clock)
+    meter = JOB_METER.set(clock.add_job)
     try:
         result: _T = await _Stepped(coro, clock)
         return result
     finally:
+        JOB_METER.reset(meter)
         _CURRENT.reset(token)
 
 

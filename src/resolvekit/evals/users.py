@@ -12,6 +12,7 @@ fresh :class:`UserSession` per conversation. A session is deterministic for a gi
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from abc import ABC, abstractmethod
@@ -109,10 +110,12 @@ class SimulatedUser(BaseModel, ABC):
         """
 
 
+@functools.lru_cache(maxsize=4096)
 def is_information(line: str) -> bool:
     """Whether saying ``line`` again would be giving information again (counted in
     ``repeated_info``): a plain yes ("Yes, please go ahead.") or a bare no, said to a second
-    confirmation, is an answer, not information repeated."""
+    confirmation, is an answer, not information repeated. Remembered per line (simulated
+    customers say the same lines in every conversation)."""
     reading = read_consent(line)
     if reading.answer == "yes":
         return False

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._meter import metered
 from .._text import fold
 from ..exceptions import UserError
 from ..intents import humanize
@@ -239,7 +240,7 @@ class LocalModel(Model):
             self._executor = ThreadPoolExecutor(
                 max_workers=TURN_THREADS, thread_name_prefix="resolvekit-localmodel"
             )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, metered(fn), *args)
 
     async def warm_up(self, intents: Sequence[IntentSpec]) -> None:
         """Load the sentence model, fit the classifier for ``intents`` and import the

@@ -4,6 +4,7 @@ conversations; date ranges, first-contact resolution, formats; empty and damaged
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import sqlite3
 from pathlib import Path
@@ -227,3 +228,47 @@ async def test_approval_turnaround_comes_from_the_journaled_decisions(tmp_path: 
     assert 0.05 <= wait < 60
     card = compute_scorecard(facts)
     assert card.approvals == 1 and card.approval_turnaround_s == wait
+
+
+async def test_stale_articles_are_listed_with_the_answers_that_cited_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resolvekit.knowledge import Document, KnowledgeBase
+    from resolvekit.understanding.embedders import HashingEmbedder
+
+    kb = KnowledgeBase(embedder=HashingEmbedder(), threshold=0.3)
+    kb.add(
+        [
+            Document(id="returns", text="Returns are free within 30 days of delivery."),
+            Document(
+                id="shipping",
+                text="Parcels ship within two days by standard post.",
+                review_by=datetime.date(2020, 1, 1),
+                owner="logistics",
+            ),
+        ]
+    )
+    kb.save(tmp_path / "kb")
+    store = rk.SQLiteStore(tmp_path / "kb.db")
+    agent = rk.Agent("Shop", model=rk.FunctionModel(_to_knowledge), knowledge=kb, store=store)
+    answered = await agent.handle("ann", "how do parcels ship")
+    assert answered.outcome == "answered" and answered.citations[0].doc_id == "shipping"
+    await agent.handle("bob", "how do parcels ship by post")
+    await agent.close()
+    url = f"sqlite:///{tmp_path / 'kb.db'}"
+    assert await asyncio.to_thread(cli, ["report", url, "--format", "json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["articles_cited"] == {"shipping": 2} and plain["stale_articles"] is None
+    assert any("--knowledge" in note for note in plain["notes"])
+    args = ["report", url, "--format", "json", "--knowledge", str(tmp_path / "kb")]
+    assert await asyncio.to_thread(cli, args) == 0
+    card = json.loads(capsys.readouterr().out)
+    (stale,) = card["stale_articles"]
+    assert (stale["doc_id"], stale["cited"], stale["owner"]) == ("shipping", 2, "logistics")
+    assert stale["review_by"] == "2020-01-01" and stale["days_overdue"] > 0
+    assert await asyncio.to_thread(cli, ["report", url, "--knowledge", str(tmp_path / "kb")]) == 0
+    assert "Stale articles" in capsys.readouterr().out
+
+
+def _to_knowledge(request: rk.ModelRequest) -> rk.ModelResponse:
+    return rk.ModelResponse(decision=rk.AnswerFromKnowledge(query=request.text))

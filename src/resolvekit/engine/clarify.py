@@ -62,6 +62,10 @@ async def clarify(state: TurnState, text: str, options: list[str]) -> None:
         state.waiting()
 
 
+CITED = "cited:"
+"""Counter prefix: ``cited:<doc id>`` counts the knowledge answers that cited a document."""
+
+
 async def answer(state: TurnState, query: str, *, clarify_if_not: bool = True) -> bool:
     """Answer from knowledge; False (after a clarification, if ``clarify_if_not``) when it
     cannot."""
@@ -87,6 +91,8 @@ async def answer(state: TurnState, query: str, *, clarify_if_not: bool = True) -
         return False
     state.conv.counters["clarifications"] = 0
     state.conv.bump("knowledge_answers")  # what `resolvekit report` counts as answered
+    for cited in {c.doc_id for c in found.citations}:  # the report's articles in use
+        state.conv.bump(CITED + cited)
     state.say(found.text)
     state.citations.extend(found.citations)
     state.outcome = "answered"

@@ -20,7 +20,8 @@ def add_report_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         description=(
             "Volume by intent and channel, resolution next to containment, escalation and "
             "deflection, first-contact resolution, escalation reasons, approval turnaround, "
-            "customer effort and knowledge gaps, from the conversations in a store."
+            "customer effort, knowledge gaps, the articles answers cited and (with --knowledge) "
+            "the stale ones, from the conversations in a store."
         ),
     )
     parser.add_argument("store", help="the store URL: sqlite:///support.db, postgresql://...")
@@ -31,6 +32,12 @@ def add_report_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--format", choices=("table", "html", "csv", "json"), default="table", help="output"
     )
     parser.add_argument("--out", type=Path, help="write to this file (default: stdout)")
+    parser.add_argument(
+        "--knowledge",
+        metavar="INDEX",
+        help="the agent's knowledge index (directory or postgresql:// URL): list its articles "
+        "past their review date with how often answers cited them",
+    )
     parser.add_argument(
         "--key-env",
         metavar="NAME",
@@ -86,7 +93,16 @@ def _report(args: argparse.Namespace) -> int:
     if not facts:
         print(f"No conversations in {args.store} for this date range.", file=sys.stderr)
         return 0
-    card = compute_scorecard(facts, since=since, until=until, reopen_days=args.reopen_days)
+    stale = None
+    if args.knowledge is not None:
+        from ..knowledge import KnowledgeBase
+
+        index = args.knowledge
+        kb = KnowledgeBase.load(index if "://" in index else Path(index))
+        stale = kb.stale()
+    card = compute_scorecard(
+        facts, since=since, until=until, reopen_days=args.reopen_days, stale=stale
+    )
     if args.format == "table" and args.out is None:
         render.to_table(card)
         return 0

@@ -59,6 +59,20 @@ def _sections(card: Scorecard) -> list[tuple[str, dict[str, int]]]:
         ("Outcomes", card.outcomes),
         ("Escalation reasons", card.escalation_reasons),
         ("Knowledge gaps (no reliable answer)", card.knowledge_gaps),
+        ("Articles cited by answers", card.articles_cited),
+        *(
+            []
+            if card.stale_articles is None
+            else [
+                (
+                    "Stale articles (answers citing them)",
+                    {
+                        f"{a.doc_id} (review by {a.review_by}, {a.days_overdue} days over)": a.cited
+                        for a in card.stale_articles
+                    },
+                )
+            ]
+        ),
     ]
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from .._text import normalize
+from ..engine.clarify import CITED
 from ..exceptions import CorruptStore, StoreError, UserError
 from ..messages import Message
 from ..phrases import Phrases
 from ..sessions.conversation import FREE_RUN, Conversation, PlaybookRun, Step
+
+if TYPE_CHECKING:
+    from ..knowledge.health import StaleDocument
 
 __all__ = [
     "ConversationFacts",
@@ -51,6 +55,19 @@ class ConversationFacts(BaseModel):
     """Customer questions the agent found no reliable answer to (knowledge gaps)."""
     approvals: list[float] = Field(default_factory=list)
     """Seconds from an approval request to its decision (journal steps of kind ``approve``)."""
+    cited: dict[str, int] = Field(default_factory=dict)
+    """Knowledge answers that cited each document, by doc id."""
+
+
+class StaleArticle(BaseModel):
+    """An article past its review date, and how often answers cited it in the range."""
+
+    doc_id: str
+    title: str
+    owner: str | None
+    review_by: str
+    days_overdue: int
+    cited: int
 
 
 class Rate(BaseModel):
@@ -90,6 +107,10 @@ class Scorecard(BaseModel):
     repeated_questions: int
     knowledge_gaps: dict[str, int]
     """Questions without a reliable answer, most frequent first."""
+    articles_cited: dict[str, int] = Field(default_factory=dict)
+    """Documents knowledge answers cited, most cited first (top 20)."""
+    stale_articles: list[StaleArticle] | None = None
+    """Articles past their review date (most cited first); None without a knowledge index."""
     notes: list[str] = Field(default_factory=list)
 
 
@@ -178,6 +199,11 @@ def facts_of(
         repeated_questions=repeated,
         unanswered=unanswered,
         approvals=approvals,
+        cited={
+            key.removeprefix(CITED): count
+            for key, count in conversation.counters.items()
+            if key.startswith(CITED)
+        },
     )
 
 
@@ -242,8 +268,15 @@ def compute_scorecard(
     since: float | None = None,
     until: float | None = None,
     reopen_days: float = 7.0,
+    stale: Sequence[StaleDocument] | None = None,
 ) -> Scorecard:
-    """The scorecard of these conversations (an empty list gives zero counts and no rates)."""
+    """The scorecard of these conversations (an empty list gives zero counts and no rates).
+
+    Args:
+        stale: the knowledge base's documents past their review date
+            (``KnowledgeBase.stale()``), listed with how often answers cited them; None when
+            no knowledge index was given.
+    """
     ended = [f for f in facts if f.outcome != "open"]
     outcomes = Counter(f.outcome for f in facts)
     by_customer: dict[str, list[ConversationFacts]] = defaultdict(list)
@@ -262,13 +295,17 @@ def compute_scorecard(
     waits = sorted(w for f in facts for w in f.approvals)
     turns = [f.customer_turns for f in facts]
     gaps = Counter(q for f in facts for q in f.unanswered)
+    cited: Counter[str] = Counter()
+    for f in facts:
+        cited.update(f.cited)
     notes = [
         "Resolution: a playbook reached its goal. Deflection: answered from knowledge only. "
         "Resolved + answered is what the eval scores 'resolved'; unresolved (no resolution, "
         "answer, refusal or handoff) is the eval's 'deflected'. Rates are over ended "
         "conversations; open ones count in the volume only.",
-        "Stale articles are not shown: conversations do not record which articles were cited.",
     ]
+    if stale is None:
+        notes.append("Stale articles: give the knowledge index (--knowledge) to list them.")
     if not waits:
         notes.append("Approval turnaround is empty: no approval was journaled in this range.")
     return Scorecard(
@@ -302,5 +339,22 @@ def compute_scorecard(
         customer_turns_max=max(turns, default=0),
         repeated_questions=sum(f.repeated_questions for f in facts),
         knowledge_gaps=dict(gaps.most_common(20)),
+        articles_cited=dict(cited.most_common(20)),
+        stale_articles=None
+        if stale is None
+        else sorted(
+            (
+                StaleArticle(
+                    doc_id=d.doc_id,
+                    title=d.title,
+                    owner=d.owner,
+                    review_by=d.review_by.isoformat(),
+                    days_overdue=d.days_overdue,
+                    cited=cited.get(d.doc_id, 0),
+                )
+                for d in stale
+            ),
+            key=lambda a: (-a.cited, -a.days_overdue, a.doc_id),
+        ),
         notes=notes,
     )

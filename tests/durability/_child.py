@@ -21,6 +21,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from typing import Any
 
 import resolvekit as rk
@@ -40,13 +41,26 @@ def die() -> None:
 
 
 def bank(path: str) -> sqlite3.Connection:
+    """The bank's ledger, opened by every worker on each write. Switching a file to WAL needs
+    an exclusive lock that SQLite refuses at once ("database is locked") instead of waiting for
+    it, so several workers opening a new file together retry until one of them has switched
+    it: the write itself must never fail on the test's own bookkeeping."""
     db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS ledger (n INTEGER PRIMARY KEY, customer TEXT, "
-        "order_id TEXT, key TEXT UNIQUE)"
-    )
-    return db
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS ledger (n INTEGER PRIMARY KEY, customer TEXT, "
+                "order_id TEXT, key TEXT UNIQUE)"
+            )
+            return db
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.05)
 
 
 def write_state(conversation: rk.Conversation) -> str | None:

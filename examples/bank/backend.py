@@ -101,12 +101,8 @@ def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool[Any]]:
     @agent.tool(effect="read")
     def list_transactions(ctx: rk.Context[Bank]) -> list[Transaction]:
         """The customer's recent card transactions, newest first."""
-        rows = [
-            Transaction(id=tid, **{k: v for k, v in t.items() if k != "owner"})
-            for tid, t in ctx.deps["transactions"].items()
-            if t["owner"] == ctx.customer_id
-        ]
-        return sorted(rows, key=lambda t: (t.date, t.id), reverse=True)
+        mine = _owned_by(ctx.deps["transactions"], ctx.customer_id)
+        return [Transaction(id=tid, **_shown(t)) for tid, t in mine]
 
     @agent.tool(effect="write", confirm=True)
     def file_dispute(ctx: rk.Context[Bank], transaction_id: str, reason: str) -> Transaction:
@@ -125,7 +121,7 @@ def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool[Any]]:
             raise rk.ToolRefusal(f"disputes above ${DISPUTE_LIMIT:.2f} need approval")
         tx["disputed"] = True
         ctx.deps["disputes"][transaction_id] = {"amount": tx["amount"], "reason": reason}
-        return Transaction(id=transaction_id, **{k: v for k, v in tx.items() if k != "owner"})
+        return Transaction(id=transaction_id, **_shown(tx))
 
     @agent.tool(effect="read")
     def list_payees(ctx: rk.Context[Bank]) -> list[str]:
@@ -160,17 +156,13 @@ def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool[Any]]:
         record = {"owner": ctx.customer_id, "payee": payee, "amount": amount,
                   "status": "pending", "date": bank["today"]}  # fmt: skip
         bank["transfers"][tid] = record
-        return Transfer(id=tid, **{k: v for k, v in record.items() if k != "owner"})
+        return Transfer(id=tid, **_shown(record))
 
     @agent.tool(effect="read")
     def list_transfers(ctx: rk.Context[Bank]) -> list[Transfer]:
         """The customer's transfers, newest first."""
-        rows = [
-            Transfer(id=tid, **{k: v for k, v in t.items() if k != "owner"})
-            for tid, t in ctx.deps["transfers"].items()
-            if t["owner"] == ctx.customer_id
-        ]
-        return sorted(rows, key=lambda t: (t.date, t.id), reverse=True)
+        mine = _owned_by(ctx.deps["transfers"], ctx.customer_id)
+        return [Transfer(id=tid, **_shown(t)) for tid, t in mine]
 
     @agent.tool(effect="write", confirm=True)
     def cancel_transfer(ctx: rk.Context[Bank], transfer_id: str) -> Transfer:
@@ -188,7 +180,7 @@ def register_tools(agent: rk.Agent[Bank]) -> dict[str, rk.Tool[Any]]:
         record["status"] = "cancelled"
         customer = bank["customers"][ctx.customer_id]
         customer["balance"] = round(customer["balance"] + record["amount"], 2)
-        return Transfer(id=transfer_id, **{k: v for k, v in record.items() if k != "owner"})
+        return Transfer(id=transfer_id, **_shown(record))
 
     tools = (get_card, freeze_card, activate_card, list_transactions, file_dispute, list_payees,
              get_balance, send_transfer, list_transfers, cancel_transfer)  # fmt: skip
@@ -236,3 +228,14 @@ _DEMO: Bank = {
 def demo_state() -> Bank:
     """A fresh copy of the demo bank (two customers; Ana has the interesting records)."""
     return copy.deepcopy(_DEMO)
+
+
+def _shown(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record as the customer sees it: without its owner."""
+    return {k: v for k, v in record.items() if k != "owner"}
+
+
+def _owned_by(table: dict[str, dict[str, Any]], customer: str) -> list[tuple[str, dict[str, Any]]]:
+    """The customer's records of ``table``, newest first (by date, then id)."""
+    rows = [(rid, r) for rid, r in table.items() if r["owner"] == customer]
+    return sorted(rows, key=lambda row: (row[1]["date"], row[0]), reverse=True)

@@ -175,6 +175,15 @@ async def test_an_answer_to_a_playbook_question_is_traced() -> None:
     ]
 
 
+async def _end_first_run(agent: rk.Agent[Backend], status: str) -> None:
+    """End customer c's first run with ``status``, nothing pending, as a later turn would."""
+    conversation = await agent.store.open_conversation("c")
+    assert conversation is not None
+    conversation.runs[0].status = status  # type: ignore[assignment]
+    conversation.pending = None
+    await agent.store.save(conversation)
+
+
 @pytest.mark.parametrize("status", ["resolved", "refused", "escalated", "cancelled", "failed"])
 async def test_an_id_a_finished_run_used_is_asked_again_whatever_its_end(status: str) -> None:
     model = rk.ScriptedModel(
@@ -185,11 +194,7 @@ async def test_an_id_a_finished_run_used_is_asked_again_whatever_its_end(status:
     )
     agent = build_agent(Backend(), model)
     await agent.handle("c", "cancel W1234567")
-    conversation = await agent.store.open_conversation("c")
-    assert conversation is not None
-    conversation.runs[0].status = status  # type: ignore[assignment]
-    conversation.pending = None
-    await agent.store.save(conversation)
+    await _end_first_run(agent, status)
     again = await agent.handle("c", "cancel another order")
     assert again.reply == "What is the order number?"
 
@@ -203,11 +208,7 @@ async def test_a_value_that_is_not_an_id_is_reused_by_the_same_request() -> None
     )
     agent = build_agent(Backend(), model)
     await agent.handle("c", "cancel, I ordered by mistake")
-    conversation = await agent.store.open_conversation("c")
-    assert conversation is not None
-    conversation.runs[0].status = "cancelled"
-    conversation.pending = None
-    await agent.store.save(conversation)
+    await _end_first_run(agent, "cancelled")
     again = await agent.handle("c", "cancel another")
     assert again.slots == {"reason": "ordered by mistake"}
     assert again.reply == "What is the order number?"

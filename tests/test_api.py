@@ -188,6 +188,34 @@ def test_intent_spec_describes_slots_for_models() -> None:
     assert slots["note"].required is False
 
 
+def test_intent_spec_is_computed_once_per_class_and_never_shared() -> None:
+    class Nested(rk.Intent):
+        """Nested."""
+
+        size: Literal["small", "large"]
+
+    calls = 0
+    real = Nested.model_json_schema
+
+    def counted(*args: object, **kwargs: object) -> dict[str, object]:
+        nonlocal calls
+        calls += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    Nested.model_json_schema = counted  # type: ignore[method-assign,assignment]
+    first = Nested.spec()
+    first.slots[0].json_schema["enum"].append("huge")  # a caller scribbling on its copy
+    first.slots[0].json_schema["injected"] = True
+    second = Nested.spec()
+    assert calls == 1
+    assert second.slots[0].json_schema == {
+        "enum": ["small", "large"],
+        "title": "Size",
+        "type": "string",
+    }
+    assert second.slots[0].choices == ["small", "large"]
+
+
 async def test_scripted_model_errors_on_unexpected_and_unused_steps() -> None:
     model = rk.ScriptedModel([rk.Reply(text="one")])
     request = ModelRequest(allowed=frozenset({"reply"}))

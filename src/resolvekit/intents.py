@@ -19,6 +19,7 @@ import enum
 import re
 import types
 import typing
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args, get_origin
@@ -200,7 +201,7 @@ class Intent(BaseModel):
     @classmethod
     def spec(cls) -> IntentSpec:
         """The provider-neutral description of this intent that models see."""
-        schema = cls.model_json_schema()
+        schema = _json_schema(cls)
         properties = schema.get("properties", {})
         required = set(schema.get("required", []))
         slots = []
@@ -228,6 +229,19 @@ class Intent(BaseModel):
             slots=slots,
             title=cls.intent_title,
         )
+
+
+_SCHEMAS: weakref.WeakKeyDictionary[type[BaseModel], dict[str, Any]] = weakref.WeakKeyDictionary()
+"""Each intent class's JSON schema, computed once: every new :class:`Agent` describes its
+intents again, and pydantic's schema generation was about a sixth of an eval's CPU when each
+conversation builds its own agent. Only read (``spec`` copies what it keeps)."""
+
+
+def _json_schema(cls: type[BaseModel]) -> dict[str, Any]:
+    schema = _SCHEMAS.get(cls)
+    if schema is None:
+        schema = _SCHEMAS[cls] = cls.model_json_schema()
+    return schema
 
 
 def _normalise_for_pattern(value: str, pattern: str | None) -> str:

@@ -292,6 +292,9 @@ def _child(args: argparse.Namespace) -> None:
         warm = dataclasses.replace(suite, scenarios=suite.scenarios[: args.warm])
         asyncio.run(run_suite(warm, RunOptions(trials=1, concurrency=1, progress=False)))
         setup_s = time.perf_counter() - setup
+    if args.bare:
+        _bare_child(args, suite, setup_s)
+        return
     _install_probes(suite, breakdown=args.breakdown)
     run_options = RunOptions(
         trials=1, concurrency=args.concurrency, baselines=not args.no_baselines, progress=False
@@ -346,6 +349,106 @@ def _child(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps(report), encoding="utf-8")
 
 
+def _bare_child(args: argparse.Namespace, suite: Any, setup_s: float) -> None:
+    """``--bare``: the eval with no probe at all, against the agent alone on the same messages.
+
+    Rounds alternate (eval, bare) so both see the same load. The eval is ``run_suite`` as
+    ``resolvekit eval`` runs it; the bare pass gives each task's recorded customer messages, in
+    order, to a fresh agent of the suite on a fresh copy of its state (copies made before the
+    clock starts), with the same concurrency, and nothing else: no simulated customer, no
+    scoring, no records, no baselines. Its CPU time is what handling those turns costs; the
+    eval's CPU beyond it is what the harness costs."""
+    from resolvekit.evals import RunOptions, run_suite
+
+    run_options = RunOptions(
+        trials=1, concurrency=args.concurrency, baselines=not args.no_baselines, progress=False
+    )
+    scenarios = {s.id: s for s in suite.scenarios}
+    rounds: list[dict[str, float]] = []
+    passed = tasks = 0
+    turns = 0
+    verdicts: dict[str, str] = {}
+
+    async def bare(messages: dict[str, list[str]]) -> tuple[float, float]:
+        gate = asyncio.Semaphore(args.concurrency)
+        ready = {
+            sid: suite.deps(scenarios[sid].fresh_state()) for sid in messages
+        }  # the copies: not the agent's work, made before the clock starts
+
+        async def one(sid: str) -> None:
+            async with gate:
+                agent = suite.agent(None)
+                agent._warn_no_target = False
+                scenario = scenarios[sid]
+                for text in messages[sid]:
+                    await agent.handle(
+                        f"bare:{sid}", text, channel=scenario.channel, deps=ready[sid]
+                    )
+                await agent.close()
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(one(sid) for sid in messages))
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    with _LoadSampler() as load:
+        for _ in range(args.rounds):
+            wall, cpu = time.perf_counter(), time.process_time()
+            run = asyncio.run(run_suite(suite, run_options))
+            eval_wall, eval_cpu = time.perf_counter() - wall, time.process_time() - cpu
+            records = run.records["agent"]
+            messages = {
+                r.scenario: [t.text for t in r.turns if t.role == "customer"] for r in records
+            }
+            turns = sum(len(v) for v in messages.values())
+            passed = sum(1 for r in records if r.success)
+            tasks = len(records)
+            verdicts = {r.scenario: r.verdict for r in records}
+            bare_wall, bare_cpu = asyncio.run(bare(messages))
+            rounds.append(
+                {
+                    "eval_wall": eval_wall,
+                    "eval_cpu": eval_cpu,
+                    "bare_wall": bare_wall,
+                    "bare_cpu": bare_cpu,
+                }
+            )
+    report = {
+        "bare": True,
+        "setup_s": setup_s,
+        "rounds": rounds,
+        "turns": turns,
+        "passed": passed,
+        "tasks": tasks,
+        "verdicts": verdicts,
+        "load": load.samples,
+        "baselines": not args.no_baselines,
+    }
+    Path(args.out).write_text(json.dumps(report), encoding="utf-8")
+
+
+def _print_bare(rows: list[_Row]) -> None:
+    print(f"machine: {os.cpu_count()} cores; load = 1-min load average (start / mean / max)")
+    print(
+        f"{'code':<9}{'conc':>5}  {'load':>16}  {'round':>5}  {'eval CPU s':>10} "
+        f"{'bare CPU s':>10} {'harness s':>10} {'harness/agent':>14}  {'eval wall s':>11} "
+        f"{'bare wall s':>11}  score"
+    )
+    for row in rows:
+        r = row.result
+        load = r["load"]
+        for i, one in enumerate(r["rounds"]):
+            extra = one["eval_cpu"] - one["bare_cpu"]
+            print(
+                f"{row.tag:<9}{row.concurrency:>5}  "
+                f"{load[0]:>4.1f} /{statistics.mean(load):>5.1f} /{max(load):>4.1f}  "
+                f"{i + 1:>5}  {one['eval_cpu']:>10.2f} {one['bare_cpu']:>10.2f} "
+                f"{extra:>10.2f} {extra / one['bare_cpu'] * 100:>13.1f}%  "
+                f"{one['eval_wall']:>11.2f} {one['bare_wall']:>11.2f}  "
+                f"{r['passed']}/{r['tasks']} ({r['turns']} customer turns"
+                f"{', with baselines' if r['baselines'] else ', no baselines'})"
+            )
+
+
 # -- the parent ------------------------------------------------------------------------------
 
 
@@ -394,6 +497,8 @@ def _run_child(root: Path, concurrency: int, args: argparse.Namespace, tag: str)
         command += ["--warm", str(args.warm)]
     if args.breakdown:
         command.append("--breakdown")
+    if args.bare:
+        command += ["--bare", "--rounds", str(args.rounds)]
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
         command += ["--profile-file", str(Path(args.profile) / f"{tag}-c{concurrency}.prof")]
@@ -502,6 +607,12 @@ def main(argv: list[str] | None = None) -> int:
         help="first play N tasks unmeasured (imports, model, knowledge: one-time costs)",
     )
     parser.add_argument("--profile", metavar="DIR", help="write a cProfile file per run")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="no probes: the eval's CPU against the agent alone replaying the same messages",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --bare: eval/bare rounds")
     parser.add_argument("--json", type=Path, help="write every run's figures here")
     parser.add_argument("--show", type=Path, help="print the figures of a --json file, run nothing")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -517,7 +628,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         saved = json.loads(args.show.read_text(encoding="utf-8"))
         shown = [_Row(tag=r.pop("code"), concurrency=r.pop("concurrency"), result=r) for r in saved]
-        _print_rows(shown, args.breakdown)
+        _print_bare(shown) if shown and shown[0].result.get("bare") else _print_rows(
+            shown, args.breakdown
+        )
         return 0
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     rows: list[_Row] = []
@@ -532,7 +645,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(
                     _Row(tag=tag, concurrency=level, result=_run_child(root, level, args, tag))
                 )
-    _print_rows(rows, args.breakdown)
+    if args.bare:
+        _print_bare(rows)
+    else:
+        _print_rows(rows, args.breakdown)
     if args.json:
         args.json.write_text(
             json.dumps([{"code": r.tag, "concurrency": r.concurrency, **r.result} for r in rows]),

@@ -39,7 +39,10 @@ def events(trace: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 async def test_a_turn_on_one_worker_traced_on_the_other(tmp_path: Path) -> None:
     async with two_workers(tmp_path) as (a, b):
-        first = {"text": "cancel order W1234567, my card is 4111 1111 1111 1111", "message_id": "m1"}
+        first = {
+            "text": "cancel order W1234567, my card is 4111 1111 1111 1111",
+            "message_id": "m1",
+        }
         asked = (await a.post(M, json=first)).json()
         yes = {"text": "yes", "message_id": "m2", "reply_to": asked["question_id"]}
         if asked["pending"] == "slot":  # the reason first

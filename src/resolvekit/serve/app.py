@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InternalError, ResolvekitError, UserError
 from .auth import Gate
-from .body import MessageIn, ResumeIn, customer_id_of, read_body
+from .body import MessageIn, ResumeIn, read_body
 from .config import ServeConfig, ServedAgent
 from .errors import ApiError, error_for, error_response
 from .feed import Cursor, Feed
@@ -197,8 +197,7 @@ class _Service:
         return JSONResponse({"status": "ready"})
 
     async def _start(self, request: Request, *, observer: LiveEvents | None = None) -> Any:
-        customer_id = customer_id_of(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         body = await read_body(request, MessageIn, self.config.max_body_bytes)
         await self.gate.message(customer_id)
         deps = None
@@ -237,8 +236,7 @@ class _Service:
         )
 
     async def _conversation(self, request: Request) -> Conversation:
-        customer_id = customer_id_of(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         found = await self.agent.conversation(customer_id)
         if found is None:
             raise ApiError(404, "no_conversation", "this customer has no open conversation")

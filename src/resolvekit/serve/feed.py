@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .body import customer_id_of
 from .errors import ApiError
 from .views import VISIBLE_ROLES, line_json, pending_json
 
@@ -141,8 +140,7 @@ class Feed:
         """The customer's lines after ``after``, waiting up to ``wait`` seconds for one."""
         from starlette.responses import JSONResponse
 
-        customer_id = customer_id_of(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         query = request.query_params
         cursor = Cursor.decode(query["after"]) if query.get("after") else Cursor()
         wait = _wait(query.get("wait"))

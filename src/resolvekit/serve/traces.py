@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..sessions import FREE_RUN
-from .body import customer_id_of
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -56,8 +55,7 @@ class TraceRoute:
         """The customer's recent turns' traces, redacted, with their ``source``."""
         from starlette.responses import JSONResponse
 
-        customer_id = customer_id_of(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         source = request.query_params.get("source") or "auto"
         if source not in SOURCES:
             raise ApiError(422, "invalid_request", f"source is one of {', '.join(SOURCES)}")

@@ -242,3 +242,23 @@ def test_a_cursor_finds_its_line_among_lines_of_the_same_time() -> None:
     assert Cursor(conversation_id="c", at=9.0, nth=1).position(lines) == 5
     cursor = Cursor(conversation_id="c", at=2.0, nth=3, status="handed_off")
     assert Cursor.decode(cursor.encode()) == cursor
+
+
+async def test_the_question_asked_on_hand_back_comes_with_its_buttons(make_client: Any) -> None:
+    """Handed back mid-request, the bot asks whether to go on: the line (not the customer's
+    own) and the open question with its yes/no come through the feed."""
+    agent = shop_agent()
+    async with make_client(agent) as client:
+        await client.post(M, json={"text": "I want to cancel order W1234567", "message_id": "m1"})
+        asked = {"text": "let me talk to a human", "message_id": "m2"}
+        handed = (await client.post(M, json=asked)).json()
+        assert handed["outcome"] == "escalated", handed
+        cursor = (await client.get("/v1/customers/c1/conversation")).json()["cursor"]
+        conversation, _ = await Console(agent).hand_back(handed["conversation_id"], human="Alex")
+        assert conversation.pending is not None and conversation.pending.kind == "resume"
+        back = await read(client, cursor, wait=5)
+    assert [(m["role"], m.get("message_id")) for m in back["messages"]] == [("agent", None)]
+    assert back["messages"][0]["text"] == conversation.pending.question
+    assert back["status"] == "open"
+    assert back["pending"]["kind"] == "resume" and back["pending"]["options"] == ["yes", "no"]
+    assert back["pending"]["question_id"] == conversation.pending.id

@@ -569,3 +569,28 @@ def test_after_a_reload_and_dropped_polls_the_reply_shows_once(
     assert len(polls) >= 3 and all("after=" in url for url in polls)
     assert page.locator(".rk-msg").count() == 3
     assert page.get_by_role("status").filter(has_text="Reconnecting").count() == 0
+
+
+def test_handed_back_mid_request_the_question_comes_with_its_buttons(
+    page: Any, server: RunningServer
+) -> None:
+    """A customer asks for a person in the middle of a cancellation; the human hands the
+    conversation back: the bot's offer to go on shows with Yes / No, and Yes goes on."""
+    from resolvekit.console import Console
+
+    for text in CUSTOMER:
+        say(page, text)
+    conversation_id = hand_off(page, server)
+    conversation, _ = server.run(Console(server.agent).hand_back(conversation_id, human="Alex"))
+    assert conversation.pending is not None and conversation.pending.kind == "resume"
+    page.get_by_text("You're now talking to a human").wait_for(
+        state="hidden", timeout=HUMAN_TIMEOUT_MS
+    )
+    offer = replies(page).last
+    assert offer.locator(".rk-text").inner_text() == conversation.pending.question
+    done = replies(page).count()
+    page.get_by_role("group", name=conversation.pending.question).get_by_role(
+        "button", name="Yes"
+    ).click()
+    answer = replies(page).nth(done).locator(".rk-text").inner_text()
+    assert answer.startswith("What is the reason for cancelling the order"), "it went on"

@@ -71,12 +71,14 @@ class TraceRoute:
             raise ApiError(404, "no_trace", "this customer has no open conversation")
         turns = stored_turns(conversation)
         redactor = self.agent.redaction
+        if redactor is not None:  # the events, as the process's traces (the ids stay plain)
+            turns = [{**turn, "trace": redactor.redact_value(turn["trace"])} for turn in turns]
         return JSONResponse(
             {
                 "customer_id": customer_id,
                 "source": "store",
                 "conversation_id": conversation.id,
-                "turns": turns if redactor is None else redactor.redact_value(turns),
+                "turns": turns,
             }
         )
 

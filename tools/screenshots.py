@@ -1,11 +1,12 @@
-"""Retake the chat widget's screenshots in ``docs/images`` from its browser test.
+"""Retake the chat widget's screenshots in ``docs/images`` from its browser tests.
 
     .venv/bin/python tools/screenshots.py
 
-Runs ``tests/serve/test_widget_browser.py``'s cancel-and-handoff test in headless Chromium (Debian's
-``/usr/bin/chromium``; see ``tools/setup_browser.sh``) with ``RESOLVEKIT_SCREENSHOTS`` set, so the
-pictures show exactly what the test checked: ``widget-confirm.png`` (the confirmation buttons)
-and ``widget-handoff.png`` (the human banner). Exits with pytest's status.
+Runs ``tests/serve/test_widget_browser.py``'s cancel-and-handoff and human-reply tests in
+headless Chromium (Debian's ``/usr/bin/chromium``; see ``tools/setup_browser.sh``) with
+``RESOLVEKIT_SCREENSHOTS`` set, so the pictures show exactly what the tests checked:
+``widget-confirm.png`` (the confirmation buttons), ``widget-handoff.png`` (the human banner) and
+``widget-human-reply.png`` (a human agent's reply, shown live). Exits with pytest's status.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST = (
+TESTS = [
     "tests/serve/test_widget_browser.py"
-    "::test_cancel_an_order_with_the_confirmation_button_then_a_handoff"
-)
+    "::test_cancel_an_order_with_the_confirmation_button_then_a_handoff",
+    "tests/serve/test_widget_browser.py"
+    "::test_a_human_agents_reply_shows_live_and_the_hand_back_clears_the_banner",
+]
 
 
 def main() -> int:
@@ -27,7 +30,7 @@ def main() -> int:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")] if p
     )
-    command = [sys.executable, "-m", "pytest", TEST, "-q", "-p", "no:randomly"]
+    command = [sys.executable, "-m", "pytest", *TESTS, "-q", "-p", "no:randomly"]
     status = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
     if status == 0:
         print(f"screenshots written to {ROOT / 'docs' / 'images'}")

@@ -49,6 +49,12 @@ class Message:
     """Unix time."""
     tool_call: dict[str, Any] | None = None
     """For ``tool`` messages in free mode: ``{"name": ..., "args": ...}``."""
+    message_id: str | None = None
+    """The ``message_id`` the customer's message was delivered with, on its line and on the
+    agent's reply to it: a client knows its own lines by it. None for lines written outside a
+    customer's turn (a human agent's, an approval's outcome, the question on hand-back)."""
+    author: str | None = None
+    """For ``human_agent`` lines written in the console: the human agent's name."""
 
     def to_json(self) -> dict[str, Any]:
         """The message as plain JSON data (the shared serialiser of :mod:`resolvekit._json`)."""

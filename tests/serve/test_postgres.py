@@ -72,3 +72,37 @@ def test_resolvekit_serve_with_workers(serve_process: Any, postgres_url: str) ->
     said = [m["text"] for m in conv.json()["transcript"] if m["role"] == "customer"]
     assert sorted(said) == sorted(messages)
     assert [m["role"] for m in conv.json()["transcript"]] == ["customer", "agent"] * len(messages)
+
+
+async def test_two_workers_push_a_human_reply_and_trace_each_others_turns(
+    postgres_url: str,
+) -> None:
+    """Worker A serves the customer; a human replies from a console on worker B: A's long poll
+    answers with the reply. A turn on A is traced on B, from the store."""
+    from resolvekit.console import Console
+
+    table = f"serve_{uuid.uuid4().hex[:10]}"
+    agents = [shop_agent(store=PostgresStore(postgres_url, table=table)) for _ in range(2)]
+    async with contextlib.AsyncExitStack() as stack:
+        a, b = [
+            await stack.enter_async_context(
+                client_for(agent.to_asgi(api_keys=["test-key"], feed_interval=0.1), AUTH)
+            )
+            for agent in agents
+        ]
+        body = {"text": "cancel order W5555555, ordered by mistake", "message_id": "m1"}
+        handed = (await a.post("/v1/customers/c1/messages", json=body)).json()
+        assert handed["outcome"] == "escalated"
+        trace = (await b.get("/v1/customers/c1/trace")).json()
+        assert trace["source"] == "store"
+        assert trace["turns"][-1]["message_id"] == "m1"
+
+        cursor = (await a.get("/v1/customers/c1/conversation")).json()["cursor"]
+        params = {"after": cursor, "wait": 25}
+        waiting = asyncio.create_task(a.get("/v1/customers/c1/messages", params=params))
+        await asyncio.sleep(0.5)
+        await Console(agents[1]).reply(handed["conversation_id"], "Alex here.", human="Alex")
+        got = (await asyncio.wait_for(waiting, 20)).json()
+    assert [(m["role"], m["text"], m["author"]) for m in got["messages"]] == [
+        ("human_agent", "Alex here.", "Alex")
+    ]

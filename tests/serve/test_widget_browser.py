@@ -478,3 +478,119 @@ def test_plain_json_turns(page_for: Any, server: RunningServer) -> None:
     assert server.db.orders[ORDER].status == "cancelled"
     posted = [path for path in paths if "/messages" in path]
     assert len(posted) == 5 and all(path.endswith("/messages") for path in posted)
+
+
+# -- a human agent's replies, live ----------------------------------------------------------
+
+HUMAN_TIMEOUT_MS = 20_000
+"""How long a human agent's reply may take to show (the feed reads the store every second; the
+machine is shared and loaded)."""
+
+
+def hand_off(page: Any, server: RunningServer) -> str:
+    """The customer asks for a person; the id of the conversation a human now has."""
+    say(page, "I want to talk to a human")
+    page.get_by_text("You're now talking to a human").wait_for(state="visible")
+    conversation = server.run(server.agent.conversation(customer_id(page)))
+    assert conversation is not None and conversation.status == "handed_off"
+    return conversation.id
+
+
+def human_lines(page: Any) -> Any:
+    return page.locator(".rk-human")
+
+
+def test_a_human_agents_reply_shows_live_and_the_hand_back_clears_the_banner(
+    page: Any, server: RunningServer
+) -> None:
+    """A human agent answers from the console (the same store): the widget shows the reply as
+    theirs within seconds, once; the customer's own lines are not shown twice; handing the
+    conversation back clears the banner and says so."""
+    from resolvekit.console import Console
+
+    console = Console(server.agent)
+    conversation_id = hand_off(page, server)
+    server.run(
+        console.reply(conversation_id, "Hi, I'm Alex. I'm looking at your order now.", human="Alex")
+    )
+    first = human_lines(page).first
+    first.wait_for(timeout=HUMAN_TIMEOUT_MS)
+    assert first.locator(".rk-from").inner_text() == "Alex (support)"
+    assert first.locator(".rk-text").inner_text() == "Hi, I'm Alex. I'm looking at your order now."
+    assert first.text_content() == "Alex (support): Hi, I'm Alex. I'm looking at your order now."
+    log = page.get_by_role("log", name="Conversation")
+    assert log.get_attribute("aria-live") == "polite"
+    assert log.locator(".rk-human").count() == 1, "in the live log a screen reader announces"
+    screenshot(page, "widget-human-reply.png")
+
+    say(page, "Thank you, I'll wait")
+    server.run(console.reply(conversation_id, "It is sorted: you'll get an email.", human="Alex"))
+    human_lines(page).nth(1).wait_for(timeout=HUMAN_TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # a few more polls: nothing comes twice
+    assert human_lines(page).count() == 2
+    assert page.locator(".rk-customer").count() == 2
+    assert page.locator(".rk-agent:not(.rk-human)").count() == 2
+
+    banner = page.get_by_text("You're now talking to a human")
+    server.run(console.hand_back(conversation_id, human="Alex"))
+    banner.wait_for(state="hidden", timeout=HUMAN_TIMEOUT_MS)
+    assert page.get_by_role("status").filter(has_text="You're back with the assistant").count() == 1
+    lines = server.transcript(customer_id(page))
+    shown = page.locator(".rk-msg .rk-text").all_inner_texts()
+    assert shown == [text for role, text in lines if role != "tool"]
+
+
+def test_after_a_reload_and_dropped_polls_the_reply_shows_once(
+    page: Any, server: RunningServer
+) -> None:
+    """Reloaded while a human has the conversation, the widget polls again from the cursor
+    the conversation gave it; the first polls are cut off: it resumes, nothing twice."""
+    from resolvekit.console import Console
+
+    console = Console(server.agent)
+    conversation_id = hand_off(page, server)
+    polls: list[str] = []
+
+    def drop_some(route: Any) -> None:
+        polls.append(route.request.url)
+        if len(polls) <= 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/v1/customers/*/messages?*", drop_some)
+    page.reload()
+    page.get_by_text("You're now talking to a human").wait_for(state="visible")
+    assert page.locator(".rk-history").count() == 2
+    server.run(console.reply(conversation_id, "Alex here: still on it.", human="Alex"))
+    human_lines(page).first.wait_for(timeout=HUMAN_TIMEOUT_MS)
+    page.wait_for_timeout(1500)
+    assert human_lines(page).count() == 1
+    assert len(polls) >= 3 and all("after=" in url for url in polls)
+    assert page.locator(".rk-msg").count() == 3
+    assert page.get_by_role("status").filter(has_text="Reconnecting").count() == 0
+
+
+def test_handed_back_mid_request_the_question_comes_with_its_buttons(
+    page: Any, server: RunningServer
+) -> None:
+    """A customer asks for a person in the middle of a cancellation; the human hands the
+    conversation back: the bot's offer to go on shows with Yes / No, and Yes goes on."""
+    from resolvekit.console import Console
+
+    for text in CUSTOMER:
+        say(page, text)
+    conversation_id = hand_off(page, server)
+    conversation, _ = server.run(Console(server.agent).hand_back(conversation_id, human="Alex"))
+    assert conversation.pending is not None and conversation.pending.kind == "resume"
+    page.get_by_text("You're now talking to a human").wait_for(
+        state="hidden", timeout=HUMAN_TIMEOUT_MS
+    )
+    offer = replies(page).last
+    assert offer.locator(".rk-text").inner_text() == conversation.pending.question
+    done = replies(page).count()
+    page.get_by_role("group", name=conversation.pending.question).get_by_role(
+        "button", name="Yes"
+    ).click()
+    answer = replies(page).nth(done).locator(".rk-text").inner_text()
+    assert answer.startswith("What is the reason for cancelling the order"), "it went on"

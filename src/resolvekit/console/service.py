@@ -205,7 +205,7 @@ class Console:
         conv = await self._update(
             conversation_id,
             lambda c: c.transcript.append(
-                Message(role="human_agent", text=text, channel=c.channel)
+                Message(role="human_agent", text=text, channel=c.channel, author=human)
             ),
         )
         return await self._send(conv, text, human)

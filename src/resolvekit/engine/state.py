@@ -115,7 +115,8 @@ class TurnState:
         conversation's."""
         conv = self.conv
         reply = "\n".join(r for r in self.replies if r)
-        conv.transcript.append(Message(role="agent", text=reply, channel=conv.channel))
+        line = Message(role="agent", text=reply, channel=conv.channel, message_id=self.message_id)
+        conv.transcript.append(line)
         conv.usage.add(self.usage)
         run = self.current_run or conv.active_run
         return TurnResult(

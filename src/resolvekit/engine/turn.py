@@ -75,7 +75,11 @@ class Turn:
         conv = state.conv
         state.text = text
         if not resumed:
-            conv.transcript.append(Message(role="customer", text=text, channel=conv.channel))
+            conv.transcript.append(
+                Message(
+                    role="customer", text=text, channel=conv.channel, message_id=state.message_id
+                )
+            )
         if conv.status == "handed_off":
             state.say(state.agent.phrases.with_human)
             state.outcome = "escalated"

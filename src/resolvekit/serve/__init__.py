@@ -8,7 +8,8 @@
     # or: resolvekit serve my_app.py:agent --api-key ... --workers 4
 
 Routes: ``POST /v1/customers/{id}/messages`` (one turn, JSON), ``.../messages/stream`` (the same
-as Server-Sent Events), ``GET .../conversation``, ``.../handoff``, ``.../trace``,
+as Server-Sent Events), ``GET .../messages`` (lines after a cursor, a long poll),
+``GET .../conversation``, ``.../handoff``, ``.../trace``,
 ``POST /v1/handoffs/resume``, ``/healthz``, ``/readyz``, and the web chat at ``/widget.js`` and
 ``/demo``. Names load lazily, so ``resolvekit --help`` does not import the service.
 """

@@ -15,8 +15,11 @@ from .auth import Gate
 from .body import MessageIn, ResumeIn, read_body
 from .config import ServeConfig, ServedAgent
 from .errors import ApiError, error_for, error_response
+from .feed import Cursor, Feed
 from .stream import LiveEvents
+from .traces import TraceRoute
 from .turns import Turns, result_json
+from .views import conversation_json
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -34,7 +37,6 @@ STATIC = Path(__file__).with_name("static")
 """The web chat's files (``widget.js``, ``demo.html``), served at ``/widget.js`` and ``/demo``."""
 
 READY_TIMEOUT = 5.0
-MAX_ID_CHARS = 200
 Handler = Callable[["Request"], Awaitable["Response"]]
 
 
@@ -82,10 +84,11 @@ def create_app(agent: ServedAgent, config: ServeConfig | None = None, **options:
         Route("/healthz", service.healthz, methods=["GET"]),
         Route("/readyz", service.readyz, methods=["GET"]),
         Route(f"{customer}/messages", _api(service.message), methods=["POST"]),
+        Route(f"{customer}/messages", _api(service.feed.messages), methods=["GET"]),
         Route(f"{customer}/messages/stream", _api(service.stream), methods=["POST"]),
         Route(f"{customer}/conversation", _api(service.conversation), methods=["GET"]),
         Route(f"{customer}/handoff", _api(service.handoff), methods=["GET"]),
-        Route(f"{customer}/trace", _api(service.trace), methods=["GET"]),
+        Route(f"{customer}/trace", _api(service.traces.trace), methods=["GET"]),
         Route("/v1/handoffs/resume", _api(service.resume), methods=["POST"]),
     ]
     if config.channels is not None:
@@ -167,6 +170,8 @@ class _Service:
         self.config = config
         self.gate = Gate(config)
         self.turns = Turns(agent, config.recent_traces)
+        self.feed = Feed(agent, self.gate, self.turns, config.feed_interval)
+        self.traces = TraceRoute(agent, self.gate, self.turns)
 
     async def healthz(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
@@ -192,8 +197,7 @@ class _Service:
         return JSONResponse({"status": "ready"})
 
     async def _start(self, request: Request, *, observer: LiveEvents | None = None) -> Any:
-        customer_id = _customer_id(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         body = await read_body(request, MessageIn, self.config.max_body_bytes)
         await self.gate.message(customer_id)
         deps = None
@@ -232,19 +236,21 @@ class _Service:
         )
 
     async def _conversation(self, request: Request) -> Conversation:
-        customer_id = _customer_id(request)
-        await self.gate.caller(request, customer_id)
+        customer_id = await self.gate.customer(request)
         found = await self.agent.conversation(customer_id)
         if found is None:
             raise ApiError(404, "no_conversation", "this customer has no open conversation")
         return found
 
     async def conversation(self, request: Request) -> Response:
-        """The open conversation: transcript, slots, status, the open question."""
+        """The open conversation: transcript, slots, status, the open question, and the cursor
+        of its end for ``GET .../messages``."""
         from starlette.responses import JSONResponse
 
         found = await self._conversation(request)
-        return JSONResponse(self._redact(conversation_json(self.agent, found)))
+        data = self._redact(conversation_json(self.agent, found))
+        data["cursor"] = Cursor.after(found, len(found.transcript)).encode()  # not redacted
+        return JSONResponse(data)
 
     async def handoff(self, request: Request) -> Response:
         """The handoff packet of a conversation a person has (without its resume token)."""
@@ -259,17 +265,6 @@ class _Service:
         data = packet.model_dump(mode="json")
         data.pop("resume_token", None)  # for the human's desk, not for the customer's client
         return JSONResponse(data)
-
-    async def trace(self, request: Request) -> Response:
-        """Redacted traces of the customer's recent turns handled by this process."""
-        from starlette.responses import JSONResponse
-
-        customer_id = _customer_id(request)
-        await self.gate.caller(request, customer_id)
-        turns = self.turns.traces(customer_id)
-        if turns is None:
-            raise ApiError(404, "no_trace", "no recent turn of this customer in this process")
-        return JSONResponse({"customer_id": customer_id, "turns": turns})
 
     async def resume(self, request: Request) -> Response:
         """A person gives a handed-off conversation back to the agent."""
@@ -288,40 +283,3 @@ class _Service:
     def _redact(self, data: dict[str, Any]) -> dict[str, Any]:
         redactor = self.agent.redaction
         return data if redactor is None else redactor.redact_value(data)
-
-
-def _customer_id(request: Request) -> str:
-    customer_id: str = request.path_params["customer_id"]
-    if len(customer_id) > MAX_ID_CHARS or not customer_id.strip():
-        raise ApiError(422, "invalid_request", f"customer ids have 1 to {MAX_ID_CHARS} characters")
-    return customer_id
-
-
-def conversation_json(agent: ServedAgent, conversation: Conversation) -> dict[str, Any]:
-    """The API's view of a conversation (before redaction)."""
-    from ..engine.options import quick_replies
-
-    run = conversation.active_run
-    pending = conversation.pending
-    return {
-        "conversation_id": conversation.id,
-        "customer_id": conversation.customer_id,
-        "status": conversation.status,
-        "channel": conversation.channel,
-        "intent": run.intent if run else None,
-        "slots": dict(run.slots) if run else {},
-        "pending": None
-        if pending is None
-        else {
-            "kind": pending.kind,
-            "question": pending.question,
-            "question_id": pending.id,
-            "options": quick_replies(agent, conversation, run),
-        },
-        "transcript": [
-            {"role": m.role, "text": m.text, "channel": m.channel, "at": m.at}
-            for m in conversation.transcript
-            if m.role != "tool"
-        ],
-        "updated_at": conversation.updated_at,
-    }

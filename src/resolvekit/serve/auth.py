@@ -9,6 +9,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from .body import customer_id_of
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -60,6 +61,17 @@ class Gate:
             identity = f"caller:{customer_id}"  # one budget per customer spoken for
         await self._hit(self._key, identity, "key_rate_limited")
         return identity
+
+    async def customer(self, request: Request) -> str:
+        """The ``{customer_id}`` of the request's path, once :meth:`caller` let the request act
+        for them.
+
+        Raises:
+            ApiError: 422 (a bad id), and as :meth:`caller`.
+        """
+        customer_id = customer_id_of(request)
+        await self.caller(request, customer_id)
+        return customer_id
 
     def _key_of(self, request: Request) -> str | None:
         """The rate-limit identity of a valid API key in the request; None without one (and

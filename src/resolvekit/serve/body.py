@@ -12,9 +12,32 @@ from .errors import ApiError
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-__all__ = ["MessageIn", "ResumeIn", "parse_body", "read_body", "read_raw"]
+__all__ = [
+    "MAX_ID_CHARS",
+    "MessageIn",
+    "ResumeIn",
+    "customer_id_of",
+    "parse_body",
+    "read_body",
+    "read_raw",
+]
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+MAX_ID_CHARS = 200
+"""The longest customer id a path may hold."""
+
+
+def customer_id_of(request: Request) -> str:
+    """The ``{customer_id}`` of the request's path.
+
+    Raises:
+        ApiError: 422 when it is blank or longer than :data:`MAX_ID_CHARS`.
+    """
+    customer_id: str = request.path_params["customer_id"]
+    if len(customer_id) > MAX_ID_CHARS or not customer_id.strip():
+        raise ApiError(422, "invalid_request", f"customer ids have 1 to {MAX_ID_CHARS} characters")
+    return customer_id
 
 
 class _Strict(pydantic.BaseModel):

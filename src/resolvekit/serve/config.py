@@ -74,6 +74,9 @@ class ServeConfig:
     """Serve the web chat widget: ``/widget.js`` and the demo page ``/demo``."""
     drain_timeout: float = 60.0
     """On shutdown, seconds to wait for turns still running (also those whose client left)."""
+    feed_interval: float = 1.0
+    """Seconds between two reads of the store while a long poll of ``GET .../messages``
+    waits for something new."""
     recent_traces: int = 1000
     """Customers whose recent turns' redacted traces this process keeps for ``GET .../trace``."""
     channels: Channels | None = None

@@ -126,6 +126,15 @@ class Turns:
             for message_id, at, trace in kept
         ]
 
+    def ran(self, customer_id: str, message_id: str | None, at: float) -> bool:
+        """Whether this process ran the customer's turn of ``message_id`` (when the message had
+        none: a turn that ended after ``at``, the time the message was taken in) and still
+        keeps its trace."""
+        kept = self._traces.get(customer_id) or ()
+        if message_id is not None:
+            return any(kept_id == message_id for kept_id, _, _ in kept)
+        return any(ended >= at for _, ended, _ in kept)
+
     async def drain(self, wait: float) -> int:
         """Refuse new turns and wait up to ``wait`` seconds for those running.
 

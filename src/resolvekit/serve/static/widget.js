@@ -10,6 +10,9 @@
  * (start open), data-channel (default "web"), data-stream="false" (plain JSON turns instead of
  * server-sent events).
  *
+ * While a person has the conversation the widget long-polls GET .../messages from its cursor, so
+ * a human agent's replies (and the bot's words when it gets the conversation back) show up live.
+ *
  * Everything lives in a shadow root, so the host page's CSS does not leak in and ours does not
  * leak out. Server text is only ever set as textContent (never parsed as HTML). See docs/widget.md.
  */
@@ -30,6 +33,7 @@
   // Failures worth a resend with the same message_id (the service runs it at most once).
   var RETRY_STATUS = { 408: true, 409: true, 429: true, 500: false, 502: true, 503: true, 504: true };
   var RETRY_CODES = { concurrent_update: true, store_unavailable: true, shutting_down: true };
+  var FEED_WAIT = 25; // seconds the service may hold a long poll of GET .../messages
 
   var STRINGS = {
     open: "Open chat",
@@ -42,6 +46,8 @@
     yes: "Yes",
     no: "No",
     person: "Support agent",
+    support: "support", // a human agent's name is shown as "Alex (support)"
+    back: "You're back with the assistant.",
     confirm: "Confirm",
     choices: "Quick replies",
     reconnecting: "Connection lost. Reconnecting\u2026",
@@ -168,6 +174,8 @@
     ".rk-agent{align-self:flex-start;background:#fff;border:1px solid #dde1ee;",
     "border-bottom-left-radius:4px}",
     ".rk-agent[aria-busy=true] .rk-text:empty::after{content:'\\2026';color:#6b7280}",
+    ".rk-human{border:1px solid #1f8a5b;border-left-width:4px}",
+    ".rk-from{display:block;font-size:12px;font-weight:600;color:#1f6b49;margin-bottom:2px}",
     ".rk-sending{opacity:.65}",
     ".rk-activity{align-self:flex-start;color:#5b6275;font-size:13px;font-style:italic}",
     ".rk-note{align-self:center;color:#8a1c1c;font-size:13px;display:flex;gap:8px;",
@@ -352,13 +360,31 @@
     banner.textContent = STRINGS.human;
     banner.hidden = false;
     panel.classList.add("rk-with-human");
+    startFeed();
   }
 
-  /** A message bubble; a screen reader hears who said it ("You: ...", "Acme support: ..."). */
-  function message(role, text) {
-    var who = role === "customer" ? STRINGS.you : role === "human_agent" ? STRINGS.person : title;
+  /** The conversation is the bot's again: the banner goes, and a screen reader is told. */
+  function clearHandoff() {
+    if (banner.hidden) return;
+    banner.hidden = true;
+    panel.classList.remove("rk-with-human");
+    status.textContent = STRINGS.back;
+  }
+
+  /** A message bubble; a screen reader hears who said it ("You: ...", "Acme support: ...").
+   * A human agent's bubble shows their name: "Alex (support)". */
+  function message(role, text, author) {
     var bubble = el("div", { class: "rk-msg " + (role === "customer" ? "rk-customer" : "rk-agent") });
-    bubble.appendChild(el("span", { class: "rk-sr" }, who + ": "));
+    if (role === "human_agent") {
+      bubble.classList.add("rk-human");
+      var name = author ? author + " (" + STRINGS.support + ")" : STRINGS.person;
+      var from = el("span", { class: "rk-from" }, name);
+      bubble.appendChild(from);
+      bubble.appendChild(el("span", { class: "rk-sr" }, ": "));
+    } else {
+      var who = role === "customer" ? STRINGS.you : title;
+      bubble.appendChild(el("span", { class: "rk-sr" }, who + ": "));
+    }
     bubble.appendChild(el("span", { class: "rk-text" }, text));
     if (role !== "customer") bubble.setAttribute("aria-busy", "false");
     return bubble;
@@ -585,7 +611,10 @@
     text = String(text || "").trim();
     if (!text) return;
     closeChoices();
-    queue.push({ text: text, messageId: newId(), replyTo: replyTo || null, exchange: new Exchange(text) });
+    var messageId = newId();
+    ownIds[messageId] = true; // its lines in the message feed are on screen already
+    var exchange = new Exchange(text);
+    queue.push({ text: text, messageId: messageId, replyTo: replyTo || null, exchange: exchange });
     pump();
   }
 
@@ -604,6 +633,71 @@
     }
   });
 
+  // -- the message feed: what a person (or the bot, handed back) writes meanwhile -------------
+
+  var ownIds = {}; // message ids sent from this page: their lines are on screen already
+  var feed = { cursor: null, running: false, failures: 0 };
+
+  /** Shows the open question a page of the feed ends with (the hand-back's "shall we go on?"). */
+  function showPending(pending) {
+    if (!pending || !pending.question_id) return;
+    if (pending.kind === "confirm" || pending.kind === "tool_confirm" || pending.kind === "resume") {
+      showConfirmation(pending.question_id, pending.question || "");
+    } else {
+      showOptions(pending.options, pending.question_id);
+    }
+  }
+
+  /** One long poll from the cursor; resolves true while the feed should go on. */
+  function poll() {
+    var query = "?wait=" + FEED_WAIT + (feed.cursor ? "&after=" + encodeURIComponent(feed.cursor) : "");
+    var options = { headers: headers("application/json"), cache: "no-store" };
+    return fetch(customerUrl + "/messages" + query, options)
+      .then(function (response) {
+        if (response.status === 400) {
+          feed.cursor = null; // refused (it cannot be one the service gave): start over
+          throw new TurnError("invalid cursor", true);
+        }
+        if (!response.ok) throw new TurnError("HTTP " + response.status, true);
+        return response.json();
+      })
+      .then(function (page) {
+        (page.messages || []).forEach(function (line) {
+          if (line.message_id && ownIds[line.message_id]) return;
+          add(message(line.role, line.text, line.author));
+        });
+        if (page.cursor) feed.cursor = page.cursor;
+        if (page.more) return true;
+        if (page.status === "handed_off") return true;
+        clearHandoff(); // handed back (or closed since)
+        showPending(page.pending);
+        return false;
+      });
+  }
+
+  /** Long-polls while a person has the conversation; a dropped connection resumes from the
+   * cursor (nothing shown twice, nothing missed). */
+  function startFeed() {
+    if (feed.running) return;
+    feed.running = true;
+    (function next() {
+      poll().then(
+        function (goOn) {
+          feed.failures = 0;
+          if (status.textContent === STRINGS.reconnecting && !busy) status.textContent = "";
+          if (goOn) next();
+          else feed.running = false;
+        },
+        function () {
+          var delay = RETRY_DELAYS[Math.min(feed.failures, RETRY_DELAYS.length - 1)];
+          feed.failures += 1;
+          if (feed.failures > 1) status.textContent = STRINGS.reconnecting;
+          wait(navigator.onLine === false ? OFFLINE_CHECK : delay).then(next);
+        }
+      );
+    })();
+  }
+
   // -- picking up where the customer left off (a reload, another tab) ------------------------
 
   var restoring = true;
@@ -621,9 +715,10 @@
       .then(function (conversation) {
         if (!conversation) return;
         var first = log.firstChild;
+        if (conversation.cursor && !feed.cursor) feed.cursor = conversation.cursor;
         (conversation.transcript || []).forEach(function (line) {
           if (["customer", "agent", "human_agent"].indexOf(line.role) < 0) return;
-          var bubble = message(line.role, line.text);
+          var bubble = message(line.role, line.text, line.author);
           bubble.classList.add("rk-history");
           log.insertBefore(bubble, first);
         });

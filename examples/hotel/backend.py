@@ -184,7 +184,9 @@ def register_tools(agent: rk.Agent[Hotel]) -> dict[str, rk.Tool[Any]]:
     @agent.tool(effect="read")
     def list_bookings(ctx: rk.Context[Hotel]) -> list[Booking]:
         """The signed-in guest's bookings, soonest arrival first."""
-        mine = [(ref, r) for ref, r in ctx.deps["bookings"].items() if r["owner"] == ctx.customer_id]
+        mine = [
+            (ref, r) for ref, r in ctx.deps["bookings"].items() if r["owner"] == ctx.customer_id
+        ]
         mine.sort(key=lambda row: (row[1]["check_in"], row[0]))
         return [_shown(ref, r) for ref, r in mine]
 
@@ -301,7 +303,9 @@ def register_tools(agent: rk.Agent[Hotel]) -> dict[str, rk.Tool[Any]]:
             )
         guest["points"] -= POINTS_PER_NIGHT
         record["total"] = round(record["total"] - record["nightly_rate"], 2)
-        hotel["payments"].append({"booking": ref, "amount": -record["nightly_rate"], "for": "points"})
+        hotel["payments"].append(
+            {"booking": ref, "amount": -record["nightly_rate"], "for": "points"}
+        )
         return _shown(ref, record)
 
     @agent.tool(effect="write", confirm=True)
@@ -337,8 +341,17 @@ def extra_price(booking: Booking, extra: Extra) -> float:
     return EXTRA_BED_PER_NIGHT * booking.nights
 
 
-def _stay(hotel: str, room: str, guests: int, check_in: str, check_out: str, rate: float,
-          owner: str, status: str = "confirmed", breakfast: bool = False) -> dict[str, Any]:  # fmt: skip
+def _stay(
+    hotel: str,
+    room: str,
+    guests: int,
+    check_in: str,
+    check_out: str,
+    rate: float,
+    owner: str,
+    status: str = "confirmed",
+    breakfast: bool = False,
+) -> dict[str, Any]:
     total = round(rate * _nights(check_in, check_out), 2)
     return {"owner": owner, "hotel": hotel, "room": room, "guests": guests, "check_in": check_in,
             "check_out": check_out, "nightly_rate": rate, "total": total, "status": status,
@@ -354,12 +367,15 @@ _DEMO: Hotel = {
     },
     "bookings": {
         "HB1001": _stay("Harbour View", "double", 2, "2026-12-20", "2026-12-23", 120.0, "g-ana"),
-        "HB1002": _stay("Harbour View", "suite", 2, "2026-12-10", "2026-12-12", 200.0, "g-ana",
-                        breakfast=True),  # fmt: skip
-        "HB1003": _stay("Old Town", "double", 2, "2026-11-01", "2026-11-03", 110.0, "g-ana",
-                        status="completed"),  # fmt: skip
-        "HB1004": _stay("Old Town", "double", 1, "2027-01-15", "2027-01-17", 110.0, "g-ana",
-                        status="cancelled"),  # fmt: skip
+        "HB1002": _stay(
+            "Harbour View", "suite", 2, "2026-12-10", "2026-12-12", 200.0, "g-ana", breakfast=True
+        ),
+        "HB1003": _stay(
+            "Old Town", "double", 2, "2026-11-01", "2026-11-03", 110.0, "g-ana", status="completed"
+        ),
+        "HB1004": _stay(
+            "Old Town", "double", 1, "2027-01-15", "2027-01-17", 110.0, "g-ana", status="cancelled"
+        ),
         "HB2001": _stay("Harbour View", "double", 2, "2026-12-15", "2026-12-18", 120.0, "g-ben"),
         "HB3001": _stay("Old Town", "single", 1, "2026-12-28", "2026-12-31", 80.0, "g-cara"),
     },

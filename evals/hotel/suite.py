@@ -30,7 +30,5 @@ def suite(split: str = "all", ids: str = "") -> Suite:
     return Suite(
         name=f"hotel-{split}",
         agent=lambda model: build_agent(model=model),
-        scenarios=prepare(
-            scenarios, split=split, state=demo_state, customer_id="g-ana", ids=ids
-        ),
+        scenarios=prepare(scenarios, split=split, state=demo_state, customer_id="g-ana", ids=ids),
     )

@@ -62,6 +62,14 @@ class ChangeDates(rk.Intent):
         "can we check in on a different day",
         "our flight changed, we need new dates",
         "move my hotel stay to next month",
+        # added after the first run (fit-report and dev failures: requests naming the new
+        # dates were taken for a look-up)
+        "change the dates on my booking",
+        "can you change my booking dates",
+        "please change my reservation to check in on March 3 and check out on March 6",
+        "move my booking to arrive on the 5th and leave on the 8th",
+        "I'd like different dates for my reservation",
+        "change reservation HB9999 to new dates",
     ]
     check_in: dt.date = rk.Slot(ask="What's your new check-in date?")
     check_out: dt.date = rk.Slot(ask="And your new check-out date?")
@@ -84,6 +92,9 @@ class CancelBooking(rk.Intent):
         "cancel my room and refund me",
         "our trip is off, cancel the room",
         "I no longer need the room",
+        # added after the first run: a reference in the request
+        "cancel reservation ref HB9999 please",
+        "please cancel booking number HB9999",
     ]
 
 

@@ -144,11 +144,14 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
             raise quoted
         q: DateChangeQuote = quoted
         if q.amount_due > 0:
-            pay = f"you'd pay {_money(q.amount_due)}"
+            pay, paid = f"you'd pay {_money(q.amount_due)}", f"{_money(q.amount_due)} is charged"
         elif q.amount_due < 0:
-            pay = f"we'd refund {_money(-q.amount_due)}"
+            pay, paid = (
+                f"we'd refund {_money(-q.amount_due)}",
+                f"{_money(-q.amount_due)} is refunded",
+            )
         else:
-            pay = "there's nothing to pay"
+            pay, paid = "there's nothing to pay", "nothing is charged"
         question = (
             f"Moving {b.ref} to {long_date(q.check_in)} - {long_date(q.check_out)} "
             f"({q.nights} nights): price difference {_money(q.price_difference)}, change fee "
@@ -161,7 +164,7 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         )
         return ctx.resolve(
             f"Done: booking {b.ref} is now {long_date(q.check_in)} to {long_date(q.check_out)}. "
-            f"{pay[0].upper()}{pay[1:]}."
+            f"{paid[0].upper()}{paid[1:]} to your card."
         )
 
     @agent.playbook(CancelBooking)

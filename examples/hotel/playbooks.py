@@ -94,8 +94,8 @@ async def _booking(ctx: rk.Context[Hotel], action: str) -> Booking | rk.Playbook
         if found.kind == "refused":
             return ctx.refuse(
                 "not the guest's booking",
-                reply=f"I can't find booking {refs[0]} under your name, so I can't {action} it. "
-                "The guest who made the booking needs to contact us.",
+                reply=f"I can't find booking {refs[0]} under your name, so I can't help with it "
+                "here. The guest who made the booking needs to contact us.",
             )
         raise found
     booking: Booking = found

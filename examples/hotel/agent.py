@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import resolvekit as rk
+from examples.calibrated_faq import calibrated_faq
 
 from .backend import CREDIT_LIMIT, Hotel, demo_state, register_tools
 from .playbooks import register_playbooks
@@ -35,23 +34,10 @@ OFF_TOPIC = [
 
 
 def faq_knowledge(model: rk.Model | str | None) -> KnowledgeBase:
-    """The hotel's policies FAQ, its answerability calibrated on ``calibration.json``;
-    ``model="test"`` gets the hashing embedder."""
-    return _faq("test" if model == "test" else "default")
-
-
-@cache
-def _faq(embedder: str) -> KnowledgeBase:
-    from resolvekit.knowledge import KnowledgeBase
-    from resolvekit.understanding.embedders import HashingEmbedder
-
-    kb = KnowledgeBase(embedder=HashingEmbedder()) if embedder == "test" else KnowledgeBase()
-    kb.add(FAQ)
-    labelled = json.loads(CALIBRATION.read_text(encoding="utf-8"))["questions"]
-    # A small set: let no wrong answer through (0.9 answered "recommend a restaurant" with the
-    # gym's opening hours on the first run).
-    kb.calibrate([(question, doc) for question, doc in labelled], target_precision=1.0)
-    return kb
+    """The hotel's policies FAQ, its answerability calibrated on ``calibration.json`` for a
+    precision of 1.0 (0.9 answered "recommend a restaurant" with the gym's opening hours on
+    the first run); ``model="test"`` gets the hashing embedder."""
+    return calibrated_faq(FAQ, CALIBRATION, test=model == "test")
 
 
 def _model(model: rk.Model | str | None, today: dt.date) -> rk.Model | str:

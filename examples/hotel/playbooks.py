@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any, TypeVar
 
 import resolvekit as rk
 
@@ -29,6 +30,7 @@ from .intents import (
 
 __all__ = ["register_playbooks"]
 
+_Q = TypeVar("_Q", DateChangeQuote, CancellationQuote)
 _REF = re.compile(r"\bhb\s?\d{4}\b", re.IGNORECASE)
 
 
@@ -102,6 +104,23 @@ async def _booking(ctx: rk.Context[Hotel], action: str) -> Booking | rk.Playbook
     return booking
 
 
+async def _quote(
+    ctx: rk.Context[Hotel], b: Booking, what: str, tool: str, kind: type[_Q], **args: Any
+) -> _Q | rk.PlaybookOutcome:
+    """What ``tool`` quotes for the confirmed booking ``b``, or a refusal saying why the guest
+    can't ``what`` (the booking is cancelled or over, the new dates are impossible...)."""
+    if b.status != "confirmed":
+        return ctx.refuse(
+            f"booking {b.status}", reply=f"Booking {b.ref} is {b.status}, so I can't {what}."
+        )
+    quoted = await ctx.try_call(tool, booking_ref=b.ref, **args)
+    if isinstance(quoted, rk.ToolError):
+        if quoted.kind == "refused":
+            return ctx.refuse(quoted.message, reply=f"I can't {what}: {quoted.message}.")
+        raise quoted
+    return kind.model_validate(quoted)
+
+
 def register_playbooks(agent: rk.Agent[Hotel]) -> None:
     """Register the hotel's playbooks on ``agent`` (its tools must be registered first)."""
 
@@ -125,24 +144,17 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         b = await _booking(ctx, "change")
         if not isinstance(b, Booking):
             return b
-        if b.status != "confirmed":
-            return ctx.refuse(
-                f"booking {b.status}",
-                reply=f"Booking {b.ref} is {b.status}, so its dates can't be changed.",
-            )
-        quoted = await ctx.try_call(
+        q = await _quote(
+            ctx,
+            b,
+            "change its dates",
             "quote_date_change",
-            booking_ref=b.ref,
+            DateChangeQuote,
             check_in=intent.check_in.isoformat(),
             check_out=intent.check_out.isoformat(),
         )
-        if isinstance(quoted, rk.ToolError):
-            if quoted.kind == "refused":
-                return ctx.refuse(
-                    quoted.message, reply=f"I can't make that change: {quoted.message}."
-                )
-            raise quoted
-        q: DateChangeQuote = quoted
+        if not isinstance(q, DateChangeQuote):
+            return q
         if q.amount_due > 0:
             pay, paid = f"you'd pay {_money(q.amount_due)}", f"{_money(q.amount_due)} is charged"
         elif q.amount_due < 0:
@@ -172,16 +184,9 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         b = await _booking(ctx, "cancel")
         if not isinstance(b, Booking):
             return b
-        if b.status != "confirmed":
-            return ctx.refuse(
-                f"booking {b.status}", reply=f"Booking {b.ref} is already {b.status}."
-            )
-        quoted = await ctx.try_call("quote_cancellation", booking_ref=b.ref)
-        if isinstance(quoted, rk.ToolError):
-            if quoted.kind == "refused":
-                return ctx.refuse(quoted.message, reply=f"I can't cancel it: {quoted.message}.")
-            raise quoted
-        q: CancellationQuote = quoted
+        q = await _quote(ctx, b, "cancel it", "quote_cancellation", CancellationQuote)
+        if not isinstance(q, CancellationQuote):
+            return q
         refund = f"a refund of {_money(q.refund)}" if q.refund else "no refund"
         question = (
             f"Cancelling {_stay(b)} now, {q.days_before_arrival} days before arrival, gives "

@@ -4,14 +4,12 @@ same request without the introduction for a change; found on the hotel's blind r
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 import resolvekit as rk
 from resolvekit.models.local import LocalModel
-from resolvekit.understanding.embedders import HashingEmbedder
 from resolvekit.understanding.masking import strip_openings
+from tests.models.test_local_fit import _Recording
 
 
 @pytest.mark.parametrize(
@@ -40,16 +38,6 @@ def test_greetings_and_introductions_are_dropped(text: str, expected: str) -> No
 )
 def test_other_openings_are_kept(text: str) -> None:
     assert strip_openings(text) == text
-
-
-class _Recording(HashingEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: list[str] = []
-
-    def embed(self, texts: list[str]) -> Any:
-        self.seen.extend(texts)
-        return super().embed(texts)
 
 
 class ChangeBooking(rk.Intent):

@@ -365,7 +365,8 @@ def extract_slots(
     slots come last and take what the others left: only the slot named ``prefer``, or any
     free-text slot when the message gives a reason ("because ..."). A candidate scoring below
     0.5 of a slot other than ``prefer`` (a plain word that fits an id pattern) leaves its words
-    to the free-text slots.
+    to the free-text slots. Of two date slots named as a range (``check_in`` / ``check_out``),
+    a date after an end cue ("leaving", "until") never fills the start, nor the reverse.
 
     Args:
         text: the customer's message.

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
-from resolvekit.evals import Scenario
+from resolvekit.evals import Scenario, Suite, load_scenarios
 from resolvekit.exceptions import UserError
 
-__all__ = ["SPLITS", "Split", "in_split", "prepare"]
+__all__ = ["SPLITS", "Split", "in_split", "prepare", "split_suite"]
 
 Split = Literal["dev", "holdout", "all"]
 SPLITS: tuple[str, ...] = ("dev", "holdout", "all")
@@ -56,3 +57,28 @@ def prepare(
             update["customer_id"] = customer_id
         out.append(scenario.model_copy(update=update))
     return out
+
+
+def split_suite(
+    name: str,
+    scenarios: str | Path,
+    *,
+    agent: Callable[[Any], Any],
+    state: Callable[[], Any],
+    customer_id: str,
+    split: str = "all",
+    ids: str = "",
+) -> Suite:
+    """The suite ``name-split`` of the scenarios file ``scenarios``: :func:`prepare` applied
+    to it, each conversation with an agent from ``agent(model)``."""
+    return Suite(
+        name=f"{name}-{split}",
+        agent=agent,
+        scenarios=prepare(
+            load_scenarios(Path(scenarios)),
+            split=split,
+            state=state,
+            customer_id=customer_id,
+            ids=ids,
+        ),
+    )

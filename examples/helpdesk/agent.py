@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import resolvekit as rk
+from examples.calibrated_faq import calibrated_faq
 
 from .backend import Desk, register_tools
 from .playbooks import register_playbooks
@@ -25,23 +24,11 @@ def faq_knowledge(model: rk.Model | str | None) -> KnowledgeBase:
     """The billing FAQ as a knowledge base; ``model="test"`` gets the hashing embedder.
 
     Its answerability threshold is calibrated on ``calibration.json`` (labelled questions; no
-    wrong answer let through), as docs/knowledge.md advises for one's own content: the default was
-    calibrated on StackFAQ and declined "will I get a refund for the rest of the month?".
+    wrong answer let through: 0.9 let 2 of its 9 off-topic ones in), as docs/knowledge.md
+    advises for one's own content: the default was calibrated on StackFAQ and declined "will I
+    get a refund for the rest of the month?".
     """
-    return _faq("test" if model == "test" else "default")
-
-
-@cache
-def _faq(embedder: str) -> KnowledgeBase:
-    from resolvekit.knowledge import KnowledgeBase
-    from resolvekit.understanding.embedders import HashingEmbedder
-
-    kb = KnowledgeBase(embedder=HashingEmbedder()) if embedder == "test" else KnowledgeBase()
-    kb.add(FAQ)
-    labelled = json.loads(CALIBRATION.read_text(encoding="utf-8"))["questions"]
-    # A small set: let no wrong answer through (0.9 let 2 of these 9 off-topic ones in).
-    kb.calibrate([(question, doc) for question, doc in labelled], target_precision=1.0)
-    return kb
+    return calibrated_faq(FAQ, CALIBRATION, test=model == "test")
 
 
 def build_agent(

@@ -36,7 +36,7 @@ from ..exceptions import UserError
 from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
-from ..understanding.masking import mask_data
+from ..understanding.masking import mask_data, strip_openings
 from .base import Model, ModelRequest, ModelResponse, Signals
 from .local_fit import (
     CONFIDENT,
@@ -388,10 +388,10 @@ class LocalModel(Model):
 
     def classify(self, text: str, intents: Sequence[IntentSpec]) -> Prediction:
         """The classifier's reading of ``text`` (masked first unless ``mask=False``): in scope
-        when its score reaches the threshold or its confidence reaches
-        ``confident_threshold``."""
+        when its score reaches the threshold or its confidence reaches ``confident_threshold``."""
         classifier = self._classifier_for(intents)
         settings = self.settings
+        text = strip_openings(text)  # "Hi, this is Ana Silva." asks for nothing
         x = classifier.embedder.embed([mask_data(text) if settings.mask else text])
         prediction = classifier.predict_embeddings(x)[0]
         confidence = float(prediction.confidence)

@@ -62,6 +62,7 @@ from ._entities import (
 )
 from ._numbers import NumberMatch, extract_integers, extract_money, extract_numbers, find_numbers
 from ._patterns import extract_pattern, slot_patterns
+from ._ranges import cue_role, slot_role
 from ._signals import (
     classify_yes_no,
     detect_correction,
@@ -364,7 +365,8 @@ def extract_slots(
     slots come last and take what the others left: only the slot named ``prefer``, or any
     free-text slot when the message gives a reason ("because ..."). A candidate scoring below
     0.5 of a slot other than ``prefer`` (a plain word that fits an id pattern) leaves its words
-    to the free-text slots.
+    to the free-text slots. Of two date slots named as a range (``check_in`` / ``check_out``),
+    a date after an end cue ("leaving", "until") never fills the start, nor the reverse.
 
     Args:
         text: the customer's message.
@@ -399,6 +401,7 @@ def extract_slots(
 
     ranked: list[tuple[tuple[float, int, int, int, int], str, Extraction]] = []
     free_text: list[SlotSpec] = []
+    roles = _range_roles(checked)
     for index, slot in enumerate(checked):
         extractor = _extractor(slot)
         if extractor == "text":
@@ -407,6 +410,11 @@ def extract_slots(
         preferred = slot.name == prefer
         options = offered if preferred else []
         for cand in _candidates(msg, slot, day, options, cue_only=False):
+            if slot.name in roles and cue_role(msg.folded, cand.span[0]) not in (
+                None,
+                roles[slot.name],
+            ):
+                continue  # "leaving December 24" is not the check-in date
             bonus = _PREFER_BONUS if preferred else 0.0
             key = (
                 -(cand.score + bonus),
@@ -439,6 +447,14 @@ def extract_slots(
             )
             taken.append(cand.span)
     return result
+
+
+def _range_roles(slots: list[SlotSpec]) -> dict[str, str]:
+    """The start / end role of each date slot, when the slots hold both a start and an end
+    date (``check_in`` and ``check_out``); empty otherwise."""
+    roles = {s.name: slot_role(s.name) for s in slots if _extractor(s) == "date"}
+    found: dict[str, str] = {n: role for n, role in roles.items() if role is not None}
+    return found if set(found.values()) == {"start", "end"} else {}
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PLACEHOLDERS", "mask_data"]
+from ._signals import detect_small_talk
+
+__all__ = ["PLACEHOLDERS", "mask_data", "strip_openings"]
 
 PLACEHOLDERS: dict[str, str] = {
     "email": "[email]",
@@ -53,3 +55,37 @@ def mask_data(text: str) -> str:
     for kind, pattern in _PATTERNS:
         text = pattern.sub(PLACEHOLDERS[kind], text)
     return text
+
+
+_SENTENCE = re.compile(r"[^.!?;]*[.!;]+(?:\s+|$)")
+_INTRODUCTION = re.compile(  # the name is capitalised: "it is broken." is no introduction
+    r"^(?i:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[\s,!-]*)?"
+    r"(?i:this is|it's|it is|my name is|name's)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"
+    r"(?i:\s+(?:here|speaking))?\s*[.!;]*\s*$"
+)
+
+
+def strip_openings(text: str) -> str:
+    """``text`` without the opening sentences that only greet or say who is writing ("Hi,
+    this is Ana Silva. Please change my booking" -> "Please change my booking"): they carry no
+    request, and left in they pull a short request's embedding towards whichever intent their
+    words happen to resemble. At most two are dropped, and never the last words of a message.
+
+    >>> strip_openings("Hi, this is Ana Silva. Please change reservation HB1001.")
+    'Please change reservation HB1001.'
+    >>> strip_openings("Hello there!")
+    'Hello there!'
+    """
+    rest = text
+    for _ in range(2):
+        found = _SENTENCE.match(rest)
+        if found is None:
+            break
+        sentence, after = found.group(0), rest[found.end() :]
+        if len(after.split()) < 2:
+            break
+        name = sentence.strip()
+        if detect_small_talk(name) is None and not _INTRODUCTION.match(name):
+            break
+        rest = after
+    return rest

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +18,7 @@ import resolvekit as rk
 import resolvekit.models as models
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
 from resolvekit.redaction import DEFAULT_REDACTOR
-from resolvekit.serve import create_app
+from tests.serve.widget_server import serve_agent
 
 KEY = "test-key"
 
@@ -57,24 +55,8 @@ def agent_on(fake: FakeOpenAIServer, **options: Any) -> rk.Agent[None]:
 @contextlib.contextmanager
 def serving(agent: rk.Agent[None]) -> Iterator[str]:
     """``create_app(agent)`` under uvicorn in a thread, on a free port; its base URL."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(agent, api_keys=[KEY])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_agent(agent, None, api_keys=[KEY]) as running:
+        yield running.url
 
 
 async def stream(url: str, text: str) -> AsyncIterator[tuple[str, Any]]:

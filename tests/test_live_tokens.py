@@ -53,7 +53,7 @@ async def turn(model: FunctionModel, **options: Any) -> tuple[rk.TurnResult, See
 
     @agent.playbook(CheckOrder)
     async def check(ctx: rk.Context[None], intent: CheckOrder) -> None:
-        await ctx.say(f"Order {intent.order_id} is on its way.")
+        ctx.say(f"Order {intent.order_id} is on its way.")
 
     seen = Seen()
     with observe(seen):

@@ -47,7 +47,7 @@ def agent_on(fake: FakeOpenAIServer, **options: Any) -> rk.Agent[None]:
 
     @agent.playbook(CheckOrder)
     async def check(ctx: rk.Context[None], intent: CheckOrder) -> None:
-        await ctx.say(f"Order {intent.order_id} is on its way.")
+        ctx.say(f"Order {intent.order_id} is on its way.")
 
     return agent
 

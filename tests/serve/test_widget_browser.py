@@ -524,7 +524,7 @@ def test_model_tokens_show_while_the_model_writes_and_a_retract_removes_them(
 
         @agent.playbook(Greet)
         async def greet(ctx: rk.Context[None], intent: Greet) -> None:
-            await ctx.say("Hi")
+            ctx.say("Hi")
 
         with serve_agent(agent, None) as running:
             page = page_for(f"{running.url}/demo")

@@ -34,7 +34,7 @@ REPLY = (
 
 
 async def main(rounds: int, delay: float, piece: int) -> None:
-    from _openai_server import FakeOpenAIServer, Scripted, tool_call
+    from _openai_server import FakeOpenAIServer, Scripted, tool_call  # type: ignore[import-not-found]
 
     import resolvekit as rk
     import resolvekit.models as models
@@ -55,7 +55,7 @@ async def main(rounds: int, delay: float, piece: int) -> None:
 
         @agent.playbook(Track)
         async def track(ctx: rk.Context[None], intent: Track) -> None:
-            await ctx.say("ok")
+            ctx.say("ok")
 
         for n in range(rounds + 1):  # the first round warms up (client, imports)
             body = tool_call("reply", {"text": REPLY})

@@ -131,3 +131,57 @@ def test_provisional_rules(events: list[tuple[str, str]], expected: list[tuple[s
         else:
             call(kind, {"text": text} if text else {})
     assert [(k, d.get("text", "")) for k, d in seen] == expected
+
+
+class Recorder(rk.Model):
+    """Starts the intent, then answers knowledge questions, recording who observes then."""
+
+    capabilities = frozenset({"answer"})
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.observers: list[Any] = []
+
+    async def request(self, request: ModelRequest) -> rk.ModelResponse:
+        if request.task == "answer":
+            self.observers.append(current_observer())
+            return rk.ModelResponse(decision=Reply(text="Within 30 days [1]."), confidence=0.9)
+        if request.pending is not None and request.pending.slot is not None:
+            answer = FillSlots(slots={request.pending.slot.name: request.text})
+            return rk.ModelResponse(decision=answer, confidence=0.9)
+        return rk.ModelResponse(decision=rk.StartIntent(intent="ReturnItem"), confidence=0.9)
+
+
+async def test_a_parked_playbook_searches_under_the_current_turns_observer() -> None:
+    from resolvekit.knowledge import KnowledgeBase
+    from resolvekit.understanding.embedders import HashingEmbedder
+
+    class ReturnItem(rk.Intent):
+        """Return an item."""
+
+    kb = KnowledgeBase(embedder=HashingEmbedder())
+    kb.add([{"question": "How long can I return?", "answer": "Within 30 days of delivery."}])
+    model = Recorder()
+    agent: rk.Agent[None] = rk.Agent(
+        name="Acme", model=model, store="memory://", knowledge=kb, parked_playbooks=10
+    )
+
+    @agent.playbook(ReturnItem)
+    async def return_item(ctx: rk.Context[None], intent: ReturnItem) -> rk.PlaybookOutcome:
+        await ctx.search("How long can I return?")  # turn 1
+        await ctx.ask("When did it arrive?")  # parks the playbook
+        await ctx.search("How long can I return? (2)")  # turn 2
+        await ctx.ask("Anything else?")
+        await ctx.search("How long can I return? (3)")  # turn 3
+        return ctx.resolve("ok")
+
+    first, third = Seen(), Seen()
+    with observe(first):
+        await agent.handle("c1", "return order W1")
+    await agent.handle("c1", "yesterday")  # nobody observes this turn
+    with observe(third):
+        done = await agent.handle("c1", "no")
+    assert done.outcome == "resolved"
+    assert [type(o) for o in model.observers] == [Provisional, type(None), Provisional]
+    assert model.observers[0] is not model.observers[2]
+    assert first != [] and third != []

@@ -55,9 +55,9 @@ log = logging.getLogger("resolvekit")
 
 
 @contextlib.contextmanager
-def observe(observer: TurnObserver) -> Iterator[None]:
+def observe(observer: TurnObserver | None) -> Iterator[None]:
     """Turns started inside this block (in this task, or tasks it creates) report their events
-    to ``observer``."""
+    to ``observer`` (None: to nobody, whatever an enclosing block set)."""
     token = _OBSERVER.set(observer)
     try:
         yield

@@ -98,7 +98,10 @@ class TurnState:
             await agent.store.save(self.conv)
 
         async def knowledge(query: str, k: int) -> KnowledgeAnswer:
-            return await agent.answer_from_knowledge(query, k)
+            # A playbook runs in a task of its own, which keeps the context of the turn that
+            # started it; a parked one may search in a later turn, watched by someone else.
+            with observe(self.observer):
+                return await agent.answer_from_knowledge(query, k)
 
         return Hooks(
             checkpoint=checkpoint,

@@ -341,3 +341,25 @@ async def test_a_server_rejecting_stream_options_steps_down_once(
     assert "stream_options" in server.bodies[0] and "stream_options" not in server.bodies[1]
     assert server.bodies[1]["stream"] is True
     assert "".join(watch.tokens()) == "hi"
+
+
+async def test_a_server_that_ignores_stream_answers_plainly(
+    server: FakeOpenAIServer, model: OpenAIModel
+) -> None:
+    body = tool_call("reply", {"text": "hi there"})
+    server.push(Scripted(raw=json.dumps(body).encode()))  # JSON, not events
+    response, watch = await watched(model, turn())
+    assert response.decision == Reply(text="hi there")
+    assert server.bodies[0]["stream"] is True
+    assert watch.events == []  # nothing streamed, and nothing to retract
+
+
+async def test_chunks_with_a_null_delta_are_accepted(
+    server: FakeOpenAIServer, model: OpenAIModel
+) -> None:
+    chunks = stream_chunks(tool_call("reply", {"text": "ok"}))
+    chunks.insert(1, {"choices": [{"index": 0, "delta": None}]})
+    server.push(Scripted(stream=sse_bytes(chunks)))
+    response, watch = await watched(model, turn())
+    assert response.decision == Reply(text="ok")
+    assert "".join(watch.tokens()) == "ok"

@@ -241,7 +241,7 @@ class _ChunkDelta(_Wire):
 
 class _ChunkChoice(_Wire):
     index: int = 0
-    delta: _ChunkDelta = pydantic.Field(default_factory=_ChunkDelta)
+    delta: _ChunkDelta | None = None
     finish_reason: str | None = None
     logprobs: Any = None
 
@@ -299,7 +299,7 @@ class Assembler:
                 self._choice(choice)
 
     def _choice(self, choice: _ChunkChoice) -> None:
-        delta = choice.delta
+        delta = choice.delta or _ChunkDelta()
         if delta.content:
             self.content.append(delta.content)
             self.speaker.content(delta.content)

@@ -193,6 +193,14 @@ async def _streamed(
     speaker.begin()
     assembler = Assembler(speaker)
     stream = await client.chat.completions.create(**params, stream=True, timeout=settings.timeout)
+    content_type = stream.response.headers.get("content-type", "")
+    if not content_type.startswith("text/event-stream"):
+        # A server (or proxy) that ignores ``stream``: its plain answer is used, unstreamed.
+        try:
+            body = await stream.response.aread()
+        finally:
+            await stream.close()
+        return parse_completion(body, content_type)
     try:
         async for chunk in stream:
             to_dict = getattr(chunk, "to_dict", None)

@@ -1,9 +1,17 @@
 """A scripted OpenAI-compatible HTTP server for tests (stdlib only, no network beyond 127.0.0.1).
 
-It speaks ``POST /v1/chat/completions`` (JSON, non-streaming): each request pops the next scripted
-:class:`Scripted` response (status, headers, body, delay) and is recorded in :attr:`requests`.
-The real ``openai.AsyncOpenAI`` client talks to it over HTTP, so retries, timeouts, headers and
-error bodies are exercised end to end.
+It speaks ``POST /v1/chat/completions``: each request pops the next scripted :class:`Scripted`
+response (status, headers, body, delay) and is recorded in :attr:`requests`. The real
+``openai.AsyncOpenAI`` client talks to it over HTTP, so retries, timeouts, headers and error
+bodies are exercised end to end.
+
+A request with ``"stream": true`` gets a 200 body as Server-Sent Events, the way OpenAI streams
+it: ``chat.completion.chunk`` objects (``data: {...}``, blank line), content and function
+arguments cut every ``piece`` characters (so inside escapes, multibyte characters, keys),
+``finish_reason``, a usage chunk when ``stream_options.include_usage`` asks, then
+``data: [DONE]``; the bytes go out ``write_bytes`` at a time (so inside UTF-8 sequences), with
+``chunk_delay`` between writes, chunked transfer encoding, and ``cut`` closes the connection
+abruptly after that many bytes.
 
     with FakeOpenAIServer() as server:
         server.push(tool_call("reply", {"text": "hi"}))
@@ -27,6 +35,8 @@ __all__ = [
     "completion",
     "error",
     "logprob_tokens",
+    "sse_bytes",
+    "stream_chunks",
     "tool_call",
 ]
 
@@ -45,7 +55,24 @@ class Scripted:
     content_type: str = "application/json"
     """The ``content-type`` header; an empty string sends none."""
     cut: int | None = None
-    """Announce the full ``content-length`` but close the connection after this many bytes."""
+    """Announce the full ``content-length`` but close the connection after this many bytes
+    (streamed: close it abruptly, without the last chunk of the chunked encoding)."""
+    stream: bytes | None = None
+    """Streamed answers: these SSE bytes instead of the chunks made from ``body``."""
+    piece: int = 3
+    """Streamed answers: characters of content or arguments per chunk."""
+    write_bytes: int = 7
+    """Streamed answers: bytes per write (flushed)."""
+    chunk_delay: float = 0.0
+    """Streamed answers: seconds between writes."""
+    ascii: bool = False
+    """Streamed answers: JSON with ``\\u`` escapes instead of raw UTF-8."""
+    pause_at: int | None = None
+    """Streamed answers: after this many bytes, wait ``pause`` seconds (or until ``resume``)."""
+    pause: float = 0.0
+    resume: threading.Event | None = None
+    """Set by the test to end the pause early; :attr:`resumed` says whether it was."""
+    resumed: bool | None = None
 
 
 @dataclass(kw_only=True)
@@ -124,6 +151,10 @@ class FakeOpenAIServer:
                     scripted = Scripted(status=404, body={"error": {"message": "not found"}})
                 if scripted.delay and server._stop.wait(scripted.delay):
                     return
+                recorded = server.requests[-1].body
+                if recorded.get("stream") and scripted.status == 200 and scripted.raw is None:
+                    self._stream(scripted, recorded)
+                    return
                 payload = (
                     scripted.raw if scripted.raw is not None else json.dumps(scripted.body).encode()
                 )
@@ -144,6 +175,43 @@ class FakeOpenAIServer:
                         self.connection.shutdown(socket.SHUT_RDWR)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
+
+            def _stream(self, scripted: Scripted, request: dict[str, Any]) -> None:
+                if scripted.stream is not None:
+                    payload = scripted.stream
+                else:
+                    usage = (request.get("stream_options") or {}).get("include_usage", False)
+                    chunks = stream_chunks(scripted.body, piece=scripted.piece, usage=usage)
+                    payload = sse_bytes(chunks, ascii=scripted.ascii)
+                if scripted.cut is not None:
+                    payload = payload[: scripted.cut]
+                self.protocol_version = "HTTP/1.1"
+                self.close_connection = True
+                try:
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("transfer-encoding", "chunked")
+                    self.send_header("connection", "close")
+                    self.end_headers()
+                    for start in range(0, len(payload), scripted.write_bytes):
+                        if scripted.pause_at is not None and start >= scripted.pause_at:
+                            scripted.pause_at = None
+                            self.wfile.flush()
+                            if scripted.resume is not None:
+                                scripted.resumed = scripted.resume.wait(scripted.pause)
+                            elif server._stop.wait(scripted.pause):
+                                return
+                        part = payload[start : start + scripted.write_bytes]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                        self.wfile.flush()
+                        if scripted.chunk_delay and server._stop.wait(scripted.chunk_delay):
+                            return
+                    if scripted.cut is None:
+                        self.wfile.write(b"0\r\n\r\n")
+                    else:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -233,3 +301,48 @@ def error(
         body={"error": {"message": message, "type": "invalid_request_error", **kw}},
         headers=headers or {},
     )
+
+
+def stream_chunks(body: dict[str, Any], *, piece: int = 3, usage: bool = True) -> list[Any]:
+    """The ``chat.completion.chunk`` objects a streaming server sends for completion ``body``
+    (as built by :func:`completion` or :func:`tool_call`): the role, the content and each tool
+    call's arguments cut every ``piece`` characters, log-probabilities one token a chunk, the
+    finish reason, then (``usage``) a last chunk with the usage and no choices."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    head = {"id": body.get("id", "chatcmpl-test"), "object": "chat.completion.chunk"}
+    head |= {"created": body.get("created", 0), "model": body.get("model")}
+
+    def chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, **extra}]}
+
+    chunks: list[Any] = [chunk({"role": "assistant", "content": ""})]
+    content = message.get("content") or ""
+    chunks += [chunk({"content": content[i : i + piece]}) for i in range(0, len(content), piece)]
+    for n, call in enumerate(message.get("tool_calls") or []):
+        function = call["function"]
+        first = {"index": n, "id": call.get("id"), "type": "function"}
+        chunks.append(chunk({"tool_calls": [{**first, "function": {"name": function["name"]}}]}))
+        arguments = function.get("arguments") or ""
+        chunks += [
+            chunk(
+                {"tool_calls": [{"index": n, "function": {"arguments": arguments[i : i + piece]}}]}
+            )
+            for i in range(0, len(arguments), piece)
+        ]
+    for entry in (choice.get("logprobs") or {}).get("content") or []:
+        chunks.append(chunk({}, logprobs={"content": [entry], "refusal": None}))
+    chunks.append(chunk({}, finish_reason=choice.get("finish_reason") or "stop"))
+    if usage and body.get("usage") is not None:
+        chunks.append({**head, "choices": [], "usage": body["usage"]})
+    return chunks
+
+
+def sse_bytes(chunks: list[Any], *, ascii: bool = False, done: bool = True) -> bytes:
+    """Chunks as Server-Sent Events (``data: <json>`` and a blank line each), then
+    ``data: [DONE]``; a ``bytes`` item is sent as it is (a malformed event)."""
+    out = b"".join(
+        c if isinstance(c, bytes) else f"data: {json.dumps(c, ensure_ascii=ascii)}\n\n".encode()
+        for c in chunks
+    )
+    return out + (b"data: [DONE]\n\n" if done else b"")

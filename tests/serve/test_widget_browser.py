@@ -594,3 +594,76 @@ def test_handed_back_mid_request_the_question_comes_with_its_buttons(
     ).click()
     answer = replies(page).nth(done).locator(".rk-text").inner_text()
     assert answer.startswith("What is the reason for cancelling the order"), "it went on"
+
+
+STREAMED = "Hello! I can help with orders, refunds and anything about your account today."
+
+
+def test_model_tokens_show_while_the_model_writes_and_a_retract_removes_them(
+    page_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent on OpenAIModel against the fake OpenAI server, which streams: the reply's words
+    show in the bubble while the model is still answering; a stream cut off mid-way is
+    retracted, and only the retried reply stays on screen."""
+    import threading
+    import time
+
+    import resolvekit.models as models
+    from resolvekit.models.openai import OpenAIModel, OpenAISettings
+    from tests.models._openai_server import (
+        FakeOpenAIServer,
+        Scripted,
+        sse_bytes,
+        stream_chunks,
+        tool_call,
+    )
+
+    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
+    resume = threading.Event()
+    body = tool_call("reply", {"text": STREAMED})
+    paused_at = len(sse_bytes(stream_chunks(body)[:14]))  # a few words in
+    cut = tool_call("reply", {"text": "Your refund of 500 dollars is approved."})
+    retry_text = "Which order is it about?"
+    retry, resume_retry = tool_call("reply", {"text": retry_text}), threading.Event()
+    with FakeOpenAIServer() as fake:
+        fake.push(
+            Scripted(body=body, pause_at=paused_at, pause=60, resume=resume),
+            Scripted(body=cut, cut=len(sse_bytes(stream_chunks(cut))) // 2),
+            Scripted(body=retry, pause_at=1, pause=60, resume=resume_retry),
+        )
+        settings = OpenAISettings(retry_initial=0.001, retry_max_wait=0.01, timeout=60)
+        model = OpenAIModel("gpt-4.1-mini", base_url=fake.url, api_key="k", settings=settings)
+        agent: rk.Agent[None] = rk.Agent(name="Acme", model=model, redaction=None, handoff=[])
+
+        class Greet(rk.Intent):
+            """Customer says hello."""
+
+        @agent.playbook(Greet)
+        async def greet(ctx: rk.Context[None], intent: Greet) -> None:
+            ctx.say("Hi")
+
+        with serve_agent(agent, None) as running:
+            page = page_for(f"{running.url}/demo")
+            box = page.get_by_role("textbox", name="Type your message")
+            box.fill("hi")
+            box.press("Enter")
+            writing = page.locator(".rk-agent[aria-busy=true] .rk-text")
+            writing.filter(has_text="Hello! I").wait_for()
+            shown = writing.inner_text()
+            assert STREAMED.startswith(shown) and shown != STREAMED  # words of it, not all
+            resume.set()
+            assert replies(page).last.locator(".rk-text").inner_text() == STREAMED
+            box.fill("refund please")
+            box.press("Enter")
+            deadline = time.monotonic() + 60
+            while len(fake.requests) < 3:  # the cut stream was retried; the retry waits
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            # The cut stream's words were shown, then retracted before the retry began.
+            page.wait_for_function(
+                "() => !document.querySelector('resolvekit-chat').shadowRoot"
+                ".textContent.includes('refund of')"
+            )
+            resume_retry.set()
+            replies(page).nth(1).wait_for()
+            assert replies(page).last.locator(".rk-text").inner_text() == retry_text

@@ -3,9 +3,11 @@ what the turn says, traces and decides so far (:class:`TurnState`)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..live import current_observer, safe
+from ..live import Provisional, current_observer, observe, safe
 from ..messages import Citation, Message, Usage
 from ..playbooks import Hooks, KnowledgeAnswer
 from ..results import Outcome, TraceEvent, TurnResult
@@ -52,8 +54,23 @@ class TurnState:
         """Writes whose outcome became unknown this turn (always handed to a human)."""
         self.recovered = False
         """True when this turn finished work a crash had interrupted."""
-        self.observer = safe(current_observer())
+        watcher = safe(current_observer())
+        self.observer = Provisional(watcher) if watcher is not None else None
         """Who watches this turn live (:mod:`resolvekit.live`); None when nobody does."""
+
+    @contextlib.contextmanager
+    def watched(self) -> Iterator[None]:
+        """While the turn works: models report their streamed tokens through this turn's
+        observer, and provisional text left unsaid at the end is retracted."""
+        observer = self.observer
+        if observer is None:
+            yield
+            return
+        try:
+            with observe(observer):
+                yield
+        finally:
+            observer.settle()
 
     def say(self, text: str) -> None:
         """Add ``text`` to the reply."""
@@ -81,7 +98,10 @@ class TurnState:
             await agent.store.save(self.conv)
 
         async def knowledge(query: str, k: int) -> KnowledgeAnswer:
-            return await agent.answer_from_knowledge(query, k)
+            # A playbook runs in a task of its own, which keeps the context of the turn that
+            # started it; a parked one may search in a later turn, watched by someone else.
+            with observe(self.observer):
+                return await agent.answer_from_knowledge(query, k)
 
         return Hooks(
             checkpoint=checkpoint,

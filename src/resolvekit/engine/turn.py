@@ -125,6 +125,11 @@ class Turn:
     async def _guarded(self, work: Any, what: str) -> None:
         """Run ``work``; any failure but the developer's or the store's becomes a handoff."""
         state = self.state
+        with state.watched():
+            await self._handled(work, what)
+
+    async def _handled(self, work: Any, what: str) -> None:
+        state = self.state
         try:
             await work
         except (ModelRequestsBlocked, UserError, StoreError):

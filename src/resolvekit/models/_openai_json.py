@@ -43,6 +43,8 @@ class JsonTask:
     interpret: Callable[[dict[str, Any]], ParsedJson]
     logprob_key: str | None = None
     """A boolean field whose token probability is the answer's confidence, if available."""
+    spoken_key: str | None = None
+    """A string field the customer sees (streamed as it is written when someone watches)."""
 
     @property
     def schema_format(self) -> dict[str, Any]:
@@ -155,6 +157,7 @@ def answer_task(request: ModelRequest) -> JsonTask:
         schema=ANSWER_SCHEMA,
         interpret=interpret,
         logprob_key="answerable",
+        spoken_key="answer",
     )
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
     from ._openai_settings import OpenAISettings
+    from ._openai_stream import Speaker
 
 __all__ = ["OPENAI_URL", "Clients", "send"]
 
@@ -106,6 +107,7 @@ async def send(
     settings: OpenAISettings,
     model: str,
     server: str,
+    speaker: Speaker | None = None,
 ) -> Completion:
     """One chat completion, retried on transient failures.
 
@@ -115,6 +117,9 @@ async def send(
         settings: the timeout and the retry policy.
         model: the model's name, for messages.
         server: the server's name, for messages.
+        speaker: when given, the completion is streamed (``stream=True``, usage included)
+            and the speaker emits the customer-visible text as it arrives; each attempt
+            starts with :meth:`Speaker.begin`, which retracts what a failed one emitted.
 
     Raises:
         ModelError: every failure, typed (see ``docs/models.md``).
@@ -122,6 +127,8 @@ async def send(
     import openai
 
     async def call() -> Completion:
+        if speaker is not None:
+            return await _streamed(client, params, settings, speaker)
         # The raw response: the body is parsed and validated here (parse_completion), not
         # by the client, which raises bare json/pydantic errors or returns a str on garbage.
         raw = await client.chat.completions.with_raw_response.create(
@@ -167,6 +174,54 @@ async def send(
         ) from None
     except Exception as exc:  # anything the client lets through: never escapes untyped
         raise _foreign_error(exc, model=model, server=server, attempts=attempts) from exc
+
+
+async def _streamed(
+    client: AsyncOpenAI, params: dict[str, Any], settings: OpenAISettings, speaker: Speaker
+) -> Completion:
+    """One streamed attempt: the chunks assembled into the body a plain request answers, then
+    parsed by the same :func:`parse_completion`.
+
+    Raises:
+        BadBody: a chunk that is not JSON or not a chunk, an error event in the stream, or a
+            stream that ended before its finish reason (all retried like a bad body).
+    """
+    import openai
+
+    from ._openai_stream import Assembler
+
+    speaker.begin()
+    assembler = Assembler(speaker)
+    stream = await client.chat.completions.create(**params, stream=True, timeout=settings.timeout)
+    content_type = stream.response.headers.get("content-type", "")
+    if not content_type.startswith("text/event-stream"):
+        # A server (or proxy) that ignores ``stream``: its plain answer is used, unstreamed.
+        try:
+            body = await stream.response.aread()
+        finally:
+            await stream.close()
+        return parse_completion(body, content_type)
+    try:
+        async for chunk in stream:
+            to_dict = getattr(chunk, "to_dict", None)
+            assembler.feed(to_dict(warnings=False) if callable(to_dict) else chunk)
+    except ValueError as exc:  # a data line that is not JSON (json.JSONDecodeError)
+        problem = f"a stream chunk is not JSON ({exc})"[:200]
+        raise BadBody(problem, b"", "text/event-stream") from None
+    except openai.APIStatusError:
+        raise
+    except openai.APIError as exc:  # an error event in the stream, after a 200
+        if isinstance(exc, openai.APIConnectionError | openai.APIResponseValidationError):
+            raise
+        raise BadBody(
+            f"an error event in the stream: {exc.message}"[:200],
+            excerpt(exc.body).encode(),
+            "text/event-stream",
+        ) from None
+    finally:
+        await stream.close()
+    body = assembler.body()
+    return parse_completion(body, "application/json")
 
 
 def _transient(exc: BaseException) -> bool:

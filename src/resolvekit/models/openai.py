@@ -11,9 +11,15 @@
 - Transport failures (429, 5xx, timeouts, connection errors, and 200 responses whose body is not
   a chat completion) are retried, and every failure is a
   :class:`~resolvekit.exceptions.ModelError` (see :mod:`resolvekit.models._openai_transport`).
+- When a live observer watches (:mod:`resolvekit.live`) and the answer may hold text for the
+  customer (a ``reply`` or ``ask_clarification`` call, a grounded answer), the completion is
+  streamed and that text is emitted as ``token`` events as it arrives; a retry or correction
+  after some tokens emits ``retract`` first (see :mod:`resolvekit.models._openai_stream`). The
+  assembled completion is parsed exactly as a non-streamed one.
 
 The parts: :mod:`._openai_settings` (the settings), :mod:`._openai_transport` (the client,
-retries, errors), :mod:`._openai_wire` (the response body), :mod:`._openai_tools` and
+retries, errors), :mod:`._openai_wire` (the response body), :mod:`._openai_stream` (streamed
+answers), :mod:`._openai_tools` and
 :mod:`._openai_json` (the tasks), :mod:`._prompt` (the messages), :mod:`._pricing` (the cost).
 
 ``openai`` is imported lazily: ``import resolvekit`` never loads it.
@@ -28,9 +34,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..exceptions import ModelHTTPError, UnexpectedModelBehavior, UserError
+from ..live import current_observer, safe
 from ..messages import Usage
 from ._openai_json import JsonTask, answer_task, summary_task
 from ._openai_settings import OpenAISettings
+from ._openai_stream import Speaker
 from ._openai_tools import InvalidCall, Toolset, build_toolset
 from ._openai_transport import Clients, send
 from ._openai_wire import Completion, WireFunction, name_confidence, value_confidence
@@ -172,6 +180,13 @@ class OpenAIModel(Model):
             {"tools": toolset.to_openai()},
             lambda completion, usage: self._turn_response(completion, toolset, usage),
             failure="made no valid decision",
+            speaker=_speaker(
+                functions={
+                    name: "text"
+                    for name, function in toolset.functions.items()
+                    if function.kind in _SPOKEN
+                }
+            ),
         )
 
     def _turn_response(
@@ -204,6 +219,7 @@ class OpenAIModel(Model):
             {"response_format": task},
             lambda completion, usage: self._json_response(completion, task, usage),
             failure=f"gave no valid {task.name}",
+            speaker=_speaker(content_key=task.spoken_key),
         )
 
     def _json_response(self, completion: Completion, task: JsonTask, usage: Usage) -> ModelResponse:
@@ -230,6 +246,7 @@ class OpenAIModel(Model):
         respond: Callable[[Completion, Usage], ModelResponse],
         *,
         failure: str,
+        speaker: Speaker | None = None,
     ) -> ModelResponse:
         """Ask, and on an invalid answer ask once more with the error.
 
@@ -238,18 +255,34 @@ class OpenAIModel(Model):
             extra: ``{"tools": ...}`` or ``{"response_format": task}``.
             respond: the answer as a response; raises :class:`InvalidCall` when it is unusable.
             failure: what went wrong, for the error, e.g. ``"made no valid decision"``.
+            speaker: streams the answer's customer-visible text (None: no stream).
 
         Raises:
             UnexpectedModelBehavior: the answer was still invalid after the correction.
         """
+        try:
+            return await self._ask_twice(messages, extra, respond, failure, speaker)
+        except BaseException:
+            if speaker is not None:
+                speaker.retract()  # nothing streamed is said when the request fails
+            raise
+
+    async def _ask_twice(
+        self,
+        messages: list[dict[str, Any]],
+        extra: dict[str, Any],
+        respond: Callable[[Completion, Usage], ModelResponse],
+        failure: str,
+        speaker: Speaker | None,
+    ) -> ModelResponse:
         usage = Usage()
-        completion = await self._complete(messages, extra, usage)
+        completion = await self._complete(messages, extra, usage, speaker)
         try:
             return respond(completion, usage)
         except InvalidCall as exc:
             first_error = exc
         messages = messages + _correction(completion, str(first_error))
-        completion = await self._complete(messages, extra, usage)
+        completion = await self._complete(messages, extra, usage, speaker)
         try:
             return respond(completion, usage)
         except InvalidCall as exc:
@@ -262,13 +295,17 @@ class OpenAIModel(Model):
     # --- transport ---------------------------------------------------------------------------
 
     async def _complete(
-        self, messages: list[dict[str, Any]], extra: dict[str, Any], usage: Usage
+        self,
+        messages: list[dict[str, Any]],
+        extra: dict[str, Any],
+        usage: Usage,
+        speaker: Speaker | None = None,
     ) -> Completion:
         """One completion, stepping down unsupported optional features on a 400."""
         while True:
-            params = self._params(messages, extra)
+            params = self._params(messages, extra, stream=speaker is not None)
             try:
-                completion = await self._send(params)
+                completion = await self._send(params, speaker)
             except ModelHTTPError as exc:
                 if self._degrade(exc, params):
                     continue
@@ -276,8 +313,12 @@ class OpenAIModel(Model):
             usage.add(self._usage(completion))
             return completion
 
-    def _params(self, messages: list[dict[str, Any]], extra: dict[str, Any]) -> dict[str, Any]:
+    def _params(
+        self, messages: list[dict[str, Any]], extra: dict[str, Any], *, stream: bool = False
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "messages": messages}
+        if stream:  # the usage arrives in a last chunk, as it does in a plain answer's body
+            params["stream_options"] = {"include_usage": True}
         if "tools" in extra:
             params["tools"] = extra["tools"]
             params["tool_choice"] = self._tool_choice
@@ -323,14 +364,15 @@ class OpenAIModel(Model):
         if "tool_choice" in params and "tool_choice" in text and self._tool_choice == "required":
             self._tool_choice = "auto"
             return True
-        for key in ("logprobs", "parallel_tool_calls", "temperature", "max_tokens"):
+        for key in _OPTIONAL_PARAMS:
             if key in params and key in text:
                 self._dropped.add(key)
                 return True
         return False
 
-    async def _send(self, params: dict[str, Any]) -> Completion:
-        """One chat completion, retried on transient failures; every failure a ModelError."""
+    async def _send(self, params: dict[str, Any], speaker: Speaker | None = None) -> Completion:
+        """One chat completion, retried on transient failures; every failure a ModelError.
+        Streamed when ``speaker`` is given."""
         check_allow_model_requests()
         return await send(
             self._client(),
@@ -338,6 +380,7 @@ class OpenAIModel(Model):
             settings=self.settings,
             model=self.model,
             server=self.base_url or "api.openai.com",
+            speaker=speaker,
         )
 
     def _client(self) -> AsyncOpenAI:
@@ -356,6 +399,31 @@ class OpenAIModel(Model):
             api_url=self._clients.url(self.base_url),
         )
         return Usage(requests=1, prompt_tokens=prompt, completion_tokens=output, cost=spent)
+
+
+_OPTIONAL_PARAMS = (
+    "logprobs",
+    "parallel_tool_calls",
+    "temperature",
+    "max_tokens",
+    "stream_options",
+)
+"""Parameters dropped when a server rejects them by name (with a 400 or 422)."""
+
+_SPOKEN = ("reply", "ask_clarification")
+"""Decision kinds whose ``text`` argument the customer would see (streamed as tokens)."""
+
+
+def _speaker(
+    *, functions: dict[str, str] | None = None, content_key: str | None = None
+) -> Speaker | None:
+    """A speaker for the current live observer, if one watches and there is text to stream."""
+    if not functions and content_key is None:
+        return None
+    observer = safe(current_observer())
+    if observer is None:
+        return None
+    return Speaker(observer, functions=functions, content_key=content_key)
 
 
 def _split_name(name: str) -> tuple[str, str | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ log = logging.getLogger("resolvekit.serve")
 EVENTS = (
     "tool_started",
     "tool_finished",
+    "token",
+    "retract",
     "delta",
     "escalated",
     "confirmation",
@@ -32,6 +35,10 @@ EVENTS = (
 """The event types of a stream, in the order a UI may meet them (``done`` or ``error`` last)."""
 
 _CONFIRMATIONS = ("confirm", "tool_confirm", "resume")
+
+_SENTENCE_END = re.compile(r"(?:[.!?]\s|\n)")
+"""Where redacted token text may be released: no built-in redaction pattern spans a sentence
+end (a ``.``, ``!`` or ``?`` followed by white space) or a line break."""
 
 PING_SECONDS = 15.0
 """A stream with no event for this long gets a comment line (``: ping``), which SSE clients
@@ -50,6 +57,12 @@ class LiveEvents:
         self.agent = agent
         self.queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self.last_said = ""
+        self.held = ""
+        """Token text not yet sent: with a redaction policy, tokens are released a sentence at
+        a time (each sentence redacted), so that no number or address goes out in pieces the
+        policy cannot recognise."""
+        self.shown = False
+        """Token text was sent since the last ``delta`` or ``retract``."""
         self.started = asyncio.Event()
         """Set by the first event, or when the turn ends without one."""
 
@@ -70,8 +83,21 @@ class LiveEvents:
             if status != "done":
                 finished["error"] = data.get("kind")
             event = ("tool_finished", finished)
+        elif kind == "token":
+            text = self._release(str(data.get("text", "")))
+            if not text:
+                return
+            self.shown = True
+            event = ("token", {"text": text})
+        elif kind == "retract":
+            self.held = ""
+            if not self.shown:
+                return
+            self.shown = False
+            event = ("retract", {})
         elif kind == "say":
             self.last_said = str(data.get("text", ""))
+            self.held, self.shown = "", False
             event = ("delta", {"text": self._redact(self.last_said)})
         elif kind == "escalation":
             event = (
@@ -85,6 +111,19 @@ class LiveEvents:
             return
         self.queue.put_nowait(event)
         self.started.set()
+
+    def _release(self, text: str) -> str:
+        """What of the token text may be sent now (redacted), holding back an unfinished
+        sentence when there is a redaction policy."""
+        if self.agent.redaction is None:
+            return text
+        self.held += text
+        ends = list(_SENTENCE_END.finditer(self.held))
+        if not ends:
+            return ""
+        cut = ends[-1].end()
+        ready, self.held = self.held[:cut], self.held[cut:]
+        return str(self._redact(ready))
 
     async def first(self, task: asyncio.Task[TurnResult]) -> None:
         """Wait for the first event or the end of the turn, so that a turn refused before it

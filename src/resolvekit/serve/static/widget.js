@@ -400,6 +400,7 @@
     this.customerBubble.classList.add("rk-sending");
     this.reply = null;
     this.text = "";
+    this.draft = "";
     this.activity = null;
   }
 
@@ -418,17 +419,35 @@
     this.reply = null;
     this.activity = null;
     this.text = "";
+    this.draft = "";
   };
 
   Exchange.prototype.event = function (name, payload) {
     payload = payload || {};
     if (name === "delta") {
       this.customerBubble.classList.remove("rk-sending");
-      // The reply is the deltas joined by newlines (docs/serving.md).
+      // The reply is the deltas joined by newlines (docs/serving.md); a delta replaces the
+      // provisional token text shown before it.
       var piece = payload.text || "";
+      this.draft = "";
       this.text = this.text ? this.text + "\n" + piece : piece;
       setText(this.bubble(), this.text);
       scrollDown();
+    } else if (name === "token") {
+      // Text the model is still writing: shown after the reply so far, until a delta
+      // replaces it or a retract drops it.
+      this.customerBubble.classList.remove("rk-sending");
+      this.draft += payload.text || "";
+      setText(this.bubble(), this.text ? this.text + "\n" + this.draft : this.draft);
+      scrollDown();
+    } else if (name === "retract") {
+      this.draft = "";
+      if (this.reply && this.text) {
+        setText(this.reply, this.text);
+      } else if (this.reply) {
+        this.reply.remove();
+        this.reply = null;
+      }
     } else if (name === "tool_started" || name === "tool_finished") {
       this.customerBubble.classList.remove("rk-sending");
       if (!this.activity) {
@@ -456,9 +475,13 @@
       this.activity = null;
     }
     var bubble = this.bubble();
+    var drafted = this.draft;
+    this.draft = "";
     if (result.reply && this.text !== result.reply) {
       this.text = result.reply;
       setText(bubble, result.reply);
+    } else if (drafted) {
+      setText(bubble, this.text); // the result wins over provisional text
     }
     bubble.setAttribute("aria-busy", "false");
     showCitations(bubble, result.citations);

@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..messages import (
     AnswerFromKnowledge,
@@ -56,6 +56,9 @@ from ..messages import (
 from ..specs import IntentSpec, Pending, SlotSpec
 from .base import ModelRequest, ModelResponse, Signals
 
+if TYPE_CHECKING:
+    from ..understanding.typos import Respelling
+
 __all__ = ["DEFAULT_RULES", "LocalTurn", "Prediction", "Rule", "Understanding"]
 
 
@@ -69,6 +72,11 @@ SWITCH_CONFIDENCE = 0.6
 LIKELY_INTENT = 0.5
 """An intent the out-of-scope detector rejects still starts, when the knowledge base cannot
 answer, if its calibrated confidence is at least this (more likely right than not)."""
+SECOND_LOOK = 0.9
+"""Below this confidence (or out of scope) the classifier also reads the message with its typos
+corrected (:func:`second_look`)."""
+TYPO_CONFIDENCE = 0.5
+"""The corrected reading replaces the first only at this confidence or more, in scope."""
 
 _DONT_KNOW = "No problem. If you can't find it, I can pass you to a colleague; just ask."
 """Said before the question again when the customer does not know a slot's value."""
@@ -136,6 +144,9 @@ class LocalTurn:
     """The intent whose playbook is under way, if any."""
     memo: dict[str, Any] = field(default_factory=dict)
     """Results a rule computed for the ones after it (a slot fill, a switch)."""
+    respelled: Respelling | None = None
+    """The message with typos and shorthand corrected (None: nothing to correct, or the
+    model reads messages only as written); rules use it where the text as written fails."""
 
     def respond(
         self,
@@ -369,7 +380,7 @@ def no_intents(turn: LocalTurn) -> ModelResponse | None:
 def classify(turn: LocalTurn) -> ModelResponse | None:
     """The intent classifier: out of scope, several requests, a question, or the intent."""
     request, text = turn.request, turn.text
-    prediction = turn.model.classify(text, request.intents)
+    prediction = second_look(turn, turn.model.classify(text, request.intents))
     if not prediction.in_scope:
         if "answer_from_knowledge" in request.allowed:
             # The out-of-scope detector is tuned on held-out *intents* of the agent's own
@@ -427,6 +438,22 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
             prediction.ranking,
         )
     return turn.respond(start, prediction.confidence, prediction.ranking)
+
+
+def second_look(turn: LocalTurn, prediction: Prediction) -> Prediction:
+    """The reading of the message with its typos corrected, when the message as written is out
+    of scope or below :data:`SECOND_LOOK` and the corrected one is in scope, at least
+    :data:`TYPO_CONFIDENCE` and surer; else ``prediction``. A confident first reading costs
+    nothing more. The correction is reported in the response's signals (and so the trace)."""
+    fixed = turn.respelled
+    if fixed is None or (prediction.in_scope and prediction.confidence >= SECOND_LOOK):
+        return prediction
+    second = turn.model.classify(fixed.text, turn.request.intents)
+    before = prediction.confidence if prediction.in_scope else 0.0
+    if not second.in_scope or second.confidence < max(TYPO_CONFIDENCE, before):
+        return prediction
+    turn.signals.respelled = list(fixed.changes)
+    return second
 
 
 def _names_a_choice(slots: dict[str, Any], spec: IntentSpec | None) -> bool:

@@ -83,9 +83,10 @@ SHORTHAND: dict[str, str] = {
 
 _CHUNK = re.compile(r"\S+")
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*")
-_PLAIN_CHUNK = re.compile(r"[\"'(\[]*[A-Za-z]+(?:'[A-Za-z]+)*[\"')\].,!?;:]*")
-"""A chunk between spaces that is one plain word with punctuation around; anything else (ids,
-amounts, emails, links, hyphenated or slashed tokens) is left alone."""
+_CORE = re.compile(r"[\"'(\[]*([A-Za-z0-9]+(?:'[A-Za-z]+)*)[\"')\].,!?;:]*")
+"""A chunk between spaces that is one word with punctuation around (its word is group 1);
+anything else (emails, links, hyphenated or slashed tokens) is left alone, and a word holding
+a digit is only ever read as shorthand ("sum1", "b4"), never corrected."""
 _SENTENCE_END = re.compile(r"(?:^|[.!?:]\s*)$")
 _SUFFIXES = (
     ("'s", ""),
@@ -108,6 +109,8 @@ _SUFFIXES = (
     ("ness", ""),
     ("able", ""),
 )
+_DOUBLING = frozenset({"ed", "ing", "er", "est"})
+"""Suffixes that double a final consonant ("stopped", "getting")."""
 _PREFIXES = ("un", "re", "pre", "dis", "non")
 _LONG = 8
 """Words of this length or more may be two slips from the word meant; shorter ones one."""
@@ -137,7 +140,7 @@ class Vocabulary:
         own = {w.lower() for text in words for w in _WORD.findall(text)}
         self._own = frozenset(own)
         self._base = _base_index() if common else _Index(())
-        self._index = _Index(own - self._base.words)
+        self._index = _Index(own)
 
     def __contains__(self, word: str) -> bool:
         return self.knows(word)
@@ -155,7 +158,7 @@ class Vocabulary:
             if word.endswith(suffix) and len(stem) >= 2:
                 if self._has(stem + ending):
                     return True
-                doubled = ending == "" and len(stem) >= 3 and stem[-1] == stem[-2]  # "stopped"
+                doubled = suffix in _DOUBLING and len(stem) >= 3 and stem[-1] == stem[-2]
                 if doubled and self._has(stem[:-1]):
                     return True
         return any(
@@ -173,34 +176,46 @@ class Vocabulary:
         if len(word) < 3 or self.knows(word):
             return None
         limit = 2 if len(word) >= _LONG else 1
-        ranked: list[tuple[int, int, int, str]] = []
+        ranked: list[tuple[int, int, bool, bool, str]] = []
         for tier, index in enumerate((self._index, self._base)):
             for candidate in index.near(word, limit):
                 d = distance(word, candidate, limit)
                 if d <= limit:
-                    ranked.append((d, tier, candidate[0] != word[0], candidate))
+                    swap = d == 1 and _swapped(word, candidate)
+                    ranked.append((d, tier, not swap, candidate[0] != word[0], candidate))
         if not ranked:
             return None
         ranked.sort()
-        if len(ranked) > 1 and ranked[0][:3] == ranked[1][:3]:
+        if len(ranked) > 1 and ranked[0][:4] == ranked[1][:4]:
             return None  # "bet" or "bit" for "bt": no way to tell
-        return ranked[0][3]
+        return ranked[0][4]
 
     def respell(self, text: str) -> Respelling | None:
         """``text`` with shorthand spelled out and unknown words corrected (see the module
         docstring), or None when nothing changed."""
+        fixed = self._respell(text, keep=frozenset())
+        if (
+            fixed is not None
+            and any(new.lower() in _consents() for _, new in fixed.changes)
+            and _more_of_a_yes(text, fixed.text)
+        ):
+            # "pls" alone is no yes to the consent reader, "please" is: a correction never
+            # makes a message more of a yes, so such shorthand stays as written.
+            fixed = self._respell(text, keep=_consents())
+        return fixed
+
+    def _respell(self, text: str, *, keep: frozenset[str]) -> Respelling | None:
         out: list[str] = []
         changes: list[tuple[str, str]] = []
         last = 0
         for chunk in _CHUNK.finditer(text):
-            if _PLAIN_CHUNK.fullmatch(chunk.group()) is None:
-                continue
-            match = _WORD.search(chunk.group())
-            assert match is not None
-            start, end = chunk.start() + match.start(), chunk.start() + match.end()
+            core = _CORE.fullmatch(chunk.group())
+            if core is None:
+                continue  # an email, link or hyphenated word: left as written
+            start, end = chunk.start() + core.start(1), chunk.start() + core.end(1)
             written = text[start:end]
             fixed = self._fix(written, at_start=_SENTENCE_END.search(text[:start]) is not None)
-            if fixed is None:
+            if fixed is None or fixed in keep:
                 continue
             if written[0].isupper():
                 fixed = fixed[0].upper() + fixed[1:]
@@ -218,11 +233,20 @@ class Vocabulary:
         short = SHORTHAND.get(word)
         if short is not None:
             return short
+        if not written.isalpha() and "'" not in written:
+            return None  # holds a digit: an id, an amount, a code
         if written.isupper() and len(written) > 1:
             return None  # a code or an acronym
         if written[0].isupper() and not at_start:
             return None  # a name
         return self.best(word)
+
+
+def _more_of_a_yes(before: str, after: str) -> bool:
+    """Whether the consent reader reads ``after`` as a yes and ``before`` not."""
+    from .consent import read_consent
+
+    return read_consent(after).answer == "yes" and read_consent(before).answer != "yes"
 
 
 def distance(a: str, b: str, limit: int = 2) -> int:
@@ -246,15 +270,24 @@ def distance(a: str, b: str, limit: int = 2) -> int:
     return min(previous[len(b)], limit + 1)
 
 
+def _swapped(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with two neighbouring letters swapped."""
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]]
+
+
 class _Index:
     """Words by the strings left when one or two of their letters are dropped (symmetric
     deletes): the candidates within two slips of a word are found by looking up its own
-    deletes, not by comparing it with every word."""
+    deletes, not by comparing it with every word. Words that say yes on their own ("done",
+    "sure", "ok") are known but never a correction: a slip of "dont" must not become "done"."""
 
     def __init__(self, words: Iterable[str]) -> None:
         self.words = frozenset(words)
         self._by_delete: dict[str, set[str]] = {}
-        for word in self.words:
+        for word in self.words - _consents():
             for key in _deletes(word, 2 if len(word) >= _LONG - 2 else 1):
                 self._by_delete.setdefault(key, set()).add(word)
 
@@ -273,6 +306,17 @@ def _deletes(word: str, depth: int) -> set[str]:
         level = {w[:i] + w[i + 1 :] for w in level for i in range(len(w))}
         out |= level
     return out
+
+
+@functools.cache
+def _consents() -> frozenset[str]:
+    """The one-word consent cues of the consent reader, in any of its readings."""
+    from ._consent_words import _LEXICON
+    from ._signals import _YES_NO
+
+    words = {p[0] for p, kind in _LEXICON.items() if len(p) == 1 and kind in ("yes", "weak")}
+    words |= {p[0] for p, cue in _YES_NO.items() if len(p) == 1 and cue.label == "yes"}
+    return frozenset(words)
 
 
 @functools.cache

@@ -6,7 +6,9 @@ of named rules (:mod:`resolvekit.models.local_rules`; ``LocalModel().rules`` to 
 pending slot, small talk, "I don't know", a choice among offered intents, a correction, and
 finally the intent classifier (out of scope -> the knowledge base; in scope -> the intent with
 the slots found, its calibrated confidence and the runner-ups; an information question -> the
-knowledge base first, the intent as the fallback).
+knowledge base first, the intent as the fallback). A message out of scope or unsure is read again
+with its typos and chat shorthand corrected (``typos``, ``known_words``; slot values always come
+from the words as written).
 
 What decides whether a message starts an intent is visible and settable: ``oos_threshold``,
 ``in_scope_loss``, ``confident_threshold``, ``confirm_threshold``, ``negative_examples``,

@@ -10,7 +10,7 @@ own :class:`Rule` before or after the defaults, or drop one). A rule gets a :cla
 ========================  ==========================================================================
 rule                      decides
 ========================  ==========================================================================
-``human_request``         "talk to a human" -> escalate
+``human_request``         "talk to a human" (also "lemme tlak 2 sum1", read with typos) -> escalate
 ``confirmation``          a pending yes/no question: a slot correction, a question (to the knowledge
                           base), a clear yes or no (read by ``read_consent``), unsure, or the old
                           question's value to "Shall we go back...?"
@@ -29,10 +29,11 @@ rule                      decides
 ``bare_yes_no``           a lone "yes"/"no thanks" with nothing open
 ``correction_redo``       "actually, make it annual" right after a request was resolved
 ``no_intents``            an agent without intents: the knowledge base
-``classify``              the intent classifier: out of scope (knowledge; a still likely intent as
-                          the fallback), several requests in one
-                          message, an information question (knowledge first, the intent as the
-                          fallback), or the intent with the slots found in the message
+``classify``              the intent classifier (a message out of scope or unsure is read again
+                          with its typos corrected: :func:`second_look`): out of scope
+                          (knowledge; a still likely intent as the fallback), several requests
+                          in one message, an information question (knowledge first, the intent
+                          as the fallback), or the intent with the slots found in the message
 ========================  ==========================================================================
 """
 

@@ -91,7 +91,7 @@ async def test_a_request_for_a_person_is_read_with_its_typos() -> None:
 def test_known_words_are_never_corrected_and_are_corrected_towards() -> None:
     model = LocalModel(embedder=HashingEmbedder(), known_words=["Flexi fare", "SkyLink"])
     assert model.respelled("change my flexi fare on skylink", INTENTS) is None
-    fixed = model.respelled("change my flexy fare on skylnk", INTENTS)
+    fixed = model.respelled("change my flexo fare on skylnk", INTENTS)
     assert fixed is not None and fixed.text == "change my flexi fare on skylink"
     assert LocalModel(embedder=HashingEmbedder()).respelled("skylnk", INTENTS) is None
 

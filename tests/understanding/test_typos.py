@@ -73,8 +73,8 @@ def test_the_agents_own_words_win_and_are_never_replaced() -> None:
     own = Vocabulary(["UR points", "upgrade with UR"])
     assert own.respell("ur points") is None
     # Among candidates one slip away, the agent's word beats a common one.
-    assert Vocabulary(["check the fare"]).best("fane") == "fare"  # not "fine" or "face"
-    assert Vocabulary().best("fane") is None
+    assert Vocabulary(["check the fare"]).best("gare") == "fare"  # not "gate"
+    assert Vocabulary().best("gare") == "gate"
 
 
 def test_one_slip_for_short_words_two_for_long_ones() -> None:
@@ -87,9 +87,15 @@ def test_one_slip_for_short_words_two_for_long_ones() -> None:
 
 def test_a_tie_is_left_alone() -> None:
     vocabulary = Vocabulary(["bat bet"], common=False)
-    assert vocabulary.best("bzt") is None
+    assert vocabulary.best("bwt") is None  # "w" is next to both "a" and "e"
     assert vocabulary.best("btt") is None
-    assert Vocabulary(["bat"], common=False).best("bzt") == "bat"
+    assert Vocabulary(["bat"], common=False).best("bwt") == "bat"
+
+
+def test_a_changed_letter_is_a_key_next_to_the_one_meant() -> None:
+    assert AIRLINE.best("chsnge") == "change"  # "s" is next to "a"
+    assert AIRLINE.best("chpnge") is None  # "p" is not
+    assert Vocabulary(["like"], common=False).best("hike") is None
 
 
 def test_swaps_are_preferred_among_one_slip_candidates() -> None:

@@ -108,9 +108,33 @@ _SUFFIXES = (
     ("ments", ""),
     ("ness", ""),
     ("able", ""),
+    ("al", ""),
+    ("ic", ""),
+    ("ical", ""),
+    ("ian", ""),
+    ("n", ""),
+    ("y", ""),
+    ("ous", ""),
+    ("ive", "e"),
+    ("ity", ""),
 )
 _DOUBLING = frozenset({"ed", "ing", "er", "est"})
 """Suffixes that double a final consonant ("stopped", "getting")."""
+_ENDINGS = ("s", "es", "d", "ed", "ing", "er", "ly")
+"""A word is known when the vocabulary holds it with one of these endings ("advance")."""
+_KEYS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_NEIGHBOURS = {
+    ch: frozenset(
+        _KEYS[r][j]
+        for r in (row - 1, row, row + 1)
+        if 0 <= r < len(_KEYS)
+        for j in (col - 1, col, col + 1)
+        if 0 <= j < len(_KEYS[r]) and (r, j) != (row, col)
+    )
+    for row, keys in enumerate(_KEYS)
+    for col, ch in enumerate(keys)
+}
+"""Keys around each letter: a letter typed for another one slip away is one of these."""
 _PREFIXES = ("un", "re", "pre", "dis", "non")
 _LONG = 8
 """Words of this length or more may be two slips from the word meant; shorter ones one."""
@@ -161,6 +185,8 @@ class Vocabulary:
                 doubled = suffix in _DOUBLING and len(stem) >= 3 and stem[-1] == stem[-2]
                 if doubled and self._has(stem[:-1]):
                     return True
+        if any(self._has(word + suffix) for suffix in _ENDINGS):  # "advance" for "advanced"
+            return True
         return any(
             word.startswith(p) and len(word) - len(p) >= 3 and self._has(word[len(p) :])
             for p in _PREFIXES
@@ -180,7 +206,7 @@ class Vocabulary:
         for tier, index in enumerate((self._index, self._base)):
             for candidate in index.near(word, limit):
                 d = distance(word, candidate, limit)
-                if d <= limit:
+                if d <= limit and (d > 1 or _typed(word, candidate)):
                     swap = d == 1 and _swapped(word, candidate)
                     ranked.append((d, tier, not swap, candidate[0] != word[0], candidate))
         if not ranked:
@@ -268,6 +294,18 @@ def distance(a: str, b: str, limit: int = 2) -> int:
             return limit + 1
         previous2, previous = previous, current
     return min(previous[len(b)], limit + 1)
+
+
+def _typed(word: str, meant: str) -> bool:
+    """Whether one slip turns ``meant`` into ``word`` on a keyboard: any letter added, dropped
+    or swapped, but a changed letter only for a key next to it ("hike" is not "like")."""
+    if len(word) != len(meant):
+        return True
+    differ = [i for i, (x, y) in enumerate(zip(word, meant, strict=True)) if x != y]
+    if len(differ) != 1:
+        return True  # a swap
+    typed, wanted = word[differ[0]], meant[differ[0]]
+    return typed in _NEIGHBOURS.get(wanted, frozenset())
 
 
 def _swapped(a: str, b: str) -> bool:

@@ -45,7 +45,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from _data import banking77, clinc150, require
+from bench_agent_intents import _by_intent, _started, build_agent
 
-import resolvekit as rk
 from resolvekit.models import local_rules
 from resolvekit.models.local import LocalModel
 from resolvekit.understanding.masking import mask_data
@@ -144,13 +143,6 @@ def in_dev(data: str, text: str) -> bool:
     return hashlib.sha256(f"{data}:{text}".encode()).digest()[0] % 2 == 0
 
 
-def _by_intent(texts: list[str], labels: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for t, y in zip(texts, labels, strict=True):
-        out[y].append(t)
-    return out
-
-
 def load(data: str, examples: int, per_intent: int, seed: int) -> dict[str, Any]:
     """Training shots, in-scope test pairs and out-of-scope messages of one data set."""
     clinc = clinc150()
@@ -168,28 +160,6 @@ def load(data: str, examples: int, per_intent: int, seed: int) -> dict[str, Any]
     return {"shots": shots, "test": pairs, "oos": list(clinc["oos_test"][0])}
 
 
-def build_agent(shots: dict[str, list[str]], model: LocalModel) -> rk.Agent[None]:
-    agent: rk.Agent[None] = rk.Agent(model=model, store="memory://", handoff=[])
-    for name, examples in shots.items():
-        intent = type(
-            name, (rk.Intent,), {"examples": examples, "__doc__": "", "__module__": __name__}
-        )
-
-        async def done(ctx: rk.Context[None], intent: rk.Intent) -> rk.PlaybookOutcome:
-            return ctx.resolve("done")
-
-        agent.playbook(intent)(done)
-    return agent
-
-
-async def _started(agent: rk.Agent[None], texts: list[str], tag: str) -> list[str | None]:
-    out: list[str | None] = []
-    for i, text in enumerate(texts):
-        result = await agent.handle(f"{tag}-{i}", text)
-        out.append(result.intent if result.outcome == "resolved" else None)
-    return out
-
-
 def _pct(values: list[bool]) -> float:
     return 100 * statistics.mean(values) if values else float("nan")
 
@@ -202,7 +172,7 @@ def run(data: str, split: str, args: argparse.Namespace) -> None:
     noisy_test = [(noisy(t, args.seed, args.rate), y) for t, y in test]
     noisy_oos = [noisy(t, args.seed, args.rate) for t in oos]
     model = LocalModel()
-    agent = build_agent(loaded["shots"], model)
+    agent = build_agent(loaded, model)
     specs = agent.intent_specs
     started = time.perf_counter()
     classifier = model._classifier_for(specs)  # the bench reads the classifier's own top-1
@@ -290,7 +260,7 @@ def cost(data: str, args: argparse.Namespace) -> None:
     texts = texts[: args.cost_messages]
     with tempfile.TemporaryDirectory() as cache:
         model = LocalModel(embedder=default_intent_embedder(cache))
-        agent = build_agent(loaded["shots"], model)
+        agent = build_agent(loaded, model)
         specs = agent.intent_specs
         model._classifier_for(specs)
         model.respelled("warm up", specs)

@@ -115,9 +115,9 @@ def test_distance_is_damerau_levenshtein_with_a_limit() -> None:
 def test_the_common_words_file_is_a_word_list() -> None:
     text = resources.files("resolvekit.understanding").joinpath("common_words.txt").read_text()
     words = [w for line in text.splitlines() for w in line.split("#")[0].split()]
-    assert len(words) > 2000
+    assert len(words) > 3500
     assert all(w.replace("'", "").isalpha() and w == w.lower() for w in words)
-    assert len(Vocabulary()) > 2000
+    assert len(Vocabulary()) > 3500
 
 
 def test_shorthand_spells_out_only_words() -> None:

@@ -269,7 +269,7 @@ class LocalModel(Model):
             if intents:
                 # One prediction past the fit: its BLAS thread limit finds the libraries once.
                 self._classifier_for(intents).predict_one("warm up")
-                self._view(intents)
+                self.respelled("warm up", intents)  # builds the typo vocabulary
 
         await self._in_worker(warm)
 

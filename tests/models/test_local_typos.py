@@ -112,3 +112,80 @@ def test_bad_settings_are_user_errors(settings: dict[str, object], message: str)
     with pytest.raises(rk.UserError, match=message):
         setattr(model, name, value)
     assert model.typos is True and model.known_words == ()
+
+
+class FlightStatus(rk.Intent):
+    """Customer asks whether a flight is on time."""
+
+    examples = [
+        "what is the status of flight RA306",
+        "is my flight on time",
+        "has flight RA412 been delayed",
+        "status of my flight please",
+    ]
+    flight: str = rk.Slot(pattern=r"[A-Za-z]{2}\d{2,4}", ask="Which flight?")
+
+
+class ChangeFlight(rk.Intent):
+    """Customer wants to move a booked flight to another date."""
+
+    examples = [
+        "change my flight date",
+        "I need to move my flight to another day",
+        "can I rebook my flight for next week",
+        "reschedule my booking",
+    ]
+
+
+OTHERS = {
+    "BaggageAllowance": ["how many bags can I take", "what is the baggage allowance"],
+    "CancelBooking": ["cancel my booking", "I want to cancel my trip"],
+    "ChooseSeat": ["can I pick a window seat", "choose my seat"],
+    "RequestRefund": ["I want my money back", "refund my ticket"],
+    "CheckIn": ["check me in for my flight", "how do I check in online"],
+    "SpecialMeal": ["I need a vegetarian meal", "order a special meal"],
+    "UpdateContact": ["update my phone number", "change the email on my booking"],
+}
+
+
+def airline() -> rk.Agent[None]:
+    agent: rk.Agent[None] = rk.Agent(model=LocalModel.for_tests(), store="memory://", handoff=[])
+
+    async def done(ctx: rk.Context[None], intent: rk.Intent) -> rk.PlaybookOutcome:
+        return ctx.resolve("done")
+
+    for name, examples in OTHERS.items():
+        doc = f"Customer: {examples[0]}."
+        agent.playbook(type(name, (rk.Intent,), {"examples": examples, "__doc__": doc}))(done)
+
+    @agent.playbook(FlightStatus)
+    async def status(ctx: rk.Context[None], intent: FlightStatus) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"{intent.flight.upper()} is on time")
+
+    @agent.playbook(ChangeFlight)
+    async def change(ctx: rk.Context[None], intent: ChangeFlight) -> rk.PlaybookOutcome:
+        return ctx.resolve("moved")
+
+    return agent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "reply"),
+    [
+        ("whats the staus of ra306", "FlightStatus", "RA306 is on time"),
+        ("pls chnage my flite date", "ChangeFlight", "moved"),
+    ],
+)
+async def test_the_reported_airline_messages(text: str, intent: str, reply: str) -> None:
+    # Issue #15's messages, end to end: the flight number comes from the text as written. (This
+    # small agent places them even as written; the tests above show what the reading adds.)
+    read = await airline().handle("typed", text)
+    assert (read.outcome, read.intent, read.reply) == ("resolved", intent, reply)
+
+
+async def test_a_typo_ridden_request_for_a_person_while_a_slot_is_asked() -> None:
+    agent = airline()
+    asked = await agent.handle("c", "is my flight on time")
+    assert asked.pending == "slot"
+    handed = await agent.handle("c", "lemme tlak 2 sum1 real")
+    assert handed.outcome == "escalated"

@@ -164,7 +164,7 @@ class Vocabulary:
         own = {w.lower() for text in words for w in _WORD.findall(text)}
         self._own = frozenset(own)
         self._base = _base_index() if common else _Index(())
-        self._index = _Index(own)
+        self._index = _Index(own - self._base.words)  # the rest are indexed already
 
     def __contains__(self, word: str) -> bool:
         return self.knows(word)
@@ -203,12 +203,12 @@ class Vocabulary:
             return None
         limit = 2 if len(word) >= _LONG else 1
         ranked: list[tuple[int, int, bool, bool, str]] = []
-        for tier, index in enumerate((self._index, self._base)):
-            for candidate in index.near(word, limit):
-                d = distance(word, candidate, limit)
-                if d <= limit and (d > 1 or _typed(word, candidate)):
-                    swap = d == 1 and _swapped(word, candidate)
-                    ranked.append((d, tier, not swap, candidate[0] != word[0], candidate))
+        for candidate in self._index.near(word, limit) | self._base.near(word, limit):
+            d = distance(word, candidate, limit)
+            if d <= limit and (d > 1 or _typed(word, candidate)):
+                swap = d == 1 and _swapped(word, candidate)
+                tier = 0 if candidate in self._own else 1
+                ranked.append((d, tier, not swap, candidate[0] != word[0], candidate))
         if not ranked:
             return None
         ranked.sort()

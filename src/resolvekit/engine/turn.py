@@ -208,6 +208,7 @@ class Turn:
                 attempt=attempt,
                 model=response.model_name or state.agent.model.name,
                 **_tokens(response.usage),
+                **({"respelled": response.signals.respelled} if response.signals.respelled else {}),
             )
             if problem is None:
                 return response

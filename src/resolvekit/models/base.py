@@ -88,6 +88,9 @@ class Signals:
     """The customer asked for a person."""
     sentiment: float | None = None
     """-1 (angry) .. 1 (happy); None if not measured."""
+    respelled: list[tuple[str, str]] = field(default_factory=list)
+    """Words read as other words to understand the message, as (written, read) pairs:
+    typos and chat shorthand (``("chnage", "change")``); empty when read as written."""
 
 
 @dataclass(kw_only=True)

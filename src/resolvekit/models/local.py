@@ -6,7 +6,9 @@ of named rules (:mod:`resolvekit.models.local_rules`; ``LocalModel().rules`` to 
 pending slot, small talk, "I don't know", a choice among offered intents, a correction, and
 finally the intent classifier (out of scope -> the knowledge base; in scope -> the intent with
 the slots found, its calibrated confidence and the runner-ups; an information question -> the
-knowledge base first, the intent as the fallback).
+knowledge base first, the intent as the fallback). A message out of scope or unsure is read again
+with its typos and chat shorthand corrected (``typos``, ``known_words``; slot values always come
+from the words as written).
 
 What decides whether a message starts an intent is visible and settable: ``oos_threshold``,
 ``in_scope_loss``, ``confident_threshold``, ``confirm_threshold``, ``negative_examples``,
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import math
 import re
 import threading
@@ -37,6 +38,10 @@ from ..intents import humanize
 from ..messages import Reply, StartIntent
 from ..specs import IntentSpec, SlotSpec
 from ..understanding.masking import mask_data, strip_openings
+from ._local_view import IntentsView as _IntentsView
+from ._local_view import asks
+from ._local_view import records as _records  # noqa: F401 - tests read it here
+from ._local_view import training_data as training_data
 from .base import Model, ModelRequest, ModelResponse, Signals
 from .local_fit import (
     CONFIDENT,
@@ -51,13 +56,9 @@ from .local_rules import DEFAULT_RULES, SWITCH_CONFIDENCE, LocalTurn, Prediction
 if TYPE_CHECKING:
     from ..understanding.classifier import IntentClassifier
     from ..understanding.embedders import Embedder
+    from ..understanding.typos import Respelling
 
 __all__ = ["LocalModel"]
-
-
-def _words(text: str) -> frozenset[str]:
-    """The whitespace-separated words of ``text``."""
-    return frozenset(text.split())
 
 
 _T = TypeVar("_T")
@@ -122,6 +123,11 @@ class LocalModel(Model):
         in_scope_loss: when the fit chooses ``oos_threshold``: the share of held-out in-scope
             messages the classifier labels right that the threshold may send away (default
             1%); the highest threshold within it is taken.
+        typos: read typos and chat shorthand ("pls chnage my ordr") when a message is out of
+            scope or unsure, and in requests for a person (default ``True``; see
+            :mod:`~resolvekit.understanding.typos` and docs/models.md).
+        known_words: words of your domain beyond your intents' own (product names, jargon):
+            never corrected, and what typos are corrected towards.
 
     Raises:
         UserError: a threshold out of range, an empty negative example, a malformed validation
@@ -144,6 +150,8 @@ class LocalModel(Model):
         validation: Sequence[tuple[str, str | None]] = (),
         mask: bool = True,
         in_scope_loss: float = IN_SCOPE_LOSS,
+        typos: bool = True,
+        known_words: Sequence[str] = (),
     ) -> None:
         self.rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if rules is None else rules)
         """The decision rules, in the order they are tried."""
@@ -155,6 +163,8 @@ class LocalModel(Model):
             validation=tuple(validation),
             mask=mask,
             in_scope_loss=in_scope_loss,
+            typos=typos,
+            known_words=known_words,  # type: ignore[arg-type] # checked, made a tuple
         )
         """The out-of-scope and confirmation thresholds, negative examples, validation set and
         masking (:class:`~resolvekit.models.local_fit.FitSettings`; validated, read-only: set
@@ -187,6 +197,10 @@ class LocalModel(Model):
     """Your off-topic messages, trained as out of scope (setting them refits)."""
     validation = Setting[Sequence[tuple[str, str | None]]]()
     """Held-out ``(message, intent or None)`` pairs the fit calibrates on (setting refits)."""
+    typos = Setting[bool]()
+    """Whether typos and shorthand are read (out-of-scope or unsure messages, human requests)."""
+    known_words = Setting[Sequence[str]]()
+    """Your domain's words beyond your intents' own, for typo correction."""
 
     def fit_report(self, intents: Sequence[IntentSpec]) -> LocalFitReport:
         """How well the classifier fitted for ``intents`` does on held-out messages: accuracy
@@ -255,7 +269,7 @@ class LocalModel(Model):
             if intents:
                 # One prediction past the fit: its BLAS thread limit finds the libraries once.
                 self._classifier_for(intents).predict_one("warm up")
-                self._view(intents)
+                self.respelled("warm up", intents)  # builds the typo vocabulary
 
         await self._in_worker(warm)
 
@@ -271,11 +285,20 @@ class LocalModel(Model):
         )
 
         text = request.text
+        respelled = self.respelled(text, request.intents)
+        human = detect_human_request(text)
+        # "can i tlak to a humna plz": a request for a person only once its typos are read.
+        typo_human = not human and respelled is not None and detect_human_request(respelled.text)
         turn = LocalTurn(
             model=self,
             request=request,
             text=text,
-            signals=Signals(human_request=detect_human_request(text), sentiment=sentiment(text)),
+            signals=Signals(
+                human_request=human or typo_human,
+                sentiment=sentiment(text),
+                respelled=list(respelled.changes) if typo_human and respelled else [],
+            ),
+            respelled=respelled,
             # A general question ("how long do refunds take?") goes to the knowledge base
             # before any intent it shares words with.
             knowledge_first="answer_from_knowledge" in request.allowed
@@ -288,6 +311,16 @@ class LocalModel(Model):
             if response is not None:
                 return response
         return turn.respond(Reply(text="Could you tell me a bit more about what you need?"))
+
+    def respelled(self, text: str, intents: Sequence[IntentSpec]) -> Respelling | None:
+        """``text`` with typos and shorthand corrected against the words of ``intents``,
+        ``known_words`` and common English; None when nothing changed or ``typos=False``."""
+        if not self.settings.typos:
+            return None
+        negatives = self.settings.negative_examples
+        return (
+            self._view(intents).vocabulary((*self.settings.known_words, *negatives)).respell(text)
+        )
 
     # -- slots -------------------------------------------------------------------------------
 
@@ -422,7 +455,7 @@ class LocalModel(Model):
         # Every clause must itself ask for something: "I received my order and I want to
         # exchange two things" is one request with its context, not two requests.
         starters = self._view(intents).starters
-        if not all(_asks(clause, starters) for clause in clauses):
+        if not all(asks(clause, starters) for clause in clauses):
             return []
         found: list[tuple[StartIntent, float]] = []
         for clause in clauses[:4]:
@@ -485,80 +518,6 @@ class LocalModel(Model):
             self._chosen_threshold = choose_threshold(self._classifier.report, settings)
             self._trained_on = key
         return self._classifier
-
-
-class _IntentsView:
-    """Training data, its content key, record words and request starters of one intent set."""
-
-    def __init__(self, intents: Sequence[IntentSpec]) -> None:
-        self.specs = tuple(intents)
-        self.texts, self.labels = training_data(intents)
-        self.key = hashlib.sha256(repr((self.texts, self.labels)).encode()).hexdigest()
-        self.records = _records(intents)
-        self.starters = _request_starters(intents)
-
-
-_REQUEST_CUE = re.compile(
-    r"\b(?:i want|i'd like|i would like|i need|i wanna|please|can you|could you|would you|"
-    r"help me|let me|i'd also like|i also want|i also need)\b",
-    re.IGNORECASE,
-)
-_NOT_VERBS = _words(
-    "i i'm im my me we our you your it its the a an this that there is are was were"
-)
-
-
-_MY_WORD = re.compile(r"\b(?:my|our)\s+([a-z]+)", re.IGNORECASE)
-
-
-def _records(intents: Sequence[IntentSpec]) -> frozenset[str]:
-    """What the customer's own records are called, from the developer's intents: the words
-    after "my" in the examples ("cancel my *booking*") and the names of id slots
-    (``order_id`` -> "order"). "My skis" is not among them, so "can I bring my skis?" is a
-    question for the knowledge base, while "where is my order?" is a request."""
-    words = {m.group(1).lower() for i in intents for e in i.examples for m in _MY_WORD.finditer(e)}
-    for intent in intents:
-        for slot in intent.slots:
-            if slot.kind == "id":
-                words.update(w for w in slot.name.lower().split("_") if w not in _ID_WORDS)
-    return frozenset(words)
-
-
-_ID_WORDS = _words("id ref reference number no code")
-
-
-def _request_starters(intents: Sequence[IntentSpec]) -> frozenset[str]:
-    """First words of the intents' examples that open a request ("cancel", "refund", "where"):
-    the developer's own examples say how requests start."""
-    words = {e.split()[0].lower().strip(",.!?") for i in intents for e in i.examples if e.split()}
-    return frozenset(words - _NOT_VERBS)
-
-
-def _asks(clause: str, starters: frozenset[str]) -> bool:
-    """Whether a clause asks for something: a request phrase, a question ("is FJ204 on
-    time?"), or it opens like one of the intents' examples."""
-    if _REQUEST_CUE.search(clause):
-        return True
-    words = clause.split()
-    first = words[0].lower().strip(",.!?") if words else ""
-    return first in starters or first in _QUESTION_WORDS
-
-
-_QUESTION_WORDS = _words("is are can could does do did will where when what how why which who")
-
-
-def training_data(intents: Sequence[IntentSpec]) -> tuple[list[str], list[str]]:
-    """Each intent's examples, plus its description and its name as words."""
-    texts: list[str] = []
-    labels: list[str] = []
-    for spec in intents:
-        phrases = [*spec.examples, humanize(spec.name)]
-        if spec.description:
-            phrases.append(spec.description)
-        for phrase in dict.fromkeys(p.strip() for p in phrases if p.strip()):
-            texts.append(phrase)
-            labels.append(spec.name)
-    return texts, labels
 
 
 _OTHER = "_other"

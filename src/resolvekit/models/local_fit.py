@@ -83,10 +83,19 @@ class FitSettings:
     in_scope_loss: float = IN_SCOPE_LOSS
     """When the fit chooses the threshold: the share of held-out in-scope messages, labelled
     right, that it may send away (the highest threshold within it is taken)."""
+    typos: bool = True
+    """Read typos and chat shorthand where the message is not understood as written (not part
+    of the fit)."""
+    known_words: tuple[str, ...] = ()
+    """Domain words beyond the intents' own, for typo correction (not part of the fit)."""
 
     def __post_init__(self) -> None:
         # Any sequences given are kept as tuples (the settings are hashed into the fit key).
         object.__setattr__(self, "negative_examples", tuple(self.negative_examples))
+        given: object = self.known_words
+        if isinstance(given, str):
+            raise UserError("known_words must be a list of words, not one string")
+        object.__setattr__(self, "known_words", tuple(self.known_words))
         object.__setattr__(
             self,
             "validation",
@@ -102,6 +111,11 @@ class FitSettings:
         _fraction("confirm_threshold", self.confirm_threshold)
         _fraction("confident_threshold", self.confident_threshold)
         _fraction("in_scope_loss", self.in_scope_loss, optional=False)
+        if not isinstance(self.typos, bool):
+            raise UserError(f"typos must be True or False, got {self.typos!r}")
+        for word in self.known_words:
+            if not isinstance(word, str) or not word.strip():
+                raise UserError(f"known_words must be non-empty strings, got {word!r}")
         for text in self.negative_examples:
             if not isinstance(text, str) or not text.strip():
                 raise UserError(f"negative_examples must be non-empty strings, got {text!r}")

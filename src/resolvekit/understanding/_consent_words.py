@@ -37,8 +37,9 @@ _CONSENT = _phrases(
     "you have my consent,i consent,consent,yes i do,yes i would,yes i am,i'm sure,i am sure,"
     "positive,i said yes,i do,y,i'm ok with,i'm okay with,i'm fine with,i am ok with,"
     "i am fine with,i'm happy with,i am happy with,that's fine with me,"
-    # Other languages.
-    "si,sí,oui,ouais,ja,jawohl,jep,jup,sim,evet,da,да,tak,ano,igen,kyllä,joo,jah,haan,はい,是,"
+    # Other languages. Not "jah" (Estonian) nor "joo" (Finnish): one key from "nah" and "noo",
+    # so a slip on a refusal would read as consent.
+    "si,sí,oui,ouais,ja,jawohl,jep,jup,sim,evet,da,да,tak,ano,igen,kyllä,haan,はい,是,"
     "是的,好,好的,네,예,نعم,כן",
 )
 _WEAK = _phrases(
@@ -49,7 +50,7 @@ _WEAK = _phrases(
 )
 _REFUSAL = _phrases(
     "no",
-    "no,nope,nah,nay,noo,nop,na,negative,not,never,don't,do not,didn't,did not,won't,will not,"
+    "no,nope,nah,naw,nay,noo,nop,na,negative,not,never,don't,do not,didn't,did not,won't,will not,"
     "wouldn't,would not,can't,cannot,can not,shouldn't,should not,isn't,is not,wasn't,ain't,"
     "doesn't,does not,haven't,hasn't,stop,refuse,i refuse,decline,i decline,reject,rather not,"
     "i'd rather not,changed my mind,change of mind,never mind,nevermind,nvm,forget it,"

@@ -2,9 +2,9 @@
 
 Rows are indexed by customer and resume token, so a turn decodes only the conversations it
 returns. Journal steps are kept beside their row (:mod:`._split`): a save copies the steps
-that changed, not the whole journal. It keeps the database stores' rules: a stale save raises :class:`ConcurrentUpdate`, a
-customer has at most one conversation that is not closed, and a save moves the conversation's
-``archive_out`` to the archive all at once or not at all.
+that changed, not the whole journal. It keeps the database stores' rules: a stale save raises
+:class:`ConcurrentUpdate`, a customer has at most one conversation that is not closed, and a
+save moves the conversation's ``archive_out`` to the archive all at once or not at all.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from .conversation import (
     _RUN,
     _TRANSIENT,
     Conversation,
+    _inflight_until,
     _Prefix,
     _step_json,
 )
@@ -86,8 +87,9 @@ class StepWrites:
 
 def split_write(
     conversation: Conversation, *, owner: object, codec: Any, expected: int
-) -> tuple[bytes, StepWrites]:
-    """The row's JSON without the journals, and the steps to write (encoded with ``codec``)."""
+) -> tuple[bytes, StepWrites, float | None]:
+    """The row's JSON without the journals, the steps to write (encoded with ``codec``) and
+    :meth:`Conversation.inflight_until` (the journals' finished prefixes are checked once)."""
     stored: _Stored | None = conversation.__dict__.get(_STORED)
     if stored is not None and not (
         stored.owner is owner and stored.codec is codec and stored.version == expected
@@ -97,12 +99,14 @@ def split_write(
     ids = [run.id for run in conversation.runs]
     unique = len(set(ids)) == len(ids)
     after: dict[str, _RunStored] = {}
+    finished: dict[int, int] = {}
     parts = [b'{"runs":[']
     for i, run in enumerate(conversation.runs):
         if not unique and ids.count(run.id) > 1:  # stored inline: steps are keyed by run id
             parts += [b"," if i else b"", _RUN.dump_json(run, exclude_none=True)]
             continue
         kept = _Prefix.extended(run)
+        finished[id(run)] = len(kept.steps)
         journal, base = run.journal, run.base
         before = stored.runs.get(run.id) if stored is not None else None
         start = 0
@@ -121,7 +125,8 @@ def split_write(
     rest = _CONVERSATION.dump_json(conversation, exclude={*_TRANSIENT, "runs"}, exclude_none=True)
     parts += [b"],", rest[1:]]
     writes.after = _Stored(owner, codec, conversation.version, after)
-    return b"".join(parts), writes
+    inflight = _inflight_until(conversation, lambda run: finished.get(id(run), 0))
+    return b"".join(parts), writes, inflight
 
 
 def committed(conversation: Conversation, writes: StepWrites) -> None:

@@ -383,12 +383,14 @@ def _row_write(
     expected: int,
     records: list[dict[str, Any]],
 ) -> RowWrite:
-    inflight_until = conversation.inflight_until()
     steps = None
     if split is None:
+        inflight_until = conversation.inflight_until()
         data = codec.encode(encode_conversation(conversation))
     else:
-        head, steps = split_write(conversation, owner=split, codec=codec, expected=expected)
+        head, steps, inflight_until = split_write(
+            conversation, owner=split, codec=codec, expected=expected
+        )
         data = codec.encode(head)
     first = conversation.archived - len(records)
     return RowWrite(

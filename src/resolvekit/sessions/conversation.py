@@ -8,6 +8,7 @@ import operator
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -253,13 +254,21 @@ class Conversation:
     def inflight_until(self) -> float | None:
         """The latest deadline of a write still ``started`` (journaled ahead of its call and
         not known to have finished), or None when there is none."""
-        deadlines = [
-            step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
-            for run in self.runs
-            for step in run.journal[_Prefix.valid_length(run) :]  # the prefix is finished
-            if step.kind == "call" and step.status == "started"
-        ]
-        return max(deadlines) if deadlines else None
+        return _inflight_until(self, _Prefix.valid_length)
+
+
+def _inflight_until(
+    conversation: Conversation, finished: Callable[[PlaybookRun], int]
+) -> float | None:
+    """:meth:`Conversation.inflight_until`, skipping each run's first ``finished(run)`` steps
+    (finished ones: none of them is a started write)."""
+    deadlines = [
+        step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
+        for run in conversation.runs
+        for step in run.journal[finished(run) :]
+        if step.kind == "call" and step.status == "started"
+    ]
+    return max(deadlines) if deadlines else None
 
 
 _TRANSIENT = {"archive_out"}

@@ -96,14 +96,20 @@ async def test_a_turn_saves_the_steps_that_changed_not_the_journal(
     assert len(loaded.runs[0].journal) == 307
 
 
+async def _saved_and_read(store: Any) -> tuple[Conversation, Conversation]:
+    """A long conversation saved, and a copy read back."""
+    saved = _long()
+    await store.save(saved)
+    loaded = await store.get(saved.id)
+    assert loaded is not None
+    return saved, loaded
+
+
 async def test_a_conversation_read_back_saves_only_what_changed_too(
     split_store: Any, written: list[StepWrites]
 ) -> None:
     """The object another process would decode (not the one saved last) knows what is stored."""
-    saved = _long()
-    await split_store.save(saved)
-    loaded = await split_store.get(saved.id)
-    assert loaded is not None
+    saved, loaded = await _saved_and_read(split_store)
     loaded.runs[0].journal.append(_step(301))
     await split_store.save(loaded)
     assert [position for _, position, _ in written[-1].upserts] == [300, 301]
@@ -112,10 +118,7 @@ async def test_a_conversation_read_back_saves_only_what_changed_too(
 
 
 async def test_a_stale_copy_that_writes_only_its_changes_is_refused(split_store: Any) -> None:
-    first = _long()
-    await split_store.save(first)
-    other = await split_store.get(first.id)
-    assert other is not None
+    first, other = await _saved_and_read(split_store)
     first.runs[0].journal.append(_step(301))
     await split_store.save(first)
     del other.runs[0].journal[10:]  # a stale copy rewinds: it must not write over the row

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..exceptions import ConcurrentUpdate
-from .base import ROW_COLUMNS, RowWrite
+from .base import ROW_COLUMNS, RowWrite, save_conflict
 from .conversation import Conversation
 
 __all__ = ["StoredRow", "read_rows", "transaction", "write_row"]
@@ -115,12 +115,5 @@ def write_row(db: sqlite3.Connection, conversation: Conversation, write: RowWrit
 def _conflict(
     conversation: Conversation, write: RowWrite, exc: sqlite3.IntegrityError | None
 ) -> ConcurrentUpdate:
-    if exc is not None and "customer_id" in str(exc):
-        return ConcurrentUpdate(
-            f"Customer {conversation.customer_id!r} already has an open conversation; "
-            f"conversation {conversation.id} was not saved"
-        )
-    return ConcurrentUpdate(
-        f"Conversation {conversation.id} was saved by another writer since it was loaded "
-        f"(version {write.expected})"
-    )
+    second_open = exc is not None and "customer_id" in str(exc)
+    return save_conflict(conversation, write, second_open=second_open)

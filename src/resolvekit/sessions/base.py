@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
-from ..exceptions import CorruptStore
+from ..exceptions import ConcurrentUpdate, CorruptStore
 from ._split import StepWrites, committed, decode_split, split_write
 from .conversation import (
     _CONVERSATION,
@@ -265,6 +265,22 @@ class RowWrite:
     committed: bool = False
     """Set by the store once its transaction committed: a save interrupted after that (a
     cancelled task) keeps the conversation's new version instead of putting the old one back."""
+
+
+def save_conflict(
+    conversation: Conversation, write: RowWrite, *, second_open: bool
+) -> ConcurrentUpdate:
+    """The error of a save refused by the store: the customer already has another open
+    conversation (``second_open``), or the row moved on since the conversation was loaded."""
+    if second_open:
+        return ConcurrentUpdate(
+            f"Customer {conversation.customer_id!r} already has an open conversation; "
+            f"conversation {conversation.id} was not saved"
+        )
+    return ConcurrentUpdate(
+        f"Conversation {conversation.id} was saved by another writer since it was loaded "
+        f"(version {write.expected})"
+    )
 
 
 class Recent:

@@ -21,8 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic_core import from_json, to_json
 
+from ..messages import Message
 from .conversation import (
     _CONVERSATION,
     _KEPT_JSON,
@@ -122,11 +124,25 @@ def split_write(
         parts += [b"," if i else b"", b'{"journal":%d,' % len(journal), run_rest[1:]]
     if stored is not None:
         writes.drop_runs = [run_id for run_id in stored.runs if run_id not in after]
-    rest = _CONVERSATION.dump_json(conversation, exclude={*_TRANSIENT, "runs"}, exclude_none=True)
+    rest = _CONVERSATION.dump_json(conversation, exclude=_HEAD_EXCLUDED, exclude_none=True)
+    parts += [b'],"transcript":[', b",".join(map(_message_json, conversation.transcript))]
     parts += [b"],", rest[1:]]
     writes.after = _Stored(owner, codec, conversation.version, after)
     inflight = _inflight_until(conversation, lambda run: finished.get(id(run), 0))
     return b"".join(parts), writes, inflight
+
+
+_HEAD_EXCLUDED = {*_TRANSIENT, "runs", "transcript"}
+_MESSAGE: TypeAdapter[Message] = TypeAdapter(Message)
+
+
+def _message_json(message: Message) -> bytes:
+    """A transcript line's JSON, kept on the message until one of its fields is assigned
+    (``Message.__setattr__``): a save encodes the lines added since the last one."""
+    kept: bytes | None = message.__dict__.get(_KEPT_JSON)
+    if kept is None:
+        kept = message.__dict__[_KEPT_JSON] = _MESSAGE.dump_json(message, exclude_none=True)
+    return kept
 
 
 def committed(conversation: Conversation, writes: StepWrites) -> None:

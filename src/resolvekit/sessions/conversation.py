@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from ..messages import Message, Usage
+from ..messages import KEPT_JSON, Message, Usage
 
 __all__ = [
     "DEFAULT_WRITE_DEADLINE",
@@ -317,7 +317,7 @@ def _step_json(step: Step) -> bytes:
     return data
 
 
-_KEPT_JSON = "_resolvekit_json"
+_KEPT_JSON = KEPT_JSON
 """Where a finished step keeps its JSON; assigning any of its fields drops it
 (``Step.__setattr__``)."""
 

@@ -17,6 +17,7 @@ the steps beside it are the ones that object wrote or read.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,21 +151,22 @@ def committed(conversation: Conversation, writes: StepWrites) -> None:
     conversation.__dict__[_STORED] = writes.after
 
 
-def forget(conversation: Conversation) -> None:
-    """Drop what the conversation knew was stored (its next save writes every step)."""
-    conversation.__dict__.pop(_STORED, None)
-
-
 class SplitError(ValueError):
     """A stored conversation that cannot be put back together (the message says why)."""
 
 
 def decode_split(
-    raw: bytes | str, steps: Mapping[str, Mapping[int, str]], *, owner: object, codec: Any
+    raw: bytes | str,
+    steps: Mapping[str, Mapping[int, str]],
+    *,
+    owner: object,
+    codec: Any,
+    plain: bool = False,
 ) -> tuple[bytes | str, Any]:
     """The whole conversation's JSON from a row's (decoded) JSON and its stored steps, and a
     ``finish(conversation)`` to call once it is validated (it keeps each finished step's
     stored JSON and records what is stored); a row with inline journals comes back as it is.
+    ``plain``: the codec keeps JSON as it is (steps are then not decoded one by one).
 
     Raises:
         SplitError: a step the row counts is missing or cannot be decoded, or a run that
@@ -194,14 +196,8 @@ def decode_split(
             run_id, base = run.get("id"), run.get("base", 0)
             if not isinstance(run_id, str) or _count(base) is None:
                 raise SplitError(f"run {i} has no id or base")
-            stored = steps.get(run_id, {})
-            datas: list[bytes] = []
-            for position in range(base, base + count):
-                if position not in stored:
-                    raise SplitError(f"step {position} of run {run_id!r} is missing")
-                data, fresh = _decode_step(codec, stored[position], run_id, position)
-                datas.append(data)
-                current = current and fresh
+            datas, fresh = _stored_steps(steps.get(run_id, {}), run_id, base, count, codec, plain)
+            current = current and fresh
             kept[i] = (run_id, base, datas)
             journal = b"[" + b",".join(datas) + b"]"
         parts += [b"," if i else b"", b'{"journal":', journal, _rest(run)]
@@ -210,15 +206,15 @@ def decode_split(
     def finish(conversation: Conversation) -> None:
         after: dict[str, _RunStored] = {}
         for i, (run_id, base, datas) in kept.items():
-            run = conversation.runs[i]
-            prefix = _Prefix([], [])
-            for step, data in zip(run.journal, datas, strict=True):
-                if step.status not in ("done", "error"):
-                    break
+            journal = conversation.runs[i].journal
+            finished = next(
+                (n for n, step in enumerate(journal) if step.status not in ("done", "error")),
+                len(journal),
+            )
+            for step, data in zip(journal[:finished], datas, strict=False):
                 step.__dict__[_KEPT_JSON] = data
-                prefix.steps.append(step)
-                prefix.jsons.append(data)
-            run.__dict__[_KEPT_PREFIX] = prefix
+            prefix = _Prefix(journal[:finished], datas[:finished])
+            conversation.runs[i].__dict__[_KEPT_PREFIX] = prefix
             after[run_id] = _RunStored(prefix, len(prefix.steps), base, len(datas))
         if current:  # else the next save writes every step again (a rotated key, plain text)
             conversation.__dict__[_STORED] = _Stored(owner, codec, conversation.version, after)
@@ -237,6 +233,25 @@ def _count(value: object) -> int | None:
 def _rest(data: dict[str, Any]) -> bytes:
     """The rest of an object whose first member was just written."""
     return b"," + to_json(data)[1:] if data else b"}"
+
+
+def _stored_steps(
+    stored: Mapping[int, str], run_id: str, base: int, count: int, codec: Any, plain: bool
+) -> tuple[list[bytes], bool]:
+    """A run's stored steps as JSON, and whether all are stored as the codec writes now."""
+    try:
+        texts = [stored[position] for position in range(base, base + count)]
+    except KeyError as exc:
+        raise SplitError(f"step {exc.args[0]} of run {run_id!r} is missing") from None
+    if plain:
+        with contextlib.suppress(AttributeError):  # not text: said below
+            return [text.encode() for text in texts], True
+    datas, current = [], True
+    for position, text in enumerate(texts, start=base):
+        data, fresh = _decode_step(codec, text, run_id, position)
+        datas.append(data)
+        current = current and fresh
+    return datas, current
 
 
 def _decode_step(codec: Any, stored: str, run_id: str, position: int) -> tuple[bytes, bool]:

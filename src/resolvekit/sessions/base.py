@@ -159,7 +159,7 @@ def decode_conversation(
     try:
         data = codec.decode(raw)
         if steps is not None:
-            data, finish = decode_split(data, steps, owner=owner, codec=codec)
+            data, finish = decode_split(data, steps, owner=owner, codec=codec, plain=codec is PLAIN)
         conversation = _CONVERSATION.validate_json(data)
     except ValidationError as exc:
         raise _corrupt(conversation_id, where, _summary(exc)) from None

@@ -14,6 +14,11 @@ Run from the repository root (about a minute; PostgreSQL needs the ``dev`` extra
     .venv/bin/python tools/bench/bench_replay.py
     .venv/bin/python tools/bench/bench_replay.py --turns 200 --stores memory sqlite
     .venv/bin/python tools/bench/bench_replay.py --stores memory --profile  # what still grows
+    .venv/bin/python tools/bench/bench_replay.py --baseline main --rounds 3  # before and after
+
+``--baseline REV`` measures git revision REV's code (its ``src`` and its own copy of this
+bench, exported to a temporary folder) and this checkout's, alternately, each run in a fresh
+process, ``--rounds`` times: the two are compared at the same load.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import cProfile
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,6 +44,7 @@ import resolvekit as rk
 from resolvekit.models import ModelRequest, ModelResponse
 from resolvekit.sessions.base import Store
 
+ROOT = Path(__file__).resolve().parents[2]
 MARKS = (10, 100, 250, 500)
 
 
@@ -125,13 +134,50 @@ def stores(names: list[str], tmp: Path) -> list[tuple[str, Any]]:
     return chosen
 
 
+@contextmanager
+def _exported(rev: str) -> Iterator[Path]:
+    """Git revision ``rev``'s ``src`` and ``tools/bench``, in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "src", "tools/bench"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield Path(folder)
+
+
+def _compare(args: argparse.Namespace, marks: list[int]) -> None:
+    """Run the baseline's bench and this one alternately, in fresh processes; one table."""
+    header = " | ".join(f"turn {m} ms" for m in marks)
+    print(f"| code | round | load | store | {header} | last ÷ turn {marks[0]} | whole run s |")
+    print("|---|---:|---:|---|" + "---:|" * (len(marks) + 2))
+    with _exported(args.baseline) as baseline:
+        versions = [(args.baseline, baseline), ("this", ROOT)]
+        for round_ in range(1, args.rounds + 1):
+            for tag, root in versions:
+                load = os.getloadavg()[0]
+                command = [sys.executable, str(root / "tools/bench/bench_replay.py")]
+                command += ["--turns", str(args.turns), "--stores", *args.stores]
+                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                for line in out.splitlines():
+                    cells = [c.strip() for c in line.strip("|").split("|")]
+                    if line.startswith("| ") and cells[0] in args.stores:
+                        print(f"| {tag} | {round_} | {load:.1f} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=500)
     parser.add_argument("--stores", nargs="*", default=["memory", "sqlite", "postgres"])
     parser.add_argument("--profile", action="store_true", help="cProfile the last 50 turns")
+    parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each")
     args = parser.parse_args()
     marks = [m for m in MARKS if m <= args.turns]
+    if args.baseline:
+        _compare(args, marks)
+        return
     load = os.getloadavg()
     print(f"## Replay cost per turn (one call + one ctx.ask per turn), {args.turns} turns, CPU ms")
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")

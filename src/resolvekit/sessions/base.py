@@ -92,8 +92,14 @@ class Store(Protocol):
 
 
 class Codec(Protocol):
-    """How a store keeps the JSON of a conversation (and of each archive record) in its
-    ``data`` column: :data:`PLAIN` as is, or encrypted (:mod:`resolvekit.sessions.encrypted`).
+    """How a store keeps the JSON of a conversation (and of each archive record and journal
+    step) in its ``data`` column: :data:`PLAIN` as is, or encrypted
+    (:mod:`resolvekit.sessions.encrypted`).
+
+    Optional, outside the protocol: ``decode_current(stored) -> (json, current)``, whether
+    ``stored`` is already in the form ``encode`` writes now (a journal step that is not, under
+    an older key for instance, is written again by the conversation's next save; without the
+    method, every step is written again by the first save after a read).
     """
 
     def encode(self, data: bytes) -> str:

@@ -192,7 +192,8 @@ def main() -> None:
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")
     header = " | ".join(f"turn {m:>3} ms" for m in marks)
     print(f"| store    | {header} | last ÷ turn {marks[0]} | {_TAIL} |")
-    print("|----------|" + "|".join("-" * 13 for _ in marks) + "|---------------|-------------|-------|")
+    rule = "|".join("-" * 13 for _ in marks)
+    print(f"|----------|{rule}|---------------|-------------|-------|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, store in stores(args.stores, Path(tmp)):
             times = asyncio.run(run(store, args.turns, args.profile))

@@ -7,6 +7,8 @@ About internals: spies on ``sessions._split`` (what a save writes) and reads the
 
 from __future__ import annotations
 
+import copy
+import pickle
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -153,6 +155,17 @@ async def test_a_conversation_saved_elsewhere_first_is_written_whole(
     loaded = await split_store.get(conversation.id)
     assert loaded is not None and loaded.to_json() == conversation.to_json()
     await elsewhere.close()
+
+
+async def test_a_copied_or_pickled_conversation_saves_whole(split_store: Any) -> None:
+    saved = _long()
+    await split_store.save(saved)
+    for how in (copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))):
+        copied = how(await split_store.get(saved.id))
+        copied.runs[0].journal.append(_step(len(copied.runs[0].journal)))
+        await split_store.save(copied)  # a full save: it knew nothing stored
+        loaded = await split_store.get(saved.id)
+        assert loaded is not None and loaded.to_json() == copied.to_json()
 
 
 # -- whatever happens to the journals, the store reads back what was saved ---------------------

@@ -64,6 +64,13 @@ class _Stored:
     version: int
     runs: dict[str, _RunStored]
 
+    # A copied or pickled conversation knows nothing stored (and never copies the store).
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        return None
+
+    def __reduce__(self) -> tuple[type[None], tuple[()]]:
+        return type(None), ()
+
 
 @dataclass(kw_only=True)
 class StepWrites:

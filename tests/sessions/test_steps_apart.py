@@ -175,10 +175,17 @@ def _mutate(conversation: Conversation, rng: random.Random, serial: list[int]) -
     """One random change of the kinds the engine makes (and a few it does not)."""
     runs = conversation.runs
     run = rng.choice(runs) if runs else None
-    choice = rng.randrange(11)
+    choice = rng.randrange(14)
     serial[0] += 1
     n = serial[0]
-    if run is None or choice == 0:
+    transcript = conversation.transcript
+    if choice == 11:  # a transcript line
+        transcript.append(rk.Message(role="customer", text=f"line {n}"))
+    elif choice == 12 and transcript:  # a line changed in place
+        rng.choice(transcript).text = f"edited {n}"
+    elif choice == 13:  # old lines moved to the archive
+        del transcript[: rng.randrange(len(transcript) + 1)]
+    elif run is None or choice == 0:
         conversation.runs.append(PlaybookRun(id=f"run{n}", intent="Loop"))
     elif choice in (1, 2, 3):
         run.journal.append(_step(n, status=rng.choice(["done", "done", "pending", "started"])))

@@ -34,6 +34,10 @@ __all__ = [
 
 Role = Literal["customer", "agent", "tool", "system", "human_agent"]
 
+KEPT_JSON = "_resolvekit_json"
+"""Where a :class:`Message` (or a journal step) keeps the JSON a store last wrote for it; any
+field given a value drops it."""
+
 
 @dataclass(kw_only=True)
 class Message:
@@ -55,6 +59,12 @@ class Message:
     customer's turn (a human agent's, an approval's outcome, the question on hand-back)."""
     author: str | None = None
     """For ``human_agent`` lines written in the console: the human agent's name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A store may keep the JSON it wrote for this message (resolvekit.sessions._split):
+        # a field given a value drops it.
+        self.__dict__.pop(KEPT_JSON, None)
+        object.__setattr__(self, name, value)
 
     def to_json(self) -> dict[str, Any]:
         """The message as plain JSON data (the shared serialiser of :mod:`resolvekit._json`)."""

@@ -14,6 +14,13 @@ Run from the repository root (about a minute; PostgreSQL needs the ``dev`` extra
     .venv/bin/python tools/bench/bench_replay.py
     .venv/bin/python tools/bench/bench_replay.py --turns 200 --stores memory sqlite
     .venv/bin/python tools/bench/bench_replay.py --stores memory --profile  # what still grows
+    .venv/bin/python tools/bench/bench_replay.py --baseline main --rounds 3  # before and after
+
+``--baseline REV`` measures git revision REV's library code (its ``src``, exported to a
+temporary folder) and this checkout's with this bench, alternately, each run in a fresh
+process, ``--rounds`` times: the two are compared at the same load. The last column, the
+median of the last 50 turns over that of the first 50, is the steadier reading of the curve
+on a busy machine (a 9-turn median can catch a burst of the neighbours' work).
 """
 
 from __future__ import annotations
@@ -24,19 +31,29 @@ import cProfile
 import os
 import pstats
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+sys.path.insert(  # --src: the library code to measure (--baseline passes a revision's)
+    0,
+    sys.argv[sys.argv.index("--src") + 1]
+    if "--src" in sys.argv
+    else str(Path(__file__).resolve().parents[2] / "src"),
+)
 
 import resolvekit as rk
 from resolvekit.models import ModelRequest, ModelResponse
 from resolvekit.sessions.base import Store
 
+ROOT = Path(__file__).resolve().parents[2]
 MARKS = (10, 100, 250, 500)
+_TAIL = "whole run s | last 50 ÷ first 50"
 
 
 class Loop(rk.Intent):
@@ -125,26 +142,67 @@ def stores(names: list[str], tmp: Path) -> list[tuple[str, Any]]:
     return chosen
 
 
+@contextmanager
+def _exported(rev: str) -> Iterator[Path]:
+    """Git revision ``rev``'s ``src``, in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        yield Path(folder)
+
+
+def _compare(args: argparse.Namespace, marks: list[int]) -> None:
+    """Measure the baseline's code and this checkout's alternately, in fresh processes."""
+    header = " | ".join(f"turn {m} ms" for m in marks)
+    print(f"| code | round | load | store | {header} | last ÷ turn {marks[0]} | {_TAIL} |")
+    print("|---|---:|---:|---|" + "---:|" * (len(marks) + 3))
+    with _exported(args.baseline) as baseline:
+        versions = [(args.baseline, baseline / "src"), ("this", ROOT / "src")]
+        for round_ in range(1, args.rounds + 1):
+            for tag, src in versions:
+                load = os.getloadavg()[0]
+                command = [sys.executable, __file__, "--src", str(src), "--turns", str(args.turns)]
+                command += ["--stores", *args.stores]
+                out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+                for line in out.splitlines():
+                    cells = [c.strip() for c in line.strip("|").split("|")]
+                    if line.startswith("| ") and cells[0] in args.stores:
+                        print(f"| {tag} | {round_} | {load:.1f} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=500)
     parser.add_argument("--stores", nargs="*", default=["memory", "sqlite", "postgres"])
     parser.add_argument("--profile", action="store_true", help="cProfile the last 50 turns")
+    parser.add_argument("--baseline", metavar="REV", help="also measure git revision REV")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: runs of each")
+    parser.add_argument("--src", help="the library code to measure (default: this checkout's)")
     args = parser.parse_args()
     marks = [m for m in MARKS if m <= args.turns]
+    if args.baseline:
+        _compare(args, marks)
+        return
     load = os.getloadavg()
     print(f"## Replay cost per turn (one call + one ctx.ask per turn), {args.turns} turns, CPU ms")
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")
     header = " | ".join(f"turn {m:>3} ms" for m in marks)
-    print(f"| store    | {header} | last ÷ turn {marks[0]} | whole run s |")
-    print("|----------|" + "|".join("-" * 13 for _ in marks) + "|---------------|-------------|")
+    print(f"| store    | {header} | last ÷ turn {marks[0]} | {_TAIL} |")
+    rule = "|".join("-" * 13 for _ in marks)
+    print(f"|----------|{rule}|---------------|-------------|-------|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, store in stores(args.stores, Path(tmp)):
             times = asyncio.run(run(store, args.turns, args.profile))
             medians = [around(times, m - 1) for m in marks]
             cells = " | ".join(f"{v:>11.2f}" for v in medians)
             ratio = medians[-1] / medians[0]
-            print(f"| {name:<8} | {cells} | {ratio:>13.2f} | {sum(times) / 1000:>11.1f} |")
+            blocks = statistics.median(times[-50:]) / statistics.median(times[:50])
+            total = sum(times) / 1000
+            print(f"| {name:<8} | {cells} | {ratio:>13.2f} | {total:>11.1f} | {blocks:>5.2f} |")
 
 
 if __name__ == "__main__":

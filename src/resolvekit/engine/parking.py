@@ -61,6 +61,11 @@ class Parked:
     """The playbook function it runs: a playbook registered anew is replayed, not resumed."""
     mark: tuple[Any, ...] = ()
     """What the run's journal looked like when the playbook parked (see :func:`journal_mark`)."""
+    schemas: set[tuple[str, str]] = field(default_factory=set)
+    """``(tool, schema digest)`` of the connected tools the journal called, as of ``seen``."""
+    seen: int = 0
+    """How many leading journal steps ``schemas`` covers (only new steps are read at a park:
+    a journal that changed otherwise does not match ``mark``)."""
 
 
 def journal_mark(run: PlaybookRun) -> tuple[Any, ...]:
@@ -100,6 +105,7 @@ class ParkedPlaybooks:
         # destroyed but it is pending!" report turns the report off for this task.
         parked.task._log_destroy_pending = False  # type: ignore[attr-defined]
         parked.mark = journal_mark(run)
+        _note_schemas(parked, run)
         self._parked[key] = parked
         while len(self._parked) > self.limit:
             _, evicted = self._parked.popitem(last=False)
@@ -124,7 +130,7 @@ class ParkedPlaybooks:
             and parked.task.get_loop() is asyncio.get_running_loop()
             and parked.mark == journal_mark(run)
             and parked.playbook is playbook
-            and (tools is None or _same_tools(run, tools))
+            and (tools is None or _same_tools(parked.schemas, tools))
         )
         if not usable:
             _cancel(parked.task)
@@ -144,13 +150,24 @@ class ParkedPlaybooks:
             _cancel(found.task)
 
 
-def _same_tools(run: PlaybookRun, tools: Mapping[str, Tool[Any]]) -> bool:
-    """Every connected tool the run called (a step with a schema digest) still has that shape."""
-    for step in run.journal:
+def _note_schemas(parked: Parked, run: PlaybookRun) -> None:
+    """Add the connected tools called by the journal's steps since the last park."""
+    journal = run.journal
+    if len(journal) < parked.seen:  # shorter than it was: read it all again
+        parked.schemas.clear()
+        parked.seen = 0
+    for step in journal[parked.seen :]:
         if step.schema is not None:
-            tool = tools.get(step.key)
-            if tool is None or tool.fingerprint != step.schema:
-                return False
+            parked.schemas.add((step.key, step.schema))
+    parked.seen = len(journal)
+
+
+def _same_tools(schemas: set[tuple[str, str]], tools: Mapping[str, Tool[Any]]) -> bool:
+    """Every connected tool the run called (a step with a schema digest) still has that shape."""
+    for name, schema in schemas:
+        tool = tools.get(name)
+        if tool is None or tool.fingerprint != schema:
+            return False
     return True
 
 

@@ -12,10 +12,12 @@ __all__ = ["SCHEMA_VERSION", "schema_of", "upgrade"]
 
 log = logging.getLogger("resolvekit")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: conversations and meta. 2: one open conversation per customer (a partial unique index),
 ``inflight_until``, the ``archive`` and ``locks`` tables. 3: ``approval_since`` (conversations
-waiting for an approval; older rows wait for none)."""
+waiting for an approval; older rows wait for none). 4: the ``steps`` table, journal steps
+stored beside their row (:mod:`._split`; older rows keep their journals inline until their
+next save)."""
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, "
@@ -37,6 +39,9 @@ _V2 = (
     "expires_at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS conversations_approval "
     "ON conversations (approval_since) WHERE approval_since IS NOT NULL",
+    "CREATE TABLE IF NOT EXISTS steps (conversation_id TEXT NOT NULL, run_id TEXT NOT NULL, "
+    "pos INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, run_id, pos)) "
+    "WITHOUT ROWID",
 )
 
 

@@ -8,14 +8,15 @@ import contextlib
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 from pydantic_core import from_json, to_json
 
-from ..exceptions import CorruptStore
+from ..exceptions import ConcurrentUpdate, CorruptStore
+from ._split import StepWrites, committed, decode_split, split_write
 from .conversation import (
     _CONVERSATION,
     Conversation,
@@ -91,8 +92,14 @@ class Store(Protocol):
 
 
 class Codec(Protocol):
-    """How a store keeps the JSON of a conversation (and of each archive record) in its
-    ``data`` column: :data:`PLAIN` as is, or encrypted (:mod:`resolvekit.sessions.encrypted`).
+    """How a store keeps the JSON of a conversation (and of each archive record and journal
+    step) in its ``data`` column: :data:`PLAIN` as is, or encrypted
+    (:mod:`resolvekit.sessions.encrypted`).
+
+    Optional, outside the protocol: ``decode_current(stored) -> (json, current)``, whether
+    ``stored`` is already in the form ``encode`` writes now (a journal step that is not, under
+    an older key for instance, is written again by the conversation's next save; without the
+    method, every step is written again by the first save after a read).
     """
 
     def encode(self, data: bytes) -> str:
@@ -119,6 +126,10 @@ class PlainCodec:
             raise ValueError("it is encrypted: open the store with EncryptedStore and its key")
         return stored
 
+    def decode_current(self, stored: str) -> tuple[bytes | str, bool]:
+        """:meth:`decode`, and True: plain text is what this codec writes."""
+        return self.decode(stored), True
+
 
 _FERNET_PREFIX = "gAAAAA"
 """How every Fernet token starts (version byte 0x80 and a timestamp's high bytes)."""
@@ -128,27 +139,44 @@ PLAIN: Codec = PlainCodec()
 
 
 def decode_conversation(
-    conversation_id: str, raw: object, *, where: str, codec: Codec = PLAIN
+    conversation_id: str,
+    raw: object,
+    *,
+    where: str,
+    codec: Codec = PLAIN,
+    steps: Mapping[str, Mapping[int, str]] | None = None,
+    owner: object = None,
 ) -> Conversation:
     """A stored row's ``data`` as a :class:`Conversation`, checked for consistency.
 
+    Args:
+        steps: for a store that keeps journal steps apart (:mod:`._split`): the row's stored
+            steps by run id and position; ``owner`` is that store.
+
     Raises:
         CorruptStore: the data cannot be decoded, does not describe a conversation, or
-            contradicts itself (a pending question pointing at no run or no journal step);
-            the message names the row and ``where`` it lives, and never quotes its content.
+            contradicts itself (a pending question pointing at no run or no journal step, a
+            journal step missing); the message names the row and ``where`` it lives, and
+            never quotes its content.
     """
     if not isinstance(raw, str):
         raise _corrupt(conversation_id, where, f"its data is {type(raw).__name__}, not text")
+    finish = None
     try:
-        conversation = _CONVERSATION.validate_json(codec.decode(raw))
+        data = codec.decode(raw)
+        if steps is not None:
+            data, finish = decode_split(data, steps, owner=owner, codec=codec, plain=codec is PLAIN)
+        conversation = _CONVERSATION.validate_json(data)
     except ValidationError as exc:
         raise _corrupt(conversation_id, where, _summary(exc)) from None
-    except ValueError as exc:  # the codec's refusal
+    except ValueError as exc:  # the codec's refusal, a missing step
         raise _corrupt(conversation_id, where, str(exc)) from None
     problem = _inconsistency(conversation_id, conversation)
     if problem is not None:
         raise _corrupt(conversation_id, where, problem)
     conversation.archive_out = []
+    if finish is not None:
+        finish(conversation)
     return conversation
 
 
@@ -232,7 +260,10 @@ class RowWrite:
     inflight_until: float | None
     """:meth:`Conversation.inflight_until` as of this save."""
     data: str
-    """The conversation's JSON, as the store's codec keeps it."""
+    """The conversation's JSON, as the store's codec keeps it (without its journals when
+    ``steps`` is set)."""
+    steps: StepWrites | None
+    """For a store that keeps journal steps apart: the steps to write beside the row."""
     archive: list[tuple[int, str]]
     """``(seq, stored record)`` to append to the conversation's archive."""
     values: tuple[object, ...]
@@ -240,6 +271,22 @@ class RowWrite:
     committed: bool = False
     """Set by the store once its transaction committed: a save interrupted after that (a
     cancelled task) keeps the conversation's new version instead of putting the old one back."""
+
+
+def save_conflict(
+    conversation: Conversation, write: RowWrite, *, second_open: bool
+) -> ConcurrentUpdate:
+    """The error of a save refused by the store: the customer already has another open
+    conversation (``second_open``), or the row moved on since the conversation was loaded."""
+    if second_open:
+        return ConcurrentUpdate(
+            f"Customer {conversation.customer_id!r} already has an open conversation; "
+            f"conversation {conversation.id} was not saved"
+        )
+    return ConcurrentUpdate(
+        f"Conversation {conversation.id} was saved by another writer since it was loaded "
+        f"(version {write.expected})"
+    )
 
 
 class Recent:
@@ -302,10 +349,16 @@ async def checkout(store: Store, customer_id: str) -> Conversation | None:
 
 @contextlib.contextmanager
 def stamp_for_save(
-    conversation: Conversation, codec: Codec = PLAIN, recent: Recent | None = None
+    conversation: Conversation,
+    codec: Codec = PLAIN,
+    recent: Recent | None = None,
+    *,
+    split: object = None,
 ) -> Iterator[RowWrite]:
     """Prepare a save: bump the version and ``updated_at``, move ``archive_out`` into the
-    archive count, and encode the row and the records.
+    archive count, and encode the row and the records; with ``split`` (the store, when it
+    keeps journal steps apart: :mod:`._split`), the row without its journals and the steps
+    that changed since this object was last saved to or read from that store.
 
     A store writes the :class:`RowWrite` in one transaction inside the ``with`` block and sets
     ``committed``. If the block raises before that, the conversation is put back as it was
@@ -323,9 +376,11 @@ def stamp_for_save(
     conversation.archive_out = []
     write: RowWrite | None = None
     try:
-        write = _row_write(conversation, codec, expected=before[0], records=before[3])
+        write = _row_write(conversation, codec, split, expected=before[0], records=before[3])
         yield write
     except BaseException:
+        if write is not None and write.committed and write.steps is not None:
+            committed(conversation, write.steps)
         if write is None or not write.committed:
             (
                 conversation.version,
@@ -336,20 +391,35 @@ def stamp_for_save(
             if recent is not None:
                 recent.drop(conversation.id)
         raise
+    if write.steps is not None:
+        committed(conversation, write.steps)
     if recent is not None:
         recent.put(conversation)
 
 
 def _row_write(
-    conversation: Conversation, codec: Codec, *, expected: int, records: list[dict[str, Any]]
+    conversation: Conversation,
+    codec: Codec,
+    split: object,
+    *,
+    expected: int,
+    records: list[dict[str, Any]],
 ) -> RowWrite:
-    inflight_until = conversation.inflight_until()
-    data = codec.encode(encode_conversation(conversation))
+    steps = None
+    if split is None:
+        inflight_until = conversation.inflight_until()
+        data = codec.encode(encode_conversation(conversation))
+    else:
+        head, steps, inflight_until = split_write(
+            conversation, owner=split, codec=codec, expected=expected
+        )
+        data = codec.encode(head)
     first = conversation.archived - len(records)
     return RowWrite(
         expected=expected,
         inflight_until=inflight_until,
         data=data,
+        steps=steps,
         archive=[(first + i, encode_record(record, codec)) for i, record in enumerate(records)],
         values=(
             conversation.customer_id,

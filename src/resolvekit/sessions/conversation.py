@@ -8,12 +8,13 @@ import operator
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from ..messages import Message, Usage
+from ..messages import KEPT_JSON, Message, Usage
 
 __all__ = [
     "DEFAULT_WRITE_DEADLINE",
@@ -253,13 +254,21 @@ class Conversation:
     def inflight_until(self) -> float | None:
         """The latest deadline of a write still ``started`` (journaled ahead of its call and
         not known to have finished), or None when there is none."""
-        deadlines = [
-            step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
-            for run in self.runs
-            for step in run.journal[_Prefix.valid_length(run) :]  # the prefix is finished
-            if step.kind == "call" and step.status == "started"
-        ]
-        return max(deadlines) if deadlines else None
+        return _inflight_until(self, _Prefix.valid_length)
+
+
+def _inflight_until(
+    conversation: Conversation, finished: Callable[[PlaybookRun], int]
+) -> float | None:
+    """:meth:`Conversation.inflight_until`, skipping each run's first ``finished(run)`` steps
+    (finished ones: none of them is a started write)."""
+    deadlines = [
+        step.deadline if step.deadline is not None else step.at + DEFAULT_WRITE_DEADLINE
+        for run in conversation.runs
+        for step in run.journal[finished(run) :]
+        if step.kind == "call" and step.status == "started"
+    ]
+    return max(deadlines) if deadlines else None
 
 
 _TRANSIENT = {"archive_out"}
@@ -308,14 +317,16 @@ def _step_json(step: Step) -> bytes:
     return data
 
 
-_KEPT_JSON = "_resolvekit_json"
+_KEPT_JSON = KEPT_JSON
 """Where a finished step keeps its JSON; assigning any of its fields drops it
 (``Step.__setattr__``)."""
 
 
 class _Prefix:
     """The JSON of a run's leading finished steps, kept on the run between saves, so a save
-    does not visit the steps of a long journal one by one."""
+    does not visit the steps of a long journal one by one. Only ever extended: a store that
+    wrote the first ``k`` of them (:mod:`resolvekit.sessions._split`) knows they are still the
+    same while the run keeps this very object."""
 
     generation = 0
     """Bumped whenever a finished step is changed anywhere: every kept prefix is then stale."""
@@ -328,33 +339,42 @@ class _Prefix:
     @staticmethod
     def valid_length(run: PlaybookRun) -> int:
         """How many leading steps of ``run.journal`` the kept prefix still covers (0: none)."""
+        kept = _Prefix._valid(run)
+        return len(kept.steps) if kept is not None else 0
+
+    @staticmethod
+    def _valid(run: PlaybookRun) -> _Prefix | None:
         kept: _Prefix | None = run.__dict__.get(_KEPT_PREFIX)
         if kept is None or kept.generation_then != _Prefix.generation:
-            return 0
+            return None
         steps, journal = kept.steps, run.journal
         if len(journal) < len(steps) or not all(map(operator.is_, steps, journal)):
-            return 0
-        return len(steps)
+            return None
+        return kept
+
+    @staticmethod
+    def extended(run: PlaybookRun) -> _Prefix:
+        """The run's kept prefix (a new one when it is stale), extended in place over every
+        leading finished step."""
+        kept = _Prefix._valid(run)
+        if kept is None:
+            kept = run.__dict__[_KEPT_PREFIX] = _Prefix([], [])
+        steps, jsons, journal = kept.steps, kept.jsons, run.journal
+        for i in range(len(steps), len(journal)):
+            step = journal[i]
+            if step.status not in ("done", "error"):
+                break
+            steps.append(step)
+            jsons.append(_step_json(step))
+        return kept
 
     @staticmethod
     def journal_parts(run: PlaybookRun) -> list[bytes]:
         """Each journal step's JSON; the kept prefix extended over every leading finished
         step."""
-        covered = _Prefix.valid_length(run)
-        kept: _Prefix | None = run.__dict__.get(_KEPT_PREFIX) if covered else None
-        head_steps, head = (kept.steps, kept.jsons) if kept is not None else ([], [])
-        tail = run.journal[covered:]
-        parts = [_step_json(step) for step in tail]
-        finished = 0
-        for step in tail:
-            if _KEPT_JSON not in step.__dict__:
-                break
-            finished += 1
-        if finished:
-            head_steps, head = head_steps + tail[:finished], head + parts[:finished]
-            run.__dict__[_KEPT_PREFIX] = _Prefix(head_steps, head)
-            parts = parts[finished:]
-        return head + parts
+        kept = _Prefix.extended(run)
+        journal = run.journal
+        return kept.jsons + [_step_json(step) for step in journal[len(kept.steps) :]]
 
 
 _KEPT_PREFIX = "_resolvekit_prefix"

@@ -50,23 +50,33 @@ class FernetCodec:
 
     def __init__(self, keys: Sequence[Key], *, accept_plaintext: bool = False) -> None:
         self._fernet = _multi_fernet(keys)
+        self._newest = _fernet_module().Fernet(keys[0])  # the keys are checked above
         self.accept_plaintext = accept_plaintext
 
     def encode(self, data: bytes) -> str:
         return self._fernet.encrypt(data).decode("ascii")
 
     def decode(self, stored: str) -> bytes | str:
+        return self.decode_current(stored)[0]
+
+    def decode_current(self, stored: str) -> tuple[bytes | str, bool]:
+        """:meth:`decode`, and whether ``stored`` is encrypted with the newest key (else a
+        store writes it again, encrypted with it, at its next save)."""
         from cryptography.fernet import InvalidToken
 
         if stored.startswith("{"):
             if self.accept_plaintext:
-                return stored
+                return stored, False
             raise ValueError(
                 "it is not encrypted; pass accept_plaintext=True to read rows stored before "
                 "encryption was turned on"
             )
         try:
-            return self._fernet.decrypt(stored)
+            return self._newest.decrypt(stored), True
+        except InvalidToken:
+            pass
+        try:
+            return self._fernet.decrypt(stored), False
         except InvalidToken:
             raise ValueError(
                 "it cannot be decrypted: the key is wrong (not among the keys given) or the "

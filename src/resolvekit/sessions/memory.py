@@ -1,15 +1,16 @@
 """An in-process store: conversations kept as JSON (isolated copies, like a database).
 
 Rows are indexed by customer and resume token, so a turn decodes only the conversations it
-returns. It keeps the database stores' rules: a stale save raises :class:`ConcurrentUpdate`, a
-customer has at most one conversation that is not closed, and a save moves the conversation's
-``archive_out`` to the archive all at once or not at all.
+returns. Journal steps are kept beside their row (:mod:`._split`): a save copies the steps
+that changed, not the whole journal. It keeps the database stores' rules: a stale save raises
+:class:`ConcurrentUpdate`, a customer has at most one conversation that is not closed, and a
+save moves the conversation's ``archive_out`` to the archive all at once or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..exceptions import ConcurrentUpdate
@@ -39,8 +40,10 @@ class _Row:
     resume_token: str | None
     inflight_until: float | None
     data: str
-    """The conversation's JSON as the store's codec keeps it."""
+    """The conversation's JSON as the store's codec keeps it (without its journals)."""
     approval_since: float | None = None
+    steps: dict[str, dict[int, str]] = field(default_factory=dict)
+    """The journal steps as stored, by run id and position."""
 
 
 class MemoryStore:
@@ -62,7 +65,14 @@ class MemoryStore:
 
     def _decode(self, conversation_id: str, row: _Row, *, reuse: bool = False) -> Conversation:
         if not reuse:
-            return decode_conversation(conversation_id, row.data, where=_WHERE, codec=self.codec)
+            return decode_conversation(
+                conversation_id,
+                row.data,
+                where=_WHERE,
+                codec=self.codec,
+                steps=row.steps,
+                owner=self,
+            )
         kept = self.recent.take(conversation_id, row.version)
         return self.recent.lend(kept or self._decode(conversation_id, row))
 
@@ -90,7 +100,7 @@ class MemoryStore:
         return await self.get(conversation_id) if conversation_id is not None else None
 
     async def save(self, conversation: Conversation) -> None:
-        with stamp_for_save(conversation, self.codec, self.recent) as write:
+        with stamp_for_save(conversation, self.codec, self.recent, split=self) as write:
             self._check(conversation, write)
             self._write(conversation, write)
             write.committed = True
@@ -98,7 +108,7 @@ class MemoryStore:
     def _check(self, conversation: Conversation, write: RowWrite) -> None:
         """Raise :class:`ConcurrentUpdate` for a stale copy or a second open conversation."""
         old = self._rows.get(conversation.id)
-        if old is not None and old.version != write.expected:
+        if (old.version != write.expected) if old is not None else _delta(write):
             raise ConcurrentUpdate(
                 f"Conversation {conversation.id} was saved by someone else since it was loaded"
             )
@@ -128,6 +138,7 @@ class MemoryStore:
             inflight_until=write.inflight_until,
             data=write.data,
             approval_since=conversation.awaiting_approval(),
+            steps=_steps_after(old.steps if old is not None else {}, write),
         )
         if write.archive:
             self._archive.setdefault(conversation.id, []).extend(r for _, r in write.archive)
@@ -181,3 +192,26 @@ class MemoryStore:
 
     async def close(self) -> None:
         return None
+
+
+def _delta(write: RowWrite) -> bool:
+    return write.steps is not None and write.steps.delta
+
+
+def _steps_after(steps: dict[str, dict[int, str]], write: RowWrite) -> dict[str, dict[int, str]]:
+    """The row's stored steps with the save's step writes applied (in place: a save copies
+    only the steps that changed)."""
+    writes = write.steps
+    if writes is None:
+        return {}
+    if writes.clear:
+        steps = {}
+    for run_id in writes.drop_runs:
+        steps.pop(run_id, None)
+    for run_id, base, end in writes.trims:
+        run_steps = steps.get(run_id, {})
+        for position in [p for p in run_steps if not base <= p < end]:
+            del run_steps[position]
+    for run_id, position, data in writes.upserts:
+        steps.setdefault(run_id, {})[position] = data
+    return steps

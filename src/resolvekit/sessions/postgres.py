@@ -49,6 +49,7 @@ from .base import (
     decode_conversation,
     decode_record,
     inflight_of,
+    save_conflict,
     stamp_for_save,
 )
 from .conversation import Conversation
@@ -457,15 +458,8 @@ class PostgresStore:
         self, conversation: Conversation, write: RowWrite, exc: Exception
     ) -> ConcurrentUpdate:
         constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
-        if constraint == f"{self.table}_one_open":
-            return ConcurrentUpdate(
-                f"Customer {conversation.customer_id!r} already has an open conversation; "
-                f"conversation {conversation.id} was not saved"
-            )
-        return ConcurrentUpdate(
-            f"Conversation {conversation.id} was saved by another writer since it was loaded "
-            f"(version {write.expected})"
-        )
+        second_open = constraint == f"{self.table}_one_open"
+        return save_conflict(conversation, write, second_open=second_open)
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
         rows = await self._rows(

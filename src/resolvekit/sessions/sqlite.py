@@ -8,7 +8,9 @@
   which another process waits for and takes over only once it has expired (its holder crashed).
 - Every SQLite call runs on the store's own worker thread, so a save waiting for the database
   never blocks the event loop.
-- A save writes the row and the records it moves to the ``archive`` table in one transaction.
+- A save writes the row, the journal steps that changed (``steps`` table: a long journal is not
+  written again on every turn) and the records it moves to the ``archive`` table in one
+  transaction; a read takes a row and its steps from one snapshot.
 - Failures are typed: :class:`StoreUnavailable` for transient ones (locked or busy, disk full,
   read-only, I/O error; retried a few times first), :class:`CorruptStore` for a damaged file or
   row (never overwritten).
@@ -26,18 +28,17 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ..exceptions import ConcurrentUpdate, CorruptStore, StoreError, StoreUnavailable, UserError
+from ._sqlite_rows import StoredRow, read_rows, transaction, write_row
 from ._sqlite_schema import SCHEMA_VERSION, schema_of, upgrade
 from .base import (
     PLAIN,
-    ROW_COLUMNS,
     Codec,
     Recent,
-    RowWrite,
     _Locks,
     decode_conversation,
     decode_record,
@@ -50,8 +51,6 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 log = logging.getLogger("resolvekit.sessions.sqlite")
 
 T = TypeVar("T")
-
-_ASSIGN = ", ".join(f"{column} = ?" for column in ROW_COLUMNS.split(", "))
 
 _UNAVAILABLE = frozenset(
     {
@@ -166,7 +165,7 @@ class SQLiteStore:
             db.execute(f"PRAGMA synchronous={self.synchronous}")
             found = schema_of(db, self.path)
             if found != SCHEMA_VERSION:
-                with _transaction(db):
+                with transaction(db):
                     upgrade(db, schema_of(db, self.path), self.path)
         except BaseException:
             db.close()
@@ -208,28 +207,6 @@ class SQLiteStore:
         rows: list[tuple[Any, ...]] = self._db.execute(sql, params).fetchall()
         return rows
 
-    def _save(self, conversation: Conversation, write: RowWrite) -> None:
-        db = self._db
-        with _transaction(db):
-            try:
-                cursor = db.execute(
-                    f"UPDATE conversations SET {_ASSIGN} WHERE id = ? AND version = ?",
-                    (*write.values, conversation.id, write.expected),
-                )
-                if cursor.rowcount == 0:
-                    db.execute(
-                        f"INSERT INTO conversations (id, {ROW_COLUMNS}) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (conversation.id, *write.values),
-                    )
-            except sqlite3.IntegrityError as exc:
-                raise _conflict(conversation, write, exc) from None
-            db.executemany(
-                "INSERT INTO archive (conversation_id, seq, data) VALUES (?, ?, ?)",
-                [(conversation.id, seq, data) for seq, data in write.archive],
-            )
-        write.committed = True
-
     def _try_lease(self, customer_id: str, owner: str) -> bool:
         """Take the customer's lease unless another owner's is unexpired (one autocommit
         statement: a write transaction of its own)."""
@@ -262,7 +239,7 @@ class SQLiteStore:
         """Extend the leases in ``held``; returns the customers whose lease was lost."""
         expires_at = time.time() + self.lease_ttl
         lost = []
-        with _transaction(self._db):
+        with transaction(self._db):
             for customer_id, owner in held.items():
                 cursor = self._db.execute(
                     "UPDATE locks SET expires_at = ? WHERE customer_id = ? AND owner = ?",
@@ -298,19 +275,23 @@ class SQLiteStore:
             return await _to_the_end(future)
         return await asyncio.wrap_future(future)
 
-    def _decode(
-        self, conversation_id: str, version: int, raw: str, *, reuse: bool = False
-    ) -> Conversation:
+    def _decode(self, row: StoredRow, *, reuse: bool = False) -> Conversation:
         if not reuse:
-            return decode_conversation(conversation_id, raw, where=self.path, codec=self.codec)
-        kept = self.recent.take(conversation_id, version)
-        return self.recent.lend(kept or self._decode(conversation_id, version, raw))
+            return decode_conversation(
+                row.id, row.data, where=self.path, codec=self.codec, steps=row.steps, owner=self
+            )
+        kept = self.recent.take(row.id, row.version)
+        return self.recent.lend(kept or self._decode(row))
+
+    async def _read(self, doing: str, sql: str, params: tuple[object, ...]) -> list[StoredRow]:
+        """Rows (``SELECT id, version, data ...``) with their journal steps."""
+        return await self._run(doing, functools.partial(read_rows, self._db, sql, params))
 
     async def _one(
         self, doing: str, sql: str, params: tuple[object, ...], *, reuse: bool = False
     ) -> Conversation | None:
-        rows = await self._run(doing, functools.partial(self._fetch, sql, params))
-        return self._decode(*rows[0], reuse=reuse) if rows else None
+        rows = await self._read(doing, sql, params)
+        return self._decode(rows[0], reuse=reuse) if rows else None
 
     async def open_conversation(self, customer_id: str) -> Conversation | None:
         return await self._open_for(customer_id, reuse=False)
@@ -321,14 +302,22 @@ class SQLiteStore:
         return await self._open_for(customer_id, reuse=True)
 
     async def _open_for(self, customer_id: str, *, reuse: bool) -> Conversation | None:
-        return await self._one(
-            f"read the conversation of customer {customer_id!r}",
-            "SELECT id, version, data FROM conversations "
-            "WHERE customer_id = ? AND status != 'closed' "
-            "ORDER BY updated_at DESC LIMIT 1",
-            (customer_id,),
-            reuse=reuse,
-        )
+        doing = f"read the conversation of customer {customer_id!r}"
+        where = "WHERE customer_id = ? AND status != 'closed' ORDER BY updated_at DESC LIMIT 1"
+        if reuse:  # the row's version first: the object saved last needs no data read
+            rows = await self._run(
+                doing,
+                functools.partial(
+                    self._fetch, f"SELECT id, version FROM conversations {where}", (customer_id,)
+                ),
+            )
+            if not rows:
+                return None
+            kept = self.recent.take(*rows[0])
+            if kept is not None:
+                return self.recent.lend(kept)
+        sql = f"SELECT id, version, data FROM conversations {where}"
+        return await self._one(doing, sql, (customer_id,), reuse=reuse)
 
     async def get(self, conversation_id: str) -> Conversation | None:
         return await self._one(
@@ -352,25 +341,21 @@ class SQLiteStore:
                 already has another conversation that is not closed.
             StoreUnavailable: the database stayed locked, or the disk is full or read-only.
         """
-        with stamp_for_save(conversation, self.codec, self.recent) as write:
+        with stamp_for_save(conversation, self.codec, self.recent, split=self) as write:
             await self._run(
                 f"save conversation {conversation.id}",
-                functools.partial(self._save, conversation, write),
+                functools.partial(write_row, self._db, conversation, write),
                 to_the_end=True,
             )
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
-        rows = await self._run(
+        rows = await self._read(
             f"read the history of customer {customer_id!r}",
-            functools.partial(
-                self._fetch,
-                "SELECT id, version, data FROM conversations "
-                "WHERE customer_id = ? AND status = 'closed' "
-                "ORDER BY updated_at DESC LIMIT ?",
-                (customer_id, limit),
-            ),
+            "SELECT id, version, data FROM conversations "
+            "WHERE customer_id = ? AND status = 'closed' ORDER BY updated_at DESC LIMIT ?",
+            (customer_id, limit),
         )
-        return [self._decode(*row) for row in rows]
+        return [self._decode(row) for row in rows]
 
     async def inflight(self, before: float, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._run(
@@ -386,11 +371,10 @@ class SQLiteStore:
 
     async def handed_off(self, limit: int = 100) -> list[Conversation]:
         sql = "SELECT id, version, data FROM conversations WHERE status = 'handed_off' "
-        rows = await self._run(
-            "list handed-off conversations",
-            functools.partial(self._fetch, sql + "ORDER BY updated_at LIMIT ?", (limit,)),
+        rows = await self._read(
+            "list handed-off conversations", sql + "ORDER BY updated_at LIMIT ?", (limit,)
         )
-        return [self._decode(*row) for row in rows]
+        return [self._decode(row) for row in rows]
 
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._run(
@@ -544,35 +528,6 @@ class SQLiteStore:
             await asyncio.wrap_future(worker.submit(self._close_db))
         finally:
             self._executor.shutdown(wait=False)
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction: the write lock is taken at once (waiting up to the busy timeout),
-    committed at the end, rolled back on any error."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        raise
-
-
-def _conflict(
-    conversation: Conversation, write: RowWrite, exc: sqlite3.IntegrityError
-) -> ConcurrentUpdate:
-    if "customer_id" in str(exc):
-        return ConcurrentUpdate(
-            f"Customer {conversation.customer_id!r} already has an open conversation; "
-            f"conversation {conversation.id} was not saved"
-        )
-    return ConcurrentUpdate(
-        f"Conversation {conversation.id} was saved by another writer since it was loaded "
-        f"(version {write.expected})"
-    )
 
 
 async def _to_the_end(future: concurrent.futures.Future[T]) -> T:

@@ -144,7 +144,11 @@ async def test_tokens_arrive_while_the_server_is_still_answering(
 
     def watch(kind: str, data: dict[str, Any]) -> None:
         if kind == "token" and not resume.is_set():
-            paused.append(scripted.pause_at is None and scripted.resumed is None)
+            # The server cannot write past its pause point before ``resume`` is set (here, or
+            # by the 10 s timeout): a token seen while ``resumed`` is None came before the rest
+            # of the answer. (The server may not have reached the pause yet: under load the
+            # first tokens can be read before it gets there.)
+            paused.append(scripted.resumed is None)
             resume.set()
 
     with observe(watch):

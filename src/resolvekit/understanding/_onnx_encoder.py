@@ -5,8 +5,8 @@ The graph is built from the weights :class:`~resolvekit.understanding._minilm.Be
 folder (``cache_root() / "onnx"``) under a hash of the weights, so a later process only reads it.
 
 - ``fp32``: the same function as the numpy encoder in float32, equal to float rounding (cosine
-  >= 0.99999 on real messages, tested), so it shares the numpy encoder's embedding cache; onnxruntime
-  runs it ~1.5x faster on one thread (fused kernels, no Python between operators).
+  >= 0.99999 on real messages, tested), so it shares the numpy encoder's embedding cache;
+  onnxruntime runs it ~1.5x faster on one thread (fused kernels, no Python between operators).
 - ``int8``: onnxruntime's dynamic quantisation of every weight matrix (int8 per output channel;
   activations quantised per batch): ~3x faster, but the vectors move (mean cosine ~0.994 against
   fp32), so it has an embedding cache of its own (the embedder's name says ``+int8``).
@@ -50,7 +50,10 @@ def onnxruntime_available() -> bool:
     """Whether onnxruntime and onnx can be imported (without importing them)."""
     from importlib.util import find_spec
 
-    return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
+    try:
+        return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
+    except (ImportError, ValueError):  # a None in sys.modules: deliberately blocked
+        return False
 
 
 def _sha256(path: Path) -> str:
@@ -100,19 +103,33 @@ def _write_atomic(path: Path, data: bytes) -> bool:
 
 def _quantize(fp32: bytes) -> bytes:
     """onnxruntime's dynamic int8 quantisation of the weight matrices (per output channel)."""
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory(prefix="resolvekit-onnx-") as folder:
-        source, target = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
-        source.write_bytes(fp32)
-        quantize_dynamic(
-            source,
-            target,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-        )
-        return target.read_bytes()
+    # It logs "Please consider to run pre-processing before quantization" on the root logger,
+    # i.e. on the customer's terminal: shape inference changes nothing on this graph.
+    quiet = _DropPreprocessingAdvice()
+    logging.getLogger().addFilter(quiet)
+    try:
+        with tempfile.TemporaryDirectory(prefix="resolvekit-onnx-") as folder:
+            source, target = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
+            source.write_bytes(fp32)
+            quantize_dynamic(
+                source,
+                target,
+                op_types_to_quantize=["MatMul"],
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+            )
+            return target.read_bytes()
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropPreprocessingAdvice:
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Please consider to run pre-processing")
 
 
 class OnnxBertEncoder:

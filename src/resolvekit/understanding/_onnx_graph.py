@@ -60,9 +60,7 @@ class _Builder:
     def layer_norm(self, x: str, weight: str, bias: str, eps: float) -> str:
         return self.op("LayerNormalization", [x, weight, bias], axis=-1, epsilon=eps)
 
-    def pool(
-        self, x: str, grid: str, zero_row: str, inv_lengths: str, axes: str, out: str
-    ) -> str:
+    def pool(self, x: str, grid: str, zero_row: str, inv_lengths: str, axes: str, out: str) -> str:
         """Mean over each text's tokens (padding gathers the zero row), then L2 normalisation."""
         padded = self.op("Concat", [x, zero_row], axis=0)
         summed = self.op("ReduceSum", [self.op("Gather", [padded, grid]), axes], keepdims=0)
@@ -100,19 +98,28 @@ def build_graph(encoder: BertEncoder) -> Any:
     scale = np.concatenate([np.full(h, 1.0 / math.sqrt(d)), np.ones(2 * h)]).astype(f32)
     for i, w in enumerate(encoder._layers):
         p = f"l{i}_"
-        qkv = b.linear(x, b.const(p + "qkv", w.qkv * scale), b.const(p + "qkv_b", w.qkv_bias * scale))
+        qkv = b.linear(
+            x, b.const(p + "qkv", w.qkv * scale), b.const(p + "qkv_b", w.qkv_bias * scale)
+        )
         padded = b.op("Concat", [qkv, b.const(p + "zero3", np.zeros((1, 3 * h), f32))], axis=0)
         grid = b.op("Gather", [padded, "grid"])  # (n, L, 3h)
         split = b.op(
             "Transpose", [b.op("Reshape", [grid, qkv_shape])], perm=[2, 0, 3, 1, 4]
         )  # (3, n, heads, L, d)
         q, k, v = (b.op("Gather", [split, index[j]], axis=0) for j in range(3))
-        scores = b.op("Add", [b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 1, 3, 2])]), "mask_bias"])
+        scores = b.op(
+            "Add", [b.op("MatMul", [q, b.op("Transpose", [k], perm=[0, 1, 3, 2])]), "mask_bias"]
+        )
         context = b.op("MatMul", [b.op("Softmax", [scores], axis=-1), v])  # (n, heads, L, d)
         context = b.op("Transpose", [context], perm=[0, 2, 1, 3])
         context = b.op("Gather", [b.op("Reshape", [context, flat_shape]), "real"])
-        attended = b.op("Add", [b.linear(context, b.const(p + "out", w.out), b.const(p + "out_b", w.out_bias)), x])
-        x = b.layer_norm(attended, b.const(p + "ln1_w", w.ln1[0]), b.const(p + "ln1_b", w.ln1[1]), eps)
+        attended = b.op(
+            "Add",
+            [b.linear(context, b.const(p + "out", w.out), b.const(p + "out_b", w.out_bias)), x],
+        )
+        x = b.layer_norm(
+            attended, b.const(p + "ln1_w", w.ln1[0]), b.const(p + "ln1_b", w.ln1[1]), eps
+        )
         up = b.linear(x, b.const(p + "up", w.up), b.const(p + "up_b", w.up_bias))
         gelu = b.op(
             "Mul",
@@ -121,13 +128,23 @@ def build_graph(encoder: BertEncoder) -> Any:
                 b.op(
                     "Add",
                     [
-                        b.op("Erf", [b.op("Div", [up, b.const(p + "sqrt2", np.array(math.sqrt(2.0), f32))])]),
+                        b.op(
+                            "Erf",
+                            [
+                                b.op(
+                                    "Div", [up, b.const(p + "sqrt2", np.array(math.sqrt(2.0), f32))]
+                                )
+                            ],
+                        ),
                         b.const(p + "one", np.array(1.0, f32)),
                     ],
                 ),
             ],
         )
-        down = b.op("Add", [b.linear(gelu, b.const(p + "down", w.down), b.const(p + "down_b", w.down_bias)), x])
+        down = b.op(
+            "Add",
+            [b.linear(gelu, b.const(p + "down", w.down), b.const(p + "down_b", w.down_bias)), x],
+        )
         x = b.layer_norm(down, b.const(p + "ln2_w", w.ln2[0]), b.const(p + "ln2_b", w.ln2[1]), eps)
         outputs.append(b.pool(x, "grid", zero_row, "inv_lengths", axes1, f"pooled_{i + 1}"))
     int64, float32 = TensorProto.INT64, TensorProto.FLOAT

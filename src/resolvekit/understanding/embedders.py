@@ -179,8 +179,9 @@ def _load_encoder(folder: str, backend: str) -> Any:
             else:
                 from ._onnx_encoder import OnnxBertEncoder
 
-                precision = "int8" if backend == "onnx-int8" else "fp32"
-                encoder = OnnxBertEncoder(folder, precision=precision)
+                encoder = OnnxBertEncoder(
+                    folder, precision="int8" if backend == "onnx-int8" else "fp32"
+                )
             _ENCODERS[(folder, backend)] = encoder
         return encoder
 

@@ -5,12 +5,15 @@ handles one customer message; the parent times it from ``subprocess`` start to e
 exits right after the reply) and the child reports its phases. Variants, interleaved run by run
 so a shared machine's noise spreads evenly:
 
-- ``numpy``: the default (the bundled MiniLM on the numpy encoder, no torch);
+- ``numpy``: the bundled MiniLM on the numpy encoder (``RESOLVEKIT_ENCODER=numpy``, no torch);
+- ``onnx``: on onnxruntime (the default when it is installed): a cold cache also means the
+  ONNX graph is built from the weights and written to the cache folder first;
 - ``torch``: the same agent with ``RESOLVEKIT_ENCODER=torch`` (sentence-transformers): the
   baseline, what every process paid before;
 
-each with a *warm* embedding cache (the agent's examples already embedded by an earlier run, as
-after the first start of a deployment) and a *cold* one (an empty ``RESOLVEKIT_CACHE_DIR``).
+each with a *warm* cache (the agent's examples already embedded and the ONNX graph built by an
+earlier run, as after the first start of a deployment) and a *cold* one (an empty
+``RESOLVEKIT_CACHE_DIR``). ``--backends`` picks the variants (default: all three).
 
 The child's CPU time (``time.process_time()``, every thread) is printed too: unlike the wall
 time it hardly depends on how busy the machine is.
@@ -22,6 +25,7 @@ Run from the repository root::
 
     .venv/bin/python tools/bench/bench_coldstart.py --runs 5
     .venv/bin/python tools/bench/bench_coldstart.py --runs 3 --retail
+    .venv/bin/python tools/bench/bench_coldstart.py --runs 5 --backends numpy onnx
 """
 
 from __future__ import annotations
@@ -97,16 +101,16 @@ def run(code: str, env: dict[str, str]) -> tuple[float, dict[str, object]]:
     return took, json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_small(runs: int) -> None:
+def bench_small(runs: int, backends: list[str]) -> None:
     print(f"\nSmall agent (examples/order_support.py), first reply, {runs} runs (load {load()})")
     base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
     code = _SMALL.format(root=str(ROOT))
     results: dict[str, list[tuple[float, dict[str, object]]]] = {}
     with tempfile.TemporaryDirectory() as warm_dir:
-        for backend in ("numpy", "torch"):  # fill the warm caches once
+        for backend in backends:  # fill the warm caches once
             run(code, {**base, "RESOLVEKIT_CACHE_DIR": warm_dir, "RESOLVEKIT_ENCODER": backend})
         for _ in range(runs):
-            for backend in ("numpy", "torch"):
+            for backend in backends:
                 for cache in ("warm", "cold"):
                     with tempfile.TemporaryDirectory() as cold_dir:
                         env = {
@@ -129,9 +133,13 @@ def bench_small(runs: int) -> None:
             f"   heavy: {rows[-1][1]['heavy'] or '-'}"
         )
     for cache in ("warm", "cold"):
-        torch = statistics.median(t for t, _ in results[f"torch {cache}"])
+        if "numpy" not in backends:
+            break
         numpy = statistics.median(t for t, _ in results[f"numpy {cache}"])
-        print(f"  {cache} cache: torch / numpy {torch / numpy:.1f}x")
+        for other in backends:
+            if other != "numpy":
+                took = statistics.median(t for t, _ in results[f"{other} {cache}"])
+                print(f"  {cache} cache: {other} / numpy {took / numpy:.2f}x")
     print(f"  (load after: {load()})")
 
 
@@ -149,9 +157,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--retail", action="store_true")
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=("numpy", "onnx", "torch"),
+        default=["numpy", "onnx", "torch"],
+    )
     args = parser.parse_args(argv)
     print(f"machine: {os.cpu_count()} CPU cores; load {load()}")
-    bench_small(args.runs)
+    bench_small(args.runs, args.backends)
     if args.retail:
         bench_retail(args.runs)
 

@@ -140,18 +140,25 @@ class OnnxBertEncoder:
         folder: the model folder.
         precision: ``"fp32"`` (the numpy encoder's vectors) or ``"int8"`` (quantised).
         cache: folder for the built graphs; ``cache_root() / "onnx"`` by default.
+        threads: onnxruntime's intra-op threads (1, as the numpy encoder's BLAS).
 
     Raises:
         ModelFilesError: a model file is missing or damaged.
     """
 
     def __init__(
-        self, folder: str | Path, *, precision: Precision = "fp32", cache: Path | None = None
+        self,
+        folder: str | Path,
+        *,
+        precision: Precision = "fp32",
+        cache: Path | None = None,
+        threads: int = 1,
     ) -> None:
         from ._cache import cache_root
 
         self.folder = Path(folder)
         self.precision: Precision = precision
+        self.threads = threads
         self.cache = cache if cache is not None else cache_root() / "onnx"
         weights = self.folder / "model.safetensors"
         digest = weights_digest(weights, self.cache)
@@ -189,7 +196,7 @@ class OnnxBertEncoder:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

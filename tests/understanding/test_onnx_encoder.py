@@ -161,7 +161,7 @@ def test_an_unwritable_cache_still_embeds(tmp_path: Path) -> None:
 def test_auto_falls_back_to_numpy_when_onnxruntime_fails_to_import(
     monkeypatch: pytest.MonkeyPatch, numpy_vectors: np.ndarray
 ) -> None:
-    bundled()
+    OnnxBertEncoder(bundled())  # the graph is built (in the session's cache folder)
     monkeypatch.setattr(embedders, "_ENCODERS", {})
     emb = SentenceTransformerEmbedder()
     assert emb.backend == "onnx"
@@ -173,10 +173,45 @@ def test_auto_falls_back_to_numpy_when_onnxruntime_fails_to_import(
         SentenceTransformerEmbedder(backend="onnx")
 
 
+def test_an_empty_cache_runs_numpy_while_the_graph_is_built_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, numpy_vectors: np.ndarray
+) -> None:
+    bundled()
+    monkeypatch.setenv("RESOLVEKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(embedders, "_ENCODERS", {})
+    monkeypatch.setattr(_onnx_encoder, "_BUILDS", {})
+    emb = SentenceTransformerEmbedder(backend="onnx")
+    first = emb.load()
+    assert isinstance(first, BertEncoder)  # at once, without waiting for the build
+    np.testing.assert_allclose(emb.embed(TEXTS), numpy_vectors[:, :384], atol=2e-6)
+    (build,) = _onnx_encoder._BUILDS.values()
+    assert build.wait(timeout=600) == 0
+    switched = emb.load()
+    assert isinstance(switched, OnnxBertEncoder)
+    assert switched.graph_path.parent == tmp_path / "onnx"
+    assert switched.graph_path.is_file()
+    np.testing.assert_allclose(emb.embed(TEXTS), numpy_vectors[:, :384], atol=2e-6)
+    assert len(_onnx_encoder._BUILDS) == 1  # not started again
+
+
+def test_a_failed_background_build_stays_on_numpy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = bundled()
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder: the child cannot write the graph")
+    monkeypatch.setattr(_onnx_encoder, "_BUILDS", {})
+    assert _onnx_encoder.ready_encoder(folder, blocked) is None
+    (build,) = _onnx_encoder._BUILDS.values()
+    build.wait(timeout=600)
+    assert _onnx_encoder.ready_encoder(folder, blocked) is None
+    assert len(_onnx_encoder._BUILDS) == 1
+
+
 def test_embedding_on_onnx_imports_neither_torch_nor_sentence_transformers(
     tmp_path: Path,
 ) -> None:
-    bundled()
+    OnnxBertEncoder(bundled(), cache=tmp_path / "onnx")  # built: no numpy while it is
     code = (
         "import sys, tempfile\n"
         "from resolvekit.understanding.embedders import default_intent_embedder\n"

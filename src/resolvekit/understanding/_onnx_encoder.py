@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +35,14 @@ from ._minilm import BertEncoder
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["GRAPH_VERSION", "OnnxBertEncoder", "Precision", "onnxruntime_available"]
+__all__ = [
+    "GRAPH_VERSION",
+    "OnnxBertEncoder",
+    "Precision",
+    "onnxruntime_available",
+    "ready_encoder",
+    "weights_digest",
+]
 
 Precision = Literal["fp32", "int8"]
 
@@ -64,19 +73,34 @@ def _sha256(path: Path) -> str:
         raise ModelFilesError(path, f"cannot be read ({exc})") from exc
 
 
-def weights_digest(path: Path, cache: Path) -> str:
-    """SHA-256 of a weights file, remembered in ``cache`` by path, size and modification time
-    (hashing 90 MB costs ~0.2 s of every cold start otherwise)."""
+def _memo(path: Path, cache: Path) -> Path:
     try:
         stat = path.stat()
     except OSError as exc:
         raise ModelFilesError(path, f"cannot be read ({exc})") from exc
     stamp = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
-    memo = cache / "digests" / hashlib.sha256(stamp).hexdigest()[:32]
+    return cache / "digests" / hashlib.sha256(stamp).hexdigest()[:32]
+
+
+def _known_digest(memo: Path) -> str | None:
     with contextlib.suppress(OSError, UnicodeDecodeError):
         known = memo.read_text(encoding="ascii").strip()
         if len(known) == 64:
             return known
+    return None
+
+
+def _graph_path(cache: Path, digest: str, precision: Precision) -> Path:
+    return cache / f"{digest[:24]}-v{GRAPH_VERSION}-{precision}.onnx"
+
+
+def weights_digest(path: Path, cache: Path) -> str:
+    """SHA-256 of a weights file, remembered in ``cache`` by path, size and modification time
+    (hashing 90 MB costs ~0.2 s of every cold start otherwise)."""
+    memo = _memo(path, cache)
+    known = _known_digest(memo)
+    if known is not None:
+        return known
     digest = _sha256(path)
     _write_atomic(memo, digest.encode("ascii"))
     return digest
@@ -162,7 +186,7 @@ class OnnxBertEncoder:
         self.cache = cache if cache is not None else cache_root() / "onnx"
         weights = self.folder / "model.safetensors"
         digest = weights_digest(weights, self.cache)
-        self.graph_path = self.cache / f"{digest[:24]}-v{GRAPH_VERSION}-{precision}.onnx"
+        self.graph_path = _graph_path(self.cache, digest, precision)
         # Reads config and tokenizer; the numpy weights only when the graph must be built.
         self._bert = BertEncoder(self.folder, weights=not self.graph_path.is_file())
         self.n_layers, self.hidden = self._bert.n_layers, self._bert.hidden
@@ -227,3 +251,55 @@ class OnnxBertEncoder:
             pooled = self._session.run(names, graph_inputs([ids[i] for i in rows]))
             out[rows] = np.concatenate(pooled, axis=1)
         return out
+
+
+# --- building in the background ---------------------------------------------------------------
+
+_BUILDS: dict[tuple[str, str], subprocess.Popen[bytes]] = {}
+"""Graph builds running in a child process, by (model folder, cache folder)."""
+
+
+def ready_encoder(folder: str | Path, cache: Path | None = None) -> OnnxBertEncoder | None:
+    """The fp32 encoder of ``folder`` if its graph is built already; else ``None``, with the
+    build started in a background process (once per model and cache folder per process).
+
+    Building costs seconds (``import onnx`` alone is ~1 s of CPU, several seconds of wall time
+    on a loaded machine): a process started on an empty cache runs the numpy encoder meanwhile,
+    whose vectors are the same, and switches when the graph is there. The child runs at a lower
+    priority and in its own interpreter, so it takes neither the GIL nor a core from the
+    first replies. A build that fails leaves this process on numpy.
+    """
+    from ._cache import cache_root
+
+    cache = cache if cache is not None else cache_root() / "onnx"
+    key = (str(folder), str(cache))
+    running = _BUILDS.get(key)
+    if running is not None and running.poll() is None:
+        return None
+    digest = _known_digest(_memo(Path(folder, "model.safetensors"), cache))
+    if digest is not None and _graph_path(cache, digest, "fp32").is_file():
+        return OnnxBertEncoder(folder, cache=cache)
+    if running is None:
+        _BUILDS[key] = _start_build(Path(folder), cache)
+    return None
+
+
+def _start_build(folder: Path, cache: Path) -> subprocess.Popen[bytes]:
+    package_root = str(Path(__file__).resolve().parents[2])  # this copy of resolvekit
+    code = (
+        f"import sys; sys.path.insert(0, {package_root!r}); "
+        "from resolvekit.understanding._onnx_encoder import _build_main; _build_main()"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(folder), str(cache)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _build_main() -> None:
+    """The background build: ``<folder> <cache>`` on the command line."""
+    with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
+        os.nice(10)
+    OnnxBertEncoder(sys.argv[1], cache=Path(sys.argv[2]))

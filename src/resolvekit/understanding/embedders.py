@@ -170,20 +170,29 @@ def _load_sentence_transformer(source: str, device: str, offline: bool) -> Any:
 
 def _load_encoder(folder: str, backend: str) -> Any:
     with _MODELS_LOCK:
-        encoder = _ENCODERS.get((folder, backend))
-        if encoder is None:
-            if backend == "numpy":
-                from ._minilm import BertEncoder
+        return _load_encoder_locked(folder, backend)
 
-                encoder = BertEncoder(folder)
-            else:
-                from ._onnx_encoder import OnnxBertEncoder
 
-                encoder = OnnxBertEncoder(
-                    folder, precision="int8" if backend == "onnx-int8" else "fp32"
-                )
-            _ENCODERS[(folder, backend)] = encoder
+def _load_encoder_locked(folder: str, backend: str) -> Any:
+    encoder = _ENCODERS.get((folder, backend))
+    if encoder is not None:
         return encoder
+    if backend == "numpy":
+        from ._minilm import BertEncoder
+
+        encoder = BertEncoder(folder)
+    elif backend == "onnx-int8":
+        from ._onnx_encoder import OnnxBertEncoder
+
+        encoder = OnnxBertEncoder(folder, precision="int8")
+    else:
+        from ._onnx_encoder import ready_encoder
+
+        encoder = ready_encoder(folder)
+        if encoder is None:  # its graph is being built: numpy's vectors are the same
+            return _load_encoder_locked(folder, "numpy")
+    _ENCODERS[(folder, backend)] = encoder
+    return encoder
 
 
 def _quiet_transformers() -> None:

@@ -43,6 +43,7 @@ class _Builder:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._count = 0
+        self._gelu_constants = False
 
     def const(self, name: str, array: Any) -> str:
         self.initializers.append(self.numpy_helper.from_array(np.asarray(array), name))
@@ -59,6 +60,16 @@ class _Builder:
 
     def layer_norm(self, x: str, weight: str, bias: str, eps: float) -> str:
         return self.op("LayerNormalization", [x, weight, bias], axis=-1, epsilon=eps)
+
+    def gelu(self, x: str) -> str:
+        """BERT's exact GELU, ``x * (1 + erf(x / sqrt 2)) / 2``."""
+        if not self._gelu_constants:
+            self.const("half", np.array(0.5, np.float32))
+            self.const("sqrt2", np.array(math.sqrt(2.0), np.float32))
+            self.const("one", np.array(1.0, np.float32))
+            self._gelu_constants = True
+        erf = self.op("Erf", [self.op("Div", [x, "sqrt2"])])
+        return self.op("Mul", [self.op("Mul", [x, "half"]), self.op("Add", [erf, "one"])])
 
     def pool(self, x: str, grid: str, zero_row: str, inv_lengths: str, axes: str, out: str) -> str:
         """Mean over each text's tokens (padding gathers the zero row), then L2 normalisation."""
@@ -121,26 +132,7 @@ def build_graph(encoder: BertEncoder) -> Any:
             attended, b.const(p + "ln1_w", w.ln1[0]), b.const(p + "ln1_b", w.ln1[1]), eps
         )
         up = b.linear(x, b.const(p + "up", w.up), b.const(p + "up_b", w.up_bias))
-        gelu = b.op(
-            "Mul",
-            [
-                b.op("Mul", [up, b.const(p + "half", np.array(0.5, f32))]),
-                b.op(
-                    "Add",
-                    [
-                        b.op(
-                            "Erf",
-                            [
-                                b.op(
-                                    "Div", [up, b.const(p + "sqrt2", np.array(math.sqrt(2.0), f32))]
-                                )
-                            ],
-                        ),
-                        b.const(p + "one", np.array(1.0, f32)),
-                    ],
-                ),
-            ],
-        )
+        gelu = b.gelu(up)
         down = b.op(
             "Add",
             [b.linear(gelu, b.const(p + "down", w.down), b.const(p + "down_b", w.down_bias)), x],

@@ -3,6 +3,8 @@
 The graph is built from the weights :class:`~resolvekit.understanding._minilm.BertEncoder` loads
 (:mod:`._onnx_graph`, no torch), once per weights file: the ``.onnx`` file is kept in the cache
 folder (``cache_root() / "onnx"``) under a hash of the weights, so a later process only reads it.
+The default embedder does not wait for a build (:func:`ready_encoder`): it runs the numpy
+encoder, whose vectors are the same, while a child process builds the graph.
 
 - ``fp32``: the same function as the numpy encoder in float32, equal to float rounding (cosine
   >= 0.99999 on real messages, tested), so it shares the numpy encoder's embedding cache;

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -130,6 +132,7 @@ async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> 
 
 GRAPHS = Path(tempfile.mkdtemp(prefix="bench-worker-onnx-"))
 """The ONNX graphs, shared by every variant's otherwise empty cache folder."""
+atexit.register(shutil.rmtree, GRAPHS, ignore_errors=True)
 
 
 def build_graphs() -> None:

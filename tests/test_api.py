@@ -88,7 +88,8 @@ def test_every_error_derives_from_one_root() -> None:
 def test_import_does_not_load_heavy_dependencies() -> None:
     code = (
         "import sys, resolvekit as rk; rk.Agent; rk.tool; rk.Intent; "
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'openai', 'sklearn', 'psycopg') "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'openai', 'sklearn', 'psycopg', "
+        "'onnxruntime', 'onnx') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,19 +12,25 @@ embedding cache, run in the same process one after the other at each concurrency
 - ``new``: the model worker (the default): turns on the model's own executor, concurrent
   embeddings in one forward pass, cache writes in the background;
 - ``old-torch`` (``--torch``): ``old`` on sentence-transformers, i.e. the path before the
-  numpy encoder too.
+  numpy encoder too;
+- ``new-numpy`` and ``new-int8`` (``--encoders``): ``new`` with the encoder set to the numpy
+  one (``new`` before onnxruntime) and to the int8-quantised onnxruntime graph (``new`` runs the
+  default: onnxruntime fp32 when installed, else numpy).
 
 Run from the repository root::
 
     .venv/bin/python tools/bench/bench_worker.py                    # a few minutes on 2 cores
     .venv/bin/python tools/bench/bench_worker.py --levels 64 --torch
+    .venv/bin/python tools/bench/bench_worker.py --levels 64 --rounds 2 --encoders
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -61,8 +67,12 @@ def _backend(variant: str) -> Literal["numpy", "torch"]:
     return "torch" if variant == "old-torch" else "numpy"
 
 
+_NEW_ENCODERS = {"new": None, "new-numpy": "numpy", "new-int8": "onnx-int8"}
+"""The model worker's variants: the encoder each sets in ``RESOLVEKIT_ENCODER`` (None: default)."""
+
+
 def make_model(variant: str, cache: str) -> LocalModel:
-    if variant == "new":
+    if variant in _NEW_ENCODERS:
         return LocalModel(embedder=default_intent_embedder(cache_dir=cache))
     inner = SentenceTransformerEmbedder(extra_layers=(2,), backend=_backend(variant))
     return LocalModel(embedder=CachedEmbedder(inner, cache_dir=cache), batching=False)
@@ -71,14 +81,21 @@ def make_model(variant: str, cache: str) -> LocalModel:
 async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> dict[str, float]:
     from examples.retail import build_agent
 
+    encoder = _NEW_ENCODERS.get(variant)
+    if encoder is None:
+        os.environ.pop("RESOLVEKIT_ENCODER", None)
+    else:
+        os.environ["RESOLVEKIT_ENCODER"] = encoder  # read by default_*embedder below
     with tempfile.TemporaryDirectory() as cache:
         os.environ["RESOLVEKIT_CACHE_DIR"] = cache  # the knowledge base's embedder too
+        # Empty embedding caches, but the ONNX graphs built once (by main), as in a deployment.
+        os.symlink(GRAPHS, os.path.join(cache, "onnx"), target_is_directory=True)
         from examples.retail.db import data_dir
         from resolvekit.knowledge import KnowledgeBase
 
         plain = (
             default_embedder(cache_dir=cache + "/embeddings")
-            if variant == "new"
+            if variant in _NEW_ENCODERS
             else CachedEmbedder(
                 SentenceTransformerEmbedder(backend=_backend(variant)),
                 cache_dir=cache + "/embeddings",
@@ -113,15 +130,35 @@ async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> 
     }
 
 
+GRAPHS = Path(tempfile.mkdtemp(prefix="bench-worker-onnx-"))
+"""The ONNX graphs, shared by every variant's otherwise empty cache folder."""
+atexit.register(shutil.rmtree, GRAPHS, ignore_errors=True)
+
+
+def build_graphs() -> None:
+    from resolvekit.understanding._onnx_encoder import OnnxBertEncoder, onnxruntime_available
+    from resolvekit.understanding.embedders import _bundled_minilm
+
+    folder = _bundled_minilm()
+    if folder is not None and onnxruntime_available():
+        for precision in ("fp32", "int8"):
+            OnnxBertEncoder(folder, precision=precision, cache=GRAPHS)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--turns", type=int, default=3, help="messages per conversation")
     parser.add_argument("--rounds", type=int, default=1, help="repeat each measurement")
     parser.add_argument("--torch", action="store_true", help="add the old path on torch")
+    parser.add_argument(
+        "--encoders", action="store_true", help="add the worker on numpy and on onnx int8"
+    )
     args = parser.parse_args(argv)
     variants = ["old", "new"] + (["old-torch"] if args.torch else [])
+    variants += ["new-numpy", "new-int8"] if args.encoders else []
     print(f"machine: {os.cpu_count()} CPU cores; retail agent, in-memory store; load {load()}")
+    build_graphs()
     salt = 0
     for level in args.levels:
         print(f"\n{level} concurrent conversations x {args.turns} turns (load {load()})")
@@ -140,11 +177,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"({min(rate):.1f}-{max(rate):.1f})   p50 {1000 * p50:7.0f} ms   "
                 f"p99 {1000 * p99:7.0f} ms"
             )
-        new = statistics.median(r["turns/s"] for r in results["new"])
+        rates = {v: statistics.median(r["turns/s"] for r in results[v]) for v in variants}
         for variant in variants:
             if variant != "new":
-                old = statistics.median(r["turns/s"] for r in results[variant])
-                print(f"  new / {variant}: {new / old:.2f}x turns/s")
+                print(f"  new / {variant}: {rates['new'] / rates[variant]:.2f}x turns/s")
+        for variant in ("new-numpy", "new-int8"):
+            if variant in rates:
+                print(f"  {variant} / old: {rates[variant] / rates['old']:.2f}x turns/s")
         print(f"  (load after: {load()})")
 
 

@@ -95,12 +95,14 @@ class BertEncoder:
     Args:
         folder: the model folder (``config.json``, ``tokenizer.json``, ``model.safetensors``,
             ``sentence_bert_config.json``).
+        weights: read the weights now (``False``: only config and tokenizer, for a caller that
+            runs a graph built earlier; :meth:`load_weights` reads them later).
 
     Raises:
         ModelFilesError: a file is missing, unreadable or does not match the config.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, weights: bool = True) -> None:
         self.folder = Path(folder)
         config = _read_json(self.folder / "config.json")
         st_config_path = self.folder / "sentence_bert_config.json"
@@ -117,7 +119,24 @@ class BertEncoder:
                 self.folder / "config.json", f"lacks a BERT setting: {exc}"
             ) from exc
         self._tokenizer = self._load_tokenizer(self.folder / "tokenizer.json")
+        self._layers: list[_Layer] = []
+        if weights:
+            self.load_weights()
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether the weights are in memory (see ``weights``)."""
+        return "_words" in self.__dict__
+
+    def load_weights(self) -> None:
+        """Read ``model.safetensors`` (done by the constructor unless ``weights=False``)."""
         self._load_weights(self.folder / "model.safetensors")
+
+    def drop_weights(self) -> None:
+        """Free the weights (tokenising still works; :meth:`encode` needs :meth:`load_weights`)."""
+        self._layers = []
+        for name in ("_words", "_positions", "_type0", "_ln0"):
+            self.__dict__.pop(name, None)
 
     @property
     def dim(self) -> int:
@@ -181,7 +200,7 @@ class BertEncoder:
             get("embeddings.LayerNorm.weight", (h,)),
             get("embeddings.LayerNorm.bias", (h,)),
         )
-        self._layers: list[_Layer] = []
+        layers: list[_Layer] = []
         for i in range(self.n_layers):
             p = f"encoder.layer.{i}."
             up = weights.get(prefix + p + "intermediate.dense.weight")
@@ -192,7 +211,7 @@ class BertEncoder:
             qb, kb, vb = (
                 get(p + f"attention.self.{n}.bias", (h,)) for n in ("query", "key", "value")
             )
-            self._layers.append(
+            layers.append(
                 _Layer(
                     qkv=np.ascontiguousarray(np.concatenate([q, k, v]).T),
                     qkv_bias=np.concatenate([qb, kb, vb]),
@@ -212,6 +231,7 @@ class BertEncoder:
                     ),
                 )
             )
+        self._layers = layers
 
     # -- the forward pass ---------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Retake the chat widget's screenshots in ``docs/images`` from its browser tests.
+"""Retake the chat widget's and the console's screenshots in ``docs/images`` from its browser tests.
 
     .venv/bin/python tools/screenshots.py
 
@@ -6,7 +6,8 @@ Runs ``tests/serve/test_widget_browser.py``'s cancel-and-handoff and human-reply
 headless Chromium (Debian's ``/usr/bin/chromium``; see ``tools/setup_browser.sh``) with
 ``RESOLVEKIT_SCREENSHOTS`` set, so the pictures show exactly what the tests checked:
 ``widget-confirm.png`` (the confirmation buttons), ``widget-handoff.png`` (the human banner) and
-``widget-human-reply.png`` (a human agent's reply, shown live). Exits with pytest's status.
+``widget-human-reply.png`` (a human agent's reply, shown live); and the console's browser tests
+for ``console-*.png``. Exits with pytest's status.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ TESTS = [
     "::test_cancel_an_order_with_the_confirmation_button_then_a_handoff",
     "tests/serve/test_widget_browser.py"
     "::test_a_human_agents_reply_shows_live_and_the_hand_back_clears_the_banner",
+    "tests/console/test_console_browser.py",
 ]
 
 

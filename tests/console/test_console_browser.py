@@ -1,11 +1,12 @@
 """The console in headless Chromium against a real uvicorn server on a free 127.0.0.1 port: log
 in, open the inbox and the escalated conversation, run a suggested write with its confirmation,
-reply, hand back to the bot and see the playbook continue. Screenshots go to
-``docs/images/console-*.png``."""
+reply, hand back to the bot and see the playbook continue. Screenshots go to a temporary folder,
+or to ``docs/images/console-*.png`` through ``tools/screenshots.py``."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -19,7 +20,17 @@ from tests.console.support import KEY, Outbox, hand_off, shop_agent
 from tests.engine.shop import Backend
 
 T = TypeVar("T")
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def shot(page: Any, name: str, folder: Path) -> None:
+    """A full-page screenshot: into ``RESOLVEKIT_SCREENSHOTS`` when set (``tools/screenshots.py``
+    sets it to ``docs/images``), else into the test's temporary ``folder``, so that a test run
+    never rewrites the pictures in the docs."""
+    target = Path(os.environ.get("RESOLVEKIT_SCREENSHOTS") or folder)
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / name), full_page=True)
+
+
 TIMEOUT = 60.0  # the machine is shared and loaded: generous
 
 
@@ -77,13 +88,12 @@ def live() -> Iterator[tuple[LiveServer, Backend, Outbox, Any]]:
 
 
 def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
-    chromium: Any, live: tuple[LiveServer, Backend, Outbox, Any]
+    chromium: Any, live: tuple[LiveServer, Backend, Outbox, Any], tmp_path: Path
 ) -> None:
     server, backend, outbox, agent = live
     cid = server.run(hand_off(agent))
     others = [server.run(hand_off(agent, customer)) for customer in ("c-2", "c-3")]
     server.run(_make_urgent(agent, others[1]))
-    IMAGES.mkdir(parents=True, exist_ok=True)
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT * 1000)
     try:
@@ -99,14 +109,14 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         assert order == [others[1], cid, others[0]]  # urgent first, then the longest wait
         row = page.locator(f"tr[data-conversation='{cid}']")
         assert "customer asked for a human" in row.inner_text()
-        page.screenshot(path=str(IMAGES / "console-inbox.png"), full_page=True)
+        shot(page, "console-inbox.png", tmp_path)
 
         row.locator("a").click()
         page.wait_for_selector("#transcript")
         assert "I want to cancel order W1234567" in page.inner_text("#transcript")
         assert page.inner_text("#frustration-level") == "medium"
         assert "Refunds reach your card" in page.inner_text("#knowledge")
-        page.screenshot(path=str(IMAGES / "console-conversation.png"), full_page=True)
+        shot(page, "console-conversation.png", tmp_path)
 
         # The suggested write: the reason is picked, the run waits for the confirm click.
         form = page.locator("form.suggestion[data-tool='cancel_order']")
@@ -114,7 +124,7 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         form.locator("button[type=submit]").click()
         page.wait_for_selector("#confirm")
         assert backend.writes == []
-        page.screenshot(path=str(IMAGES / "console-confirm.png"), full_page=True)
+        shot(page, "console-confirm.png", tmp_path)
         page.click("#confirm-run")
         page.wait_for_selector("#flash")
         assert "cancel_order done" in page.inner_text("#flash")
@@ -126,7 +136,7 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         page.wait_for_selector("#flash")
         assert "I've cancelled W1234567" in page.inner_text("#transcript")
         assert [r.human for r in outbox.sent] == ["Alice"]
-        page.screenshot(path=str(IMAGES / "console-reply.png"), full_page=True)
+        shot(page, "console-reply.png", tmp_path)
 
         page.click("#hand-back")
         page.wait_for_selector("#flash")
@@ -143,7 +153,7 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         page.wait_for_selector("#transcript")
         assert "Order W1234567 is cancelled." in page.inner_text("#transcript")
         assert page.inner_text("#status") == "open"
-        page.screenshot(path=str(IMAGES / "console-handed-back.png"), full_page=True)
+        shot(page, "console-handed-back.png", tmp_path)
         page.goto(server.url + "/")
         page.wait_for_selector("#inbox")
         assert page.locator(f"tr[data-conversation='{cid}']").count() == 0
@@ -151,7 +161,7 @@ def test_a_human_takes_over_runs_a_write_replies_and_hands_back(
         page.close()
 
 
-def test_a_team_lead_approves_a_refund_in_the_approvals_pane(chromium: Any) -> None:
+def test_a_team_lead_approves_a_refund_in_the_approvals_pane(chromium: Any, tmp_path: Path) -> None:
     from tests.approvals.refunds import Bank, build
 
     bank = Bank()
@@ -168,7 +178,7 @@ def test_a_team_lead_approves_a_refund_in_the_approvals_pane(chromium: Any) -> N
             page.click("button[type=submit]")
             row = page.locator("tr[data-approval]")
             assert "refund 120 on CH2002" in row.inner_text()
-            page.screenshot(path=str(IMAGES / "console-approvals.png"), full_page=True)
+            shot(page, "console-approvals.png", tmp_path)
             row.locator("input[name=note]").fill("goodwill")
             row.locator("button[value=approve]").click()
             page.wait_for_selector("#flash")

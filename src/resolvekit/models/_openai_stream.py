@@ -22,7 +22,7 @@ from typing import Any
 import pydantic
 
 from ..live import TurnObserver
-from ._openai_wire import BadBody, _Wire
+from ._openai_wire import BadBody, _Wire, arguments_text
 
 __all__ = ["Assembler", "Speaker", "StringField"]
 
@@ -224,8 +224,7 @@ class _ChunkFunction(_Wire):
     @pydantic.field_validator("arguments", mode="before")
     @classmethod
     def _object_arguments(cls, value: Any) -> Any:
-        # A few servers send the arguments whole, as an object instead of a JSON string.
-        return json.dumps(value) if isinstance(value, dict) else value
+        return arguments_text(value)
 
 
 class _ChunkToolCall(_Wire):

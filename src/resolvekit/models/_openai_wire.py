@@ -24,6 +24,7 @@ __all__ = [
     "WireFunction",
     "WireMessage",
     "WireToolCall",
+    "arguments_text",
     "excerpt",
     "name_confidence",
     "parse_completion",
@@ -64,6 +65,12 @@ class _Wire(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
 
+def arguments_text(value: Any) -> Any:
+    """A function call's arguments as the JSON string the wire format specifies: a few servers
+    send them as an object (whole, or in a streamed chunk) instead."""
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
 class WireFunction(_Wire):
     """A function call: its name and its arguments as a JSON string."""
 
@@ -73,8 +80,7 @@ class WireFunction(_Wire):
     @pydantic.field_validator("arguments", mode="before")
     @classmethod
     def _object_arguments(cls, value: Any) -> Any:
-        # A few servers send the arguments as an object instead of a JSON string.
-        return json.dumps(value) if isinstance(value, dict) else value
+        return arguments_text(value)
 
 
 class WireToolCall(_Wire):

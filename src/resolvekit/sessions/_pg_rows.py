@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._split import StepWrites
 from .base import ROW_COLUMNS, RowWrite, save_conflict
 from .conversation import Conversation
 
@@ -73,6 +74,20 @@ async def write_row(
         psycopg.errors.UniqueViolation: the customer already has another open conversation.
     """
     t, cid, steps = table, conversation.id, write.steps
+    if steps is not None and _only_upserts(write, steps):
+        # The common turn (steps appended or changed, nothing deleted): one statement, the
+        # steps written only if the row's version matched (atomic by itself).
+        cursor = await conn.execute(
+            f"WITH saved AS (UPDATE {t} SET {_ASSIGN} WHERE id = %s AND version = %s "
+            f"RETURNING id), written AS (INSERT INTO {t}_steps (conversation_id, run_id, pos, "
+            "data) SELECT saved.id, u.r, u.p, u.d FROM saved, "
+            f"{_UNNEST} {_UPSERT}) SELECT count(*) FROM saved",
+            (*write.values, cid, write.expected, *_columns(steps)),
+        )
+        found = await cursor.fetchone()
+        if found is None or found[0] != 1:
+            raise save_conflict(conversation, write, second_open=False)
+        return
     cursor = await conn.execute(
         f"UPDATE {t} SET {_ASSIGN} WHERE id = %s AND version = %s",
         (*write.values, cid, write.expected),
@@ -102,12 +117,10 @@ async def write_row(
                 (cid, run_id, base, end),
             )
         if steps.upserts:
-            runs, positions, datas = zip(*steps.upserts, strict=True)
             await conn.execute(
                 f"INSERT INTO {t}_steps (conversation_id, run_id, pos, data) "
-                "SELECT %s, r, p, d FROM unnest(%s::text[], %s::int[], %s::text[]) AS u(r, p, d) "
-                "ON CONFLICT (conversation_id, run_id, pos) DO UPDATE SET data = excluded.data",
-                (cid, list(runs), list(positions), list(datas)),
+                f"SELECT %s, u.r, u.p, u.d FROM {_UNNEST} {_UPSERT}",
+                (cid, *_columns(steps)),
             )
     if write.archive:
         async with conn.cursor() as archive:
@@ -117,9 +130,32 @@ async def write_row(
             )
 
 
-def needs_transaction(write: RowWrite) -> bool:
-    """More than the row's one statement (which is atomic by itself)."""
-    steps = write.steps
-    return bool(write.archive) or (
-        steps is not None and bool(steps.clear or steps.drop_runs or steps.trims or steps.upserts)
+_UNNEST = "unnest(%s::text[], %s::int[], %s::text[]) AS u(r, p, d)"
+_UPSERT = "ON CONFLICT (conversation_id, run_id, pos) DO UPDATE SET data = excluded.data"
+
+
+def _columns(steps: StepWrites) -> tuple[list[str], list[int], list[str]]:
+    """The steps to upsert as three arrays (run ids, positions, stored JSON)."""
+    return (
+        [run_id for run_id, _, _ in steps.upserts],
+        [position for _, position, _ in steps.upserts],
+        [data for _, _, data in steps.upserts],
     )
+
+
+def _only_upserts(write: RowWrite, steps: StepWrites) -> bool:
+    """A save that updates the row (no insert) and upserts steps, deleting none."""
+    return (
+        steps.delta
+        and not (steps.drop_runs or steps.trims or write.archive)
+        and bool(steps.upserts)
+    )
+
+
+def needs_transaction(write: RowWrite) -> bool:
+    """More than one statement (the row's, or the row's with its upserted steps, is atomic
+    by itself)."""
+    steps = write.steps
+    if steps is None or _only_upserts(write, steps):
+        return bool(write.archive)
+    return bool(write.archive or steps.clear or steps.drop_runs or steps.trims or steps.upserts)

@@ -1,9 +1,9 @@
-"""Journal steps stored beside the row (memory and SQLite): a save writes only the steps that
-changed, and whatever happened to the journals in between, what a store reads back is exactly
-the conversation that was saved.
+"""Journal steps stored beside the row (memory, SQLite and PostgreSQL): a save writes only the
+steps that changed, and whatever happened to the journals in between, what a store reads back
+is exactly the conversation that was saved.
 
 About internals: spies on ``sessions._split`` (what a save writes) and reads the SQLite file's
-``steps`` table and an older schema directly."""
+``steps`` table (PostgreSQL's ``<table>_steps``) and an older schema directly."""
 
 from __future__ import annotations
 
@@ -22,20 +22,29 @@ from resolvekit.sessions import Conversation, PlaybookRun, Step, checkout, encod
 from resolvekit.sessions import base as store_base
 from resolvekit.sessions._split import StepWrites
 from resolvekit.sessions.memory import MemoryStore
+from resolvekit.sessions.postgres import PostgresStore
 from resolvekit.sessions.sqlite import SQLiteStore
 
+from .conftest import new_table
 
-@pytest.fixture(params=["memory", "sqlite", "encrypted"])
+
+@pytest.fixture(params=["memory", "sqlite", "encrypted", "postgres", "postgres-encrypted"])
 async def split_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    """A store that keeps steps apart: memory, SQLite, and SQLite encrypted."""
+    """A store that keeps steps apart: memory, SQLite and PostgreSQL, the last two also
+    encrypted."""
     built: Any
     if request.param == "memory":
         built = MemoryStore()
     elif request.param == "sqlite":
         built = SQLiteStore(tmp_path / "s.db")
+    elif request.param == "postgres":
+        built = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
     else:
         pytest.importorskip("cryptography")
-        built = rk.EncryptedStore(SQLiteStore(tmp_path / "s.db"), rk.EncryptedStore.new_key())
+        inner: Any = SQLiteStore(tmp_path / "s.db")
+        if request.param == "postgres-encrypted":
+            inner = PostgresStore(request.getfixturevalue("postgres_url"), table=new_table())
+        built = rk.EncryptedStore(inner, rk.EncryptedStore.new_key())
     yield built
     await built.close()
 
@@ -136,6 +145,8 @@ async def test_a_row_removed_meanwhile_is_not_written_back_in_part(split_store: 
     inner = getattr(split_store, "store", split_store)
     if isinstance(inner, MemoryStore):
         del inner._rows[conversation.id]
+    elif isinstance(inner, PostgresStore):
+        await inner._rows(f"DELETE FROM {inner.table} RETURNING id", ())
     else:
         inner._db.execute("DELETE FROM conversations")
     conversation.runs[0].journal.append(_step(301))
@@ -208,11 +219,17 @@ def _mutate(conversation: Conversation, rng: random.Random, serial: list[int]) -
         run.journal = [*run.journal, _step(n)]  # a new list
 
 
-def _stored_steps(store: Any, conversation_id: str) -> int:
+async def _stored_steps(store: Any, conversation_id: str) -> int:
     """How many steps the store keeps for the conversation (none left behind)."""
     inner = getattr(store, "store", store)
     if isinstance(inner, MemoryStore):
         return sum(map(len, inner._rows[conversation_id].steps.values()))
+    if isinstance(inner, PostgresStore):
+        rows = await inner._rows(
+            f"SELECT count(*) FROM {inner.table}_steps WHERE conversation_id = %s",
+            (conversation_id,),
+        )
+        return int(rows[0][0])
     (count,) = inner._db.execute(
         "SELECT count(*) FROM steps WHERE conversation_id = ?", (conversation_id,)
     ).fetchone()
@@ -232,7 +249,7 @@ async def test_random_changes_read_back_exactly(split_store: Any, seed: int) -> 
         assert loaded is not None
         assert loaded.to_json() == conversation.to_json()
         journals = sum(len(run.journal) for run in conversation.runs)
-        assert _stored_steps(split_store, conversation.id) == journals
+        assert await _stored_steps(split_store, conversation.id) == journals
         if rng.random() < 0.3:  # go on with the object read back (another process would)
             conversation = loaded
 
@@ -337,3 +354,40 @@ async def test_steps_under_an_older_key_are_encrypted_again_by_the_next_save(
     again = await newest_only.get(conversation.id)
     assert again is not None and again.to_json() == loaded.to_json()
     await newest_only.close()
+
+
+async def test_a_schema_3_postgres_table_is_upgraded_and_its_rows_split_by_their_next_save(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    table = new_table()
+    first = PostgresStore(postgres_url, table=table)
+    old = _long()
+    await first.save(old)  # creates the tables; the row is then put back as schema 3 had it
+    await first.close()
+    old.version = 4
+    async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as raw:
+        await raw.execute(f"DROP TABLE {table}_steps")
+        await raw.execute(f"UPDATE {table}_meta SET value = '3'")
+        await raw.execute(
+            f"UPDATE {table} SET data = %s, version = 4",
+            (encode_conversation(old).decode(),),
+        )
+        store = PostgresStore(postgres_url, table=table)
+        turn = await checkout(store, "c-1")
+        assert turn is not None and turn.to_json() == old.to_json()
+        turn.runs[0].journal.append(_step(301))
+        await store.save(turn)
+        cursor = await raw.execute(f"SELECT value FROM {table}_meta")
+        assert await cursor.fetchall() == [("4",)]
+        cursor = await raw.execute(f"SELECT count(*) FROM {table}_steps")
+        assert await cursor.fetchall() == [(302,)]
+        cursor = await raw.execute(f"SELECT data FROM {table}")
+        (data,) = await cursor.fetchone() or ("",)
+        assert '"journal":302' in data and "square" not in data  # the steps live apart now
+        await store.close()
+    again = PostgresStore(postgres_url, table=table)
+    loaded = await again.get(old.id)
+    assert loaded is not None and loaded.to_json() == turn.to_json()
+    await again.close()

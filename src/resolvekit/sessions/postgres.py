@@ -7,7 +7,9 @@ and a partial unique index allows one conversation that is not closed per custom
 database, with a PostgreSQL advisory lock, so two workers receiving the same customer's messages
 take turns instead of one failing. The version check stays as the safety net (a lock lost with
 its connection cannot let a stale save through). A save writes the row and the records it moves
-to the ``<table>_archive`` table in one transaction.
+to the ``<table>_archive`` table in one transaction, and keeps journal steps in
+``<table>_steps`` beside the row (:mod:`._split`): a save writes the steps that changed, a read
+takes a row and its steps in one statement.
 
 Rows that cannot be decoded raise :class:`CorruptStore` naming the row; they are never
 overwritten. The server being unreachable (or read-only, out of disk...) raises
@@ -37,10 +39,10 @@ from ..exceptions import (
     StoreUnavailable,
     UserError,
 )
+from ._pg_rows import StoredRow, needs_transaction, read_sql, steps_table, stored_rows, write_row
 from .base import (
     DUPLICATE_OPEN,
     PLAIN,
-    ROW_COLUMNS,
     Codec,
     Recent,
     RowWrite,
@@ -61,11 +63,10 @@ __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger("resolvekit.sessions.postgres")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the conversations and meta tables. 2: one open conversation per customer (a partial unique
-index), ``inflight_until``, the ``<table>_archive`` table. 3: ``approval_since``."""
-
-_ASSIGN = ", ".join(f"{column} = %s" for column in ROW_COLUMNS.split(", "))
+index), ``inflight_until``, the ``<table>_archive`` table. 3: ``approval_since``. 4: the
+``<table>_steps`` table (older rows keep their journals inline until their next save)."""
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,50}")
 _SCHEMA_LOCK = 0x7265736F6C7665  # one advisory key for creating tables ("resolve")
@@ -276,6 +277,7 @@ class PostgresStore:
             "WHERE approval_since IS NOT NULL",
             f"CREATE TABLE IF NOT EXISTS {t}_archive (conversation_id TEXT NOT NULL, "
             "seq INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))",
+            steps_table(t),
         ):
             await conn.execute(statement)
         await conn.execute(
@@ -367,13 +369,17 @@ class PostgresStore:
             conn.pgconn.finish()
         self._idle = []
 
-    def _decode(
-        self, conversation_id: str, version: int, raw: str, *, reuse: bool = False
-    ) -> Conversation:
+    def _decode(self, row: StoredRow, *, reuse: bool = False) -> Conversation:
         if not reuse:
-            return decode_conversation(conversation_id, raw, where=self._where(), codec=self.codec)
-        kept = self.recent.take(conversation_id, version)
-        return self.recent.lend(kept or self._decode(conversation_id, version, raw))
+            return decode_conversation(
+                row.id, row.data, where=self._where(), codec=self.codec, steps=row.steps, owner=self
+            )
+        kept = self.recent.take(row.id, row.version)
+        return self.recent.lend(kept or self._decode(row))
+
+    async def _read(self, where: str, params: tuple[object, ...], **tail: str) -> list[StoredRow]:
+        """Rows matching ``where`` with their journal steps (see :func:`._pg_rows.read_sql`)."""
+        return stored_rows(await self._rows(read_sql(self.table, where, **tail), params))
 
     # -- the Store protocol ----------------------------------------------------------------
 
@@ -386,25 +392,28 @@ class PostgresStore:
         return await self._open(customer_id, reuse=True)
 
     async def _open(self, customer_id: str, *, reuse: bool) -> Conversation | None:
-        rows = await self._rows(
-            f"SELECT id, version, data FROM {self.table} "
-            "WHERE customer_id = %s AND status <> 'closed' "
-            "ORDER BY updated_at DESC LIMIT 1",
-            (customer_id,),
-        )
-        return self._decode(*rows[0], reuse=reuse) if rows else None
+        where = "customer_id = %s AND status <> 'closed'"
+        if reuse:  # the row's version first: the object saved last needs no data read
+            found = await self._rows(
+                f"SELECT id, version FROM {self.table} WHERE {where} "
+                "ORDER BY updated_at DESC LIMIT 1",
+                (customer_id,),
+            )
+            if not found:
+                return None
+            kept = self.recent.take(*found[0])
+            if kept is not None:
+                return self.recent.lend(kept)
+        rows = await self._read(where, (customer_id,), order="updated_at DESC", limit="LIMIT 1")
+        return self._decode(rows[0], reuse=reuse) if rows else None
 
     async def get(self, conversation_id: str) -> Conversation | None:
-        rows = await self._rows(
-            f"SELECT id, version, data FROM {self.table} WHERE id = %s", (conversation_id,)
-        )
-        return self._decode(*rows[0]) if rows else None
+        rows = await self._read("id = %s", (conversation_id,))
+        return self._decode(rows[0]) if rows else None
 
     async def find_by_resume_token(self, token: str) -> Conversation | None:
-        rows = await self._rows(
-            f"SELECT id, version, data FROM {self.table} WHERE resume_token = %s", (token,)
-        )
-        return self._decode(*rows[0]) if rows else None
+        rows = await self._read("resume_token = %s", (token,))
+        return self._decode(rows[0]) if rows else None
 
     async def save(self, conversation: Conversation) -> None:
         """Write the conversation and its ``archive_out`` records in one transaction.
@@ -416,43 +425,18 @@ class PostgresStore:
         """
         import psycopg
 
-        with stamp_for_save(conversation, self.codec, self.recent) as write:
+        with stamp_for_save(conversation, self.codec, self.recent, split=self) as write:
             doing = f"save conversation {conversation.id}"
             async with self._errors(doing), self._connection() as conn:
                 try:
-                    # Archive records go in one transaction with the row; without any, the
-                    # row's one statement is atomic by itself (and saves two round trips).
-                    async with conn.transaction() if write.archive else contextlib.nullcontext():
-                        await self._write(conn, conversation, write)
+                    # Steps and archive records go in one transaction with the row; without
+                    # any, the row's one statement is atomic by itself (two round trips fewer).
+                    together = needs_transaction(write)
+                    async with conn.transaction() if together else contextlib.nullcontext():
+                        await write_row(conn, self.table, conversation, write)
                 except psycopg.errors.UniqueViolation as exc:
                     raise self._conflict(conversation, write, exc) from None
             write.committed = True
-
-    async def _write(
-        self, conn: psycopg.AsyncConnection[Any], conversation: Conversation, write: RowWrite
-    ) -> None:
-        t = self.table
-        cursor = await conn.execute(
-            f"UPDATE {t} SET {_ASSIGN} WHERE id = %s AND version = %s",
-            (*write.values, conversation.id, write.expected),
-        )
-        if cursor.rowcount == 0:
-            cursor = await conn.execute(
-                f"INSERT INTO {t} (id, {ROW_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (conversation.id, *write.values),
-            )
-            if cursor.rowcount == 0:
-                raise ConcurrentUpdate(
-                    f"Conversation {conversation.id} was saved by another writer "
-                    f"since it was loaded (version {write.expected})"
-                )
-        if write.archive:
-            async with conn.cursor() as archive:
-                await archive.executemany(
-                    f"INSERT INTO {t}_archive (conversation_id, seq, data) VALUES (%s, %s, %s)",
-                    [(conversation.id, seq, data) for seq, data in write.archive],
-                )
 
     def _conflict(
         self, conversation: Conversation, write: RowWrite, exc: Exception
@@ -462,13 +446,13 @@ class PostgresStore:
         return save_conflict(conversation, write, second_open=second_open)
 
     async def history(self, customer_id: str, limit: int = 5) -> list[Conversation]:
-        rows = await self._rows(
-            f"SELECT id, version, data FROM {self.table} "
-            "WHERE customer_id = %s AND status = 'closed' "
-            "ORDER BY updated_at DESC LIMIT %s",
+        rows = await self._read(
+            "customer_id = %s AND status = 'closed'",
             (customer_id, limit),
+            order="updated_at DESC",
+            limit="LIMIT %s",
         )
-        return [self._decode(*row) for row in rows]
+        return [self._decode(row) for row in rows]
 
     async def conversation_ids(self, *, updated_since: float | None = None) -> list[str]:
         """Ids of every stored conversation (open, handed off or closed), least recently
@@ -489,12 +473,10 @@ class PostgresStore:
         return [(str(conversation_id), str(customer_id)) for conversation_id, customer_id in rows]
 
     async def handed_off(self, limit: int = 100) -> list[Conversation]:
-        rows = await self._rows(
-            f"SELECT id, version, data FROM {self.table} WHERE status = 'handed_off' "
-            "ORDER BY updated_at LIMIT %s",
-            (limit,),
+        rows = await self._read(
+            "status = 'handed_off'", (limit,), order="updated_at", limit="LIMIT %s"
         )
-        return [self._decode(*row) for row in rows]
+        return [self._decode(row) for row in rows]
 
     async def awaiting_approval(self, limit: int = 100) -> list[tuple[str, str]]:
         rows = await self._rows(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._common import tokenize
 
-__all__ = ["one_slip", "spelled"]
+__all__ = ["one_slip", "spelled", "swapped"]
 
 _SPELLED = [
     *("human", "humans", "person", "people", "agent", "representative", "operator"),
@@ -41,8 +41,18 @@ def one_slip(word: str, target: str) -> bool:
             return False
         short, long_ = sorted((word, target), key=len)
         return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+    if swapped(word, target):
+        return True
+    differ = sum(a != b for a, b in zip(word, target, strict=True))
+    return differ == 1 and len(word) >= 5
+
+
+def swapped(word: str, target: str) -> bool:
+    """Whether ``target`` is ``word`` with two neighbouring letters swapped."""
+    if len(word) != len(target):
+        return False
     differ = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
-    if len(differ) == 2 and differ[1] == differ[0] + 1:  # two letters swapped
-        i = differ[0]
-        return word[i] == target[i + 1] and word[i + 1] == target[i]
-    return len(differ) == 1 and len(word) >= 5
+    if len(differ) != 2 or differ[1] != differ[0] + 1:
+        return False
+    i = differ[0]
+    return word[i] == target[i + 1] and word[i + 1] == target[i]

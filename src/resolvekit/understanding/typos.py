@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
+from ._spelling import swapped
+
 __all__ = ["SHORTHAND", "Respelling", "Vocabulary", "distance"]
 
 SHORTHAND: dict[str, str] = {
@@ -206,7 +208,7 @@ class Vocabulary:
         for candidate in self._index.near(word, limit) | self._base.near(word, limit):
             d = distance(word, candidate, limit)
             if d <= limit and (d > 1 or _typed(word, candidate)):
-                swap = d == 1 and _swapped(word, candidate)
+                swap = d == 1 and swapped(word, candidate)
                 tier = 0 if candidate in self._own else 1
                 ranked.append((d, tier, not swap, candidate[0] != word[0], candidate))
         if not ranked:
@@ -306,14 +308,6 @@ def _typed(word: str, meant: str) -> bool:
         return True  # a swap
     typed, wanted = word[differ[0]], meant[differ[0]]
     return typed in _NEIGHBOURS.get(wanted, frozenset())
-
-
-def _swapped(a: str, b: str) -> bool:
-    """Whether ``b`` is ``a`` with two neighbouring letters swapped."""
-    if len(a) != len(b):
-        return False
-    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    return len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]]
 
 
 class _Index:

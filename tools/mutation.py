@@ -115,6 +115,16 @@ MODULES: dict[str, Target] = {
         ),
         "consent",
     ),
+    # The typo reader: a correction must never turn a refusal into a yes (test_typo_consent).
+    "understanding/typos": Target(
+        "src/resolvekit/understanding/typos.py",
+        (
+            "tests/understanding/test_typos.py",
+            "tests/models/test_local_typos.py",
+            "tests/engine/test_typo_consent.py",
+        ),
+        "consent",
+    ),
     # escalation.py before the split: the policy (escalation), the packet (handoffs) and where
     # packets go (delivery).
     "escalation": Target(

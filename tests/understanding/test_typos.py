@@ -123,3 +123,70 @@ def test_the_common_words_file_is_a_word_list() -> None:
 def test_shorthand_spells_out_only_words() -> None:
     assert all(v.replace("'", "").replace(" ", "").isalpha() for v in SHORTHAND.values())
     assert "y" not in SHORTHAND and "k" not in SHORTHAND  # yes-like letters stay as written
+
+
+# -- rules the mutation run (tools/mutation.py --module understanding/typos) found untested --
+
+
+def test_a_correction_never_makes_a_message_more_of_a_yes() -> None:
+    from resolvekit.understanding.consent import read_consent
+
+    vocabulary = Vocabulary(["proceed with the order"])
+    # The shorthand that would make a yes stays as written; the other slip is still read.
+    assert read("pls thnks", vocabulary) == "pls thanks"
+    assert read_consent("please thanks").answer == "yes"
+    # "ur procede" reads unclear and "your procede" yes: nothing is corrected at all.
+    assert read_consent("your procede").answer == "yes"
+    assert read_consent("ur procede").answer != "yes"
+    assert vocabulary.respell("ur procede") is None
+    # Already a yes as written: corrections go ahead ("pls go ahed" -> "please go ahead").
+    assert read("pls go ahed", vocabulary) == "please go ahead"
+
+
+def test_inflections_and_prefixes_of_known_words_are_known() -> None:
+    vocabulary = Vocabulary(["stop", "ship", "advanced", "zebra"], common=False)
+    for word in ("stopped", "stopping", "shipping", "advance", "zebras", "unzebra", "rezebra"):
+        assert vocabulary.knows(word), word
+    assert "Stopped" in vocabulary
+    for word in ("stopx", "zebr", "unzeb", "xstop", "zebrax"):
+        assert not vocabulary.knows(word), word
+    assert Vocabulary(["st"], common=False).knows("sts")  # a stem of two letters or more
+    assert not Vocabulary(["x"], common=False).knows("xs")
+
+
+def test_common_words_only_when_asked() -> None:
+    assert Vocabulary(["zebra"], common=False).knows("zebra")
+    assert not Vocabulary(["zebra"], common=False).knows("because")
+    assert Vocabulary(["zebra"]).knows("because")
+    assert len(Vocabulary(["zebra"], common=False)) == 1
+
+
+def test_codes_digits_and_names_are_left_and_the_rest_of_the_message_is_still_read() -> None:
+    vocabulary = Vocabulary(["change my order"])
+    assert read("dan@x.com pls chnage it", vocabulary) == "dan@x.com please change it"
+    assert read("a well-known ordr, chnage it", vocabulary) == "a well-known order, change it"
+    assert read("CHNAGE it", vocabulary) == "CHNAGE it"  # capitals: a code or an acronym
+    assert read("I chnage it", vocabulary) == "I change it"  # one capital letter is a word
+    assert read("Tom Chnage", vocabulary) == "Tom Chnage"  # a name mid-sentence
+    assert read("Hi. Chnage it", vocabulary) == "Hi. Change it"  # a sentence's first word
+    assert read("ordr2 chnage", vocabulary) == "ordr2 change"  # holds a digit
+    assert read("don't chnage it", vocabulary) == "don't change it"
+
+
+def test_the_edit_limit_grows_with_the_word() -> None:
+    vocabulary = Vocabulary(["reservation", "order"], common=False)
+    assert vocabulary.best("resrvatoin") == "reservation"  # two slips in a long word
+    assert vocabulary.best("oderr") is None  # two slips in a short word: left alone
+    assert vocabulary.best("odrer") == "order"
+
+
+def test_distance_counts_each_edit_once() -> None:
+    assert distance("abcd", "acbd") == 1  # one swap
+    assert distance("kitten", "sitting", limit=3) == 3
+    assert distance("kitten", "sitting", limit=1) == 2  # over the limit: limit + 1
+    assert distance("abc", "", limit=3) == 3
+    assert distance("abc", "abd", limit=3) == 1
+    assert distance("abcde", "bcde", limit=3) == 1
+    assert distance("ab", "ba", limit=5) == 1
+    assert distance("abcdef", "badcfe", limit=3) == 3
+    assert distance("abcdefgh", "ab", limit=2) == 3  # lengths alone rule it out

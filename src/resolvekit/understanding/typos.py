@@ -222,15 +222,14 @@ class Vocabulary:
         """``text`` with shorthand spelled out and unknown words corrected (see the module
         docstring), or None when nothing changed."""
         fixed = self._respell(text, keep=frozenset())
-        if (
-            fixed is not None
-            and any(new.lower() in _consents() for _, new in fixed.changes)
-            and _more_of_a_yes(text, fixed.text)
-        ):
-            # "pls" alone is no yes to the consent reader, "please" is: a correction never
-            # makes a message more of a yes, so such shorthand stays as written.
-            fixed = self._respell(text, keep=_consents())
-        return fixed
+        if fixed is None or not _more_of_a_yes(text, fixed.text):
+            return fixed
+        # "pls thnks" is no yes to the consent reader, "please thanks" is: a correction never
+        # makes a message more of a yes, so such shorthand stays as written ("pls thanks").
+        fixed = self._respell(text, keep=_consents())
+        if fixed is None or not _more_of_a_yes(text, fixed.text):
+            return fixed
+        return None  # "ur procede" reads unclear, "your procede" yes: left as written
 
     def _respell(self, text: str, *, keep: frozenset[str]) -> Respelling | None:
         out: list[str] = []

@@ -148,9 +148,7 @@ def slot_change_check(shop: Grocery, order: Order, date: str, window: str) -> No
     if window not in WINDOWS:
         raise rk.ToolRefusal(f"{window!r} is not a delivery window (morning, afternoon, evening)")
     if not now.date() < day <= now.date() + dt.timedelta(days=MAX_DAYS_AHEAD):
-        raise rk.ToolRefusal(
-            f"slots can be booked from tomorrow up to {MAX_DAYS_AHEAD} days ahead"
-        )
+        raise rk.ToolRefusal(f"slots can be booked from tomorrow up to {MAX_DAYS_AHEAD} days ahead")
     if f"{day.isoformat()} {window}" in shop["full_slots"]:
         raise rk.ToolRefusal(f"the {window} slot on {long_date(day.isoformat())} is full")
 
@@ -174,9 +172,7 @@ def claim_check(shop: Grocery, order: Order, item: str) -> Item:
     if (order.order_id, line.name) in done:
         raise rk.ToolRefusal(f"the {line.name} of order {order.order_id} was already refunded")
     if line.price > CLAIM_LIMIT:
-        raise rk.ToolRefusal(
-            f"refunds above ${CLAIM_LIMIT:.2f} need a photo reviewed by a person"
-        )
+        raise rk.ToolRefusal(f"refunds above ${CLAIM_LIMIT:.2f} need a photo reviewed by a person")
     return line
 
 
@@ -186,7 +182,9 @@ def promo_check(shop: Grocery, order: Order, code: str) -> float:
     if promo is None:
         raise rk.ToolRefusal(f"{code.upper()} is not a valid promo code")
     if order.status != "scheduled":
-        raise rk.ToolRefusal(f"order {order.order_id} is {order.status}; codes apply before picking")
+        raise rk.ToolRefusal(
+            f"order {order.order_id} is {order.status}; codes apply before picking"
+        )
     if order.promo:
         raise rk.ToolRefusal(f"order {order.order_id} already has the code {order.promo}")
     if _now(shop).date() > dt.date.fromisoformat(promo["expires"]):
@@ -252,9 +250,13 @@ def register_tools(agent: rk.Agent[Grocery]) -> dict[str, rk.Tool[Any]]:
         record = ctx.deps["orders"][order.order_id]
         record["status"] = "cancelled"
         ctx.deps["refunds"].append(
-            {"order_id": order.order_id, "item": "whole order", "amount": order.total,
-             "refund_to": "card"}
-        )  # fmt: skip
+            {
+                "order_id": order.order_id,
+                "item": "whole order",
+                "amount": order.total,
+                "refund_to": "card",
+            }
+        )
         return _shown(order.order_id, record)
 
     @agent.tool(effect="write", confirm=True)
@@ -273,14 +275,20 @@ def register_tools(agent: rk.Agent[Grocery]) -> dict[str, rk.Tool[Any]]:
         shop = ctx.deps
         order = _mine(ctx, order_id)
         line = claim_check(shop, order, item)
-        refund = {"order_id": order.order_id, "item": line.name, "amount": line.price,
-                  "refund_to": refund_to, "problem": problem}  # fmt: skip
+        refund = {
+            "order_id": order.order_id,
+            "item": line.name,
+            "amount": line.price,
+            "refund_to": refund_to,
+            "problem": problem,
+        }
         shop["refunds"].append(refund)
         if refund_to == "credit":
             account = shop["customers"][ctx.customer_id]
             account["credit"] = round(account["credit"] + line.price, 2)
-        return Refund(order_id=order.order_id, item=line.name, amount=line.price,
-                      refund_to=refund_to)  # fmt: skip
+        return Refund(
+            order_id=order.order_id, item=line.name, amount=line.price, refund_to=refund_to
+        )
 
     @agent.tool(effect="write")
     def set_substitutions(ctx: rk.Context[Grocery], preference: Substitutions) -> Account:
@@ -327,8 +335,18 @@ def register_tools(agent: rk.Agent[Grocery]) -> dict[str, rk.Tool[Any]]:
         record["total"] = round(record["total"] - discount, 2)
         return _shown(order.order_id, record)
 
-    tools = (list_orders, get_order, get_account, change_slot, cancel_order, refund_item,
-             set_substitutions, pause_pass, resume_pass, apply_promo)  # fmt: skip
+    tools = (
+        list_orders,
+        get_order,
+        get_account,
+        change_slot,
+        cancel_order,
+        refund_item,
+        set_substitutions,
+        pause_pass,
+        resume_pass,
+        apply_promo,
+    )
     return {tool.name: tool for tool in tools}
 
 
@@ -336,43 +354,120 @@ def _items(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
     return [{"name": name, "price": price} for name, price in pairs]
 
 
-def _o(owner: str, status: str, date: str, window: str, *pairs: tuple[str, float]) -> dict[str, Any]:
+def _o(
+    owner: str, status: str, date: str, window: str, *pairs: tuple[str, float]
+) -> dict[str, Any]:
     items = _items(*pairs)
     total = round(sum(i["price"] for i in items), 2)
-    return {"owner": owner, "status": status, "delivery_date": date, "window": window,
-            "items": items, "total": total, "promo": None, "discount": 0.0}  # fmt: skip
+    return {
+        "owner": owner,
+        "status": status,
+        "delivery_date": date,
+        "window": window,
+        "items": items,
+        "total": total,
+        "promo": None,
+        "discount": 0.0,
+    }
 
 
 _DEMO: Grocery = {
     "now": "2026-12-07T10:00:00",
     "customers": {
-        "c-mia": {"name": "Mia Jones", "substitutions": "best match", "delivery_pass": "active",
-                  "credit": 0.0},  # fmt: skip
-        "c-tom": {"name": "Tom Reid", "substitutions": "no substitutions",
-                  "delivery_pass": "none", "credit": 0.0},  # fmt: skip
-        "c-lee": {"name": "Lee Park", "substitutions": "best match", "delivery_pass": "paused",
-                  "credit": 0.0},  # fmt: skip
+        "c-mia": {
+            "name": "Mia Jones",
+            "substitutions": "best match",
+            "delivery_pass": "active",
+            "credit": 0.0,
+        },
+        "c-tom": {
+            "name": "Tom Reid",
+            "substitutions": "no substitutions",
+            "delivery_pass": "none",
+            "credit": 0.0,
+        },
+        "c-lee": {
+            "name": "Lee Park",
+            "substitutions": "best match",
+            "delivery_pass": "paused",
+            "credit": 0.0,
+        },
     },
     "orders": {
-        "G1001": _o("c-mia", "scheduled", "2026-12-09", "morning", ("milk", 2.5), ("bread", 1.9),
-                    ("bananas", 1.2), ("salmon", 22.0), ("coffee", 8.5), ("cheese", 6.5),
-                    ("chicken", 9.0), ("pasta", 1.5), ("tomatoes", 2.0), ("red wine", 24.5)),  # fmt: skip
-        "G1002": _o("c-mia", "delivered", "2026-12-05", "afternoon", ("milk", 2.5),
-                    ("eggs", 3.8), ("bananas", 1.2), ("salmon", 22.0), ("bread", 1.9),
-                    ("yoghurt", 4.2), ("frozen peas", 1.8)),  # fmt: skip
-        "G1003": _o("c-mia", "picking", "2026-12-07", "evening", ("apples", 3.0),
-                    ("orange juice", 2.8), ("rice", 3.1)),  # fmt: skip
-        "G1004": _o("c-mia", "delivered", "2026-11-20", "morning", ("yoghurt", 4.2),
-                    ("bread", 1.9)),  # fmt: skip
-        "G2001": _o("c-tom", "scheduled", "2026-12-10", "afternoon", ("beer", 12.0),
-                    ("crisps", 2.5), ("pizza", 5.5)),  # fmt: skip
-        "G2002": _o("c-tom", "delivered", "2026-12-06", "evening", ("jam", 3.5),
-                    ("pickles", 2.9)),  # fmt: skip
-        "G3001": _o("c-lee", "scheduled", "2026-12-08", "morning", ("oat milk", 2.2),
-                    ("tofu", 3.3), ("spinach", 2.0), ("olive oil", 9.5), ("chocolate", 4.5),
-                    ("coffee", 8.5), ("avocados", 4.0), ("noodles", 4.5)),  # fmt: skip
-        "G3002": _o("c-lee", "delivered", "2026-12-06", "morning", ("strawberries", 4.0),
-                    ("oat milk", 2.2), ("rice", 3.1)),  # fmt: skip
+        "G1001": _o(
+            "c-mia",
+            "scheduled",
+            "2026-12-09",
+            "morning",
+            ("milk", 2.5),
+            ("bread", 1.9),
+            ("bananas", 1.2),
+            ("salmon", 22.0),
+            ("coffee", 8.5),
+            ("cheese", 6.5),
+            ("chicken", 9.0),
+            ("pasta", 1.5),
+            ("tomatoes", 2.0),
+            ("red wine", 24.5),
+        ),
+        "G1002": _o(
+            "c-mia",
+            "delivered",
+            "2026-12-05",
+            "afternoon",
+            ("milk", 2.5),
+            ("eggs", 3.8),
+            ("bananas", 1.2),
+            ("salmon", 22.0),
+            ("bread", 1.9),
+            ("yoghurt", 4.2),
+            ("frozen peas", 1.8),
+        ),
+        "G1003": _o(
+            "c-mia",
+            "picking",
+            "2026-12-07",
+            "evening",
+            ("apples", 3.0),
+            ("orange juice", 2.8),
+            ("rice", 3.1),
+        ),
+        "G1004": _o(
+            "c-mia", "delivered", "2026-11-20", "morning", ("yoghurt", 4.2), ("bread", 1.9)
+        ),
+        "G2001": _o(
+            "c-tom",
+            "scheduled",
+            "2026-12-10",
+            "afternoon",
+            ("beer", 12.0),
+            ("crisps", 2.5),
+            ("pizza", 5.5),
+        ),
+        "G2002": _o("c-tom", "delivered", "2026-12-06", "evening", ("jam", 3.5), ("pickles", 2.9)),
+        "G3001": _o(
+            "c-lee",
+            "scheduled",
+            "2026-12-08",
+            "morning",
+            ("oat milk", 2.2),
+            ("tofu", 3.3),
+            ("spinach", 2.0),
+            ("olive oil", 9.5),
+            ("chocolate", 4.5),
+            ("coffee", 8.5),
+            ("avocados", 4.0),
+            ("noodles", 4.5),
+        ),
+        "G3002": _o(
+            "c-lee",
+            "delivered",
+            "2026-12-06",
+            "morning",
+            ("strawberries", 4.0),
+            ("oat milk", 2.2),
+            ("rice", 3.1),
+        ),
     },
     "full_slots": ["2026-12-12 evening", "2026-12-13 morning"],
     "promos": {

@@ -104,11 +104,32 @@ class ItemProblem(rk.Intent):
         None,
         description="whether the item was missing or damaged",
         synonyms={
-            "missing": ["without", "didn't get", "did not get", "wasn't in", "never arrived",
-                        "forgot", "left out", "not in the bag"],
-            "damaged": ["broken", "smashed", "mouldy", "moldy", "crushed", "squashed", "leaking",
-                        "spoiled", "rotten", "cracked", "out of date", "off", "bad"],
-        },  # fmt: skip
+            "missing": [
+                "without",
+                "didn't get",
+                "did not get",
+                "wasn't in",
+                "never arrived",
+                "forgot",
+                "left out",
+                "not in the bag",
+            ],
+            "damaged": [
+                "broken",
+                "smashed",
+                "mouldy",
+                "moldy",
+                "crushed",
+                "squashed",
+                "leaking",
+                "spoiled",
+                "rotten",
+                "cracked",
+                "out of date",
+                "off",
+                "bad",
+            ],
+        },
     )
     refund_to: RefundTo = rk.Slot(
         ask="Would you like the refund on your card or as account credit?",
@@ -161,13 +182,27 @@ class SubstitutionPreference(rk.Intent):
         ask="What's your substitution preference: the best match, the same brand only, or no "
         "substitutions?",
         synonyms={
-            "no substitutions": ["no subs", "no substitutes", "don't substitute", "leave it out",
-                                 "stop substituting", "don't want any substitutions", "none",
-                                 "don't replace"],
-            "best match": ["closest match", "similar item", "similar", "alternative",
-                           "substitute it", "closest", "best"],
+            "no substitutions": [
+                "no subs",
+                "no substitutes",
+                "don't substitute",
+                "leave it out",
+                "stop substituting",
+                "don't want any substitutions",
+                "none",
+                "don't replace",
+            ],
+            "best match": [
+                "closest match",
+                "similar item",
+                "similar",
+                "alternative",
+                "substitute it",
+                "closest",
+                "best",
+            ],
             "same brand only": ["same brand", "only the same brand", "brand"],
-        },  # fmt: skip
+        },
     )
 
 

@@ -11,6 +11,7 @@ from .backend import Problem, RefundTo, Substitutions, Window
 
 __all__ = [
     "INTENTS",
+    "AddItems",
     "ApplyPromo",
     "CancelOrder",
     "ChangeSlot",
@@ -131,8 +132,11 @@ class ItemProblem(rk.Intent):
             ],
         },
     )
-    refund_to: RefundTo = rk.Slot(
-        ask="Would you like the refund on your card or as account credit?",
+    # Optional, asked by the playbook once the claim is known to be refundable (so a claim
+    # above the no-photo limit goes to a person without asking where the money should go).
+    refund_to: RefundTo | None = rk.Slot(
+        None,
+        description="where the refund goes: the card or account credit",
         synonyms={
             "card": ["my card", "bank card", "back to my card", "original payment", "credit card"],
             "credit": ["account credit", "store credit", "as credit", "voucher", "balance"],
@@ -263,6 +267,24 @@ class ApplyPromo(rk.Intent):
     code: str = rk.Slot(pattern=r"[A-Za-z]{3,}\d{1,3}", ask="What's the promo code?")
 
 
+class AddItems(rk.Intent):
+    """Customer wants to add items to (or remove items from) an order; done in the app."""
+
+    intent_title = "add items to an order"
+    examples = [
+        "can I add milk to my order",
+        "add bananas to my order please",
+        "I forgot to order bread, can you add it",
+        "put some eggs on my delivery",
+        "can I change the items in my order",
+        "remove the wine from my order",
+        "I want to add more things to my shopping",
+        "take the cheese off my order",
+        "can you add two more pizzas to order G1234",
+        "I need to add something to my groceries",
+    ]
+
+
 class SeriousComplaint(rk.Intent):
     """Customer raises something that needs a person's judgement: food safety, illness, an
     allergic reaction, or a complaint about a driver's behaviour."""
@@ -293,5 +315,6 @@ INTENTS: tuple[type[rk.Intent], ...] = (
     PausePass,
     ResumePass,
     ApplyPromo,
+    AddItems,
     SeriousComplaint,
 )

@@ -4,6 +4,7 @@ substitutions, the delivery pass, promo codes, and complaints a person must judg
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 
 import resolvekit as rk
@@ -15,12 +16,14 @@ from .backend import (
     Grocery,
     Item,
     Order,
+    RefundTo,
     claim_check,
     long_date,
     promo_check,
     slot_change_check,
 )
 from .intents import (
+    AddItems,
     ApplyPromo,
     CancelOrder,
     ChangeSlot,
@@ -78,11 +81,15 @@ async def _order(
     refs = _refs(ctx.request_text)
     if not refs:
         mine: list[Order] = await ctx.call("list_orders")
+        # The order of an earlier request in this conversation ("what about Saturday
+        # afternoon then?" after a full slot), when it still fits.
+        earlier = ctx.facts.get("order_id")
         if candidates == "delivered":
             fitting = [o for o in mine if _recent(ctx, o)]
         else:
             wanted = ACTIVE if candidates == "active" else ("scheduled",)
             fitting = [o for o in mine if o.status in wanted]
+        fitting = [o for o in fitting if o.order_id == earlier] or fitting
         if len(fitting) == 1:
             return fitting[0]
         if not fitting:
@@ -110,14 +117,21 @@ async def _order(
             )
         raise found
     order: Order = found
+    ctx.remember("order_id", order.order_id)
     return order
 
 
 def _item_in(text: str, items: list[Item]) -> Item | None:
+    """The item of ``items`` the text names, also with a typo ("bred", "yogurt")."""
     lowered = text.lower()
     for item in items:
         if item.name in lowered or item.name.rstrip("s") in lowered:
             return item
+    words = re.findall(r"[a-z]+", lowered)
+    for item in items:
+        for part in item.name.split():
+            if len(part) >= 4 and difflib.get_close_matches(part, words, n=1, cutoff=0.75):
+                return item
     return None
 
 
@@ -185,14 +199,19 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
                     "to a colleague who will review it with you.",
                 )
             return ctx.refuse(str(no), reply=f"Sorry, I can't refund that: {no}.")
-        where = "your card" if intent.refund_to == "card" else "your account as credit"
+        refund_to = intent.refund_to or await ctx.ask(
+            "Would you like the refund on your card or as account credit?",
+            type=RefundTo,
+            name="refund_to",
+        )
+        where = "your card" if refund_to == "card" else "your account as credit"
         if not await ctx.confirm(
             f"Refund {_money(item.price)} for the {problem} {item.name} from order "
             f"{o.order_id} to {where}?"
         ):
             return ctx.resolve("no refund", reply="OK, I haven't refunded anything.")
         await ctx.call("refund_item", order_id=o.order_id, item=item.name, problem=problem,
-                       refund_to=intent.refund_to)  # fmt: skip
+                       refund_to=refund_to)  # fmt: skip
         return ctx.resolve(
             f"Done: {_money(item.price)} for the {item.name} goes to {where}. Sorry about that."
         )
@@ -270,6 +289,14 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
         await ctx.call("apply_promo", order_id=o.order_id, code=code)
         return ctx.resolve(f"Done: {code} is applied; order {o.order_id} now costs "
                            f"{_money(new_total)}.")  # fmt: skip
+
+    @agent.playbook(AddItems)
+    async def add_items(ctx: rk.Context[Grocery], intent: AddItems) -> rk.PlaybookOutcome:
+        return ctx.refuse(
+            "items are changed in the app",
+            reply="I can't change the items of an order here, but you can add or remove items "
+            "in the app or on the website until we start picking your order.",
+        )
 
     @agent.playbook(SeriousComplaint)
     async def complaint(ctx: rk.Context[Grocery], intent: SeriousComplaint) -> rk.PlaybookOutcome:

@@ -134,12 +134,21 @@ class ItemProblem(rk.Intent):
     )
     # Optional, asked by the playbook once the claim is known to be refundable (so a claim
     # above the no-photo limit goes to a person without asking where the money should go).
-    refund_to: RefundTo | None = rk.Slot(
+    refund_method: RefundTo | None = rk.Slot(
         None,
         description="where the refund goes: the card or account credit",
         synonyms={
             "card": ["my card", "bank card", "back to my card", "original payment", "credit card"],
-            "credit": ["account credit", "store credit", "as credit", "voucher", "balance"],
+            "credit": [
+                "account credit",
+                "store credit",
+                "as credit",
+                "voucher",
+                "balance",
+                "on my account",
+                "to my account",
+                "my account",
+            ],
         },
     )
 

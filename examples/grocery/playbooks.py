@@ -199,10 +199,10 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
                     "to a colleague who will review it with you.",
                 )
             return ctx.refuse(str(no), reply=f"Sorry, I can't refund that: {no}.")
-        refund_to = intent.refund_to or await ctx.ask(
+        refund_to = intent.refund_method or await ctx.ask(
             "Would you like the refund on your card or as account credit?",
             type=RefundTo,
-            name="refund_to",
+            name="refund_method",
         )
         where = "your card" if refund_to == "card" else "your account as credit"
         if not await ctx.confirm(

@@ -153,7 +153,7 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
 
     @agent.playbook(ChangeSlot)
     async def change_slot(ctx: rk.Context[Grocery], intent: ChangeSlot) -> rk.PlaybookOutcome:
-        o = await _order(ctx, "move", "active")
+        o = await _order(ctx, "move", "scheduled")
         if not isinstance(o, Order):
             return o
         day = intent.day.isoformat()
@@ -218,7 +218,7 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
 
     @agent.playbook(CancelOrder)
     async def cancel(ctx: rk.Context[Grocery], intent: CancelOrder) -> rk.PlaybookOutcome:
-        o = await _order(ctx, "cancel", "active")
+        o = await _order(ctx, "cancel", "scheduled")
         if not isinstance(o, Order):
             return o
         if o.status != "scheduled":

@@ -278,10 +278,10 @@ def _token_dates(text: str, tokens: list[Token], today: date) -> list[Extraction
         elif word in _WEEKDAYS or word.rstrip("s") in _WEEKDAYS or word in _WEEKDAY_ABBR:
             qualifier = prev if prev in ("this", "next", "last", "past", "coming", "on") else ""
             nxt = words[i + 1] if i + 1 < n else ""
-            if word in _WEEKDAY_ABBR and not qualifier:
-                # "to sat", "fri pm", "thurs morning": chat shorthand; "I sat down" is not.
-                if prev not in _ABBR_BEFORE and nxt not in _TIMES_OF_DAY:
-                    continue
+            # "to sat", "fri pm", "thurs morning": chat shorthand; "I sat down" is not.
+            shorthand = prev in _ABBR_BEFORE or nxt in _TIMES_OF_DAY
+            if word in _WEEKDAY_ABBR and not qualifier and not shorthand:
+                continue
             target = _WEEKDAY_ABBR.get(word, _WEEKDAYS.get(word, _WEEKDAYS.get(word.rstrip("s"))))
             assert target is not None
             first = i - 1 if qualifier else i

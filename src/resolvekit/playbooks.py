@@ -454,6 +454,7 @@ class Context(Generic[DepsT]):
 
     @overload
     async def ask(self, question: str, /, type: object, *, name: str = ...) -> Any: ...
+
     # A type form that is not a class: ``Literal["card", "credit"]``, ``int | None``.
 
     async def ask(self, question: str, /, type: Any = str, *, name: str = "answer") -> Any:

@@ -43,9 +43,7 @@ def test_the_date_moved_away_from_is_not_the_new_one(text: str, expected: dt.dat
 def test_a_lone_date_or_two_without_such_words_are_read_as_before() -> None:
     assert day("from Friday please") == FRIDAY  # the only date: kept
     assert day("Thursday or Friday") == THURSDAY  # no cue: the first, as before
-    found = extract_slots(
-        "from December 22 until December 25", [CHECK_IN, CHECK_OUT], today=TODAY
-    )
+    found = extract_slots("from December 22 until December 25", [CHECK_IN, CHECK_OUT], today=TODAY)
     assert {k: v.value for k, v in found.items()} == {
         "check_in": dt.date(2026, 12, 22),
         "check_out": dt.date(2026, 12, 25),

@@ -8,6 +8,7 @@ import difflib
 import re
 
 import resolvekit as rk
+from examples.offline_agent import money, references
 
 from .backend import (
     CLAIM_LIMIT,
@@ -43,16 +44,12 @@ _DAMAGED = ("broken", "smashed", "mouldy", "moldy", "crushed", "squashed", "leak
 ACTIVE = ("scheduled", "picking", "out for delivery")
 
 
-def _money(amount: float) -> str:
-    return f"${amount:,.2f}"
-
-
 def _slot(o: Order) -> str:
     return f"{long_date(o.delivery_date)}, {o.window} ({WINDOWS[o.window]})"
 
 
 def _refs(text: str) -> list[str]:
-    return [m.group(0).replace(" ", "").upper() for m in _REF.finditer(text)]
+    return references(_REF, text)
 
 
 def _status(o: Order) -> str:
@@ -192,10 +189,10 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
         except rk.ToolRefusal as no:
             if item.price > CLAIM_LIMIT and "photo" in str(no):
                 return ctx.escalate(
-                    f"{problem} {item.name} on {o.order_id}: {_money(item.price)} is above the "
-                    f"{_money(CLAIM_LIMIT)} no-photo limit",
-                    reply=f"The {item.name} ({_money(item.price)}) is above the "
-                    f"{_money(CLAIM_LIMIT)} we can refund without a photo, so I'm passing this "
+                    f"{problem} {item.name} on {o.order_id}: {money(item.price)} is above the "
+                    f"{money(CLAIM_LIMIT)} no-photo limit",
+                    reply=f"The {item.name} ({money(item.price)}) is above the "
+                    f"{money(CLAIM_LIMIT)} we can refund without a photo, so I'm passing this "
                     "to a colleague who will review it with you.",
                 )
             return ctx.refuse(str(no), reply=f"Sorry, I can't refund that: {no}.")
@@ -206,14 +203,14 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
         )
         where = "your card" if refund_to == "card" else "your account as credit"
         if not await ctx.confirm(
-            f"Refund {_money(item.price)} for the {problem} {item.name} from order "
+            f"Refund {money(item.price)} for the {problem} {item.name} from order "
             f"{o.order_id} to {where}?"
         ):
             return ctx.resolve("no refund", reply="OK, I haven't refunded anything.")
         await ctx.call("refund_item", order_id=o.order_id, item=item.name, problem=problem,
                        refund_to=refund_to)  # fmt: skip
         return ctx.resolve(
-            f"Done: {_money(item.price)} for the {item.name} goes to {where}. Sorry about that."
+            f"Done: {money(item.price)} for the {item.name} goes to {where}. Sorry about that."
         )
 
     @agent.playbook(CancelOrder)
@@ -227,13 +224,13 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
             return ctx.refuse(f"order {why}", reply=f"Order {o.order_id} {why}, so it can't be "
                               "cancelled any more.")  # fmt: skip
         if not await ctx.confirm(
-            f"Cancel order {o.order_id} (delivery {_slot(o)})? The {_money(o.total)} goes back "
+            f"Cancel order {o.order_id} (delivery {_slot(o)})? The {money(o.total)} goes back "
             "to your card."
         ):
             return ctx.resolve("order kept", reply=f"OK, order {o.order_id} stays as it is.")
         await ctx.call("cancel_order", order_id=o.order_id)
         return ctx.resolve(
-            f"Order {o.order_id} is cancelled and {_money(o.total)} goes back to your card "
+            f"Order {o.order_id} is cancelled and {money(o.total)} goes back to your card "
             "within 3 working days."
         )
 
@@ -282,13 +279,13 @@ def register_playbooks(agent: rk.Agent[Grocery]) -> None:
             return ctx.refuse(str(no), reply=f"Sorry, I can't apply it: {no}.")
         new_total = round(o.total - discount, 2)
         if not await ctx.confirm(
-            f"Apply {code} to order {o.order_id}: {_money(discount)} off, so the total goes from "
-            f"{_money(o.total)} to {_money(new_total)}?"
+            f"Apply {code} to order {o.order_id}: {money(discount)} off, so the total goes from "
+            f"{money(o.total)} to {money(new_total)}?"
         ):
             return ctx.resolve("no code", reply="OK, I haven't applied the code.")
         await ctx.call("apply_promo", order_id=o.order_id, code=code)
         return ctx.resolve(f"Done: {code} is applied; order {o.order_id} now costs "
-                           f"{_money(new_total)}.")  # fmt: skip
+                           f"{money(new_total)}.")  # fmt: skip
 
     @agent.playbook(AddItems)
     async def add_items(ctx: rk.Context[Grocery], intent: AddItems) -> rk.PlaybookOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from examples.hotel import build_agent, demo_state
+from examples.offline_agent import play_demo
 
 agent = build_agent(model="local", deps=demo_state())
 
@@ -17,11 +18,7 @@ DEMO = [
 
 
 async def main() -> None:
-    for lines in DEMO:
-        for line in lines:
-            result = await agent.handle("g-ana", line)
-            print(f"guest: {line}\nagent: {result.reply}  [{result.outcome}]")
-        print()
+    await play_demo(agent, "g-ana", DEMO, "guest")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import resolvekit as rk
 from examples.calibrated_faq import calibrated_faq
+from examples.offline_agent import offline_model
 
 from .backend import CREDIT_LIMIT, Hotel, demo_state, register_tools
 from .playbooks import register_playbooks
@@ -40,16 +41,6 @@ def faq_knowledge(model: rk.Model | str | None) -> KnowledgeBase:
     return calibrated_faq(FAQ, CALIBRATION, test=model == "test")
 
 
-def _model(model: rk.Model | str | None, today: dt.date) -> rk.Model | str:
-    if model not in (None, "local", "test"):
-        return model
-    from resolvekit.models.local import LocalModel
-    from resolvekit.understanding.embedders import HashingEmbedder
-
-    embedder = HashingEmbedder() if model == "test" else None
-    return LocalModel(embedder, today=lambda: today, negative_examples=OFF_TOPIC)
-
-
 def build_agent(
     model: rk.Model | str | None = "local",
     store: rk.Store | str | None = "memory://",
@@ -68,7 +59,7 @@ def build_agent(
     day = today or dt.date.fromisoformat(demo_state()["today"])
     agent: rk.Agent[Hotel] = rk.Agent(
         "Hotel support",
-        model=_model(model, day),
+        model=offline_model(model, day, OFF_TOPIC),
         store=store,
         instructions="Help the hotel's guests with their bookings, extras, points and complaints.",
         knowledge=faq_knowledge(model),

@@ -8,6 +8,7 @@ import re
 from typing import Any, TypeVar
 
 import resolvekit as rk
+from examples.offline_agent import money, references
 
 from .backend import (
     POINTS_PER_NIGHT,
@@ -34,16 +35,12 @@ _Q = TypeVar("_Q", DateChangeQuote, CancellationQuote)
 _REF = re.compile(r"\bhb\s?\d{4}\b", re.IGNORECASE)
 
 
-def _money(amount: float) -> str:
-    return f"${amount:,.2f}"
-
-
 def _stay(b: Booking) -> str:
     return f"{b.ref} at {b.hotel}, {long_date(b.check_in)} to {long_date(b.check_out)}"
 
 
 def _refs(text: str) -> list[str]:
-    return [m.group(0).replace(" ", "").upper() for m in _REF.finditer(text)]
+    return references(_REF, text)
 
 
 def _by_dates(text: str, bookings: list[Booking]) -> list[Booking]:
@@ -136,7 +133,7 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         return ctx.resolve(
             f"Booking {b.ref} ({b.status}): {b.hotel}, {b.room} room for {b.guests}, from "
             f"{long_date(b.check_in)} to {long_date(b.check_out)} ({b.nights} nights), "
-            f"total {_money(b.total)}.{included}"
+            f"total {money(b.total)}.{included}"
         )
 
     @agent.playbook(ChangeDates)
@@ -156,18 +153,18 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         if not isinstance(q, DateChangeQuote):
             return q
         if q.amount_due > 0:
-            pay, paid = f"you'd pay {_money(q.amount_due)}", f"{_money(q.amount_due)} is charged"
+            pay, paid = f"you'd pay {money(q.amount_due)}", f"{money(q.amount_due)} is charged"
         elif q.amount_due < 0:
             pay, paid = (
-                f"we'd refund {_money(-q.amount_due)}",
-                f"{_money(-q.amount_due)} is refunded",
+                f"we'd refund {money(-q.amount_due)}",
+                f"{money(-q.amount_due)} is refunded",
             )
         else:
             pay, paid = "there's nothing to pay", "nothing is charged"
         question = (
             f"Moving {b.ref} to {long_date(q.check_in)} - {long_date(q.check_out)} "
-            f"({q.nights} nights): price difference {_money(q.price_difference)}, change fee "
-            f"{_money(q.change_fee)}, so {pay}. Shall I make the change?"
+            f"({q.nights} nights): price difference {money(q.price_difference)}, change fee "
+            f"{money(q.change_fee)}, so {pay}. Shall I make the change?"
         )
         if not await ctx.confirm(question):
             return ctx.resolve("dates unchanged", reply=f"OK, booking {b.ref} stays as it is.")
@@ -187,10 +184,10 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
         q = await _quote(ctx, b, "cancel it", "quote_cancellation", CancellationQuote)
         if not isinstance(q, CancellationQuote):
             return q
-        refund = f"a refund of {_money(q.refund)}" if q.refund else "no refund"
+        refund = f"a refund of {money(q.refund)}" if q.refund else "no refund"
         question = (
             f"Cancelling {_stay(b)} now, {q.days_before_arrival} days before arrival, gives "
-            f"{refund} of the {_money(b.total)} paid. Shall I cancel it?"
+            f"{refund} of the {money(b.total)} paid. Shall I cancel it?"
         )
         if not await ctx.confirm(question):
             return ctx.resolve("booking kept", reply=f"OK, booking {b.ref} stays as it is.")
@@ -217,11 +214,11 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
             else f"{b.nights} nights at $25"
         )
         if not await ctx.confirm(
-            f"Adding {intent.extra} to {_stay(b)} costs {_money(price)} ({how}). Shall I add it?"
+            f"Adding {intent.extra} to {_stay(b)} costs {money(price)} ({how}). Shall I add it?"
         ):
             return ctx.resolve("nothing added", reply="OK, I haven't added anything.")
         await ctx.call("add_extra", booking_ref=b.ref, extra=intent.extra)
-        return ctx.resolve(f"Done: {intent.extra} is added to booking {b.ref} for {_money(price)}.")
+        return ctx.resolve(f"Done: {intent.extra} is added to booking {b.ref} for {money(price)}.")
 
     @agent.playbook(PointsBalance)
     async def points(ctx: rk.Context[Hotel], intent: PointsBalance) -> rk.PlaybookOutcome:
@@ -243,30 +240,30 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
             return b
         if not await ctx.confirm(
             f"Use {POINTS_PER_NIGHT:,} of your {balance:,} points for one free night on "
-            f"{_stay(b)} ({_money(b.nightly_rate)} back)? You'd have "
+            f"{_stay(b)} ({money(b.nightly_rate)} back)? You'd have "
             f"{balance - POINTS_PER_NIGHT:,} points left."
         ):
             return ctx.resolve("points kept", reply="OK, your points stay as they are.")
         await ctx.call("redeem_points", booking_ref=b.ref)
         return ctx.resolve(
-            f"Done: one night of {b.ref} is free and {_money(b.nightly_rate)} goes back to your "
+            f"Done: one night of {b.ref} is free and {money(b.nightly_rate)} goes back to your "
             f"card. You have {balance - POINTS_PER_NIGHT:,} points left."
         )
 
     @agent.playbook(Complaint)
     async def complaint(ctx: rk.Context[Hotel], intent: Complaint) -> rk.PlaybookOutcome:
         approval = await ctx.approve(
-            f"goodwill credit of {_money(intent.amount)}: {ctx.request_text}",
+            f"goodwill credit of {money(intent.amount)}: {ctx.request_text}",
             amount=intent.amount,
         )
         if not approval.approved:
             return ctx.refuse("credit declined", reply="I'm sorry, the credit was not approved.")
         if not await ctx.confirm(
-            f"I'm sorry about that. I can give you a credit of {_money(intent.amount)} on your "
+            f"I'm sorry about that. I can give you a credit of {money(intent.amount)} on your "
             "account. Shall I add it?"
         ):
             return ctx.resolve("no credit", reply="OK, I haven't added a credit.")
         await ctx.call("issue_credit", amount=intent.amount, reason=ctx.request_text[:200])
         return ctx.resolve(
-            f"I've added a credit of {_money(intent.amount)} to your account. Sorry again."
+            f"I've added a credit of {money(intent.amount)} to your account. Sorry again."
         )

@@ -27,7 +27,7 @@ class Phrases:
     no_answer_waiting: str = "I couldn't find a reliable answer to that."
     """Said instead of ``no_answer`` when a question of ours is still open (``back_to``
     follows), or before ``can_help``."""
-    can_help: str = "I can help you with {topics}. What would you like to do?"
+    can_help: str = "Here is what I can help with: {topics}. What would you like to do?"
     """Follows ``no_answer_waiting`` when nothing is open and the agent has intents."""
     back_to: str = "Now, back to your request: {question}"
     resume: str = "Shall we go back to your earlier request ({intent})?"

@@ -452,6 +452,10 @@ class Context(Generic[DepsT]):
     @overload
     async def ask(self, question: str, /, type: type[T], *, name: str = ...) -> T: ...
 
+    # A type form that is not a class: ``Literal["card", "credit"]``, ``int | None``.
+    @overload
+    async def ask(self, question: str, /, type: object, *, name: str = ...) -> Any: ...
+
     async def ask(self, question: str, /, type: Any = str, *, name: str = "answer") -> Any:
         """Ask the customer a question; returns the answer converted to ``type``.
 

@@ -649,3 +649,19 @@ async def test_a_playbook_sees_who_where_and_what() -> None:
 
     result = await agent.handle("c-42", "do the thing", channel="voice")
     assert (result.outcome, result.reply) == ("resolved", "c-42 voice Task True")
+
+
+def test_ask_is_typed_for_type_forms_that_are_not_classes() -> None:
+    # `ctx.ask(q, Literal["card", "credit"])` is documented and works at run time, but with
+    # only a `type[T]` overload mypy rejected it in a user's playbook (the grocery example).
+    import inspect
+    from typing import get_overloads, get_type_hints
+
+    import resolvekit.playbooks as playbooks
+
+    accepted = [
+        get_type_hints(fn, vars(playbooks)).get("type")
+        for fn in get_overloads(rk.Context.ask)
+        if "type" in inspect.signature(fn).parameters
+    ]
+    assert object in accepted

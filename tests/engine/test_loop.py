@@ -313,8 +313,8 @@ async def test_knowledge_answer_and_unanswerable_question() -> None:
     unknown = await agent.handle("c", "what is the meaning of life?")
     assert unknown.outcome == "awaiting_customer"
     assert unknown.reply == (
-        "I couldn't find a reliable answer to that. I can help you with cancel order or order "
-        "status. What would you like to do?"
+        "I couldn't find a reliable answer to that. Here is what I can help with: cancel order "
+        "or order status. What would you like to do?"
     )
 
 

@@ -303,7 +303,28 @@ async def test_an_off_topic_question_lists_what_the_agent_can_do(
     result = await agent.handle("c", "bitcoin?")
     assert result.reply == (
         "I couldn't find a reliable answer to that. "
-        f"I can help you with {listed}. What would you like to do?"
+        f"Here is what I can help with: {listed}. What would you like to do?"
+    )
+
+
+async def test_the_list_of_what_the_agent_can_do_reads_well_with_verb_titles() -> None:
+    # Titles are often verb phrases ("cancel an order", docs/playbooks.md): "I can help you
+    # with cancel an order" is not English; the list must read with either kind of title.
+    model = rk.ScriptedModel([rk.AnswerFromKnowledge(query="bitcoin")])
+    agent = build_agent(Backend(), model, knowledge=Recorder())
+    for name in list(agent.intents):
+        if name != "CancelOrder":
+            del agent.intents[name]
+    cancel = agent.intents["CancelOrder"]
+    before = cancel.intent_title
+    cancel.intent_title = "cancel an order"
+    try:
+        result = await agent.handle("c", "bitcoin?")
+    finally:
+        cancel.intent_title = before
+    assert "help you with cancel" not in result.reply
+    assert result.reply.endswith(
+        "Here is what I can help with: cancel an order. What would you like to do?"
     )
 
 

@@ -139,3 +139,25 @@ def test_year_boundary_month_clamp() -> None:
     found = extract_value("in 1 month", SLOT, today=date(2026, 12, 15))
     assert found is not None
     assert found.value == date(2027, 1, 15)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pls move my order to sat am", date(2026, 3, 7)),
+        ("can it come fri pm", date(2026, 3, 6)),
+        ("deliver thurs morning pls", date(2026, 3, 5)),
+        ("change it to tues", date(2026, 3, 10)),
+    ],
+)
+def test_a_weekday_abbreviation_before_a_time_of_day_or_after_to_is_a_date(
+    text: str, expected: date
+) -> None:
+    # Chat shorthand (the grocery's blind run, issue 15); still not "I sat down" or "the sun".
+    found = extract_value(text, SLOT, today=TODAY)
+    assert found is not None and found.value == expected
+
+
+@pytest.mark.parametrize("text", ["I sat down", "the sun was out", "we sat in the morning"])
+def test_a_weekday_abbreviation_without_those_cues_is_still_no_date(text: str) -> None:
+    assert extract_value(text, SLOT, today=TODAY) is None

@@ -363,3 +363,27 @@ def test_not_an_information_question(text: str) -> None:
 def test_an_interjection_before_a_question_keeps_it_a_question(text: str) -> None:
     assert is_information_question(text)
     assert not is_information_question(text.replace("?", " for my order W1234567?"))
+
+
+def test_what_is_required_or_a_deadline_is_a_question_about_the_rules() -> None:
+    # "Do I need to...?" asks what the rules require, not what happened to the customer; "until
+    # when can I...?" asks for a deadline, even about the customer's own record.
+    records = {"order", "delivery", "slot"}
+    for text in [
+        "Do I need to show ID if I order wine?",
+        "do I have to be home for the delivery?",
+        "Until when can I still change my delivery slot?",
+        "how long do I have to report a missing item?",
+        "by when do I need to cancel my order?",
+        "sorry, how late can I change my delivery?",
+    ]:
+        assert is_information_question(text, records=records), text
+    for text in [
+        "do I get the fee back?",
+        "do I need to cancel my order?",  # about their own order: a request
+        "when can I change my delivery slot?",
+        "until when can you deliver my order?",
+        "how long do I have to wait for my order?",
+        "I need to change my delivery slot, until when can I?",
+    ]:
+        assert not is_information_question(text, records=records), text

@@ -19,7 +19,9 @@ Rules (documented because every one of them is a choice):
   next month, clamped to its length), ``last week``, ``last month``.
 - Weekdays: ``friday``, ``this friday``, ``on friday``: the next Friday on or after today
   (today counts); ``next friday``: the first Friday strictly after today; ``last friday``: the
-  most recent Friday strictly before today. Abbreviations (``fri``) need one of those qualifiers.
+  most recent Friday strictly before today. Abbreviations (``fri``) need one of those
+  qualifiers, "to"/"for"/"until"/"by" before them, or a time of day after them (``sat am``,
+  ``fri evening``), so "I sat down" is no date.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ _WEEKDAY_ABBR = {
     "sat": 5,
     "sun": 6,
 }
+_ABBR_BEFORE = frozenset({"to", "for", "until", "till", "til", "by"})
+_TIMES_OF_DAY = frozenset({"am", "pm", "morning", "afternoon", "evening", "night", "eve"})
 _UNITS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 0, "months": 0}
 _RELATIVE_WORDS = {
     "today": 0,
@@ -273,7 +277,10 @@ def _token_dates(text: str, tokens: list[Token], today: date) -> list[Extraction
                 add(i, i, today + timedelta(days=offset), 0.9)
         elif word in _WEEKDAYS or word.rstrip("s") in _WEEKDAYS or word in _WEEKDAY_ABBR:
             qualifier = prev if prev in ("this", "next", "last", "past", "coming", "on") else ""
-            if word in _WEEKDAY_ABBR and not qualifier:
+            nxt = words[i + 1] if i + 1 < n else ""
+            # "to sat", "fri pm", "thurs morning": chat shorthand; "I sat down" is not.
+            shorthand = prev in _ABBR_BEFORE or nxt in _TIMES_OF_DAY
+            if word in _WEEKDAY_ABBR and not qualifier and not shorthand:
                 continue
             target = _WEEKDAY_ABBR.get(word, _WEEKDAYS.get(word, _WEEKDAYS.get(word.rstrip("s"))))
             assert target is not None

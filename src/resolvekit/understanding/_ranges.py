@@ -6,6 +6,10 @@ slot whatever the customer said around it: "leaving December 24" moved the arriv
 role comes from the words of its name; a date's from the cue just before it ("until",
 "leaving", "check out" / "from", "arriving", "check in"), with "on", "the", "at" or "by" in
 between. Only a date with a cue and a slot with the *opposite* role are kept apart.
+
+A single date slot has no role, but a message may name two dates, the one being moved away from
+("from Wednesday", "instead of Wednesday", "I won't be in on Wednesday") and the new one:
+:func:`replaced` tells the first kind.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["Role", "cue_role", "slot_role"]
+__all__ = ["Role", "cue_role", "replaced", "slot_role"]
 
 Role = Literal["start", "end"]
 
@@ -80,3 +84,18 @@ def cue_role(folded: str, start: int) -> Role | None:
     if _START_CUE.search(before):
         return "start"
     return None
+
+
+_REPLACED_CUE = re.compile(
+    r"\b(?:from|instead\s+of|rather\s+than|not|"
+    r"(?:won'?t|will\s+not|can'?t|cannot|can\s+not|not\s+going\s+to)\s+be\s+"
+    r"(?:in|home|there|around|available|free|back)|"
+    r"(?:can'?t|cannot|can\s+not)\s+(?:do|make))\s+" + _FILLER
+)
+
+
+def replaced(folded: str, start: int) -> bool:
+    """Whether the words just before offset ``start`` of the folded message mark the value
+    found there as the one being replaced ("from", "instead of", "not", "I won't be in on",
+    "I can't do")."""
+    return _REPLACED_CUE.search(folded[max(0, start - 40) : start]) is not None

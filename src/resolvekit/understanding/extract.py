@@ -62,13 +62,13 @@ from ._entities import (
 )
 from ._numbers import NumberMatch, extract_integers, extract_money, extract_numbers, find_numbers
 from ._patterns import extract_pattern, slot_patterns
-from ._ranges import cue_role, slot_role
+from ._questions import is_information_question
+from ._ranges import cue_role, replaced, slot_role
 from ._signals import (
     classify_yes_no,
     detect_correction,
     detect_human_request,
     detect_small_talk,
-    is_information_question,
     sentiment,
 )
 
@@ -312,7 +312,13 @@ def extract_candidates(
 def _candidates(
     msg: _Message, slot: SlotSpec, today: date, offered: list[str], *, cue_only: bool
 ) -> list[Extraction]:
-    found = _run(msg, slot, _extractor(slot), today, cue_only=cue_only)
+    extractor = _extractor(slot)
+    found = _run(msg, slot, extractor, today, cue_only=cue_only)
+    if extractor == "date" and slot_role(slot.name) is None and len(found) > 1:
+        # "from Wednesday to Friday", "I won't be in on Wednesday, Thursday instead": of two
+        # dates for one slot, the one being moved away from is not the new value.
+        new = [e for e in found if not replaced(msg.folded, e.span[0])]
+        found = new or found
     if offered:
         found = found + _from_offered(msg, slot, offered)
     return _rank([replace(e, score=round(min(1.0, max(0.0, e.score)), 3)) for e in found])

@@ -13,6 +13,7 @@ without progress.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -70,11 +71,13 @@ def _last_question(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def classify_question(text: str, pending: str | None = None) -> QuestionKind:
     """What the agent asks, by the keywords of ``examples/retail/DIALOGUE.md``.
 
     The last sentence ending in "?" is classified; a message without one is a ``statement``
-    (or a ``confirm`` when the agent waits for a yes/no confirmation).
+    (or a ``confirm`` when the agent waits for a yes/no confirmation). Remembered per
+    (text, pending): the agent asks the same questions in many conversations.
     """
     question = _last_question(text)
     if question is None:

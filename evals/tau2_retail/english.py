@@ -49,8 +49,13 @@ def norm(text: str) -> str:
 
 def contains(haystack: str, phrase: str) -> bool:
     """True when ``phrase`` appears in ``haystack`` as whole words, after :func:`norm`."""
-    wanted = norm(phrase)
-    return bool(wanted) and f" {wanted} " in f" {norm(haystack)} "
+    wanted = _padded(phrase)
+    return wanted != "  " and wanted in _padded(haystack)
+
+
+@functools.lru_cache(maxsize=4096)
+def _padded(text: str) -> str:
+    return f" {norm(text)} "
 
 
 # -- stage directions ------------------------------------------------------------------------

@@ -113,3 +113,23 @@ def test_missing_facts_and_repeated_questions() -> None:
         TurnRecord(role="agent", text="OK."),
     ]
     assert repeated_questions(turns) == 1
+
+
+def test_missing_facts_reads_the_texts_as_normalising_them_joined_would() -> None:
+    """The agent's texts are normalised one by one (and remembered); a fact spanning two
+    texts, numbers and dots at their edges count as in the texts joined by newlines."""
+    import random
+
+    from resolvekit.evals import scoring
+
+    normalize = scoring.normalize  # the shared normaliser, as scoring imports it
+    pieces = ["1,250.00", "007", "5", ".", ".5", "5.", ",", "$", "ΣΑΣ", "  ", "", "-", "_", "a"]
+    pieces += ["refund", "of", "order", "#W12", "\n", "!", "3.10", "x.y", "9,99"]
+    rng = random.Random(3)
+    for _ in range(3000):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(4))) for _ in range(3)]
+        joined = " " + normalize("\n".join(texts)) + " "
+        facts = [" ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 4)))]
+        want = [f for f in facts if (key := normalize(f)) and f" {key} " not in joined]
+        assert missing_facts(facts, texts) == want, (facts, texts)
+    assert missing_facts(["order 7"], ["Your order", "007 is here."]) == []  # across two texts

@@ -185,3 +185,39 @@ async def test_a_slow_harness_cannot_time_a_conversation_out() -> None:
     assert max(ms for r in slow for ms in r.latencies_ms) > max(
         ms for r in slow for ms in r.agent_cpu_ms
     )
+
+
+def playbook_burning_agent(seconds: float) -> rk.Agent[Any]:
+    """The demo's keyword model with a CancelOrder playbook that burns ``seconds`` of CPU on
+    the event loop before asking for confirmation and again after it: a playbook runs in a
+    task of its own, parked there between the two turns."""
+    from resolvekit.evals.demo.model import keyword_model
+    from resolvekit.evals.demo.shop import CancelOrder
+
+    agent: rk.Agent[Any] = rk.Agent(name="burner", model=keyword_model(), store="memory://")
+
+    @agent.playbook(CancelOrder)
+    async def cancel(ctx: rk.Context[Any], intent: CancelOrder) -> rk.PlaybookOutcome:
+        burn(seconds)
+        await ctx.confirm(f"Shall I cancel order {intent.order_id}?")
+        burn(seconds)
+        return ctx.resolve(f"Order {intent.order_id} has been cancelled.")
+
+    return agent
+
+
+async def test_the_work_of_a_playbook_task_counts_for_the_turn_running_it() -> None:
+    scenario = demo_scenario("cancel-pending")
+    suite = Suite(
+        name="t", agent=lambda override: playbook_burning_agent(0.03), scenarios=[scenario]
+    )
+    (record,) = await play(suite, timeout=30.0)
+    burnt = [ms for ms in record.agent_cpu_ms if ms >= 25]
+    assert len(burnt) == 2, record.agent_cpu_ms  # the turn starting it, the one resuming it
+    assert record.agent_cpu_ms.index(burnt[0]) + 1 == record.agent_cpu_ms.index(burnt[1])
+    assert "Shall I cancel" in [t.text for t in record.turns if t.role == "agent"][-2]
+
+    (stopped,) = await play(suite, timeout=0.05)
+    assert stopped.verdict == "failed" and stopped.error is not None
+    assert stopped.error.startswith("timed out: the agent used ")
+    assert asyncio.get_running_loop().get_task_factory() is None  # the runner's, removed

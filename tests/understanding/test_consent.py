@@ -123,3 +123,59 @@ def test_do_not_is_a_refusal_not_a_question(answer: str) -> None:
     """Was a bug: a reply of three or more words opening with 'do' was a question unless the
     second word was it/that/so/do, so the customer was asked again instead of being heard."""
     assert read_consent(answer, Q).answer == "no"
+
+
+def test_the_typo_search_finds_what_trying_every_target_finds() -> None:
+    """``_one_edit_from`` looks only at targets one letter longer or shorter and stops at a
+    second match; the answer is the one comparing ``word`` with every target gives."""
+    import random
+
+    def one_edit(a: str, b: str) -> bool:  # the definition, spelled out
+        if a == b:
+            return False
+        if len(a) == len(b):
+            diff = [i for i in range(len(a)) if a[i] != b[i]]
+            if len(diff) == 1:
+                return True
+            return (
+                len(diff) == 2
+                and diff[1] == diff[0] + 1
+                and a[diff[0]] == b[diff[1]]
+                and (a[diff[1]] == b[diff[0]])
+            )
+        short, long = sorted((a, b), key=len)
+        return len(long) == len(short) + 1 and any(
+            long[:i] + long[i + 1 :] == short for i in range(len(long))
+        )
+
+    def reference(word: str, targets: frozenset[str]) -> str | None:
+        found = {t for t in targets if one_edit(word, t)}
+        return next(iter(found)) if len(found) == 1 else None
+
+    rng = random.Random(7)
+    targets = words._FUZZY_TARGETS
+    vocabulary = sorted(targets)
+    letters = "abeilnoprsty"
+    checked = hits = 0
+    for _ in range(4000):
+        word = list(rng.choice(vocabulary))
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            at = rng.randrange(len(word) + 1)
+            edit = rng.choice(("insert", "delete", "replace", "swap"))
+            if edit == "insert" or not word:
+                word.insert(at, rng.choice(letters))
+            elif edit == "delete":
+                del word[min(at, len(word) - 1)]
+            elif edit == "replace":
+                word[min(at, len(word) - 1)] = rng.choice(letters)
+            elif len(word) > 1:
+                i = min(at, len(word) - 2)
+                word[i], word[i + 1] = word[i + 1], word[i]
+        text = "".join(word)
+        small = frozenset(rng.sample(vocabulary, 12))
+        for pool in (targets, small, frozenset({text + "s", text[:-1]}) if text else small):
+            want = reference(text, pool)
+            assert consent._one_edit_from(text, pool) == want, (text, sorted(pool))
+            checked += 1
+            hits += want is not None
+    assert checked == 12000 and hits > 1000  # the random slips did land near targets

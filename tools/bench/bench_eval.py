@@ -8,7 +8,9 @@ each in a fresh child process, one after the other, and prints for each run:
   sampled every 2 s; the machine's core count is printed once);
 - wall time of ``run_suite``, and of the ``asyncio.run`` teardown after it;
 - CPU time of the process during ``run_suite`` (all threads), split into the **agent's own
-  CPU** (every ``Agent.handle`` call: each step of its coroutine on the event loop, plus the
+  CPU** (every ``Agent.handle`` call: each step of its coroutine on the event loop, each step
+  of the tasks it spawns (a playbook runs, and stays parked between turns, in a task of its
+  own: its steps count for the turn of its conversation running at the time), plus the
   jobs it hands to any thread pool, the loop's default executor (``asyncio.to_thread``) or one
   of its own (a LocalModel's turns), timed inside the worker thread) and the **harness**
   (everything else: state copies, snapshots, scoring, the simulated customer, building the
@@ -91,13 +93,52 @@ class _Clock:
                 self.jobs += seconds
 
 
-_CURRENT: contextvars.ContextVar[_Clock | None] = contextvars.ContextVar("bench", default=None)
+class _Conversation:
+    """The clock of the turn a conversation is playing now, for the tasks its agent spawned (a
+    playbook runs, and stays parked between turns, in a task of its own) and their jobs."""
+
+    def __init__(self) -> None:
+        self.clock: _Clock | None = None
+
+    def add(self, seconds: float, *, job: bool = False) -> None:
+        clock = self.clock
+        if clock is not None:
+            clock.add(seconds, job=job)
+
+
+_CURRENT: contextvars.ContextVar[_Clock | _Conversation | None] = contextvars.ContextVar(
+    "bench", default=None
+)
+_TURNS: contextvars.ContextVar[_Conversation | None] = contextvars.ContextVar(
+    "bench_turns", default=None
+)
+
+
+def _count_spawned_tasks() -> None:
+    """Every task created during a probed agent turn has its steps added to the clock of the
+    turn its conversation is playing at the time (chained before any other task factory)."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+
+    async def spawned(coro: Coroutine[Any, Any, Any], conversation: _Conversation) -> Any:
+        return await _Stepped(coro, conversation)
+
+    def create(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
+        context = kwargs.get("context")
+        conversation = context.get(_TURNS) if context is not None else _TURNS.get()
+        if conversation is not None and conversation.clock is not None:
+            coro = spawned(coro, conversation)
+        if previous is not None:
+            return previous(loop, coro, **kwargs)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(create)
 
 
 class _Stepped:
     """Await a coroutine, adding the thread CPU time of each of its steps to a clock."""
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], clock: _Clock) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, Any], clock: _Clock | _Conversation) -> None:
         self.coro = coro
         self.clock = clock
 
@@ -180,13 +221,21 @@ def _async_probe(
     @functools.wraps(fn)
     async def probed(*args: Any, **kwargs: Any) -> _T:
         clock = _Clock()
-        token = _CURRENT.set(clock)
+        conversation = _TURNS.get() if turn else None
+        if turn and conversation is None:  # kept in the conversation's task for its next turns
+            conversation = _Conversation()
+            _TURNS.set(conversation)
+        if conversation is not None:
+            conversation.clock = clock
+        token = _CURRENT.set(conversation or clock)
         wall = time.perf_counter()
         try:
             result: _T = await _Stepped(fn(*args, **kwargs), clock)
             return result
         finally:
             _CURRENT.reset(token)
+            if conversation is not None:
+                conversation.clock = None
             elapsed = time.perf_counter() - wall
             PROBES.add(name, clock.cpu, elapsed)
             PROBES.add(f"{name}_jobs", clock.jobs, 0.0)
@@ -303,6 +352,7 @@ def _child(args: argparse.Namespace) -> None:
 
     async def play() -> Any:
         asyncio.get_running_loop().set_default_executor(concurrent.futures.ThreadPoolExecutor())
+        _count_spawned_tasks()
         wall, cpu = time.perf_counter(), time.process_time()
         threads = _thread_cpu()
         try:

@@ -9,11 +9,18 @@ Between its steps the loop runs other conversations and the harness; the wall ti
 - the thread CPU time of each job the turn submits to the default executor, measured in the
   worker thread (:func:`metered_executor` installs an executor that does this);
 - the thread CPU time of each job the turn runs on an executor of its own through
-  :func:`resolvekit._meter.metered` (a :class:`~resolvekit.models.LocalModel`'s turns).
+  :func:`resolvekit._meter.metered` (a :class:`~resolvekit.models.LocalModel`'s turns);
+- the thread CPU time of each step of the tasks the agent spawns (a playbook runs in a task
+  of its own, and may stay parked there from one turn to the next): each step counts for the
+  turn of that conversation running at the time (:func:`metered_executor` installs the task
+  factory that does this), and so do the jobs such a task hands to worker threads.
+
+The turns of one conversation share what :func:`timed` keeps in the calling task's context, so
+a task drives one conversation at a time (the runner gives each conversation its own task).
 
 Not counted: threads the agent's libraries start themselves (e.g. a BLAS or torch thread
 pool, the batching embedder's thread), other jobs given to an executor other than the loop's
-default, and tasks the turn spawns.
+default, and the steps of a spawned task while none of its conversation's turns runs.
 CPU time does not grow when the machine is busy or the harness runs between steps, which is
 what makes it a fair budget for a conversation.
 """
@@ -56,7 +63,27 @@ class TurnClock:
         self._jobs.append(seconds)
 
 
-_CURRENT: ContextVar[TurnClock | None] = ContextVar("resolvekit_eval_turn", default=None)
+class _Conversation:
+    """The clock of the turn one conversation is playing now (None between its turns): read
+    by the tasks the agent spawned and by worker jobs when they report their time."""
+
+    __slots__ = ("clock",)
+
+    def __init__(self) -> None:
+        self.clock: TurnClock | None = None
+
+    def add_step(self, seconds: float) -> None:
+        clock = self.clock
+        if clock is not None:
+            clock.add_step(seconds)
+
+    def add_job(self, seconds: float) -> None:
+        clock = self.clock
+        if clock is not None:
+            clock.add_job(seconds)
+
+
+_CURRENT: ContextVar[_Conversation | None] = ContextVar("resolvekit_eval_turn", default=None)
 
 
 class _Stepped:
@@ -64,7 +91,7 @@ class _Stepped:
 
     __slots__ = ("clock", "coro")
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], clock: TurnClock) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, Any], clock: TurnClock | _Conversation) -> None:
         self.coro = coro
         self.clock = clock
 
@@ -90,14 +117,40 @@ class _Stepped:
 
 async def timed(coro: Coroutine[Any, Any, _T], clock: TurnClock) -> _T:
     """Await ``coro``, adding its own CPU time to ``clock`` (see the module docstring)."""
-    token = _CURRENT.set(clock)
-    meter = JOB_METER.set(clock.add_job)
+    conversation = _CURRENT.get()
+    if conversation is None:  # kept in the calling task's context for its later turns
+        conversation = _Conversation()
+        _CURRENT.set(conversation)
+    previous, conversation.clock = conversation.clock, clock
+    meter = JOB_METER.set(conversation.add_job)
     try:
         result: _T = await _Stepped(coro, clock)
         return result
     finally:
         JOB_METER.reset(meter)
-        _CURRENT.reset(token)
+        conversation.clock = previous
+
+
+async def _spawned(coro: Coroutine[Any, Any, _T], conversation: _Conversation) -> _T:
+    result: _T = await _Stepped(coro, conversation)
+    return result
+
+
+def _task_factory(previous: Any) -> Callable[..., asyncio.Future[Any]]:
+    """A task factory: a task created during a timed turn has its steps counted for its
+    conversation's turns; other tasks are created as before (``previous`` or a plain task)."""
+
+    def create(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        context = kwargs.get("context")
+        conversation = context.get(_CURRENT) if context is not None else _CURRENT.get()
+        if conversation is not None and conversation.clock is not None:
+            coro = _spawned(coro, conversation)
+        if previous is not None:
+            return previous(loop, coro, **kwargs)  # type: ignore[no-any-return]
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    create._resolvekit_turns = True  # type: ignore[attr-defined]
+    return create
 
 
 def _timed_job(clock: TurnClock, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
@@ -118,7 +171,8 @@ class _MeteredExecutor(ThreadPoolExecutor):
         self.inner = inner
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        clock = _CURRENT.get()  # submit runs in the submitting task's context
+        conversation = _CURRENT.get()  # submit runs in the submitting task's context
+        clock = conversation.clock if conversation is not None else None
         if clock is not None:
             args = (clock, fn, *args)
             fn = _timed_job
@@ -188,13 +242,29 @@ class HangGuard:
 
 @contextlib.contextmanager
 def metered_executor() -> Iterator[None]:
-    """Make the running loop's default executor time the jobs of :func:`timed` turns.
+    """Make the running loop time the work of :func:`timed` turns done outside their own
+    coroutine: the jobs of its default executor, and the steps of the tasks a turn spawns.
 
     The loop's previous default executor (if any) keeps running the jobs, and is the default
     again on exit. Without one, the metering executor stays the default after exit (the loop
-    shuts it down when it closes, as it would its own).
+    shuts it down when it closes, as it would its own). The loop's previous task factory (if
+    any) creates the tasks, and is the task factory again on exit.
     """
     loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    counting = getattr(factory, "_resolvekit_turns", False)
+    if not counting:
+        loop.set_task_factory(_task_factory(factory))
+    try:
+        with _metered_default_executor(loop):
+            yield
+    finally:
+        if not counting:
+            loop.set_task_factory(factory)
+
+
+@contextlib.contextmanager
+def _metered_default_executor(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     # asyncio keeps the default executor in a private attribute; without it (another loop
     # implementation) the metering executor runs the jobs itself.
     previous = getattr(loop, "_default_executor", None)

@@ -415,19 +415,38 @@ def _chatter(folded: str, tokens: list[Token], clause: list[int], asked: _Questi
 
 def _one_edit_from(word: str, targets: frozenset[str]) -> str | None:
     """The only target one edit (insert, delete, substitute, swap) away from ``word``."""
-    found = {t for t in targets if abs(len(t) - len(word)) <= 1 and _one_edit(word, t)}
-    return next(iter(found)) if len(found) == 1 else None
+    buckets = _by_length(targets)
+    size = len(word)
+    found: str | None = None
+    for length in (size - 1, size, size + 1):  # one edit changes the length by at most one
+        for target in buckets.get(length, ()):
+            if _one_edit(word, target):
+                if found is not None:
+                    return None
+                found = target
+    return found
+
+
+@lru_cache(maxsize=64)
+def _by_length(targets: frozenset[str]) -> dict[int, tuple[str, ...]]:
+    """``targets`` by their length (remembered: the same few sets are searched every time)."""
+    buckets: dict[int, list[str]] = {}
+    for target in targets:
+        buckets.setdefault(len(target), []).append(target)
+    return {length: tuple(words) for length, words in buckets.items()}
 
 
 def _one_edit(a: str, b: str) -> bool:
     if a == b:
         return False
     if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        i = diff[0]
-        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+        i = 0
+        while a[i] == b[i]:  # a != b: they differ somewhere
+            i += 1
+        if a[i + 1 :] == b[i + 1 :]:
+            return True  # one substitution
+        # a swap of two neighbours: nothing else differs
+        return a[i + 2 :] == b[i + 2 :] and a[i] == b[i + 1] and a[i + 1] == b[i]
     short, long = (a, b) if len(a) < len(b) else (b, a)
     i = next((k for k in range(len(short)) if short[k] != long[k]), len(short))
     return short[i:] == long[i + 1 :]

@@ -117,8 +117,12 @@ def mentions(text: str, value: str) -> bool:
     return any(_contains(words, form) for form in _value_forms(value))
 
 
-def _name_score(words: list[str], name: str) -> float:
-    """1.0 for the full product name, 0.8 for its head noun ("keyboard"), 0.4 for another word."""
+def _name_score(words: list[str], name: str, taken: frozenset[int] = frozenset()) -> float:
+    """1.0 for the full product name, 0.8 for its head noun ("keyboard"), 0.4 for another word.
+
+    Words at the positions ``taken`` (another product's full name, see :func:`_full_names`)
+    do not count as a head noun or another word: "the action camera" names the Action Camera,
+    not the Digital Camera too."""
     forms = _value_forms(name)
     if any(_contains(words, form) for form in forms):
         return 1.0
@@ -126,11 +130,24 @@ def _name_score(words: list[str], name: str) -> float:
     if any(_stem(a + b) == joined for a, b in itertools.pairwise(words)):
         return 1.0  # "book shelf" for "Bookshelf"
     parts = _words(name)
-    if parts and parts[-1] in words:
+    free = {w for i, w in enumerate(words) if i not in taken}
+    if parts and parts[-1] in free:
         return 0.8
-    if any(p in words for p in parts if len(p) > 3):
+    if any(p in free for p in parts if len(p) > 3):
         return 0.4
     return 0.0
+
+
+def _full_names(words: list[str], names: Sequence[str]) -> frozenset[int]:
+    """The positions of ``words`` inside a full mention of one of the product ``names``."""
+    taken: set[int] = set()
+    for name in dict.fromkeys(names):
+        for form in _value_forms(name):
+            size = len(form)
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] == form:
+                    taken.update(range(i, i + size))
+    return frozenset(taken)
 
 
 def _options_score(words: list[str], options: Mapping[str, str]) -> float:
@@ -236,8 +253,9 @@ def match_items(text: str, items: Sequence[OrderItem], *, names_only: bool = Fal
     if wants_everything(text):
         return ItemMatch(items=list(range(len(items))))
     by_name: dict[str, list[int]] = {}
+    taken = _full_names(words, [item.name for item in items])
     for index, item in enumerate(items):
-        if _name_score(words, item.name) >= 0.8:
+        if _name_score(words, item.name, taken) >= 0.8:
             by_name.setdefault(item.name, []).append(index)
     if not by_name and names_only:
         return ItemMatch()
@@ -315,11 +333,12 @@ def _settle(chosen: list[int], items: Sequence[OrderItem]) -> ItemMatch:
 def match_orders(text: str, orders: Sequence[Order]) -> list[tuple[float, Order]]:
     """Orders ranked by how well the description fits their items (best first, score > 0)."""
     words = _words(text)
+    taken = _full_names(words, [item.name for order in orders for item in order.items])
     ranked = []
     for order in orders:
         score = 0.0
         for item in order.items:
-            name = _name_score(words, item.name)
+            name = _name_score(words, item.name, taken)
             if name >= 0.8:
                 score += name + 0.2 * _options_score(words, item.options)
         if score > 0:

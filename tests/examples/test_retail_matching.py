@@ -49,6 +49,18 @@ def test_items_by_product_name(db: RetailDB) -> None:
     assert match_items("a bicycle", items).items == []
 
 
+def test_a_full_product_name_does_not_also_name_a_product_sharing_its_head_noun(
+    db: RetailDB,
+) -> None:
+    items = db.orders["#W7368828"].items  # makeup kit, keyboard, digital camera, action camera
+    assert match_items("the silver action camera I received", items).items == [3]
+    assert match_items("the digital camera", items).items == [2]
+    assert match_items("the camera", items).items == [2, 3]  # only the head noun: both
+    assert match_items("the action camera and the other camera", items).items == [2, 3]
+    ranked = match_orders("my action camera", [db.orders["#W7368828"], db.orders["#W4824466"]])
+    assert [o.order_id for _, o in ranked] == ["#W7368828"]
+
+
 def test_items_sharing_a_name_are_ambiguous_unless_options_tell(db: RetailDB) -> None:
     items = db.orders["#W7913362"].items  # two different backpacks
     backpacks = [i for i, item in enumerate(items) if item.name == "Backpack"]

@@ -179,6 +179,7 @@ async def choose_order(
     order: Order | None = None
     ids = find_order_ids(given) if given else []
     orders: list[Order] | None = None
+    missing: set[str] = set()
     if not ids:
         # The request itself may describe the order ("return the lamp from my last order").
         request = opening(ctx)
@@ -210,7 +211,16 @@ async def choose_order(
                 question = picked
                 continue
         found = await ctx.try_call(t.get_order_details, order_id=ids[0])
+        if isinstance(found, rk.ToolError) and ids[0] in missing:
+            # Said again after "not on your account": another person's order, or none at all.
+            return refuse(
+                ctx,
+                "order not on the user's account",
+                f"Order {ids[0]} is not on your account, and I can only help with the orders "
+                f"of the account holder I verified.",
+            )
         if isinstance(found, rk.ToolError):
+            missing.add(ids[0])
             question = (
                 f"I can't find order {ids[0]} on your account. Which order do you mean? Please "
                 f"check the order number, or tell me what was in it."

@@ -259,8 +259,15 @@ async def test_no_at_the_confirmation_changes_nothing(agent: rk.Agent[RetailDB])
 async def test_another_users_order_is_not_found(agent: rk.Agent[RetailDB]) -> None:
     db = fresh_db()
     before = db.digest()
-    turns = await talk(agent, db, ["cancel order #W3361211", "Yusuf Rossi, 19122"])
+    turns = await talk(
+        agent,
+        db,
+        ["cancel order #W3361211", "Yusuf Rossi, 19122", "That one, #W3361211.", "No, bye."],
+    )
     assert "can't find order #W3361211 on your account" in turns[1].reply
+    # Said again: another person's order is refused, not asked for again or handed over.
+    assert turns[2].outcome == "refused" and "not on your account" in turns[2].reply
+    assert turns[3].outcome != "escalated"
     assert db.digest() == before
 
 

@@ -385,7 +385,10 @@ def choose_variant(
             values.setdefault(key, set()).add(value)
     named: dict[str, str] = dict(keep or {})
     for key, choices in values.items():
-        full = [v for v in choices if _names_value(words, key, v)]
+        # Another option's literal values ("medium" ventilation) are not aliases of this
+        # option's ("medium" for size M) unless said next to this option's name.
+        shadowed = {normalise(v) for k, vs in values.items() if k != key for v in vs}
+        full = [v for v in choices if _names_value(words, key, v, shadowed)]
         # The longest mention wins over one inside it ("space grey" over "grey").
         full = [v for v in full if not any(v != o and mentions(o, v) for o in full)]
         partial = [v for v in _partial_hits(words, key, choices) if v not in full]
@@ -429,11 +432,13 @@ _NONE_VALUES = frozenset({"none", "no"})
 _BARE_VALUES = frozenset({"none", "no", "yes"})
 
 
-def _names_value(words: list[str], key: str, value: str) -> bool:
+def _names_value(words: list[str], key: str, value: str, shadowed: set[str] | None = None) -> bool:
     """The value's words; a bare "no", "none" or "yes" only next to its option's name.
 
     "waterproof: no", "no waterproof", "without backlight", "not waterproof" name a "no" value;
-    "waterproof: yes" a "yes" value. A lone "no" ("No, the blue one") names nothing.
+    "waterproof: yes" a "yes" value. A lone "no" ("No, the blue one") names nothing. An alias
+    ("medium" for size M) in ``shadowed`` (another option's literal values) counts only next to
+    the option's name ("size medium", "medium size").
     """
     plain = normalise(value)
     key_words = _words(key)
@@ -443,7 +448,17 @@ def _names_value(words: list[str], key: str, value: str) -> bool:
         return any(_contains(words, form) for form in forms)
     if plain == "yes":
         return _contains(words, [*key_words, "yes"]) or _contains(words, ["with", *key_words])
-    return any(_contains(words, form) for form in _value_forms(value))
+    forms = _value_forms(value)
+    if forms and forms[0] == _words(value) and _contains(words, forms[0]):
+        return True
+    for form in forms:
+        if not _contains(words, form):
+            continue
+        if shadowed is None or " ".join(form) not in shadowed:
+            return True
+        if _contains(words, [*key_words, *form]) or _contains(words, [*form, *key_words]):
+            return True
+    return False
 
 
 def _partial_hits(words: list[str], key: str, choices: set[str]) -> list[str]:

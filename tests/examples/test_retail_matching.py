@@ -88,6 +88,18 @@ def test_same_one_but_in_another_option(db: RetailDB) -> None:
     assert then.variant.item_id == "7706410293"
 
 
+def test_a_value_of_one_option_is_not_an_alias_of_another(db: RetailDB) -> None:
+    order = db.orders["#W6958840"]
+    item = next(i for i in order.items if i.item_id == "1596993217")  # helmet: S, white, low
+    product = db.products[item.product_id]
+    said = "one with color: black and ventilation: medium"
+    choice = choose_variant(said, product, item.options)  # "medium" ventilation, not size M
+    assert choice.variant is not None and choice.variant.item_id == "5537798301"
+    sized = choose_variant("size medium, red, medium ventilation", product, item.options)
+    assert sized.variant is not None and sized.variant.options["size"] == "M"
+    assert sized.variant.options["ventilation"] == "medium"
+
+
 def test_named_value_that_differs_from_the_current_wins(db: RetailDB) -> None:
     item = db.orders["#W2378156"].items[3]  # thermostat: Apple HomeKit, black
     product = db.products[item.product_id]

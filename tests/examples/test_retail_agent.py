@@ -271,6 +271,22 @@ async def test_another_users_order_is_not_found(agent: rk.Agent[RetailDB]) -> No
     assert db.digest() == before
 
 
+async def test_an_order_described_in_the_request_but_of_another_status_is_refused(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()
+    before = db.digest()
+    turns = await talk(
+        agent,
+        db,
+        ["cancel the order with the desk lamp and the perfume", "Mei Li, zip code 92149"],
+    )
+    # The only order with both is processed: say so, don't ask "which order?".
+    assert turns[1].outcome == "refused", turns[1].reply
+    assert "#W5036595 is processed" in turns[1].reply
+    assert db.digest() == before
+
+
 async def test_address_change(agent: rk.Agent[RetailDB]) -> None:
     db = fresh_db()
     address = "101 Highway, New York, NY, USA, 10001"

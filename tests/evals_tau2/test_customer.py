@@ -327,6 +327,9 @@ async def test_questions_the_goals_do_not_cover_are_answered_from_the_task_text(
     )
     # Nothing in the text about a reason: still "I don't know", never an invention.
     assert await ask(session, "What is the reason for the return?") == "I'm sorry, I don't know."
+    described = "I'd like to cancel the order with the desk lamp and the perfume."
+    session, _ = await _session(customers["nc"].model_copy(update={"known": [described]}))
+    assert await ask(session, "Which order would you like to cancel?") == described
 
 
 def test_known_sentences_come_from_the_task_text_without_stage_directions() -> None:

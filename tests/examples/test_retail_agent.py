@@ -241,6 +241,14 @@ async def test_policy_refusals_change_nothing(agent: rk.Agent[RetailDB]) -> None
     )
     assert "only cancel an order for one of two reasons" in turns[3].reply
     assert turns[4].outcome == "refused"
+    turns = await talk(
+        agent,
+        db,
+        ["cancel the order with the desk lamp and the perfume", "Mei Li, zip code 92149"],
+    )
+    # The only order with both is processed: say so, don't ask "which order?".
+    assert turns[1].outcome == "refused", turns[1].reply
+    assert "#W5036595 is processed" in turns[1].reply
     assert db.digest() == before
 
 
@@ -268,22 +276,6 @@ async def test_another_users_order_is_not_found(agent: rk.Agent[RetailDB]) -> No
     # Said again: another person's order is refused, not asked for again or handed over.
     assert turns[2].outcome == "refused" and "not on your account" in turns[2].reply
     assert turns[3].outcome != "escalated"
-    assert db.digest() == before
-
-
-async def test_an_order_described_in_the_request_but_of_another_status_is_refused(
-    agent: rk.Agent[RetailDB],
-) -> None:
-    db = fresh_db()
-    before = db.digest()
-    turns = await talk(
-        agent,
-        db,
-        ["cancel the order with the desk lamp and the perfume", "Mei Li, zip code 92149"],
-    )
-    # The only order with both is processed: say so, don't ask "which order?".
-    assert turns[1].outcome == "refused", turns[1].reply
-    assert "#W5036595 is processed" in turns[1].reply
     assert db.digest() == before
 
 

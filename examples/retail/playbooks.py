@@ -355,7 +355,8 @@ async def modify_order_address(ctx: Ctx, intent: ModifyOrderAddress) -> Outcome:
     order = await choose_order(ctx, user, intent.order_id, action="modify", verb="ship elsewhere")
     if isinstance(order, Outcome):
         return order
-    address = await ask_address(ctx, user, ADDRESS_QUESTION, current=order)
+    now = f"Order {order.order_id} is set to ship to {address_label(order.address)}."
+    address = await ask_address(ctx, user, f"{now} {ADDRESS_QUESTION}", current=order)
     if isinstance(address, Outcome):
         return address
     done = await _confirmed_write(
@@ -381,7 +382,8 @@ async def modify_user_address(ctx: Ctx, intent: ModifyUserAddress) -> Outcome:
     user = await authenticate(ctx)
     if isinstance(user, Outcome):
         return user
-    address = await ask_address(ctx, user, ADDRESS_QUESTION)
+    now = f"Your default address is {address_label(user.address)}."
+    address = await ask_address(ctx, user, f"{now} {ADDRESS_QUESTION}")
     if isinstance(address, Outcome):
         return address
     done = await _confirmed_write(

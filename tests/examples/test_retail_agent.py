@@ -293,7 +293,9 @@ async def test_address_change(agent: rk.Agent[RetailDB]) -> None:
             "yes",
         ],
     )
-    assert "address" in turns[2].reply
+    # The question says where the order goes now ("which address is it going to?").
+    before = fresh_db().orders["#W4776164"].address
+    assert f"set to ship to {before.address1}" in turns[2].reply
     assert turns[-1].outcome == "resolved"
     assert db.orders["#W4776164"].address.model_dump() == {
         "address1": "101 Highway",

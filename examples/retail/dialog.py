@@ -178,10 +178,11 @@ async def choose_order(
         f"Which order would you like to {verb}? Please give me the order number (it starts "
         f"with #W), or tell me what was in it."
     )
+    if not user.orders:  # nothing to choose from: say so instead of asking
+        return refuse(ctx, "no orders", "I don't see any orders on your account.")
     order: Order | None = None
-    ids = find_order_ids(given) if given else []
     orders: list[Order] | None = None
-    missing: set[str] = set()
+    ids, missing = (find_order_ids(given) if given else []), set[str]()
     if not ids:
         # The request itself may describe the order ("return the lamp from my last order").
         request = opening(ctx)

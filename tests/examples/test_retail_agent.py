@@ -279,6 +279,22 @@ async def test_another_users_order_is_not_found(agent: rk.Agent[RetailDB]) -> No
     assert db.digest() == before
 
 
+async def test_nothing_to_choose_from_and_catalogue_questions_are_answered_not_asked_back(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()
+    before = db.digest()
+    no_orders = await talk(agent, db, ["I want to return a t-shirt", "Aarav Sanchez, 94130"])
+    assert no_orders[1].outcome == "refused"
+    assert "don't see any orders on your account" in no_orders[1].reply
+    catalogue = await talk(
+        agent, db, ["how many types of products do you sell?", "Anya Jackson, 78252"]
+    )
+    assert catalogue[1].outcome == "resolved"
+    assert "We sell 50 types of products" in catalogue[1].reply
+    assert db.digest() == before
+
+
 async def test_address_change(agent: rk.Agent[RetailDB]) -> None:
     db = fresh_db()
     address = "101 Highway, New York, NY, USA, 10001"

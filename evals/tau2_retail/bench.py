@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from evals.splits import in_split
 from resolvekit.evals import Suite, ToolCall
 
 from .convert import tasks_to_scenarios
@@ -82,6 +83,7 @@ def build_suite(
     model: Model | str = DEFAULT_MODEL,
     ids: Sequence[str] | None = None,
     backend: Literal["inprocess", "mcp", "openapi"] = "inprocess",
+    split: str = "all",
 ) -> Suite:
     """The suite over a task file in τ²-bench's format.
 
@@ -91,9 +93,12 @@ def build_suite(
         model: the agent's model when the run names none (default: ``"local"``).
         ids: play only these task ids.
         backend: where the agent's retail actions run (``inprocess``, ``mcp``, ``openapi``).
+        split: ``dev``, ``holdout`` or ``all`` (default): the tasks whose *task id* is in that
+            split by :func:`evals.splits.in_split` (the rule fixed before any run).
 
     Raises:
         Tau2DataError: a file is missing or malformed, or ``ids`` names unknown tasks.
+        UserError: an unknown split.
     """
     from examples.retail.db import ForkDumper, load_db
 
@@ -104,10 +109,13 @@ def build_suite(
         if unknown:
             raise Tau2DataError(f"{task_path}: no tasks with ids {unknown}")
         chosen = [t for t in chosen if t.id in set(ids)]
+    chosen = [t for t in chosen if in_split(t.id, split)]
+    if not chosen:
+        raise Tau2DataError(f"{task_path}: no tasks in split {split!r}")
     database = load_db(db_path)
     policy = db_path.parent if (db_path.parent / "policy.md").is_file() else None
     return Suite(
-        name="tau2_retail",
+        name="tau2_retail" if split == "all" else f"tau2_retail-{split}",
         description=f"τ²-bench retail: {len(chosen)} tasks from {task_path.name}",
         scenarios=tasks_to_scenarios(chosen, database),
         agent=agent_factory(model, policy, backend),

@@ -350,7 +350,8 @@ class _TaskSession(UserSession):
 
 _TOPICS: dict[QuestionKind, re.Pattern[str]] = {
     "order": re.compile(
-        r"#W\d{7}|\b(?:pending|delivered|last|recent|latest|most recent|first) order\b",
+        r"#W\d{7}|\b(?:pending|delivered|last|recent|latest|most recent|first) order\b"
+        r"|\border (?:with|containing|that has|in which)\b",
         re.IGNORECASE,
     ),
     "payment": re.compile(

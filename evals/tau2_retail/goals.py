@@ -71,7 +71,7 @@ VERBS: dict[GoalKind, tuple[str, ...]] = {
     "modify_items": ("modify", "change", "update"),
     "order_address": ("address", "ship", "deliver", "send"),
     "user_address": ("address", "default", "profile", "account"),
-    "order_payment": ("payment",),
+    "order_payment": ("payment", "pay", "paid", "charge", "charged"),
     "question": (),
     "transfer": (),
     "decline": (),

@@ -1,6 +1,7 @@
 """Entry point of ``resolvekit eval evals/tau2_retail``.
 
-Options come as ``--suite-arg KEY=VALUE`` (``tasks``, ``db``, ``model``, ``ids``), or from
+Options come as ``--suite-arg KEY=VALUE`` (``tasks``, ``db``, ``model``, ``ids``, ``backend``,
+``split``), or from
 ``RESOLVEKIT_TAU2_DATA`` (the data folder)::
 
     resolvekit eval evals/tau2_retail --trials 1
@@ -29,6 +30,7 @@ def suite(
     model: str = DEFAULT_MODEL,
     ids: str = "",
     backend: str = "inprocess",
+    split: str = "all",
 ) -> Suite:
     """The τ²-bench retail suite (see :func:`evals.tau2_retail.bench.build_suite`).
 
@@ -39,8 +41,9 @@ def suite(
         ids: comma-separated task ids to play (default: all).
         backend: ``inprocess`` (default), ``mcp`` or ``openapi``: the retail actions through
             the retail service on 127.0.0.1 (``--suite-arg backend=mcp``).
+        split: ``dev``, ``holdout`` or ``all`` (default), by task id (:mod:`evals.splits`).
     """
     chosen = [i.strip() for i in ids.split(",") if i.strip()]
     if backend not in ("inprocess", "mcp", "openapi"):
         raise Tau2DataError(f"backend must be inprocess, mcp or openapi, not {backend!r}")
-    return build_suite(tasks, db, model=model, ids=chosen or None, backend=backend)  # type: ignore[arg-type]
+    return build_suite(tasks, db, model=model, ids=chosen or None, backend=backend, split=split)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from . import agent_tools as t
 from .db import Address, GiftCard, Order, OrderItem, PaymentMethod, RetailDB, User, Variant
 from .matching import (
     choose_variant,
+    clause_for,
     declines,
     describe_options,
     match_items,
@@ -53,6 +54,7 @@ Action = Literal["cancel", "modify", "return", "exchange", "look up"]
 TRANSFER = "YOU ARE BEING TRANSFERRED TO A HUMAN AGENT. PLEASE HOLD ON."
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 ATTEMPTS = 3
+NOT_YOURS = "Order {} is not on your account; I can only help with the verified account's orders."
 
 IDENTITY_QUESTION = (
     "Before I can help, I need to verify your identity. Could you give me the email address "
@@ -176,9 +178,11 @@ async def choose_order(
         f"Which order would you like to {verb}? Please give me the order number (it starts "
         f"with #W), or tell me what was in it."
     )
+    if not user.orders:  # nothing to choose from: say so instead of asking
+        return refuse(ctx, "no orders", "I don't see any orders on your account.")
     order: Order | None = None
-    ids = find_order_ids(given) if given else []
     orders: list[Order] | None = None
+    ids, missing = (find_order_ids(given) if given else []), set[str]()
     if not ids:
         # The request itself may describe the order ("return the lamp from my last order").
         request = opening(ctx)
@@ -210,7 +214,10 @@ async def choose_order(
                 question = picked
                 continue
         found = await ctx.try_call(t.get_order_details, order_id=ids[0])
+        if isinstance(found, rk.ToolError) and ids[0] in missing:  # another person's order?
+            return refuse(ctx, "order not on the user's account", NOT_YOURS.format(ids[0]))
         if isinstance(found, rk.ToolError):
+            missing.add(ids[0])
             question = (
                 f"I can't find order {ids[0]} on your account. Which order do you mean? Please "
                 f"check the order number, or tell me what was in it."
@@ -278,9 +285,15 @@ async def _propose_only_order(
 
 
 def _unique_fit(text: str, orders: list[Order], action: Action) -> Order | None:
-    """The one order of the right status that a description fits best, if there is one."""
+    """The one order of the right status that a description fits best, if there is one; else
+    the only order of any status the action's own words describe ("cancel the order with the
+    lamp" when that order has shipped), which is then refused for its status, saying why."""
     allowed = _ALLOWED[action]
-    ranked = [(s, o) for s, o in match_orders(text, orders) if not allowed or o.status in allowed]
+    fits = match_orders(text, orders)
+    ranked = [(s, o) for s, o in fits if not allowed or o.status in allowed]
+    if not ranked and fits and action != "look up":
+        own = match_orders(clause_for(text, action), orders)
+        return own[0][1] if len(own) == 1 else None
     if len(ranked) == 1 or (len(ranked) > 1 and ranked[0][0] > ranked[1][0]):
         return ranked[0][1]
     return None

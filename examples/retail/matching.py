@@ -117,8 +117,12 @@ def mentions(text: str, value: str) -> bool:
     return any(_contains(words, form) for form in _value_forms(value))
 
 
-def _name_score(words: list[str], name: str) -> float:
-    """1.0 for the full product name, 0.8 for its head noun ("keyboard"), 0.4 for another word."""
+def _name_score(words: list[str], name: str, taken: frozenset[int] = frozenset()) -> float:
+    """1.0 for the full product name, 0.8 for its head noun ("keyboard"), 0.4 for another word.
+
+    Words at the positions ``taken`` (another product's full name, see :func:`_full_names`)
+    do not count as a head noun or another word: "the action camera" names the Action Camera,
+    not the Digital Camera too."""
     forms = _value_forms(name)
     if any(_contains(words, form) for form in forms):
         return 1.0
@@ -126,11 +130,24 @@ def _name_score(words: list[str], name: str) -> float:
     if any(_stem(a + b) == joined for a, b in itertools.pairwise(words)):
         return 1.0  # "book shelf" for "Bookshelf"
     parts = _words(name)
-    if parts and parts[-1] in words:
+    free = {w for i, w in enumerate(words) if i not in taken}
+    if parts and parts[-1] in free:
         return 0.8
-    if any(p in words for p in parts if len(p) > 3):
+    if any(p in free for p in parts if len(p) > 3):
         return 0.4
     return 0.0
+
+
+def _full_names(words: list[str], names: Sequence[str]) -> frozenset[int]:
+    """The positions of ``words`` inside a full mention of one of the product ``names``."""
+    taken: set[int] = set()
+    for name in dict.fromkeys(names):
+        for form in _value_forms(name):
+            size = len(form)
+            for i in range(len(words) - size + 1):
+                if words[i : i + size] == form:
+                    taken.update(range(i, i + size))
+    return frozenset(taken)
 
 
 def _options_score(words: list[str], options: Mapping[str, str]) -> float:
@@ -236,8 +253,9 @@ def match_items(text: str, items: Sequence[OrderItem], *, names_only: bool = Fal
     if wants_everything(text):
         return ItemMatch(items=list(range(len(items))))
     by_name: dict[str, list[int]] = {}
+    taken = _full_names(words, [item.name for item in items])
     for index, item in enumerate(items):
-        if _name_score(words, item.name) >= 0.8:
+        if _name_score(words, item.name, taken) >= 0.8:
             by_name.setdefault(item.name, []).append(index)
     if not by_name and names_only:
         return ItemMatch()
@@ -315,11 +333,12 @@ def _settle(chosen: list[int], items: Sequence[OrderItem]) -> ItemMatch:
 def match_orders(text: str, orders: Sequence[Order]) -> list[tuple[float, Order]]:
     """Orders ranked by how well the description fits their items (best first, score > 0)."""
     words = _words(text)
+    taken = _full_names(words, [item.name for order in orders for item in order.items])
     ranked = []
     for order in orders:
         score = 0.0
         for item in order.items:
-            name = _name_score(words, item.name)
+            name = _name_score(words, item.name, taken)
             if name >= 0.8:
                 score += name + 0.2 * _options_score(words, item.options)
         if score > 0:
@@ -366,7 +385,10 @@ def choose_variant(
             values.setdefault(key, set()).add(value)
     named: dict[str, str] = dict(keep or {})
     for key, choices in values.items():
-        full = [v for v in choices if _names_value(words, key, v)]
+        # Another option's literal values ("medium" ventilation) are not aliases of this
+        # option's ("medium" for size M) unless said next to this option's name.
+        shadowed = {normalise(v) for k, vs in values.items() if k != key for v in vs}
+        full = [v for v in choices if _names_value(words, key, v, shadowed)]
         # The longest mention wins over one inside it ("space grey" over "grey").
         full = [v for v in full if not any(v != o and mentions(o, v) for o in full)]
         partial = [v for v in _partial_hits(words, key, choices) if v not in full]
@@ -410,11 +432,13 @@ _NONE_VALUES = frozenset({"none", "no"})
 _BARE_VALUES = frozenset({"none", "no", "yes"})
 
 
-def _names_value(words: list[str], key: str, value: str) -> bool:
+def _names_value(words: list[str], key: str, value: str, shadowed: set[str] | None = None) -> bool:
     """The value's words; a bare "no", "none" or "yes" only next to its option's name.
 
     "waterproof: no", "no waterproof", "without backlight", "not waterproof" name a "no" value;
-    "waterproof: yes" a "yes" value. A lone "no" ("No, the blue one") names nothing.
+    "waterproof: yes" a "yes" value. A lone "no" ("No, the blue one") names nothing. An alias
+    ("medium" for size M) in ``shadowed`` (another option's literal values) counts only next to
+    the option's name ("size medium", "medium size").
     """
     plain = normalise(value)
     key_words = _words(key)
@@ -424,7 +448,17 @@ def _names_value(words: list[str], key: str, value: str) -> bool:
         return any(_contains(words, form) for form in forms)
     if plain == "yes":
         return _contains(words, [*key_words, "yes"]) or _contains(words, ["with", *key_words])
-    return any(_contains(words, form) for form in _value_forms(value))
+    forms = _value_forms(value)
+    if forms and forms[0] == _words(value) and _contains(words, forms[0]):
+        return True
+    for form in forms:
+        if not _contains(words, form):
+            continue
+        if shadowed is None or " ".join(form) not in shadowed:
+            return True
+        if _contains(words, [*key_words, *form]) or _contains(words, [*form, *key_words]):
+            return True
+    return False
 
 
 def _partial_hits(words: list[str], key: str, choices: set[str]) -> list[str]:

@@ -7,6 +7,7 @@ with a clear reply. :func:`register` wires them (and the tools) onto an agent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -355,7 +356,8 @@ async def modify_order_address(ctx: Ctx, intent: ModifyOrderAddress) -> Outcome:
     order = await choose_order(ctx, user, intent.order_id, action="modify", verb="ship elsewhere")
     if isinstance(order, Outcome):
         return order
-    address = await ask_address(ctx, user, ADDRESS_QUESTION, current=order)
+    now = f"Order {order.order_id} is set to ship to {address_label(order.address)}."
+    address = await ask_address(ctx, user, f"{now} {ADDRESS_QUESTION}", current=order)
     if isinstance(address, Outcome):
         return address
     done = await _confirmed_write(
@@ -381,7 +383,8 @@ async def modify_user_address(ctx: Ctx, intent: ModifyUserAddress) -> Outcome:
     user = await authenticate(ctx)
     if isinstance(user, Outcome):
         return user
-    address = await ask_address(ctx, user, ADDRESS_QUESTION)
+    now = f"Your default address is {address_label(user.address)}."
+    address = await ask_address(ctx, user, f"{now} {ADDRESS_QUESTION}")
     if isinstance(address, Outcome):
         return address
     done = await _confirmed_write(
@@ -478,14 +481,15 @@ async def product_info(ctx: Ctx, intent: ProductInfo) -> Outcome:
     catalogue = await ctx.call(t.list_all_product_types)
     text: str = intent.product or opening(ctx)
     found = _product_named(text, catalogue)
-    if found is None:
+    if found is None and not _about_catalogue(text):
         text = await ctx.ask("Which product would you like to know about?", name="product")
         found = _product_named(text, catalogue)
     if found is None:
-        if wants_everything(text) or "product" in text.lower():
+        if _about_catalogue(text):  # "what do you sell?", "how many types of products?"
             return ctx.resolve(
                 "listed product types",
-                reply=f"We sell: {', '.join(catalogue)}. {ANYTHING_ELSE}",
+                reply=f"We sell {len(catalogue)} types of products: {', '.join(catalogue)}. "
+                f"{ANYTHING_ELSE}",
             )
         return refuse(ctx, "unknown product", "I'm sorry, we don't sell a product by that name.")
     product = await ctx.call(t.get_product_details, product_id=catalogue[found])
@@ -497,6 +501,12 @@ async def product_info(ctx: Ctx, intent: ProductInfo) -> Outcome:
             f"There are {len(available)} available {product.name} options "
             f"(of {len(product.variants)} in total): {listing}. {ANYTHING_ELSE}"
         ),
+    )
+
+
+def _about_catalogue(text: str) -> bool:
+    return wants_everything(text) or bool(
+        re.search(r"\b(products?|sell|catalog(ue)?)\b", text, re.I)
     )
 
 

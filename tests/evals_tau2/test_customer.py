@@ -10,7 +10,7 @@ from evals.tau2_retail.data import Task
 from examples.retail.db import RetailDB
 from resolvekit.evals import AgentTurn, UserSession
 
-from .shop import SECRET_IDS, database, tasks
+from .shop import SECRET_IDS, _task, database, tasks
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,13 @@ def customers() -> dict[str, TaskCustomer]:
     found = {s.id.removeprefix("task-"): s.user for s in converted}
     assert all(isinstance(c, TaskCustomer) for c in found.values())
     return found  # type: ignore[return-value]
+
+
+def _customer_of(task: Task) -> TaskCustomer:
+    (scenario,) = tasks_to_scenarios([task], RetailDB.model_validate(database()))
+    customer: object = scenario.user
+    assert isinstance(customer, TaskCustomer)
+    return customer
 
 
 async def _session(customer: TaskCustomer) -> tuple[UserSession, str]:
@@ -275,10 +282,7 @@ async def test_a_question_is_asked_after_the_actions_before_saying_bye() -> None
             },
         }
     )
-    (scenario,) = tasks_to_scenarios([task], RetailDB.model_validate(database()))
-    customer: object = scenario.user
-    assert isinstance(customer, TaskCustomer)
-    session, _ = await _session(customer)
+    session, _ = await _session(_customer_of(task))
     assert await ask(
         session,
         "Exchange it? Please confirm: exchange Mechanical Keyboard "
@@ -323,6 +327,9 @@ async def test_questions_the_goals_do_not_cover_are_answered_from_the_task_text(
     )
     # Nothing in the text about a reason: still "I don't know", never an invention.
     assert await ask(session, "What is the reason for the return?") == "I'm sorry, I don't know."
+    described = "I'd like to cancel the order with the desk lamp and the perfume."
+    session, _ = await _session(customers["nc"].model_copy(update={"known": [described]}))
+    assert await ask(session, "Which order would you like to cancel?") == described
 
 
 def test_known_sentences_come_from_the_task_text_without_stage_directions() -> None:
@@ -332,3 +339,22 @@ def test_known_sentences_come_from_the_task_text_without_stage_directions() -> N
     known = known_sentences(task)
     assert "I'd like to cancel the desk lamp." in known
     assert not any("regret" in k or "confirm" in k for k in known)
+
+
+async def test_a_payment_change_confirmed_in_the_words_pay_with_is_accepted() -> None:
+    task = _task(
+        "pay",
+        "You want to pay for your pending order with your visa card instead of PayPal.",
+        [
+            (
+                "modify_pending_order_payment",
+                {"order_id": "#W0000002", "payment_method_id": "credit_card_1111111"},
+            )
+        ],
+    )
+    session, _ = await _session(_customer_of(Task.model_validate(task)))
+    assert await ask(
+        session,
+        "Please confirm: pay order #W0000002 ($30.00) with your visa credit card ending in 4242 "
+        "instead of your PayPal account, which will be refunded. Shall I proceed?",
+    ) == ("Yes, please go ahead.")

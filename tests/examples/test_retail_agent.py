@@ -241,6 +241,14 @@ async def test_policy_refusals_change_nothing(agent: rk.Agent[RetailDB]) -> None
     )
     assert "only cancel an order for one of two reasons" in turns[3].reply
     assert turns[4].outcome == "refused"
+    turns = await talk(
+        agent,
+        db,
+        ["cancel the order with the desk lamp and the perfume", "Mei Li, zip code 92149"],
+    )
+    # The only order with both is processed: say so, don't ask "which order?".
+    assert turns[1].outcome == "refused", turns[1].reply
+    assert "#W5036595 is processed" in turns[1].reply
     assert db.digest() == before
 
 
@@ -259,8 +267,31 @@ async def test_no_at_the_confirmation_changes_nothing(agent: rk.Agent[RetailDB])
 async def test_another_users_order_is_not_found(agent: rk.Agent[RetailDB]) -> None:
     db = fresh_db()
     before = db.digest()
-    turns = await talk(agent, db, ["cancel order #W3361211", "Yusuf Rossi, 19122"])
+    turns = await talk(
+        agent,
+        db,
+        ["cancel order #W3361211", "Yusuf Rossi, 19122", "That one, #W3361211.", "No, bye."],
+    )
     assert "can't find order #W3361211 on your account" in turns[1].reply
+    # Said again: another person's order is refused, not asked for again or handed over.
+    assert turns[2].outcome == "refused" and "not on your account" in turns[2].reply
+    assert turns[3].outcome != "escalated"
+    assert db.digest() == before
+
+
+async def test_nothing_to_choose_from_and_catalogue_questions_are_answered_not_asked_back(
+    agent: rk.Agent[RetailDB],
+) -> None:
+    db = fresh_db()
+    before = db.digest()
+    no_orders = await talk(agent, db, ["I want to return a t-shirt", "Aarav Sanchez, 94130"])
+    assert no_orders[1].outcome == "refused"
+    assert "don't see any orders on your account" in no_orders[1].reply
+    catalogue = await talk(
+        agent, db, ["how many types of products do you sell?", "Anya Jackson, 78252"]
+    )
+    assert catalogue[1].outcome == "resolved"
+    assert "We sell 50 types of products" in catalogue[1].reply
     assert db.digest() == before
 
 
@@ -278,7 +309,9 @@ async def test_address_change(agent: rk.Agent[RetailDB]) -> None:
             "yes",
         ],
     )
-    assert "address" in turns[2].reply
+    # The question says where the order goes now ("which address is it going to?").
+    before = fresh_db().orders["#W4776164"].address
+    assert f"set to ship to {before.address1}" in turns[2].reply
     assert turns[-1].outcome == "resolved"
     assert db.orders["#W4776164"].address.model_dump() == {
         "address1": "101 Highway",

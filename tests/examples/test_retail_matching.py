@@ -49,6 +49,18 @@ def test_items_by_product_name(db: RetailDB) -> None:
     assert match_items("a bicycle", items).items == []
 
 
+def test_a_full_product_name_does_not_also_name_a_product_sharing_its_head_noun(
+    db: RetailDB,
+) -> None:
+    items = db.orders["#W7368828"].items  # makeup kit, keyboard, digital camera, action camera
+    assert match_items("the silver action camera I received", items).items == [3]
+    assert match_items("the digital camera", items).items == [2]
+    assert match_items("the camera", items).items == [2, 3]  # only the head noun: both
+    assert match_items("the action camera and the other camera", items).items == [2, 3]
+    ranked = match_orders("my action camera", [db.orders["#W7368828"], db.orders["#W4824466"]])
+    assert [o.order_id for _, o in ranked] == ["#W7368828"]
+
+
 def test_items_sharing_a_name_are_ambiguous_unless_options_tell(db: RetailDB) -> None:
     items = db.orders["#W7913362"].items  # two different backpacks
     backpacks = [i for i, item in enumerate(items) if item.name == "Backpack"]
@@ -74,6 +86,18 @@ def test_same_one_but_in_another_option(db: RetailDB) -> None:
     then = choose_variant("then no backlight", product, item.options, keep=choice.named)
     assert then.kind == "exact" and then.variant is not None
     assert then.variant.item_id == "7706410293"
+
+
+def test_a_value_of_one_option_is_not_an_alias_of_another(db: RetailDB) -> None:
+    order = db.orders["#W6958840"]
+    item = next(i for i in order.items if i.item_id == "1596993217")  # helmet: S, white, low
+    product = db.products[item.product_id]
+    said = "one with color: black and ventilation: medium"
+    choice = choose_variant(said, product, item.options)  # "medium" ventilation, not size M
+    assert choice.variant is not None and choice.variant.item_id == "5537798301"
+    sized = choose_variant("size medium, red, medium ventilation", product, item.options)
+    assert sized.variant is not None and sized.variant.options["size"] == "M"
+    assert sized.variant.options["ventilation"] == "medium"
 
 
 def test_named_value_that_differs_from_the_current_wins(db: RetailDB) -> None:

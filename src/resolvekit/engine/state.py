@@ -114,7 +114,9 @@ class TurnState:
         )
 
     def _on_trace(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "tool" and data.get("status") != "done":
+        if kind == "tool" and data.get("status") != "done" and data.get("kind") != "refused":
+            # A refusal (rk.ToolRefusal: "order not found", "already shipped") is the tool's
+            # business answer, relayed to the customer; only errors count towards escalation.
             self.conv.bump("tool_failures")
         if kind == "tool" and data.get("kind") == "unknown_outcome":
             self.unknown.append(str(data.get("tool")))

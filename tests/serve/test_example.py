@@ -6,10 +6,15 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "http_service.py"
 
 
-async def test_the_http_example() -> None:
+async def test_the_http_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The example loads examples/order_support.py's agent, whose memory store and shop live as
+    # long as the module: another test (the console demo) may have talked to customer c-1 in it.
+    monkeypatch.delitem(sys.modules, "examples.order_support", raising=False)
     spec = importlib.util.spec_from_file_location("example_http_service", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

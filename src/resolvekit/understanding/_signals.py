@@ -534,7 +534,9 @@ def detect_correction(text: str) -> bool:
 
 
 _INFO_START = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
+    # a short lead-in set off by a colon or a dash: "before that: how long...?"
+    r"^(?:[a-z' ]{1,30}(?::|\s[-\u2013\u2014])\s+)?"
+    r"(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
     r"|quick question|one more thing)\W+)*"
     r"(?:how (?:long|much|many|often|soon|fast|far|does|do|is|are)\b"
     r"|what(?:'s|s)?\b|when\b|why\b|where\b|which\b|who\b"
@@ -556,6 +558,12 @@ _ABOUT_ME = re.compile(
 _ANY = re.compile(r"\b(?:with|at|on|for|under|using|via|by|from) (?:a|an|any)\b")
 """A hypothetical, general case ("...do I get *with a* standard fare?", "can I pay my bill *at
 a* paypoint?"): a question about the rules, even when it says "I" or names a record."""
+_IF_LEAD = re.compile(r"^(?:if|say|suppose) (?:i|we)\b[^,?]{1,80},\s*")
+_IF_TAIL = re.compile(r"\bif (?:i|we) (?!(?:was|were|did|had|got|have|already)\b)[a-z]+")
+"""A condition the customer has not met yet ("*if I downgrade*, do I get money back?", "do I
+lose my data *if we cancel*?"): a question about the rules, like a general case."""
+_ASKS = re.compile(r"^(?:do|does|will|would|can|could|is|are|should) (?:i|we|it|my|our|there)\b")
+"""A yes/no question, asked under such a condition."""
 
 
 def is_information_question(text: str, *, records: Collection[str] | None = None) -> bool:
@@ -580,13 +588,16 @@ def is_information_question(text: str, *, records: Collection[str] | None = None
     """
     check_text(text)
     folded = fold(text[:500]).strip()
-    if not _INFO_START.search(folded):
+    lead = _IF_LEAD.match(folded)
+    body = folded[lead.end() :] if lead else folded
+    hypothetical = lead is not None or _IF_TAIL.search(folded) is not None
+    if not (_INFO_START.search(body) or (hypothetical and _ASKS.match(body))):
         return False
-    if folded.startswith(("how do i", "how can i", "how to")):
+    if body.startswith(("how do i", "how can i", "how to")):
         return False
     if _OWN.search(folded):
         return False
-    general = _ANY.search(folded) is not None
+    general = hypothetical or _ANY.search(folded) is not None
     if _ABOUT_ME.search(folded) and not general:
         return False
     kinds = None if records is None else {stem(word.lower()) for word in records}

@@ -146,6 +146,11 @@ async def test_a_question_that_picks_a_choice_is_a_request_not_a_knowledge_quest
 
     picked = (await _Sure().request(ask("can i swich to the bussiness plan"))).decision
     assert picked == rk.StartIntent(intent="ChangePlan", slots={"plan": "business"})
+    # Regression (helpdesk2 probe): a question about a choice is no request to pick it:
+    # "what does the pro plan cost?" switched the plan ("You're already on the Pro plan.").
+    about = (await _Sure().request(ask("what does the pro plan cost?"))).decision
+    assert isinstance(about, rk.AnswerFromKnowledge)
+    assert about.otherwise == rk.StartIntent(intent="ChangePlan", slots={"plan": "pro"})
     general = (await _Sure().request(ask("can I change plans any time?"))).decision
     assert isinstance(general, rk.AnswerFromKnowledge)
     assert general.otherwise == rk.StartIntent(intent="ChangePlan", slots={})

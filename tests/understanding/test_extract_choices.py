@@ -118,6 +118,8 @@ PLAN = SlotSpec(name="plan", kind="choice", choices=["free", "starter", "pro", "
         ("go from pro to business", "business"),
         ("downgrade to the starter plan from pro", "starter"),
         ("from pro, business please", "business"),
+        ("Quick one: I'm on pro and want business. what's the damage?", "business"),
+        ("get us off the pro plan, starter is enough", "starter"),
     ],
 )
 def test_a_tie_is_broken_by_to_and_from(text: str, expected: str) -> None:

@@ -201,12 +201,15 @@ def _candidate(
 
 
 _TARGET_CUE = re.compile(r"\b(?:to|into|onto)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$")
-_SOURCE_CUE = re.compile(r"\bfrom\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$")
+_SOURCE_CUE = re.compile(
+    r"(?:\bfrom|\boff(?: of)?|\b(?:i'm|im|i am|we're|we are|currently|still) on)"
+    r"\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$"
+)
 
 
 def _direction(folded: str, start: int) -> str | None:
     """``to`` for a choice said as where to go ("move us *to* starter"), ``from`` for where
-    from ("*from* pro"), else None."""
+    from ("*from* pro", "move *off* pro", "*I'm on* pro"), else None."""
     before = folded[max(0, start - 30) : start]
     if _TARGET_CUE.search(before):
         return "to"

@@ -111,9 +111,11 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
                 f"Great: 50% off your {sub.plan.title()} plan for the next 3 months, from your "
                 "next invoice."
             )
+        # The workspace is named, so someone asking for another workspace hears whose plan
+        # this would be ("cancel Omar's plan" is not a yes to cancelling your own).
         if not await ctx.confirm(
-            f"Shall I cancel your {sub.plan.title()} plan? It stays active until "
-            f"{sub.period_end}; unused days aren't refunded."
+            f"Shall I cancel the {sub.plan.title()} plan of your workspace {sub.workspace}? "
+            f"It stays active until {sub.period_end}; unused days aren't refunded."
         ):
             return ctx.resolve("kept", reply="OK, your subscription stays as it is.")
         await ctx.call("cancel_subscription")

@@ -112,6 +112,9 @@ def test_not_a_yes_no_answer(text: str) -> None:
         "can i tlak to someone",
         "reprsentative please",
         "I want to talk to a persn",
+        # Regression (helpdesk2 probe): "rather" read as a negation.
+        "I'd rather talk to someone",
+        "I'd rather speak with a person",
     ],
 )
 def test_human_request(text: str) -> None:
@@ -138,6 +141,8 @@ def test_human_request(text: str) -> None:
         "I walk to work with someone from the office",
         "I don't want a humen",
         "my personal details changed",
+        "I'd rather not talk to a person",
+        "I'd rather wait than talk to someone",
     ],
 )
 def test_not_a_human_request(text: str) -> None:

@@ -292,6 +292,13 @@ def slot_answer(turn: LocalTurn) -> ModelResponse | None:
         return None
     filled = turn.model.fill(turn.text, pending.slot, turn.active, turn.request)
     if filled is not None and pending.slot.name in filled:
+        if turn.knowledge_first and not _ASKS_TO_DO.search(turn.text):
+            # "What's the difference between pro and business?" at "Which plan?" names a plan
+            # but picks none: the knowledge base answers and the question is asked again;
+            # only when it cannot are the values the answer.
+            return turn.respond(
+                AnswerFromKnowledge(query=turn.text, otherwise=FillSlots(slots=filled))
+            )
         return turn.respond(FillSlots(slots=filled))
     switch = turn.model.switch(turn.text, turn.request)
     if turn.knowledge_first:

@@ -393,6 +393,9 @@ def test_not_an_information_question(text: str) -> None:
         "sorry, how long does a dispute take?",
         "hmm, is there a fee for transfers?",
         "btw, when are invoices sent?",
+        "hang on, where can I download invoices?",  # helpdesk2 probe
+        "hold on, how long is the link valid?",
+        "one sec, what currency are invoices in?",
     ],
 )
 def test_an_interjection_before_a_question_keeps_it_a_question(text: str) -> None:

@@ -62,13 +62,13 @@ from ._entities import (
 )
 from ._numbers import NumberMatch, extract_integers, extract_money, extract_numbers, find_numbers
 from ._patterns import extract_pattern, slot_patterns
+from ._questions import is_information_question
 from ._ranges import cue_role, slot_role
 from ._signals import (
     classify_yes_no,
     detect_correction,
     detect_human_request,
     detect_small_talk,
-    is_information_question,
     sentiment,
 )
 

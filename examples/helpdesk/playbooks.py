@@ -22,6 +22,20 @@ def _money(amount: float) -> str:
     return f"${amount:,.2f}"
 
 
+async def _card_digits(ctx: rk.Context[Desk], attempt: int) -> str | None:
+    """The card digits the customer gives, or None when they don't know them. A question in
+    their place ("why do you need my card?") is no refusal: the digits are asked once more."""
+    for turn in range(2):
+        answer = await ctx.ask(_VERIFY, name=f"card_last4_{attempt}" + "_again" * turn)
+        found = _DIGITS.findall(answer)
+        if found:
+            return found[-1]  # type: ignore[no-any-return]
+        if not answer.strip().endswith("?"):
+            return None
+        ctx.say("I can only check who you are with the card's last 4 digits.")
+    return None
+
+
 def register_playbooks(agent: rk.Agent[Desk]) -> None:
     """Register the helpdesk's playbooks on ``agent`` (its tools must be registered first)."""
 
@@ -50,11 +64,10 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
             if said and attempt == 0:
                 digits = said[-1]
             else:
-                answer = await ctx.ask(_VERIFY, name=f"card_last4_{attempt}")
-                found = _DIGITS.findall(answer)
-                if not found:  # "I don't know": nothing to check, and no reason to ask again
+                found_digits = await _card_digits(ctx, attempt)
+                if found_digits is None:  # "I don't know": nothing to check, no reason to ask again
                     break
-                digits = found[-1]
+                digits = found_digits
             sent = await ctx.try_call("send_reset_link", email=intent.email, card_last4=digits)
             if not isinstance(sent, rk.ToolError):
                 return ctx.resolve(
@@ -111,9 +124,11 @@ def register_playbooks(agent: rk.Agent[Desk]) -> None:
                 f"Great: 50% off your {sub.plan.title()} plan for the next 3 months, from your "
                 "next invoice."
             )
+        # The workspace is named, so someone asking for another workspace hears whose plan
+        # this would be ("cancel Omar's plan" is not a yes to cancelling your own).
         if not await ctx.confirm(
-            f"Shall I cancel your {sub.plan.title()} plan? It stays active until "
-            f"{sub.period_end}; unused days aren't refunded."
+            f"Shall I cancel the {sub.plan.title()} plan of your workspace {sub.workspace}? "
+            f"It stays active until {sub.period_end}; unused days aren't refunded."
         ):
             return ctx.resolve("kept", reply="OK, your subscription stays as it is.")
         await ctx.call("cancel_subscription")

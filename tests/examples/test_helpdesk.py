@@ -48,6 +48,26 @@ async def test_reset_needs_the_cards_digits(agent: rk.Agent[dict[str, Any]]) -> 
     assert [r["email"] for r in desk["resets"].values()] == ["lena@brightlabs.io"]
 
 
+async def test_a_question_for_the_digits_is_no_refusal(agent: rk.Agent[dict[str, Any]]) -> None:
+    desk = demo_state()
+    lines = ["I forgot my password", "lena@brightlabs.io", "is that the card I pay with?", "4417"]
+    turns = await talk(agent, desk, lines)
+    assert "last 4 digits" in turns[2].reply and turns[2].outcome == "awaiting_customer"
+    assert turns[3].outcome == "resolved"
+    desk = demo_state()
+    turns = await talk(agent, desk, ["I forgot my password", "lena@brightlabs.io", "no idea"])
+    assert turns[-1].outcome == "refused" and desk["resets"] == {}
+
+
+async def test_the_cancel_confirmation_names_the_workspace(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    desk = demo_state()
+    turns = await talk(agent, desk, ["cancel omar's workspace quillpress", "no", "no"])
+    assert "brightlabs" in turns[1].reply
+    assert all(a["status"] == "active" for a in desk["accounts"].values())
+
+
 async def test_plan_change_states_the_proration_before_the_yes(
     agent: rk.Agent[dict[str, Any]],
 ) -> None:

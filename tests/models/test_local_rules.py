@@ -146,6 +146,11 @@ async def test_a_question_that_picks_a_choice_is_a_request_not_a_knowledge_quest
 
     picked = (await _Sure().request(ask("can i swich to the bussiness plan"))).decision
     assert picked == rk.StartIntent(intent="ChangePlan", slots={"plan": "business"})
+    # Regression (helpdesk2 probe): a question about a choice is no request to pick it:
+    # "what does the pro plan cost?" switched the plan ("You're already on the Pro plan.").
+    about = (await _Sure().request(ask("what does the pro plan cost?"))).decision
+    assert isinstance(about, rk.AnswerFromKnowledge)
+    assert about.otherwise == rk.StartIntent(intent="ChangePlan", slots={"plan": "pro"})
     general = (await _Sure().request(ask("can I change plans any time?"))).decision
     assert isinstance(general, rk.AnswerFromKnowledge)
     assert general.otherwise == rk.StartIntent(intent="ChangePlan", slots={})
@@ -203,3 +208,29 @@ async def test_a_correction_right_after_a_refusal_runs_the_request_again() -> No
     again = await agent.handle("c", "oh sorry, it's ann@example.com")
     assert (again.intent, again.outcome) == ("Reset", "resolved")
     assert reset_for == ["ann@example.com"]
+
+
+async def test_a_question_about_the_choices_at_a_choice_question_goes_to_knowledge() -> None:
+    # Regression (helpdesk2 probe): at "Which plan?", "what's the difference between pro and
+    # business?" filled the plan with pro ("You're already on the Pro plan.").
+    from resolvekit.specs import Pending
+
+    spec = ChangePlan.spec()
+    pending = Pending(kind="slot", question="Which plan?", slot=spec.slot("plan"), intent=spec.name)
+
+    async def decide(text: str) -> rk.Decision:
+        message = rk.Message(role="customer", text=text)
+        ask = ModelRequest(
+            allowed=OPEN | {"fill_slots"},
+            messages=[message],
+            intents=[spec],
+            pending=pending,
+            active_intent=spec.name,
+        )
+        return (await _Sure().request(ask)).decision
+
+    about = await decide("what's the difference between pro and business?")
+    assert isinstance(about, rk.AnswerFromKnowledge)
+    assert isinstance(about.otherwise, rk.FillSlots)
+    assert await decide("business") == rk.FillSlots(slots={"plan": "business"})
+    assert await decide("can I have business?") == rk.FillSlots(slots={"plan": "business"})

@@ -179,3 +179,20 @@ def test_the_typo_search_finds_what_trying_every_target_finds() -> None:
             checked += 1
             hits += want is not None
     assert checked == 12000 and hits > 1000  # the random slips did land near targets
+
+
+OFFER = "Before you go: I can give you 50% off for 3 months. Would you like that instead?"
+
+
+@pytest.mark.parametrize(
+    "answer", ["sure, I'll take the discount", "I'll take it", "ok I'll take the offer"]
+)
+def test_taking_what_was_offered_is_a_yes(answer: str) -> None:
+    """Regression (helpdesk2 probe, issue 15): "sure, I'll take the discount" was 'unclear'
+    (words beyond a yes), so the customer was asked to answer yes or no."""
+    assert read_consent(answer, OFFER).answer == "yes"
+
+
+@pytest.mark.parametrize("answer", ["no, I won't take it", "I'll take the refund instead"])
+def test_not_taking_it_is_no_yes(answer: str) -> None:
+    assert read_consent(answer, OFFER).answer != "yes"

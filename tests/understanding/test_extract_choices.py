@@ -105,6 +105,35 @@ def test_two_choices_tie_and_score_lower() -> None:
     assert all(c.score < 0.9 for c in found)
 
 
+PLAN = SlotSpec(name="plan", kind="choice", choices=["free", "starter", "pro", "business"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Regression (helpdesk2 dev, issue 15): two plans named tied, so "move us down to
+        # starter, pro is overkill" and the intent's own example "go from pro to business"
+        # left the plan unfilled and asked "Which plan?".
+        ("pls move us down to starter, pro is overkill", "starter"),
+        ("go from pro to business", "business"),
+        ("downgrade to the starter plan from pro", "starter"),
+        ("from pro, business please", "business"),
+        ("Quick one: I'm on pro and want business. what's the damage?", "business"),
+        ("get us off the pro plan, starter is enough", "starter"),
+    ],
+)
+def test_a_tie_is_broken_by_to_and_from(text: str, expected: str) -> None:
+    found = extract_candidates(text, PLAN)
+    assert found[0].value == expected
+    assert found[0].score == 1.0
+    assert all(c.score < 0.9 for c in found[1:])
+
+
+def test_a_tie_with_no_direction_or_two_targets_stays_a_tie() -> None:
+    for text in ("business or starter?", "to business or to starter?"):
+        assert all(c.score < 0.9 for c in extract_candidates(text, PLAN))
+
+
 def test_choice_values_are_the_declared_strings() -> None:
     slot = SlotSpec(name="size", kind="choice", choices=["Small", "Large"])
     found = extract_value("large please", slot)

@@ -112,6 +112,9 @@ def test_not_a_yes_no_answer(text: str) -> None:
         "can i tlak to someone",
         "reprsentative please",
         "I want to talk to a persn",
+        # Regression (helpdesk2 probe): "rather" read as a negation.
+        "I'd rather talk to someone",
+        "I'd rather speak with a person",
     ],
 )
 def test_human_request(text: str) -> None:
@@ -138,6 +141,8 @@ def test_human_request(text: str) -> None:
         "I walk to work with someone from the office",
         "I don't want a humen",
         "my personal details changed",
+        "I'd rather not talk to a person",
+        "I'd rather wait than talk to someone",
     ],
 )
 def test_not_a_human_request(text: str) -> None:
@@ -318,6 +323,36 @@ def test_information_question(text: str) -> None:
     assert is_information_question(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Regression (helpdesk2 dev, issue 15): a lead-in before a colon hid the question, so
+        # it was taken as the answer to the card-digits ctx.ask; a condition not yet met ("if I
+        # downgrade") is about the rules, yet "do I" read it as about the customer's account.
+        "before that: how long does the reset link stay valid?",
+        "quick q - what currency are invoices in?",
+        "If I downgrade, do I get money back?",
+        "do I get money back if I downgrade?",
+        "if we cancel, will we lose our data?",
+    ],
+)
+def test_a_lead_in_or_a_condition_keeps_it_a_question(text: str) -> None:
+    assert is_information_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If I cancel, can you refund me?",  # a request under a condition
+        "do I get the fee back if I was charged twice?",  # something that happened
+        "if I want to cancel, how do I do it?",  # wants it done
+        "I want to cancel: what happens?",
+    ],
+)
+def test_a_condition_does_not_make_a_request_a_question(text: str) -> None:
+    assert not is_information_question(text)
+
+
 def test_a_general_case_is_a_question_about_the_rules_even_about_a_record() -> None:
     records = {"bill", "order"}
     assert is_information_question("can I pay my bill at a paypoint?", records=records)
@@ -358,6 +393,9 @@ def test_not_an_information_question(text: str) -> None:
         "sorry, how long does a dispute take?",
         "hmm, is there a fee for transfers?",
         "btw, when are invoices sent?",
+        "hang on, where can I download invoices?",  # helpdesk2 probe
+        "hold on, how long is the link valid?",
+        "one sec, what currency are invoices in?",
     ],
 )
 def test_an_interjection_before_a_question_keeps_it_a_question(text: str) -> None:

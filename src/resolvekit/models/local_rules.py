@@ -292,6 +292,13 @@ def slot_answer(turn: LocalTurn) -> ModelResponse | None:
         return None
     filled = turn.model.fill(turn.text, pending.slot, turn.active, turn.request)
     if filled is not None and pending.slot.name in filled:
+        if turn.knowledge_first and not _ASKS_TO_DO.search(turn.text):
+            # "What's the difference between pro and business?" at "Which plan?" names a plan
+            # but picks none: the knowledge base answers and the question is asked again;
+            # only when it cannot are the values the answer.
+            return turn.respond(
+                AnswerFromKnowledge(query=turn.text, otherwise=FillSlots(slots=filled))
+            )
         return turn.respond(FillSlots(slots=filled))
     switch = turn.model.switch(turn.text, turn.request)
     if turn.knowledge_first:
@@ -432,7 +439,9 @@ def classify(turn: LocalTurn) -> ModelResponse | None:
     start = StartIntent(
         intent=prediction.label, slots=turn.model.prefill(text, spec) if spec else {}
     )
-    if turn.knowledge_first and not _names_a_choice(start.slots, spec):
+    if turn.knowledge_first and not (
+        _ASKS_TO_DO.search(text) and _names_a_choice(start.slots, spec)
+    ):
         # A question about how things work ("what happens when I cancel?") shares words with an
         # intent but asks for no action: the knowledge base answers it when it can, else the
         # intent takes it.
@@ -460,9 +469,18 @@ def second_look(turn: LocalTurn, prediction: Prediction) -> Prediction:
     return second
 
 
+_ASKS_TO_DO = re.compile(
+    r"\b(?:can|could|may) (?:i|we)\b|\bis it possible to\b|\b(?:am i|are we) able to\b",
+    re.IGNORECASE,
+)
+"""A question asking to be allowed to do something ("can I switch to business?"), unlike one
+about a thing ("what does the pro plan cost?")."""
+
+
 def _names_a_choice(slots: dict[str, Any], spec: IntentSpec | None) -> bool:
     """Whether the message gave one of the intent's choice slots a value: "can I switch to the
-    business plan?" picks a plan, so it asks for the switch, not how switching works."""
+    business plan?" picks a plan, so it asks for the switch, not how switching works (only a
+    question asking to do something: "what does the pro plan cost?" asks about the plan)."""
     if spec is None:
         return False
     return any(slot.kind == "choice" and slot.name in slots for slot in spec.slots)

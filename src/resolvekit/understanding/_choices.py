@@ -144,7 +144,7 @@ def extract_choices(
     index_of = {t.start: k for k, t in enumerate(tokens)}
     found = [c for c in found if not _negated(folded, tokens, index_of[c.span[0]])]
     found = drop_contained(found)
-    return _penalise_ties(found)
+    return _penalise_ties(found, folded)
 
 
 _MAX_GAP = 2
@@ -200,16 +200,41 @@ def _candidate(
     return Extraction(value=value, span=(start, end), score=score, text=text[start:end])
 
 
-def _penalise_ties(found: list[Extraction]) -> list[Extraction]:
+_TARGET_CUE = re.compile(r"\b(?:to|into|onto)\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$")
+_SOURCE_CUE = re.compile(
+    r"(?:\bfrom|\boff(?: of)?|\b(?:i'm|im|i am|we're|we are|currently|still) on)"
+    r"\s+(?:the\s+|a\s+|an\s+|our\s+|my\s+)?$"
+)
+
+
+def _direction(folded: str, start: int) -> str | None:
+    """``to`` for a choice said as where to go ("move us *to* starter"), ``from`` for where
+    from ("*from* pro", "move *off* pro", "*I'm on* pro"), else None."""
+    before = folded[max(0, start - 30) : start]
+    if _TARGET_CUE.search(before):
+        return "to"
+    if _SOURCE_CUE.search(before):
+        return "from"
+    return None
+
+
+def _penalise_ties(found: list[Extraction], folded: str) -> list[Extraction]:
+    """Several different choices tied at the best score score lower, unless the words before
+    them tell one apart: of "from pro to business" or "down to starter, pro is overkill" the
+    one said after "to" is the choice (and of "from pro" the other one, when only one is left)."""
     if not found:
         return found
     best = max(c.score for c in found)
-    top_values = {c.value for c in found if c.score == best}
-    if len(top_values) < 2:
+    top = [c for c in found if c.score == best]
+    if len({c.value for c in top}) < 2:
         return found
+    directions = {c.value: _direction(folded, c.span[0]) for c in top}
+    targets = {v for v, d in directions.items() if d == "to"}
+    others = {v for v, d in directions.items() if d != "from"}
+    kept = targets if len(targets) == 1 else others if len(others) == 1 else set()
     return [
         Extraction(value=c.value, span=c.span, score=c.score * 0.6, text=c.text)
-        if c.score == best
+        if c.score == best and c.value not in kept
         else c
         for c in found
     ]

@@ -37,6 +37,10 @@ _CONSENT = _phrases(
     "you have my consent,i consent,consent,yes i do,yes i would,yes i am,i'm sure,i am sure,"
     "positive,i said yes,i do,y,i'm ok with,i'm okay with,i'm fine with,i am ok with,"
     "i am fine with,i'm happy with,i am happy with,that's fine with me,"
+    # Taking what was offered ("I can give you 50% off... Would you like that?").
+    "i'll take it,i will take it,i'll take that,i will take that,i'll take the offer,"
+    "i'll take the deal,i'll take the discount,i'll take you up on that,sign me up,"
+    "i'd love that,i would love that,i'll have that,"
     # Other languages. Not "jah" (Estonian) nor "joo" (Finnish): one key from "nah" and "noo",
     # so a slip on a refusal would read as consent.
     "si,sí,oui,ouais,ja,jawohl,jep,jup,sim,evet,da,да,tak,ano,igen,kyllä,haan,はい,是,"

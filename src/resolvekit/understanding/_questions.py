@@ -13,8 +13,11 @@ from ._common import check_text
 __all__ = ["is_information_question"]
 
 _OPENERS = (
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
-    r"|quick question|one more thing)\W+)*"
+    # a short lead-in set off by a colon or a dash: "before that: how long...?"
+    r"^(?:[a-z' ]{1,30}(?::|\s[-\u2013\u2014])\s+)?"
+    r"(?:(?:hi|hello|hey|ok|okay|so|and|also|but|oh|wait|sorry|hmm|um|btw|by the way|actually"
+    r"|quick question|quick q|one more thing|hang on|hold on|one sec(?:ond)?|just a sec(?:ond)?"
+    r"|real quick|before that|before i forget|out of interest|first)\W+)*"
 )
 _INFO_START = re.compile(
     _OPENERS + r"(?:how (?:long|much|many|often|soon|fast|far|late|does|do|is|are)\b"
@@ -46,6 +49,12 @@ _ABOUT_ME = re.compile(
 _ANY = re.compile(r"\b(?:with|at|on|for|under|using|via|by|from) (?:a|an|any)\b")
 """A hypothetical, general case ("...do I get *with a* standard fare?", "can I pay my bill *at
 a* paypoint?"): a question about the rules, even when it says "I" or names a record."""
+_IF_LEAD = re.compile(r"^(?:if|say|suppose) (?:i|we)\b[^,?]{1,80},\s*")
+_IF_TAIL = re.compile(r"\bif (?:i|we) (?!(?:was|were|did|had|got|have|already)\b)[a-z]+")
+"""A condition the customer has not met yet ("*if I downgrade*, do I get money back?", "do I
+lose my data *if we cancel*?"): a question about the rules, like a general case."""
+_ASKS = re.compile(r"^(?:do|does|will|would|can|could|is|are|should) (?:i|we|it|my|our|there)\b")
+"""A yes/no question, asked under such a condition."""
 
 
 def is_information_question(text: str, *, records: Collection[str] | None = None) -> bool:
@@ -62,6 +71,8 @@ def is_information_question(text: str, *, records: Collection[str] | None = None
     ("Until when can I change my delivery slot?", "how late can I cancel my order?"), and "do I
     need to / do I have to ...?" asks what the rules require ("Do I need to show ID for
     wine?"), unless it names the customer's record ("do I need to cancel my order?").
+    A condition not met yet ("If I downgrade, do I get money back?") is a question about the
+    rules too.
 
     Args:
         records: the words that name the customer's records (``{"order", "booking"}``): then
@@ -73,13 +84,16 @@ def is_information_question(text: str, *, records: Collection[str] | None = None
     """
     check_text(text)
     folded = fold(text[:500]).strip()
-    if not _INFO_START.search(folded):
+    lead = _IF_LEAD.match(folded)
+    body = folded[lead.end() :] if lead else folded
+    hypothetical = lead is not None or _IF_TAIL.search(folded) is not None
+    if not (_INFO_START.search(body) or (hypothetical and _ASKS.match(body))):
         return False
-    if folded.startswith(("how do i", "how can i", "how to")):
+    if body.startswith(("how do i", "how can i", "how to")):
         return False
     if _OWN.search(folded):
         return False
-    general = _ANY.search(folded) is not None or _DEADLINE.search(folded) is not None
+    general = hypothetical or _ANY.search(folded) is not None or _DEADLINE.search(body) is not None
     about_me = _ABOUT_ME.search(_REQUIRED.sub(" ", folded))
     if about_me and not general:
         return False

@@ -238,7 +238,9 @@ _HUMAN_VERBS = word_set(
 )
 _STRONG_VERBS = word_set("talk talking speak speaking chat chatting connect transfer reach")
 _HUMAN_NEGATORS = word_set(
-    "don't not never no without isn't won't doesn't didn't stop avoid rather"
+    # "rather" is no negation ("I'd rather talk to someone"); "than" is: "I'd rather wait than
+    # talk to someone" does not want the person.
+    "don't not never no without isn't won't doesn't didn't stop avoid than"
 )
 _ABOUT_BOT = re.compile(
     r"^\s*(?:are|is|am|were|was)\s(?:you|this|it|that|i|they)\b"

@@ -67,7 +67,7 @@ SHORTHAND: dict[str, str] = {
     "tmrw": "tomorrow",
     "tmr": "tomorrow",
     "msg": "message",
-    "pwd": "password",
+    **dict.fromkeys(("pwd", "pw", "passwd", "pword"), "password"),
     "thru": "through",
     "tho": "though",
     "rn": "right now",

@@ -101,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "KnowledgeError": "exceptions",
     "UserError": "exceptions",
     "VerifyStepMissing": "exceptions",
+    "WriteInCheck": "exceptions",
     "InvalidMessage": "exceptions",
     "InternalError": "exceptions",
     "ConsentPolicy": "consent",
@@ -212,6 +213,7 @@ __all__ = [
     "Usage",
     "UserError",
     "VerifyStepMissing",
+    "WriteInCheck",
     "WebhookTarget",
     "ZendeskTarget",
     "infer_model",
@@ -269,6 +271,7 @@ if TYPE_CHECKING:
         UnexpectedModelBehavior,
         UserError,
         VerifyStepMissing,
+        WriteInCheck,
     )
     from .handoffs import Handoff
     from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget

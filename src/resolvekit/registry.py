@@ -239,6 +239,7 @@ class Registry(Generic[DepsT]):
         name = intent.intent_name
 
         def register(function: CheckT) -> CheckT:
+            registered = function  # the check of the type given (the test below narrows it)
             if not asyncio.iscoroutinefunction(function):
                 raise UserError(f"@agent.check takes an async function, not {function!r}")
             known = self.checks.get(name, ())
@@ -247,7 +248,7 @@ class Registry(Generic[DepsT]):
                 raise UserError(f"Intent {name} already has a check named {check_name!r}")
             check = EarlyCheck(name=check_name, needs=needed, function=function)
             self.checks[name] = (*known, check)
-            return function
+            return registered
 
         return register
 

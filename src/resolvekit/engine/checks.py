@@ -192,8 +192,13 @@ async def _one(ctx: Context[Any], check: EarlyCheck, intent: Any) -> PlaybookOut
         ctx._append(Step(index=ctx._cursor - 1, kind="check", key=check.name, args=values))
         trace("check", {"check": check.name, "event": "started", "needs": values})
     with read_only(check.name) as tried:
-        returned = await check.function(ctx, intent)
-    if tried:
+        try:
+            returned = await check.function(ctx, intent)
+        except Exception as exc:  # a refused write comes first, whatever it led to
+            if tried:
+                raise WriteInCheck(check.name, tried[0]) from exc
+            raise
+    if tried:  # the check caught the error (or a tool it called did) and went on
         raise WriteInCheck(check.name, tried[0])
     if isinstance(returned, PlaybookOutcome):
         trace("check", {"check": check.name, "event": returned.kind, "summary": returned.summary})

@@ -13,10 +13,10 @@ from ..exceptions import PlaybookError, ToolError, UserError, WriteInCheck
 from ..intents import Intent, intent_title
 from ..playbooks import Context, PlaybookOutcome, Suspended
 from ..sessions import PendingState, PlaybookRun
+from .checks import early_program, program
 from .escalate import escalate
 from .parking import Gate, Parked
 from .state import TurnState
-from .checks import early_program, program
 from .verify import VERIFIED
 
 __all__ = ["execute", "offer_resume"]

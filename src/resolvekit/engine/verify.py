@@ -141,6 +141,7 @@ async def identify(ctx: Context[Any], verify: VerifyStep) -> PlaybookOutcome | N
             "model...) or ctx.refuse(...)"
         )
     identity = jsonable(pydantic_core.to_jsonable_python(returned, fallback=str))
+    conversation = ctx._conversation  # a parked step resumes on the next turn's conversation
     verified = ctx._next("verify", "verified", {})
     if verified is None:
         ctx._append(Step(index=ctx._cursor - 1, kind="verify", key="verified", result=identity))

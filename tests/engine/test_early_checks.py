@@ -412,3 +412,84 @@ def test_bad_registrations_are_typed_errors() -> None:
         agent.check(ChangeDates)(lambda ctx, intent: None)
     with pytest.raises(rk.UserError, match="already has a check named 'booking_open'"):
         agent.check(ChangeDates)(booking_open)
+
+
+# -- several checks, optional slots ------------------------------------------------------------
+
+
+class Rebook(rk.Intent):
+    """Two checks on two slots, and an optional slot."""
+
+    booking_id: str = rk.Slot(ask=ASK_BOOKING)
+    check_in: str = rk.Slot(ask=ASK_IN)
+    note: str | None = None
+
+
+def two_checks() -> tuple[rk.Agent[Any], list[str]]:
+    agent, _ = build()
+    ran: list[str] = []
+
+    @agent.tool(effect="read")
+    def saw(what: str) -> str:
+        """Records what a check saw (a journaled read: replays do not call it again)."""
+        ran.append(what)
+        return what
+
+    @agent.check(Rebook, needs=("check_in",))
+    async def date_free(ctx: rk.Context[Any], intent: Rebook) -> rk.PlaybookOutcome | None:
+        await ctx.call(saw, what=f"date_free {intent.check_in}")
+        ctx.say(f"{intent.check_in} is free.")
+        return None
+
+    @agent.check(Rebook, needs=("booking_id",))
+    async def booking_known(ctx: rk.Context[Any], intent: Rebook) -> rk.PlaybookOutcome | None:
+        await ctx.call(saw, what=f"booking_known {intent.booking_id}")
+        return None
+
+    @agent.check(Rebook, needs=("note",))
+    async def note_polite(ctx: rk.Context[Any], intent: Rebook) -> rk.PlaybookOutcome | None:
+        await ctx.call(saw, what=f"note_polite {intent.note}")
+        return ctx.refuse("rude", reply="Let's keep it polite.") if intent.note == "rude" else None
+
+    @agent.playbook(Rebook)
+    async def rebook(ctx: rk.Context[Any], intent: Rebook) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"rebooked {intent.booking_id} from {intent.check_in}")
+
+    return agent, ran
+
+
+async def test_checks_run_in_the_order_their_slots_came_and_replay_in_that_order() -> None:
+    agent, ran = two_checks()
+    with agent.override(
+        model=script(
+            rk.StartIntent(intent="Rebook", slots={"booking_id": "B1"}),
+            rk.FillSlots(slots={"check_in": "May 5"}),
+        )
+    ):
+        assert (await agent.handle("c", "rebook B1")).reply == ASK_IN
+        done = await agent.handle("c", "May 5")
+    assert done.reply == "May 5 is free.\nrebooked B1 from May 5"
+    # date_free is registered first but its slot came second; the optional note's check ran
+    # just before the playbook, on None.
+    assert ran == ["booking_known B1", "date_free May 5", "note_polite None"]
+    steps = [s[:2] for s in journal(await agent.conversation("c"), "Rebook")]
+    assert steps == [
+        ("check", "booking_known"),
+        ("call", "saw"),
+        ("check", "passed"),
+        ("check", "date_free"),
+        ("call", "saw"),
+        ("say", "May 5 is free."),
+        ("check", "passed"),
+        ("check", "note_polite"),
+        ("call", "saw"),
+        ("check", "passed"),
+    ]
+
+
+async def test_a_check_on_an_optional_slot_given_up_front_refuses_first() -> None:
+    agent, ran = two_checks()
+    with agent.override(model=script(rk.StartIntent(intent="Rebook", slots={"note": "rude"}))):
+        refused = await agent.handle("c", "rebook, you idiots")
+    assert (refused.reply, refused.outcome) == ("Let's keep it polite.", "refused")
+    assert ran == ["note_polite rude"]

@@ -86,7 +86,9 @@ MODULES: dict[str, Target] = {
     "engine/parking": _engine("parking"),
     "engine/clarify": _engine("clarify"),
     "engine/checks": Target(
-        "src/resolvekit/engine/checks.py", (f"{ENGINE}/test_early_checks.py",), "turn engine"
+        "src/resolvekit/engine/checks.py",
+        (f"{ENGINE}/test_early_checks.py", f"{ENGINE}/test_verify_first.py"),
+        "turn engine",
     ),
     "engine/escalate": _engine("escalate"),
     "engine/bookkeeping": Target("src/resolvekit/engine/bookkeeping.py", (ENGINE,), "turn engine"),

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
 import resolvekit as rk
@@ -493,3 +494,62 @@ async def test_a_check_on_an_optional_slot_given_up_front_refuses_first() -> Non
         refused = await agent.handle("c", "rebook, you idiots")
     assert (refused.reply, refused.outcome) == ("Let's keep it polite.", "refused")
     assert ran == ["note_polite rude"]
+
+
+class Stay(rk.Intent):
+    """A check on a slot that the intent's own validation may send back."""
+
+    check_in: str = rk.Slot(ask=ASK_IN)
+    check_out: str = rk.Slot(ask=ASK_OUT)
+
+    @pydantic.field_validator("check_out")
+    @classmethod
+    def _after_check_in(cls, value: str, info: pydantic.ValidationInfo) -> str:
+        if value == info.data.get("check_in"):
+            raise ValueError("the check-out must differ from the check-in")
+        return value
+
+
+async def test_a_needed_slot_sent_back_by_validation_and_given_again_runs_the_check_again() -> None:
+    agent, _ = build()
+    seen: list[str] = []
+
+    @agent.tool(effect="read")
+    def night_free(day: str) -> bool:
+        """Whether the night before ``day`` is free."""
+        seen.append(day)
+        return True
+
+    @agent.check(Stay, needs=("check_out",))
+    async def departure_free(ctx: rk.Context[Any], intent: Stay) -> None:
+        await ctx.call(night_free, day=intent.check_out)
+
+    @agent.playbook(Stay)
+    async def stay(ctx: rk.Context[Any], intent: Stay) -> rk.PlaybookOutcome:
+        return ctx.resolve(f"{intent.check_in} to {intent.check_out}")
+
+    with agent.override(
+        model=script(
+            rk.StartIntent(intent="Stay", slots={"check_in": "May 5", "check_out": "May 5"}),
+            rk.FillSlots(slots={"check_out": "May 7"}),
+        )
+    ):
+        again = await agent.handle("c", "May 5 to May 5")
+        assert again.reply.endswith(ASK_OUT)  # the value was checked, then sent back
+        done = await agent.handle("c", "May 7")
+    assert (done.reply, seen) == ("May 5 to May 7", ["May 5", "May 7"])
+    conversation = await agent.conversation("c")
+    assert conversation is not None
+    run = conversation.runs[0]
+    assert [s.index for s in run.journal] == list(range(len(run.journal)))
+    assert [(s.kind, s.args) for s in run.superseded][:1] == [("check", {"check_out": "May 5"})]
+
+
+def test_the_programs_are_built_once_per_agent() -> None:
+    """A parked program is resumed only by the very function it runs."""
+    from resolvekit.engine.checks import early_program, program
+
+    agent, _ = build()
+    assert early_program(agent, "ChangeDates") is early_program(agent, "ChangeDates")
+    assert program(agent, "ChangeDates") is program(agent, "ChangeDates")
+    assert program(agent, "ChangeDates") is not early_program(agent, "ChangeDates")

@@ -141,10 +141,15 @@ async def test_a_passing_check_lets_the_remaining_slots_be_asked_then_the_playbo
             rk.FillSlots(slots={"check_out": "May 7"}),
         )
     ):
-        assert (await agent.handle("c", "change booking B1")).reply == ASK_IN
+        first = await agent.handle("c", "change booking B1")
+        assert first.reply == ASK_IN
         assert (await agent.handle("c", "May 5")).reply == ASK_OUT
         done = await agent.handle("c", "May 7")
     assert (done.reply, done.outcome) == ("B1: May 5 to May 7", "resolved")
+    assert [e.data for e in first.trace if e.kind == "check"][1:] == [
+        {"check": "booking_open", "event": "passed"}
+    ]
+    assert not [e for e in done.trace if e.kind == "check"]  # replayed, not traced again
     assert seen["lookups"] == ["B1"]  # checked once: the playbook's run replays it
     assert seen["writes"] == [("B1", "May 5", "May 7")]
     assert journal(await agent.conversation("c")) == [

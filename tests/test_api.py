@@ -29,7 +29,7 @@ EXPECTED_EXPORTS = {
     "ToolErrorKind", "ToolSignal",
     "TraceEvent",
     "TurnResult", "UnconfirmedWrite", "UnexpectedModelBehavior", "Usage", "UserError",
-    "VerifyStepMissing",
+    "VerifyStepMissing", "WriteInCheck",
     "infer_model", "tool", "ToolChanged", "Toolset", "FunctionToolset", "ToolOverride",
     "Approval", "ApprovalPolicy", "ApprovalTier", "ApprovalRequest", "Notification",
     "PendingApproval", "Decided", "ApprovalError", "ApprovalNotFound", "ApprovalAlreadyDecided",

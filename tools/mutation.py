@@ -85,6 +85,11 @@ MODULES: dict[str, Target] = {
     "engine/recovery": _engine("recovery"),
     "engine/parking": _engine("parking"),
     "engine/clarify": _engine("clarify"),
+    "engine/checks": Target(
+        "src/resolvekit/engine/checks.py",
+        (f"{ENGINE}/test_early_checks.py", f"{ENGINE}/test_verify_first.py"),
+        "turn engine",
+    ),
     "engine/escalate": _engine("escalate"),
     "engine/bookkeeping": Target("src/resolvekit/engine/bookkeeping.py", (ENGINE,), "turn engine"),
     # mutmut calls every mutated function through a trampoline (three extra frames), so

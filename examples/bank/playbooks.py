@@ -49,8 +49,33 @@ async def _card(ctx: rk.Context[Bank], last4: str) -> Card | None:
     return card
 
 
+CHECKED_PAYEE = "checked_payee"
+"""The fact the transfer's early check remembers the payee under, for its playbook."""
+
+
 def register_playbooks(agent: rk.Agent[Bank]) -> None:
     """Register the bank's playbooks on ``agent`` (its tools must be registered first)."""
+
+    @agent.check(SendTransfer)
+    async def payee_saved(ctx: rk.Context[Bank], intent: SendTransfer) -> rk.PlaybookOutcome | None:
+        # Before the amount is asked: money goes only to a saved payee, so "send money to Tom"
+        # (not saved) is refused before asking how much.
+        payees: list[str] = await ctx.call("list_payees")
+        named = mentioned(ctx.request_text, payees)
+        if not named:
+            answer = await ctx.ask(
+                f"Who should I send it to? Your saved payees are {', '.join(payees)}.",
+                name="payee",
+            )
+            named = mentioned(answer, payees)
+        if not named:
+            return ctx.refuse(
+                "payee not saved",
+                reply="I can only send money to your saved payees "
+                f"({', '.join(payees)}). You can add a new payee in the app.",
+            )
+        ctx.remember(CHECKED_PAYEE, named[0])
+        return None
 
     @agent.playbook(FreezeCard)
     async def freeze(ctx: rk.Context[Bank], intent: FreezeCard) -> rk.PlaybookOutcome:
@@ -135,21 +160,7 @@ def register_playbooks(agent: rk.Agent[Bank]) -> None:
 
     @agent.playbook(SendTransfer)
     async def send(ctx: rk.Context[Bank], intent: SendTransfer) -> rk.PlaybookOutcome:
-        payees: list[str] = await ctx.call("list_payees")
-        named = mentioned(ctx.request_text, payees)
-        if not named:
-            answer = await ctx.ask(
-                f"Who should I send it to? Your saved payees are {', '.join(payees)}.",
-                name="payee",
-            )
-            named = mentioned(answer, payees)
-        if not named:
-            return ctx.refuse(
-                "payee not saved",
-                reply="I can only send money to your saved payees "
-                f"({', '.join(payees)}). You can add a new payee in the app.",
-            )
-        payee = named[0]
+        payee: str = ctx.facts[CHECKED_PAYEE]  # found by payee_saved in this very run
         balance: float = await ctx.call("get_balance")
         if intent.amount > balance:
             return ctx.refuse(

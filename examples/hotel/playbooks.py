@@ -54,10 +54,17 @@ def _by_dates(text: str, bookings: list[Booking]) -> list[Booking]:
     return found
 
 
-async def _booking(ctx: rk.Context[Hotel], action: str) -> Booking | rk.PlaybookOutcome:
+CHECKED_BOOKING = "checked_booking"
+"""The fact an early check remembers the booking it checked under, for its playbook."""
+
+
+async def _booking(
+    ctx: rk.Context[Hotel], action: str, *, checked: bool = False
+) -> Booking | rk.PlaybookOutcome:
     """The booking the guest means: the reference they gave, their only upcoming booking, or
-    the one they pick; a refusal when it is not theirs."""
-    refs = _refs(ctx.request_text)
+    the one they pick; a refusal when it is not theirs. ``checked``: the one the request's
+    early check found (it ran in this very run, so the fact is this request's)."""
+    refs = [ctx.facts[CHECKED_BOOKING]] if checked else _refs(ctx.request_text)
     if not refs:
         mine: list[Booking] = await ctx.call("list_bookings")
         today = dt.date.fromisoformat(ctx.deps["today"])
@@ -118,8 +125,33 @@ async def _quote(
     return kind.model_validate(quoted)
 
 
+async def _changeable(ctx: rk.Context[Hotel], action: str, what: str) -> rk.PlaybookOutcome | None:
+    """An early check: the booking the guest means (asked for now when they have several) is
+    theirs, confirmed and not started, so nothing else is asked about a booking that can't
+    change; remembered for the playbook."""
+    b = await _booking(ctx, action)
+    if not isinstance(b, Booking):
+        return b
+    if b.status != "confirmed":
+        return ctx.refuse(
+            f"booking {b.status}", reply=f"Booking {b.ref} is {b.status}, so I can't {what}."
+        )
+    if dt.date.fromisoformat(b.check_in) < dt.date.fromisoformat(ctx.deps["today"]):
+        started = f"the stay of booking {b.ref} has already started"
+        return ctx.refuse(started, reply=f"I can't {what}: {started}.")
+    ctx.remember(CHECKED_BOOKING, b.ref)
+    return None
+
+
 def register_playbooks(agent: rk.Agent[Hotel]) -> None:
     """Register the hotel's playbooks on ``agent`` (its tools must be registered first)."""
+
+    @agent.check(ChangeDates)
+    async def booking_changeable(
+        ctx: rk.Context[Hotel], intent: ChangeDates
+    ) -> rk.PlaybookOutcome | None:
+        # Before the new dates are asked: "can I change HB1003?" is refused at once.
+        return await _changeable(ctx, "change", "change its dates")
 
     @agent.playbook(BookingDetails)
     async def details(ctx: rk.Context[Hotel], intent: BookingDetails) -> rk.PlaybookOutcome:
@@ -138,7 +170,7 @@ def register_playbooks(agent: rk.Agent[Hotel]) -> None:
 
     @agent.playbook(ChangeDates)
     async def change(ctx: rk.Context[Hotel], intent: ChangeDates) -> rk.PlaybookOutcome:
-        b = await _booking(ctx, "change")
+        b = await _booking(ctx, "change", checked=True)
         if not isinstance(b, Booking):
             return b
         q = await _quote(

@@ -101,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "KnowledgeError": "exceptions",
     "UserError": "exceptions",
     "VerifyStepMissing": "exceptions",
+    "WriteInCheck": "exceptions",
     "InvalidMessage": "exceptions",
     "InternalError": "exceptions",
     "ConsentPolicy": "consent",
@@ -213,6 +214,7 @@ __all__ = [
     "UserError",
     "VerifyStepMissing",
     "WebhookTarget",
+    "WriteInCheck",
     "ZendeskTarget",
     "infer_model",
     "tool",
@@ -269,6 +271,7 @@ if TYPE_CHECKING:
         UnexpectedModelBehavior,
         UserError,
         VerifyStepMissing,
+        WriteInCheck,
     )
     from .handoffs import Handoff
     from .helpdesk import FreshdeskTarget, WebhookTarget, ZendeskTarget

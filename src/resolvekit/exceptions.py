@@ -4,7 +4,8 @@ Every error derives from one root, so ``except resolvekit.ResolvekitError`` catc
 
     ResolvekitError
     ├── UserError                      the developer used the API wrong (actionable message)
-    │   └── VerifyStepMissing          an intent is ``verify_first`` but the agent has no verify
+    │   ├── VerifyStepMissing          an intent is ``verify_first`` but the agent has no verify
+    │   └── WriteInCheck               an early check (``@agent.check``) tried to write
     ├── InternalError                  a bug: an unexpected exception while handling a message
     ├── InvalidMessage                 a customer message was rejected; nothing was stored
     ├── ToolSignal                     raised *on purpose* by a tool
@@ -75,6 +76,7 @@ __all__ = [
     "UnexpectedModelBehavior",
     "UserError",
     "VerifyStepMissing",
+    "WriteInCheck",
 ]
 
 
@@ -98,6 +100,25 @@ class VerifyStepMissing(UserError):
         super().__init__(
             f"Intent {intent} has verify_first = True, but agent {agent!r} has no verify step: "
             f"register one with @agent.verify (async def verify(ctx) -> identity | refusal)"
+        )
+
+
+class WriteInCheck(UserError):
+    """An early check (``@agent.check``) tried to write: call a write tool (through
+    ``ctx.call``, a read tool's own context, ``agent.call_tool`` or ``Tool.invoke``) or ask for
+    a confirmation or an approval. Nothing was written; a check only reads.
+
+    Attributes:
+        check: the check's name.
+        action: the write tool's name, or ``ctx.confirm`` / ``ctx.approve``.
+    """
+
+    def __init__(self, check: str, action: str) -> None:
+        self.check = check
+        self.action = action
+        super().__init__(
+            f"Early check {check!r} tried {action!r}: a check runs before the slots are asked "
+            "and must only read (call read tools, say, ask, refuse); do the write in the playbook"
         )
 
 

@@ -46,7 +46,7 @@ from .messages import Citation
 from .results import elapsed_ms
 from .sessions import Conversation, PendingState, PlaybookRun, Step, process_id
 from .specs import SlotSpec
-from .tools import Tool
+from .tools import Tool, forbid_writes
 from .toolsets import resolve_tool
 
 if TYPE_CHECKING:
@@ -310,6 +310,7 @@ class Context(Generic[DepsT]):
         tool, shape = resolve_tool(self._hooks.tools, ref)  # the one that runs, the typed one
         if tool is None or shape is None:
             return self._unavailable(str(ref), args)
+        forbid_writes(tool.name, tool.effect)  # a write inside an early check raises
         recorded = self._recorded_call(tool, args)
         if recorded is not None:
             return await self._replay_call(tool, recorded, shape)
@@ -484,6 +485,7 @@ class Context(Generic[DepsT]):
 
     async def confirm(self, text: str, /) -> bool:
         """Ask a yes/no question; True only on an explicit yes (recorded in the journal)."""
+        forbid_writes("ctx.confirm")  # a yes is for a write, never made in an early check
         step = self._next("confirm", text, {})
         if step is None:
             step = self._append(
@@ -509,6 +511,7 @@ class Context(Generic[DepsT]):
         approved at once under the automatic tier, else the playbook waits (durably) for someone
         with the tier's ``role`` or a higher one (``Agent.decide``); above the top tier the
         conversation goes to a person. Write only when ``approval.approved``."""
+        forbid_writes("ctx.approve")
         args = {"amount": amount, "role": role, "details": jsonable(dict(details or {}))}
         step = self._next("approve", reason, args) or self._append(
             Step(index=self._cursor - 1, kind="approve", key=reason, args=args, status="pending")

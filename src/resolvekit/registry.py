@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar, Unpack, overload
 
@@ -19,16 +20,30 @@ from .specs import IntentSpec
 from .tools import Tool, ToolOptions, tool
 from .toolsets import FunctionToolset, Toolset, check_names, merge_tools
 
-__all__ = ["Playbook", "Registry", "VerifyStep"]
+__all__ = ["EarlyCheck", "Playbook", "Registry", "VerifyStep"]
 
 log = logging.getLogger("resolvekit")
 DepsT = TypeVar("DepsT")
 IntentT = TypeVar("IntentT", bound=Intent)
+CheckT = TypeVar("CheckT", bound=Callable[..., Awaitable[Any]])
 Playbook = Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
 """A registered playbook: ``async def playbook(ctx, intent) -> PlaybookOutcome``."""
 VerifyStep = Callable[[Context[Any]], Awaitable[Any]]
 """The identity step: ``async def verify(ctx) -> identity | PlaybookOutcome`` (see
 :meth:`Registry.verify`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EarlyCheck:
+    """A read-only check of an intent that may refuse the request as soon as the slots it
+    needs are known (:meth:`Registry.check`)."""
+
+    name: str
+    """The function's name: journaled, so renaming a check re-runs it in open requests."""
+    needs: tuple[str, ...]
+    """The slots it reads; it runs once all of them are filled, before any other is asked."""
+    function: Callable[[Context[Any], Any], Awaitable[PlaybookOutcome | None]]
+    """``async def check(ctx, intent) -> PlaybookOutcome | None``."""
 
 
 class Registry(Generic[DepsT]):
@@ -57,6 +72,8 @@ class Registry(Generic[DepsT]):
         self._toolsets_held = False
         self.verify_step: VerifyStep | None = None
         """The identity step registered with :meth:`verify`, if any."""
+        self.checks: dict[str, tuple[EarlyCheck, ...]] = {}
+        """The early checks of each intent (:meth:`check`), in the order registered."""
 
     @overload
     def tool(self, function: Callable[..., Any], /) -> Tool[Any]: ...
@@ -190,6 +207,50 @@ class Registry(Generic[DepsT]):
             raise UserError(f"Agent {self.name!r} already has a verify step")
         self.verify_step = function
         return function
+
+    def check(
+        self, intent: type[Intent], *, needs: Iterable[str] = ()
+    ) -> Callable[[CheckT], CheckT]:
+        """Register an early check of ``intent``: a refusal made as soon as it can be.
+
+        ``async def check(ctx, intent) -> PlaybookOutcome | None`` runs once every slot in
+        ``needs`` is filled (at once when ``needs`` is empty; after the verify step of a
+        ``verify_first`` intent), before any other missing slot is asked, and in any case
+        before the playbook. It may ``ctx.call`` read tools, ``ctx.say`` and ``ctx.ask``;
+        returning a ``PlaybookOutcome`` (``ctx.refuse(...)``) ends the request with nothing
+        else asked, returning None goes on. ``intent`` holds the slots known so far (only
+        ``needs`` are sure to be set). A write (a write tool reached by any path,
+        ``ctx.confirm``, ``ctx.approve``) raises :class:`~resolvekit.WriteInCheck`. Its steps
+        are journaled in the request's run; a correction of a needed slot runs it again.
+
+        Raises:
+            UserError: ``intent`` is not an Intent subclass, a name in ``needs`` is not one of
+                its slots, the function is not async, or the intent has a check of that name.
+        """
+        if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
+            raise UserError(f"@agent.check takes an Intent subclass, not {intent!r}")
+        needed = (needs,) if isinstance(needs, str) else tuple(needs)
+        unknown = [slot for slot in needed if slot not in intent.model_fields]
+        if unknown:
+            raise UserError(
+                f"@agent.check({intent.intent_name}): {unknown} are not slots of the intent "
+                f"(slots: {sorted(intent.model_fields)})"
+            )
+        name = intent.intent_name
+
+        def register(function: CheckT) -> CheckT:
+            registered = function  # the check of the type given (the test below narrows it)
+            if not asyncio.iscoroutinefunction(function):
+                raise UserError(f"@agent.check takes an async function, not {function!r}")
+            known = self.checks.get(name, ())
+            check_name = function.__name__
+            if any(c.name == check_name for c in known):
+                raise UserError(f"Intent {name} already has a check named {check_name!r}")
+            check = EarlyCheck(name=check_name, needs=needed, function=function)
+            self.checks[name] = (*known, check)
+            return registered
+
+        return register
 
     def intent_spec(self, name: str) -> IntentSpec:
         """The model-facing description of one registered intent."""

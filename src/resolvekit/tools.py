@@ -21,11 +21,13 @@ retried and recovered after a crash without running twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -43,16 +45,48 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from ._json import detached
-from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError
+from .exceptions import RetryableToolError, ToolError, ToolRefusal, UserError, WriteInCheck
 from .specs import ToolSpec
 
-__all__ = ["Effect", "RetryPolicy", "Tool", "ToolOptions", "tool"]
+__all__ = ["Effect", "RetryPolicy", "Tool", "ToolOptions", "forbid_writes", "read_only", "tool"]
 
 R = TypeVar("R")
 Effect = Literal["read", "write"]
 IDEMPOTENCY_PARAM = "idempotency_key"
 Authorize: TypeAlias = Callable[[Any, dict[str, Any]], Awaitable[None] | None]
 """``authorize(ctx, args)``: raise :class:`ToolRefusal` to refuse a call."""
+
+
+@dataclass(kw_only=True)
+class _ReadOnly:
+    check: str
+    attempts: list[str] = field(default_factory=list)
+    """Every write refused, kept even when the code that tried it swallowed the error."""
+
+
+_READ_ONLY: ContextVar[_ReadOnly | None] = ContextVar("resolvekit_read_only", default=None)
+
+
+@contextlib.contextmanager
+def read_only(check: str) -> Iterator[list[str]]:
+    """While inside, in this task and the tasks and threads it starts, every write is refused
+    with :class:`WriteInCheck` (an early check, ``@agent.check``, runs inside). Yields the list
+    of the writes tried, so a check that caught the error is still caught afterwards."""
+    guard = _ReadOnly(check=check)
+    token = _READ_ONLY.set(guard)
+    try:
+        yield guard.attempts
+    finally:
+        _READ_ONLY.reset(token)
+
+
+def forbid_writes(action: str, effect: str = "write") -> None:
+    """Raise :class:`WriteInCheck` when ``action`` (a write tool's name, ``ctx.confirm``...)
+    is tried inside :func:`read_only`; nothing otherwise, nor for a read."""
+    guard = _READ_ONLY.get()
+    if guard is not None and effect != "read":
+        guard.attempts.append(action)
+        raise WriteInCheck(guard.check, action)
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -163,7 +197,9 @@ class Tool(Generic[R]):
 
         Raises:
             ToolError: any failure, with its kind.
+            WriteInCheck: a write inside an early check (:func:`read_only`).
         """
+        forbid_writes(self.name, self.effect)
         retry = self.retry if (self.effect == "read" or self.idempotent) else NO_RETRY
 
         async def attempt() -> Any:

@@ -107,3 +107,23 @@ async def test_the_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None
     outcomes = [r.outcome for r in await demo("test")]
     assert outcomes.count("resolved") == 3 and outcomes[-1] == "escalated"
     assert "TR503" in capsys.readouterr().out
+
+
+async def test_a_payee_not_saved_is_refused_before_the_amount_is_asked(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    bank = demo_state()
+    turns = await talk(agent, bank, ["I want to send money", "Tom Baker"])
+    assert turns[0].reply.startswith("Who should I send it to?")  # not "How much?" first
+    assert (turns[1].outcome, turns[1].pending) == ("refused", None)
+    assert "saved payees" in turns[1].reply
+    assert len(bank["transfers"]) == len(demo_state()["transfers"])  # nothing sent
+
+
+async def test_a_saved_payee_is_checked_then_the_amount_asked(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    bank = demo_state()
+    turns = await talk(agent, bank, ["I want to send money to Maria Silva", "$40"])
+    assert turns[0].reply == "How much should I send?"
+    assert turns[1].reply == "Shall I send $40.00 to Maria Silva?"

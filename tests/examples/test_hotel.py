@@ -65,7 +65,6 @@ async def test_someone_elses_booking_is_refused(agent: rk.Agent[dict[str, Any]])
     hotel = demo_state()
     turns = await talk(agent, hotel, ["please cancel booking HB2001"])
     assert turns[0].outcome == "refused"
-    assert hotel == {**demo_state(), "guests": hotel["guests"], "bookings": hotel["bookings"]}
     assert hotel["bookings"]["HB2001"]["status"] == "confirmed"
 
 
@@ -126,3 +125,35 @@ async def test_suite_scenarios_reach_their_goal_on_the_default_model() -> None:
         "extra-bed-single-room": "refused_correctly",
     }
     assert all(r.verdict != "failed" for r in run.records["gold"])
+
+
+async def test_a_booking_that_is_over_is_refused_before_the_new_dates_are_asked(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    hotel = demo_state()
+    (turn,) = await talk(agent, hotel, ["can I change booking HB1003?"])
+    assert (turn.outcome, turn.pending) == ("refused", None)
+    assert turn.reply == "Booking HB1003 is completed, so I can't change its dates."
+    checks = [e.data["event"] for e in turn.trace if e.kind == "check"]
+    assert checks == ["started", "refused"]
+    assert hotel["payments"] == []
+
+
+async def test_several_facts_up_front_are_checked_then_quoted_with_no_question(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    hotel = demo_state()
+    (turn,) = await talk(agent, hotel, ["change HB1001 to arrive December 21, leave December 24"])
+    assert "Moving HB1001 to December 21, 2026 - December 24, 2026" in turn.reply
+    assert turn.pending == "confirm"
+    events = [(e.kind, e.data.get("event")) for e in turn.trace if e.kind == "check"]
+    assert events == [("check", "started"), ("check", "passed")]
+
+
+async def test_a_guest_with_several_bookings_is_asked_which_before_the_dates(
+    agent: rk.Agent[dict[str, Any]],
+) -> None:
+    hotel = demo_state()
+    turns = await talk(agent, hotel, ["I need to change the dates of my booking", "HB1001"])
+    assert turns[0].reply.startswith("Which booking would you like to change?")
+    assert turns[1].reply == "What's your new check-in date?"

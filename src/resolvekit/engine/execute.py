@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..approvals import ApprovalEscalation
-from ..exceptions import PlaybookError, ToolError, UserError
+from ..exceptions import PlaybookError, ToolError, UserError, WriteInCheck
 from ..intents import Intent, intent_title
 from ..playbooks import Context, PlaybookOutcome, Suspended
 from ..sessions import PendingState, PlaybookRun
+from .checks import early_program, program
 from .escalate import escalate
 from .parking import Gate, Parked
 from .state import TurnState
-from .verify import VERIFIED, program, verification_program
+from .verify import VERIFIED
 
 __all__ = ["execute", "offer_resume"]
 
@@ -29,13 +30,17 @@ async def execute(
     """Run ``run``'s playbook for ``intent`` until it finishes or needs the customer: resumed
     where it is parked when it can be (:mod:`resolvekit.engine.parking`), else replayed from
     its journal. ``rewind`` names a corrected slot (a mismatch then truncates the journal
-    instead of diverging). ``intent`` None runs only the run's identity part (its slots are
-    not collected yet: :mod:`resolvekit.engine.verify`)."""
+    instead of diverging). ``intent`` None runs only the part before the slots: the identity
+    part (:mod:`resolvekit.engine.verify`) and the early checks that can run
+    (:mod:`resolvekit.engine.checks`)."""
     agent = state.agent
     parked_playbooks = agent.parked
     conv = state.conv
     hooks = state.hooks()
-    playbook = program(agent, run.intent) if intent is not None else verification_program(agent)
+    if intent is not None:
+        playbook = program(agent, run.intent)
+    else:
+        playbook = early_program(agent, run.intent)
     parked = parked_playbooks.take(conv.id, run, playbook, agent.tools) if rewind is None else None
     if rewind is not None:
         parked_playbooks.drop(conv.id, run.id)
@@ -78,6 +83,8 @@ async def execute(
         state.replies.extend(ctx.outbox)
         await _fail(state, run, exc, f"{exc.tool} failed ({exc.kind}): {exc.message}")
         return
+    except WriteInCheck:
+        raise  # the developer's mistake, typed: nothing was written, nothing is handed over
     except PlaybookError as exc:
         state.replies.extend(ctx.outbox)
         if agent.raise_errors:
@@ -97,7 +104,7 @@ async def execute(
         _ask(state, stopped.pending, stopped.error)
         return
     state.conv.pending = None
-    if stopped.outcome is VERIFIED:  # the identity part is done: the slots come next
+    if stopped.outcome is VERIFIED:  # the part before the slots is done: they come next
         return
     await _finish(state, run, stopped.outcome)
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..phrases import Phrases
     from ..playbooks import Context, KnowledgeAnswer, PlaybookOutcome
     from ..redaction import Redactor
+    from ..registry import EarlyCheck
     from ..repair import Repairs
     from ..sessions import Store
     from ..specs import IntentSpec
@@ -51,6 +52,11 @@ class AgentSetup(Protocol):
     @property
     def verify_step(self) -> VerifyStep | None:
         """The identity step (``@agent.verify``), if any."""
+        ...
+
+    @property
+    def checks(self) -> Mapping[str, tuple[EarlyCheck, ...]]:
+        """The early checks of each intent (``@agent.check``)."""
         ...
 
     @property

@@ -1,5 +1,6 @@
 """Starting a request and collecting its slots: values validated and remembered, corrections
-rewinding the playbook, the next missing slot asked, then the playbook run."""
+rewinding the playbook, the identity part and the early checks run as soon as they can, the
+next missing slot asked, then the playbook run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..intents import Intent, slot_error_message
 from ..messages import StartIntent
 from ..sessions import PendingState, PlaybookRun
 from ..specs import SlotSpec
+from . import checks
 from .clarify import clarify, repair
 from .execute import execute
 from .state import TurnState
@@ -149,14 +151,18 @@ async def advance(
     errors: dict[str, str] | None = None,
     rewind: str | None = None,
 ) -> None:
-    """Ask for the next missing slot, or run the playbook."""
+    """Run what comes before the slots when it can run, then ask for the next missing slot,
+    or run the playbook."""
     errors = errors or {}
     state.current_run = run
-    if needs_verification(state.agent, run):  # the identity part runs before any slot
-        restart_if_verified(state.conv, run)
+    agent = state.agent
+    verifying = needs_verification(agent, run)
+    if verifying or checks.due(agent, run):  # identity, then early checks, before any slot
+        if verifying:
+            restart_if_verified(state.conv, run)
         run.status = "waiting"
-        await execute(state, run, None, rewind)
-        if needs_verification(state.agent, run):
+        await execute(state, run, None, rewind or checks.needs_changed(agent, run))
+        if run.status != "waiting" or needs_verification(agent, run) or checks.due(agent, run):
             return  # waiting for the customer, or refused/failed
     intent_cls = state.agent.intents[run.intent]
     spec = state.agent.intent_spec(run.intent)

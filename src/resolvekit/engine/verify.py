@@ -10,9 +10,10 @@ A ``verify_first`` run's journal starts with the identity part:
 2. the verify step's own ``ask``/``call``/``say`` steps (none when skipped);
 3. ``verify "verified"`` with the identity (absent when the step refused).
 
-The engine first runs only this part (:func:`verification_program`), before any slot is asked;
-when the slots are complete the playbook runs behind the same part (:func:`program`), which is
-then served from the journal.
+The engine first runs only this part (with the early checks that can run:
+:func:`resolvekit.engine.checks.early_program`), before any slot is asked; when the slots are
+complete the playbook runs behind the same part (:func:`program`), which is then served from the
+journal.
 """
 
 from __future__ import annotations
@@ -37,12 +38,11 @@ __all__ = [
     "needs_verification",
     "program",
     "restart_if_verified",
-    "verification_program",
 ]
 
 VERIFIED = object()
-"""What :func:`verification_program` returns once the identity is known (the run goes on to its
-slots)."""
+"""What the part before the slots returns once the identity is known and no early check refused
+(the run goes on to its slots)."""
 
 _PROGRAMS: weakref.WeakKeyDictionary[Any, dict[Any, Playbook]] = weakref.WeakKeyDictionary()
 """Programs built per agent, one per (playbook, verify step): a parked playbook is resumed only
@@ -82,20 +82,14 @@ def restart_if_verified(conversation: Conversation, run: PlaybookRun) -> None:
     run.journal.clear()
 
 
-def program(agent: AgentSetup, intent: str) -> Playbook:
-    """What runs for ``intent``: its playbook, behind the identity part when ``verify_first``."""
-    playbook = agent.playbooks[intent]
+def program(agent: AgentSetup, intent: str, playbook: Playbook | None = None) -> Playbook:
+    """What runs for ``intent``: its playbook (or ``playbook``, the playbook behind its early
+    checks), behind the identity part when ``verify_first``."""
+    playbook = playbook or agent.playbooks[intent]
     verify = agent.verify_step
     if not agent.intents[intent].verify_first or verify is None:
         return playbook
     return _cached(agent, (playbook, verify), lambda: _behind(playbook, verify))
-
-
-def verification_program(agent: AgentSetup) -> Playbook:
-    """The identity part alone: returns :data:`VERIFIED` or the verify step's refusal."""
-    verify = agent.verify_step
-    assert verify is not None  # checked by needs_verification
-    return _cached(agent, verify, lambda: _alone(verify))
 
 
 def _cached(agent: AgentSetup, key: Any, build: Callable[[], Playbook]) -> Playbook:
@@ -114,14 +108,6 @@ def _behind(playbook: Playbook, verify: VerifyStep) -> Playbook:
         return await playbook(ctx, intent)
 
     return verified_playbook
-
-
-def _alone(verify: VerifyStep) -> Playbook:
-    async def verification(ctx: Context[Any], intent: Any) -> Any:
-        outcome = await identify(ctx, verify)
-        return outcome if isinstance(outcome, PlaybookOutcome) else VERIFIED
-
-    return verification
 
 
 async def identify(ctx: Context[Any], verify: VerifyStep) -> PlaybookOutcome | None:
@@ -155,6 +141,7 @@ async def identify(ctx: Context[Any], verify: VerifyStep) -> PlaybookOutcome | N
             "model...) or ctx.refuse(...)"
         )
     identity = jsonable(pydantic_core.to_jsonable_python(returned, fallback=str))
+    conversation = ctx._conversation  # a parked step resumes on the next turn's conversation
     verified = ctx._next("verify", "verified", {})
     if verified is None:
         ctx._append(Step(index=ctx._cursor - 1, kind="verify", key="verified", result=identity))

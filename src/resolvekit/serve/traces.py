@@ -39,6 +39,7 @@ _EVENT = {
     "say": "say",
     "remember": "remember",
     "verify": "verify",
+    "check": "check",
 }
 """The trace event kind of each journal step kind."""
 

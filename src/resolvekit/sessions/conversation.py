@@ -57,7 +57,9 @@ MAX_RECEIPTS = 100
 DEFAULT_WRITE_DEADLINE = 300.0
 """Seconds after which a started write without its own deadline is taken as interrupted."""
 
-StepKind = Literal["call", "ask", "confirm", "approve", "search", "say", "remember", "verify"]
+StepKind = Literal[
+    "call", "ask", "confirm", "approve", "search", "say", "remember", "verify", "check"
+]
 StepStatus = Literal["pending", "started", "done", "error"]
 RunStatus = Literal[
     "collecting",

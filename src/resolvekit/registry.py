@@ -225,7 +225,8 @@ class Registry(Generic[DepsT]):
 
         Raises:
             UserError: ``intent`` is not an Intent subclass, a name in ``needs`` is not one of
-                its slots, the function is not async, or the intent has a check of that name.
+                its slots, the function is not async or is named ``passed``, or the intent has
+                a check of that name.
         """
         if not (isinstance(intent, type) and issubclass(intent, Intent)) or intent is Intent:
             raise UserError(f"@agent.check takes an Intent subclass, not {intent!r}")
@@ -244,6 +245,8 @@ class Registry(Generic[DepsT]):
                 raise UserError(f"@agent.check takes an async function, not {function!r}")
             known = self.checks.get(name, ())
             check_name = function.__name__
+            if check_name == "passed":  # the journal's record of a check that passed
+                raise UserError("@agent.check: a check cannot be named 'passed'")
             if any(c.name == check_name for c in known):
                 raise UserError(f"Intent {name} already has a check named {check_name!r}")
             check = EarlyCheck(name=check_name, needs=needed, function=function)

@@ -419,6 +419,12 @@ def test_bad_registrations_are_typed_errors() -> None:
     with pytest.raises(rk.UserError, match="already has a check named 'booking_open'"):
         agent.check(ChangeDates)(booking_open)
 
+    async def passed(ctx: rk.Context[Any], intent: Any) -> None:
+        return None
+
+    with pytest.raises(rk.UserError, match="cannot be named 'passed'"):
+        agent.check(ChangeDates)(passed)
+
 
 # -- several checks, optional slots ------------------------------------------------------------
 

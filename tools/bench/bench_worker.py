@@ -2,9 +2,13 @@
 
 The retail agent (examples/retail, in-memory store, the policy knowledge base) on LocalModel
 handles ``--turns`` customer messages per conversation, every message new (a conversation
-number and an order id make each unique, so the embedding cache misses as it would with real
-customers), with 1, 16 and 64 conversations in flight. Variants, each with its own empty
-embedding cache, run in the same process one after the other at each concurrency:
+number and an order id make each unique), with 1, 16 and 64 conversations in flight. LocalModel
+classifies the message with its numbers and ids masked ("order [id]"), so by default the
+conversations' messages are a handful of texts to the encoder (one forward-pass row each);
+``--distinct`` words each conversation's messages differently (a colour and an item), so every
+message is a text of its own to the encoder too: the embedding cache misses on every one.
+Variants, each with its own empty embedding cache, run in the same process one after the other
+at each concurrency:
 
 - ``old``: ``LocalModel(batching=False)``: one turn at a time under one lock on the event
   loop's shared executor, each miss embedded alone and written + fsynced before the turn goes on
@@ -57,6 +61,26 @@ LINES = (
     "what is your policy on refunds for a {item} bought {n} days ago?",
 )
 ITEMS = ("desk lamp", "office chair", "water bottle", "backpack", "hiking boots", "smart watch")
+DISTINCT = (
+    "Hi, I want to return the {colour} {item} from order #W{order}, conversation {n}",
+    "my email is customer{n}.{order}@example.com",
+    "actually can you tell me where order W{order} with the {colour} {item} is? ref {n}",
+    "what is your policy on refunds for a {colour} {item} bought {n} days ago?",
+)
+COLOURS = (
+    "red",
+    "blue",
+    "green",
+    "black",
+    "white",
+    "grey",
+    "navy",
+    "pink",
+    "teal",
+    "beige",
+    "gold",
+)
+"""With the six items: 66 wordings, one per conversation up to 64 (``--distinct``)."""
 
 
 def load() -> str:
@@ -78,7 +102,9 @@ def make_model(variant: str, cache: str) -> LocalModel:
     return LocalModel(embedder=CachedEmbedder(inner, cache_dir=cache), batching=False)
 
 
-async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> dict[str, float]:
+async def run_variant(
+    variant: str, concurrency: int, turns: int, salt: int, distinct: bool = False
+) -> dict[str, float]:
     from examples.retail import build_agent
 
     encoder = _NEW_ENCODERS.get(variant)
@@ -109,9 +135,11 @@ async def run_variant(variant: str, concurrency: int, turns: int, salt: int) -> 
 
         async def conversation(n: int) -> None:
             order = 1000000 + salt * 1000 + n
+            lines = DISTINCT if distinct else LINES
+            colour = COLOURS[n // len(ITEMS) % len(COLOURS)]
             for turn in range(turns):
-                text = LINES[turn % len(LINES)].format(
-                    n=f"{salt}-{n}", order=order, item=ITEMS[n % len(ITEMS)]
+                text = lines[turn % len(lines)].format(
+                    n=f"{salt}-{n}", order=order, item=ITEMS[n % len(ITEMS)], colour=colour
                 )
                 started = time.perf_counter()
                 await agent.handle(customer_id=f"{variant}-{salt}-{n}", text=text)
@@ -154,10 +182,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--encoders", action="store_true", help="add the worker on numpy and on onnx int8"
     )
+    parser.add_argument(
+        "--distinct", action="store_true", help="every message a text of its own once masked"
+    )
     args = parser.parse_args(argv)
     variants = ["old", "new"] + (["old-torch"] if args.torch else [])
     variants += ["new-numpy", "new-int8"] if args.encoders else []
-    print(f"machine: {os.cpu_count()} CPU cores; retail agent, in-memory store; load {load()}")
+    messages = "distinct once masked" if args.distinct else "masked to a few texts"
+    print(
+        f"machine: {os.cpu_count()} CPU cores; retail agent, in-memory store; messages "
+        f"{messages}; load {load()}"
+    )
     build_graphs()
     salt = 0
     for level in args.levels:
@@ -166,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.rounds):
             for variant in variants:
                 salt += 1
-                results[variant].append(asyncio.run(run_variant(variant, level, args.turns, salt)))
+                results[variant].append(
+                    asyncio.run(run_variant(variant, level, args.turns, salt, args.distinct))
+                )
         for variant in variants:
             rows = results[variant]
             rate = [r["turns/s"] for r in rows]

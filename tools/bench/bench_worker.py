@@ -1,12 +1,12 @@
 """The LocalModel worker under concurrent retail conversations: turns/s and p50/p99 per turn.
 
 The retail agent (examples/retail, in-memory store, the policy knowledge base) on LocalModel
-handles ``--turns`` customer messages per conversation, every message new (a conversation
-number and an order id make each unique), with 1, 16 and 64 conversations in flight. LocalModel
-classifies the message with its numbers and ids masked ("order [id]"), so by default the
-conversations' messages are a handful of texts to the encoder (one forward-pass row each);
-``--distinct`` words each conversation's messages differently (a colour and an item), so every
-message is a text of its own to the encoder too: the embedding cache misses on every one.
+handles ``--turns`` customer messages per conversation, every message new, with 1, 16 and 64
+conversations in flight. LocalModel classifies a message with its numbers and ids masked
+("order [id]"), so what makes a message new to the encoder (and a miss of the embedding cache)
+is its words: each conversation names its own colour and item ("the teal backpack"). With
+``--repeated`` the conversations word their messages alike but for the item (six texts once
+masked), as many customers send the same request at once.
 Variants, each with its own empty embedding cache, run in the same process one after the other
 at each concurrency:
 
@@ -26,6 +26,7 @@ Run from the repository root::
     .venv/bin/python tools/bench/bench_worker.py                    # a few minutes on 2 cores
     .venv/bin/python tools/bench/bench_worker.py --levels 64 --torch
     .venv/bin/python tools/bench/bench_worker.py --levels 64 --rounds 2 --encoders
+    .venv/bin/python tools/bench/bench_worker.py --levels 64 --rounds 2 --repeated
 """
 
 from __future__ import annotations
@@ -55,18 +56,18 @@ from resolvekit.understanding.embedders import (  # noqa: E402
     default_intent_embedder,
 )
 
-LINES = (
+REPEATED = (
     "Hi, I want to return the {item} from order #W{order}, conversation {n}",
     "my email is customer{n}.{order}@example.com",
     "actually can you tell me where order W{order} is? ref {n}",
-    "what is your policy on refunds for a {item} bought {n} days ago?",
+    "what is your policy on refunds for a {item} bought {days} days ago?",
 )
 ITEMS = ("desk lamp", "office chair", "water bottle", "backpack", "hiking boots", "smart watch")
-DISTINCT = (
+LINES = (
     "Hi, I want to return the {colour} {item} from order #W{order}, conversation {n}",
     "my email is customer{n}.{order}@example.com",
     "actually can you tell me where order W{order} with the {colour} {item} is? ref {n}",
-    "what is your policy on refunds for a {colour} {item} bought {n} days ago?",
+    "what is your policy on refunds for a {colour} {item} bought {days} days ago?",
 )
 COLOURS = (
     "red",
@@ -81,7 +82,7 @@ COLOURS = (
     "beige",
     "gold",
 )
-"""With the six items: 66 wordings, one per conversation up to 64 (``--distinct``)."""
+"""With the six items: 66 wordings, one per conversation up to 64."""
 
 
 def load() -> str:
@@ -135,7 +136,7 @@ class EncoderTime:
 
 
 async def run_variant(
-    variant: str, concurrency: int, turns: int, salt: int, distinct: bool = False
+    variant: str, concurrency: int, turns: int, salt: int, repeated: bool = False
 ) -> dict[str, float]:
     from examples.retail import build_agent
 
@@ -171,12 +172,16 @@ async def run_variant(
 
         async def conversation(n: int) -> None:
             order = 1000000 + salt * 1000 + n
-            lines = DISTINCT if distinct else LINES
-            colour = COLOURS[n // len(ITEMS) % len(COLOURS)]
+            lines = REPEATED if repeated else LINES
+            words = {
+                "n": f"{salt:03d}{n:03d}",  # six digits: always masked, "[number]"
+                "order": order,
+                "item": ITEMS[n % len(ITEMS)],
+                "colour": COLOURS[n // len(ITEMS) % len(COLOURS)],
+                "days": 2 + n % 28,
+            }
             for turn in range(turns):
-                text = lines[turn % len(lines)].format(
-                    n=f"{salt}-{n}", order=order, item=ITEMS[n % len(ITEMS)], colour=colour
-                )
+                text = lines[turn % len(lines)].format(**words)
                 started = time.perf_counter()
                 await agent.handle(customer_id=f"{variant}-{salt}-{n}", text=text)
                 latencies.append(time.perf_counter() - started)
@@ -228,12 +233,12 @@ def main(argv: list[str] | None = None) -> None:
         "--encoders", action="store_true", help="add the worker on numpy and on onnx int8"
     )
     parser.add_argument(
-        "--distinct", action="store_true", help="every message a text of its own once masked"
+        "--repeated", action="store_true", help="conversations word their messages alike"
     )
     args = parser.parse_args(argv)
     variants = ["old", "new"] + (["old-torch"] if args.torch else [])
     variants += ["new-numpy", "new-int8"] if args.encoders else []
-    messages = "distinct once masked" if args.distinct else "masked to a few texts"
+    messages = "worded alike (six texts once masked)" if args.repeated else "each worded its own"
     print(
         f"machine: {os.cpu_count()} CPU cores; retail agent, in-memory store; messages "
         f"{messages}; load {load()}"
@@ -247,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
             for variant in variants:
                 salt += 1
                 results[variant].append(
-                    asyncio.run(run_variant(variant, level, args.turns, salt, args.distinct))
+                    asyncio.run(run_variant(variant, level, args.turns, salt, args.repeated))
                 )
         for variant in variants:
             rows = results[variant]

@@ -164,9 +164,9 @@ async def run_variant(
         kb.add(data_dir() / "policy.md")
         model = make_model(variant, cache + "/embeddings")
         agent = build_agent(model=model, knowledge=kb)
-        encoder = EncoderTime()
-        encoder.wrap(plain)
-        encoder.wrap(model.embedder)
+        timing = EncoderTime()
+        timing.wrap(plain)
+        timing.wrap(model.embedder)
         await agent.warm_up()
         latencies: list[float] = []
 
@@ -187,9 +187,9 @@ async def run_variant(
                 latencies.append(time.perf_counter() - started)
 
         started, cpu = time.perf_counter(), time.process_time()
-        encoder.counting = True
+        timing.counting = True
         await asyncio.gather(*(conversation(n) for n in range(concurrency)))
-        encoder.counting = False
+        timing.counting = False
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         await agent.close()
         # The background cache writer must be done with this folder before it is removed.
@@ -202,9 +202,9 @@ async def run_variant(
         "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         "turns": len(latencies),
         "cpu": cpu,
-        "encoder_cpu": encoder.cpu,
-        "encoded": encoder.texts,
-        "passes": encoder.passes,
+        "encoder_cpu": timing.cpu,
+        "encoded": timing.texts,
+        "passes": timing.passes,
     }
 
 

@@ -57,6 +57,33 @@ def test_concurrent_calls_share_forward_passes() -> None:
     assert inner.threads == {"resolvekit-embedder"}  # one worker runs every pass
 
 
+def test_a_text_sent_by_many_callers_at_once_is_computed_once() -> None:
+    # 30 conversations sending the same (masked) message miss the cache together: one row to
+    # compute, whichever pass each caller's request lands in.
+    inner = SlowEmbedder(pause=0.02)
+    batching = BatchingEmbedder(inner, max_batch=8)
+    asked = [["return order [id]", f"other {i % 3}"] for i in range(30)]
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(batching.embed, asked))
+    for got, texts in zip(results, asked, strict=True):
+        np.testing.assert_array_equal(got, HashingEmbedder(16).embed(texts))
+    assert sum(inner.calls) == 4 == batching.computed
+    results[0][:] = 0  # a caller's rows are its own
+    np.testing.assert_array_equal(batching.embed(asked[1]), results[1])
+
+
+def test_recent_texts_are_forgotten_past_a_few_passes() -> None:
+    inner = SlowEmbedder(pause=0)
+    batching = BatchingEmbedder(inner, max_batch=2)
+    for i in range(20):
+        batching.embed([f"text {i}"])
+    batching.embed(["text 19"])  # recent: not computed again
+    assert batching.computed == 20
+    batching.embed(["text 0"])  # long gone: computed again
+    assert batching.computed == 21
+    assert len(batching._recent) <= 4 * 2
+
+
 def test_a_pass_never_exceeds_max_batch() -> None:
     inner = SlowEmbedder(pause=0.02)
     batching = BatchingEmbedder(inner, max_batch=3)

@@ -6,6 +6,11 @@ matrix products that use the core badly) and, on the old path, a global lock the
 queued on. :class:`BatchingEmbedder` hands every ``embed`` call to one worker thread, which
 gathers the calls that arrive within ``max_wait`` seconds (or while its previous pass ran), up
 to ``max_batch`` texts, and embeds them in one pass; each caller gets its own rows back.
+
+A text is computed once per pass however many callers sent it, and a text of the last few passes
+is not computed again: concurrent conversations often send the same text at once (LocalModel
+classifies the *masked* message, so "return order [id]" from 30 customers is one text), and
+each of them missed the cache in front of this embedder before the first pass wrote it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,9 @@ if TYPE_CHECKING:
     from ._embedder import Embedder
 
 __all__ = ["BatchingEmbedder"]
+
+_RECENT_PASSES = 4
+"""Vectors of about this many full passes are kept to serve texts sent again meanwhile."""
 
 
 class _Request:
@@ -65,6 +73,9 @@ class BatchingEmbedder:
         self.max_wait = max_wait
         self.passes = 0
         """Forward passes run so far (for tests and benchmarks)."""
+        self.computed = 0
+        """Texts the inner embedder was given so far (duplicates and recent texts are not)."""
+        self._recent: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._start_fresh()
 
     def _start_fresh(self) -> None:
@@ -132,15 +143,31 @@ class BatchingEmbedder:
             batch = self._take()
             texts = [t for request in batch for t in request.texts]
             try:
-                vectors = np.asarray(self.inner.embed(texts), dtype=np.float32)
+                vectors = self._embed_once(texts)
             except BaseException as exc:  # every caller of the pass gets the error
                 for request in batch:
                     request.error = exc
                     request.done.set()
                 continue
-            self.passes += 1
             start = 0
             for request in batch:
-                request.result = vectors[start : start + len(request.texts)].copy()
+                request.result = vectors[start : start + len(request.texts)]
                 start += len(request.texts)
                 request.done.set()
+
+    def _embed_once(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """The rows of ``texts``, each distinct text not among the recent ones computed once."""
+        recent = self._recent
+        new = list(dict.fromkeys(t for t in texts if t not in recent))
+        if new:
+            computed = np.asarray(self.inner.embed(new), dtype=np.float32)
+            self.passes += 1
+            self.computed += len(new)
+            for text, row in zip(new, computed, strict=True):
+                recent[text] = row
+        out = np.stack([recent[t] for t in texts])
+        for text in texts:
+            recent.move_to_end(text)
+        while len(recent) > _RECENT_PASSES * self.max_batch:
+            recent.popitem(last=False)
+        return out

@@ -274,7 +274,6 @@ class Context(Generic[DepsT]):
 
     @overload
     async def call(self, tool: Tool[R], /, **args: Any) -> R: ...
-
     @overload
     async def call(self, tool: str, /, **args: Any) -> Any: ...
 
@@ -298,7 +297,6 @@ class Context(Generic[DepsT]):
 
     @overload
     async def try_call(self, tool: Tool[R], /, **args: Any) -> R | ToolError: ...
-
     @overload
     async def try_call(self, tool: str, /, **args: Any) -> Any: ...
 
@@ -449,10 +447,8 @@ class Context(Generic[DepsT]):
 
     @overload
     async def ask(self, question: str, /, *, name: str = ...) -> str: ...
-
     @overload
     async def ask(self, question: str, /, type: type[T], *, name: str = ...) -> T: ...
-
     # A type form that is not a class: ``Literal["card", "credit"]``, ``int | None``.
     @overload
     async def ask(self, question: str, /, type: object, *, name: str = ...) -> Any: ...

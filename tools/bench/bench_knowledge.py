@@ -37,7 +37,8 @@ Run from the repository root::
 ``--only pgvector`` publishes ``--pg-chunks`` synthetic chunks to PostgreSQL + pgvector (a
 throwaway pgserver, or ``--pg-url``; a table already published with the same size and seed is
 reused) and races it against the in-memory index at that size and at ``--chunks`` (see
-``_kbscale.py``). Building 300k took about 20 minutes on the 2 loaded cores; 1M did not fit.
+``_kbscale.py``). Building 300k took about 20 minutes on the 2 loaded cores; 1M took 17
+minutes on a nearly quiet machine (docs/benchmarks.md).
 
 The data is read from ``$RESOLVEKIT_DATA`` or ``../shared/data`` next to the repository; the quality
 part is skipped with a message when it is absent.

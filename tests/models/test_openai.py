@@ -13,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -59,6 +58,8 @@ from resolvekit.models import (
 from resolvekit.models._pricing import cost, price_for
 from resolvekit.models.openai import OpenAIModel, OpenAISettings, Price
 
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
+
 ALL = frozenset(
     {
         "start_intent",
@@ -84,6 +85,7 @@ CANCEL = IntentSpec(
     examples=["cancel my order"],
     slots=[ORDER_ID, REASON],
 )
+
 STATUS = IntentSpec(name="OrderStatus", description="Where is my order?", slots=[ORDER_ID])
 LOOKUP = ToolSpec(
     name="get_order",
@@ -102,19 +104,6 @@ def turn(text: str = "I want to cancel order #W1234567", **kw: Any) -> ModelRequ
     kw.setdefault("intents", [CANCEL, STATUS])
     kw.setdefault("tools", [LOOKUP])
     return ModelRequest(messages=[Message(role="customer", text=text)], **kw)
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESOLVEKIT_MODEL"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as running:
-        yield running
 
 
 def fast(**kw: Any) -> OpenAISettings:

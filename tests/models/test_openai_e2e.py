@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -12,8 +11,9 @@ from _openai_server import FakeOpenAIServer, logprob_tokens, tool_call
 from pydantic import BaseModel
 
 import resolvekit as rk
-import resolvekit.models as models
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
+
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
 
 Reason = Literal["no longer needed", "ordered by mistake"]
 
@@ -64,17 +64,6 @@ def build(shop: Shop, model: rk.Model) -> rk.Agent[Shop]:
         return ctx.resolve(f"Order {order.id} cancelled")
 
     return agent
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as running:
-        yield running
 
 
 def offered(body: dict[str, Any]) -> set[str]:

@@ -29,6 +29,8 @@ from resolvekit.messages import Message, Reply
 from resolvekit.models import IntentSpec, ModelRequest, ModelResponse, Passage
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
 
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
+
 GOOD = tool_call("reply", {"text": "Hello!"})
 
 
@@ -53,17 +55,6 @@ def answer() -> ModelRequest:
 def no_wait(**kw: Any) -> OpenAISettings:
     kw.setdefault("max_retries", 2)
     return OpenAISettings(retry_initial=0, retry_max_wait=0, retry_jitter=0, timeout=5, **kw)
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as running:
-        yield running
 
 
 @pytest.fixture

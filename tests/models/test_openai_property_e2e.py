@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import resolvekit as rk
-from resolvekit import models
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
 from resolvekit.understanding.consent import read_consent
 from tests.engine.shop import Backend, build_agent
+
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
 
 DOCUMENTED = (rk.InvalidMessage, rk.UserError, rk.StoreError, rk.InternalError)
 
@@ -55,11 +56,6 @@ bodies = st.one_of(
 texts = st.sampled_from(
     ["cancel W1234567", "yes", "no", "I never said yes", "is it ok?", "\ud83d yes", "hmm", "ok"]
 )
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
 
 
 @pytest.fixture(scope="module")

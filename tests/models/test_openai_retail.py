@@ -7,14 +7,12 @@ model would answer; the agent code is exactly the one LocalModel runs.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _openai_server import FakeOpenAIServer, tool_call
 
-import resolvekit.models as models
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,16 +21,7 @@ sys.path.insert(0, str(ROOT))
 retail = pytest.importorskip("examples.retail")
 from examples.retail.db import DataMissing, load_db  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
 
 
 def _answer(reply: str, email: str) -> dict[str, Any]:

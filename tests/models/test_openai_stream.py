@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,12 +18,13 @@ from _openai_server import (
     tool_call,
 )
 
-import resolvekit.models as models
 from resolvekit.exceptions import ModelTimeout, UnexpectedModelBehavior
 from resolvekit.live import observe
 from resolvekit.messages import AskClarification, Message, Reply, StartIntent
 from resolvekit.models import IntentSpec, ModelRequest, Passage, SlotSpec
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
+
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
 
 TRICKY = 'Café "déjà vu" \\ ok 😀\nline\ttab / é [1]'
 """Escapes, multibyte characters, a surrogate pair (when ASCII-escaped), a backslash."""
@@ -34,6 +34,7 @@ CANCEL = IntentSpec(
     description="Cancel a pending order.",
     slots=[SlotSpec(name="order_id", description="The order number")],
 )
+
 TURN_KINDS = frozenset({"start_intent", "ask_clarification", "escalate", "reply"})
 
 
@@ -50,19 +51,6 @@ def answer_request() -> ModelRequest:
         task="answer",
         passages=[Passage(text="Refunds take 5-7 business days.", citation=None)],
     )
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RESOLVEKIT_MODEL"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as running:
-        yield running
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ import pytest
 from _openai_server import FakeOpenAIServer, Scripted, sse_bytes, stream_chunks, tool_call
 
 import resolvekit as rk
-import resolvekit.models as models
 from resolvekit.models.openai import OpenAIModel, OpenAISettings
 from resolvekit.redaction import DEFAULT_REDACTOR
 from tests.serve.widget_server import serve_agent
+
+pytestmark = pytest.mark.usefixtures("allow_openai_requests")
 
 KEY = "test-key"
 
@@ -27,11 +28,6 @@ class CheckOrder(rk.Intent):
     """Customer asks where an order is."""
 
     order_id: str = rk.Slot(ask="What is the order number?")
-
-
-@pytest.fixture(autouse=True)
-def allow_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", True)
 
 
 @pytest.fixture

@@ -35,6 +35,16 @@ def mentioned(text: str, names: list[str]) -> list[str]:
     return found
 
 
+async def named_or_asked(
+    ctx: rk.Context[Bank], names: list[str], question: str, *, name: str
+) -> list[str]:
+    """The names the request mentions, else those of the customer's answer to ``question``."""
+    named = mentioned(ctx.request_text, names)
+    if not named:
+        named = mentioned(await ctx.ask(question, name=name), names)
+    return named
+
+
 def _money(amount: float) -> str:
     return f"${amount:,.2f}"
 
@@ -61,13 +71,8 @@ def register_playbooks(agent: rk.Agent[Bank]) -> None:
         # Before the amount is asked: money goes only to a saved payee, so "send money to Tom"
         # (not saved) is refused before asking how much.
         payees: list[str] = await ctx.call("list_payees")
-        named = mentioned(ctx.request_text, payees)
-        if not named:
-            answer = await ctx.ask(
-                f"Who should I send it to? Your saved payees are {', '.join(payees)}.",
-                name="payee",
-            )
-            named = mentioned(answer, payees)
+        question = f"Who should I send it to? Your saved payees are {', '.join(payees)}."
+        named = await named_or_asked(ctx, payees, question, name="payee")
         if not named:
             return ctx.refuse(
                 "payee not saved",
@@ -114,14 +119,10 @@ def register_playbooks(agent: rk.Agent[Bank]) -> None:
     async def dispute(ctx: rk.Context[Bank], intent: DisputeCharge) -> rk.PlaybookOutcome:
         txs: list[Transaction] = await ctx.call("list_transactions")
         merchants = sorted({t.merchant for t in txs})
-        named = mentioned(ctx.request_text, merchants)
-        if not named:
-            answer = await ctx.ask(
-                "Which charge is it? Please tell me the merchant name as it appears on your "
-                "statement.",
-                name="merchant",
-            )
-            named = mentioned(answer, merchants)
+        question = (
+            "Which charge is it? Please tell me the merchant name as it appears on your statement."
+        )
+        named = await named_or_asked(ctx, merchants, question, name="merchant")
         if not named:
             return ctx.refuse(
                 "no such charge",
